@@ -2,30 +2,366 @@ package oops
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 )
 
-// Scanner finds reports in a stream of log lines.
+// Limits that keep memory bounded per report whatever the input.
+const (
+	maxReportLines = 400  // lines kept per report
+	maxLineBytes   = 512  // bytes kept per line
+	maxReports     = 4096 // reports kept per document
+	maxRawLine     = 1 << 20
+	// A report ends this many lines after its last trace-like line, so that
+	// a log that goes on after a crash does not stretch it.
+	quietLines = 60
+	// panicWindow: a "Kernel panic - not syncing" this close after a report
+	// is that report's consequence, not a new crash.
+	panicWindow = 400
+)
+
+// Scanner finds reports in a stream of log lines. Feed it with Scan or
+// ScanAll, or line by line with Line and Finish.
 type Scanner struct {
 	path    string
+	lineno  int
+	cur     *building
+	last    *Report // the report most recently finished, for a trailing panic line
+	lastEnd int
 	reports []*Report
+	seen    map[string]int // text hash -> index in reports, to merge repeated reports
+	release string         // the document's own release ("Linux version ...")
+	hw      string
+	// OnLine, when set, sees every normalized line (triage feeds crash(8)
+	// parsers from it so that a log is read once).
+	OnLine func(lineno int, text string)
+	// Dropped counts lines over the raw line limit that were cut.
+	Dropped int
+}
+
+type building struct {
+	f         *format
+	header    string
+	ctx       string
+	start     int
+	end       int // last line that belonged to the report
+	lastTrace int
+	lines     []string
+	lineNos   []int
+	full      bool
 }
 
 // NewScanner returns a scanner whose reports name path as their source.
-func NewScanner(path string) *Scanner { return &Scanner{path: path} }
+func NewScanner(path string) *Scanner {
+	return &Scanner{path: path, seen: map[string]int{}}
+}
 
-// ScanAll reads r to its end and returns the reports found.
+// ScanAll reads r to its end and returns the reports found. An error is
+// returned only when r fails; the message names the path and the line.
 func (s *Scanner) ScanAll(r io.Reader) ([]*Report, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	if err := s.Scan(r); err != nil {
+		return nil, err
+	}
+	return s.Finish(), nil
+}
+
+// Scan feeds every line of r to the scanner.
+func (s *Scanner) Scan(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var long []byte // a line longer than the buffer, kept up to maxRawLine
 	for {
-		_, err := br.ReadSlice('\n')
-		if err == io.EOF {
-			break
+		chunk, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long) < maxRawLine {
+				long = append(long, chunk[:min(len(chunk), maxRawLine-len(long))]...)
+			}
+			continue
 		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return nil, fmt.Errorf("%s: %w", s.path, err)
+		if long != nil {
+			if len(long) < maxRawLine {
+				long = append(long, chunk[:min(len(chunk), maxRawLine-len(long))]...)
+			}
+			chunk = long
+			s.Dropped++
+		}
+		if len(chunk) > 0 {
+			s.feed(chunk)
+		}
+		long = nil
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", s.path, s.lineno+1, err)
 		}
 	}
-	return s.reports, nil
+}
+
+// Line feeds one raw line (with or without its newline).
+func (s *Scanner) Line(raw []byte) { s.feed(raw) }
+
+func (s *Scanner) feed(raw []byte) {
+	s.lineno++
+	v := normalize(raw)
+	if s.OnLine != nil {
+		s.OnLine(s.lineno, string(v.text))
+	}
+	if !v.kernel {
+		return
+	}
+	text := v.text
+	if s.cur == nil && !headerCandidate(text) && !isDocFactLine(text) {
+		// The fast path: most lines of a log are not part of a report.
+		return
+	}
+	s.line(text, v.ctx)
+}
+
+func (s *Scanner) line(b []byte, ctxb []byte) {
+	n := s.lineno
+	if s.cur != nil && len(ctxb) > 0 && s.cur.ctx != "" && string(ctxb) != s.cur.ctx {
+		// Another task's output interleaved: not part of this report, but it
+		// may open a report of its own (handled below only if ours ended).
+		if n-s.cur.lastTrace < quietLines {
+			return
+		}
+	}
+	text := string(b)
+	trim := strings.TrimSpace(text)
+	if rel, hw, ok := docFacts(trim); ok {
+		if rel != "" {
+			// A new boot: whatever was open ended with the old kernel.
+			if s.cur != nil {
+				s.finishCur()
+			}
+			s.release = rel
+		}
+		if hw != "" {
+			s.hw = hw
+		}
+	}
+	if isPanicLine(trim) {
+		target := s.cur
+		if target == nil && s.last != nil && n-s.lastEnd < panicWindow {
+			s.last.Panicked = true
+			if s.last.PanicMessage == "" {
+				s.last.PanicMessage = panicMessage(trim)
+			}
+			return
+		}
+		if target != nil {
+			if !target.full {
+				target.add(n, text)
+			}
+			target.end = n
+			return
+		}
+	}
+	f := detect(trim)
+	if f != nil && s.cur != nil && s.continues(f, n) {
+		f = nil
+	}
+	if f != nil {
+		if s.cur != nil {
+			s.finishCur()
+		}
+		s.cur = &building{f: f, header: trim, ctx: string(ctxb), start: n, end: n, lastTrace: n}
+		s.cur.add(n, text)
+		return
+	}
+	if s.cur == nil {
+		return
+	}
+	c := s.cur
+	if isEndMarker(trim) {
+		c.add(n, text)
+		c.end = n
+		s.finishCur()
+		return
+	}
+	if n-c.lastTrace > quietLines {
+		s.finishCur()
+		return
+	}
+	if looksLikeOopsLine(trim) {
+		c.lastTrace = n
+		c.end = n
+	}
+	if !c.full {
+		c.add(n, text)
+	}
+}
+
+// continues reports whether a header that appears inside the current report
+// is part of it ("invalid opcode" after "kernel BUG at", "Oops:" after
+// "BUG: unable to handle ...") rather than a new crash.
+func (s *Scanner) continues(f *format, n int) bool {
+	c := s.cur
+	if f.flags&fCont != 0 && n-c.start < 40 {
+		return true
+	}
+	if f.flags&fHeadless != 0 {
+		// A RIP line inside a report is the report's own.
+		return true
+	}
+	if c.f.flags&fPrelude != 0 && n-c.start < 12 {
+		// "list_del corruption ..." is followed by the BUG it causes.
+		return true
+	}
+	return false
+}
+
+func (c *building) add(n int, text string) {
+	if len(c.lines) >= maxReportLines {
+		c.full = true
+		return
+	}
+	if len(text) > maxLineBytes {
+		text = text[:maxLineBytes]
+	}
+	c.lines = append(c.lines, text)
+	c.lineNos = append(c.lineNos, n)
+}
+
+func (s *Scanner) finishCur() {
+	c := s.cur
+	s.cur = nil
+	if c == nil {
+		return
+	}
+	// Trim trailing lines that came after the last trace-like line.
+	for len(c.lineNos) > 1 && c.lineNos[len(c.lineNos)-1] > c.end {
+		c.lines = c.lines[:len(c.lines)-1]
+		c.lineNos = c.lineNos[:len(c.lineNos)-1]
+	}
+	r := analyze(c.f, c.lines)
+	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
+	if r.Release == nil && s.release != "" {
+		rel := s.release
+		r.Release = &rel
+	}
+	if r.Hardware == nil && s.hw != "" {
+		hw := s.hw
+		r.Hardware = &hw
+	}
+	key := textKey(c.lines)
+	if i, ok := s.seen[key]; ok {
+		// The same crash shown again (a report pasted twice).
+		s.last = s.reports[i]
+		s.lastEnd = c.end
+		return
+	}
+	if len(s.reports) >= maxReports {
+		return
+	}
+	s.seen[key] = len(s.reports)
+	s.reports = append(s.reports, r)
+	s.last = r
+	s.lastEnd = c.end
+}
+
+// Finish ends the document: it closes the open report and gives every
+// report the facts the document states elsewhere.
+func (s *Scanner) Finish() []*Report {
+	s.finishCur()
+	for _, r := range s.reports {
+		if r.Release == nil && s.release != "" {
+			rel := s.release
+			r.Release = &rel
+		}
+	}
+	return s.reports
+}
+
+// Release is the kernel release the document states in a "Linux version"
+// line, or "".
+func (s *Scanner) Release() string { return s.release }
+
+// textKey identifies a report's text regardless of timestamps.
+func textKey(lines []string) string {
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(strings.TrimSpace(l)))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func isPanicLine(t string) bool {
+	return strings.HasPrefix(t, "Kernel panic - not syncing") || strings.HasPrefix(t, "---[ end Kernel panic - not syncing")
+}
+
+func panicMessage(t string) string {
+	t = strings.TrimPrefix(t, "---[ end ")
+	t = strings.TrimPrefix(t, "Kernel panic - not syncing")
+	t = strings.TrimPrefix(t, ":")
+	t = strings.TrimSuffix(t, " ]---")
+	return strings.TrimSpace(t)
+}
+
+func isEndMarker(t string) bool {
+	return strings.HasPrefix(t, "---[ end trace")
+}
+
+// looksLikeOopsLine tells the lines that belong to a report (frames,
+// registers, report furniture) from unrelated log lines after it.
+func looksLikeOopsLine(t string) bool {
+	if t == "" {
+		return false
+	}
+	if _, ok := parseFrame(t); ok {
+		return true
+	}
+	for _, p := range oopsLinePrefixes {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return strings.Contains(t, "Tainted") || strings.Contains(t, " at addr ") || strings.HasPrefix(t, "R") && strings.Contains(t, ": ") && len(t) > 20 && isRegLine(t)
+}
+
+var oopsLinePrefixes = []string{
+	"Call Trace", "Call trace", "<IRQ>", "</IRQ>", "<EOI>", "<TASK>", "</TASK>", "<NMI>", "</NMI>",
+	"Code:", "RIP:", "RSP:", "EIP:", "ESP:", "EFLAGS:", "CR2:", "CS:", "DS:", "FS:", "GS:", "CR0:", "DR0:",
+	"DR3:", "DR6:", "PKRU:", "Modules linked in", "Hardware name", "CPU:", "Pid:", "Workqueue:", "pc :",
+	"lr :", "sp :", "x2", "x1", "x0", "x9", "x8", "x7", "x6", "x5", "x4", "x3", "Process ", "Stack:",
+	"Backtrace", "Allocated by", "Freed by", "Last potentially", "Second to last", "The buggy address",
+	"Memory state", "page:", "flags:", "raw:", "page dumped", ">", "^", "==", "Read of size", "Write of size",
+	"Uninit was", "Local variable", "Bytes ", "CPU ", "#PF:", "PGD ", "Oops", "invalid opcode", "---[",
+	"task:", "stack backtrace", "-> #", "other info", "1 lock held", "2 locks held", "no locks held",
+	"lock(", "*** DEADLOCK", "Possible unsafe", "CPU0", "CPU1", "but task", "which lock", "the existing",
+	"unreferenced object", "comm ", "hex dump", "backtrace", "Kernel Offset", "RBP:", "RAX:", "RDX:",
+	"RBX:", "RSI:", "RDI:", "R08:", "R09:", "R10:", "R11:", "R12:", "R13:", "R14:", "R15:", "R8:",
+	"NIP", "LR ", "CTR", "REGS", "MSR", "GPR", "Instruction dump", "Krnl", "Last Breaking", "PC is at",
+	"LR is at", "Internal error", "Kernel panic", "Rebooting", "Shutting down", "Dumping ftrace",
+	"Sending NMI", "NMI backtrace", "INFO:", "rcu:", "\t(", "(detected", "All QSes", "Showing", "irq event",
+	"hardirqs", "softirqs", "ORIG_RAX", "[exception", "#", "RIP ", "PANIC", "last sysfs",
+}
+
+func isRegLine(t string) bool {
+	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')
+}
+
+func isDocFactLine(b []byte) bool {
+	b = trimLeftSpace(b)
+	return hasPrefix(b, "Linux version ") || hasPrefix(b, "DMI: ")
+}
+
+// docFacts reads what a line says about the whole document: the kernel
+// release ("Linux version 6.1.0-13-amd64 (...)") and the hardware
+// ("DMI: QEMU Standard PC ...").
+func docFacts(t string) (release, hw string, ok bool) {
+	if strings.HasPrefix(t, "Linux version ") {
+		f := strings.Fields(t[len("Linux version "):])
+		if len(f) > 0 {
+			return f[0], "", true
+		}
+	}
+	if strings.HasPrefix(t, "DMI: ") {
+		return "", strings.TrimSpace(t[5:]), true
+	}
+	return "", "", false
 }

@@ -1,0 +1,281 @@
+package oops
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// parsed is what one pass over a report's lines finds.
+type parsed struct {
+	rip       *Location
+	stacks    []stack
+	chain0    []Frame // lockdep's "-> #0" acquisition stack
+	leak      []Frame // kmemleak's backtrace
+	stallCtx  []Frame // frames after the interrupt in a stall report
+	release   string
+	tainted   *string
+	hardware  string
+	cpu, pid  *int
+	comm      string
+	modules   []string
+	access    string // KASAN "Read"/"Write"
+	panicMsg  string
+	headerFn  string
+	bugFile   string
+	warnFile  string
+	callTrace bool // a "Call Trace" keyword was seen
+}
+
+type stack struct {
+	label  string
+	frames []Frame
+}
+
+var (
+	cpuPidRe   = regexp.MustCompile(`CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,16}?) (Not tainted|Tainted: ([A-Z ]+?))\s+(\S+) #`)
+	oldPidRe   = regexp.MustCompile(`^Pid: (\d+), comm: (.{1,16}?) (Not tainted|Tainted: ([A-Z ]+?))\s+(\S+) #\S+\s*(.*)$`)
+	cpuOnlyRe  = regexp.MustCompile(`^CPU:? (\d+)\s*$`)
+	accessRe   = regexp.MustCompile(`^(Read|Write) (?:of size \d+ |at addr)`)
+	taintedRe  = regexp.MustCompile(`^(?:\d+\.\d+\S* #\S+ )?(Not tainted|Tainted: ([A-Z ]+))`)
+	hwRe       = regexp.MustCompile(`^Hardware name: (.*)$`)
+	modulesRe  = regexp.MustCompile(`^Modules linked in:(.*)$`)
+	chainRe    = regexp.MustCompile(`^-> #0 `)
+	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
+)
+
+// analyze turns the lines of one report into a Report.
+func analyze(f *format, lines []string) *Report {
+	p := parse(f, lines)
+	r := &Report{Header: strings.TrimSpace(firstLine(lines)), Text: lines}
+	r.RIP = p.rip
+	if len(p.stacks) > 0 {
+		r.Frames = p.stacks[0].frames
+		for _, s := range p.stacks {
+			r.Stacks = append(r.Stacks, s.frames)
+		}
+	}
+	if r.Frames == nil {
+		r.Frames = []Frame{}
+	}
+	if p.release != "" {
+		r.Release = &p.release
+	}
+	r.Tainted = p.tainted
+	if p.hardware != "" {
+		r.Hardware = &p.hardware
+	}
+	r.CPU, r.PID = p.cpu, p.pid
+	if p.comm != "" {
+		r.Comm = &p.comm
+	}
+	r.Modules = p.modules
+	if r.Modules == nil {
+		r.Modules = []string{}
+	}
+	if p.panicMsg != "" {
+		r.Panicked = true
+		r.PanicMessage = p.panicMsg
+	}
+	if f.file {
+		loc := p.bugFile
+		if loc == "" {
+			loc = p.warnFile
+		}
+		if loc != "" {
+			r.BugLocation = &loc
+		}
+	}
+	titleReport(f, r, &p)
+	r.Signature = Signature(r.Type, r.GuiltyFunction, r.Frames)
+	return r
+}
+
+func firstLine(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[0]
+}
+
+func parse(f *format, lines []string) parsed {
+	var p parsed
+	header := strings.TrimSpace(firstLine(lines))
+	if m := f.re; m != nil {
+		if sm := m.FindStringSubmatch(header); sm != nil {
+			if f.mode == gmHeader && len(sm) > 1 {
+				p.headerFn = sm[len(sm)-1]
+				if f.file {
+					p.warnFile = sm[1]
+				}
+			}
+		}
+	}
+	if f.file {
+		if i := strings.Index(header, "BUG at "); i >= 0 {
+			loc := header[i+len("BUG at "):]
+			loc = strings.TrimRight(strings.Fields(loc + " ")[0], "!")
+			p.bugFile = loc
+		}
+	}
+	var cur *stack
+	inChain0, inLeak := false, false
+	afterIRQ := false
+	for i, raw := range lines {
+		t := strings.TrimSpace(raw)
+		if i == 0 && f.flags&fHeadless == 0 {
+			// The header line may carry a frame (KASAN, WARNING): no trace.
+			continue
+		}
+		if t == "" {
+			inChain0 = false
+			continue
+		}
+		if loc, ok := parseRIP(t); ok {
+			if p.rip == nil {
+				p.rip = &loc
+			}
+			if cur != nil {
+				// The interrupted context's registers inside a trace:
+				// what follows is the code that was running.
+				afterIRQ = true
+				p.stallCtx = p.stallCtx[:0]
+				p.stallCtx = append(p.stallCtx, Frame{Location: loc, Reliable: true})
+			}
+			continue
+		}
+		if m := cpuPidRe.FindStringSubmatch(t); m != nil && p.pid == nil {
+			cpu, _ := strconv.Atoi(m[1])
+			pid, _ := strconv.Atoi(m[2])
+			p.cpu, p.pid, p.comm = &cpu, &pid, m[3]
+			taint := taintLetters(m[4], m[5])
+			p.tainted = &taint
+			p.release = m[6]
+			continue
+		}
+		if m := oldPidRe.FindStringSubmatch(t); m != nil && p.pid == nil {
+			pid, _ := strconv.Atoi(m[1])
+			p.pid, p.comm = &pid, m[2]
+			taint := taintLetters(m[3], m[4])
+			p.tainted = &taint
+			p.release = m[5]
+			if hw := strings.TrimSpace(m[6]); hw != "" && p.hardware == "" {
+				p.hardware = hw
+			}
+			continue
+		}
+		if m := cpuOnlyRe.FindStringSubmatch(t); m != nil && p.cpu == nil {
+			cpu, _ := strconv.Atoi(m[1])
+			p.cpu = &cpu
+			continue
+		}
+		if p.tainted == nil {
+			if m := taintedRe.FindStringSubmatch(t); m != nil {
+				taint := taintLetters(m[1], m[2])
+				p.tainted = &taint
+			}
+		}
+		if m := hwRe.FindStringSubmatch(t); m != nil {
+			p.hardware = strings.TrimSpace(m[1])
+			continue
+		}
+		if m := modulesRe.FindStringSubmatch(t); m != nil {
+			p.modules = parseModules(m[1])
+			continue
+		}
+		if p.access == "" {
+			if m := accessRe.FindStringSubmatch(t); m != nil {
+				p.access = m[1]
+			}
+		}
+		if isPanicLine(t) && p.panicMsg == "" {
+			p.panicMsg = panicMessage(t)
+			continue
+		}
+		if chainRe.MatchString(t) {
+			inChain0 = true
+			continue
+		}
+		if strings.HasPrefix(t, "unreferenced object") {
+			inLeak = true
+		}
+		if stackStart.MatchString(t) {
+			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") {
+				p.callTrace = true
+			}
+			p.stacks = append(p.stacks, stack{label: t})
+			cur = &p.stacks[len(p.stacks)-1]
+			afterIRQ = false
+			continue
+		}
+		if t == "</IRQ>" || strings.HasPrefix(t, "<EOI>") || strings.HasPrefix(t, "</NMI>") {
+			afterIRQ = true
+			p.stallCtx = p.stallCtx[:0]
+			t = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t, "<EOI>"), "</IRQ>"))
+		}
+		fr, ok := parseFrame(t)
+		if !ok {
+			continue
+		}
+		if inChain0 {
+			p.chain0 = append(p.chain0, fr)
+			continue
+		}
+		if inLeak && strings.HasPrefix(lastLabel(p.stacks), "backtrace") {
+			p.leak = append(p.leak, fr)
+		}
+		if cur == nil {
+			// Frames without a "Call Trace" line (old kernels, pasted
+			// fragments, arm "Backtrace" lines) form the first stack.
+			p.stacks = append(p.stacks, stack{label: ""})
+			cur = &p.stacks[len(p.stacks)-1]
+		}
+		if len(cur.frames) < 256 {
+			cur.frames = append(cur.frames, fr)
+		}
+		if afterIRQ && len(p.stallCtx) < 256 {
+			p.stallCtx = append(p.stallCtx, fr)
+		}
+	}
+	return p
+}
+
+func lastLabel(s []stack) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1].label
+}
+
+// taintLetters turns "Tainted: G    B   W  O" into "BWO": G is the absence of
+// P, not a taint.
+func taintLetters(state, letters string) string {
+	if strings.HasPrefix(state, "Not tainted") {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range letters {
+		if c >= 'A' && c <= 'Z' && c != 'G' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// parseModules reads "Modules linked in: bonding(E) ixgbe [last unloaded: x]".
+func parseModules(s string) []string {
+	if i := strings.Index(s, "[last unloaded"); i >= 0 {
+		s = s[:i]
+	}
+	var out []string
+	for _, m := range strings.Fields(s) {
+		if i := strings.IndexByte(m, '('); i > 0 {
+			m = m[:i]
+		}
+		m = strings.Trim(m, "[]")
+		if m != "" && len(out) < 512 {
+			out = append(out, m)
+		}
+	}
+	return out
+}

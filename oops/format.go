@@ -1,0 +1,290 @@
+package oops
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"unsafe"
+)
+
+func hasPrefix(b []byte, p string) bool {
+	return len(b) >= len(p) && string(b[:len(p)]) == p
+}
+
+var _ = bytes.HasPrefix
+
+// guiltyMode says where a report's guilty function is looked for.
+type guiltyMode int
+
+const (
+	gmRipTrace guiltyMode = iota // faulting instruction, then the call trace
+	gmTrace                      // the first call trace, then the faulting instruction
+	gmHeader                     // the function the header names, then RIP and trace
+	gmStall                      // the interrupted context of a stall
+	gmHung                       // the blocked task's trace
+	gmChain                      // lockdep: the "-> #0" acquisition, then the trace
+	gmLeak                       // kmemleak: the allocation backtrace
+	gmNone                       // the title names no function
+)
+
+const (
+	fCont     = 1 << iota // may continue a report opened just before
+	fHeadless             // a bare RIP line: a report whose header was lost
+	fPrelude              // announces a BUG that follows on the next lines
+	fCorrupt              // a title of this format is always marked corrupted
+)
+
+// format is one kind of report header and how its title is made. title is a
+// template: $1..$9 are the header regexp's captures, {FUNC} the guilty
+// function. The table is ours, written from the kernel's printk formats.
+type format struct {
+	token string         // a substring every header of this kind contains
+	re    *regexp.Regexp // matched against the header line
+	title string
+	typ   string // crash type; "" derives it from the title
+	mode  guiltyMode
+	skip  *regexp.Regexp // further frames to pass over for this kind
+	flags int
+	// file, when set, puts the bug location from the header's file:line.
+	file bool
+}
+
+func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+const funcRe = `([A-Za-z0-9_.$]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?`
+
+var formats = []*format{
+	// Sanitizers.
+	{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
+	{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
+	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 in {FUNC} at addr ADDR", mode: gmHeader},
+	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip},
+	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
+	{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
+	{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader},
+	{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader},
+	{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
+	{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
+	{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
+	{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
+
+	// Memory faults.
+	{token: "BUG: unable to handle kernel NULL pointer dereference", re: re(`BUG: unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: kernel NULL pointer dereference", re: re(`BUG: kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: unable to handle kernel paging request", re: re(`BUG: unable to handle kernel paging request`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: unable to handle page fault", re: re(`BUG: unable to handle page fault`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: unable to handle kernel access to user memory", re: re(`BUG: unable to handle kernel access to user memory`), title: "BUG: unable to handle kernel access to user memory in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: unable to handle kernel", re: re(`BUG: unable to handle kernel`), title: "BUG: unable to handle kernel", mode: gmNone, flags: fCorrupt},
+	{token: "Unable to handle kernel NULL pointer", re: re(`Unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+	{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+	{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace},
+	{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace},
+	{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
+	{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace},
+	{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace},
+	{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: stack guard page", re: re(`BUG: stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmRipTrace},
+	{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont},
+	{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace},
+	{token: "Alignment trap", re: re(`Alignment trap: `), title: "Alignment trap in {FUNC}", mode: gmRipTrace},
+
+	// Lists and kernel BUG().
+	{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude},
+	{token: "kernel BUG at lib/list_debug.c", re: re(`kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true},
+	{token: "BUG at", re: re(`(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), file: true, flags: fCont},
+	{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont},
+	{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
+	{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
+
+	// Lockups and stalls.
+	{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmRipTrace},
+	{token: "hard LOCKUP", re: re(`[Ww]atchdog detected hard LOCKUP`), title: "BUG: hard lockup in {FUNC}", typ: "HANG", mode: gmRipTrace},
+	{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
+	{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
+	{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
+	{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
+	{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone},
+	{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+
+	// Locking and context bugs.
+	{token: "WARNING: possible circular locking", re: re(`WARNING: possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "WARNING: possible recursive locking", re: re(`WARNING: possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "possible irq lock inversion", re: re(`WARNING: possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "WARNING: ", re: re(`WARNING: (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "WARNING: inconsistent lock state", re: re(`WARNING: inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`)},
+	{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`)},
+	{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "still has locks held", re: re(`(WARNING|BUG): still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "nested lock was not taken", re: re(`WARNING: nested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
+	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^spin_|^do_raw`)},
+	{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace, skip: re(`^schedule|^__schedule|^preempt_schedule`)},
+	{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
+	{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
+
+	// Memory management.
+	{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: re(`^bad_page|^free_|^__free|^page_|^release_|^__page|^put_|^__put|^folio|^__folio`)},
+	{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
+	{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
+	{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak},
+	{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
+	{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
+	{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},
+	{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
+
+	// Warnings. Specialised kinds first, by the file that warned.
+	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
+	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack frame pointer .* has bad value`), title: "WARNING: kernel stack frame pointer has bad value", typ: "WARNING", mode: gmNone},
+	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", typ: "WARNING", mode: gmRipTrace},
+	{token: "WARNING:", re: re(`^WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
+	{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+
+	// Miscellaneous.
+	{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone},
+	{token: "VFS: Close: file count is 0", re: re(`VFS: Close: file count is 0`), title: "VFS: Close: file count is zero (use-after-free)", typ: "DoS", mode: gmNone},
+	{token: "VFS: Busy inodes", re: re(`VFS: Busy inodes after unmount`), title: "VFS: Busy inodes after unmount (use-after-free)", typ: "DoS", mode: gmNone},
+	{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
+	{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone},
+	{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone},
+	{token: "Kernel BUG", re: re(`Kernel BUG`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace},
+	{token: "Oops", re: re(`^Oops: (?:[0-9a-f]{4}|Exception)`), title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fCont},
+	{token: "Kernel panic - not syncing", re: re(`Kernel panic - not syncing: (?:(?:Attempted to kill init|Fatal exception)|.*)`), title: "kernel panic: {PANIC}", typ: "DoS", mode: gmNone},
+}
+
+// hangSkip passes over the waiting primitives a blocked task sits in.
+var hangSkip = re(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__synchronize_srcu|synchronize_srcu|synchronize_rcu|__wait_rcu_gp|wait_rcu_gp|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
+
+// kasanSkip passes over the helpers a KASAN report names before the caller
+// that misused memory.
+var kasanSkip = re(`^(?:work_is_static_object|read_word_at_a_time|register_lock_class|vsnprintf|hex_string|pointer|string|format_decode|finish_wait|__wake_up|__x86_indirect_thunk)`)
+
+// ripHeadless opens a report for a kernel RIP line shown without its header
+// (tickets often paste just "RIP: ... skb_over_panic+0x5d/0x70" and the trace).
+var ripHeadless = &format{title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fHeadless}
+
+// headlessKinds names the kind of a report from its faulting function when
+// the header was lost: these functions only ever fault through BUG().
+var headlessKinds = map[string]*format{
+	"skb_over_panic":  {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
+	"skb_under_panic": {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
+	"skb_panic":       {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
+}
+
+var kernelRIPRe = re(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
+
+// warnKinds names WARNINGs by the file that raised them, as syzkaller does,
+// so that helper warnings bucket by their caller.
+var warnKinds = []struct {
+	file, kind string
+}{
+	{"lib/debugobjects.c", ": ODEBUG bug"},
+	{"lib/refcount.c", ": refcount bug"},
+	{"kernel/locking/lockdep.c", ": locking bug"},
+	{"kernel/locking/mutex.c", ": locking bug"},
+	{"kernel/locking/", ": locking bug"},
+	{"lib/kobject.c", ": kobject bug"},
+	{"mm/usercopy.c", ": bad usercopy"},
+	{"fs/proc/generic.c", ": proc registration bug"},
+	{"mm/vmalloc.c", ": zero-size vmalloc"},
+	{"mm/util.c", ": kmalloc bug"},
+	{"mm/slab_common.c", ": kmalloc bug"},
+	{"mm/page_alloc.c", ": kmalloc bug"},
+	{"mm/slab.c", ": kmalloc bug"},
+	{"mm/slub.c", ": kmalloc bug"},
+}
+
+// detect returns the format whose header the line is, or nil.
+func detect(t string) *format {
+	if len(t) < 4 {
+		return nil
+	}
+	if !headerCandidate(unsafe.Slice(unsafe.StringData(t), len(t))) {
+		return nil
+	}
+	for _, f := range formats {
+		if !strings.Contains(t, f.token) {
+			continue
+		}
+		if f.re.MatchString(t) {
+			if suppressed(f, t) {
+				return nil
+			}
+			return f
+		}
+	}
+	if strings.HasPrefix(t, "RIP: 0010:") && kernelRIPRe.MatchString(t) {
+		if loc, ok := parseRIP(t); ok {
+			if f, ok := headlessKinds[stripSuffix(loc.Function)]; ok {
+				return f
+			}
+		}
+		return ripHeadless
+	}
+	return nil
+}
+
+// headerCandidate is the cheap test every log line goes through: a header
+// holds one of a few capitalised words or an oops counter "[#1]".
+func headerCandidate(t []byte) bool {
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case 'B', 'W', 'I', 'K', 'U', 'P', 'A', 'V', 'M', 'R', 'O':
+			return true
+		case '[':
+			if i+1 < len(t) && t[i+1] == '#' {
+				return true
+			}
+		case 'l':
+			if hasPrefix(t[i:], "list_") {
+				return true
+			}
+		case 'u':
+			if hasPrefix(t[i:], "unregister_netdevice") || hasPrefix(t[i:], "usercopy") {
+				return true
+			}
+		case 's':
+			if hasPrefix(t[i:], "skb_") {
+				return true
+			}
+		case 'g':
+			if hasPrefix(t[i:], "general protection") {
+				return true
+			}
+		case 'd':
+			if hasPrefix(t[i:], "divide error") {
+				return true
+			}
+		case 'i':
+			if hasPrefix(t[i:], "invalid opcode") || hasPrefix(t[i:], "int3") {
+				return true
+			}
+		case 'k':
+			if hasPrefix(t[i:], "kernel stack overflow") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// suppressed filters lines that contain a header's words but are not kernel
+// reports: userspace traps, filesystem warnings, tool output.
+func suppressed(f *format, t string) bool {
+	switch {
+	case strings.Contains(t, "traps:") || strings.Contains(t, " ip:") && strings.Contains(t, " sp:"):
+		return true
+	case f.token == "WARNING:" && (strings.Contains(t, "EXT4-fs") || strings.Contains(t, "XFS") ||
+		strings.Contains(t, "deprecated") || strings.Contains(t, "could not") || strings.Contains(t, "sshd") ||
+		strings.Contains(t, "not supported")):
+		return f.mode == gmNone
+	}
+	return false
+}

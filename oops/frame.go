@@ -1,0 +1,125 @@
+package oops
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// frameRe matches a trace entry of every architecture's printk format:
+//
+//	x86 >= 4.x:   " ? func+0x1a/0x20 [mod]"   (optionally "file.c:12" after)
+//	x86 older:    " [<ffffffff8146c0ec>] ? skb_put+0x5c/0x70"
+//	arm64:        " func+0x1c/0x30 [mod]", "[<ffff0000080a>] func+0x1c/0x30"
+//	arm:          "[<c02f6f2c>] (func+0x10/0x20) from [<c0...>] (caller+0x8/0x10)"
+//	ppc64:        "[c0000000fe2fbc30] [c000000000123456] func+0x18/0x40 (unreliable)"
+//	s390:         " ([<0000000000112233>] func+0x18/0x40)"
+var frameRe = regexp.MustCompile(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA-F]{6,16})>?\]\s*)?(?:\[<?(?:0x)?([0-9a-fA-F]{6,16})>?\]\s*)?(\?\s+)?\(?\.?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)(?:/(0x[0-9a-fA-F]+|[0-9]+))?\)?(?:\s+\[([A-Za-z0-9_\-]+)(?:\s[0-9a-f]+)?\])?(.*)$`)
+
+// inlineFrameRe matches a symbolized inline frame: " func file.c:12 [inline]".
+var inlineFrameRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-z]+:[0-9]+(?::[0-9]+)? \[inline\]`)
+
+// parseFrame parses one trace line. ok is false when the line is no frame.
+func parseFrame(text string) (Frame, bool) {
+	if len(text) > 512 {
+		text = text[:512]
+	}
+	if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
+		return Frame{Location: Location{Function: m[1]}, Reliable: true}, true
+	}
+	if strings.IndexByte(text, '+') < 0 {
+		return Frame{}, false
+	}
+	m := frameRe.FindStringSubmatch(text)
+	if m == nil {
+		return Frame{}, false
+	}
+	f := Frame{Reliable: m[3] == ""}
+	f.Function = m[4]
+	addr := m[2]
+	if addr == "" {
+		addr = m[1]
+	}
+	if addr != "" {
+		a := strings.ToLower(addr)
+		f.Address = &a
+	}
+	if v, ok := parseNum(m[5]); ok {
+		f.Offset = &v
+	}
+	if v, ok := parseNum(m[6]); ok {
+		f.Size = &v
+	}
+	if m[7] != "" {
+		mod := m[7]
+		f.Module = &mod
+	}
+	if strings.Contains(m[8], "(unreliable)") {
+		f.Reliable = false
+	}
+	return f, true
+}
+
+func parseNum(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if strings.HasPrefix(s, "0x") {
+		v, err := strconv.ParseUint(s[2:], 16, 64)
+		return v, err == nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
+}
+
+// ripRe matches the line naming the faulting instruction on each
+// architecture: x86 "RIP: 0010:func+0x1/0x2" and "RIP: 0010:[<addr>]  [<addr>] func+0x1/0x2",
+// i386 "EIP: [<c0..>] func" and "EIP is at func+", arm64 "pc : func+", arm
+// "PC is at func+", ppc "NIP [c0..] func+", s390 "Krnl PSW" is not symbolic.
+var ripRe = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:)\s*(.*)$`)
+
+// parseRIP returns the location of a RIP-like line, or false.
+func parseRIP(text string) (Location, bool) {
+	m := ripRe.FindStringSubmatch(text)
+	if m == nil {
+		return Location{}, false
+	}
+	f, ok := parseFrame(m[1])
+	if !ok {
+		return Location{}, false
+	}
+	return f.Location, true
+}
+
+// lrRe matches arm64's link register line "lr : func+0x..".
+var lrRe = regexp.MustCompile(`^\s*(?:lr :|LR is at|LR \[[0-9a-f]+\])\s*(.*)$`)
+
+// stripSuffix removes the compiler's clone suffixes (.isra.0, .constprop.3,
+// .part.1, .cold, .llvm.123...) from a function name.
+func stripSuffix(fn string) string {
+	if i := strings.IndexByte(fn, '.'); i > 0 {
+		return fn[:i]
+	}
+	return fn
+}
+
+// canonicalFunc turns a frame's function into the name a title uses:
+// suffixes stripped, syscall wrappers reduced to the syscall's name.
+func canonicalFunc(fn string) string {
+	fn = stripSuffix(fn)
+	if strings.HasPrefix(fn, "SyS_") || strings.HasPrefix(fn, "compat_SyS_") {
+		return "sys_" + fn[strings.Index(fn, "SyS_")+4:]
+	}
+	for _, p := range syscallPrefixes {
+		if strings.HasPrefix(fn, p) && len(fn) > len(p) {
+			return fn[len(p):]
+		}
+	}
+	return fn
+}
+
+var syscallPrefixes = []string{
+	"__x64_sys_", "__ia32_sys_", "__ia32_compat_sys_", "__x32_compat_sys_", "__arm64_sys_",
+	"__arm64_compat_sys_", "__se_sys_", "__do_sys_", "__do_compat_sys_", "__se_compat_sys_",
+	"__s390x_sys_", "__s390_sys_", "__riscv_sys_", "ksys_",
+}

@@ -1,0 +1,338 @@
+package oops
+
+import (
+	"bytes"
+)
+
+// Line is one log line with the prefixes that logging layers add removed:
+// syslog and journal headers, the printk loglevel, the timestamp, the caller
+// id, serial-console carriage returns and colour escapes, ticket indentation.
+type Line struct {
+	// Text is the message as the kernel printed it. Leading spaces that the
+	// kernel printed (trace lines are indented) are kept.
+	Text string
+	// Context is the printk caller id ("T123", "C1") or "" when absent; with
+	// it, interleaved output of other tasks can be told apart.
+	Context string
+	// Kernel is false for lines that a syslog or journal header attributes to
+	// another program: they are never part of a kernel report.
+	Kernel bool
+	// Stamped is set when the line carried a kernel timestamp or a log header.
+	Stamped bool
+}
+
+// NormalizeLine strips the prefixes of one raw log line (without its
+// newline). It never fails: text it does not recognise comes back unchanged.
+func NormalizeLine(raw []byte) Line {
+	v := normalize(raw)
+	return Line{Text: string(v.text), Context: string(v.ctx), Kernel: v.kernel, Stamped: v.stamped}
+}
+
+// lineView is NormalizeLine's result without copies: the scanner looks at
+// every line of a large log and keeps few of them.
+type lineView struct {
+	text    []byte
+	ctx     []byte
+	kernel  bool
+	stamped bool
+}
+
+func normalize(raw []byte) lineView {
+	b := raw
+	// Serial consoles end lines with CR and colour them with ANSI escapes.
+	for len(b) > 0 && (b[len(b)-1] == '\r' || b[len(b)-1] == '\n') {
+		b = b[:len(b)-1]
+	}
+	if bytes.IndexByte(b, 0x1b) >= 0 {
+		b = stripANSI(b)
+	}
+	ln := lineView{kernel: true}
+	// Pasted text is often indented as a whole; the kernel's own indentation
+	// of trace lines is after the prefix and survives.
+	b = trimLeftSpace(b)
+	b = stripNonASCIILead(b)
+
+	// A journal or syslog header: DATE HOST TAG: message.
+	if rest, tag, ok := syslogHeader(b); ok {
+		ln.stamped = true
+		if !isKernelTag(tag) {
+			ln.kernel = false
+			ln.text = rest
+			return ln
+		}
+		b = rest
+	}
+	// crash(8) `log -T`: "[Sun Jan  1 12:00:00 UTC 2026] ".
+	if rest, ok := crashWallClock(b); ok {
+		ln.stamped = true
+		b = rest
+	}
+	// "** 12 printk messages dropped ** " precedes the next message.
+	if bytes.HasPrefix(b, []byte("** ")) {
+		if i := bytes.Index(b[3:], []byte(" messages dropped ** ")); i >= 0 && i < 24 {
+			b = b[3+i+len(" messages dropped ** "):]
+		}
+	}
+	// syzkaller's login prompt runs into the first kernel line.
+	if i := bytes.Index(b, []byte(" login: ")); i > 0 && i < 64 && len(b) > i+8 && (b[i+8] == '[' || b[i+8] == '<') {
+		b = b[i+8:]
+	}
+	// printk loglevel "<4>" or with facility "<12>".
+	if len(b) >= 3 && b[0] == '<' {
+		j := 1
+		for j < len(b) && j < 5 && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j > 1 && j < len(b) && b[j] == '>' {
+			b = b[j+1:]
+			ln.stamped = true
+		}
+	}
+	// "[  123.456789]" timestamp, possibly followed by a caller id.
+	if rest, ok := kernelTimestamp(b); ok {
+		ln.stamped = true
+		b = rest
+		// journalctl -o short-monotonic: "[ 123.456789] host kernel: msg".
+		// Only the kernel tag is stripped: "usb 1-1: ..." is a kernel
+		// message of the same shape.
+		if r2, tag, ok := hostTag(trimLeftSpace(b)); ok && isKernelTag(tag) {
+			b = r2
+		}
+	}
+	if rest, ctx, ok := callerID(b); ok {
+		ln.ctx = ctx
+		b = rest
+	}
+	if ln.stamped && len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	ln.text = b
+	return ln
+}
+
+func trimLeftSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+// stripNonASCIILead drops a bullet or other non-ASCII decoration that web
+// pages put before pasted lines ("• ", NBSP), when what follows is a prefix.
+func stripNonASCIILead(b []byte) []byte {
+	if len(b) == 0 || b[0] < 0x80 {
+		return b
+	}
+	i := 0
+	for i < len(b) && i < 8 && (b[i] >= 0x80 || b[i] == ' ') {
+		i++
+	}
+	if i < len(b) && (b[i] == '[' || b[i] == '<') {
+		return b[i:]
+	}
+	return b
+}
+
+// stripANSI removes CSI escape sequences (colours, cursor moves).
+func stripANSI(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != 0x1b {
+			out = append(out, b[i])
+			continue
+		}
+		if i+1 < len(b) && b[i+1] == '[' {
+			j := i + 2
+			for j < len(b) && (b[j] < 0x40 || b[j] > 0x7e) {
+				j++
+			}
+			i = j
+			continue
+		}
+		i++ // two-byte escape
+	}
+	return out
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// kernelTimestamp matches "[  123.456789]" (seconds and fraction).
+func kernelTimestamp(b []byte) ([]byte, bool) {
+	if len(b) < 4 || b[0] != '[' {
+		return b, false
+	}
+	i := 1
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	d := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	if i == d || i >= len(b) || b[i] != '.' {
+		return b, false
+	}
+	i++
+	f := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	if i == f || i >= len(b) || b[i] != ']' {
+		return b, false
+	}
+	return b[i+1:], true
+}
+
+// callerID matches CONFIG_PRINTK_CALLER's "[ T123]" or "[  C1]", right after
+// the timestamp, with or without a space between.
+func callerID(b []byte) ([]byte, []byte, bool) {
+	i := 0
+	if i < len(b) && b[i] == ' ' {
+		i++
+	}
+	if i >= len(b) || b[i] != '[' {
+		return b, nil, false
+	}
+	i++
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	if i >= len(b) || (b[i] != 'T' && b[i] != 'C') {
+		return b, nil, false
+	}
+	s := i
+	i++
+	d := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	if i == d || i >= len(b) || b[i] != ']' || i-s > 8 {
+		return b, nil, false
+	}
+	return b[i+1:], b[s:i], true
+}
+
+var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// syslogHeader matches the date, host and tag headers of syslog
+// ("Nov 26 03:12:44 host kernel: "), high-precision syslog and journalctl
+// short/short-precise ("Nov 26 03:12:44.123456 host kernel: "), RFC 3339
+// rsyslog and journalctl short-iso ("2026-11-26T03:12:44.123+00:00 host
+// kernel: "). It returns the message and the tag ("kernel", "sshd[12]").
+func syslogHeader(b []byte) ([]byte, []byte, bool) {
+	var i int
+	switch {
+	case len(b) >= 16 && isMonth(b) && b[3] == ' ':
+		// "Mmm dd HH:MM:SS" with day space-padded.
+		i = 4
+		if b[i] == ' ' {
+			i++
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		if i >= len(b) || b[i] != ' ' {
+			return b, nil, false
+		}
+		i++
+		j, ok := clock(b, i)
+		if !ok {
+			return b, nil, false
+		}
+		i = j
+	case len(b) >= 20 && isDigit(b[0]) && isDigit(b[3]) && b[4] == '-' && b[7] == '-' && b[10] == 'T':
+		j, ok := clock(b, 11)
+		if !ok {
+			return b, nil, false
+		}
+		i = j
+		// zone: Z, +00:00, +0000
+		if i < len(b) && b[i] == 'Z' {
+			i++
+		} else if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+			for i < len(b) && (isDigit(b[i]) || b[i] == ':') {
+				i++
+			}
+		}
+	default:
+		return b, nil, false
+	}
+	if i >= len(b) || b[i] != ' ' {
+		return b, nil, false
+	}
+	return hostTag(b[i+1:])
+}
+
+// clock matches HH:MM:SS with an optional fraction starting at b[i].
+func clock(b []byte, i int) (int, bool) {
+	if i+8 > len(b) || !isDigit(b[i]) || !isDigit(b[i+1]) || b[i+2] != ':' || !isDigit(b[i+3]) || b[i+5] != ':' || !isDigit(b[i+7]) {
+		return i, false
+	}
+	i += 8
+	if i < len(b) && (b[i] == '.' || b[i] == ',') {
+		i++
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	return i, true
+}
+
+// hostTag matches "host tag: " (tag may carry "[pid]").
+func hostTag(b []byte) ([]byte, []byte, bool) {
+	sp := bytes.IndexByte(b, ' ')
+	if sp <= 0 || sp > 64 {
+		return b, nil, false
+	}
+	rest := b[sp+1:]
+	c := bytes.IndexByte(rest, ':')
+	if c <= 0 || c > 48 || c+1 > len(rest) {
+		return b, nil, false
+	}
+	tag := rest[:c]
+	if bytes.IndexByte(tag, ' ') >= 0 {
+		return b, nil, false
+	}
+	msg := rest[c+1:]
+	if len(msg) > 0 && msg[0] == ' ' {
+		msg = msg[1:]
+	}
+	return msg, tag, true
+}
+
+func isKernelTag(tag []byte) bool {
+	return bytes.Equal(tag, []byte("kernel")) || bytes.HasPrefix(tag, []byte("kernel["))
+}
+
+func isMonth(b []byte) bool {
+	for _, m := range months {
+		if b[0] == m[0] && b[1] == m[1] && b[2] == m[2] {
+			return true
+		}
+	}
+	return false
+}
+
+var weekdays = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+
+// crashWallClock matches crash(8) `log -T`'s "[Sun Jan  1 12:00:00 UTC 2026] ".
+func crashWallClock(b []byte) ([]byte, bool) {
+	if len(b) < 26 || b[0] != '[' || b[4] != ' ' {
+		return b, false
+	}
+	ok := false
+	for _, w := range weekdays {
+		if string(b[1:4]) == w {
+			ok = true
+		}
+	}
+	if !ok || !isMonth(b[5:]) {
+		return b, false
+	}
+	end := bytes.IndexByte(b, ']')
+	if end < 0 || end > 40 {
+		return b, false
+	}
+	return b[end+1:], true
+}

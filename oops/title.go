@@ -1,0 +1,407 @@
+package oops
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+)
+
+// titleReport sets the title, type, guilty function and corrupted flag.
+func titleReport(f *format, r *Report, p *parsed) {
+	title := f.title
+	if f.re == nil {
+		// headless formats have no header regexp
+	} else if sm := f.re.FindStringSubmatch(r.Header); sm != nil {
+		for i := len(sm) - 1; i >= 1; i-- {
+			title = strings.ReplaceAll(title, "$"+string(rune('0'+i)), sm[i])
+		}
+	}
+	if strings.Contains(title, "{ACCESS}") {
+		if p.access != "" {
+			title = strings.ReplaceAll(title, "{ACCESS}", p.access+" ")
+		} else {
+			title = strings.ReplaceAll(title, "{ACCESS}", "")
+		}
+	}
+	if strings.Contains(title, "{KIND}") {
+		kind := ""
+		loc := p.warnFile
+		if loc == "" && r.BugLocation != nil {
+			loc = *r.BugLocation
+		}
+		for _, k := range warnKinds {
+			if loc != "" && strings.HasPrefix(loc, k.file) {
+				kind = k.kind
+				break
+			}
+		}
+		if kind == "" && hasLine(r.Text, "refcount_t: ") {
+			kind = ": refcount bug"
+		}
+		if kind == "" && hasLine(r.Text, "ODEBUG: ") {
+			kind = ": ODEBUG bug"
+		}
+		title = strings.ReplaceAll(title, "{KIND}", kind)
+	}
+	if strings.Contains(title, "{PANIC}") {
+		title = strings.ReplaceAll(title, "{PANIC}", panicTitle(r.Header, r, p))
+	}
+	if strings.Contains(title, "{FUNC}") {
+		fn := guilty(f, p)
+		if fn == "" {
+			title = strings.ReplaceAll(title, "{FUNC}", "corrupted")
+			r.Corrupted = true
+			r.CorruptedReason = "no guilty frame in the report"
+		} else {
+			c := canonicalFunc(fn)
+			r.GuiltyFunction = &c
+			title = strings.ReplaceAll(title, "{FUNC}", c)
+		}
+	}
+	if f.flags&fCorrupt != 0 {
+		r.Corrupted = true
+		r.CorruptedReason = "report cut short"
+	}
+	if f.flags&fHeadless != 0 && r.CorruptedReason == "" {
+		r.CorruptedReason = "report header not shown"
+	}
+	title = sanitizeTitle(title)
+	if tsInTitle.MatchString(title) {
+		r.Corrupted = true
+		r.CorruptedReason = "interleaved output in the header"
+	}
+	r.Title = title
+	r.Type = f.typ
+	if r.Type == "" {
+		r.Type = TitleToType(title)
+	}
+	if r.Corrupted && r.CorruptedReason == "" {
+		r.CorruptedReason = "corrupted"
+	}
+}
+
+var tsInTitle = regexp.MustCompile(`\[ *[0-9]+\.[0-9]+\]`)
+
+func hasLine(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// guilty picks the function to blame in the order the format asks for.
+func guilty(f *format, p *parsed) string {
+	skip := func(fn string) bool {
+		if fn == "" || isGeneric(fn) {
+			return true
+		}
+		return f.skip != nil && f.skip.MatchString(stripSuffix(fn))
+	}
+	first := func(frames []Frame) string {
+		for _, fr := range frames {
+			if fr.Reliable && !skip(fr.Function) {
+				return fr.Function
+			}
+		}
+		return ""
+	}
+	rip := func() string {
+		if p.rip != nil && !skip(p.rip.Function) {
+			return p.rip.Function
+		}
+		return ""
+	}
+	trace := func() string {
+		if len(p.stacks) == 0 {
+			return ""
+		}
+		return first(p.stacks[0].frames)
+	}
+	try := func(fs ...func() string) string {
+		for _, fn := range fs {
+			if s := fn(); s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	switch f.mode {
+	case gmRipTrace:
+		return try(rip, trace)
+	case gmTrace:
+		return try(trace, rip)
+	case gmHeader:
+		return try(func() string {
+			if !skip(p.headerFn) {
+				return p.headerFn
+			}
+			return ""
+		}, rip, trace)
+	case gmChain:
+		return try(func() string { return first(p.chain0) }, trace, rip)
+	case gmLeak:
+		return first(p.leak)
+	case gmStall:
+		return stallGuilty(p, skip)
+	case gmHung:
+		return try(trace)
+	}
+	return ""
+}
+
+// stallAnchors are dispatchers: in a stall, the function they called is
+// the one that ran too long (a syscall's handler, a softirq handler, a work
+// item, a timer, a netlink command).
+var stallAnchors = regexp.MustCompile(`^(?:__netif_receive_skb_core|__netif_receive_skb_one_core|__netif_receive_skb_list_core|process_one_work|call_timer_fn|expire_timers|tasklet_action_common|tasklet_action|rcu_do_batch|__vfs_write|vfs_write|__vfs_read|vfs_read|vfs_ioctl|do_vfs_ioctl|__se_sys_ioctl|sock_sendmsg|sock_sendmsg_nosec|__sock_sendmsg|sock_recvmsg|sock_recvmsg_nosec|sock_do_ioctl|sock_ioctl|do_dentry_open|__fput|____fput|mmap_region|__do_fault|do_read_fault|rtnetlink_rcv_msg|genl_family_rcv_msg|genl_family_rcv_msg_doit|genl_family_rcv_msg_dumpit|genl_rcv_msg|nfnetlink_rcv_msg|nfnetlink_rcv_batch|netlink_dump|nf_hook_slow|call_write_iter|new_sync_write|new_sync_read|do_iter_readv_writev|vfs_iter_write|vfs_iter_read|kernfs_fop_write|seq_read|lookup_fast|do_mount|path_mount|vfs_get_tree|ip_local_deliver_finish|ip6_input_finish|sock_setsockopt|__sys_setsockopt|do_sock_setsockopt|dev_queue_xmit|__dev_queue_xmit|sch_direct_xmit|__qdisc_run|compat_sock_ioctl)$`)
+
+// stallSelf are functions that, when a stall's context runs through them,
+// are themselves what ran too long (cross-CPU calls, softirq loops).
+var stallSelf = regexp.MustCompile(`^(?:smp_call_function|smp_call_function_many|smp_call_function_single|on_each_cpu_cond_mask|sched_ttwu_pending)$`)
+
+func stallGuilty(p *parsed, skip func(string) bool) string {
+	frames := p.stallCtx
+	if len(frames) == 0 {
+		for _, s := range p.stacks {
+			frames = append(frames, s.frames...)
+		}
+	}
+	prev, syscall := "", ""
+	for _, fr := range frames {
+		if !fr.Reliable {
+			continue
+		}
+		fn := stripSuffix(fr.Function)
+		if stallSelf.MatchString(fn) {
+			return fn
+		}
+		if stallAnchors.MatchString(fn) && prev != "" {
+			return prev
+		}
+		if c := canonicalFunc(fn); c != fn && syscall == "" {
+			syscall = fn
+		}
+		if !skip(fn) && !stallAnchors.MatchString(fn) {
+			prev = fn
+		}
+	}
+	if syscall != "" {
+		return syscall
+	}
+	if p.rip != nil && !skip(p.rip.Function) {
+		return p.rip.Function
+	}
+	for _, fr := range frames {
+		if fr.Reliable && !skip(fr.Function) {
+			return fr.Function
+		}
+	}
+	return ""
+}
+
+var (
+	panicNumRe = regexp.MustCompile(`\b[0-9]+\b`)
+	hexRe      = regexp.MustCompile(`\b(?:0x)?[0-9a-f]{6,}\b`)
+)
+
+// panicTitle makes "kernel panic: <message>" stable across hosts.
+func panicTitle(header string, r *Report, p *parsed) string {
+	msg := panicMessage(header)
+	switch {
+	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
+		return "corrupted stack end in " + orCorrupted(r, guilty(&format{mode: gmTrace}, p))
+	case strings.HasPrefix(msg, "stack-protector: Kernel stack is corrupted in"):
+		fn := strings.TrimSpace(strings.TrimPrefix(msg, "stack-protector: Kernel stack is corrupted in:"))
+		if loc, ok := parseFrame(fn); ok {
+			fn = loc.Function
+		}
+		return "stack is corrupted in " + canonicalFunc(fn)
+	}
+	return msg
+}
+
+func orCorrupted(r *Report, fn string) string {
+	if fn == "" {
+		r.Corrupted = true
+		return "corrupted"
+	}
+	c := canonicalFunc(fn)
+	r.GuiltyFunction = &c
+	return c
+}
+
+var (
+	ipRe   = regexp.MustCompile(`\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b`)
+	srcRe  = regexp.MustCompile(`(\.[ch]):[0-9]+`)
+	offRe  = regexp.MustCompile(`\+0x[0-9a-f]+/0x[0-9a-f]+`)
+	numRe  = regexp.MustCompile(`(^|[^A-Za-z0-9_])-?[0-9]+([^A-Za-z0-9_]|$)`)
+	cpuRe  = regexp.MustCompile(`CPU#[0-9]+`)
+	execRe = regexp.MustCompile(`syz-executor\.?[0-9]+`)
+)
+
+// sanitizeTitle removes what varies between hosts and runs: addresses,
+// numbers, line numbers, IP addresses.
+func sanitizeTitle(t string) string {
+	t = strings.ReplaceAll(t, "\t", " ")
+	t = execRe.ReplaceAllString(t, "syz-executor")
+	t = offRe.ReplaceAllString(t, "")
+	t = srcRe.ReplaceAllString(t, "$1:LINE")
+	t = ipRe.ReplaceAllString(t, "IP")
+	t = hexRe.ReplaceAllString(t, "ADDR")
+	t = cpuRe.ReplaceAllString(t, "CPU")
+	for {
+		n := numRe.ReplaceAllString(t, "${1}NUM${2}")
+		if n == t {
+			break
+		}
+		t = n
+	}
+	var b strings.Builder
+	space := false
+	for _, c := range t {
+		if c < 0x20 || c == 0x7f {
+			continue
+		}
+		if c == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		b.WriteRune(c)
+	}
+	t = strings.TrimSpace(b.String())
+	if len(t) > 120 {
+		t = t[:120]
+	}
+	return t
+}
+
+// TitleToType maps a title to syzkaller's crash-type name.
+func TitleToType(title string) string {
+	for _, tt := range titleTypes {
+		if strings.HasPrefix(title, tt.prefix) {
+			if tt.fn != nil {
+				return tt.fn(title)
+			}
+			return tt.typ
+		}
+	}
+	return "UNKNOWN"
+}
+
+var titleTypes = []struct {
+	prefix string
+	typ    string
+	fn     func(string) string
+}{
+	{prefix: "KASAN: ", fn: kasanType},
+	{prefix: "KMSAN: uninit-value", typ: "KMSAN-UNINIT-VALUE"},
+	{prefix: "KMSAN: kernel-infoleak", typ: "KMSAN-INFO-LEAK"},
+	{prefix: "KMSAN: kernel-usb-infoleak", typ: "KMSAN-INFO-LEAK"},
+	{prefix: "KMSAN: ", typ: "KMSAN"},
+	{prefix: "KFENCE: use-after-free read", typ: "KFENCE-USE-AFTER-FREE-READ"},
+	{prefix: "KFENCE: use-after-free write", typ: "KFENCE-USE-AFTER-FREE-WRITE"},
+	{prefix: "KFENCE: use-after-free", typ: "KFENCE-USE-AFTER-FREE"},
+	{prefix: "KFENCE: out-of-bounds read", typ: "KFENCE-READ"},
+	{prefix: "KFENCE: out-of-bounds write", typ: "KFENCE-WRITE"},
+	{prefix: "KFENCE: invalid read", typ: "KFENCE-READ"},
+	{prefix: "KFENCE: invalid write", typ: "KFENCE-WRITE"},
+	{prefix: "KFENCE: invalid free", typ: "KFENCE-INVALID-FREE"},
+	{prefix: "KFENCE: memory corruption", typ: "KFENCE-MEMORY-CORRUPTION"},
+	{prefix: "KCSAN: data-race", typ: "KCSAN-DATARACE"},
+	{prefix: "KCSAN: assert", typ: "KCSAN-ASSERT"},
+	{prefix: "UBSAN: array-index-out-of-bounds", typ: "MEMORY_SAFETY_UBSAN"},
+	{prefix: "UBSAN: ", typ: "UBSAN"},
+	{prefix: "BUG: unable to handle kernel NULL pointer dereference", typ: "NULL-POINTER-DEREFERENCE"},
+	{prefix: "BUG: unable to handle kernel paging request", typ: "MEMORY_SAFETY_BUG"},
+	{prefix: "BUG: corrupted list", typ: "MEMORY_SAFETY_BUG"},
+	{prefix: "BUG: soft lockup", typ: "HANG"},
+	{prefix: "BUG: hard lockup", typ: "HANG"},
+	{prefix: "BUG: workqueue lockup", typ: "HANG"},
+	{prefix: "INFO: rcu detected stall", typ: "HANG"},
+	{prefix: "INFO: task hung", typ: "HANG"},
+	{prefix: "INFO: task can't die", typ: "HANG"},
+	{prefix: "BUG: scheduling while atomic", typ: "ATOMIC_SLEEP"},
+	{prefix: "BUG: sleeping function", typ: "ATOMIC_SLEEP"},
+	{prefix: "memory leak in", typ: "LEAK"},
+	{prefix: "possible deadlock", typ: "LOCKDEP"},
+	{prefix: "inconsistent lock state", typ: "LOCKDEP"},
+	{prefix: "WARNING: refcount bug", typ: "REFCOUNT_WARNING"},
+	{prefix: "WARNING: locking bug", typ: "LOCKDEP"},
+	{prefix: "WARNING", typ: "WARNING"},
+	{prefix: "kernel BUG", typ: "BUG"},
+	{prefix: "BUG: bad usercopy", typ: "BUG"},
+	{prefix: "general protection fault", typ: "DoS"},
+	{prefix: "kernel panic", typ: "DoS"},
+	{prefix: "divide error", typ: "DoS"},
+	{prefix: "invalid opcode", typ: "DoS"},
+	{prefix: "PANIC: double fault", typ: "DoS"},
+	{prefix: "Internal error", typ: "DoS"},
+	{prefix: "Unhandled fault", typ: "DoS"},
+	{prefix: "Oops", typ: "DoS"},
+	{prefix: "BUG: ", typ: "BUG"},
+}
+
+func kasanType(t string) string {
+	switch {
+	case strings.Contains(t, "invalid-free"), strings.Contains(t, "double-free"):
+		return "KASAN-INVALID-FREE"
+	case strings.Contains(t, "null-ptr-deref Read"):
+		return "KASAN-NULL-POINTER-DEREFERENCE-READ"
+	case strings.Contains(t, "null-ptr-deref Write"):
+		return "KASAN-NULL-POINTER-DEREFERENCE-WRITE"
+	case strings.Contains(t, "use-after-free Read"):
+		return "KASAN-USE-AFTER-FREE-READ"
+	case strings.Contains(t, "use-after-free Write"):
+		return "KASAN-USE-AFTER-FREE-WRITE"
+	case strings.Contains(t, " Read"):
+		return "KASAN-READ"
+	case strings.Contains(t, " Write"):
+		return "KASAN-WRITE"
+	}
+	return "KASAN-READ"
+}
+
+// Signature is the fleet's bucket key: the SHA-256 of the crash type, the
+// guilty function and the next four reliable frame functions after it, each
+// without compiler clone suffixes. Offsets, addresses, modules and releases
+// are left out so that one bug from many hosts and kernels is one bucket.
+// Changing it is a breaking change.
+func Signature(typ string, guiltyFn *string, frames []Frame) string {
+	h := sha256.New()
+	h.Write([]byte(typ))
+	h.Write([]byte{'\n'})
+	g := ""
+	if guiltyFn != nil {
+		g = stripSuffix(*guiltyFn)
+	}
+	h.Write([]byte(g))
+	h.Write([]byte{'\n'})
+	// The four frames that follow the guilty function in the trace; if it is
+	// not in the trace (it came from RIP or the header), the first four.
+	start := 0
+	for i, f := range frames {
+		if f.Reliable && g != "" && canonicalFunc(f.Function) == g {
+			start = i + 1
+			break
+		}
+	}
+	n := 0
+	for _, f := range frames[start:] {
+		if !f.Reliable {
+			continue
+		}
+		h.Write([]byte(stripSuffix(f.Function)))
+		h.Write([]byte{'\n'})
+		n++
+		if n == 4 {
+			break
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
