@@ -1,7 +1,52 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ktriage/ktriage/kb"
+	"github.com/ktriage/ktriage/render"
+	"github.com/ktriage/ktriage/triage"
+)
 
 func newAnalyzeCmd() *cobra.Command {
-	return &cobra.Command{Use: "analyze [--json] PATH...", Short: "Analyze kernel crash evidence"}
+	var asJSON bool
+	var kbDir string
+	cmd := &cobra.Command{
+		Use:   "analyze [--json] PATH...",
+		Short: "Find and diagnose every kernel crash in logs, crash(8) sessions and kdump directories",
+		Long: `analyze reads console logs, dmesg, vmcore-dmesg.txt, syslog and journal
+exports, crash(8) transcripts and pasted tickets, finds every kernel crash in
+them, and matches each to the knowledge base of known bugs. A directory is
+read as one body of evidence (a kdump directory, a sosreport).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := kb.Load(kbDir)
+			if err != nil {
+				return err
+			}
+			d, err := triage.Analyze(args, triage.Options{KB: k})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return render.JSON(out, d)
+			}
+			color := false
+			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
+				color = true
+			}
+			if err := render.Text(out, d, render.Style{Color: color}); err != nil {
+				return fmt.Errorf("writing the summary: %w", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write the JSON contract instead of the summary")
+	cmd.Flags().StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones")
+	return cmd
 }

@@ -1,0 +1,218 @@
+// Package render writes a diagnosis for people (text, coloured on a
+// terminal) and for programs (the JSON contract).
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/triage"
+)
+
+// JSON writes d as the JSON contract of `ktriage analyze --json`.
+func JSON(w io.Writer, d *triage.Diagnosis) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return fmt.Errorf("writing JSON: %w", err)
+	}
+	return nil
+}
+
+// Style chooses text decoration.
+type Style struct {
+	// Color adds ANSI colours (only for terminals).
+	Color bool
+}
+
+func (s Style) paint(code, text string) string {
+	if !s.Color {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+// Text writes the human summary: what crashed, which known bug, what to do.
+func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
+	var b strings.Builder
+	n := len(d.Reports)
+	switch n {
+	case 0:
+		b.WriteString("No kernel crash found in ")
+		b.WriteString(inputsList(d))
+		b.WriteString(".\n")
+	default:
+		fmt.Fprintf(&b, "%s in %s", plural(n, "crash", "crashes"), inputsList(d))
+		if len(d.Matches) > 0 {
+			ids := map[string]bool{}
+			for _, m := range d.Matches {
+				ids[m.ID] = true
+			}
+			fmt.Fprintf(&b, ", %s known bug", plural(len(ids), "", ""))
+			if len(ids) > 1 {
+				b.WriteString("s")
+			}
+		}
+		b.WriteString(":\n")
+	}
+	for i, r := range d.Reports {
+		fmt.Fprintf(&b, "\n%s %s\n", st.paint("1;31", fmt.Sprintf("[%d]", i)), st.paint("1", r.Title))
+		fmt.Fprintf(&b, "    type %s", r.Type)
+		if r.BugLocation != nil {
+			fmt.Fprintf(&b, ", at %s", *r.BugLocation)
+		}
+		if r.RIP != nil {
+			fmt.Fprintf(&b, ", RIP %s", locString(*r.RIP))
+		}
+		b.WriteString("\n")
+		fmt.Fprintf(&b, "    kernel %s", orUnknown(r.Release))
+		if r.Tainted != nil {
+			if *r.Tainted == "" {
+				b.WriteString(", not tainted")
+			} else {
+				fmt.Fprintf(&b, ", tainted %s", *r.Tainted)
+			}
+		}
+		if r.Comm != nil || r.PID != nil {
+			b.WriteString(", task")
+			if r.Comm != nil {
+				fmt.Fprintf(&b, " %s", *r.Comm)
+			}
+			if r.PID != nil {
+				fmt.Fprintf(&b, " pid %d", *r.PID)
+			}
+		}
+		if r.CPU != nil {
+			fmt.Fprintf(&b, " on CPU %d", *r.CPU)
+		}
+		b.WriteString("\n")
+		if tr := traceLine(r, 6); tr != "" {
+			fmt.Fprintf(&b, "    trace %s\n", tr)
+		}
+		if r.Corrupted {
+			fmt.Fprintf(&b, "    %s\n", st.paint("33", "report incomplete: "+r.CorruptedReason))
+		}
+		fmt.Fprintf(&b, "    from %s:%d-%d, signature %s\n", r.Source.Path, r.Source.StartLine, r.Source.EndLine, r.Signature[:16])
+	}
+	for _, m := range d.Matches {
+		var idx []string
+		for _, i := range m.Reports {
+			idx = append(idx, fmt.Sprintf("[%d]", i))
+		}
+		mark := ""
+		if !m.Verified {
+			mark = " (unverified)"
+		}
+		fmt.Fprintf(&b, "\n%s %s: %s%s\n", st.paint("1;32", "Known bug"), st.paint("1", m.ID), m.Title, mark)
+		fmt.Fprintf(&b, "    matches %s\n", strings.Join(idx, " "))
+		if m.RootCause != "" {
+			fmt.Fprintf(&b, "    cause: %s\n", oneLine(m.RootCause, 220))
+		}
+		if m.FixedIn != nil && m.FixedIn.Upstream != nil {
+			u := m.FixedIn.Upstream
+			v := ""
+			if !u.Verified {
+				v = " (unverified)"
+			}
+			fmt.Fprintf(&b, "    fixed by %s %q", short(u.Commit), u.Title)
+			if u.Release != "" {
+				fmt.Fprintf(&b, " in %s", u.Release)
+			}
+			b.WriteString(v + "\n")
+			for _, ds := range m.FixedIn.Distros {
+				fmt.Fprintf(&b, "    fixed in %s %s\n", ds.Name, ds.Version)
+			}
+		}
+		if m.Workaround != nil && m.Workaround.Text != "" {
+			fmt.Fprintf(&b, "    %s %s\n", st.paint("1;36", "workaround:"), oneLine(m.Workaround.Text, 300))
+		}
+	}
+	for _, f := range d.Findings {
+		fmt.Fprintf(&b, "\n%s %s on %s: %s\n", st.paint("1;33", f.Severity), f.Check, f.Object, f.Message)
+	}
+	if len(d.NextSteps) > 0 {
+		b.WriteString("\nNext steps:\n")
+		for _, s := range d.NextSteps {
+			fmt.Fprintf(&b, "    %s\n", s)
+		}
+	}
+	for _, in := range d.Inputs {
+		if in.Note != "" {
+			fmt.Fprintf(&b, "\nnote: %s: %s\n", in.Path, in.Note)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func inputsList(d *triage.Diagnosis) string {
+	var ps []string
+	for _, in := range d.Inputs {
+		ps = append(ps, in.Path)
+	}
+	if len(ps) > 3 {
+		return fmt.Sprintf("%s and %d more inputs", strings.Join(ps[:3], ", "), len(ps)-3)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if one == "" {
+		return fmt.Sprint(n)
+	}
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func orUnknown(s *string) string {
+	if s == nil {
+		return "unknown"
+	}
+	return *s
+}
+
+func locString(l oops.Location) string {
+	s := l.Function
+	if l.Offset != nil {
+		s += fmt.Sprintf("+0x%x", *l.Offset)
+	}
+	if l.Module != nil {
+		s += " [" + *l.Module + "]"
+	}
+	return s
+}
+
+func traceLine(r *oops.Report, n int) string {
+	var fs []string
+	for _, f := range r.Frames {
+		if !f.Reliable {
+			continue
+		}
+		fs = append(fs, f.Function)
+		if len(fs) == n {
+			fs = append(fs, "…")
+			break
+		}
+	}
+	return strings.Join(fs, " ← ")
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}

@@ -1,0 +1,418 @@
+package triage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ktriage/ktriage/crashlog"
+	"github.com/ktriage/ktriage/kb"
+	"github.com/ktriage/ktriage/oops"
+)
+
+// Options tune Analyze.
+type Options struct {
+	// KB is the knowledge base to match against; nil means the embedded one.
+	KB *kb.KB
+}
+
+// maxDirFiles bounds how many files of one directory tree are read.
+const maxDirFiles = 2000
+
+// Analyze reads every path (files and directories) and diagnoses what they
+// show. It fails only when a path cannot be read; text that holds no crash
+// gives no reports.
+func Analyze(paths []string, opt Options) (*Diagnosis, error) {
+	base := opt.KB
+	if base == nil {
+		var err error
+		if base, err = kb.Embedded(); err != nil {
+			return nil, fmt.Errorf("knowledge base: %w", err)
+		}
+	}
+	d := &Diagnosis{Inputs: []Input{}, Reports: []*oops.Report{}, Findings: []Finding{}, Matches: []Match{}, NextSteps: []string{}}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if st.IsDir() {
+			if err := analyzeDir(d, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		doc, err := analyzeFile(p)
+		if err != nil {
+			return nil, err
+		}
+		d.Inputs = append(d.Inputs, doc.input)
+		d.Reports = append(d.Reports, doc.reports...)
+	}
+	match(d, base)
+	nextSteps(d)
+	return d, nil
+}
+
+// document is what one file gives.
+type document struct {
+	input   Input
+	reports []*oops.Report
+	release string
+}
+
+func analyzeFile(path string) (*document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: offset 0: %w", path, err)
+	}
+	head = head[:n]
+	if k := dumpKind(head); k != "" {
+		return &document{input: Input{Path: path, Kind: KindVmcore, Note: k + " memory dump: reading vmcores is not supported yet; analyze the vmcore-dmesg.txt beside it"}}, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return scanDocument(path, f)
+}
+
+// scanDocument reads one text document once, feeding each line to the oops
+// scanner and to the crash(8) transcript scanner, and joins what they find.
+func scanDocument(path string, r io.Reader) (*document, error) {
+	sc := oops.NewScanner(path)
+	cs := crashlog.NewScanner()
+	prompts := 0
+	sc.OnLine = func(n int, text string) {
+		if strings.HasPrefix(strings.TrimSpace(text), "crash> ") {
+			prompts++
+		}
+		cs.Line(n, text)
+	}
+	if err := sc.Scan(r); err != nil {
+		return nil, err
+	}
+	reps := sc.Finish()
+	sess := cs.Finish()
+	doc := &document{input: Input{Path: path, Kind: KindLog}, release: sc.Release()}
+	if prompts > 0 || len(sess.Backtraces) > 0 || sess.Sys != nil {
+		doc.input.Kind = KindCrashSession
+	}
+	doc.reports = join(path, reps, sess, doc.release)
+	return doc, nil
+}
+
+// dumpKind recognises memory dumps by their magic.
+func dumpKind(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x7fELF")):
+		return "ELF"
+	case bytes.HasPrefix(head, []byte("KDUMP   ")), bytes.HasPrefix(head, []byte("DISKDUMP")):
+		return "kdump-compressed"
+	case bytes.HasPrefix(head, []byte("makedumpfile")):
+		return "flattened"
+	}
+	return ""
+}
+
+// isText tells text (kernel logs, transcripts, tickets in any script) from
+// binary files found in a directory.
+func isText(head []byte) bool {
+	if len(head) == 0 {
+		return false
+	}
+	bad := 0
+	for _, c := range head {
+		if c == 0 || c < 0x09 || (c > 0x0d && c < 0x20 && c != 0x1b) {
+			bad++
+		}
+	}
+	return bad*20 < len(head)
+}
+
+// analyzeDir reads the files of a directory tree as one body of evidence:
+// a kdump directory's vmcore-dmesg.txt and vmcore, a sosreport's logs.
+func analyzeDir(d *Diagnosis, dir string) error {
+	kind := dirKind(dir)
+	var docs []*document
+	count := 0
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if e.IsDir() {
+			if p != dir && strings.HasPrefix(e.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() || count >= maxDirFiles {
+			return nil
+		}
+		if kind == KindSosreport && !sosLogFile(dir, p) {
+			return nil
+		}
+		count++
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		head := make([]byte, 4096)
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		head = head[:n]
+		if dumpKind(head) == "" && !isText(head) {
+			return nil
+		}
+		doc, err := analyzeFile(p)
+		if err != nil {
+			return err
+		}
+		if doc.input.Kind == KindLog && len(doc.reports) == 0 && doc.release == "" && !looksKernel(head) {
+			return nil
+		}
+		docs = append(docs, doc)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.Inputs = append(d.Inputs, Input{Path: dir, Kind: kind})
+	release := ""
+	for _, doc := range docs {
+		d.Inputs = append(d.Inputs, doc.input)
+		if release == "" {
+			release = doc.release
+		}
+		for _, r := range doc.reports {
+			if r.Release != nil && release == "" {
+				release = *r.Release
+			}
+		}
+	}
+	// Files of one directory describe one machine: the same crash in two of
+	// them (vmcore-dmesg.txt and the console log) is one report, and a
+	// release stated in one file holds for the others.
+	seen := map[string]bool{}
+	for _, doc := range docs {
+		for _, r := range doc.reports {
+			key := r.Title + "\x00" + r.Signature + "\x00" + r.Header
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if r.Release == nil && release != "" {
+				rel := release
+				r.Release = &rel
+			}
+			d.Reports = append(d.Reports, r)
+		}
+	}
+	return nil
+}
+
+func looksKernel(head []byte) bool {
+	for _, m := range []string{"] ", "kernel:", "crash>", "Linux version", "Call Trace"} {
+		if bytes.Contains(head, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// dirKind names a directory by what it holds.
+func dirKind(dir string) string {
+	if st, err := os.Stat(filepath.Join(dir, "sos_commands")); err == nil && st.IsDir() {
+		return KindSosreport
+	}
+	ents, err := os.ReadDir(dir)
+	if err == nil {
+		for _, e := range ents {
+			n := e.Name()
+			if strings.HasPrefix(n, "vmcore") || strings.HasPrefix(n, "dmesg.") || strings.HasPrefix(n, "dump.") {
+				return KindKdumpDir
+			}
+		}
+	}
+	return KindLog
+}
+
+// sosLogFile keeps the files of a sosreport that hold kernel messages.
+func sosLogFile(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	if err != nil {
+		return false
+	}
+	rel = filepath.ToSlash(rel)
+	for _, pre := range []string{"var/log/messages", "var/log/kern.log", "var/log/dmesg", "var/log/syslog", "sos_commands/kernel/dmesg", "var/crash/", "sos_commands/logs/journalctl_--no-pager_--boot", "sos_commands/logs/journalctl_--no-pager_--catalog_--boot_-1", "sos_commands/kdump/"} {
+		if strings.HasPrefix(rel, pre) {
+			return true
+		}
+	}
+	return strings.Contains(rel, "journalctl") && strings.Contains(rel, "-k")
+}
+
+// join puts together what the oops and crash(8) scanners found in one
+// document: a crash shown as an oops header and as a `bt` is one report; a
+// `bt` whose crash the document shows no oops for becomes a report of its
+// own, titled from the `sys` PANIC message.
+func join(path string, reps []*oops.Report, sess *crashlog.Session, docRelease string) []*oops.Report {
+	out := append([]*oops.Report(nil), reps...)
+	var sys *crashlog.Sys
+	if sess != nil {
+		sys = sess.Sys
+	}
+	seen := map[string]bool{}
+	if sess != nil {
+		for _, bt := range sess.Backtraces {
+			k := bt.Key()
+			if seen[k] || (bt.Exception == nil && len(bt.Trace) == 0) {
+				continue
+			}
+			seen[k] = true
+			var rip *oops.Location
+			if bt.Exception != nil {
+				loc := bt.Exception.Location()
+				rip = &loc
+			}
+			panicTask := sys != nil && (sys.Task == "" || bt.Task == "" || sys.Task == bt.Task)
+			if rip == nil && !panicTask {
+				// A sleeping task's bt is context, not a crash.
+				continue
+			}
+			idx := -1
+			for i, r := range out {
+				if len(r.Frames) != 0 || r.RIP != nil {
+					continue
+				}
+				if sys != nil && sys.Panic != "" && !sameCrashText(r.Header, sys.Panic) {
+					continue
+				}
+				idx = i
+				break
+			}
+			var r *oops.Report
+			if idx >= 0 {
+				r = oops.WithTrace(out[idx], rip, bt.Trace)
+				if bt.Span.End > r.Source.EndLine {
+					r.Source.EndLine = bt.Span.End
+				}
+			} else {
+				header := ""
+				if sys != nil && panicTask {
+					header = sys.Panic
+				}
+				r = oops.FromTrace(header, rip, bt.Trace)
+				r.Source = oops.Span{Path: path, StartLine: max(bt.Span.Start, 1), EndLine: max(bt.Span.End, bt.Span.Start, 1)}
+			}
+			if r.PID == nil {
+				r.PID = bt.PID
+			}
+			if r.CPU == nil {
+				r.CPU = bt.CPU
+			}
+			if r.Comm == nil && bt.Command != "" {
+				c := bt.Command
+				r.Comm = &c
+			}
+			if idx >= 0 {
+				out[idx] = r
+			} else {
+				out = append(out, r)
+			}
+		}
+	}
+	release := docRelease
+	if sys != nil && sys.Release != "" {
+		release = sys.Release
+	}
+	for _, r := range out {
+		if r.Release == nil && release != "" {
+			rel := release
+			r.Release = &rel
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Source.StartLine < out[j].Source.StartLine })
+	return out
+}
+
+// sameCrashText tells whether an oops header and crash's PANIC message name
+// the same crash.
+func sameCrashText(header, panicMsg string) bool {
+	h, p := strings.TrimSpace(header), strings.TrimSpace(panicMsg)
+	if h == "" || p == "" {
+		return false
+	}
+	return strings.Contains(h, p) || strings.Contains(p, h)
+}
+
+// match looks every report up in the knowledge base, one match per entry.
+func match(d *Diagnosis, k *kb.KB) {
+	byID := map[string]int{}
+	for i, r := range d.Reports {
+		c := kb.Crash{Title: r.Title, Type: r.Type, Modules: r.Modules}
+		if r.GuiltyFunction != nil {
+			c.Guilty = *r.GuiltyFunction
+		}
+		if r.RIP != nil {
+			c.Frames = append(c.Frames, r.RIP.Function)
+		}
+		for _, f := range r.Frames {
+			if f.Reliable {
+				c.Frames = append(c.Frames, f.Function)
+			}
+		}
+		if r.BugLocation != nil {
+			c.Location = *r.BugLocation
+		}
+		if r.Release != nil {
+			c.Release = *r.Release
+		}
+		for _, m := range k.Match(c) {
+			e := m.Entry
+			j, ok := byID[e.ID]
+			if !ok {
+				j = len(d.Matches)
+				byID[e.ID] = j
+				d.Matches = append(d.Matches, Match{ID: e.ID, Title: e.Title, Reports: []int{}, Verified: e.Verified,
+					Evidence: []string{}, FixedIn: e.FixedIn, Workaround: e.Workaround, Summary: e.Summary, RootCause: e.RootCause.Text})
+			}
+			mm := &d.Matches[j]
+			mm.Reports = append(mm.Reports, i)
+			for _, ev := range m.Evidence {
+				mm.Evidence = append(mm.Evidence, fmt.Sprintf("report %d: %s", i, ev))
+			}
+		}
+	}
+}
+
+// nextSteps says what would complete the diagnosis.
+func nextSteps(d *Diagnosis) {
+	for _, in := range d.Inputs {
+		if in.Kind == KindVmcore {
+			d.NextSteps = append(d.NextSteps, fmt.Sprintf("crash /usr/lib/debug/lib/modules/<release>/vmlinux %s   # open the dump with the debuginfo kernel", in.Path))
+		}
+	}
+	for _, r := range d.Reports {
+		if r.Release == nil {
+			d.NextSteps = append(d.NextSteps, "uname -r   # on the crashed host (or crash> sys): the release decides which known bugs apply")
+			break
+		}
+	}
+	for _, m := range d.Matches {
+		if m.Workaround != nil && m.Workaround.EthtoolOffload != nil {
+			d.NextSteps = append(d.NextSteps, "ktriage remedy plan "+m.ID+"   # the workaround as a diff of this host's network configuration")
+		}
+	}
+}
