@@ -35,12 +35,13 @@ type stack struct {
 var (
 	cpuPidRe   = regexp.MustCompile(`CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,16}?) (Not tainted|Tainted: ([A-Z ]+?))\s+(\S+) #`)
 	oldPidRe   = regexp.MustCompile(`^Pid: (\d+), comm: (.{1,16}?) (Not tainted|Tainted: ([A-Z ]+?))\s+(\S+) #\S+\s*(.*)$`)
-	cpuOnlyRe  = regexp.MustCompile(`^CPU:? (\d+)\s*$`)
+	cpuOnlyRe  = regexp.MustCompile(`^CPU (\d+)\s*$`)
 	accessRe   = regexp.MustCompile(`^(Read|Write) (?:of size \d+ |at addr)`)
 	taintedRe  = regexp.MustCompile(`^(?:\d+\.\d+\S* #\S+ )?(Not tainted|Tainted: ([A-Z ]+))`)
 	hwRe       = regexp.MustCompile(`^Hardware name: (.*)$`)
 	modulesRe  = regexp.MustCompile(`^Modules linked in:(.*)$`)
 	chainRe    = regexp.MustCompile(`^-> #0 `)
+	bugAtRe    = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
 	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
@@ -77,7 +78,7 @@ func analyze(f *format, lines []string) *Report {
 		r.Panicked = true
 		r.PanicMessage = p.panicMsg
 	}
-	if f.file {
+	if f.file || p.bugFile != "" {
 		loc := p.bugFile
 		if loc == "" {
 			loc = p.warnFile
@@ -112,15 +113,15 @@ func parse(f *format, lines []string) parsed {
 		}
 	}
 	if f.file {
-		if i := strings.Index(header, "BUG at "); i >= 0 {
-			loc := header[i+len("BUG at "):]
-			loc = strings.TrimRight(strings.Fields(loc + " ")[0], "!")
-			p.bugFile = loc
+		if m := bugAtRe.FindStringSubmatch(header); m != nil {
+			p.bugFile = m[1]
 		}
 	}
 	var cur *stack
 	inChain0, inLeak := false, false
-	afterIRQ := false
+	// stall: 0 before the interrupt that reported a stall, 1 while the
+	// interrupted context's frames follow, 2 once that trace ended.
+	stall := 0
 	for i, raw := range lines {
 		t := strings.TrimSpace(raw)
 		if i == 0 && f.flags&fHeadless == 0 {
@@ -135,14 +136,17 @@ func parse(f *format, lines []string) parsed {
 			if p.rip == nil {
 				p.rip = &loc
 			}
-			if cur != nil {
-				// The interrupted context's registers inside a trace:
-				// what follows is the code that was running.
-				afterIRQ = true
-				p.stallCtx = p.stallCtx[:0]
+			if stall == 1 && len(p.stallCtx) < 256 {
+				// The interrupted context's registers: the code that was
+				// running (also a nested fault's inside that context).
 				p.stallCtx = append(p.stallCtx, Frame{Location: loc, Reliable: true})
 			}
 			continue
+		}
+		if p.bugFile == "" && i < 12 && strings.Contains(t, "BUG at ") {
+			if m := bugAtRe.FindStringSubmatch(t); m != nil {
+				p.bugFile = m[1]
+			}
 		}
 		if m := cpuPidRe.FindStringSubmatch(t); m != nil && p.pid == nil {
 			cpu, _ := strconv.Atoi(m[1])
@@ -205,12 +209,16 @@ func parse(f *format, lines []string) parsed {
 			}
 			p.stacks = append(p.stacks, stack{label: t})
 			cur = &p.stacks[len(p.stacks)-1]
-			afterIRQ = false
+			if stall == 1 {
+				stall = 2
+			}
 			continue
 		}
 		if t == "</IRQ>" || strings.HasPrefix(t, "<EOI>") || strings.HasPrefix(t, "</NMI>") {
-			afterIRQ = true
-			p.stallCtx = p.stallCtx[:0]
+			if stall == 0 {
+				stall = 1
+				p.stallCtx = p.stallCtx[:0]
+			}
 			t = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t, "<EOI>"), "</IRQ>"))
 		}
 		fr, ok := parseFrame(t)
@@ -233,7 +241,14 @@ func parse(f *format, lines []string) parsed {
 		if len(cur.frames) < 256 {
 			cur.frames = append(cur.frames, fr)
 		}
-		if afterIRQ && len(p.stallCtx) < 256 {
+		if fr.Reliable && stall < 2 && len(p.stallCtx) == 0 && strings.Contains(fr.Function, "apic_timer_interrupt") {
+			// The timer interrupt that found the stall: the frames after
+			// it are the code that ran too long.
+			stall = 1
+			p.stallCtx = p.stallCtx[:0]
+			continue
+		}
+		if stall == 1 && len(p.stallCtx) < 256 {
 			p.stallCtx = append(p.stallCtx, fr)
 		}
 	}

@@ -104,13 +104,24 @@ func stripSuffix(fn string) string {
 }
 
 // canonicalFunc turns a frame's function into the name a title uses:
-// suffixes stripped, syscall wrappers reduced to the syscall's name.
+// suffixes stripped, syscall wrappers reduced as syzkaller names them. The
+// per-architecture entry stubs keep the "sys_" ("__x64_sys_read" is
+// "sys_read"); the inner wrappers drop it ("__do_sys_read", "__se_sys_read"
+// and "ksys_read" are "read").
 func canonicalFunc(fn string) string {
 	fn = stripSuffix(fn)
-	if strings.HasPrefix(fn, "SyS_") || strings.HasPrefix(fn, "compat_SyS_") {
-		return "sys_" + fn[strings.Index(fn, "SyS_")+4:]
+	if strings.HasPrefix(fn, "SyS_") {
+		return "sys_" + fn[4:]
 	}
-	for _, p := range syscallPrefixes {
+	if strings.HasPrefix(fn, "compat_SyS_") {
+		return "compat_sys_" + fn[len("compat_SyS_"):]
+	}
+	for _, p := range syscallArchPrefixes {
+		if strings.HasPrefix(fn, p) && len(fn) > len(p)+4 && strings.HasPrefix(fn[len(p):], "sys_") {
+			return fn[len(p):]
+		}
+	}
+	for _, p := range syscallInnerPrefixes {
 		if strings.HasPrefix(fn, p) && len(fn) > len(p) {
 			return fn[len(p):]
 		}
@@ -118,8 +129,13 @@ func canonicalFunc(fn string) string {
 	return fn
 }
 
-var syscallPrefixes = []string{
-	"__x64_sys_", "__ia32_sys_", "__ia32_compat_sys_", "__x32_compat_sys_", "__arm64_sys_",
-	"__arm64_compat_sys_", "__se_sys_", "__do_sys_", "__do_compat_sys_", "__se_compat_sys_",
-	"__s390x_sys_", "__s390_sys_", "__riscv_sys_", "ksys_",
+// syscallArchPrefixes are the architecture entry stubs before "sys_" and
+// "compat_sys_".
+var syscallArchPrefixes = []string{
+	"__x64_", "__ia32_", "__x32_", "__arm64_", "__s390x_", "__s390_", "__riscv_", "__powerpc_",
+}
+
+// syscallInnerPrefixes are the wrappers a syscall's body is called through.
+var syscallInnerPrefixes = []string{
+	"__se_sys_", "__do_sys_", "__do_compat_sys_", "__se_compat_sys_", "ksys_",
 }

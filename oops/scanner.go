@@ -52,6 +52,8 @@ type building struct {
 	lines     []string
 	lineNos   []int
 	full      bool
+	hasRIP    bool
+	lastFrame int // last line that was a trace frame
 }
 
 // NewScanner returns a scanner whose reports name path as their source.
@@ -164,6 +166,11 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 	if f != nil && s.cur != nil && s.continues(f, n) {
 		f = nil
 	}
+	if f != nil && f.flags&fHeadless != 0 && s.cur == nil && s.last != nil && n-s.lastEnd <= 10 {
+		// Newer kernels print the registers again after "---[ end trace":
+		// the same crash, not one whose header was lost.
+		return
+	}
 	if f != nil {
 		if s.cur != nil {
 			s.finishCur()
@@ -176,6 +183,14 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 		return
 	}
 	c := s.cur
+	if strings.HasPrefix(trim, "RIP: ") || strings.HasPrefix(trim, "pc : ") || strings.HasPrefix(trim, "PC is at ") {
+		c.hasRIP = true
+	}
+	if strings.HasPrefix(trim, "crash> ") {
+		// A crash(8) prompt: the kernel's output ended above it.
+		s.finishCur()
+		return
+	}
 	if isEndMarker(trim) {
 		c.add(n, text)
 		c.end = n
@@ -186,7 +201,11 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 		s.finishCur()
 		return
 	}
-	if looksLikeOopsLine(trim) {
+	if _, ok := parseFrame(trim); ok || isStackMarker(trim) {
+		c.lastFrame = n
+		c.lastTrace = n
+		c.end = n
+	} else if looksLikeOopsLine(trim) {
 		c.lastTrace = n
 		c.end = n
 	}
@@ -204,8 +223,12 @@ func (s *Scanner) continues(f *format, n int) bool {
 		return true
 	}
 	if f.flags&fHeadless != 0 {
-		// A RIP line inside a report is the report's own.
-		return true
+		// A RIP line close under a header that has none yet is the
+		// report's own; further off, or a second one, is another crash
+		// whose header was not shown.
+		// A RIP line right under a frame is an exception taken inside
+		// the trace (a page fault under a stalled syscall): its own too.
+		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1
 	}
 	if c.f.flags&fPrelude != 0 && n-c.start < 12 {
 		// "list_del corruption ..." is followed by the BUG it causes.
@@ -300,6 +323,12 @@ func panicMessage(t string) string {
 	t = strings.TrimPrefix(t, ":")
 	t = strings.TrimSuffix(t, " ]---")
 	return strings.TrimSpace(t)
+}
+
+// isStackMarker tells the lines that delimit a trace's parts: "<IRQ>",
+// "</IRQ>", "<EOI>", "<TASK>", "<NMI>".
+func isStackMarker(t string) bool {
+	return len(t) >= 5 && t[0] == '<' && t[len(t)-1] == '>' && strings.IndexByte(t, ' ') < 0
 }
 
 func isEndMarker(t string) bool {

@@ -28,7 +28,7 @@ var genericFrames = []string{
 	`^describe_object`, `^end_report`, `^start_report`, `^should_fail`, `^__should_fail`,
 	`^fail_dump`, `^fault_create`, `^lockdep`, `^__lockdep`, `^check_noncircular`, `^check_prev_add`,
 	`^validate_chain`, `^__lock_acquire`, `^lock_acquire`, `^lock_release`, `^__lock_release`,
-	`^mark_lock`, `^lock_is_held`, `^debug_lockdep`, `^do_raw_spin`, `^do_raw_read`, `^do_raw_write`,
+	`^mark_lock`, `^debug_lockdep`, `^do_raw_spin`, `^do_raw_read`, `^do_raw_write`,
 	`^debug_object`, `^debug_check_no`, `^debug_print_object`, `^__debug_object`,
 	`^skb_panic$`, `^skb_over_panic$`, `^skb_under_panic$`,
 	// memory allocation and freeing

@@ -153,52 +153,61 @@ func guilty(f *format, p *parsed) string {
 }
 
 // stallAnchors are dispatchers: in a stall, the function they called is
-// the one that ran too long (a syscall's handler, a softirq handler, a work
-// item, a timer, a netlink command).
-var stallAnchors = regexp.MustCompile(`^(?:__netif_receive_skb_core|__netif_receive_skb_one_core|__netif_receive_skb_list_core|process_one_work|call_timer_fn|expire_timers|tasklet_action_common|tasklet_action|rcu_do_batch|__vfs_write|vfs_write|__vfs_read|vfs_read|vfs_ioctl|do_vfs_ioctl|__se_sys_ioctl|sock_sendmsg|sock_sendmsg_nosec|__sock_sendmsg|sock_recvmsg|sock_recvmsg_nosec|sock_do_ioctl|sock_ioctl|do_dentry_open|__fput|____fput|mmap_region|__do_fault|do_read_fault|rtnetlink_rcv_msg|genl_family_rcv_msg|genl_family_rcv_msg_doit|genl_family_rcv_msg_dumpit|genl_rcv_msg|nfnetlink_rcv_msg|nfnetlink_rcv_batch|netlink_dump|nf_hook_slow|call_write_iter|new_sync_write|new_sync_read|do_iter_readv_writev|vfs_iter_write|vfs_iter_read|kernfs_fop_write|seq_read|lookup_fast|do_mount|path_mount|vfs_get_tree|ip_local_deliver_finish|ip6_input_finish|sock_setsockopt|__sys_setsockopt|do_sock_setsockopt|dev_queue_xmit|__dev_queue_xmit|sch_direct_xmit|__qdisc_run|compat_sock_ioctl)$`)
+// the one that ran too long (a syscall, a softirq or timer handler, a work
+// item, a file or socket operation). The callee names the bug; the
+// dispatcher itself is the same in every stall. Matched anywhere in a name.
+var stallAnchors = regexp.MustCompile(`` +
+	// entry from user space
+	`do_syscall_|do_fast_syscall_|sysenter_dispatch|system_call|entry_SYSCALL|int_ret_from_sys_call|` +
+	`el0_svc|invoke_syscall|ret_fast_syscall|syscall_exit_to_user_mode|exit_to_user_mode|exit_to_usermode_loop|` +
+	`task_work_run|` +
+	// interrupts, softirqs, timers, work
+	`netif_receive_skb|net_rx_action|do_softirq|call_timer_fn|_run_timers|run_timer_softirq|hrtimer_run|` +
+	`run_ksoftirqd|smpboot_thread_fn|^kthread$|process_one_work|worker_thread|start_secondary|cpu_startup_entry|` +
+	`ret_from_fork|tasklet_action|rcu_do_batch|rcu_core|` +
+	// file, ioctl and socket operations
+	`vfs_write|vfs_read|mmap_region|netlink_dump|vfs_iter_read|vfs_iter_write|do_iter_read|do_iter_write|call_read_iter|call_write_iter|` +
+	`new_sync_read|new_sync_write|^vfs_ioctl|do_vfs_ioctl|ksys_ioctl|compat_ioctl|sys_ioctl|SyS_ioctl|` +
+	`blkdev_ioctl|do_iter_readv_writev|do_readv_writev|do_sendfile|^sock_sendmsg|^sock_recvmsg|__sock_sendmsg|` +
+	`sock_write_iter|sock_read_iter|sock_do_ioctl|^sock_ioctl|nfnetlink_rcv_msg|rtnetlink_rcv_msg|` +
+	`^__fput|^____fput|do_dentry_open|path_openat|__sys_setsockopt|sock_common_setsockopt`)
 
 // stallSelf are functions that, when a stall's context runs through them,
-// are themselves what ran too long (cross-CPU calls, softirq loops).
-var stallSelf = regexp.MustCompile(`^(?:smp_call_function|smp_call_function_many|smp_call_function_single|on_each_cpu_cond_mask|sched_ttwu_pending)$`)
+// are themselves what ran too long (cross-CPU calls).
+var stallSelf = regexp.MustCompile(`^smp_call_function`)
 
+// stallGuilty names the code a stall ran in: the callee of the first
+// dispatcher in the interrupted context, else that context's top frame.
 func stallGuilty(p *parsed, skip func(string) bool) string {
 	frames := p.stallCtx
 	if len(frames) == 0 {
-		for _, s := range p.stacks {
-			frames = append(frames, s.frames...)
+		if p.rip != nil {
+			frames = append(frames, Frame{Location: *p.rip, Reliable: true})
+		}
+		if len(p.stacks) > 0 {
+			frames = append(frames, p.stacks[0].frames...)
 		}
 	}
-	prev, syscall := "", ""
+	prev, top := "", ""
 	for _, fr := range frames {
 		if !fr.Reliable {
 			continue
 		}
 		fn := stripSuffix(fr.Function)
 		if stallSelf.MatchString(fn) {
-			return fn
+			return "smp_call_function"
 		}
-		if stallAnchors.MatchString(fn) && prev != "" {
+		if prev != "" && stallAnchors.MatchString(fn) {
 			return prev
 		}
-		if c := canonicalFunc(fn); c != fn && syscall == "" {
-			syscall = fn
-		}
-		if !skip(fn) && !stallAnchors.MatchString(fn) {
+		if !skip(fn) {
 			prev = fn
+			if top == "" {
+				top = fn
+			}
 		}
 	}
-	if syscall != "" {
-		return syscall
-	}
-	if p.rip != nil && !skip(p.rip.Function) {
-		return p.rip.Function
-	}
-	for _, fr := range frames {
-		if fr.Reliable && !skip(fr.Function) {
-			return fr.Function
-		}
-	}
-	return ""
+	return top
 }
 
 var (
