@@ -1,0 +1,55 @@
+# ktriage — make targets. `make demo` and `make test` work on a fresh machine:
+# they fetch what they need (Go modules, staticcheck) themselves.
+
+GO            ?= go
+BIN           := bin/ktriage
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK   := $(CURDIR)/.cache/bin/staticcheck-$(STATICCHECK_VERSION)
+export KTRIAGE_SHARED ?= $(abspath ../shared)
+
+.PHONY: all build demo test unit lint fuzz bench deps clean
+
+all: build
+
+deps:
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/ktriage
+
+# The main job on an example shipped in the repo: a real kernel panic of a
+# Debian 6.1 kernel under QEMU (see examples/README.md).
+demo: build
+	./$(BIN) analyze examples/qemu-skb-over-panic/console.log
+	./$(BIN) analyze examples/ticket-skb-checksum.txt
+
+test: deps lint unit
+
+unit:
+	$(GO) test -count=1 ./...
+
+$(STATICCHECK):
+	mkdir -p $(CURDIR)/.cache/bin
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(CURDIR)/.cache/bin/staticcheck $@
+
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# Short runs of every fuzz target (each parser has one); FUZZTIME=5m for longer.
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: build
+	$(GO) run ./internal/bench/logscan -ktriage ./$(BIN)
+
+clean:
+	rm -rf bin
