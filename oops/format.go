@@ -141,9 +141,9 @@ var formats = []*format{
 	// Warnings. Specialised kinds first, by the file that warned.
 	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
 	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack frame pointer .* has bad value`), title: "WARNING: kernel stack frame pointer has bad value", typ: "WARNING", mode: gmNone},
-	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
-	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
-	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", typ: "WARNING", mode: gmRipTrace},
+	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
+	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
+	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
 	{token: "WARNING:", re: re(`^WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
 	{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
 
@@ -180,25 +180,48 @@ var headlessKinds = map[string]*format{
 
 var kernelRIPRe = re(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
 
-// warnKinds names WARNINGs by the file that raised them, as syzkaller does,
-// so that helper warnings bucket by their caller.
-var warnKinds = []struct {
-	file, kind string
-}{
-	{"lib/debugobjects.c", ": ODEBUG bug"},
-	{"lib/refcount.c", ": refcount bug"},
-	{"kernel/locking/lockdep.c", ": locking bug"},
-	{"kernel/locking/mutex.c", ": locking bug"},
-	{"kernel/locking/", ": locking bug"},
-	{"lib/kobject.c", ": kobject bug"},
-	{"mm/usercopy.c", ": bad usercopy"},
-	{"fs/proc/generic.c", ": proc registration bug"},
-	{"mm/vmalloc.c", ": zero-size vmalloc"},
-	{"mm/util.c", ": kmalloc bug"},
-	{"mm/slab_common.c", ": kmalloc bug"},
-	{"mm/page_alloc.c", ": kmalloc bug"},
-	{"mm/slab.c", ": kmalloc bug"},
-	{"mm/slub.c", ": kmalloc bug"},
+// warnKind names a WARNING by the file (and, where the file warns about
+// several things, the function) that raised it, as syzkaller does, so that
+// helper warnings bucket by their caller: "WARNING: refcount bug in f".
+type warnKind struct {
+	file   string         // source file, matched as a path suffix
+	fn     string         // prefix of the warning function, "" for any
+	kind   string         // put after "WARNING"
+	suffix string         // put after the guilty function
+	skip   *regexp.Regexp // the helper's own frames, passed over
+}
+
+var warnKinds = []warnKind{
+	{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: re(`^debug_|^__debug_|^free_obj|^__vunmap|^vunmap|^vfree|^__vfree|^kvfree|^free_pages|^__free_pages`)},
+	{file: "lib/refcount.c", kind: ": refcount bug", skip: re(`^refcount_|^__refcount|^kobject_get|^kref_get|^get_device`)},
+	{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: re(`lock_class|^hlock_class|^check_|^validate_|^mark_|^lock_|^__lock|^lockdep|^debug_|^find_held_lock|^reacquire_held_locks|^__reacquire`)},
+	{file: "lib/kobject.c", kind: ": kobject bug", skip: re(`^kobject_`)},
+	{file: "mm/usercopy.c", kind: ": bad usercopy", skip: re(`^usercopy_|^__check_heap_object|^check_heap_object|^__check_object_size|^check_object_size|^check_[a-z_]*object`)},
+	{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: re(`^proc_|^__proc_`)},
+	{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc", skip: re(`^__vmalloc|^vmalloc|^vzalloc|^__vzalloc|^kvmalloc|^kvzalloc|^__kvmalloc`)},
+	{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: re(`^kmalloc|^__kmalloc|^krealloc|^kvmalloc|^__kvmalloc`)},
+	{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
+	{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
+	{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: re(`^usb_submit_urb|^usb_start_wait_urb|^usb_bulk_msg|^usb_control_msg|^usb_interrupt_msg|^usb_internal_control_msg`)},
+}
+
+// findWarnKind returns the kind of a WARNING raised at file (with or without
+// ":line") in function fn.
+func findWarnKind(file, fn string) *warnKind {
+	if i := strings.LastIndexByte(file, ':'); i > 0 {
+		file = file[:i]
+	}
+	for i := range warnKinds {
+		k := &warnKinds[i]
+		if file != k.file && !strings.HasSuffix(file, "/"+k.file) {
+			continue
+		}
+		if k.fn != "" && !strings.HasPrefix(fn, k.fn) {
+			continue
+		}
+		return k
+	}
+	return nil
 }
 
 // detect returns the format whose header the line is, or nil.
@@ -280,6 +303,10 @@ func headerCandidate(t []byte) bool {
 func suppressed(f *format, t string) bool {
 	switch {
 	case strings.Contains(t, "traps:") || strings.Contains(t, " ip:") && strings.Contains(t, " sp:"):
+		return true
+	case strings.HasPrefix(t, "WARNING: active task") || strings.Contains(t, "PID hash") || strings.Contains(t, "kernel relocated") ||
+		strings.HasPrefix(t, "WARNING: cannot ") || strings.HasPrefix(t, "WARNING: invalid "):
+		// crash(8)'s own warnings, printed while it opens a dump.
 		return true
 	case f.token == "WARNING:" && (strings.Contains(t, "EXT4-fs") || strings.Contains(t, "XFS") ||
 		strings.Contains(t, "deprecated") || strings.Contains(t, "could not") || strings.Contains(t, "sshd") ||

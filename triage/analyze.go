@@ -205,9 +205,25 @@ func analyzeDir(d *Diagnosis, dir string) error {
 	// them (vmcore-dmesg.txt and the console log) is one report, and a
 	// release stated in one file holds for the others.
 	seen := map[string]bool{}
+	headed := false
 	for _, doc := range docs {
 		for _, r := range doc.reports {
+			headed = headed || r.Header != ""
+		}
+	}
+	for _, doc := range docs {
+		for _, r := range doc.reports {
+			if kind == KindKdumpDir && headed && r.Header == "" {
+				// A bare crash(8) bt of the crash the logs beside it show.
+				continue
+			}
 			key := r.Title + "\x00" + r.Signature + "\x00" + r.Header
+			if kind == KindKdumpDir {
+				// One kdump directory is one crash seen through several
+				// files (vmcore-dmesg.txt, a console log, crash output):
+				// the same title is the same report.
+				key = r.Title
+			}
 			if seen[key] {
 				continue
 			}

@@ -1,0 +1,193 @@
+package triage
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ktriage/ktriage/internal/testshared"
+	"github.com/ktriage/ktriage/oops"
+)
+
+// TestSeed is the founding case, verbatim: two crashes, one bug.
+func TestSeed(t *testing.T) {
+	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	d, err := Analyze([]string{seed}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reports) != 2 {
+		for _, r := range d.Reports {
+			t.Logf("report %q at %d-%d", r.Title, r.Source.StartLine, r.Source.EndLine)
+		}
+		t.Fatalf("got %d reports, want 2", len(d.Reports))
+	}
+	for i, r := range d.Reports {
+		if r.Release == nil || *r.Release != "2.6.32-504.23.4.el6.x86_64" {
+			t.Errorf("report %d release = %v", i, r.Release)
+		}
+		if r.Type != "BUG" {
+			t.Errorf("report %d type = %q, want BUG", i, r.Type)
+		}
+	}
+	first, second := d.Reports[0], d.Reports[1]
+	if !strings.HasPrefix(first.Title, "kernel BUG in ") {
+		t.Errorf("first title = %q", first.Title)
+	}
+	if first.BugLocation == nil || *first.BugLocation != "net/core/skbuff.c:1886" {
+		t.Errorf("first bug_location = %v", first.BugLocation)
+	}
+	if first.RIP == nil || first.RIP.Function != "skb_checksum" || first.RIP.Offset == nil || *first.RIP.Offset != 725 {
+		t.Errorf("first rip = %+v", first.RIP)
+	}
+	if len(first.Frames) != 35 || first.Frames[0].Function != "skb_checksum_help" {
+		t.Errorf("first frames: %d, first %+v", len(first.Frames), first.Frames)
+	}
+	if second.Title != "kernel BUG in tcp_sendmsg" {
+		t.Errorf("second title = %q", second.Title)
+	}
+	if len(d.Matches) != 1 || d.Matches[0].ID != "tcp-trim-head-skb-data-len" || len(d.Matches[0].Reports) != 2 {
+		t.Fatalf("matches = %+v", d.Matches)
+	}
+	if d.Inputs[0].Kind != KindCrashSession {
+		t.Errorf("input kind = %q", d.Inputs[0].Kind)
+	}
+}
+
+// TestContractSchema validates analyze --json output against the contract
+// on the seed and the examples.
+func TestContractSchema(t *testing.T) {
+	schemaPath := testshared.Path(t, "contract/analyze.schema.json")
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := []string{testshared.Path(t, "seed/000_3286c7f043f8c294.txt")}
+	ex, _ := filepath.Glob("../examples/*/console.log")
+	inputs = append(inputs, ex...)
+	inputs = append(inputs, "../examples/ticket-skb-checksum.txt", "testdata/empty.log")
+	for _, in := range inputs {
+		d, err := Analyze([]string{in}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: output violates the contract: %v", in, err)
+		}
+	}
+}
+
+// TestExamples holds the shipped examples to their crashes.
+func TestExamples(t *testing.T) {
+	cases := []struct {
+		path, title, typ string
+		match            string
+	}{
+		{"../examples/qemu-skb-over-panic/console.log", "kernel BUG in crashnet_start_xmit", "BUG", ""},
+		{"../examples/qemu-xmit-nullptr/console.log", "BUG: unable to handle kernel NULL pointer dereference in crashnet_ring_post", "NULL-POINTER-DEREFERENCE", ""},
+		{"../examples/qemu-sysrq-crash/console.log", "kernel panic: sysrq triggered crash", "DoS", ""},
+		{"../examples/ticket-skb-checksum.txt", "kernel BUG in dev_hard_start_xmit", "BUG", "tcp-trim-head-skb-data-len"},
+	}
+	for _, c := range cases {
+		d, err := Analyze([]string{c.path}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Reports) != 1 {
+			t.Errorf("%s: %d reports, want 1", c.path, len(d.Reports))
+			continue
+		}
+		r := d.Reports[0]
+		if r.Title != c.title || r.Type != c.typ {
+			t.Errorf("%s: got %q (%s), want %q (%s)", c.path, r.Title, r.Type, c.title, c.typ)
+		}
+		if r.Release == nil || !strings.HasPrefix(*r.Release, "6.1.0-56") && !strings.HasPrefix(*r.Release, "2.6.32") {
+			t.Errorf("%s: release %v", c.path, r.Release)
+		}
+		got := ""
+		if len(d.Matches) > 0 {
+			got = d.Matches[0].ID
+		}
+		if got != c.match {
+			t.Errorf("%s: match %q, want %q", c.path, got, c.match)
+		}
+	}
+}
+
+// TestPrefixStyles renders real kernel logs in the ten styles users paste
+// (../shared/tools/render-logs.py) and requires the same reports from each.
+func TestPrefixStyles(t *testing.T) {
+	tool := testshared.Path(t, "tools/render-logs.py")
+	fixtures, _ := filepath.Glob(filepath.Join(testshared.Path(t, "fixtures/vmcore"), "*", "dmesg.makedumpfile.txt"))
+	if len(fixtures) == 0 {
+		t.Fatal("no fixture logs")
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is needed to render the styles: %v", err)
+	}
+	for _, fx := range fixtures {
+		out := t.TempDir()
+		if b, err := exec.Command(py, tool, fx, out).CombinedOutput(); err != nil {
+			t.Fatalf("render-logs: %v\n%s", err, b)
+		}
+		styles, _ := filepath.Glob(filepath.Join(out, "*.log"))
+		if len(styles) < 10 {
+			t.Fatalf("%d styles rendered", len(styles))
+		}
+		want := titles(t, filepath.Join(out, "plain.log"))
+		if len(want) == 0 {
+			t.Fatalf("%s: no report in the plain rendering", fx)
+		}
+		for _, s := range styles {
+			if got := titles(t, s); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("%s %s: got %q, want %q", filepath.Base(filepath.Dir(fx)), filepath.Base(s), got, want)
+			}
+		}
+	}
+}
+
+func titles(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	reps, err := oops.Parse(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range reps {
+		rel := ""
+		if r.Release != nil {
+			rel = *r.Release
+		}
+		out = append(out, r.Title+" @"+rel+" "+strings.Join(r.FrameFunctions(true), ","))
+	}
+	return out
+}
+
+// TestUnreadable names the file that cannot be read.
+func TestUnreadable(t *testing.T) {
+	_, err := Analyze([]string{"testdata/does-not-exist.log"}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "testdata/does-not-exist.log") {
+		t.Fatalf("err = %v", err)
+	}
+}
