@@ -1,0 +1,109 @@
+package oops
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzNormalizeLine: any line normalizes without panic, and the text it
+// returns is a suffix of the line's own bytes (prefixes are only removed).
+func FuzzNormalizeLine(f *testing.F) {
+	for _, s := range []string{
+		"[  123.456789] kernel BUG at net/core/skbuff.c:1886!",
+		"<4>[259117.681597] invalid opcode: 0000 [#1] SMP",
+		"[  584.319520][   T31] INFO: task udevd:5612 blocked",
+		"Nov 26 03:12:44 web-07 kernel: [ 12.000000] Oops: 0002 [#1] SMP",
+		"2026-11-26T03:12:44.123456+00:00 web-07 kernel: BUG: soft lockup",
+		"[Sun Jan  1 12:00:00 UTC 2026] general protection fault",
+		"\x1b[0;31m[    1.0] RIP: 0010:foo+0x1/0x2\x1b[0m\r",
+		"** 5 printk messages dropped ** [ 1.0] x",
+		"    • [  1.0] pasted",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ln := NormalizeLine(raw)
+		if bytes.IndexByte(raw, 0x1b) < 0 && !strings.HasSuffix(strings.TrimRight(string(raw), "\r\n"), ln.Text) {
+			t.Fatalf("text %q is not a suffix of %q", ln.Text, raw)
+		}
+	})
+}
+
+// FuzzParse: any input parses without panic into well-formed reports.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("[ 1.0] kernel BUG at net/core/skbuff.c:120!\n[ 1.0] invalid opcode: 0000 [#1] SMP\n[ 1.0] RIP: 0010:skb_panic+0x48/0x4a\n[ 1.0] Call Trace:\n[ 1.0]  skb_put+0x1/0x2\n[ 1.0]  foo_xmit+0x1/0x2 [foo]\n"))
+	f.Add([]byte("RIP: 0010:[<ffffffff8146b2fd>]  [<ffffffff8146b2fd>] skb_over_panic+0x5d/0x70\nCall Trace:\n [<ffffffff8146c0ec>] skb_put+0x5c/0x70\n [<ffffffff814c348b>] tcp_sendmsg+0x54b/0xa20\n"))
+	f.Add([]byte("WARNING: CPU: 0 PID: 1 at net/core/dev.c:12 foo+0x1/0x2\nKernel panic - not syncing: panic_on_warn set ...\n"))
+	f.Add([]byte("INFO: rcu_sched detected stalls on CPUs/tasks:\n</IRQ>\n sys_foo+0x1/0x2\n"))
+	f.Add([]byte("\x00\xff\xfe[#1]BUG: \n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reps, err := Parse(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range reps {
+			if r.Title == "" || r.Type == "" || len(r.Signature) != 64 {
+				t.Fatalf("malformed report %+v", r)
+			}
+			if r.Source.StartLine < 1 || r.Source.EndLine < r.Source.StartLine {
+				t.Fatalf("bad span %+v", r.Source)
+			}
+			if r.Frames == nil || r.Modules == nil {
+				t.Fatal("nil slices would be null in JSON")
+			}
+		}
+	})
+}
+
+// endless yields n bytes of one repeated byte without a newline.
+type endless struct {
+	n int64
+	b byte
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, io.EOF
+	}
+	k := int64(len(p))
+	if k > e.n {
+		k = e.n
+	}
+	for i := range p[:k] {
+		p[i] = e.b
+	}
+	e.n -= k
+	return int(k), nil
+}
+
+// TestBadInput: junk, a 1 GB line, invalid UTF-8 and empty input give no
+// report or well-formed ones, never a panic, in bounded memory.
+func TestBadInput(t *testing.T) {
+	cases := map[string]io.Reader{
+		"empty":       bytes.NewReader(nil),
+		"binary":      bytes.NewReader(bytes.Repeat([]byte{0, 0xff, 0x7f, 0x1b, '\n', 0x80}, 10000)),
+		"invalid-utf": strings.NewReader("[ 1.0] BUG: unable to handle kernel NULL pointer dereference at \xff\xfe\n[ 1.0] RIP: 0010:\xc3\x28+0x1/0x2\n"),
+		"1GB-line":    io.MultiReader(&endless{n: 1 << 30, b: 'B'}, strings.NewReader("\n[ 1.0] kernel BUG at x.c:1!\n")),
+	}
+	for name, r := range cases {
+		reps, err := Parse(r, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, rep := range reps {
+			if rep.Title == "" {
+				t.Errorf("%s: empty title", name)
+			}
+			if !utf8.ValidString(rep.Title) && name != "invalid-utf" {
+				t.Errorf("%s: invalid title %q", name, rep.Title)
+			}
+		}
+		if name == "1GB-line" && (len(reps) != 1 || reps[0].Source.StartLine != 2) {
+			t.Errorf("1GB-line: the report after the long line was not found: %+v", reps)
+		}
+	}
+}
