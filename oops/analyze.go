@@ -24,7 +24,11 @@ type parsed struct {
 	headerFn  string
 	bugFile   string
 	warnFile  string
-	callTrace bool // a "Call Trace" keyword was seen
+	warnFn    string // the function a WARNING header names
+	callTrace bool   // a "Call Trace" keyword was seen
+	stackKw   bool   // any line that opens a stack was seen
+	// missedTrace: a "Call Trace:" line was followed by something else.
+	missedTrace bool
 }
 
 type stack struct {
@@ -106,8 +110,12 @@ func parse(f *format, lines []string) parsed {
 		if sm := m.FindStringSubmatch(header); sm != nil {
 			if f.mode == gmHeader && len(sm) > 1 {
 				p.headerFn = sm[len(sm)-1]
-				if f.file {
-					p.warnFile = sm[1]
+			}
+			if f.file && len(sm) > 1 && srcRe.MatchString(sm[1]) {
+				// The file that warned ("WARNING: ... at lib/refcount.c:25").
+				p.warnFile = sm[1]
+				if len(sm) > 2 {
+					p.warnFn = sm[len(sm)-1]
 				}
 			}
 		}
@@ -122,6 +130,7 @@ func parse(f *format, lines []string) parsed {
 	// stall: 0 before the interrupt that reported a stall, 1 while the
 	// interrupted context's frames follow, 2 once that trace ended.
 	stall := 0
+	pendingCT := 0
 	for i, raw := range lines {
 		t := strings.TrimSpace(raw)
 		if i == 0 && f.flags&fHeadless == 0 {
@@ -131,6 +140,15 @@ func parse(f *format, lines []string) parsed {
 		if t == "" {
 			inChain0 = false
 			continue
+		}
+		if pendingCT > 0 {
+			// A frame must follow "Call Trace:" within a few lines
+			// (other output may be interleaved).
+			if _, ok := parseFrame(t); ok {
+				pendingCT = 0
+			} else if pendingCT--; pendingCT == 0 {
+				p.missedTrace = true
+			}
 		}
 		if loc, ok := parseRIP(t); ok {
 			if p.rip == nil {
@@ -204,11 +222,18 @@ func parse(f *format, lines []string) parsed {
 			inLeak = true
 		}
 		if stackStart.MatchString(t) {
+			p.stackKw = true
 			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") {
 				p.callTrace = true
+				pendingCT = 15
 			}
-			p.stacks = append(p.stacks, stack{label: t})
-			cur = &p.stacks[len(p.stacks)-1]
+			if cur != nil && len(cur.frames) == 0 && !strings.HasPrefix(cur.label, "Allocated") && !strings.HasPrefix(cur.label, "Freed") {
+				// "stack backtrace:" then "Call Trace:": one stack.
+				cur.label = t
+			} else {
+				p.stacks = append(p.stacks, stack{label: t})
+				cur = &p.stacks[len(p.stacks)-1]
+			}
 			if stall == 1 {
 				stall = 2
 			}
@@ -251,6 +276,9 @@ func parse(f *format, lines []string) parsed {
 		if stall == 1 && len(p.stallCtx) < 256 {
 			p.stallCtx = append(p.stallCtx, fr)
 		}
+	}
+	if pendingCT > 0 {
+		p.missedTrace = true
 	}
 	return p
 }

@@ -354,7 +354,7 @@ func looksLikeOopsLine(t string) bool {
 
 var oopsLinePrefixes = []string{
 	"Call Trace", "Call trace", "<IRQ>", "</IRQ>", "<EOI>", "<TASK>", "</TASK>", "<NMI>", "</NMI>",
-	"Code:", "RIP:", "RSP:", "EIP:", "ESP:", "EFLAGS:", "CR2:", "CS:", "DS:", "FS:", "GS:", "CR0:", "DR0:",
+	"Code:", "RIP:", "IP:", "RSP:", "EIP:", "ESP:", "EFLAGS:", "CR2:", "CS:", "DS:", "FS:", "GS:", "CR0:", "DR0:",
 	"DR3:", "DR6:", "PKRU:", "Modules linked in", "Hardware name", "CPU:", "Pid:", "Workqueue:", "pc :",
 	"lr :", "sp :", "x2", "x1", "x0", "x9", "x8", "x7", "x6", "x5", "x4", "x3", "Process ", "Stack:",
 	"Backtrace", "Allocated by", "Freed by", "Last potentially", "Second to last", "The buggy address",

@@ -30,16 +30,23 @@ func titleReport(f *format, r *Report, p *parsed) {
 		if loc == "" && r.BugLocation != nil {
 			loc = *r.BugLocation
 		}
-		for _, k := range warnKinds {
-			if loc != "" && strings.HasPrefix(loc, k.file) {
-				kind = k.kind
-				break
+		wfn := p.warnFn
+		if wfn == "" && p.rip != nil {
+			wfn = p.rip.Function
+		}
+		if k := findWarnKind(loc, wfn); k != nil {
+			kind = k.kind
+			title = strings.ReplaceAll(title, "{FUNC}", "{FUNC}"+k.suffix)
+			if k.skip != nil && f.skip == nil {
+				fc := *f
+				fc.skip = k.skip
+				f = &fc
 			}
 		}
-		if kind == "" && hasLine(r.Text, "refcount_t: ") {
+		if kind == "" && loc == "" && hasLine(r.Text, "refcount_t: ") {
 			kind = ": refcount bug"
 		}
-		if kind == "" && hasLine(r.Text, "ODEBUG: ") {
+		if kind == "" && loc == "" && hasLine(r.Text, "ODEBUG: ") {
 			kind = ": ODEBUG bug"
 		}
 		title = strings.ReplaceAll(title, "{KIND}", kind)
@@ -58,6 +65,15 @@ func titleReport(f *format, r *Report, p *parsed) {
 			r.GuiltyFunction = &c
 			title = strings.ReplaceAll(title, "{FUNC}", c)
 		}
+	}
+	if f.mode != gmNone && f.flags&fHeadless == 0 && strings.Contains(f.title, "{FUNC}") && !p.stackKw && !hasFrames(p) && !r.Corrupted {
+		// The kind prints a stack; without one the report was cut.
+		r.Corrupted = true
+		r.CorruptedReason = "no stack trace in report"
+	}
+	if p.missedTrace && f.mode != gmNone && strings.Contains(f.title, "{FUNC}") && !r.Corrupted {
+		r.Corrupted = true
+		r.CorruptedReason = "call trace is missed"
 	}
 	if f.flags&fCorrupt != 0 {
 		r.Corrupted = true
@@ -79,6 +95,15 @@ func titleReport(f *format, r *Report, p *parsed) {
 	if r.Corrupted && r.CorruptedReason == "" {
 		r.CorruptedReason = "corrupted"
 	}
+}
+
+func hasFrames(p *parsed) bool {
+	for _, s := range p.stacks {
+		if len(s.frames) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 var tsInTitle = regexp.MustCompile(`\[ *[0-9]+\.[0-9]+\]`)
