@@ -1,0 +1,30 @@
+package triage
+
+import (
+	"os"
+	"testing"
+)
+
+// BenchmarkScanDocument measures one pass of the oops and crash(8) scanners
+// over a log named by KTRIAGE_BENCH_LOG (make bench builds a large one).
+func BenchmarkScanDocument(b *testing.B) {
+	path := os.Getenv("KTRIAGE_BENCH_LOG")
+	if path == "" {
+		b.Skip("KTRIAGE_BENCH_LOG not set")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := scanDocument(path, f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
