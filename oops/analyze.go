@@ -11,6 +11,7 @@ type parsed struct {
 	rip       *Location
 	stacks    []stack
 	chain0    []Frame // lockdep's "-> #0" acquisition stack
+	lockAt    string  // lockdep's first " (lock){...}, at: func" site
 	leak      []Frame // kmemleak's backtrace
 	stallCtx  []Frame // frames after the interrupt in a stall report
 	release   string
@@ -45,6 +46,7 @@ var (
 	hwRe       = regexp.MustCompile(`^Hardware name: (.*)$`)
 	modulesRe  = regexp.MustCompile(`^Modules linked in:(.*)$`)
 	chainRe    = regexp.MustCompile(`^-> #0 `)
+	lockAtRe   = regexp.MustCompile(`^\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
 	bugAtRe    = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
 	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
@@ -213,6 +215,13 @@ func parse(f *format, lines []string) parsed {
 		if isPanicLine(t) && p.panicMsg == "" {
 			p.panicMsg = panicMessage(t)
 			continue
+		}
+		if p.lockAt == "" && t[0] == '(' {
+			if m := lockAtRe.FindStringSubmatch(t); m != nil {
+				if fr, ok := parseFrame(m[1]); ok {
+					p.lockAt = fr.Function
+				}
+			}
 		}
 		if chainRe.MatchString(t) {
 			inChain0 = true

@@ -17,14 +17,15 @@ var _ = bytes.HasPrefix
 type guiltyMode int
 
 const (
-	gmRipTrace guiltyMode = iota // faulting instruction, then the call trace
-	gmTrace                      // the first call trace, then the faulting instruction
-	gmHeader                     // the function the header names, then RIP and trace
-	gmStall                      // the interrupted context of a stall
-	gmHung                       // the blocked task's trace
-	gmChain                      // lockdep: the "-> #0" acquisition, then the trace
-	gmLeak                       // kmemleak: the allocation backtrace
-	gmNone                       // the title names no function
+	gmRipTrace  guiltyMode = iota // faulting instruction, then the call trace
+	gmTrace                       // the first call trace, then the faulting instruction
+	gmHeader                      // the function the header names, then RIP and trace
+	gmStall                       // the interrupted context of a stall
+	gmHung                        // the blocked task's trace
+	gmChain                       // lockdep: the "-> #0" acquisition, then the trace
+	gmBacktrace                   // lockdep: the "stack backtrace:" trace
+	gmLeak                        // kmemleak: the allocation backtrace
+	gmNone                        // the title names no function
 )
 
 const (
@@ -107,11 +108,11 @@ var formats = []*format{
 	{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 
 	// Locking and context bugs.
-	{token: "WARNING: possible circular locking", re: re(`WARNING: possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "WARNING: possible recursive locking", re: re(`WARNING: possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "possible irq lock inversion", re: re(`WARNING: possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "WARNING: ", re: re(`WARNING: (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "WARNING: inconsistent lock state", re: re(`WARNING: inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "possible recursive locking", re: re(`(?:WARNING|\[ INFO): possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "possible irq lock inversion", re: re(`(?:WARNING|\[ INFO): possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace},
 	{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`)},
 	{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`)},
 	{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},

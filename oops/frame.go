@@ -19,6 +19,9 @@ var frameRe = regexp.MustCompile(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA
 // inlineFrameRe matches a symbolized inline frame: " func file.c:12 [inline]".
 var inlineFrameRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-z]+:[0-9]+(?::[0-9]+)? \[inline\]`)
 
+// armFromRe matches arm's "[<80de0078>] (dump_backtrace) from [<80de0574>] (show_stack+0x28/0x2c)".
+var armFromRe = regexp.MustCompile(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<`)
+
 // parseFrame parses one trace line. ok is false when the line is no frame.
 func parseFrame(text string) (Frame, bool) {
 	if len(text) > 512 {
@@ -26,6 +29,12 @@ func parseFrame(text string) (Frame, bool) {
 	}
 	if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
 		return Frame{Location: Location{Function: m[1]}, Reliable: true}, true
+	}
+	if m := armFromRe.FindStringSubmatch(text); m != nil {
+		// arm "[<c0..>] (callee) from [<c0..>] (caller+0x..)": the frame
+		// is the callee, whose offset is not printed.
+		a := strings.ToLower(m[1])
+		return Frame{Location: Location{Function: m[2], Address: &a}, Reliable: true}, true
 	}
 	if strings.IndexByte(text, '+') < 0 {
 		return Frame{}, false

@@ -40,6 +40,8 @@ type Scanner struct {
 	OnLine func(lineno int, text string)
 	// Dropped counts lines over the raw line limit that were cut.
 	Dropped int
+	// faultLine is the last "FAULT_INJECTION: forcing a failure" line.
+	faultLine int
 }
 
 type building struct {
@@ -144,6 +146,9 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 		if hw != "" {
 			s.hw = hw
 		}
+	}
+	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
+		s.faultLine = n
 	}
 	if isPanicLine(trim) {
 		target := s.cur
@@ -261,6 +266,11 @@ func (s *Scanner) finishCur() {
 		c.lineNos = c.lineNos[:len(c.lineNos)-1]
 	}
 	r := analyze(c.f, c.lines)
+	if s.faultLine > 0 && s.faultLine >= c.start-100 && s.faultLine <= c.end && !r.Corrupted && hasFaultInjection(r) {
+		// An injected failure's stack dump ran into the report's own.
+		r.Corrupted = true
+		r.CorruptedReason = "fault injection stack intermixed"
+	}
 	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
 	if r.Release == nil && s.release != "" {
 		rel := s.release
@@ -313,6 +323,18 @@ func textKey(lines []string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// hasFaultInjection reports whether r's traces hold the fault injector.
+func hasFaultInjection(r *Report) bool {
+	for _, st := range r.Stacks {
+		for _, f := range st {
+			if strings.HasPrefix(f.Function, "should_fail") || strings.HasPrefix(f.Function, "__should_fail") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func isPanicLine(t string) bool {
 	return strings.HasPrefix(t, "Kernel panic - not syncing") || strings.HasPrefix(t, "---[ end Kernel panic - not syncing")
 }
@@ -349,7 +371,7 @@ func looksLikeOopsLine(t string) bool {
 			return true
 		}
 	}
-	return strings.Contains(t, "Tainted") || strings.Contains(t, " at addr ") || strings.HasPrefix(t, "R") && strings.Contains(t, ": ") && len(t) > 20 && isRegLine(t)
+	return strings.Contains(t, "Tainted") || strings.Contains(t, ", at: ") || strings.Contains(t, " at addr ") || strings.HasPrefix(t, "R") && strings.Contains(t, ": ") && len(t) > 20 && isRegLine(t)
 }
 
 var oopsLinePrefixes = []string{

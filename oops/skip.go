@@ -71,6 +71,8 @@ var genericFrames = []string{
 	`^__kfree_skb`, `^consume_skb`, `^skb_release`, `^refcount_warn`, `^idr_`, `^xa_`, `^__xa_`,
 	`^irq_work`, `^__irq_work`, `^on_each_cpu`,
 	// helpers that warn about their caller's misuse
+	`^iput$`, `^_atomic_dec_and_lock`, `^atomic_dec_and_lock`, `^lock_sock`, `^__lock_sock`, `^release_sock`,
+	`^console_lock`, `^console_unlock`, `^perf_trace_`, `^raw_spin_rq`, `^print_usage_bug`, `^mark_held_locks`, `^check_irq_usage`, `^check_usage`, `^check_prevs_add`, `^print_lock`,
 	`^dput$`, `^fast_dput`, `^ida_`, `^__cancel_work`, `^cancel_work`, `^cancel_delayed_work`,
 	`^sysfs_`, `^ref_tracker`, `^devres_`, `^device_release`, `^device_unregister`, `^put_device`,
 	`^get_device`, `^add_uevent_var`, `^kobject_uevent`, `^rollback_registered`, `^unregister_netdevice`,

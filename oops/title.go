@@ -145,6 +145,16 @@ func guilty(f *format, p *parsed) string {
 		}
 		return first(p.stacks[0].frames)
 	}
+	backtrace := func() string {
+		// lockdep prints the offending task's stack after "stack
+		// backtrace:"; stacks before it are where a lock was taken.
+		for _, s := range p.stacks {
+			if strings.HasPrefix(s.label, "stack backtrace") || strings.HasPrefix(s.label, "Call Trace") || strings.HasPrefix(s.label, "Call trace") || strings.HasPrefix(s.label, "Backtrace") {
+				return first(s.frames)
+			}
+		}
+		return ""
+	}
 	try := func(fs ...func() string) string {
 		for _, fn := range fs {
 			if s := fn(); s != "" {
@@ -153,11 +163,17 @@ func guilty(f *format, p *parsed) string {
 		}
 		return ""
 	}
+	lockAt := func() string {
+		if !skip(p.lockAt) {
+			return p.lockAt
+		}
+		return ""
+	}
 	switch f.mode {
 	case gmRipTrace:
 		return try(rip, trace)
 	case gmTrace:
-		return try(trace, rip)
+		return try(trace, rip, lockAt)
 	case gmHeader:
 		return try(func() string {
 			if !skip(p.headerFn) {
@@ -166,7 +182,9 @@ func guilty(f *format, p *parsed) string {
 			return ""
 		}, rip, trace)
 	case gmChain:
-		return try(func() string { return first(p.chain0) }, trace, rip)
+		return try(func() string { return first(p.chain0) }, lockAt, backtrace, trace, rip)
+	case gmBacktrace:
+		return try(backtrace, trace, rip, lockAt)
 	case gmLeak:
 		return first(p.leak)
 	case gmStall:
