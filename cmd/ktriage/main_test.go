@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestAnalyzeText(t *testing.T) {
+	out, err := runCLI(t, "analyze", "../../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kernel BUG in dev_hard_start_xmit", "tcp-trim-head-skb-data-len", "workaround:", "2.6.32-504.23.4.el6.x86_64"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour escapes written to a non-terminal")
+	}
+}
+
+func TestAnalyzeJSON(t *testing.T) {
+	out, err := runCLI(t, "analyze", "--json", "../../examples/qemu-skb-over-panic/console.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Reports []struct {
+			Title string `json:"title"`
+		} `json:"reports"`
+		Matches []any `json:"matches"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(d.Reports) != 1 || d.Reports[0].Title != "kernel BUG in crashnet_start_xmit" || d.Matches == nil {
+		t.Errorf("got %+v", d)
+	}
+}
+
+// TestExitCode runs the real binary: unreadable input exits non-zero with a
+// message naming the file; a log without a crash exits 0.
+func TestExitCode(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "ktriage")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	missing := filepath.Join(t.TempDir(), "nope.log")
+	out, err := exec.Command(bin, "analyze", missing).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), missing) {
+		t.Errorf("missing input: err %v, output %q", err, out)
+	}
+	quiet := filepath.Join(t.TempDir(), "quiet.log")
+	if err := os.WriteFile(quiet, []byte("[    0.000000] Linux version 6.1.0-13-amd64 (debian-kernel@lists.debian.org)\n[    1.000000] all good\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(bin, "analyze", quiet).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "No kernel crash found") {
+		t.Errorf("quiet log: err %v, output %q", err, out)
+	}
+}
