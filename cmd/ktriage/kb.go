@@ -1,7 +1,259 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ktriage/ktriage/kb"
+)
 
 func newKBCmd() *cobra.Command {
-	return &cobra.Command{Use: "kb", Short: "The knowledge base of known kernel bugs"}
+	var kbDir string
+	cmd := &cobra.Command{
+		Use:   "kb",
+		Short: "The knowledge base of known kernel bugs",
+		Long: `kb lists, shows and checks the knowledge base: one YAML entry per known
+kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
+(*.yaml); an id defined twice is an error.`,
+	}
+	cmd.PersistentFlags().StringVar(&kbDir, "kb-dir", "", "directory of additional knowledge-base entries (*.yaml)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the entries: id, verified mark, title",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := kb.Load(kbDir)
+			if err != nil {
+				return err
+			}
+			return writeKBList(cmd.OutOrStdout(), k)
+		},
+	}
+
+	var asJSON bool
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show every fact of one entry; unverified facts are marked",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := kb.Load(kbDir)
+			if err != nil {
+				return err
+			}
+			e := k.Get(args[0])
+			if e == nil {
+				return fmt.Errorf("no knowledge-base entry %q (ktriage kb list shows the ids)", args[0])
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				return enc.Encode(e)
+			}
+			return writeKBEntry(cmd.OutOrStdout(), e)
+		},
+	}
+	show.Flags().BoolVar(&asJSON, "json", false, "print the entry as JSON")
+
+	lint := &cobra.Command{
+		Use:   "lint",
+		Short: "Check every entry; exit non-zero on any problem",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, loadErr := kb.Load(kbDir)
+			var problems []string
+			if loadErr != nil {
+				problems = append(problems, splitJoined(loadErr)...)
+			}
+			for _, err := range k.Lint() {
+				problems = append(problems, err.Error())
+			}
+			if len(problems) > 0 {
+				w := cmd.ErrOrStderr()
+				for _, p := range problems {
+					fmt.Fprintln(w, p)
+				}
+				return fmt.Errorf("kb lint: %d problem(s) in %d entries", len(problems), k.Len())
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d entries, %d verified, OK\n", k.Len(), k.Verified())
+			return nil
+		},
+	}
+
+	cmd.AddCommand(list, show, lint)
+	return cmd
+}
+
+// splitJoined flattens errors.Join trees into one message per error.
+func splitJoined(err error) []string {
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range u.Unwrap() {
+			out = append(out, splitJoined(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+func writeKBList(w io.Writer, k *kb.KB) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVERIFIED\tTITLE")
+	for _, e := range k.Entries() {
+		mark := "✗"
+		if e.Verified {
+			mark = "✓"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, mark, e.Title)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d entries, %d verified\n", k.Len(), k.Verified())
+	return err
+}
+
+// kbWriter accumulates the first write error.
+type kbWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (p *kbWriter) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func unverified(v bool) string {
+	if v {
+		return ""
+	}
+	return " (unverified)"
+}
+
+func sourceNote(p *kbWriter, indent, source, note string) {
+	if source != "" {
+		p.f("%ssource: %s\n", indent, source)
+	}
+	if note != "" {
+		p.f("%snote: %s\n", indent, oneLine(note))
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func writeKBEntry(w io.Writer, e *kb.Entry) error {
+	p := &kbWriter{w: w}
+	p.f("%s%s\n", e.ID, unverified(e.Verified))
+	p.f("%s\n", e.Title)
+	p.f("file: %s\n\n", e.File)
+	p.f("Summary:\n  %s\n\n", oneLine(e.Summary))
+
+	p.f("Match:\n")
+	top := e.Match.MatchBlock
+	writeBlock(p, "  ", &top)
+	for i := range e.Match.Any {
+		p.f("  signature %d of %d%s:\n", i+1, len(e.Match.Any), unverified(e.Match.Any[i].Verified))
+		writeBlock(p, "    ", &e.Match.Any[i])
+	}
+	p.f("\nRoot cause%s:\n  %s\n", unverified(e.RootCause.Verified), oneLine(e.RootCause.Text))
+	sourceNote(p, "  ", e.RootCause.Source, e.RootCause.Note)
+
+	if f := e.FixedIn; f != nil {
+		p.f("\nFixed in:\n")
+		if u := f.Upstream; u != nil {
+			p.f("  upstream commit %s %q%s\n", u.Commit, u.Title, unverified(u.Verified))
+			if u.Release != "" {
+				p.f("    first release %s%s\n", u.Release, unverified(u.ReleaseVerified))
+			}
+			sourceNote(p, "    ", u.Source, u.Note)
+		}
+		for _, d := range f.Distros {
+			p.f("  %s %s%s\n", d.Name, d.Version, unverified(d.Verified))
+			sourceNote(p, "    ", d.Source, d.Note)
+		}
+	}
+
+	if wa := e.Workaround; wa != nil {
+		p.f("\nWorkaround%s:\n  %s\n", unverified(wa.Verified), oneLine(wa.Text))
+		if o := wa.EthtoolOffload; o != nil {
+			p.f("  action: ethtool -K %s %s on %s", strings.Join(o.Features, " "+o.State+" "), o.State, o.Scope)
+			if o.Driver != "" {
+				p.f(" (driver %s)", o.Driver)
+			}
+			if len(o.Devices) > 0 {
+				p.f(" (%s)", strings.Join(o.Devices, ", "))
+			}
+			p.f("\n")
+		}
+		for _, s := range wa.Sysctl {
+			p.f("  action: sysctl %s=%s\n", s.Key, s.Value)
+		}
+		for _, m := range wa.ModuleOptions {
+			p.f("  action: options %s %s=%s\n", m.Module, m.Option, m.Value)
+		}
+		for _, c := range wa.KernelCmdline {
+			p.f("  action: kernel command line %s\n", c)
+		}
+		for _, m := range wa.AvoidModules {
+			p.f("  action: stop using module %s\n", m)
+		}
+		sourceNote(p, "  ", wa.Source, wa.Note)
+	}
+
+	p.f("\nReferences:\n")
+	for _, r := range e.References {
+		id := r.ID
+		if id == "" {
+			id = r.URL
+		}
+		p.f("  %s %s%s\n", r.Kind, id, unverified(r.Verified))
+		if r.Title != "" {
+			p.f("    %s\n", oneLine(r.Title))
+		}
+		if r.URL != "" && r.URL != id {
+			p.f("    %s\n", r.URL)
+		}
+		if r.Note != "" {
+			p.f("    note: %s\n", oneLine(r.Note))
+		}
+	}
+	return p.err
+}
+
+func writeBlock(p *kbWriter, indent string, b *kb.MatchBlock) {
+	if len(b.Types) > 0 {
+		p.f("%stypes: %s\n", indent, strings.Join(b.Types, ", "))
+	}
+	for _, t := range b.Titles {
+		p.f("%stitle: /%s/\n", indent, t)
+	}
+	for _, f := range b.Functions {
+		p.f("%sguilty function: /%s/\n", indent, f)
+	}
+	for _, seq := range b.Frames {
+		p.f("%sframes in order: %s\n", indent, strings.Join(seq, " → "))
+	}
+	for _, l := range b.Locations {
+		p.f("%slocation: /%s/\n", indent, l)
+	}
+	if len(b.Modules) > 0 {
+		p.f("%smodules: %s\n", indent, strings.Join(b.Modules, ", "))
+	}
+	for _, r := range b.Releases {
+		p.f("%srelease in %s%s\n", indent, r.String(), unverified(r.Verified))
+		sourceNote(p, indent+"  ", r.Source, r.Note)
+	}
+	hasCond := len(b.Types)+len(b.Titles)+len(b.Functions)+len(b.Frames)+len(b.Locations)+len(b.Modules) > 0
+	if hasCond && (b.Source != "" || b.Note != "" || !b.Verified) {
+		p.f("%sthis signature%s:\n", indent, unverified(b.Verified))
+		sourceNote(p, indent+"  ", b.Source, b.Note)
+	}
 }

@@ -1,0 +1,180 @@
+// Package kb is ktriage's knowledge base of known Linux kernel crash bugs:
+// one YAML file per bug (embedded from entries/, plus an optional directory
+// of the user's own), a matcher that recognises a crash by its type, title,
+// guilty function, ordered frame subsequences, modules and kernel release,
+// the version orderings those releases need (upstream, RPM rpmvercmp, Debian
+// dpkg), and a linter.
+//
+// Entry files look like this (see entries/ for complete ones):
+//
+//	id: tcp-sack-panic
+//	title: ...
+//	summary: ...
+//	verified: true
+//	match:
+//	  releases: [{max_exclusive: "5.2", scheme: upstream}]   # ANDed with every block
+//	  any:                                                   # one block must hold
+//	    - types: [BUG]
+//	      functions: ['tcp_shifted_skb']
+//	      verified: true
+//	      source: https://...
+//	root_cause: {text: ..., verified: true, source: https://...}
+//	fixed_in:
+//	  upstream: {commit: 3b4929f65b0d..., title: "...", release: v5.2-rc6, verified: true, source: https://...}
+//	  distros: [{name: RHEL 8, version: 4.18.0-80.4.2.el8_0, verified: false}]
+//	workaround:
+//	  text: ...
+//	  sysctl: [{key: net.ipv4.tcp_sack, value: "0"}]
+//	references:
+//	  - {kind: commit, id: 3b4929f65b0d..., url: https://..., verified: true}
+//
+// Within a match block all fields must hold; within a field any listed
+// alternative suffices. Function and frame patterns match whole names;
+// title and location patterns are searched.
+//
+// Kernel releases and package versions: an RPM kernel release
+// (2.6.32-504.23.4.el6.x86_64) is its package's version-release with the
+// architecture dropped, so rpm ranges compare it directly. A Debian or Ubuntu
+// release (6.1.0-13-amd64) names the ABI, not the package version (6.1.55-1):
+// deb-abi ranges compare the ABI (6.1.0-13), deb ranges compare
+// Crash.PackageVersion. A crash whose release is unknown is not excluded by
+// release ranges; the evidence says the ranges were not checked.
+package kb
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+//go:embed entries/*.yaml
+var embedded embed.FS
+
+// EmbeddedPrefix starts the File of every embedded entry.
+const EmbeddedPrefix = "embedded:"
+
+// KB is a set of entries with unique ids, sorted by id.
+type KB struct {
+	entries []*Entry
+	byID    map[string]*Entry
+}
+
+// Embedded loads the entries built into the binary.
+func Embedded() (*KB, error) { return Load("") }
+
+// Load loads the embedded entries and, when dir is not empty, every *.yaml
+// and *.yml file directly in dir. Entries that fail to parse are left out and
+// their errors returned, joined, together with the knowledge base of the
+// others; two entries with the same id are an error naming both files, and
+// the second is left out. The returned KB is never nil.
+func Load(dir string) (*KB, error) {
+	var errs []error
+	var all []*Entry
+	es, err := loadFS(embedded, "entries", EmbeddedPrefix+"entries/")
+	all = append(all, es...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if dir != "" {
+		st, err := os.Stat(dir)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("knowledge-base directory: %w", err))
+		case !st.IsDir():
+			errs = append(errs, fmt.Errorf("knowledge-base directory %s: not a directory", dir))
+		default:
+			es, err := loadFS(os.DirFS(dir), ".", filepath.Clean(dir)+string(filepath.Separator))
+			all = append(all, es...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	k, err := New(all...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return k, errors.Join(errs...)
+}
+
+// loadFS parses the entry files in one directory of fsys. label prefixes the
+// file names in Entry.File and in errors.
+func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
+	des, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", strings.TrimSuffix(label, "/"), err)
+	}
+	var out []*Entry
+	var errs []error
+	for _, de := range des {
+		name := de.Name()
+		if de.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, pathJoin(dir, name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s%s: %w", label, name, err))
+			continue
+		}
+		e, err := ParseEntry(label+name, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, errors.Join(errs...)
+}
+
+func pathJoin(dir, name string) string {
+	if dir == "." || dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// New builds a knowledge base from parsed entries. An id used twice is an
+// error naming both files; the later entry is left out.
+func New(entries ...*Entry) (*KB, error) {
+	k := &KB{byID: map[string]*Entry{}}
+	var errs []error
+	for _, e := range entries {
+		if e == nil {
+			continue
+		}
+		if prev, ok := k.byID[e.ID]; ok {
+			errs = append(errs, &Problem{File: e.File, Line: e.lineOf("$.id"), ID: e.ID,
+				Msg: fmt.Sprintf("duplicate entry id %q: defined in %s and in %s", e.ID, prev.File, e.File)})
+			continue
+		}
+		k.byID[e.ID] = e
+		k.entries = append(k.entries, e)
+	}
+	sort.SliceStable(k.entries, func(i, j int) bool { return k.entries[i].ID < k.entries[j].ID })
+	return k, errors.Join(errs...)
+}
+
+// Entries returns the entries sorted by id.
+func (k *KB) Entries() []*Entry { return append([]*Entry(nil), k.entries...) }
+
+// Get returns the entry with the given id, or nil.
+func (k *KB) Get(id string) *Entry { return k.byID[id] }
+
+// Len returns the number of entries.
+func (k *KB) Len() int { return len(k.entries) }
+
+// Verified returns the number of entries marked verified.
+func (k *KB) Verified() int {
+	n := 0
+	for _, e := range k.entries {
+		if e.Verified {
+			n++
+		}
+	}
+	return n
+}

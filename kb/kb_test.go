@@ -1,0 +1,240 @@
+package kb
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestEmbeddedKB is the knowledge base's own gate: it must lint clean and
+// hold enough entries, with enough fixes verified in a cited public source.
+func TestEmbeddedKB(t *testing.T) {
+	k := embeddedKB(t)
+	for _, err := range k.Lint() {
+		t.Errorf("lint: %v", err)
+	}
+	if k.Len() < 16 {
+		t.Errorf("%d entries, want at least 16", k.Len())
+	}
+	if k.Verified() < 10 {
+		t.Errorf("%d verified entries, want at least 10", k.Verified())
+	}
+	fixes := 0
+	for _, e := range k.Entries() {
+		if !strings.HasPrefix(e.File, EmbeddedPrefix+"entries/") || baseName(e.File) != e.ID {
+			t.Errorf("entry %s comes from %s", e.ID, e.File)
+		}
+		u := e.FixedIn
+		if u != nil && u.Upstream != nil && u.Upstream.Verified && isHTTPURL(u.Upstream.Source) && e.citesCommit(u.Upstream.Commit) {
+			fixes++
+		}
+	}
+	if fixes < 10 {
+		t.Errorf("%d entries with a fixing commit verified in a cited URL, want at least 10", fixes)
+	}
+	seed := k.Get(seedID)
+	if seed == nil {
+		t.Fatalf("no %s entry", seedID)
+	}
+	w := seed.Workaround
+	if w == nil || w.EthtoolOffload == nil || w.EthtoolOffload.Scope != "bond-slaves" || w.EthtoolOffload.State != "off" ||
+		strings.Join(w.EthtoolOffload.Features, ",") != "rx,tx,tso,gso,gro,lro" {
+		t.Errorf("seed workaround = %+v", w)
+	}
+	if seed.FixedIn.Upstream.Title != "tcp: fix tcp_trim_head()" || seed.FixedIn.Upstream.Verified {
+		t.Errorf("seed fix = %+v: the title is known, the hash is not verified", seed.FixedIn.Upstream)
+	}
+}
+
+const validEntry = `id: user-bug
+title: A user's own bug
+summary: Something local.
+verified: false
+match:
+  types: [BUG]
+  functions: ['my_driver_xmit']
+root_cause: {text: Local driver bug.}
+references:
+  - {kind: url, url: "https://example.org/bug/1", verified: false}
+`
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadUserDir(t *testing.T) {
+	base := embeddedKB(t)
+
+	dir := t.TempDir()
+	writeFile(t, dir, "user-bug.yaml", validEntry)
+	writeFile(t, dir, "README.txt", "not an entry")
+	k, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if k.Len() != base.Len()+1 || k.Get("user-bug") == nil {
+		t.Fatalf("Load merged %d entries (embedded %d); user-bug=%v", k.Len(), base.Len(), k.Get("user-bug"))
+	}
+	if got := matchIDs(k.Match(Crash{Type: "BUG", Guilty: "my_driver_xmit"})); len(got) != 1 || got[0] != "user-bug" {
+		t.Errorf("user entry matches = %v", got)
+	}
+	if errs := k.Lint(); len(errs) != 0 {
+		t.Errorf("lint of the merged KB: %v", errs)
+	}
+
+	// A duplicate of an embedded id names both files.
+	dup := t.TempDir()
+	p := writeFile(t, dup, seedID+".yaml", strings.Replace(validEntry, "id: user-bug", "id: "+seedID, 1))
+	k, err = Load(dup)
+	if err == nil {
+		t.Fatal("duplicate id loaded without error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, p) || !strings.Contains(msg, EmbeddedPrefix+"entries/"+seedID+".yaml") || !strings.Contains(msg, "duplicate entry id") {
+		t.Errorf("duplicate error does not name both files: %v", err)
+	}
+	if k == nil || k.Len() != base.Len() {
+		t.Errorf("KB after duplicate: %v entries, want the embedded %d", k.Len(), base.Len())
+	}
+
+	// Broken YAML: the error names the file and line, and wraps goccy's error.
+	bad := t.TempDir()
+	p = writeFile(t, bad, "broken.yaml", "id: broken\ntitle: [unclosed\n")
+	writeFile(t, bad, "user-bug.yaml", validEntry)
+	k, err = Load(bad)
+	if err == nil {
+		t.Fatal("broken YAML loaded without error")
+	}
+	var prob *Problem
+	if !errors.As(err, &prob) || prob.File != p || prob.Line == 0 {
+		t.Errorf("error %v: want a *Problem naming %s with a line", err, p)
+	}
+	if k.Get("user-bug") == nil {
+		t.Errorf("the good entry beside the broken one was not loaded")
+	}
+
+	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+		t.Errorf("missing directory loaded without error")
+	}
+}
+
+func TestParseEntryErrors(t *testing.T) {
+	cases := []struct {
+		name, src string
+		want      *regexp.Regexp // on the error text
+	}{
+		{"syntax", "id: x\ntitle: [a\n", regexp.MustCompile(`^x\.yaml:\d+:\d+: `)},
+		{"unknown field", validEntry + "colour: red\n", regexp.MustCompile(`^x\.yaml:11:1: unknown field "colour"`)},
+		{"unknown nested field", strings.Replace(validEntry, "  types: [BUG]", "  types: [BUG]\n  function: ['x']", 1), regexp.MustCompile(`^x\.yaml:7:3: unknown field "function"`)},
+		{"wrong type", strings.Replace(validEntry, "verified: false\nmatch", "verified: maybe\nmatch", 1), regexp.MustCompile(`^x\.yaml:4:\d+: `)},
+		{"bad regexp", strings.Replace(validEntry, "'my_driver_xmit'", "'my_driver_(xmit'", 1), regexp.MustCompile(`^x\.yaml:7: user-bug: functions pattern "my_driver_\(xmit" does not compile: error parsing regexp`)},
+		{"bad frame regexp", strings.Replace(validEntry, "  functions: ['my_driver_xmit']", "  frames: [['a', '[b']]", 1), regexp.MustCompile(`^x\.yaml:7: user-bug: frame pattern "\[b" does not compile`)},
+		{"bad bound", strings.Replace(validEntry, "  types: [BUG]", "  types: [BUG]\n  releases: [{min: 'abc', scheme: upstream}]", 1), regexp.MustCompile(`^x\.yaml:7: user-bug: range bound min "abc" does not parse`)},
+		{"bad scheme", strings.Replace(validEntry, "  types: [BUG]", "  types: [BUG]\n  releases: [{min: '1.0', scheme: pacman}]", 1), regexp.MustCompile(`unknown version scheme "pacman"`)},
+		{"duplicate key", validEntry + "title: again\n", regexp.MustCompile(`^x\.yaml:11:\d+: .*already defined`)},
+		{"empty", "# nothing\n", regexp.MustCompile(`^x\.yaml: empty file`)},
+		{"two documents", validEntry + "---\n" + validEntry, regexp.MustCompile(`^x\.yaml: 2 YAML documents`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := ParseEntry("x.yaml", []byte(c.src))
+			if err == nil {
+				t.Fatalf("parsed without error: %+v", e)
+			}
+			if !c.want.MatchString(err.Error()) {
+				t.Errorf("error %q does not match %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestLintRules checks that each rule fires, names the file, the entry and a
+// line, and that the valid entry is clean.
+func TestLintRules(t *testing.T) {
+	e, err := ParseEntry("user-bug.yaml", []byte(validEntry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.Lint(); len(ps) != 0 {
+		t.Fatalf("valid entry has problems: %v", ps)
+	}
+	r := strings.NewReplacer
+	cases := []struct {
+		name string
+		edit *strings.Replacer
+		file string
+		want string
+	}{
+		{"id differs from file", r("id: user-bug", "id: other-bug"), "user-bug.yaml", `id "other-bug" differs from the file name "user-bug"`},
+		{"bad id", r("id: user-bug", "id: User_Bug"), "User_Bug.yaml", `id "User_Bug" must match`},
+		{"missing title", r("title: A user's own bug\n", ""), "", "title is required"},
+		{"missing summary", r("summary: Something local.\n", ""), "", "summary is required"},
+		{"missing root cause", r("root_cause: {text: Local driver bug.}\n", ""), "", "root_cause.text is required"},
+		{"no identifying condition", r("  functions: ['my_driver_xmit']\n", ""), "", "match block has no title, function, frame or location condition"},
+		{"unknown type", r("types: [BUG]", "types: [OOPS]"), "", `crash type "OOPS" is not a known syzkaller type`},
+		{"empty range", r("  types: [BUG]", "  types: [BUG]\n  releases: [{min: '5.2', max_exclusive: '5.1', scheme: upstream}]"), "", "is empty: min is not below max_exclusive"},
+		{"open range", r("  types: [BUG]", "  types: [BUG]\n  releases: [{scheme: rpm}]"), "", "range has neither min nor max_exclusive"},
+		{"verified range without source", r("  types: [BUG]", "  types: [BUG]\n  releases: [{max_exclusive: '5.1', scheme: upstream, verified: true}]"), "", "release range is marked verified but cites no source"},
+		{"short commit", r("references:\n", "fixed_in:\n  upstream: {commit: abc123, title: fix, verified: false}\nreferences:\n"), "", `commit "abc123" is not 12 to 40 lowercase hex digits`},
+		{"upper-case commit", r("references:\n", "references:\n  - {kind: commit, id: 3B4929F65B0D, verified: false}\n"), "", `commit "3B4929F65B0D" is not 12 to 40`},
+		{"verified fix without source", r("references:\n", "fixed_in:\n  upstream: {commit: 3b4929f65b0d8249f19a50245cd88ed1a2f78cff, title: fix, verified: true}\nreferences:\n"), "", "fixed_in.upstream is marked verified but cites no source"},
+		{"verified fix without commit reference", r("references:\n", "fixed_in:\n  upstream: {commit: 3b4929f65b0d8249f19a50245cd88ed1a2f78cff, title: fix, verified: true, source: 'https://example.org/c'}\nreferences:\n"), "", "has no verified commit reference with a url"},
+		{"verified entry without verified fix", r("verified: false\nmatch", "verified: true\nmatch"), "", "entry is verified but its upstream fix is not"},
+		{"bad release", r("references:\n", "fixed_in:\n  upstream: {commit: 3b4929f65b0d, title: fix, release: soon, verified: false}\nreferences:\n"), "", `release "soon" does not parse`},
+		{"verified reference without url", r(`{kind: url, url: "https://example.org/bug/1", verified: false}`, `{kind: cve, id: CVE-2019-11477, verified: true}`), "", "verified reference has no url"},
+		{"bad cve", r(`{kind: url, url: "https://example.org/bug/1", verified: false}`, `{kind: cve, id: CVE-19-1}`), "", `CVE id "CVE-19-1"`},
+		{"unknown reference kind", r("kind: url", "kind: tweet"), "", `reference kind "tweet"`},
+		{"non-http url", r("https://example.org/bug/1", "ftp://example.org/bug/1"), "", "is not an http(s) URL"},
+		{"no references", r("references:\n  - {kind: url, url: \"https://example.org/bug/1\", verified: false}\n", "references: []\n"), "", "at least one reference is required"},
+		{"unknown ethtool feature", r("references:\n", "workaround:\n  text: t\n  ethtool_offload: {features: [tso, turbo], state: 'off', scope: all}\nreferences:\n"), "", `ethtool feature "turbo"`},
+		{"bad ethtool state", r("references:\n", "workaround:\n  text: t\n  ethtool_offload: {features: [tso], state: disabled, scope: all}\nreferences:\n"), "", `state "disabled" must be on or off`},
+		{"unknown ethtool scope", r("references:\n", "workaround:\n  text: t\n  ethtool_offload: {features: [tso], state: 'off', scope: everywhere}\nreferences:\n"), "", `scope "everywhere"`},
+		{"driver scope without driver", r("references:\n", "workaround:\n  text: t\n  ethtool_offload: {features: [tso], state: 'off', scope: driver}\nreferences:\n"), "", "scope driver needs driver"},
+		{"bad sysctl", r("references:\n", "workaround:\n  text: t\n  sysctl: [{key: 'tcp sack', value: '0'}]\nreferences:\n"), "", `sysctl key "tcp sack"`},
+		{"workaround without text", r("references:\n", "workaround:\n  sysctl: [{key: net.ipv4.tcp_sack, value: '0'}]\nreferences:\n"), "", "workaround.text is required"},
+		{"bad module", r("references:\n", "workaround:\n  text: t\n  avoid_modules: ['xt TCPMSS']\nreferences:\n"), "", `module name "xt TCPMSS"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := c.file
+			if file == "" {
+				file = "user-bug.yaml"
+			}
+			e, err := ParseEntry(file, []byte(c.edit.Replace(validEntry)))
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			var found *Problem
+			for _, p := range e.Lint() {
+				if strings.Contains(p.Msg, c.want) {
+					found = p
+				}
+			}
+			if found == nil {
+				t.Fatalf("no problem containing %q in %v", c.want, e.Lint())
+			}
+			if found.File != file || found.Line == 0 || !strings.HasPrefix(found.Error(), file+":") {
+				t.Errorf("problem %q: want file %s and a line", found.Error(), file)
+			}
+		})
+	}
+
+	// KB.Lint reports an id defined twice even when entries are assembled by hand.
+	a, _ := ParseEntry("user-bug.yaml", []byte(validEntry))
+	b, _ := ParseEntry("user-bug.yaml", []byte(validEntry))
+	k := &KB{entries: []*Entry{a, b}}
+	if errs := k.Lint(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "duplicate entry id") {
+		t.Errorf("duplicate ids: %v", errs)
+	}
+	if _, err := New(a, b); err == nil || !strings.Contains(err.Error(), "duplicate entry id") {
+		t.Errorf("New with duplicate ids: %v", err)
+	}
+}

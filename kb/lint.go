@@ -1,0 +1,334 @@
+package kb
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// CrashTypes are the syzkaller crash types an entry may name in match.types.
+var CrashTypes = []string{
+	"BUG", "WARNING", "DoS", "HANG", "LOCKDEP", "LEAK", "ATOMIC_SLEEP",
+	"NULL-POINTER-DEREFERENCE", "MEMORY_SAFETY_BUG", "MEMORY_SAFETY_UBSAN", "UBSAN",
+	"REFCOUNT_WARNING", "KASAN-READ", "KASAN-WRITE", "KASAN-USE-AFTER-FREE-READ",
+	"KASAN-USE-AFTER-FREE-WRITE", "KASAN-INVALID-FREE", "KASAN-NULL-POINTER-DEREFERENCE-READ",
+	"KASAN-NULL-POINTER-DEREFERENCE-WRITE", "KMSAN-UNINIT-VALUE", "KMSAN-INFO-LEAK",
+	"KMSAN-USE-AFTER-FREE", "KCSAN-DATARACE", "KCSAN-ASSERT", "KFENCE-USE-AFTER-FREE-READ",
+	"KFENCE-USE-AFTER-FREE-WRITE", "KFENCE-READ", "KFENCE-WRITE", "KFENCE-MEMORY-CORRUPTION",
+	"KFENCE-INVALID-FREE", "REBOOT", "SYZ_FAILURE",
+}
+
+// EthtoolFeatures are the offload names (ethtool -K short forms) a workaround
+// may switch.
+var EthtoolFeatures = []string{"rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro",
+	"rxvlan", "txvlan", "ntuple", "rxhash", "rx-gro-hw", "tx-udp-segmentation"}
+
+// EthtoolScopes are the places an ethtool_offload action may apply to.
+var EthtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
+
+// ReferenceKinds are the kinds a reference may have.
+var ReferenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
+
+var (
+	commitRE = regexp.MustCompile(`^[0-9a-f]{12,40}$`)
+	cveRE    = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
+	sysctlRE = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`)
+	moduleRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// Lint checks every entry and returns one error per problem, each a
+// *Problem naming the file and, where it can be found, the line. It checks
+// required fields, that ids have the required form, equal their file names
+// and are unique, that patterns compile and version ranges parse, that crash
+// types, reference kinds and workaround actions are known, that commit
+// hashes are 12 to 40 lowercase hex digits, and that everything marked
+// verified cites a source.
+func (k *KB) Lint() []error {
+	var errs []error
+	seen := map[string]*Entry{}
+	for _, e := range k.entries {
+		if prev, ok := seen[e.ID]; ok {
+			errs = append(errs, e.problem("$.id", nil, "duplicate entry id %q: defined in %s and in %s", e.ID, prev.File, e.File))
+		}
+		seen[e.ID] = e
+		for _, p := range e.Lint() {
+			errs = append(errs, p)
+		}
+	}
+	return errs
+}
+
+// Lint checks one entry (see KB.Lint).
+func (e *Entry) Lint() []*Problem {
+	var ps []*Problem
+	add := func(path string, err error, format string, args ...any) {
+		ps = append(ps, e.problem(path, err, format, args...))
+	}
+
+	// identity and required text
+	switch {
+	case e.ID == "":
+		add("$", nil, "id is required")
+	case !idRE.MatchString(e.ID):
+		add("$.id", nil, "id %q must match %s", e.ID, idRE)
+	case e.ID != baseName(e.File):
+		add("$.id", nil, "id %q differs from the file name %q", e.ID, baseName(e.File))
+	}
+	if strings.TrimSpace(e.Title) == "" {
+		add("$", nil, "title is required")
+	}
+	if strings.TrimSpace(e.Summary) == "" {
+		add("$", nil, "summary is required")
+	}
+	if strings.TrimSpace(e.RootCause.Text) == "" {
+		add("$.root_cause", nil, "root_cause.text is required")
+	}
+	e.lintSourced("$.root_cause", e.RootCause.Verified, e.RootCause.Source, "root_cause", add)
+
+	// match rule
+	blocks, probs := e.compileBlocks()
+	ps = append(ps, probs...)
+	e.lintBlock(&e.Match.MatchBlock, -1, add)
+	for i := range e.Match.Any {
+		e.lintBlock(&e.Match.Any[i], i, add)
+	}
+	for _, b := range blocks {
+		if !b.identifying() {
+			add(blockPath(b.index), nil, "match block has no title, function, frame or location condition: it would match too much")
+		}
+	}
+
+	// fix
+	if f := e.FixedIn; f != nil {
+		if u := f.Upstream; u != nil {
+			switch {
+			case u.Commit == "":
+				add("$.fixed_in.upstream", nil, "fixed_in.upstream.commit is required")
+			case !commitRE.MatchString(u.Commit):
+				add("$.fixed_in.upstream.commit", nil, "commit %q is not 12 to 40 lowercase hex digits", u.Commit)
+			}
+			if strings.TrimSpace(u.Title) == "" {
+				add("$.fixed_in.upstream", nil, "fixed_in.upstream.title is required")
+			}
+			if u.Release != "" {
+				if _, err := ParseUpstream(u.Release); err != nil {
+					add("$.fixed_in.upstream.release", err, "release %q does not parse", u.Release)
+				}
+			}
+			if u.ReleaseVerified && u.Release == "" {
+				add("$.fixed_in.upstream", nil, "release_verified is set but release is empty")
+			}
+			e.lintSourced("$.fixed_in.upstream", u.Verified || u.ReleaseVerified, u.Source, "fixed_in.upstream", add)
+			if u.Verified && !e.citesCommit(u.Commit) {
+				add("$.fixed_in.upstream.commit", nil, "verified fix %s has no verified commit reference with a url", u.Commit)
+			}
+		}
+		for i, d := range f.Distros {
+			p := fmt.Sprintf("$.fixed_in.distros[%d]", i)
+			if strings.TrimSpace(d.Name) == "" || strings.TrimSpace(d.Version) == "" {
+				add(p, nil, "distro fix needs name and version")
+			}
+			e.lintSourced(p, d.Verified, d.Source, "distro fix", add)
+		}
+	}
+	if e.Verified {
+		if e.FixedIn == nil || e.FixedIn.Upstream == nil || !e.FixedIn.Upstream.Verified {
+			add("$.verified", nil, "entry is verified but its upstream fix is not")
+		}
+	}
+
+	// workaround
+	if w := e.Workaround; w != nil {
+		e.lintWorkaround(w, add)
+	}
+
+	// references
+	if len(e.References) == 0 {
+		add("$", nil, "at least one reference is required")
+	}
+	for i, r := range e.References {
+		p := fmt.Sprintf("$.references[%d]", i)
+		switch r.Kind {
+		case "commit":
+			if !commitRE.MatchString(r.ID) {
+				add(p+".id", nil, "commit %q is not 12 to 40 lowercase hex digits", r.ID)
+			}
+		case "cve":
+			if !cveRE.MatchString(r.ID) {
+				add(p+".id", nil, "CVE id %q must look like CVE-2019-11477", r.ID)
+			}
+		case "bug", "mail":
+			if strings.TrimSpace(r.ID) == "" && r.URL == "" {
+				add(p, nil, "%s reference needs an id or a url", r.Kind)
+			}
+		case "url":
+			if r.URL == "" {
+				add(p, nil, "url reference needs a url")
+			}
+		default:
+			add(p+".kind", nil, "reference kind %q is not one of %s", r.Kind, strings.Join(ReferenceKinds, ", "))
+		}
+		if r.URL != "" && !isHTTPURL(r.URL) {
+			add(p+".url", nil, "url %q is not an http(s) URL", r.URL)
+		}
+		if r.Verified && r.URL == "" {
+			add(p, nil, "verified reference has no url to its source")
+		}
+	}
+	return ps
+}
+
+func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, ...any)) {
+	bp := blockPath(i)
+	for j, t := range b.Types {
+		if !contains(CrashTypes, t) {
+			add(fmt.Sprintf("%s.types[%d]", bp, j), nil, "crash type %q is not a known syzkaller type", t)
+		}
+	}
+	for j, seq := range b.Frames {
+		if len(seq) == 0 {
+			add(fmt.Sprintf("%s.frames[%d]", bp, j), nil, "empty frame sequence")
+		}
+		for k, pat := range seq {
+			if strings.TrimSpace(pat) == "" {
+				add(fmt.Sprintf("%s.frames[%d][%d]", bp, j, k), nil, "empty frame pattern")
+			}
+		}
+	}
+	for j, pats := range [][]string{b.Titles, b.Functions, b.Locations} {
+		field := []string{"titles", "functions", "locations"}[j]
+		for k, pat := range pats {
+			if strings.TrimSpace(pat) == "" {
+				add(fmt.Sprintf("%s.%s[%d]", bp, field, k), nil, "empty %s pattern", field)
+			}
+		}
+	}
+	for j, m := range b.Modules {
+		if !moduleRE.MatchString(m) {
+			add(fmt.Sprintf("%s.modules[%d]", bp, j), nil, "module name %q is not valid", m)
+		}
+	}
+	for j, r := range b.Releases {
+		p := fmt.Sprintf("%s.releases[%d]", bp, j)
+		if !contains(Schemes, r.Scheme) {
+			continue // reported by compile
+		}
+		if r.Min == "" && r.MaxExclusive == "" {
+			add(p, nil, "range has neither min nor max_exclusive")
+		}
+		if r.Min != "" && r.MaxExclusive != "" {
+			lo, err1 := parseBound(r.Scheme, r.Min)
+			hi, err2 := parseBound(r.Scheme, r.MaxExclusive)
+			if err1 == nil && err2 == nil && compareSchemeVersions(lo, hi) >= 0 {
+				add(p, nil, "range %s is empty: min is not below max_exclusive", r)
+			}
+		}
+		e.lintSourced(p, r.Verified, r.Source, "release range", add)
+	}
+	e.lintSourced(bp, b.Verified, b.Source, "match signature", add)
+}
+
+func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ...any)) {
+	const wp = "$.workaround"
+	if strings.TrimSpace(w.Text) == "" {
+		add(wp, nil, "workaround.text is required")
+	}
+	e.lintSourced(wp, w.Verified, w.Source, "workaround", add)
+	if o := w.EthtoolOffload; o != nil {
+		op := wp + ".ethtool_offload"
+		if len(o.Features) == 0 {
+			add(op, nil, "ethtool_offload needs features")
+		}
+		for i, f := range o.Features {
+			if !contains(EthtoolFeatures, f) {
+				add(fmt.Sprintf("%s.features[%d]", op, i), nil, "ethtool feature %q is not one of %s", f, strings.Join(EthtoolFeatures, ", "))
+			}
+		}
+		if o.State != "on" && o.State != "off" {
+			add(op+".state", nil, "ethtool_offload.state %q must be on or off", o.State)
+		}
+		if !contains(EthtoolScopes, o.Scope) {
+			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(EthtoolScopes, ", "))
+		}
+		if o.Scope == "device" && len(o.Devices) == 0 {
+			add(op, nil, "scope device needs devices")
+		}
+		if o.Scope == "driver" && o.Driver == "" {
+			add(op, nil, "scope driver needs driver")
+		}
+	}
+	for i, s := range w.Sysctl {
+		p := fmt.Sprintf("%s.sysctl[%d]", wp, i)
+		if !sysctlRE.MatchString(s.Key) {
+			add(p+".key", nil, "sysctl key %q is not a dotted parameter name", s.Key)
+		}
+		if strings.TrimSpace(s.Value) == "" {
+			add(p, nil, "sysctl %s needs a value", s.Key)
+		}
+	}
+	for i, m := range w.ModuleOptions {
+		p := fmt.Sprintf("%s.module_options[%d]", wp, i)
+		if !moduleRE.MatchString(m.Module) || m.Option == "" || m.Value == "" {
+			add(p, nil, "module option needs module, option and value")
+		}
+	}
+	for i, c := range w.KernelCmdline {
+		if strings.TrimSpace(c) == "" || strings.ContainsAny(c, " \t") {
+			add(fmt.Sprintf("%s.kernel_cmdline[%d]", wp, i), nil, "kernel_cmdline item %q must be one parameter", c)
+		}
+	}
+	for i, m := range w.AvoidModules {
+		if !moduleRE.MatchString(m) {
+			add(fmt.Sprintf("%s.avoid_modules[%d]", wp, i), nil, "module name %q is not valid", m)
+		}
+	}
+}
+
+// lintSourced requires a source URL for a verified fact.
+func (e *Entry) lintSourced(p string, verified bool, source, what string, add func(string, error, string, ...any)) {
+	if source != "" && !isHTTPURL(source) {
+		add(p+".source", nil, "%s source %q is not an http(s) URL", what, source)
+	}
+	if verified && source == "" {
+		add(p, nil, "%s is marked verified but cites no source", what)
+	}
+}
+
+// citesCommit reports whether a verified commit reference with a URL names
+// the commit (or a prefix of it of at least 12 digits).
+func (e *Entry) citesCommit(commit string) bool {
+	for _, r := range e.References {
+		if r.Kind != "commit" || !r.Verified || r.URL == "" || len(r.ID) < 12 {
+			continue
+		}
+		if strings.HasPrefix(commit, r.ID) || strings.HasPrefix(r.ID, commit) {
+			return true
+		}
+	}
+	return false
+}
+
+// identifying reports whether the block (with its parent) names a title,
+// function, frame or location condition.
+func (b *compiledBlock) identifying() bool {
+	own := len(b.titles) > 0 || len(b.functions) > 0 || len(b.frames) > 0 || len(b.locations) > 0
+	if own {
+		return true
+	}
+	return b.parent != nil && b.parent.identifying()
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
