@@ -48,7 +48,7 @@ var (
 	chainRe    = regexp.MustCompile(`^-> #0 `)
 	lockAtRe   = regexp.MustCompile(`^\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
 	bugAtRe    = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
-	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
+	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
 // analyze turns the lines of one report into a Report.

@@ -33,6 +33,7 @@ const (
 	fHeadless             // a bare RIP line: a report whose header was lost
 	fPrelude              // announces a BUG that follows on the next lines
 	fCorrupt              // a title of this format is always marked corrupted
+	fInside               // printed on its own schedule: never ends an open report
 )
 
 // format is one kind of report header and how its title is made. title is a
@@ -133,7 +134,7 @@ var formats = []*format{
 	{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: re(`^bad_page|^free_|^__free|^page_|^release_|^__page|^put_|^__put|^folio|^__folio`)},
 	{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
 	{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
-	{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak},
+	{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
 	{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
 	{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
 	{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},
@@ -149,7 +150,7 @@ var formats = []*format{
 	{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
 
 	// Miscellaneous.
-	{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone},
+	{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside},
 	{token: "VFS: Close: file count is 0", re: re(`VFS: Close: file count is 0`), title: "VFS: Close: file count is zero (use-after-free)", typ: "DoS", mode: gmNone},
 	{token: "VFS: Busy inodes", re: re(`VFS: Busy inodes after unmount`), title: "VFS: Busy inodes after unmount (use-after-free)", typ: "DoS", mode: gmNone},
 	{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
@@ -161,7 +162,11 @@ var formats = []*format{
 }
 
 // hangSkip passes over the waiting primitives a blocked task sits in.
-var hangSkip = re(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__synchronize_srcu|synchronize_srcu|synchronize_rcu|__wait_rcu_gp|wait_rcu_gp|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
+var hangSkip = re(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__wait_rcu_gp|wait_rcu_gp|rcu_barrier|ldsem_|tty_ldisc_lock|__filemap_fdatawait|filemap_fdatawait|fdatawait_|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
+
+// leakSkip passes over the allocators a leaked object's backtrace starts
+// in: the leak is the caller's.
+var leakSkip = re(`alloc|^kstrdup|^kstrndup|^kvasprintf|^kasprintf|^kmemdup|^pcpu_|^__list_lru_init|^list_lru_init|^sget_userns|^idr_|^ida_|^kobject_|^kmemleak`)
 
 // kasanSkip passes over the helpers a KASAN report names before the caller
 // that misused memory.

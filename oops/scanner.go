@@ -224,6 +224,9 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 // "BUG: unable to handle ...") rather than a new crash.
 func (s *Scanner) continues(f *format, n int) bool {
 	c := s.cur
+	if f.flags&fInside != 0 {
+		return true
+	}
 	if f.flags&fCont != 0 && n-c.start < 40 {
 		return true
 	}

@@ -87,7 +87,7 @@ var genericFrames = []string{
 	`^smpboot_thread_fn`, `^run_ksoftirqd`, `^call_timer_fn`, `^expire_timers`, `^run_timer_softirq`,
 	`^__run_timers`, `^__hrtimer_run_queues`, `^hrtimer_interrupt`, `^tick_sched`, `^update_process_times`,
 	`^__sysvec_`, `^instrument_`, `^check_preemption_disabled`, `^debug_smp_processor_id`,
-	`^__this_cpu_preempt_check`, `^__x86_indirect_thunk`, `^__x86_return_thunk`, `^drain_workqueue`, `^do_one_initcall`, `^kernel_init`, `^start_kernel`, `^rest_init`,
+	`^__this_cpu_preempt_check`, `^__x86_indirect_thunk`, `^__x86_return_thunk`, `^drain_workqueue`, `^do_one_initcall`, `^kernel_init`, `^rest_init`,
 }
 
 var genericRe = regexp.MustCompile(strings.Join(genericFrames, "|"))

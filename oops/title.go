@@ -106,6 +106,8 @@ func hasFrames(p *parsed) bool {
 	return false
 }
 
+var synchronizeRe = regexp.MustCompile(`^_*synchronize_(?:rcu|srcu|sched)`)
+
 var tsInTitle = regexp.MustCompile(`\[ *[0-9]+\.[0-9]+\]`)
 
 func hasLine(lines []string, sub string) bool {
@@ -190,7 +192,22 @@ func guilty(f *format, p *parsed) string {
 	case gmStall:
 		return stallGuilty(p, skip)
 	case gmHung:
-		return try(trace)
+		// A task blocked waiting for a grace period is bucketed under the
+		// grace-period wait, whichever flavour it was.
+		if len(p.stacks) > 0 {
+			for _, fr := range p.stacks[0].frames {
+				if !fr.Reliable {
+					continue
+				}
+				if synchronizeRe.MatchString(stripSuffix(fr.Function)) {
+					return "synchronize_rcu"
+				}
+				if !skip(fr.Function) {
+					return fr.Function
+				}
+			}
+		}
+		return ""
 	}
 	return ""
 }
