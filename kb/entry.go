@@ -46,7 +46,8 @@ type Entry struct {
 	blocks []*compiledBlock
 }
 
-// Fact is a statement with its provenance.
+// Fact is a statement with its provenance: Verified says whether it was
+// read in the public source at Source (an http(s) URL); Note qualifies it.
 type Fact struct {
 	Text     string `yaml:"text" json:"text"`
 	Verified bool   `yaml:"verified" json:"verified"`
@@ -217,10 +218,9 @@ type compiledBlock struct {
 
 type compiledRange struct {
 	Range
-	lo, hi   schemeVersion
-	hasLo    bool
-	hasHi    bool
-	boundErr error
+	lo, hi schemeVersion
+	hasLo  bool
+	hasHi  bool
 }
 
 // idRE is the form of an entry id.
@@ -254,6 +254,7 @@ func ParseEntry(name string, data []byte) (*Entry, error) {
 	}
 	e.File = name
 	e.ast = file
+	e.trim()
 	blocks, probs := e.compileBlocks()
 	e.blocks = blocks
 	var fatal []error
@@ -287,6 +288,19 @@ func decodeStrict(data []byte, v any) (err error) {
 		}
 	}()
 	return yaml.NewDecoder(bytes.NewReader(data), yaml.Strict()).Decode(v)
+}
+
+// trim removes the trailing newlines folded scalars leave on prose fields.
+func (e *Entry) trim() {
+	for _, p := range []*string{&e.Title, &e.Summary, &e.RootCause.Text, &e.RootCause.Note} {
+		*p = strings.TrimSpace(*p)
+	}
+	if w := e.Workaround; w != nil {
+		w.Text, w.Note = strings.TrimSpace(w.Text), strings.TrimSpace(w.Note)
+	}
+	if f := e.FixedIn; f != nil && f.Upstream != nil {
+		f.Upstream.Note = strings.TrimSpace(f.Upstream.Note)
+	}
 }
 
 // yamlError wraps a goccy error with the file name and the line and column
