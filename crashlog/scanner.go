@@ -1,0 +1,667 @@
+package crashlog
+
+import (
+	"strings"
+
+	"github.com/ktriage/ktriage/oops"
+)
+
+// Limits on what a Session keeps, so that memory stays bounded on any input
+// (a `foreach bt` of a large machine, or junk).
+const (
+	// MaxBacktraces is the most backtraces a Session keeps.
+	MaxBacktraces = 4096
+	// MaxSysBlocks is the most `sys` blocks a Session keeps.
+	MaxSysBlocks = 64
+	maxSymbols   = 8192
+	maxSlots     = 8192
+	// maxIdle is how many lines a bt may pause for (blank lines, a
+	// warning, a pasted remark) and still be continued by its next frame.
+	maxIdle = 8
+	// maxDerivedOffset bounds an offset computed from a function start
+	// learnt elsewhere: beyond it the start more likely belongs to another
+	// function of the same name.
+	maxDerivedOffset = 1 << 16
+)
+
+// Session is what a document shows of crash(8) sessions.
+type Session struct {
+	// Sys is the `sys` block describing the system: the first block that
+	// names it (any key besides the task context keys PID, COMMAND, TASK,
+	// CPU and STATE, which `set` also prints), else the first block. Nil
+	// when the document has none.
+	Sys *Sys
+	// SysBlocks lists every `sys` block in order.
+	SysBlocks []*Sys
+	// Backtraces lists every `bt` in order. The same bt pasted twice
+	// appears twice; Backtrace.Key tells them apart.
+	Backtraces []*Backtrace
+	// Dropped counts backtraces and sys blocks not kept because of
+	// MaxBacktraces and MaxSysBlocks.
+	Dropped int
+}
+
+// Scanner consumes lines of a document one at a time, so the caller can read
+// a big log once and feed each line to several consumers. It keeps the blocks
+// it recognises and a bounded table of symbol hints, never the document.
+// A Scanner is not safe for concurrent use.
+type Scanner struct {
+	sess Session
+	done bool
+	n    int // lines fed
+
+	sys sysState
+
+	bt        *Backtrace
+	btElems   int // frames and exceptions seen in bt, kept or not
+	btLast    int // s.n of the last line the bt consumed
+	suspended bool
+	lastIdx   int
+	// regsTo says where register lines go: 0 nowhere, 1 the last
+	// exception, 2 the last frame's bare register block.
+	regsTo    int
+	lastWasEx bool // the last bt element was an exception line
+	separator string
+
+	// names interns function, module and register names: they repeat
+	// across frames and tasks, and a `foreach bt` has thousands.
+	names map[string]string
+
+	// Hints for computing frame offsets at Finish.
+	starts   map[string]uint64 // function -> start address
+	conflict map[string]bool   // functions seen with two starts
+	slots    map[uint64]slotSym
+}
+
+// slotSym is a symbolic stack word: "skb_checksum_help+138" at a slot.
+type slotSym struct {
+	name string
+	off  uint64
+}
+
+// maxNames bounds the intern table; names past it are copied each time.
+const maxNames = 16384
+
+// intern returns a copy of name that does not share the caller's line.
+func (s *Scanner) intern(name string) string {
+	if name == "" {
+		return ""
+	}
+	if v, ok := s.names[name]; ok {
+		return v
+	}
+	v := strings.Clone(name)
+	if s.names == nil {
+		s.names = make(map[string]string, 256)
+	}
+	if len(s.names) < maxNames {
+		s.names[v] = v
+	}
+	return v
+}
+
+// NewScanner returns a scanner at the start of a document.
+func NewScanner() *Scanner {
+	return &Scanner{}
+}
+
+// Line feeds one line; lineno is 1-based. text has had a log prefix removed
+// by the caller where there was one; leading and trailing whitespace and \r
+// do not matter. Lines after Finish are ignored.
+func (s *Scanner) Line(lineno int, text string) {
+	if s.done {
+		return
+	}
+	s.n++
+	if len(text) > maxLineLen {
+		s.noise()
+		return
+	}
+	t := normalize(text)
+	if t == "" {
+		s.blank()
+		return
+	}
+	s.hints(t)
+	c := t[0]
+	switch {
+	case c == '#':
+		if f, ok := parseFrame(t); ok {
+			s.closeSys()
+			s.frame(lineno, f)
+			return
+		}
+	case c == '[':
+		if e, ok := parseException(t); ok {
+			s.closeSys()
+			s.exception(lineno, e)
+			return
+		}
+	case c == '-':
+		if sep, ok := parseSeparator(t); ok && s.btActive() {
+			s.separator = strings.Clone(sep)
+			s.consumed(lineno)
+			return
+		}
+	case c == 'P' && strings.HasPrefix(t, "PID:"):
+		if h, ok := parseHeader(t); ok {
+			s.closeAll()
+			s.bt = &Backtrace{
+				PID: h.pid, Task: strings.Clone(h.task), CPU: h.cpu,
+				Command: strings.Clone(h.command),
+				Span:    Span{Start: lineno, End: lineno},
+			}
+			s.btLast, s.btElems, s.suspended, s.lastIdx, s.regsTo, s.lastWasEx, s.separator = s.n, 0, false, -1, 0, false, ""
+			return
+		}
+	case c == 'c' && isPrompt(t):
+		s.closeAll()
+		return
+	}
+	if s.btActive() && s.btDetail(lineno, t) {
+		return
+	}
+	if k, v := parseSysLine(t); k != keyNone {
+		s.closeBt()
+		if done := s.sys.add(lineno, k, v); done != nil {
+			s.addSys(done)
+		}
+		return
+	}
+	s.noise()
+}
+
+// isPrompt recognises "crash> cmd" (and "crash64> ", the prompt of a
+// renamed binary).
+func isPrompt(t string) bool {
+	if !strings.HasPrefix(t, "crash") {
+		return false
+	}
+	i := strings.IndexByte(t, '>')
+	if i < 0 || i > 12 {
+		return false
+	}
+	for j := len("crash"); j < i; j++ {
+		if !isDigit(t[j]) && t[j] != '_' && !('a' <= t[j] && t[j] <= 'z') {
+			return false
+		}
+	}
+	return i+1 == len(t) || t[i+1] == ' '
+}
+
+// btActive says whether a bt is open and still accepting its detail lines.
+func (s *Scanner) btActive() bool {
+	return s.bt != nil && !s.suspended && s.n-s.btLast <= maxIdle+1
+}
+
+func (s *Scanner) consumed(lineno int) {
+	s.btLast = s.n
+	if lineno > s.bt.Span.End {
+		s.bt.Span.End = lineno
+	}
+}
+
+// blank lines neither end nor extend a block: pastes from web pages put them
+// between lines. Too many in a row end a bt.
+func (s *Scanner) blank() {
+	if s.bt != nil && s.n-s.btLast > maxIdle {
+		s.closeBt()
+	}
+}
+
+// noise is a line that belongs to no block: it ends a sys block and pauses a
+// bt (which its next frame may continue).
+func (s *Scanner) noise() {
+	s.closeSys()
+	if s.bt != nil {
+		if s.n-s.btLast > maxIdle {
+			s.closeBt()
+		} else {
+			s.suspended = true
+		}
+	}
+}
+
+func (s *Scanner) frame(lineno int, f StackFrame) {
+	b := s.bt
+	cont := b != nil && s.n-s.btLast <= maxIdle+1 &&
+		(!s.suspended && f.Index > s.lastIdx || s.suspended && f.Index == s.lastIdx+1)
+	if !cont {
+		s.closeBt()
+		b = &Backtrace{Span: Span{Start: lineno, End: lineno}}
+		s.bt = b
+	}
+	s.suspended, s.lastIdx, s.lastWasEx = false, f.Index, false
+	s.consumed(lineno)
+	s.btElems++
+	if len(b.AllFrames) >= MaxFrames || s.full() {
+		b.Truncated = true
+		s.regsTo = 0
+		return
+	}
+	f.Function = s.intern(f.Function)
+	f.Module = s.intern(f.Module)
+	f.Separator, s.separator = s.separator, ""
+	f.Line = lineno
+	b.AllFrames = append(b.AllFrames, f)
+	s.regsTo = 2
+}
+
+func (s *Scanner) exception(lineno int, e Exception) {
+	if !s.btActive() {
+		s.closeBt()
+		s.bt = &Backtrace{Span: Span{Start: lineno, End: lineno}}
+		s.btLast, s.suspended, s.lastIdx, s.separator = s.n, false, -1, ""
+	}
+	b := s.bt
+	s.consumed(lineno)
+	s.lastWasEx = true
+	s.btElems++
+	if len(b.Exceptions) >= MaxExceptions || s.full() {
+		b.Truncated = true
+		s.regsTo = 0
+		s.lastWasEx = false // its detail lines have nowhere to go
+		return
+	}
+	e.Function = s.intern(e.Function)
+	e.Module = s.intern(e.Module)
+	e.After = len(b.AllFrames) - 1
+	e.Line = lineno
+	ep := &e
+	b.Exceptions = append(b.Exceptions, ep)
+	if b.Exception == nil {
+		b.Exception = ep
+	}
+	s.regsTo = 1
+}
+
+// btDetail handles the lines crash prints under a frame: registers, source
+// lines, stack words. It reports whether the line was one.
+func (s *Scanner) btDetail(lineno int, t string) bool {
+	b := s.bt
+	c := t[0]
+	if isUpper(c) && s.regsTo != 0 {
+		var regs map[string]uint64
+		switch s.regsTo {
+		case 1:
+			e := b.Exceptions[len(b.Exceptions)-1]
+			if e.Regs == nil {
+				e.Regs = make(map[string]uint64, 24)
+			}
+			regs = e.Regs
+		case 2:
+			f := &b.AllFrames[len(b.AllFrames)-1]
+			if f.Regs == nil {
+				f.Regs = make(map[string]uint64, 24)
+			}
+			regs = f.Regs
+		}
+		ok := parseRegs(t, func(name string, v uint64) {
+			if _, seen := regs[name]; seen || len(regs) < maxRegs {
+				regs[s.intern(name)] = v
+			}
+		})
+		if ok {
+			if s.regsTo == 1 {
+				if e := b.Exceptions[len(b.Exceptions)-1]; e.Address == "" {
+					if rip, ok := regs["RIP"]; ok {
+						e.Address = hexString(rip)
+					} else if eip, ok := regs["EIP"]; ok {
+						e.Address = hexString(eip)
+					}
+				}
+			}
+			s.consumed(lineno)
+			return true
+		}
+	}
+	if isHexDigit(c) {
+		if addr, rest, ok := parseWords(t); ok && len(b.AllFrames) > 0 {
+			// The words after a frame run from its slot to the next
+			// frame's; after an exception frame, from the saved RSP.
+			f := &b.AllFrames[len(b.AllFrames)-1]
+			ok := near(addr, f.StackAddr)
+			if n := len(b.Exceptions); !ok && n > 0 && b.Exceptions[n-1].After == len(b.AllFrames)-1 {
+				rsp, have := b.Exceptions[n-1].Regs["RSP"]
+				ok = have && near(addr, rsp)
+			}
+			if ok {
+				s.addWords(b, f, rest)
+				s.consumed(lineno)
+				return true
+			}
+			return false
+		}
+	}
+	if path, n, ok := parseSource(t); ok && (len(b.AllFrames) > 0 || len(b.Exceptions) > 0) {
+		path = strings.Clone(path)
+		if s.lastWasEx && len(b.Exceptions) > 0 {
+			e := b.Exceptions[len(b.Exceptions)-1]
+			e.SourceFile, e.SourceLine = path, n
+		} else if len(b.AllFrames) > 0 {
+			f := &b.AllFrames[len(b.AllFrames)-1]
+			f.SourceFile, f.SourceLine = path, n
+		}
+		s.consumed(lineno)
+		return true
+	}
+	return false
+}
+
+func near(a, b uint64) bool {
+	if a > b {
+		return a-b <= wordWindow
+	}
+	return b-a <= wordWindow
+}
+
+func (s *Scanner) addWords(b *Backtrace, f *StackFrame, rest string) {
+	for rest != "" {
+		var w string
+		w, rest = nextField(rest)
+		if len(f.Words) >= MaxWordsPerFrame || b.words >= MaxWords {
+			b.Truncated = true
+			return
+		}
+		f.Words = append(f.Words, strings.Clone(w))
+		b.words++
+	}
+}
+
+func (s *Scanner) closeAll() {
+	s.closeSys()
+	s.closeBt()
+}
+
+func (s *Scanner) closeSys() {
+	if done := s.sys.close(); done != nil {
+		s.addSys(done)
+	}
+}
+
+func (s *Scanner) addSys(x *Sys) {
+	if len(s.sess.SysBlocks) >= MaxSysBlocks {
+		s.sess.Dropped++
+		return
+	}
+	s.sess.SysBlocks = append(s.sess.SysBlocks, x)
+}
+
+// full says the session holds MaxBacktraces: further bts are parsed, to keep
+// the line structure right, but not stored.
+func (s *Scanner) full() bool { return len(s.sess.Backtraces) >= MaxBacktraces }
+
+func (s *Scanner) closeBt() {
+	b, n := s.bt, s.btElems
+	s.bt, s.btElems, s.suspended, s.regsTo, s.lastWasEx, s.separator = nil, 0, false, 0, false, ""
+	if b == nil || n == 0 {
+		return
+	}
+	if s.full() {
+		s.sess.Dropped++
+		return
+	}
+	s.sess.Backtraces = append(s.sess.Backtraces, b)
+}
+
+// ---- symbol hints ----
+
+// hints learns function starts and symbolic stack slots from any line that
+// shows them, in or out of a block: `dis` lines ("0xffffffff8145d5f1
+// <skb_checksum_help+113>:"), `sym` lines ("ffffffff8145d60a (T)
+// skb_checksum_help+138"), and `bt -F`/`rd -s` words. Finish uses them to
+// give frames the offsets a plain bt does not print.
+func (s *Scanner) hints(t string) {
+	if len(t) < 10 {
+		return
+	}
+	for i := 0; i < 8; i++ {
+		if !isHexDigit(t[i]) && !(i == 1 && t[0] == '0' && t[1] == 'x') {
+			return
+		}
+	}
+	if len(t) > 2 && t[0] == '0' && t[1] == 'x' {
+		// dis: 0xADDR <name+off>:
+		a, rest := nextField(t[2:])
+		addr, ok := parseHex(a)
+		if !ok || len(rest) < 3 || rest[0] != '<' {
+			return
+		}
+		j := strings.IndexByte(rest, '>')
+		if j < 2 || j+1 >= len(rest) || rest[j+1] != ':' {
+			return
+		}
+		if name, off, ok := splitSymOffset(rest[1:j]); ok {
+			var o uint64
+			if off != nil {
+				o = *off
+			}
+			s.learnStart(name, addr, o)
+		}
+		return
+	}
+	if addr, rest, ok := parseWords(t); ok {
+		step := uint64(8)
+		if strings.IndexByte(t, ':') <= 8 {
+			step = 4
+		}
+		for i := uint64(0); rest != "" && i < 64; i++ {
+			var w string
+			w, rest = nextField(rest)
+			if strings.IndexByte(w, '+') > 0 {
+				if name, off, ok := splitSymOffset(w); ok && off != nil {
+					s.learnSlot(addr+i*step, name, *off)
+				}
+			}
+		}
+		return
+	}
+	// sym: ADDR (T) name+off ...
+	a, rest := nextField(t)
+	addr, ok := parseHex(a)
+	if !ok || len(a) < 8 {
+		return
+	}
+	typ, rest := nextField(rest)
+	if len(typ) != 3 || typ[0] != '(' || typ[2] != ')' {
+		return
+	}
+	sym, _ := nextField(rest)
+	if name, off, ok := splitSymOffset(sym); ok {
+		var o uint64
+		if off != nil {
+			o = *off
+		}
+		s.learnStart(name, addr, o)
+	}
+}
+
+// learnStart records that name starts at addr-off; a name seen with two
+// different starts (two kernels in one document, two static functions of one
+// name) is never used.
+func (s *Scanner) learnStart(name string, addr, off uint64) {
+	if off > addr {
+		return
+	}
+	start := addr - off
+	if s.conflict[name] {
+		return
+	}
+	if old, ok := s.starts[name]; ok {
+		if old != start {
+			if s.conflict == nil {
+				s.conflict = make(map[string]bool)
+			}
+			if len(s.conflict) < maxSymbols {
+				s.conflict[strings.Clone(name)] = true
+			}
+			delete(s.starts, name)
+		}
+		return
+	}
+	if s.starts == nil {
+		s.starts = make(map[string]uint64)
+	}
+	if len(s.starts) < maxSymbols {
+		s.starts[strings.Clone(name)] = start
+	}
+}
+
+func (s *Scanner) learnSlot(slot uint64, name string, off uint64) {
+	if s.slots == nil {
+		s.slots = make(map[uint64]slotSym)
+	}
+	if _, ok := s.slots[slot]; ok || len(s.slots) < maxSlots {
+		s.slots[slot] = slotSym{name: strings.Clone(name), off: off}
+	}
+}
+
+// ---- Finish ----
+
+// Finish ends the document and returns what was found: it closes open blocks,
+// fills in frame offsets from the hints the whole document gave, and computes
+// each backtrace's Trace. Later calls return the same Session.
+func (s *Scanner) Finish() *Session {
+	if s.done {
+		return &s.sess
+	}
+	s.done = true
+	s.closeAll()
+	s.resolveOffsets()
+	for _, b := range s.sess.Backtraces {
+		b.Trace = trace(b)
+	}
+	s.sess.Sys = pickSys(s.sess.SysBlocks)
+	s.starts, s.conflict, s.slots, s.names = nil, nil, nil, nil
+	return &s.sess
+}
+
+func pickSys(blocks []*Sys) *Sys {
+	for _, x := range blocks {
+		if x.Kernel != "" || x.Dumpfile != "" || x.CPUs != nil || x.Date != "" ||
+			x.Uptime != "" || x.LoadAverage != "" || x.Tasks != nil || x.Nodename != "" ||
+			x.Release != "" || x.Version != "" || x.Machine != "" || x.Memory != "" || x.Panic != "" {
+			return x
+		}
+	}
+	if len(blocks) > 0 {
+		return blocks[0]
+	}
+	return nil
+}
+
+// resolveOffsets gives offsets to frames that lack them: first from a
+// symbolic stack word in the frame's own slot (which also teaches the
+// function's start), then from function starts.
+func (s *Scanner) resolveOffsets() {
+	for _, b := range s.sess.Backtraces {
+		for _, e := range b.Exceptions {
+			if e.Function != "" && e.Offset != nil && e.Address != "" {
+				if a, ok := parseHex(e.Address); ok {
+					s.learnStart(e.Function, a, *e.Offset)
+				}
+			}
+		}
+		for i := range b.AllFrames {
+			f := &b.AllFrames[i]
+			if f.Offset != nil {
+				s.learnStart(f.Function, f.Address, *f.Offset)
+				continue
+			}
+			if h, ok := s.slots[f.StackAddr]; ok && h.name == f.Function && h.off <= f.Address {
+				f.Offset = u64(h.off)
+				s.learnStart(f.Function, f.Address, h.off)
+			}
+		}
+	}
+	if len(s.starts) == 0 {
+		return
+	}
+	for _, b := range s.sess.Backtraces {
+		for i := range b.AllFrames {
+			f := &b.AllFrames[i]
+			if f.Offset != nil {
+				continue
+			}
+			if start, ok := s.starts[f.Function]; ok && start <= f.Address && f.Address-start < maxDerivedOffset {
+				f.Offset = u64(f.Address - start)
+			}
+		}
+		for _, e := range b.Exceptions {
+			if e.Function == "" || e.Offset != nil || e.Address == "" {
+				continue
+			}
+			a, ok := parseHex(e.Address)
+			if start, known := s.starts[e.Function]; ok && known && start <= a && a-start < maxDerivedOffset {
+				e.Offset = u64(a - start)
+			}
+		}
+	}
+}
+
+// machinery are the functions crash shows above the point of a crash: kexec,
+// panic, the oops and trap handlers, and the NMI path that stops other CPUs.
+// Names are compared without compiler suffixes.
+var machinery = map[string]bool{
+	"machine_kexec": true, "__crash_kexec": true, "crash_kexec": true,
+	"native_machine_crash_shutdown": true, "crash_save_cpu": true,
+	"panic": true, "vpanic": true, "oops_end": true, "die": true, "__die": true,
+	"die_body": true, "do_trap": true, "do_error_trap": true, "do_invalid_op": true,
+	"invalid_op": true, "exc_invalid_op": true, "asm_exc_invalid_op": true,
+	"handle_bug": true, "report_bug": true, "__warn": true, "warn_slowpath_common": true,
+	"warn_slowpath_fmt": true, "warn_slowpath_null": true, "check_panic_on_warn": true,
+	"do_general_protection": true, "general_protection": true,
+	"exc_general_protection": true, "asm_exc_general_protection": true,
+	"no_context": true, "__bad_area_nosemaphore": true, "bad_area_nosemaphore": true,
+	"bad_area": true, "page_fault_oops": true, "kernelmode_fixup_or_oops": true,
+	"__do_page_fault": true, "do_page_fault": true, "page_fault": true,
+	"exc_page_fault": true, "asm_exc_page_fault": true,
+	"crash_nmi_callback": true, "nmi_handle": true, "default_do_nmi": true,
+	"do_nmi": true, "nmi": true, "end_repeat_nmi": true, "exc_nmi": true,
+	"asm_exc_nmi": true, "notifier_call_chain": true, "atomic_notifier_call_chain": true,
+	"__atomic_notifier_call_chain": true, "notify_die": true,
+}
+
+// baseName strips compiler suffixes (".isra.0", ".cold") and ppc64's leading
+// dot, for comparing names.
+func baseName(fn string) string {
+	fn = strings.TrimPrefix(fn, ".")
+	if i := strings.IndexByte(fn, '.'); i > 0 {
+		fn = fn[:i]
+	}
+	return fn
+}
+
+// trace builds the contract's frames from a backtrace.
+func trace(b *Backtrace) []oops.Frame {
+	frames := b.AllFrames
+	if e := b.Exception; e != nil {
+		frames = frames[e.After+1:]
+		if len(frames) > 0 && e.Address != "" && hexString(frames[0].Address) == e.Address {
+			// crash repeats the interrupted function as the first frame
+			// below an NMI or IRQ exception frame; the RIP is not a caller.
+			frames = frames[1:]
+		}
+	} else {
+		i := 0
+		for i < len(frames) && machinery[baseName(frames[i].Function)] {
+			i++
+		}
+		frames = frames[i:]
+	}
+	out := make([]oops.Frame, 0, len(frames))
+	for _, f := range frames {
+		fr := oops.Frame{Location: oops.Location{Function: f.Function}, Reliable: true}
+		if f.Offset != nil {
+			fr.Offset = u64(*f.Offset)
+		}
+		if f.Module != "" {
+			m := f.Module
+			fr.Module = &m
+		}
+		a := hexString(f.Address)
+		fr.Address = &a
+		out = append(out, fr)
+	}
+	return out
+}
