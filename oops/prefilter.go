@@ -1,0 +1,64 @@
+package oops
+
+// The prefilter decides, for every line of a log, whether it can open a
+// report. It must be cheap: a console log is mostly not crashes. Every
+// header format names a token that its header line contains; a line holds a
+// header only if it holds one of the tokens. The tokens are indexed by their
+// first two bytes, so a line costs one table lookup per byte and a prefix
+// comparison only where a token could start.
+
+type tokenSet struct {
+	bucket  [1 << 16]uint16// first two bytes -> index in buckets, 0 = none
+	buckets [][]string
+}
+
+func newTokenSet(tokens []string) *tokenSet {
+	ts := &tokenSet{buckets: [][]string{nil}}
+	seen := map[string]bool{}
+	for _, t := range tokens {
+		if len(t) < 2 || seen[t] {
+			continue
+		}
+		seen[t] = true
+		k := uint16(t[0])<<8 | uint16(t[1])
+		if ts.bucket[k] == 0 {
+			ts.bucket[k] = uint16(len(ts.buckets))
+			ts.buckets = append(ts.buckets, nil)
+		}
+		ts.buckets[ts.bucket[k]] = append(ts.buckets[ts.bucket[k]], t)
+	}
+	return ts
+}
+
+// contains reports whether b holds any of the tokens.
+func (ts *tokenSet) contains(b []byte) bool {
+	if len(b) < 2 {
+		return false
+	}
+	k := uint16(b[0])
+	for i := 1; i < len(b); i++ {
+		k = k<<8 | uint16(b[i])
+		j := ts.bucket[k]
+		if j == 0 {
+			continue
+		}
+		for _, t := range ts.buckets[j] {
+			if len(b)-(i-1) >= len(t) && string(b[i-1:i-1+len(t)]) == t {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// extraTokens open reports or state document facts without being a
+// format's token.
+var extraTokens = []string{"RIP: 0010:", "Linux version ", "DMI: "}
+
+var headerTokens = func() *tokenSet {
+	var toks []string
+	for _, f := range formats {
+		toks = append(toks, f.token)
+	}
+	return newTokenSet(append(toks, extraTokens...))
+}()
