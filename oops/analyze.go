@@ -110,7 +110,7 @@ func parse(f *format, lines []string) parsed {
 	header := strings.TrimSpace(firstLine(lines))
 	if m := f.re; m != nil {
 		if sm := m.FindStringSubmatch(header); sm != nil {
-			if f.mode == gmHeader && len(sm) > 1 {
+			if (f.mode == gmHeader || f.flags&fHeaderFn != 0) && len(sm) > 1 {
 				p.headerFn = sm[len(sm)-1]
 			}
 			if f.file && len(sm) > 1 && srcRe.MatchString(sm[1]) {
@@ -146,7 +146,7 @@ func parse(f *format, lines []string) parsed {
 		if pendingCT > 0 {
 			// A frame must follow "Call Trace:" within a few lines
 			// (other output may be interleaved).
-			if _, ok := parseFrame(t); ok {
+			if _, ok := parseFrame(t); ok || strings.HasPrefix(t, "(stack is") {
 				pendingCT = 0
 			} else if pendingCT--; pendingCT == 0 {
 				p.missedTrace = true
@@ -234,6 +234,8 @@ func parse(f *format, lines []string) parsed {
 			p.stackKw = true
 			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") {
 				p.callTrace = true
+			}
+			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") || strings.HasPrefix(t, "Allocated by") || strings.HasPrefix(t, "Freed by") {
 				pendingCT = 15
 			}
 			if cur != nil && len(cur.frames) == 0 && !strings.HasPrefix(cur.label, "Allocated") && !strings.HasPrefix(cur.label, "Freed") {

@@ -34,6 +34,7 @@ const (
 	fPrelude              // announces a BUG that follows on the next lines
 	fCorrupt              // a title of this format is always marked corrupted
 	fInside               // printed on its own schedule: never ends an open report
+	fHeaderFn             // the header's last capture is a function: the guilty one when nothing else is
 )
 
 // format is one kind of report header and how its title is made. title is a
@@ -43,10 +44,13 @@ type format struct {
 	token string         // a substring every header of this kind contains
 	re    *regexp.Regexp // matched against the header line
 	title string
-	typ   string // crash type; "" derives it from the title
-	mode  guiltyMode
-	skip  *regexp.Regexp // further frames to pass over for this kind
-	flags int
+	// noAccess, when set, is the title for a report cut before the line
+	// that tells a read from a write.
+	noAccess string
+	typ      string // crash type; "" derives it from the title
+	mode     guiltyMode
+	skip     *regexp.Regexp // further frames to pass over for this kind
+	flags    int
 	// file, when set, puts the bug location from the header's file:line.
 	file bool
 }
@@ -59,8 +63,8 @@ var formats = []*format{
 	// Sanitizers.
 	{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
 	{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 in {FUNC} at addr ADDR", mode: gmHeader},
-	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip},
+	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader},
+	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip, flags: fHeaderFn},
 	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
 	{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
 	{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader},

@@ -326,13 +326,11 @@ func textKey(lines []string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// hasFaultInjection reports whether r's traces hold the fault injector.
+// hasFaultInjection reports whether r's main trace holds the fault injector.
 func hasFaultInjection(r *Report) bool {
-	for _, st := range r.Stacks {
-		for _, f := range st {
-			if strings.HasPrefix(f.Function, "should_fail") || strings.HasPrefix(f.Function, "__should_fail") {
-				return true
-			}
+	for _, f := range r.Frames {
+		if strings.HasPrefix(f.Function, "should_fail") || strings.HasPrefix(f.Function, "__should_fail") {
+			return true
 		}
 	}
 	return false

@@ -10,6 +10,9 @@ import (
 // titleReport sets the title, type, guilty function and corrupted flag.
 func titleReport(f *format, r *Report, p *parsed) {
 	title := f.title
+	if f.noAccess != "" && p.access == "" {
+		title = f.noAccess
+	}
 	if f.re == nil {
 		// headless formats have no header regexp
 	} else if sm := f.re.FindStringSubmatch(r.Header); sm != nil {
@@ -157,17 +160,29 @@ func guilty(f *format, p *parsed) string {
 		}
 		return ""
 	}
+	lockAt := func() string {
+		if !skip(p.lockAt) {
+			return p.lockAt
+		}
+		return ""
+	}
+	if f.flags&fHeaderFn != 0 && p.headerFn != "" {
+		// The function the header names, skipped or not, rather than
+		// no function at all.
+		if fn := guiltyByMode(f, p, skip, first, rip, trace, backtrace, lockAt); fn != "" {
+			return fn
+		}
+		return p.headerFn
+	}
+	return guiltyByMode(f, p, skip, first, rip, trace, backtrace, lockAt)
+}
+
+func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Frame) string, rip, trace, backtrace, lockAt func() string) string {
 	try := func(fs ...func() string) string {
 		for _, fn := range fs {
 			if s := fn(); s != "" {
 				return s
 			}
-		}
-		return ""
-	}
-	lockAt := func() string {
-		if !skip(p.lockAt) {
-			return p.lockAt
 		}
 		return ""
 	}
