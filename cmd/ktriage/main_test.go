@@ -76,3 +76,29 @@ func TestExitCode(t *testing.T) {
 		t.Errorf("quiet log: err %v, output %q", err, out)
 	}
 }
+
+func TestKB(t *testing.T) {
+	out, err := runCLI(t, "kb", "lint")
+	if err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("kb lint: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kb", "list")
+	if err != nil || !strings.Contains(out, "tcp-trim-head-skb-data-len") {
+		t.Fatalf("kb list: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kb", "show", "tcp-trim-head-skb-data-len")
+	if err != nil || !strings.Contains(out, "(unverified)") || !strings.Contains(out, "tcp: fix tcp_trim_head()") {
+		t.Fatalf("kb show: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "kb", "show", "no-such-bug"); err == nil {
+		t.Error("kb show of an unknown id succeeded")
+	}
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "broken.yaml"), []byte("id: broken\ntitle: [unclosed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "kb", "--kb-dir", bad, "lint")
+	if err == nil || !strings.Contains(out+err.Error(), "broken.yaml") {
+		t.Errorf("lint of a broken entry: err %v, output %q", err, out)
+	}
+}
