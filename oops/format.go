@@ -88,8 +88,8 @@ var formats = []*format{
 	{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
 	{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace},
 	{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace},
-	{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: stack guard page", re: re(`BUG: stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmRipTrace},
+	{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmStall, flags: fCont},
+	{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall},
 	{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont},
 	{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace},
 	{token: "Alignment trap", re: re(`Alignment trap: `), title: "Alignment trap in {FUNC}", mode: gmRipTrace},
@@ -124,12 +124,12 @@ var formats = []*format{
 	{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "still has locks held", re: re(`(WARNING|BUG): still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "nested lock was not taken", re: re(`WARNING: nested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
 	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^spin_|^do_raw`)},
 	{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace, skip: re(`^schedule|^__schedule|^preempt_schedule`)},
 	{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
 	{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
@@ -145,8 +145,8 @@ var formats = []*format{
 	{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
 
 	// Warnings. Specialised kinds first, by the file that warned.
-	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
-	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack frame pointer .* has bad value`), title: "WARNING: kernel stack frame pointer has bad value", typ: "WARNING", mode: gmNone},
+	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs at [0-9a-f]+ in .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
+	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack (?:regs|frame pointer) at .* has bad`), title: "WARNING: kernel stack regs has bad value", typ: "WARNING", mode: gmNone},
 	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
 	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
 	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
@@ -320,7 +320,8 @@ func suppressed(f *format, t string) bool {
 		return true
 	case f.token == "WARNING:" && (strings.Contains(t, "EXT4-fs") || strings.Contains(t, "XFS") ||
 		strings.Contains(t, "deprecated") || strings.Contains(t, "could not") || strings.Contains(t, "sshd") ||
-		strings.Contains(t, "not supported")):
+		strings.Contains(t, "not supported") || strings.Contains(t, "DT_FLAGS_1") || strings.Contains(t, "fbcon:") ||
+		strings.Contains(t, "mand mount option")):
 		return f.mode == gmNone
 	}
 	return false

@@ -294,8 +294,14 @@ var (
 func panicTitle(header string, r *Report, p *parsed) string {
 	msg := panicMessage(header)
 	switch {
+	case strings.HasPrefix(msg, "Attempted to kill init!"):
+		return "Attempted to kill init!"
+	case strings.HasPrefix(msg, "Fatal exception"):
+		return "Fatal exception"
 	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
-		return "corrupted stack end in " + orCorrupted(r, guilty(&format{mode: gmTrace}, p))
+		// A stack overflow: named, like a stall, by the entry point
+		// whose work ran too deep.
+		return "corrupted stack end in " + orCorrupted(r, guilty(&format{mode: gmStall}, p))
 	case strings.HasPrefix(msg, "stack-protector: Kernel stack is corrupted in"):
 		fn := strings.TrimSpace(strings.TrimPrefix(msg, "stack-protector: Kernel stack is corrupted in:"))
 		if loc, ok := parseFrame(fn); ok {
