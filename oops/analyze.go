@@ -8,26 +8,29 @@ import (
 
 // parsed is what one pass over a report's lines finds.
 type parsed struct {
-	rip       *Location
-	stacks    []stack
-	chain0    []Frame // lockdep's "-> #0" acquisition stack
-	lockAt    string  // lockdep's first " (lock){...}, at: func" site
-	leak      []Frame // kmemleak's backtrace
-	stallCtx  []Frame // frames after the interrupt in a stall report
-	release   string
-	tainted   *string
-	hardware  string
-	cpu, pid  *int
-	comm      string
-	modules   []string
-	access    string // KASAN "Read"/"Write"
-	panicMsg  string
-	headerFn  string
-	bugFile   string
-	warnFile  string
-	warnFn    string // the function a WARNING header names
-	callTrace bool   // a "Call Trace" keyword was seen
-	stackKw   bool   // any line that opens a stack was seen
+	rip      *Location
+	stacks   []stack
+	chain0   []Frame // lockdep's "-> #0" acquisition stack
+	lockAt   string  // lockdep's first " (lock){...}, at: func" site
+	leak     []Frame // kmemleak's backtrace
+	stallCtx []Frame // frames after the interrupt in a stall report
+	// stallStack is how many stacks had begun when stallCtx did.
+	stallStack int
+	ripFirst   bool // the first RIP line came before any trace
+	release    string
+	tainted    *string
+	hardware   string
+	cpu, pid   *int
+	comm       string
+	modules    []string
+	access     string // KASAN "Read"/"Write"
+	panicMsg   string
+	headerFn   string
+	bugFile    string
+	warnFile   string
+	warnFn     string // the function a WARNING header names
+	callTrace  bool   // a "Call Trace" keyword was seen
+	stackKw    bool   // any line that opens a stack was seen
 	// missedTrace: a "Call Trace:" line was followed by something else.
 	missedTrace bool
 }
@@ -155,6 +158,9 @@ func parse(f *format, lines []string) parsed {
 		if loc, ok := parseRIP(t); ok {
 			if p.rip == nil {
 				p.rip = &loc
+				// Registers before any trace: the report's own context
+				// (a soft lockup), not one CPU of a stall's backtraces.
+				p.ripFirst = len(p.stacks) == 0
 			}
 			if stall == 1 && len(p.stallCtx) < 256 {
 				// The interrupted context's registers: the code that was
@@ -253,6 +259,7 @@ func parse(f *format, lines []string) parsed {
 		if t == "</IRQ>" || strings.HasPrefix(t, "<EOI>") || strings.HasPrefix(t, "</NMI>") {
 			if stall == 0 {
 				stall = 1
+				p.stallStack = len(p.stacks)
 				p.stallCtx = p.stallCtx[:0]
 			}
 			t = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t, "<EOI>"), "</IRQ>"))
@@ -281,6 +288,7 @@ func parse(f *format, lines []string) parsed {
 			// The timer interrupt that found the stall: the frames after
 			// it are the code that ran too long.
 			stall = 1
+			p.stallStack = len(p.stacks)
 			p.stallCtx = p.stallCtx[:0]
 			continue
 		}

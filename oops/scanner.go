@@ -236,7 +236,8 @@ func (s *Scanner) continues(f *format, n int) bool {
 		// whose header was not shown.
 		// A RIP line right under a frame is an exception taken inside
 		// the trace (a page fault under a stalled syscall): its own too.
-		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1
+		// Stall and hang reports show every CPU's registers.
+		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1 || c.f.mode == gmStall || c.f.mode == gmHung
 	}
 	if c.f.flags&fPrelude != 0 && n-c.start < 12 {
 		// "list_del corruption ..." is followed by the BUG it causes.

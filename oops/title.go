@@ -255,6 +255,11 @@ var stallSelf = regexp.MustCompile(`^smp_call_function`)
 // dispatcher in the interrupted context, else that context's top frame.
 func stallGuilty(p *parsed, skip func(string) bool) string {
 	frames := p.stallCtx
+	if p.ripFirst && p.stallStack > 1 {
+		// The context a lockup's own registers and trace show, not
+		// another CPU's found later in the report.
+		frames = nil
+	}
 	if len(frames) == 0 {
 		if p.rip != nil {
 			frames = append(frames, Frame{Location: *p.rip, Reliable: true})
