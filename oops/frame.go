@@ -119,11 +119,12 @@ func stripSuffix(fn string) string {
 // and "ksys_read" are "read").
 func canonicalFunc(fn string) string {
 	fn = stripSuffix(fn)
-	if strings.HasPrefix(fn, "SyS_") {
-		return "sys_" + fn[4:]
+	// Old kernels' SyS_ wrappers name the syscall alone.
+	if strings.HasPrefix(fn, "SyS_") && len(fn) > 4 {
+		return fn[4:]
 	}
-	if strings.HasPrefix(fn, "compat_SyS_") {
-		return "compat_sys_" + fn[len("compat_SyS_"):]
+	if strings.HasPrefix(fn, "compat_SyS_") && len(fn) > len("compat_SyS_") {
+		return fn[len("compat_SyS_"):]
 	}
 	for _, p := range syscallArchPrefixes {
 		if strings.HasPrefix(fn, p) && len(fn) > len(p)+4 && strings.HasPrefix(fn[len(p):], "sys_") {
