@@ -80,7 +80,7 @@ var genericFrames = []string{
 	`^device_remove_file`, `^device_destroy`, `^usb_kill_anchored_urbs`, `^rb_next`, `^rb_prev`, `^rb_first`,
 	`^rb_last`, `^__rb_insert`, `^rb_insert_augmented`, `^__rb_erase`, `^klist_`, `^fortify_panic`, `^__fortify_panic`,
 	`^assertfail`, `^__reiserfs_panic`, `^reiserfs_panic`, `^__phys_addr`, `^folio_unlock$`,
-	`^kernel_fpu_begin`, `^dput$`, `^fast_dput`, `^ida_`, `^__cancel_work`, `^cancel_work`, `^cancel_delayed_work`,
+	`^kernel_fpu_begin`, `^msleep`, `^usleep_range`, `^ssleep$`, `^dput$`, `^fast_dput`, `^ida_`, `^__cancel_work`, `^cancel_work`, `^cancel_delayed_work`,
 	`^sysfs_`, `^ref_tracker`, `^devres_`, `^device_release`, `^device_unregister`, `^put_device`,
 	`^get_device`, `^add_uevent_var`, `^kobject_uevent`, `^rollback_registered`, `^unregister_netdevice`,
 	`^unregister_netdev$`, `^mark_buffer_dirty`, `^__vunmap`, `^vunmap$`, `^free_large_kmalloc`,
