@@ -41,13 +41,8 @@ type stack struct {
 }
 
 var (
-	cpuPidRe   = regexp.MustCompile(`CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,16}?) (Not tainted|Tainted: ([A-Z ]+?))\s+(\S+) #`)
-	oldPidRe   = regexp.MustCompile(`^Pid: (\d+), comm: (.{1,16}?) (Not tainted|Tainted: ([A-Z ]+?))\s+(\S+) #\S+\s*(.*)$`)
 	cpuOnlyRe  = regexp.MustCompile(`^CPU (\d+)\s*$`)
 	accessRe   = regexp.MustCompile(`^(Read|Write) (?:of size \d+ |at addr)`)
-	taintedRe  = regexp.MustCompile(`^(?:\d+\.\d+\S* #\S+ )?(Not tainted|Tainted: ([A-Z ]+))`)
-	hwRe       = regexp.MustCompile(`^Hardware name: (.*)$`)
-	modulesRe  = regexp.MustCompile(`^Modules linked in:(.*)$`)
 	chainRe    = regexp.MustCompile(`^-> #0 `)
 	lockAtRe   = regexp.MustCompile(`^\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
 	bugAtRe    = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
@@ -174,43 +169,36 @@ func parse(f *format, lines []string) parsed {
 				p.bugFile = m[1]
 			}
 		}
-		if m := cpuPidRe.FindStringSubmatch(t); m != nil && p.pid == nil {
-			cpu, _ := strconv.Atoi(m[1])
-			pid, _ := strconv.Atoi(m[2])
-			p.cpu, p.pid, p.comm = &cpu, &pid, m[3]
-			taint := taintLetters(m[4], m[5])
-			p.tainted = &taint
-			p.release = m[6]
-			continue
-		}
-		if m := oldPidRe.FindStringSubmatch(t); m != nil && p.pid == nil {
-			pid, _ := strconv.Atoi(m[1])
-			p.pid, p.comm = &pid, m[2]
-			taint := taintLetters(m[3], m[4])
-			p.tainted = &taint
-			p.release = m[5]
-			if hw := strings.TrimSpace(m[6]); hw != "" && p.hardware == "" {
-				p.hardware = hw
-			}
-			continue
-		}
-		if m := cpuOnlyRe.FindStringSubmatch(t); m != nil && p.cpu == nil {
-			cpu, _ := strconv.Atoi(m[1])
-			p.cpu = &cpu
-			continue
-		}
-		if p.tainted == nil {
-			if m := taintedRe.FindStringSubmatch(t); m != nil {
-				taint := taintLetters(m[1], m[2])
-				p.tainted = &taint
+		if p.pid == nil || p.release == "" || p.tainted == nil {
+			if tl, ok := parseTaskLine(t); ok {
+				if p.pid == nil && tl.pid != nil {
+					p.cpu, p.pid, p.comm = tl.cpu, tl.pid, tl.comm
+				}
+				if p.tainted == nil {
+					p.tainted = tl.tainted
+				}
+				if p.release == "" {
+					p.release = tl.release
+				}
+				if p.hardware == "" {
+					p.hardware = tl.hardware
+				}
+				continue
 			}
 		}
-		if m := hwRe.FindStringSubmatch(t); m != nil {
-			p.hardware = strings.TrimSpace(m[1])
+		if p.cpu == nil && strings.HasPrefix(t, "CPU ") {
+			if m := cpuOnlyRe.FindStringSubmatch(t); m != nil {
+				cpu, _ := strconv.Atoi(m[1])
+				p.cpu = &cpu
+				continue
+			}
+		}
+		if strings.HasPrefix(t, "Hardware name: ") {
+			p.hardware = strings.TrimSpace(t[len("Hardware name: "):])
 			continue
 		}
-		if m := modulesRe.FindStringSubmatch(t); m != nil {
-			p.modules = parseModules(m[1])
+		if strings.HasPrefix(t, "Modules linked in:") {
+			p.modules = parseModules(t[len("Modules linked in:"):])
 			continue
 		}
 		if p.access == "" {

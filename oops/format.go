@@ -82,6 +82,9 @@ var formats = []*format{
 	{token: "BUG: unable to handle kernel access to user memory", re: re(`BUG: unable to handle kernel access to user memory`), title: "BUG: unable to handle kernel access to user memory in {FUNC}", mode: gmRipTrace},
 	{token: "BUG: unable to handle kernel", re: re(`BUG: unable to handle kernel`), title: "BUG: unable to handle kernel", mode: gmNone, flags: fCorrupt},
 	{token: "Unable to handle kernel NULL pointer", re: re(`Unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: Kernel NULL pointer dereference", re: re(`BUG: Kernel NULL pointer dereference on (?:read|write) at`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+	{token: "BUG: Unable to handle kernel", re: re(`BUG: Unable to handle kernel (?:data access|instruction fetch)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+	{token: "Unable to handle kernel pointer dereference", re: re(`Unable to handle kernel pointer dereference in virtual`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
 	{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
 	{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace},
 	{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace},
@@ -130,7 +133,7 @@ var formats = []*format{
 	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^spin_|^do_raw`)},
 	{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule`)},
+	{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule|^msleep|^usleep_range|^ssleep|^fsleep`)},
 	{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
 	{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
 
@@ -147,6 +150,9 @@ var formats = []*format{
 	// Warnings. Specialised kinds first, by the file that warned.
 	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs at [0-9a-f]+ in .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
 	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack (?:regs|frame pointer) at .* has bad`), title: "WARNING: kernel stack regs has bad value", typ: "WARNING", mode: gmNone},
+	// 2.6.x-3.x: "WARNING: at net/core/dev.c:1915 skb_gso_segment+0x1d3/0x250()": no RIP line, and the
+	// trace's frames are often all "?", so the header's function is the one to blame.
+	{token: "WARNING: at ", re: re(`^WARNING: at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) ` + funcRe + `\(\)`), title: "WARNING{KIND} in {FUNC}", mode: gmHeader, file: true},
 	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
 	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
 	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
@@ -239,7 +245,7 @@ func detect(t string) *format {
 	if len(t) < 4 {
 		return nil
 	}
-	if !headerCandidate(unsafe.Slice(unsafe.StringData(t), len(t))) {
+	if !headerTokens.contains(unsafe.Slice(unsafe.StringData(t), len(t))) {
 		return nil
 	}
 	for _, f := range formats {

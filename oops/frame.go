@@ -14,7 +14,7 @@ import (
 //	arm:          "[<c02f6f2c>] (func+0x10/0x20) from [<c0...>] (caller+0x8/0x10)"
 //	ppc64:        "[c0000000fe2fbc30] [c000000000123456] func+0x18/0x40 (unreliable)"
 //	s390:         " ([<0000000000112233>] func+0x18/0x40)"
-var frameRe = regexp.MustCompile(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA-F]{6,16})>?\]\s*)?(?:\[<?(?:0x)?([0-9a-fA-F]{6,16})>?\]\s*)?(\?\s+)?\(?\.?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)(?:/(0x[0-9a-fA-F]+|[0-9]+))?\)?(?:\s+\[([A-Za-z0-9_\-]+)(?:\s[0-9a-f]+)?\])?(.*)$`)
+var frameRe = regexp.MustCompile(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?\]\s*)?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?\]\s*)?(\?\s+)?\(?\.?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)(?:/(0x[0-9a-fA-F]+|[0-9]+))?\)?(?:\s+\[([A-Za-z0-9_\-]+)(?:\s[0-9a-f]+)?\])?(.*)$`)
 
 // inlineFrameRe matches a symbolized inline frame: " func file.c:12 [inline]".
 var inlineFrameRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-z]+:[0-9]+(?::[0-9]+)? \[inline\]`)

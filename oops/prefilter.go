@@ -8,7 +8,7 @@ package oops
 // comparison only where a token could start.
 
 type tokenSet struct {
-	bucket  [1 << 16]uint16// first two bytes -> index in buckets, 0 = none
+	bucket  [1 << 16]uint16 // first two bytes -> index in buckets, 0 = none
 	buckets [][]string
 }
 
@@ -53,7 +53,7 @@ func (ts *tokenSet) contains(b []byte) bool {
 
 // extraTokens open reports or state document facts without being a
 // format's token.
-var extraTokens = []string{"RIP: 0010:", "Linux version ", "DMI: "}
+var extraTokens = []string{"RIP: 0010:", "Linux version ", "DMI: ", "Not tainted", "Tainted: ", "FAULT_INJECTION"}
 
 var headerTokens = func() *tokenSet {
 	var toks []string

@@ -34,6 +34,9 @@ type Scanner struct {
 	reports []*Report
 	seen    map[string]int // text hash -> index in reports, to merge repeated reports
 	release string         // the document's own release ("Linux version ...")
+	// linuxVersion is set when release came from a "Linux version" line,
+	// which task lines do not override.
+	linuxVersion bool
 	hw      string
 	// OnLine, when set, sees every normalized line (triage feeds crash(8)
 	// parsers from it so that a log is read once).
@@ -117,7 +120,7 @@ func (s *Scanner) feed(raw []byte) {
 		return
 	}
 	text := v.text
-	if s.cur == nil && !headerCandidate(text) && !isDocFactLine(text) {
+	if s.cur == nil && !headerTokens.contains(text) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}
@@ -142,10 +145,14 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 				s.finishCur()
 			}
 			s.release = rel
+			s.linuxVersion = true
 		}
 		if hw != "" {
 			s.hw = hw
 		}
+	}
+	if s.cur == nil {
+		s.taskRelease(trim)
 	}
 	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
 		s.faultLine = n
@@ -401,6 +408,23 @@ func isRegLine(t string) bool {
 func isDocFactLine(b []byte) bool {
 	b = trimLeftSpace(b)
 	return hasPrefix(b, "Linux version ") || hasPrefix(b, "DMI: ")
+}
+
+// taskRelease records the release a task line outside any report states
+// ("CPU: 3 PID: 1 Comm: x Not tainted 4.18.0-305.el8.x86_64 #1" before an
+// OOM panic, say) as the document's, for reports that state none.
+func (s *Scanner) taskRelease(t string) bool {
+	if !strings.Contains(t, "ainted") {
+		return false
+	}
+	tl, ok := parseTaskLine(t)
+	if !ok || tl.release == "" {
+		return false
+	}
+	if s.release == "" || !s.linuxVersion {
+		s.release = tl.release
+	}
+	return true
 }
 
 // docFacts reads what a line says about the whole document: the kernel
