@@ -37,7 +37,7 @@ type Scanner struct {
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
-	hw      string
+	hw           string
 	// OnLine, when set, sees every normalized line (triage feeds crash(8)
 	// parsers from it so that a log is read once).
 	OnLine func(lineno int, text string)
