@@ -49,6 +49,15 @@ var (
 	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
+// stackStartByte holds the first bytes of stackStart's alternatives, so
+// that the regexp runs only on lines that could match.
+var stackStartByte = func() (t [256]bool) {
+	for _, c := range "CBAFsbULS(" {
+		t[c] = true
+	}
+	return t
+}()
+
 // analyze turns the lines of one report into a Report.
 func analyze(f *format, lines []string) *Report {
 	p := parse(f, lines)
@@ -201,7 +210,7 @@ func parse(f *format, lines []string) parsed {
 			p.modules = parseModules(t[len("Modules linked in:"):])
 			continue
 		}
-		if p.access == "" {
+		if p.access == "" && (t[0] == 'R' || t[0] == 'W') {
 			if m := accessRe.FindStringSubmatch(t); m != nil {
 				p.access = m[1]
 			}
@@ -217,14 +226,14 @@ func parse(f *format, lines []string) parsed {
 				}
 			}
 		}
-		if chainRe.MatchString(t) {
+		if t[0] == '-' && chainRe.MatchString(t) {
 			inChain0 = true
 			continue
 		}
 		if strings.HasPrefix(t, "unreferenced object") {
 			inLeak = true
 		}
-		if stackStart.MatchString(t) {
+		if stackStartByte[t[0]] && stackStart.MatchString(t) {
 			p.stackKw = true
 			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") {
 				p.callTrace = true

@@ -245,11 +245,26 @@ func detect(t string) *format {
 	if len(t) < 4 {
 		return nil
 	}
-	if !headerTokens.contains(unsafe.Slice(unsafe.StringData(t), len(t))) {
+	// The tokens the line holds select the formats to try, in table order.
+	var found [8]string
+	nf := 0
+	headerTokens.each(unsafe.Slice(unsafe.StringData(t), len(t)), func(tok string) bool {
+		found[nf] = tok
+		nf++
+		return nf < len(found)
+	})
+	if nf == 0 {
 		return nil
 	}
 	for _, f := range formats {
-		if !strings.Contains(t, f.token) {
+		hit := false
+		for _, tok := range found[:nf] {
+			if tok == f.token {
+				hit = true
+				break
+			}
+		}
+		if !hit && (nf < len(found) || !strings.Contains(t, f.token)) {
 			continue
 		}
 		if f.re.MatchString(t) {

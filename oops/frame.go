@@ -27,10 +27,15 @@ func parseFrame(text string) (Frame, bool) {
 	if len(text) > 512 {
 		text = text[:512]
 	}
-	if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
+	if f, ok := fastFrame(text); ok {
+		return f, true
+	}
+	if !strings.Contains(text, "[inline]") {
+	} else if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
 		return Frame{Location: Location{Function: m[1]}, Reliable: true}, true
 	}
-	if m := armFromRe.FindStringSubmatch(text); m != nil {
+	if !strings.Contains(text, ") from ") {
+	} else if m := armFromRe.FindStringSubmatch(text); m != nil {
 		// arm "[<c0..>] (callee) from [<c0..>] (caller+0x..)": the frame
 		// is the callee, whose offset is not printed.
 		a := strings.ToLower(m[1])
@@ -87,8 +92,20 @@ func parseNum(s string) (uint64, bool) {
 // "PC is at func+", ppc "NIP [c0..] func+", s390 "Krnl PSW" is not symbolic.
 var ripRe = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:)\s*(.*)$`)
 
+// ripByte holds the first bytes of ripRe's alternatives.
+var ripByte = func() (t [256]bool) {
+	for _, c := range "REpPNIe" {
+		t[c] = true
+	}
+	return t
+}()
+
 // parseRIP returns the location of a RIP-like line, or false.
 func parseRIP(text string) (Location, bool) {
+	t := strings.TrimLeft(text, " \t")
+	if t == "" || !ripByte[t[0]] {
+		return Location{}, false
+	}
 	m := ripRe.FindStringSubmatch(text)
 	if m == nil {
 		return Location{}, false
@@ -148,4 +165,95 @@ var syscallArchPrefixes = []string{
 // syscallInnerPrefixes are the wrappers a syscall's body is called through.
 var syscallInnerPrefixes = []string{
 	"__se_sys_", "__do_sys_", "__do_compat_sys_", "__se_compat_sys_", "ksys_",
+}
+
+// fastFrame parses the two x86 forms that make up nearly every trace line,
+// " ? func+0x1a/0x20 [mod]" and " [<ffffffff8146c0ec>] ? func+0x5c/0x70 [mod]",
+// without the regexp; anything else it leaves to parseFrame's regexps.
+func fastFrame(t string) (Frame, bool) {
+	var f Frame
+	i := 0
+	for i < len(t) && t[i] == ' ' {
+		i++
+	}
+	if strings.HasPrefix(t[i:], "[<") {
+		j := strings.IndexByte(t[i:], '>')
+		if j < 0 || j < 8 || j > 20 || i+j+1 >= len(t) || t[i+j+1] != ']' {
+			return f, false
+		}
+		a := t[i+2 : i+j]
+		for k := 0; k < len(a); k++ {
+			if !isHex(a[k]) {
+				return f, false
+			}
+		}
+		a = strings.ToLower(a)
+		f.Address = &a
+		i += j + 2
+		for i < len(t) && t[i] == ' ' {
+			i++
+		}
+	}
+	f.Reliable = true
+	if strings.HasPrefix(t[i:], "? ") {
+		f.Reliable = false
+		i += 2
+	}
+	start := i
+	for i < len(t) && (t[i] == '_' || t[i] == '.' || t[i] == '$' || t[i] >= 'a' && t[i] <= 'z' || t[i] >= 'A' && t[i] <= 'Z' || t[i] >= '0' && t[i] <= '9' && i > start) {
+		i++
+	}
+	if i == start || !strings.HasPrefix(t[i:], "+0x") {
+		return f, false
+	}
+	f.Function = t[start:i]
+	i += 3
+	os := i
+	for i < len(t) && isHex(t[i]) {
+		i++
+	}
+	if i == os || !strings.HasPrefix(t[i:], "/0x") {
+		return f, false
+	}
+	off, err := strconv.ParseUint(t[os:i], 16, 64)
+	if err != nil {
+		return f, false
+	}
+	i += 3
+	ss := i
+	for i < len(t) && isHex(t[i]) {
+		i++
+	}
+	size, err := strconv.ParseUint(t[ss:i], 16, 64)
+	if err != nil {
+		return f, false
+	}
+	f.Offset, f.Size = &off, &size
+	rest := t[i:]
+	if strings.HasPrefix(rest, " [") {
+		j := strings.IndexByte(rest, ']')
+		if j < 0 {
+			return f, false
+		}
+		mod := rest[2:j]
+		if k := strings.IndexByte(mod, ' '); k >= 0 {
+			mod = mod[:k] // "[mod buildid]"
+		}
+		if mod == "" {
+			return f, false
+		}
+		f.Module = &mod
+		rest = rest[j+1:]
+	}
+	if rest != "" && rest[0] != ' ' {
+		return f, false
+	}
+	if strings.Contains(rest, "(unreliable)") {
+		f.Reliable = false
+	}
+	return f, true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

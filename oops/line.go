@@ -74,8 +74,10 @@ func normalize(raw []byte) lineView {
 		}
 	}
 	// syzkaller's login prompt runs into the first kernel line.
-	if i := bytes.Index(b, []byte(" login: ")); i > 0 && i < 64 && len(b) > i+8 && (b[i+8] == '[' || b[i+8] == '<') {
-		b = b[i+8:]
+	if len(b) > 0 && b[0] != '[' && b[0] != '<' && !ln.stamped {
+		if i := bytes.Index(b, []byte(" login: ")); i > 0 && i < 64 && len(b) > i+8 && (b[i+8] == '[' || b[i+8] == '<') {
+			b = b[i+8:]
+		}
 	}
 	// printk loglevel "<4>" or with facility "<12>".
 	if len(b) >= 3 && b[0] == '<' {

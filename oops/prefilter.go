@@ -51,6 +51,28 @@ func (ts *tokenSet) contains(b []byte) bool {
 	return false
 }
 
+// each calls fn with every token b holds, until fn returns false.
+func (ts *tokenSet) each(b []byte, fn func(tok string) bool) {
+	if len(b) < 2 {
+		return
+	}
+	k := uint16(b[0])
+	for i := 1; i < len(b); i++ {
+		k = k<<8 | uint16(b[i])
+		j := ts.bucket[k]
+		if j == 0 {
+			continue
+		}
+		for _, t := range ts.buckets[j] {
+			if len(b)-(i-1) >= len(t) && string(b[i-1:i-1+len(t)]) == t {
+				if !fn(t) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // extraTokens open reports or state document facts without being a
 // format's token.
 var extraTokens = []string{"RIP: 0010:", "Linux version ", "DMI: ", "Not tainted", "Tainted: ", "FAULT_INJECTION"}

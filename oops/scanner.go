@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 )
 
 // Limits that keep memory bounded per report whatever the input.
@@ -39,7 +40,8 @@ type Scanner struct {
 	linuxVersion bool
 	hw           string
 	// OnLine, when set, sees every normalized line (triage feeds crash(8)
-	// parsers from it so that a log is read once).
+	// parsers from it so that a log is read once). The text is valid only
+	// during the call: a consumer copies what it keeps.
 	OnLine func(lineno int, text string)
 	// Dropped counts lines over the raw line limit that were cut.
 	Dropped int
@@ -114,7 +116,9 @@ func (s *Scanner) feed(raw []byte) {
 	s.lineno++
 	v := normalize(raw)
 	if s.OnLine != nil {
-		s.OnLine(s.lineno, string(v.text))
+		// The string shares the read buffer: OnLine must copy what it
+		// keeps (crashlog does).
+		s.OnLine(s.lineno, unsafe.String(unsafe.SliceData(v.text), len(v.text)))
 	}
 	if !v.kernel {
 		return
@@ -372,7 +376,9 @@ func looksLikeOopsLine(t string) bool {
 	if t == "" {
 		return false
 	}
-	if _, ok := parseFrame(t); ok {
+	if i := strings.Index(t, "+0x"); i > 0 && strings.Contains(t[i:], "/0x") {
+		// A frame: checked without the frame regexp, this runs for
+		// every line of every report.
 		return true
 	}
 	for _, p := range oopsLinePrefixes {

@@ -3,6 +3,7 @@ package oops
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // genericFrames are functions that appear in traces because of how the
@@ -101,5 +102,57 @@ var genericRe = regexp.MustCompile(strings.Join(genericFrames, "|"))
 // isGeneric reports whether fn (clone suffixes stripped) is a frame the
 // guilty-function choice passes over.
 func isGeneric(fn string) bool {
-	return genericRe.MatchString(stripSuffix(fn))
+	fn = stripSuffix(fn)
+	genericMu.Lock()
+	v, ok := genericCache[fn]
+	genericMu.Unlock()
+	if ok {
+		return v
+	}
+	v = genericRe.MatchString(fn)
+	genericMu.Lock()
+	if len(genericCache) >= 1<<16 {
+		// Bounded: a log of random names cannot grow it without limit.
+		clear(genericCache)
+	}
+	genericCache[fn] = v
+	genericMu.Unlock()
+	return v
 }
+
+// The same few thousand function names recur in every trace; the big
+// alternation is matched once per name.
+var (
+	genericMu    sync.Mutex
+	genericCache = map[string]bool{}
+)
+
+// matchFn is re.MatchString(fn) remembered per (re, fn): the matchers over
+// function names see the same names in every report.
+func matchFn(re *regexp.Regexp, fn string) bool {
+	k := fnKey{re, fn}
+	fnMu.Lock()
+	v, ok := fnCache[k]
+	fnMu.Unlock()
+	if ok {
+		return v
+	}
+	v = re.MatchString(fn)
+	fnMu.Lock()
+	if len(fnCache) >= 1<<16 {
+		clear(fnCache)
+	}
+	fnCache[k] = v
+	fnMu.Unlock()
+	return v
+}
+
+type fnKey struct {
+	re *regexp.Regexp
+	fn string
+}
+
+var (
+	fnMu    sync.Mutex
+	fnCache = map[fnKey]bool{}
+)

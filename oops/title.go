@@ -128,7 +128,7 @@ func guilty(f *format, p *parsed) string {
 		if fn == "" || isGeneric(fn) {
 			return true
 		}
-		return f.skip != nil && f.skip.MatchString(stripSuffix(fn))
+		return f.skip != nil && matchFn(f.skip, stripSuffix(fn))
 	}
 	first := func(frames []Frame) string {
 		for _, fr := range frames {
@@ -214,7 +214,7 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 				if !fr.Reliable {
 					continue
 				}
-				if synchronizeRe.MatchString(stripSuffix(fr.Function)) {
+				if matchFn(synchronizeRe, stripSuffix(fr.Function)) {
 					return "synchronize_rcu"
 				}
 				if !skip(fr.Function) {
@@ -274,10 +274,10 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 			continue
 		}
 		fn := stripSuffix(fr.Function)
-		if stallSelf.MatchString(fn) {
+		if matchFn(stallSelf, fn) {
 			return "smp_call_function"
 		}
-		if prev != "" && stallAnchors.MatchString(fn) {
+		if prev != "" && matchFn(stallAnchors, fn) {
 			return prev
 		}
 		if !skip(fn) {

@@ -29,7 +29,11 @@ func main() {
 	}
 	dir, err := os.MkdirTemp("", "ktriage-bench-")
 	check(err)
-	defer os.RemoveAll(dir)
+	if os.Getenv("KTRIAGE_BENCH_KEEP") == "" {
+		defer os.RemoveAll(dir)
+	} else {
+		fmt.Println("logs kept in", dir)
+	}
 	big := filepath.Join(dir, "console-big.log")
 	half := filepath.Join(dir, "console-half.log")
 	crashes, err := build(*shared, big, int64(*sizeMB)<<20)
