@@ -52,20 +52,20 @@ func normalize(raw []byte) lineView {
 	b = trimLeftSpace(b)
 	b = stripNonASCIILead(b)
 
-	// A journal or syslog header: DATE HOST TAG: message.
-	if rest, tag, ok := syslogHeader(b); ok {
-		ln.stamped = true
-		if !isKernelTag(tag) {
-			ln.kernel = false
-			ln.text = rest
+	// A journal or syslog header: DATE HOST TAG: message. It starts with a
+	// month name or a year.
+	if len(b) > 0 && b[0] != '[' && b[0] != '<' {
+		b, ln = syslogPrefix(b, ln)
+		if !ln.kernel {
 			return ln
 		}
-		b = rest
 	}
 	// crash(8) `log -T`: "[Sun Jan  1 12:00:00 UTC 2026] ".
-	if rest, ok := crashWallClock(b); ok {
-		ln.stamped = true
-		b = rest
+	if len(b) > 1 && b[0] == '[' && b[1] >= 'A' && b[1] <= 'Z' {
+		if rest, ok := crashWallClock(b); ok {
+			ln.stamped = true
+			b = rest
+		}
 	}
 	// "** 12 printk messages dropped ** " precedes the next message.
 	if bytes.HasPrefix(b, []byte("** ")) {
@@ -97,7 +97,7 @@ func normalize(raw []byte) lineView {
 		// journalctl -o short-monotonic: "[ 123.456789] host kernel: msg".
 		// Only the kernel tag is stripped: "usb 1-1: ..." is a kernel
 		// message of the same shape.
-		if r2, tag, ok := hostTag(trimLeftSpace(b)); ok && isKernelTag(tag) {
+		if r2, ok := kernelHostTag(b); ok {
 			b = r2
 		}
 	}
@@ -279,6 +279,37 @@ func clock(b []byte, i int) (int, bool) {
 		}
 	}
 	return i, true
+}
+
+// syslogPrefix strips a syslog or journal header; a line it attributes to
+// another program comes back with kernel false and its message as text.
+func syslogPrefix(b []byte, ln lineView) ([]byte, lineView) {
+	rest, tag, ok := syslogHeader(b)
+	if !ok {
+		return b, ln
+	}
+	ln.stamped = true
+	if !isKernelTag(tag) {
+		ln.kernel = false
+		ln.text = rest
+	}
+	return rest, ln
+}
+
+// kernelHostTag strips journalctl short-monotonic's " host kernel: " after
+// the timestamp without scanning the line: the host is one word.
+func kernelHostTag(b []byte) ([]byte, bool) {
+	b = trimLeftSpace(b)
+	n := min(len(b), 66)
+	sp := bytes.IndexByte(b[:n], ' ')
+	if sp <= 0 {
+		return nil, false
+	}
+	rest := b[sp+1:]
+	if hasPrefix(rest, "kernel: ") {
+		return rest[len("kernel: "):], true
+	}
+	return nil, false
 }
 
 // hostTag matches "host tag: " (tag may carry "[pid]").

@@ -8,7 +8,7 @@ package oops
 // comparison only where a token could start.
 
 type tokenSet struct {
-	bucket  [1 << 16]uint16 // first two bytes -> index in buckets, 0 = none
+	bucket  [1 << 16]uint8 // first two bytes -> index in buckets, 0 = none
 	buckets [][]string
 }
 
@@ -22,7 +22,10 @@ func newTokenSet(tokens []string) *tokenSet {
 		seen[t] = true
 		k := uint16(t[0])<<8 | uint16(t[1])
 		if ts.bucket[k] == 0 {
-			ts.bucket[k] = uint16(len(ts.buckets))
+			if len(ts.buckets) == 255 {
+				panic("oops: more than 254 token prefixes")
+			}
+			ts.bucket[k] = uint8(len(ts.buckets))
 			ts.buckets = append(ts.buckets, nil)
 		}
 		ts.buckets[ts.bucket[k]] = append(ts.buckets[ts.bucket[k]], t)
