@@ -35,6 +35,7 @@ const (
 	fCorrupt              // a title of this format is always marked corrupted
 	fInside               // printed on its own schedule: never ends an open report
 	fHeaderFn             // the header's last capture is a function: the guilty one when nothing else is
+	fNeedMsg              // the title ends in the header's message: a report without one was cut
 )
 
 // format is one kind of report header and how its title is made. title is a
@@ -169,6 +170,24 @@ var formats = []*format{
 	{token: "Kernel BUG", re: re(`Kernel BUG`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace},
 	{token: "Oops", re: re(`^Oops: (?:[0-9a-f]{4}|Exception)`), title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fCont},
 	{token: "Kernel panic - not syncing", re: re(`Kernel panic - not syncing: (?:(?:Attempted to kill init|Fatal exception)|.*)`), title: "kernel panic: {PANIC}", typ: "DoS", mode: gmNone},
+
+	// Not the kernel's own reports, but crashes the same console shows: the
+	// trusty secure OS on arm64, the fuzzer's executor and Go tools. They
+	// are bugs of what runs beside the kernel and are titled by their message.
+	// trusty prints "panic (caller ADDR): MSG", where an assertion's MSG is
+	// "[DEBUG ]ASSERT FAILED at (file:line): EXPR"; the caller address, the
+	// file and the DEBUG flavour vary between builds of one check.
+	{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (?:DEBUG )?ASSERT FAILED at \([^)]*\):? ?(.*)`), title: "trusty: ASSERT FAILED: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
+	{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (.*)`), title: "trusty: panic: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
+	// syz-executor's fatal errors: its own failures, never a kernel bug.
+	// They may print inside a kernel report, which they do not end.
+	{token: "SYZFAIL:", re: re(`SYZFAIL: (.*)`), title: "SYZFAIL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
+	{token: "SYZFATAL:", re: re(`SYZFATAL: (.*)`), title: "SYZFATAL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
+	// A Go program's crash: "fatal error: MSG" alone is also the tail of
+	// kernel lines ("ALSA: seq fatal error: ..."), so the traceback that the
+	// Go runtime always prints after it is what is recognised.
+	{token: "goroutine ", re: re(`^goroutine \d+ \[[a-z ,0-9]+\]:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
+	{token: "runtime stack:", re: re(`^runtime stack:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
 }
 
 // hangSkip passes over the waiting primitives a blocked task sits in.

@@ -19,6 +19,11 @@ func titleReport(f *format, r *Report, p *parsed) {
 		for i := len(sm) - 1; i >= 1; i-- {
 			title = strings.ReplaceAll(title, "$"+string(rune('0'+i)), sm[i])
 		}
+		if f.flags&fNeedMsg != 0 && strings.TrimSpace(sm[len(sm)-1]) == "" {
+			// The message went to a later line, split by other output.
+			r.Corrupted = true
+			r.CorruptedReason = "message missing from the header"
+		}
 	}
 	if strings.Contains(title, "{ACCESS}") {
 		if p.access != "" {
@@ -328,12 +333,17 @@ func orCorrupted(r *Report, fn string) string {
 }
 
 var (
-	ipRe   = regexp.MustCompile(`\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b`)
-	srcRe  = regexp.MustCompile(`(\.[ch]):[0-9]+`)
-	offRe  = regexp.MustCompile(`\+0x[0-9a-f]+/0x[0-9a-f]+`)
-	numRe  = regexp.MustCompile(`(^|[^A-Za-z0-9_])-?[0-9]+([^A-Za-z0-9_]|$)`)
-	cpuRe  = regexp.MustCompile(`CPU#[0-9]+`)
-	execRe = regexp.MustCompile(`syz-executor\.?[0-9]+`)
+	ipRe  = regexp.MustCompile(`\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b`)
+	srcRe = regexp.MustCompile(`(\.[ch]):[0-9]+`)
+	offRe = regexp.MustCompile(`\+0x[0-9a-f]+/0x[0-9a-f]+`)
+	// numRe leaves a minus sign: "failed(-5)" is "failed(-NUM)", the sign
+	// says which kind of value was printed.
+	numRe = regexp.MustCompile(`(^|[^A-Za-z0-9_])[0-9]+([^A-Za-z0-9_]|$)`)
+	// longNumRe: a long digit run is an id even inside a word
+	// ("testdir264563108").
+	longNumRe = regexp.MustCompile(`[0-9]{7,}`)
+	cpuRe     = regexp.MustCompile(`CPU#[0-9]+`)
+	execRe    = regexp.MustCompile(`syz-executor\.?[0-9]+`)
 )
 
 // sanitizeTitle removes what varies between hosts and runs: addresses,
@@ -346,6 +356,7 @@ func sanitizeTitle(t string) string {
 	t = ipRe.ReplaceAllString(t, "IP")
 	t = hexRe.ReplaceAllString(t, "ADDR")
 	t = cpuRe.ReplaceAllString(t, "CPU")
+	t = longNumRe.ReplaceAllString(t, "NUM")
 	for {
 		n := numRe.ReplaceAllString(t, "${1}NUM${2}")
 		if n == t {
@@ -439,6 +450,10 @@ var titleTypes = []struct {
 	{prefix: "Internal error", typ: "DoS"},
 	{prefix: "Unhandled fault", typ: "DoS"},
 	{prefix: "Oops", typ: "DoS"},
+	{prefix: "trusty: ", typ: "DoS"},
+	{prefix: "go runtime error", typ: "DoS"},
+	{prefix: "SYZFAIL", typ: "SYZ_FAILURE"},
+	{prefix: "SYZFATAL", typ: "SYZ_FAILURE"},
 	{prefix: "BUG: ", typ: "BUG"},
 }
 
