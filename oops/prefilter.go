@@ -61,12 +61,24 @@ func newTokenSet(tokens []string) *tokenSet {
 
 // contains reports whether b holds any of the tokens.
 func (ts *tokenSet) contains(b []byte) bool {
-	found := false
-	ts.each(b, func(string) bool {
-		found = true
+	if len(b) < 2 {
 		return false
-	})
-	return found
+	}
+	k := uint16(b[0])
+	for i := 1; i < len(b); i++ {
+		k = k<<8 | uint16(b[i])
+		j := ts.bucket[k]
+		if j == 0 {
+			continue
+		}
+		for _, a := range ts.buckets[j] {
+			st := i - 1 - a.off
+			if st >= 0 && len(b)-st >= len(a.tok) && string(b[st:st+len(a.tok)]) == a.tok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // each calls fn with every token b holds, until fn returns false.

@@ -99,6 +99,9 @@ var genericFrames = []string{
 
 var genericRe = regexp.MustCompile(strings.Join(genericFrames, "|"))
 
+// genericNames is genericRe split into string checks and a small regexp.
+var genericNames = newNameMatcher(genericFrames)
+
 // isGeneric reports whether fn (clone suffixes stripped) is a frame the
 // guilty-function choice passes over.
 func isGeneric(fn string) bool {
@@ -109,7 +112,7 @@ func isGeneric(fn string) bool {
 	if ok {
 		return v
 	}
-	v = genericRe.MatchString(fn)
+	v = genericNames.match(fn)
 	genericMu.Lock()
 	if len(genericCache) >= 1<<16 {
 		// Bounded: a log of random names cannot grow it without limit.

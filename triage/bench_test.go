@@ -1,6 +1,8 @@
 package triage
 
 import (
+	"encoding/json"
+	"io"
 	"os"
 	"testing"
 )
@@ -26,5 +28,28 @@ func BenchmarkScanDocument(b *testing.B) {
 			b.Fatal(err)
 		}
 		f.Close()
+	}
+}
+
+// BenchmarkAnalyze measures the whole analysis of the log named by
+// KTRIAGE_BENCH_LOG, the knowledge-base lookup and the JSON encoding included.
+func BenchmarkAnalyze(b *testing.B) {
+	path := os.Getenv("KTRIAGE_BENCH_LOG")
+	if path == "" {
+		b.Skip("KTRIAGE_BENCH_LOG not set")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	for i := 0; i < b.N; i++ {
+		d, err := Analyze([]string{path}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := json.NewEncoder(io.Discard).Encode(d); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
