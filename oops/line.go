@@ -24,7 +24,7 @@ type Line struct {
 // NormalizeLine strips the prefixes of one raw log line (without its
 // newline). It never fails: text it does not recognise comes back unchanged.
 func NormalizeLine(raw []byte) Line {
-	v := normalize(raw)
+	v := normalize(raw, nil)
 	return Line{Text: string(v.text), Context: string(v.ctx), Kernel: v.kernel, Stamped: v.stamped}
 }
 
@@ -37,7 +37,19 @@ type lineView struct {
 	stamped bool
 }
 
-func normalize(raw []byte) lineView {
+// styleState remembers what a document's lines have shown, so that prefix
+// forms it never uses stop costing a check per line.
+type styleState struct {
+	stamped   int  // timestamped lines seen
+	hostTags  bool // a "[ts] host kernel: " line was seen
+	hostGiven bool // stopped looking for them
+}
+
+// hostTagProbe is how many timestamped lines are checked for journalctl's
+// short-monotonic host tag before a document is taken not to use it.
+const hostTagProbe = 256
+
+func normalize(raw []byte, st *styleState) lineView {
 	b := raw
 	// Serial consoles end lines with CR and colour them with ANSI escapes.
 	for len(b) > 0 && (b[len(b)-1] == '\r' || b[len(b)-1] == '\n') {
@@ -97,8 +109,17 @@ func normalize(raw []byte) lineView {
 		// journalctl -o short-monotonic: "[ 123.456789] host kernel: msg".
 		// Only the kernel tag is stripped: "usb 1-1: ..." is a kernel
 		// message of the same shape.
-		if r2, ok := kernelHostTag(b); ok {
-			b = r2
+		if st == nil || st.hostTags || !st.hostGiven {
+			if r2, ok := kernelHostTag(b); ok {
+				b = r2
+				if st != nil {
+					st.hostTags = true
+				}
+			}
+			if st != nil {
+				st.stamped++
+				st.hostGiven = st.stamped > hostTagProbe
+			}
 		}
 	}
 	if rest, ctx, ok := callerID(b); ok {

@@ -35,6 +35,7 @@ type Scanner struct {
 	reports []*Report
 	seen    map[string]int // text hash -> index in reports, to merge repeated reports
 	release string         // the document's own release ("Linux version ...")
+	style   styleState
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
@@ -114,7 +115,7 @@ func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 
 func (s *Scanner) feed(raw []byte) {
 	s.lineno++
-	v := normalize(raw)
+	v := normalize(raw, &s.style)
 	if s.OnLine != nil {
 		// The string shares the read buffer: OnLine must copy what it
 		// keeps (crashlog does).
