@@ -306,21 +306,6 @@ func lastLabel(s []stack) string {
 	return s[len(s)-1].label
 }
 
-// taintLetters turns "Tainted: G    B   W  O" into "BWO": G is the absence of
-// P, not a taint.
-func taintLetters(state, letters string) string {
-	if strings.HasPrefix(state, "Not tainted") {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range letters {
-		if c >= 'A' && c <= 'Z' && c != 'G' {
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
-}
-
 // parseModules reads "Modules linked in: bonding(E) ixgbe [last unloaded: x]".
 func parseModules(s string) []string {
 	if i := strings.Index(s, "[last unloaded"); i >= 0 {

@@ -304,50 +304,6 @@ func detect(t string) *format {
 	return nil
 }
 
-// headerCandidate is the cheap test every log line goes through: a header
-// holds one of a few capitalised words or an oops counter "[#1]".
-func headerCandidate(t []byte) bool {
-	for i := 0; i < len(t); i++ {
-		switch t[i] {
-		case 'B', 'W', 'I', 'K', 'U', 'P', 'A', 'V', 'M', 'R', 'O':
-			return true
-		case '[':
-			if i+1 < len(t) && t[i+1] == '#' {
-				return true
-			}
-		case 'l':
-			if hasPrefix(t[i:], "list_") {
-				return true
-			}
-		case 'u':
-			if hasPrefix(t[i:], "unregister_netdevice") || hasPrefix(t[i:], "usercopy") {
-				return true
-			}
-		case 's':
-			if hasPrefix(t[i:], "skb_") {
-				return true
-			}
-		case 'g':
-			if hasPrefix(t[i:], "general protection") {
-				return true
-			}
-		case 'd':
-			if hasPrefix(t[i:], "divide error") {
-				return true
-			}
-		case 'i':
-			if hasPrefix(t[i:], "invalid opcode") || hasPrefix(t[i:], "int3") {
-				return true
-			}
-		case 'k':
-			if hasPrefix(t[i:], "kernel stack overflow") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // suppressed filters lines that contain a header's words but are not kernel
 // reports: userspace traps, filesystem warnings, tool output.
 func suppressed(f *format, t string) bool {

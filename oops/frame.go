@@ -117,9 +117,6 @@ func parseRIP(text string) (Location, bool) {
 	return f.Location, true
 }
 
-// lrRe matches arm64's link register line "lr : func+0x..".
-var lrRe = regexp.MustCompile(`^\s*(?:lr :|LR is at|LR \[[0-9a-f]+\])\s*(.*)$`)
-
 // stripSuffix removes the compiler's clone suffixes (.isra.0, .constprop.3,
 // .part.1, .cold, .llvm.123...) from a function name.
 func stripSuffix(fn string) string {

@@ -412,11 +412,6 @@ func isRegLine(t string) bool {
 	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')
 }
 
-func isDocFactLine(b []byte) bool {
-	b = trimLeftSpace(b)
-	return hasPrefix(b, "Linux version ") || hasPrefix(b, "DMI: ")
-}
-
 // taskRelease records the release a task line outside any report states
 // ("CPU: 3 PID: 1 Comm: x Not tainted 4.18.0-305.el8.x86_64 #1" before an
 // OOM panic, say) as the document's, for reports that state none.

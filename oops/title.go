@@ -296,8 +296,7 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 }
 
 var (
-	panicNumRe = regexp.MustCompile(`\b[0-9]+\b`)
-	hexRe      = regexp.MustCompile(`\b(?:0x)?[0-9a-f]{6,}\b`)
+	hexRe = regexp.MustCompile(`\b(?:0x)?[0-9a-f]{6,}\b`)
 )
 
 // panicTitle makes "kernel panic: <message>" stable across hosts.
