@@ -191,3 +191,79 @@ func TestUnreadable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestDirectories: a kdump directory is one crash seen through several
+// files; a Debian kdump-tools directory and a sosreport are read by kind.
+func TestDirectories(t *testing.T) {
+	kd := testshared.Path(t, "fixtures/vmcore/skbcsum-kdump")
+	d, err := Analyze([]string{kd}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reports) != 1 || d.Reports[0].Title != "kernel BUG in validate_xmit_skb" {
+		for _, r := range d.Reports {
+			t.Logf("%q from %s", r.Title, r.Source.Path)
+		}
+		t.Fatalf("kdump dir: %d reports", len(d.Reports))
+	}
+	if d.Inputs[0].Kind != KindKdumpDir {
+		t.Errorf("kind %q", d.Inputs[0].Kind)
+	}
+	vm := false
+	for _, in := range d.Inputs {
+		vm = vm || in.Kind == KindVmcore && in.Note != ""
+	}
+	if !vm {
+		t.Error("the dump file is not listed as a vmcore input with a note")
+	}
+
+	deb := t.TempDir()
+	ticket, err := os.ReadFile("../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(deb, "dmesg.202611260312"), ticket, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(deb, "dump.202611260312"), append([]byte("KDUMP   "), make([]byte, 4096)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Analyze([]string{deb}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Inputs[0].Kind != KindKdumpDir || len(d.Reports) != 1 || len(d.Matches) != 1 {
+		t.Errorf("debian kdump dir: kind %q, %d reports, %d matches", d.Inputs[0].Kind, len(d.Reports), len(d.Matches))
+	}
+
+	sos := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(sos, "sos_commands", "kernel"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(sos, "var", "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	msgs := "Nov 26 03:12:40 db-03 sshd[811]: Accepted publickey for root\n" +
+		"Nov 26 03:12:44 db-03 kernel: BUG: unable to handle kernel NULL pointer dereference at 0000000000000008\n" +
+		"Nov 26 03:12:44 db-03 kernel: IP: [<ffffffffa01b2c3d>] bond_3ad_xmit_xor+0x1d/0x60 [bonding]\n" +
+		"Nov 26 03:12:44 db-03 kernel: Oops: 0000 [#1] SMP\n" +
+		"Nov 26 03:12:44 db-03 kernel: Pid: 1442, comm: java Not tainted 2.6.32-431.el6.x86_64 #1 Dell Inc. PowerEdge R620\n" +
+		"Nov 26 03:12:44 db-03 kernel: Call Trace:\n" +
+		"Nov 26 03:12:44 db-03 kernel: [<ffffffffa01ad0f1>] bond_start_xmit+0x111/0x4b0 [bonding]\n"
+	if err := os.WriteFile(filepath.Join(sos, "var", "log", "messages"), []byte(msgs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sos, "sos_commands", "kernel", "lsmod"), []byte("Module Size Used by\nbonding 1 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Analyze([]string{sos}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Inputs[0].Kind != KindSosreport || len(d.Reports) != 1 || d.Reports[0].Title != "BUG: unable to handle kernel NULL pointer dereference in bond_3ad_xmit_xor" {
+		t.Errorf("sosreport: kind %q, reports %d", d.Inputs[0].Kind, len(d.Reports))
+	}
+	if r := d.Reports[0]; r.Hardware == nil || *r.Hardware != "Dell Inc. PowerEdge R620" {
+		t.Errorf("hardware %v", r.Hardware)
+	}
+}
