@@ -33,6 +33,10 @@ type parsed struct {
 	stackKw    bool   // any line that opens a stack was seen
 	// missedTrace: a "Call Trace:" line was followed by something else.
 	missedTrace bool
+	// faultAt is the index of the first line of an injected failure's
+	// stack dump ("FAULT_INJECTION: forcing a failure", a should_fail
+	// frame) inside the report, or 0.
+	faultAt int
 }
 
 type stack struct {
@@ -215,6 +219,9 @@ func parse(f *format, lines []string) parsed {
 				p.access = m[1]
 			}
 		}
+		if p.faultAt == 0 && t[0] == 'F' && strings.HasPrefix(t, "FAULT_INJECTION: forcing a failure") {
+			p.faultAt = i
+		}
 		if isPanicLine(t) && p.panicMsg == "" {
 			p.panicMsg = panicMessage(t)
 			continue
@@ -264,6 +271,9 @@ func parse(f *format, lines []string) parsed {
 		fr, ok := parseFrame(t)
 		if !ok {
 			continue
+		}
+		if p.faultAt == 0 && fr.Reliable && (strings.HasPrefix(fr.Function, "should_fail") || strings.HasPrefix(fr.Function, "__should_fail")) {
+			p.faultAt = i
 		}
 		if inChain0 {
 			p.chain0 = append(p.chain0, fr)

@@ -62,12 +62,36 @@ func titleReport(f *format, r *Report, p *parsed) {
 	if strings.Contains(title, "{PANIC}") {
 		title = strings.ReplaceAll(title, "{PANIC}", panicTitle(r.Header, r, p))
 	}
+	brokenFrame := false
+	if f.flags&fFramed != 0 && (!framed(r.Text) || !p.stackKw && !hasFrames(p) && p.lockAt == "") {
+		// lockdep prints its report as one block; a block broken by other
+		// output, or cut before it names a lock or a stack, cannot be read
+		// for a culprit.
+		if i := strings.Index(r.Header, "WARNING: "); i >= 0 {
+			// Named by what it said, as a plain warning.
+			r.Title = sanitizeTitle(r.Header[i:])
+			r.Type = TitleToType(r.Title)
+			r.Corrupted = true
+			r.CorruptedReason = "lockdep report broken up"
+			return
+		}
+		brokenFrame = true
+	}
 	if strings.Contains(title, "{FUNC}") {
 		fn := guilty(f, p)
+		reason := "no guilty frame in the report"
+		if brokenFrame {
+			fn, reason = "", "lockdep report broken up"
+		}
+		if fn != "" && p.faultAt > 0 && mentionedAt(r.Text, fn) > p.faultAt {
+			// An injected failure's stack dump ran into the report before
+			// the frame: which stack the frame is from cannot be told.
+			fn, reason = "", "fault injection stack intermixed"
+		}
 		if fn == "" {
 			title = strings.ReplaceAll(title, "{FUNC}", "corrupted")
 			r.Corrupted = true
-			r.CorruptedReason = "no guilty frame in the report"
+			r.CorruptedReason = reason
 		} else {
 			c := canonicalFunc(fn)
 			r.GuiltyFunction = &c
@@ -103,6 +127,27 @@ func titleReport(f *format, r *Report, p *parsed) {
 	if r.Corrupted && r.CorruptedReason == "" {
 		r.CorruptedReason = "corrupted"
 	}
+}
+
+// framed reports whether a lockdep report keeps its layout: the header, the
+// kernel version line, then a rule of dashes.
+func framed(lines []string) bool {
+	if len(lines) < 3 {
+		return false
+	}
+	t := strings.TrimSpace(lines[2])
+	return len(t) >= 10 && strings.Trim(t, "-") == ""
+}
+
+// mentionedAt returns the index of the first line after the header that
+// shows fn as a frame or faulting instruction, or 0.
+func mentionedAt(lines []string, fn string) int {
+	for i := 1; i < len(lines); i++ {
+		if strings.Contains(lines[i], fn+"+") {
+			return i
+		}
+	}
+	return 0
 }
 
 func hasFrames(p *parsed) bool {
