@@ -89,12 +89,13 @@ func parseNum(s string) (uint64, bool) {
 // ripRe matches the line naming the faulting instruction on each
 // architecture: x86 "RIP: 0010:func+0x1/0x2" and "RIP: 0010:[<addr>]  [<addr>] func+0x1/0x2",
 // i386 "EIP: [<c0..>] func" and "EIP is at func+", arm64 "pc : func+", arm
-// "PC is at func+", ppc "NIP [c0..] func+", s390 "Krnl PSW" is not symbolic.
-var ripRe = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:)\s*(.*)$`)
+// "PC is at func+", ppc "NIP [c0..] func+" and "--- interrupt: 700 at func+"
+// (where a trap was taken inside the trace), s390 "Krnl PSW" is not symbolic.
+var ripRe = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:|--- interrupt: [0-9a-f]+ at)\s*(.*)$`)
 
 // ripByte holds the first bytes of ripRe's alternatives.
 var ripByte = func() (t [256]bool) {
-	for _, c := range "REpPNIe" {
+	for _, c := range "REpPNIe-" {
 		t[c] = true
 	}
 	return t
