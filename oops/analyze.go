@@ -45,10 +45,12 @@ type stack struct {
 }
 
 var (
-	cpuOnlyRe  = regexp.MustCompile(`^CPU (\d+)\s*$`)
-	accessRe   = regexp.MustCompile(`^(Read|Write) (?:of size \d+ |at addr)`)
-	chainRe    = regexp.MustCompile(`^-> #0 `)
-	lockAtRe   = regexp.MustCompile(`^\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	cpuOnlyRe = regexp.MustCompile(`^CPU (\d+)\s*$`)
+	accessRe  = regexp.MustCompile(`^(Read|Write) (?:of size \d+ |at addr)`)
+	chainRe   = regexp.MustCompile(`^-> #0 `)
+	// lockAtRe matches a held lock: " (lock){+.+.}, at: func+0x1/0x2" and,
+	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
+	lockAtRe   = regexp.MustCompile(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
 	bugAtRe    = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
 	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
@@ -226,7 +228,7 @@ func parse(f *format, lines []string) parsed {
 			p.panicMsg = panicMessage(t)
 			continue
 		}
-		if p.lockAt == "" && t[0] == '(' {
+		if p.lockAt == "" && (t[0] == '(' || t[0] == '#') {
 			if m := lockAtRe.FindStringSubmatch(t); m != nil {
 				if fr, ok := parseFrame(m[1]); ok {
 					p.lockAt = fr.Function

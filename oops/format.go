@@ -37,6 +37,7 @@ const (
 	fHeaderFn             // the header's last capture is a function: the guilty one when nothing else is
 	fNeedMsg              // the title ends in the header's message: a report without one was cut
 	fFramed               // lockdep's layout: header, version line, a rule of dashes, then the body
+	fNoStack              // the kind prints no stack trace: a report without one is whole
 )
 
 // format is one kind of report header and how its title is made. title is a
@@ -127,9 +128,9 @@ var formats = []*format{
 	{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
 	{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+	{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+	{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fNoStack},
+	{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmChain},
 	{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
 	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^spin_|^do_raw`)},
