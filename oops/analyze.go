@@ -97,6 +97,13 @@ func analyze(f *format, lines []string) *Report {
 		r.Panicked = true
 		r.PanicMessage = p.panicMsg
 	}
+	finish(f, r, &p)
+	return r
+}
+
+// finish sets what follows from the parsed facts: the bug location, the
+// title and kind, the signature.
+func finish(f *format, r *Report, p *parsed) {
 	if f.file || p.bugFile != "" {
 		loc := p.bugFile
 		if loc == "" {
@@ -106,9 +113,8 @@ func analyze(f *format, lines []string) *Report {
 			r.BugLocation = &loc
 		}
 	}
-	titleReport(f, r, &p)
+	titleReport(f, r, p)
 	r.Signature = Signature(r.Type, r.GuiltyFunction, r.Frames)
-	return r
 }
 
 func firstLine(lines []string) string {

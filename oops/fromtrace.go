@@ -53,16 +53,6 @@ func build(f *format, header string, rip *Location, frames []Frame) *Report {
 	}
 	p.stacks = []stack{{label: "Call Trace:", frames: frames}}
 	r := &Report{Header: header, Text: lines, RIP: rip, Frames: frames, Stacks: [][]Frame{frames}, Modules: []string{}}
-	if f.file {
-		loc := p.bugFile
-		if loc == "" {
-			loc = p.warnFile
-		}
-		if loc != "" {
-			r.BugLocation = &loc
-		}
-	}
-	titleReport(f, r, &p)
-	r.Signature = Signature(r.Type, r.GuiltyFunction, r.Frames)
+	finish(f, r, &p)
 	return r
 }

@@ -86,7 +86,14 @@ func newTokenSet(tokens []string) *tokenSet {
 }
 
 // contains reports whether b holds any of the tokens.
-func (ts *tokenSet) contains(b []byte) bool {
+func (ts *tokenSet) contains(b []byte) bool { return ts.find(b, nil) }
+
+// each calls fn with every token b holds, until fn returns false.
+func (ts *tokenSet) each(b []byte, fn func(tok string) bool) { ts.find(b, fn) }
+
+// find looks for the tokens in b: with fn nil it stops at the first and
+// reports it; otherwise it calls fn for each until fn returns false.
+func (ts *tokenSet) find(b []byte, fn func(tok string) bool) bool {
 	if len(b) < 2 {
 		return false
 	}
@@ -100,34 +107,13 @@ func (ts *tokenSet) contains(b []byte) bool {
 		for _, a := range ts.buckets[j] {
 			st := i - 1 - a.off
 			if st >= 0 && len(b)-st >= len(a.tok) && string(b[st:st+len(a.tok)]) == a.tok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// each calls fn with every token b holds, until fn returns false.
-func (ts *tokenSet) each(b []byte, fn func(tok string) bool) {
-	if len(b) < 2 {
-		return
-	}
-	k := uint16(b[0])
-	for i := 1; i < len(b); i++ {
-		k = k<<8 | uint16(b[i])
-		j := ts.bucket[k]
-		if j == 0 {
-			continue
-		}
-		for _, a := range ts.buckets[j] {
-			st := i - 1 - a.off
-			if st >= 0 && len(b)-st >= len(a.tok) && string(b[st:st+len(a.tok)]) == a.tok {
-				if !fn(a.tok) {
-					return
+				if fn == nil || !fn(a.tok) {
+					return true
 				}
 			}
 		}
 	}
+	return false
 }
 
 // extraTokens open reports or state document facts without being a

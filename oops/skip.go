@@ -105,34 +105,19 @@ var genericNames = newNameMatcher(genericFrames)
 // isGeneric reports whether fn (clone suffixes stripped) is a frame the
 // guilty-function choice passes over.
 func isGeneric(fn string) bool {
-	fn = stripSuffix(fn)
-	genericMu.Lock()
-	v, ok := genericCache[fn]
-	genericMu.Unlock()
-	if ok {
-		return v
-	}
-	v = genericNames.match(fn)
-	genericMu.Lock()
-	if len(genericCache) >= 1<<16 {
-		// Bounded: a log of random names cannot grow it without limit.
-		clear(genericCache)
-	}
-	genericCache[fn] = v
-	genericMu.Unlock()
-	return v
+	return cachedMatch(nil, stripSuffix(fn), genericNames.match)
 }
 
-// The same few thousand function names recur in every trace; the big
-// alternation is matched once per name.
-var (
-	genericMu    sync.Mutex
-	genericCache = map[string]bool{}
-)
-
-// matchFn is re.MatchString(fn) remembered per (re, fn): the matchers over
-// function names see the same names in every report.
+// matchFn is re.MatchString(fn), remembered: the matchers over function
+// names see the same names in every report.
 func matchFn(re *regexp.Regexp, fn string) bool {
+	return cachedMatch(re, fn, re.MatchString)
+}
+
+// cachedMatch remembers match(fn) per matcher (re; nil for the generic
+// frames), in a table bounded so that a log of random names cannot grow it
+// without limit.
+func cachedMatch(re *regexp.Regexp, fn string, match func(string) bool) bool {
 	k := fnKey{re, fn}
 	fnMu.Lock()
 	v, ok := fnCache[k]
@@ -140,7 +125,7 @@ func matchFn(re *regexp.Regexp, fn string) bool {
 	if ok {
 		return v
 	}
-	v = re.MatchString(fn)
+	v = match(fn)
 	fnMu.Lock()
 	if len(fnCache) >= 1<<16 {
 		clear(fnCache)
