@@ -427,8 +427,13 @@ func nextSteps(d *Diagnosis) {
 		}
 	}
 	for _, m := range d.Matches {
-		if m.Workaround != nil && m.Workaround.EthtoolOffload != nil {
-			d.NextSteps = append(d.NextSteps, "ktriage remedy plan "+m.ID+"   # the workaround as a diff of this host's network configuration")
+		if w := m.Workaround; w != nil && w.EthtoolOffload != nil {
+			scope := "each NIC"
+			if w.EthtoolOffload.Scope == "bond-slaves" {
+				scope = "each bond slave (cat /proc/net/bonding/*)"
+			}
+			d.NextSteps = append(d.NextSteps, fmt.Sprintf("ethtool -k <nic>   # on %s: which of %s are on now (%s)",
+				scope, strings.Join(w.EthtoolOffload.Features, ", "), m.ID))
 		}
 	}
 }
