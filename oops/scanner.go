@@ -203,7 +203,7 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 	if strings.HasPrefix(trim, "RIP: ") || strings.HasPrefix(trim, "pc : ") || strings.HasPrefix(trim, "PC is at ") {
 		c.hasRIP = true
 	}
-	if strings.HasPrefix(trim, "crash> ") {
+	if strings.HasPrefix(trim, "crash> ") || isCrashSysLine(trim) {
 		// A crash(8) prompt: the kernel's output ended above it.
 		s.finishCur()
 		return
@@ -396,7 +396,7 @@ var oopsLinePrefixes = []string{
 	"DR3:", "DR6:", "PKRU:", "Modules linked in", "Hardware name", "CPU:", "Pid:", "Workqueue:", "pc :",
 	"lr :", "sp :", "x2", "x1", "x0", "x9", "x8", "x7", "x6", "x5", "x4", "x3", "Process ", "Stack:",
 	"Backtrace", "Allocated by", "Freed by", "Last potentially", "Second to last", "The buggy address",
-	"Memory state", "page:", "flags:", "raw:", "page dumped", ">", "^", "==", "Read of size", "Write of size",
+	"Memory state", "page:", "flags:", "raw:", "page dumped", ">", "^", "=====", "Read of size", "Write of size",
 	"Uninit was", "Local variable", "Bytes ", "CPU ", "#PF:", "PGD ", "Oops", "invalid opcode", "---[",
 	"task:", "stack backtrace", "-> #", "other info", "1 lock held", "2 locks held", "no locks held",
 	"lock(", "*** DEADLOCK", "Possible unsafe", "CPU0", "CPU1", "but task", "which lock", "the existing",
@@ -411,6 +411,19 @@ var oopsLinePrefixes = []string{
 func isRegLine(t string) bool {
 	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')
 }
+
+// isCrashSysLine tells crash(8)'s `sys` output ("RELEASE: 2.6.32-...",
+// "LOAD AVERAGE: ..."), which a pasted oops fragment may run into.
+func isCrashSysLine(t string) bool {
+	for _, k := range crashSysKeys {
+		if strings.HasPrefix(t, k) {
+			return true
+		}
+	}
+	return false
+}
+
+var crashSysKeys = []string{"KERNEL: ", "DUMPFILE: ", "CPUS: ", "DATE: ", "UPTIME: ", "LOAD AVERAGE: ", "TASKS: ", "NODENAME: ", "RELEASE: ", "VERSION: ", "MACHINE: ", "MEMORY: "}
 
 // taskRelease records the release a task line outside any report states
 // ("CPU: 3 PID: 1 Comm: x Not tainted 4.18.0-305.el8.x86_64 #1" before an

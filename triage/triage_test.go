@@ -52,6 +52,10 @@ func TestSeed(t *testing.T) {
 	if second.Title != "kernel BUG in tcp_sendmsg" {
 		t.Errorf("second title = %q", second.Title)
 	}
+	// The spans cover the crash text, not the article's prose around it.
+	if first.Source.StartLine != 16 || second.Source.StartLine != 75 || second.Source.EndLine > 81 {
+		t.Errorf("spans %+v and %+v", first.Source, second.Source)
+	}
 	if len(d.Matches) != 1 || d.Matches[0].ID != "tcp-trim-head-skb-data-len" || len(d.Matches[0].Reports) != 2 {
 		t.Fatalf("matches = %+v", d.Matches)
 	}
