@@ -50,9 +50,10 @@ var (
 	chainRe   = regexp.MustCompile(`^-> #0 `)
 	// lockAtRe matches a held lock: " (lock){+.+.}, at: func+0x1/0x2" and,
 	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
-	lockAtRe   = regexp.MustCompile(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
-	bugAtRe    = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
-	stackStart = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
+	lockAtRe    = regexp.MustCompile(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	bugAtRe     = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
+	armCallerRe = regexp.MustCompile(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
+	stackStart  = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
 // stackStartByte holds the first bytes of stackStart's alternatives, so
@@ -152,6 +153,9 @@ func parse(f *format, lines []string) parsed {
 	// interrupted context's frames follow, 2 once that trace ended.
 	stall := 0
 	pendingCT := 0
+	// tick: the current stack went through the timer tick, so an
+	// interrupt entry in it is the tick that found the stall.
+	tick := false
 	for i, raw := range lines {
 		t := strings.TrimSpace(raw)
 		if i == 0 && f.flags&fHeadless == 0 {
@@ -261,6 +265,7 @@ func parse(f *format, lines []string) parsed {
 				cur.label = t
 			} else {
 				p.stacks = append(p.stacks, stack{label: t})
+				tick = false
 				cur = &p.stacks[len(p.stacks)-1]
 			}
 			if stall == 1 {
@@ -299,7 +304,10 @@ func parse(f *format, lines []string) parsed {
 		if len(cur.frames) < 256 {
 			cur.frames = append(cur.frames, fr)
 		}
-		if fr.Reliable && stall < 2 && len(p.stallCtx) == 0 && strings.Contains(fr.Function, "apic_timer_interrupt") {
+		if fr.Reliable && !tick && isTickFrame(fr.Function) {
+			tick = true
+		}
+		if fr.Reliable && stall < 2 && len(p.stallCtx) == 0 && isTimerIRQEntry(fr.Function, tick) {
 			// The timer interrupt that found the stall: the frames after
 			// it are the code that ran too long.
 			stall = 1
@@ -309,12 +317,34 @@ func parse(f *format, lines []string) parsed {
 		}
 		if stall == 1 && len(p.stallCtx) < 256 {
 			p.stallCtx = append(p.stallCtx, fr)
+			if strings.Contains(t, ") from ") {
+				// arm names the caller only on the callee's line: the
+				// outermost one (the syscall return) is on no line of
+				// its own.
+				if m := armCallerRe.FindStringSubmatch(t); m != nil {
+					p.stallCtx = append(p.stallCtx, Frame{Location: Location{Function: m[1]}, Reliable: true})
+				}
+			}
 		}
 	}
 	if pendingCT > 0 {
 		p.missedTrace = true
 	}
 	return p
+}
+
+// isTimerIRQEntry tells the frame where the timer interrupt that found a
+// stall entered the kernel on top of the code it interrupted: x86's
+// apic_timer_interrupt, and, in a stack that went through the tick, arm's
+// __irq_svc and arm64's el1_irq and el1h_64_irq (which every interrupt
+// enters by, a softirq run on its exit too).
+func isTimerIRQEntry(fn string, tick bool) bool {
+	return strings.Contains(fn, "apic_timer_interrupt") || tick && (fn == "__irq_svc" || fn == "el1_irq" || fn == "el1h_64_irq")
+}
+
+// isTickFrame tells the timer tick's own frames.
+func isTickFrame(fn string) bool {
+	return strings.HasPrefix(fn, "update_process_times") || strings.HasPrefix(fn, "tick_") || strings.HasPrefix(fn, "rcu_sched_clock_irq") || strings.HasPrefix(fn, "rcu_check_callbacks") || strings.HasPrefix(fn, "hrtimer_interrupt")
 }
 
 func lastLabel(s []stack) string {

@@ -134,7 +134,7 @@ var formats = []*format{
 	{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmChain},
 	{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
-	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^spin_|^do_raw`)},
+	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip},
 	{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 	{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule|^msleep|^usleep_range|^ssleep|^fsleep`)},
@@ -197,6 +197,10 @@ var formats = []*format{
 
 // hangSkip passes over the waiting primitives a blocked task sits in.
 var hangSkip = re(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__wait_rcu_gp|wait_rcu_gp|rcu_barrier|ldsem_|tty_ldisc_lock|__filemap_fdatawait|filemap_fdatawait|fdatawait_|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
+
+// spinlockSkip passes over the spinlock debug code and the helpers that take
+// a lock for their caller (a runqueue's, a waitqueue's): the caller misused it.
+var spinlockSkip = re(`^spin_|^do_raw|^__task_rq_lock|^task_rq_lock|^__wake_up|^wake_up_(?:bit|var)$`)
 
 // leakSkip passes over the allocators a leaked object's backtrace starts
 // in: the leak is the caller's.

@@ -146,6 +146,11 @@ func canonicalFunc(fn string) string {
 			return fn[len(p):]
 		}
 	}
+	// Architectures without entry stubs (arm) call the bare "sys_" body:
+	// the syscall's name alone, as for the inner wrappers.
+	if strings.HasPrefix(fn, "sys_") && len(fn) > 4 {
+		return fn[4:]
+	}
 	for _, p := range syscallInnerPrefixes {
 		if strings.HasPrefix(fn, p) && len(fn) > len(p) {
 			return fn[len(p):]

@@ -295,7 +295,9 @@ var stallAnchors = regexp.MustCompile(`` +
 	`new_sync_read|new_sync_write|^vfs_ioctl|do_vfs_ioctl|ksys_ioctl|compat_ioctl|sys_ioctl|SyS_ioctl|` +
 	`blkdev_ioctl|do_iter_readv_writev|do_readv_writev|do_sendfile|^sock_sendmsg|^sock_recvmsg|__sock_sendmsg|` +
 	`sock_write_iter|sock_read_iter|sock_do_ioctl|^sock_ioctl|nfnetlink_rcv_msg|rtnetlink_rcv_msg|` +
-	`^__fput|^____fput|do_dentry_open|path_openat|__sys_setsockopt|sock_common_setsockopt`)
+	`^__fput|^____fput|do_dentry_open|path_openat|__sys_setsockopt|sock_common_setsockopt|` +
+	// page faults: the mapping's fault handler
+	`^__do_fault$`)
 
 // stallSelf are functions that, when a stall's context runs through them,
 // are themselves what ran too long (cross-CPU calls).
