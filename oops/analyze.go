@@ -156,6 +156,16 @@ func parse(f *format, lines []string) parsed {
 	// tick: the current stack went through the timer tick, so an
 	// interrupt entry in it is the tick that found the stall.
 	tick := false
+	// pend is the caller an arm "(callee) from (caller+0x..)" line names:
+	// the next line's callee, unless the trace ends there, where it is the
+	// outermost frame and on no line of its own.
+	pend, pendStack := "", 0
+	flushPend := func() {
+		if pend != "" && pendStack < len(p.stacks) && len(p.stacks[pendStack].frames) < 256 {
+			p.stacks[pendStack].frames = append(p.stacks[pendStack].frames, Frame{Location: Location{Function: pend}, Reliable: true})
+		}
+		pend = ""
+	}
 	for i, raw := range lines {
 		t := strings.TrimSpace(raw)
 		if i == 0 && f.flags&fHeadless == 0 {
@@ -264,6 +274,7 @@ func parse(f *format, lines []string) parsed {
 				// "stack backtrace:" then "Call Trace:": one stack.
 				cur.label = t
 			} else {
+				flushPend()
 				p.stacks = append(p.stacks, stack{label: t})
 				tick = false
 				cur = &p.stacks[len(p.stacks)-1]
@@ -301,8 +312,21 @@ func parse(f *format, lines []string) parsed {
 			p.stacks = append(p.stacks, stack{label: ""})
 			cur = &p.stacks[len(p.stacks)-1]
 		}
+		if pend != "" {
+			// Within one trace the chain goes on (or breaks where a
+			// noreturn call's return address names the next function).
+			if pendStack != len(p.stacks)-1 {
+				flushPend()
+			}
+			pend = ""
+		}
 		if len(cur.frames) < 256 {
 			cur.frames = append(cur.frames, fr)
+		}
+		if strings.Contains(t, ") from ") {
+			if m := armCallerRe.FindStringSubmatch(t); m != nil {
+				pend, pendStack = m[1], len(p.stacks)-1
+			}
 		}
 		if fr.Reliable && !tick && isTickFrame(fr.Function) {
 			tick = true
@@ -327,6 +351,7 @@ func parse(f *format, lines []string) parsed {
 			}
 		}
 	}
+	flushPend()
 	if pendingCT > 0 {
 		p.missedTrace = true
 	}
