@@ -29,15 +29,16 @@ const (
 )
 
 const (
-	fCont     = 1 << iota // may continue a report opened just before
-	fHeadless             // a bare RIP line: a report whose header was lost
-	fPrelude              // announces a BUG that follows on the next lines
-	fCorrupt              // a title of this format is always marked corrupted
-	fInside               // printed on its own schedule: never ends an open report
-	fHeaderFn             // the header's last capture is a function: the guilty one when nothing else is
-	fNeedMsg              // the title ends in the header's message: a report without one was cut
-	fFramed               // lockdep's layout: header, version line, a rule of dashes, then the body
-	fNoStack              // the kind prints no stack trace: a report without one is whole
+	fCont      = 1 << iota // may continue a report opened just before
+	fHeadless              // a bare RIP line: a report whose header was lost
+	fPrelude               // announces a BUG that follows on the next lines
+	fCorrupt               // a title of this format is always marked corrupted
+	fInside                // printed on its own schedule: never ends an open report
+	fHeaderFn              // the header's last capture is a function: the guilty one when nothing else is
+	fNeedMsg               // the title ends in the header's message: a report without one was cut
+	fFramed                // lockdep's layout: header, version line, a rule of dashes, then the body
+	fNoStack               // the kind prints no stack trace: a report without one is whole
+	fNeedStack             // the title names no function, but a report without a stack was cut
 )
 
 // format is one kind of report header and how its title is made. title is a
@@ -148,6 +149,9 @@ var formats = []*format{
 	{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
 	{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
 	{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
+	// At unmount the kernel warns right after it (umount_check): the
+	// warning's stack is this report's, and says nothing the title needs.
+	{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of`), title: "BUG: Dentry still in use in $1", mode: gmNone, flags: fPrelude | fNeedStack},
 	{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
 	{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
 	{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},

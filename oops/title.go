@@ -103,6 +103,10 @@ func titleReport(f *format, r *Report, p *parsed) {
 		r.Corrupted = true
 		r.CorruptedReason = "no stack trace in report"
 	}
+	if f.flags&fNeedStack != 0 && !p.stackKw && !hasFrames(p) && !r.Corrupted {
+		r.Corrupted = true
+		r.CorruptedReason = "no stack trace in report"
+	}
 	if p.missedTrace && f.mode != gmNone && strings.Contains(f.title, "{FUNC}") && !r.Corrupted {
 		r.Corrupted = true
 		r.CorruptedReason = "call trace is missed"
@@ -224,8 +228,24 @@ func guilty(f *format, p *parsed) string {
 		}
 		return p.headerFn
 	}
-	return guiltyByMode(f, p, skip, first, rip, trace, backtrace, lockAt)
+	if fn := guiltyByMode(f, p, skip, first, rip, trace, backtrace, lockAt); fn != "" {
+		return fn
+	}
+	if f.mode == gmRipTrace && len(p.stacks) > 0 {
+		// A trace of nothing but the kernel's entry code (a jump to a
+		// wild address from a syscall): where it came in is all there is.
+		for _, fr := range p.stacks[0].frames {
+			if fr.Reliable && matchFn(entryRe, stripSuffix(fr.Function)) {
+				return fr.Function
+			}
+		}
+	}
+	return ""
 }
+
+// entryRe matches the kernel entry frames: passed over as the guilty
+// function, but the only one a trace of nothing else has.
+var entryRe = regexp.MustCompile(`^el0_svc|^ret_fast_syscall|^entry_SYSCALL|^ret_from_fork`)
 
 func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Frame) string, rip, trace, backtrace, lockAt func() string) string {
 	try := func(fs ...func() string) string {
@@ -491,6 +511,7 @@ var titleTypes = []struct {
 	{prefix: "general protection fault", typ: "DoS"},
 	{prefix: "kernel panic", typ: "DoS"},
 	{prefix: "divide error", typ: "DoS"},
+	{prefix: "stack segment fault", typ: "DoS"},
 	{prefix: "invalid opcode", typ: "DoS"},
 	{prefix: "PANIC: double fault", typ: "DoS"},
 	{prefix: "Internal error", typ: "DoS"},
