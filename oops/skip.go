@@ -69,7 +69,7 @@ var genericFrames = []string{
 	`^__hlist`, `^rb_insert`, `^rb_erase`, `^kobject_`, `^device_add`, `^device_del`,
 	`^dev_printk`, `^_dev_(err|warn|info)`, `^__dev_printk`, `^dev_(err|warn|info)$`, `^dev_vprintk_emit`, `^__kobject`,
 	`^queue_work`, `^__queue_work`, `^flush_work`, `^__flush_work`, `^usb_submit_urb`, `^kfree_skb`,
-	`^__kfree_skb`, `^skb_release`, `^refcount_warn`, `^idr_`, `^xa_`, `^__xa_`,
+	`^__kfree_skb`, `^skb_release_all`, `^skb_release_head`, `^refcount_warn`, `^idr_`, `^xa_`, `^__xa_`,
 	`^irq_work`, `^__irq_work`, `^on_each_cpu`,
 	// helpers that warn about their caller's misuse
 	`^iput$`, `^_atomic_dec_and_lock`, `^atomic_dec_and_lock`, `^lock_sock`, `^__lock_sock`, `^release_sock`,
