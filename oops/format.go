@@ -166,7 +166,8 @@ var formats = []*format{
 	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
 	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
 	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
-	{token: "WARNING:", re: re(`^WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
+	// A device's warning has its name before it ("usb 5-1: WARNING: ...").
+	{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
 	{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
 
 	// Miscellaneous.
@@ -330,7 +331,7 @@ func suppressed(f *format, t string) bool {
 	case f.token == "WARNING:" && (strings.Contains(t, "EXT4-fs") || strings.Contains(t, "XFS") ||
 		strings.Contains(t, "deprecated") || strings.Contains(t, "could not") || strings.Contains(t, "sshd") ||
 		strings.Contains(t, "not supported") || strings.Contains(t, "DT_FLAGS_1") || strings.Contains(t, "fbcon:") ||
-		strings.Contains(t, "mand mount option")):
+		strings.Contains(t, "mand mount option") || strings.Contains(t, "moduli")):
 		return f.mode == gmNone
 	}
 	return false

@@ -62,7 +62,7 @@ var genericFrames = []string{
 	// copies and string helpers
 	`^mem(cpy|set|cmp|move|chr|scan|dup)`, `^__mem(cpy|set|move)`, `^str[a-z]*$`, `^__str[a-z]*$`,
 	`^_copy_(to|from)_user`, `^copy_(to|from)_user`, `^__copy_(to|from)_user`, `^raw_copy_`,
-	`^_?copy_(?:from|to)_iter`, `^copy_page_(?:from|to)_iter`, `^copyin$`, `^copyout$`, `^copy_user_`, `^rep_movs`, `^__check_object_size`, `^check_object_size`,
+	`^_?copy_(?:from|to)_iter`, `^copy_page_(?:from|to)_iter`, `^copyin$`, `^copyout$`, `^copy_user_`, `^simple_copy_to_iter`, `^rep_movs`, `^__check_object_size`, `^check_object_size`,
 	`^csum_partial`, `^skb_copy_bits`, `^__sw_hweight`,
 	// data structure helpers that report others' bugs
 	`^list_add`, `^list_del`, `^__list_add`, `^__list_del`, `^list_replace`, `^__list_`, `^hlist_`,
