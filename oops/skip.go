@@ -14,7 +14,7 @@ var genericFrames = []string{
 	// reporting machinery
 	`^panic$`, `^__panic`, `^nmi_panic`, `^report_bug`, `^fixup_bug`, `^handle_bug`, `^do_error_trap`,
 	`^do_invalid_op`, `^invalid_op`, `^exc_`, `^asm_exc_`, `^do_trap`, `^die$`, `^__die`, `^oops_`,
-	`^show_stack`, `^show_regs`, `^__show_regs`, `^dump_stack`, `^__dump_stack`, `^dump_backtrace`,
+	`^show_stack`, `^show_regs`, `^__show_regs`, `^dump_stack`, `^__dump_stack`, `^dump_backtrace`, `^unwind_backtrace`,
 	`^warn_slowpath`, `^__warn`, `^warn_`, `^WARN`, `^print_`, `^printk`, `^vprintk`, `^_printk`,
 	`^__printk`, `^stack_trace_`, `^save_stack`, `^arch_stack_walk`, `^show_trace`, `^bug_handler`,
 	`^brk_handler`, `^call_break_hook`, `^el1_`, `^el1h_`, `^do_mem_abort`, `^die_kernel_fault`,
