@@ -17,8 +17,8 @@ import (
 // lower them.
 const (
 	titleFloor     = 0.915
-	typeFloor      = 0.985
-	corruptedFloor = 0.94
+	typeFloor      = 0.989
+	corruptedFloor = 0.944
 )
 
 type corpusCase struct {
