@@ -67,6 +67,13 @@ type Scanner struct {
 	// across frames and tasks, and a `foreach bt` has thousands.
 	names map[string]string
 
+	// cmd is the last command typed at a crash> prompt and cmdLine its
+	// line; "" when the document shows none.
+	cmd     string
+	cmdLine int
+	// blocks are the parsers of other commands' output.
+	blocks []blockParser
+
 	// Hints for computing frame offsets at Finish.
 	starts   map[string]uint64 // function -> start address
 	conflict map[string]bool   // functions seen with two starts
@@ -102,8 +109,22 @@ func (s *Scanner) intern(name string) string {
 
 // NewScanner returns a scanner at the start of a document.
 func NewScanner() *Scanner {
-	return &Scanner{}
+	return &Scanner{blocks: newBlockParsers()}
 }
+
+// newBlockParsers lists the parsers of other commands' output; each file
+// that adds one appends its constructor to blockParserFactories in init.
+func newBlockParsers() []blockParser {
+	var out []blockParser
+	for _, f := range blockParserFactories {
+		out = append(out, f())
+	}
+	return out
+}
+
+// blockParserFactories is filled by the init functions of the block
+// parsers' files.
+var blockParserFactories []func() blockParser
 
 // Line feeds one line; lineno is 1-based. text has had a log prefix removed
 // by the caller where there was one; leading and trailing whitespace and \r
@@ -156,7 +177,19 @@ func (s *Scanner) Line(lineno int, text string) {
 		}
 	case c == 'c' && isPrompt(t):
 		s.closeAll()
+		s.cmd = promptCommand(t)
+		s.cmdLine = lineno
+		for _, b := range s.blocks {
+			b.prompt(lineno, s.cmd)
+		}
 		return
+	}
+	// Block parsers (struct dumps, tables) see every other line first; the
+	// one that takes it ends the others' interest in it.
+	for _, b := range s.blocks {
+		if b.line(lineno, t, s.cmd) {
+			return
+		}
 	}
 	if s.btActive() && s.btDetail(lineno, t) {
 		return
@@ -169,6 +202,27 @@ func (s *Scanner) Line(lineno int, text string) {
 		return
 	}
 	s.noise()
+}
+
+// promptCommand returns the command of a prompt line ("sk_buff ffff88..."
+// for "crash> sk_buff ffff88...|grep len" keeps the pipe: a parser needs to
+// know the output is filtered).
+func promptCommand(t string) string {
+	i := strings.IndexByte(t, '>')
+	return strings.TrimSpace(t[i+1:])
+}
+
+// blockParser is a parser of one kind of crash(8) output that is not part
+// of bt or sys: struct dumps, rd, px, dis, ps, net. Each lives in its own
+// file and is registered in NewScanner.
+type blockParser interface {
+	// prompt tells the parser a new command was typed (cmd may be "").
+	prompt(lineno int, cmd string)
+	// line offers a normalized non-empty line and the last command; true
+	// means the parser consumed it.
+	line(lineno int, t string, cmd string) bool
+	// finish adds what the parser found to the session.
+	finish(sess *Session)
 }
 
 // isPrompt recognises "crash> cmd" (and "crash64> ", the prompt of a
@@ -532,6 +586,9 @@ func (s *Scanner) Finish() *Session {
 		b.Trace = trace(b)
 	}
 	s.sess.Sys = pickSys(s.sess.SysBlocks)
+	for _, b := range s.blocks {
+		b.finish(&s.sess)
+	}
 	s.starts, s.conflict, s.slots, s.names = nil, nil, nil, nil
 	return &s.sess
 }
