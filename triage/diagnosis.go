@@ -7,6 +7,7 @@ package triage
 import (
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/owner"
 )
 
 // Input kinds of the JSON contract.
@@ -51,28 +52,6 @@ type Match struct {
 	RootCause string `json:"root_cause,omitempty"`
 }
 
-// Link is one step of the chain from a corrupt object to its owner.
-type Link struct {
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Proof string `json:"proof"`
-	Why   string `json:"why"`
-}
-
-// Owner is the socket and process a corrupt object belonged to.
-type Owner struct {
-	SKB    *string `json:"skb"`
-	Socket *string `json:"socket"`
-	FD     *int    `json:"fd"`
-	Type   *string `json:"type"`
-	Local  *string `json:"local"`
-	Remote *string `json:"remote"`
-	Device *string `json:"device"`
-	PID    *int    `json:"pid"`
-	Comm   *string `json:"comm"`
-	Links  []Link  `json:"links"`
-}
-
 // Vmcore describes a memory dump among the inputs.
 type Vmcore struct {
 	Format      string  `json:"format"`
@@ -91,7 +70,7 @@ type Diagnosis struct {
 	Reports   []*oops.Report `json:"reports"`
 	Findings  []Finding      `json:"findings"`
 	Matches   []Match        `json:"matches"`
-	Owner     *Owner         `json:"owner"`
+	Owner     *owner.Owner   `json:"owner"`
 	Vmcore    *Vmcore        `json:"vmcore"`
 	NextSteps []string       `json:"next_steps"`
 }
