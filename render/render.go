@@ -45,6 +45,11 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		b.WriteString(inputsList(d))
 		b.WriteString(".\n")
 	default:
+		for _, l := range Story(d, st) {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+		b.WriteString("\nDetails: ")
 		fmt.Fprintf(&b, "%s in %s", plural(n, "crash", "crashes"), inputsList(d))
 		if len(d.Matches) > 0 {
 			ids := map[string]bool{}
