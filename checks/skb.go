@@ -124,8 +124,9 @@ func (s *skbView) hasBuffer() bool {
 }
 
 // SKB checks one sk_buff, reading its skb_shared_info at head+end from
-// env.Objects when present. Findings come in the order of the Check*
-// constants; a check whose fields were not dumped says nothing.
+// env.Objects when present. Findings come in a fixed order (lengths and
+// buffer, then the shared info, checksum, headers, truesize) so output is
+// stable; a check whose fields were not dumped says nothing.
 func SKB(skb *kobj.Object, env Env) []Finding {
 	if skb == nil || skb.Value == nil {
 		return nil
