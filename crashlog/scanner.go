@@ -39,6 +39,16 @@ type Session struct {
 	// Dropped counts backtraces and sys blocks not kept because of
 	// MaxBacktraces and MaxSysBlocks.
 	Dropped int
+	// Tasks lists every `ps` line in order.
+	Tasks []Task
+	// NetDevs lists every `net` device line in order.
+	NetDevs []NetDev
+	// Sockets lists every `net -s` socket line in order; Socket.Task and
+	// Socket.Filtered say what the line proves about its owner.
+	Sockets []Socket
+	// RowsDropped counts ps, net and net -s lines not kept because of
+	// MaxTasks, MaxNetDevs and MaxSockets.
+	RowsDropped int
 }
 
 // Scanner consumes lines of a document one at a time, so the caller can read
