@@ -3,6 +3,7 @@ package crashlog
 import (
 	"strings"
 
+	"github.com/ktriage/ktriage/kobj"
 	"github.com/ktriage/ktriage/oops"
 )
 
@@ -36,6 +37,22 @@ type Session struct {
 	// Backtraces lists every `bt` in order. The same bt pasted twice
 	// appears twice; Backtrace.Key tells them apart.
 	Backtraces []*Backtrace
+	// Objects holds the struct and union dumps that show a whole object
+	// (see struct.go), the first reading of each; Partial holds grep'd,
+	// member-list, header-less and cut-short dumps of objects Objects
+	// lacks; Dumps lists every dump in order with how it was printed.
+	Objects kobj.Set
+	Partial []*kobj.Object
+	Dumps   []*Dump
+	// Reads, Evals, Disasm and StackWords are `rd`, `p`/`px`, `dis` and
+	// orphan `bt -f` output (see rd.go, px.go, dis.go).
+	Reads      []Read
+	Evals      []Eval
+	Disasm     []Insn
+	StackWords []StackWord
+	// DroppedOutput counts dumps, reads, results, instructions and stack
+	// words not kept because of their limits.
+	DroppedOutput int
 	// Dropped counts backtraces and sys blocks not kept because of
 	// MaxBacktraces and MaxSysBlocks.
 	Dropped int
