@@ -200,6 +200,9 @@ func (s *Scanner) Line(lineno int, text string) {
 				Span:    Span{Start: lineno, End: lineno},
 			}
 			s.btLast, s.btElems, s.suspended, s.lastIdx, s.regsTo, s.lastWasEx, s.separator = s.n, 0, false, -1, 0, false, ""
+			// The same header opens `net -s` output: the socket parser
+			// needs it to tie the sockets listed below to the task.
+			s.offerTaskHeader(lineno, h)
 			return
 		}
 	case c == 'c' && isPrompt(t):
