@@ -207,7 +207,11 @@ func stackLink(addr uint64, in Input) (Link, bool) {
 			why += fmt.Sprintf(", an object of %s (bt -F)", strings.Trim(lab, "[]"))
 		}
 		if len(regs) > 0 {
-			why += fmt.Sprintf("; %s hold it too", strings.Join(regs, ", "))
+			verb := "holds"
+			if len(regs) > 1 {
+				verb = "hold"
+			}
+			why += fmt.Sprintf("; %s %s it too", strings.Join(regs, ", "), verb)
 		}
 		return Link{From: "stack", To: "sk_buff", Proof: Proven, Why: why}, true
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -59,5 +60,29 @@ func TestJSONNulls(t *testing.T) {
 	}
 	if _, ok := r["guilty_function"]; !ok {
 		t.Error("guilty_function absent instead of null")
+	}
+}
+
+// TestSeedStory: the founding case told in at most ten lines, in order.
+func TestSeedStory(t *testing.T) {
+	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	d, err := triage.Analyze([]string{seed}, triage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := Story(d, Style{})
+	if len(lines) > 10 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	text := strings.Join(lines, "\n")
+	order := []string{"2 crashes, one bug", "Corrupt sk_buff ffff880fe9624868", "Socket ffff881063a669c0, fd 7330",
+		"Process 29860 proc1, inferred", "Known bug tcp-trim-head-skb-data-len", "Workaround: ethtool -K"}
+	at := -1
+	for _, s := range order {
+		i := strings.Index(text, s)
+		if i <= at {
+			t.Fatalf("%q missing or out of order:\n%s", s, text)
+		}
+		at = i
 	}
 }

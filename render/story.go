@@ -50,7 +50,11 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	// The corrupt object and why.
 	for _, f := range d.Findings {
 		if f.Severity == "error" {
-			out = append(out, st.paint("1;33", "Corrupt "+f.Object)+": "+f.Message)
+			what, how := findingLines(f.Message)
+			out = append(out, st.paint("1;33", "Corrupt "+f.Object)+": "+what)
+			if how != "" {
+				out = append(out, "  "+how)
+			}
 			break
 		}
 	}
@@ -182,4 +186,33 @@ func linkProofs(links []owner.Link, steps ...string) string {
 		return "each link proven"
 	}
 	return strings.Join(ps, ", ")
+}
+
+// findingLines splits a finding's message into the verdict and how the
+// crash followed from it, with the first register that corroborates it:
+// the rest of the message is in the details.
+func findingLines(msg string) (what, how string) {
+	sentences := strings.SplitAfter(msg, ". ")
+	what = strings.TrimSpace(sentences[0])
+	reg := ""
+	for _, s := range sentences[1:] {
+		s = strings.TrimSpace(s)
+		if r, ok := strings.CutPrefix(s, "The registers agree: "); ok {
+			reg, _, _ = strings.Cut(r, ",")
+			reg = strings.TrimSuffix(reg, ".")
+			continue
+		}
+		if how == "" {
+			how = s
+		}
+	}
+	if reg != "" {
+		how = strings.TrimSuffix(how, ".")
+		if how == "" {
+			how = reg
+		} else {
+			how += " (" + reg + ")."
+		}
+	}
+	return what, how
 }

@@ -8,12 +8,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/owner"
 )
 
 // Options tune Analyze.
@@ -54,6 +56,7 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 		}
 		d.Inputs = append(d.Inputs, doc.input)
 		d.Reports = append(d.Reports, doc.reports...)
+		d.addObjects(doc)
 	}
 	match(d, base)
 	nextSteps(d)
@@ -62,9 +65,25 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 
 // document is what one file gives.
 type document struct {
-	input   Input
-	reports []*oops.Report
-	release string
+	input    Input
+	reports  []*oops.Report
+	release  string
+	findings []Finding
+	owner    *owner.Owner
+	next     []string
+}
+
+// addObjects adds what the checks and the owner chain found in a document.
+func (d *Diagnosis) addObjects(doc *document) {
+	d.Findings = append(d.Findings, doc.findings...)
+	if d.Owner == nil {
+		d.Owner = doc.owner
+	}
+	for _, n := range doc.next {
+		if !slices.Contains(d.NextSteps, n) {
+			d.NextSteps = append(d.NextSteps, n)
+		}
+	}
 }
 
 func analyzeFile(path string) (*document, error) {
@@ -110,6 +129,7 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 		doc.input.Kind = KindCrashSession
 	}
 	doc.reports = join(path, reps, sess, doc.release)
+	doc.findings, doc.owner, doc.next = objectFindings(sess, doc.reports)
 	return doc, nil
 }
 
@@ -192,6 +212,7 @@ func analyzeDir(d *Diagnosis, dir string) error {
 	release := ""
 	for _, doc := range docs {
 		d.Inputs = append(d.Inputs, doc.input)
+		d.addObjects(doc)
 		if release == "" {
 			release = doc.release
 		}

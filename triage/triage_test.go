@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -269,5 +270,50 @@ func TestDirectories(t *testing.T) {
 	}
 	if r := d.Reports[0]; r.Hardware == nil || *r.Hardware != "Dell Inc. PowerEdge R620" {
 		t.Errorf("hardware %v", r.Hardware)
+	}
+}
+
+// TestSeedDiagnosis: the corrupt sk_buff and its owner, from the seed's
+// crash(8) session alone.
+func TestSeedDiagnosis(t *testing.T) {
+	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	d, err := Analyze([]string{seed}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []Finding
+	for _, f := range d.Findings {
+		if f.Severity == "error" {
+			errs = append(errs, f)
+		}
+	}
+	if len(errs) != 1 || errs[0].Check != "skb-data-len" || errs[0].Object != "sk_buff ffff880fe9624868" {
+		t.Fatalf("error findings %+v", errs)
+	}
+	ev := errs[0].Evidence
+	if fmt.Sprint(ev["data_len"]) != "144" || fmt.Sprint(ev["nr_frags"]) != "0" || fmt.Sprint(ev["paged_bytes"]) != "0" {
+		t.Errorf("evidence %v", ev)
+	}
+	for _, s := range []string{"144", "nr_frags 0", "176 bytes from offset 34", "RBX = 0x90"} {
+		if !strings.Contains(errs[0].Message, s) {
+			t.Errorf("message lacks %q: %s", s, errs[0].Message)
+		}
+	}
+	o := d.Owner
+	if o == nil || o.Socket == nil || *o.Socket != "ffff881063a669c0" || o.FD == nil || *o.FD != 7330 ||
+		*o.Local != "1.xx.xx.20:443" || *o.Remote != "11.xx.xx.190:51000" || *o.Device != "lo" ||
+		o.PID == nil || *o.PID != 29860 || *o.Comm != "proc1" {
+		t.Fatalf("owner %+v", o)
+	}
+	last := o.Links[len(o.Links)-1]
+	if last.To != "process" || last.Proof != "inferred" {
+		t.Errorf("process link %+v", last)
+	}
+	found := false
+	for _, n := range d.NextSteps {
+		found = found || strings.HasPrefix(n, "crash> net -s 29860")
+	}
+	if !found {
+		t.Errorf("next steps %q", d.NextSteps)
 	}
 }

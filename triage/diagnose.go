@@ -1,0 +1,119 @@
+package triage
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ktriage/ktriage/checks"
+	"github.com/ktriage/ktriage/crashlog"
+	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/owner"
+)
+
+// objectFindings runs the corruption checks over the objects a crash(8)
+// session dumped, follows the corrupt sk_buff to its owner, and says which
+// crash(8) commands would complete the proof.
+func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, o *owner.Owner, next []string) {
+	if sess == nil {
+		return nil, nil, nil
+	}
+	env := checks.Env{Objects: &sess.Objects}
+	if sess.Sys != nil {
+		env.Release = sess.Sys.Release
+	}
+	if env.Release == "" {
+		for _, r := range reps {
+			if r.Release != nil {
+				env.Release = *r.Release
+				break
+			}
+		}
+	}
+	// The crashing context: the panic task's exception frame.
+	for _, bt := range sess.Backtraces {
+		if bt.Exception == nil {
+			continue
+		}
+		if sess.Sys != nil && sess.Sys.Task != "" && bt.Task != "" && sess.Sys.Task != bt.Task {
+			continue
+		}
+		env.Regs = bt.Exception.Regs
+		env.RIPFunction = bt.Exception.Function
+		break
+	}
+	corrupt := map[uint64]bool{}
+	for _, f := range checks.Run(env) {
+		fs = append(fs, Finding{Check: f.Check, Severity: f.Severity, Object: f.Object, Message: f.Message, Evidence: f.Evidence})
+		if f.Severity == checks.SeverityError {
+			if a, ok := objectAddr(f.Object, "sk_buff"); ok {
+				corrupt[a] = true
+			}
+		}
+	}
+	next = append(next, prefixed(checks.NextSteps(env))...)
+
+	skbs := sess.Objects.OfType("sk_buff")
+	if len(skbs) == 0 {
+		return fs, nil, next
+	}
+	// Corrupt sk_buffs first: the chain is followed for the one at fault.
+	sort.SliceStable(skbs, func(i, j int) bool { return corrupt[skbs[i].Addr] && !corrupt[skbs[j].Addr] })
+	in := owner.Input{SKBs: skbs, Regs: env.Regs}
+	for _, w := range sess.StackWords {
+		sw := owner.StackWord{Slot: w.Slot}
+		if strings.HasPrefix(w.Word, "[") {
+			sw.Label = w.Word
+		} else if v, err := strconv.ParseUint(w.Word, 16, 64); err == nil {
+			sw.Value = v
+		}
+		in.StackWords = append(in.StackWords, sw)
+	}
+	for _, r := range sess.Reads {
+		size := uint64(r.Size)
+		if size == 0 {
+			size = 8
+		}
+		for i, v := range r.Words {
+			in.StackWords = append(in.StackWords, owner.StackWord{Slot: r.Addr + uint64(i)*size, Value: v})
+		}
+	}
+	for _, s := range sess.Sockets {
+		os := owner.Socket{FD: s.FD, Socket: s.Socket, Sock: s.Sock, Family: s.Family, Type: s.Type, Local: s.Local, Remote: s.Remote, Line: s.Line}
+		if s.Task != nil {
+			pid := s.Task.PID
+			os.PID, os.Comm = &pid, s.Task.Comm
+		}
+		in.Sockets = append(in.Sockets, os)
+	}
+	for _, t := range sess.Tasks {
+		in.Tasks = append(in.Tasks, owner.Task{PID: t.PID, Comm: t.Comm})
+	}
+	for _, nd := range sess.NetDevs {
+		in.NetDevs = append(in.NetDevs, owner.NetDev{Name: nd.Name, Addrs: nd.Addrs})
+	}
+	o, more := owner.Correlate(in)
+	return fs, o, append(next, prefixed(more)...)
+}
+
+// prefixed writes crash(8) commands the way a user types them.
+func prefixed(cmds []string) []string {
+	out := make([]string, 0, len(cmds))
+	for _, c := range cmds {
+		if !strings.HasPrefix(c, "crash> ") {
+			c = "crash> " + c
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// objectAddr reads "sk_buff ffff880fe9624868".
+func objectAddr(name, typ string) (uint64, bool) {
+	t, a, ok := strings.Cut(name, " ")
+	if !ok || t != typ {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(a, 16, 64)
+	return v, err == nil
+}
