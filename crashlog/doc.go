@@ -4,8 +4,10 @@
 // and it holds facts the kernel log lacks (the exception frame's registers,
 // the stack below an IRQ switch, the release in `sys`).
 //
-// For now it understands `bt` (with -l, -s, -x, -f, -F variants) and `sys`
-// output. It is line-fed and streaming, so that triage can read a large
+// It understands `bt` (with -l, -s, -x, -f, -F variants), `sys`, struct
+// and union dumps (`struct TYPE ADDR` and the short `TYPE ADDR` form) into
+// typed kobj values, `rd`, `p`/`px`, `dis -l`, `ps`, `net`, `net -s` and
+// `foreach net -s`. It is line-fed and streaming, so that triage can read a large
 // document once and hand each line to several consumers; it keeps only the
 // blocks it recognises, bounded in size, and a bounded table of symbol hints.
 //
