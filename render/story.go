@@ -130,7 +130,6 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				out = append(out, st.paint("1;36", "Workaround")+": "+oneLine(w.Text, 200))
 			}
 		}
-		break
 	}
 	if len(out) > maxStoryLines {
 		out = out[:maxStoryLines]
