@@ -1,0 +1,480 @@
+// Package dump opens Linux memory dumps (vmcores) and serves their physical
+// memory, notes and VMCOREINFO text. It reads the containers the capture
+// tools write — ELF (/proc/vmcore, makedumpfile -E, QEMU dump-guest-memory),
+// makedumpfile's kdump-compressed format (zlib, LZO, snappy, zstd or raw
+// pages; split dumps) and the flattened stream format (makedumpfile -F, QEMU
+// kdump-*) — and knows nothing of kernels: address translation, symbols and
+// types are package kernel's job.
+//
+// A dump is read at random through an io.ReaderAt: only the headers, the
+// dumpable-page bitmap and (for flattened streams) an offset index are held
+// in memory, decompressed pages go through a bounded LRU cache, so a 64 GB
+// dump is never read whole. Corrupt input gives errors naming the file and
+// the offset; pages that cannot be read are reported one by one as
+// *PageError while the rest of the dump stays readable.
+package dump
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dump is an open memory dump. It is safe for concurrent use; reads of
+// compressed pages are serialized through its page cache.
+type Dump struct {
+	name    string
+	closers []io.Closer // files to close on Close
+	tmp     string      // a spooled temp file to remove on Close, or ""
+	mem     memory
+	info    Info
+
+	vmcoreinfo string
+}
+
+// memory is one container's physical-memory view.
+type memory interface {
+	// readPage fills p (one page, or less at the end of a request) with the
+	// bytes of physical page pfn starting at byte off within the page.
+	readAt(p []byte, paddr uint64) error
+}
+
+// Info describes a dump for the user and for the layers above: what kind of
+// container it is, and what the capture tool recorded about the crash.
+type Info struct {
+	// Format is "elf", "kdump-compressed" or "flattened" (a flattened
+	// stream of either of the other two).
+	Format string
+	// Compression is "none", "zlib", "lzo", "snappy", "zstd" or "mixed"
+	// (several page compressions in one kdump-compressed file).
+	Compression string
+	// Arch is the machine the dump was taken on ("x86_64", "aarch64", …),
+	// or "" when the container does not say.
+	Arch string
+	// PageSize is the dump's page (block) size in bytes.
+	PageSize int
+	// CPUs is the number of CPUs the capture recorded (the kdump header's
+	// nr_cpus, or the number of NT_PRSTATUS notes).
+	CPUs int
+	// DumpLevel is makedumpfile's -d level, -1 when unknown (ELF dumps).
+	DumpLevel int
+	// ExcludedClasses names the page classes the dump level excluded:
+	// "zero", "cache", "cache-private", "user", "free".
+	ExcludedClasses []string
+	// CrashTime is VMCOREINFO's CRASHTIME, else the kdump header's
+	// timestamp; zero if neither is known.
+	CrashTime time.Time
+	// Release is the kernel release (utsname or VMCOREINFO OSRELEASE).
+	Release string
+	// PanicCPU is the CPU that panicked, -1 when the container does not
+	// say (the kdump header's current_cpu is not trustworthy: makedumpfile
+	// and QEMU leave it 0). Package kernel finds it from panic_cpu.
+	PanicCPU int
+	// Notes are the dump's ELF notes in file order (the kdump header's
+	// note blob for kdump-compressed files).
+	Notes []Note
+	// Size is the size of the dump file in bytes (of the rearranged file
+	// for flattened streams).
+	Size int64
+	// HeaderVersion is the kdump header version, 0 for ELF.
+	HeaderVersion int
+	// Incomplete is set when the capture tool marked the dump incomplete
+	// (it ran out of space): some pages will be missing.
+	Incomplete bool
+	// Split is set for one part of a split kdump-compressed dump; StartPFN
+	// and EndPFN give the part's page range.
+	Split            bool
+	StartPFN, EndPFN uint64
+	// MaxPFN is one past the highest page frame the dump describes.
+	MaxPFN uint64
+	// Warnings are problems found at open time that leave the dump usable
+	// (a file truncated in its page data, say).
+	Warnings []string
+}
+
+// Note is one ELF note: the kernel's per-CPU registers (CORE/NT_PRSTATUS),
+// VMCOREINFO, QEMU's CPU state and whatever else the capture stored.
+type Note struct {
+	Name string
+	Type uint32
+	Desc []byte
+}
+
+// PRStatus is one CPU's NT_PRSTATUS note: the registers the kernel saved
+// when it stopped that CPU, the start of every backtrace.
+type PRStatus struct {
+	// CPU is the note's index among the NT_PRSTATUS notes, which the kernel
+	// writes in CPU order.
+	CPU int
+	// PID is pr_pid: the task running on that CPU (0 for the idle task).
+	PID int
+	// Regs holds x86_64 registers under their upper-case names (R15 … RIP,
+	// CS, EFLAGS, RSP, SS, FS_BASE, GS_BASE, DS, ES, FS, GS, ORIG_RAX); nil
+	// for other architectures.
+	Regs map[string]uint64
+}
+
+// FormatError reports corrupt or unsupported input: which file, where in
+// it, and what was wrong, so that a user can tell a truncated copy from a
+// format we do not read.
+type FormatError struct {
+	File   string
+	Offset int64 // -1 when no offset applies
+	Msg    string
+	Err    error // the underlying error, if any
+}
+
+func (e *FormatError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Offset >= 0 {
+		fmt.Fprintf(&b, ": offset %d (0x%x)", e.Offset, e.Offset)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// PageErrorKind says why a page could not be read, so that callers can
+// tell a page the dump deliberately left out from a damaged one.
+type PageErrorKind int
+
+const (
+	// PageExcluded: the capture filtered the page out (makedumpfile's dump
+	// level), or marked it never written in an incomplete dump.
+	PageExcluded PageErrorKind = iota
+	// PageAbsent: the address is not in the dump at all (a hole in RAM,
+	// outside every PT_LOAD, past the highest page).
+	PageAbsent
+	// PageCorrupt: the dump claims the page but its data is unreadable
+	// (past EOF, fails to decompress, bad descriptor).
+	PageCorrupt
+)
+
+// PageError reports one physical page that could not be read. ReadPhys
+// returns it so that callers can go on reading the rest of the dump.
+type PageError struct {
+	Addr   uint64 // the physical address requested (within the failing page)
+	Kind   PageErrorKind
+	Reason string
+	Err    error // the underlying error (decompression, I/O), if any
+}
+
+func (e *PageError) Error() string {
+	s := fmt.Sprintf("physical address 0x%x: %s", e.Addr, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *PageError) Unwrap() error { return e.Err }
+
+var (
+	magicELF  = []byte("\x7fELF")
+	magicKD   = []byte("KDUMP   ")
+	magicDD   = []byte("DISKDUMP")
+	magicFlat = []byte("makedumpfile\x00\x00\x00\x00")
+)
+
+// Open opens the dump at path, detecting the container by its magic.
+func Open(path string) (*Dump, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		// A pipe or device: read it as a flattened stream if it is one.
+		d, err := OpenFlattened(f, path, "")
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		d.closers = append(d.closers, f)
+		return d, nil
+	}
+	d, err := OpenReaderAt(f, st.Size(), path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	d.closers = append(d.closers, f)
+	return d, nil
+}
+
+// OpenReaderAt opens a dump held by r (size bytes), detecting the container
+// by its magic. name is used in error messages. The caller keeps r open
+// until Close.
+func OpenReaderAt(r io.ReaderAt, size int64, name string) (d *Dump, err error) {
+	defer func() {
+		// The parsers check every size they read; this is the last line of
+		// defence of "never panic" for input we did not foresee.
+		if p := recover(); p != nil {
+			d, err = nil, &FormatError{File: name, Offset: -1, Msg: fmt.Sprintf("internal error parsing dump: %v", p)}
+		}
+	}()
+	return openReaderAt(r, size, name, "")
+}
+
+func openReaderAt(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
+	var magic [24]byte
+	n, err := r.ReadAt(magic[:], 0)
+	if n < 8 {
+		if err == nil || err == io.EOF {
+			err = nil
+		}
+		return nil, &FormatError{File: name, Offset: int64(n), Msg: fmt.Sprintf("file too short for any dump format (%d bytes)", size), Err: err}
+	}
+	m := magic[:n]
+	switch {
+	case bytes.HasPrefix(m, magicELF):
+		return openELF(r, size, name, outer)
+	case bytes.HasPrefix(m, magicKD), bytes.HasPrefix(m, magicDD):
+		return openKdump(r, size, name, outer)
+	case bytes.HasPrefix(m, magicFlat):
+		if outer != "" {
+			return nil, &FormatError{File: name, Offset: 0, Msg: "flattened stream nested in a flattened stream"}
+		}
+		fr, err := indexFlattened(r, size, name)
+		if err != nil {
+			return nil, err
+		}
+		d, err := openReaderAt(fr, fr.size, name, "flattened")
+		if err != nil {
+			if len(fr.warn) > 0 {
+				// The stream's truncation is the better explanation.
+				return nil, fmt.Errorf("%s; %w", fr.warn[0], err)
+			}
+			return nil, err
+		}
+		d.info.Warnings = append(fr.warn, d.info.Warnings...)
+		return d, nil
+	}
+	return nil, &FormatError{File: name, Offset: 0, Msg: fmt.Sprintf("unknown dump format (magic %q): not ELF, kdump-compressed or flattened", m[:8])}
+}
+
+// Close releases the file Open opened and any temporary spool file.
+func (d *Dump) Close() error {
+	var err error
+	for _, c := range d.closers {
+		if e := c.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	d.closers = nil
+	if d.tmp != "" {
+		if e := os.Remove(d.tmp); e != nil && err == nil {
+			err = e
+		}
+		d.tmp = ""
+	}
+	return err
+}
+
+// Name is the file name the dump was opened with, for messages.
+func (d *Dump) Name() string { return d.name }
+
+// Info describes the dump.
+func (d *Dump) Info() Info { return d.info }
+
+// VMCOREINFO returns the dump's VMCOREINFO text as the kernel wrote it
+// (the note's descriptor with trailing NUL padding removed: every line,
+// CRASHTIME included, ends in "\n" on the kernels we have seen), or "" if
+// the dump has none (QEMU ELF dumps of guests without -device vmcoreinfo;
+// see FindVMCOREINFO).
+func (d *Dump) VMCOREINFO() string { return d.vmcoreinfo }
+
+// RequireVMCOREINFO is VMCOREINFO for callers that cannot go on without
+// it: the error names the file and says where the notes were looked for.
+func (d *Dump) RequireVMCOREINFO() (string, error) {
+	if d.vmcoreinfo != "" {
+		return d.vmcoreinfo, nil
+	}
+	return "", &FormatError{File: d.name, Offset: -1, Msg: fmt.Sprintf("no VMCOREINFO note among the dump's %d notes (a QEMU dump of a guest without -device vmcoreinfo?)", len(d.info.Notes))}
+}
+
+// ReadPhys reads len(p) bytes of physical memory at paddr, across page
+// boundaries. n counts the bytes read before the first page that could not
+// be read, which is returned as a *PageError; p is still filled past it
+// with every readable page (unreadable ones zeroed), so a caller that
+// tolerates holes can use all of p. Pages the dump stores as zero read as
+// zeros.
+func (d *Dump) ReadPhys(p []byte, paddr uint64) (int, error) {
+	ps := uint64(d.info.PageSize)
+	var first error
+	n := 0
+	for off := 0; off < len(p); {
+		a := paddr + uint64(off)
+		if a < paddr {
+			// Wrapped past the top of the address space.
+			clear(p[off:])
+			if first == nil {
+				first, n = &PageError{Addr: a, Kind: PageAbsent, Reason: "address wraps past 2^64"}, off
+			}
+			break
+		}
+		chunk := int(ps - a%ps)
+		if chunk > len(p)-off {
+			chunk = len(p) - off
+		}
+		if err := d.mem.readAt(p[off:off+chunk], a); err != nil {
+			clear(p[off : off+chunk])
+			if first == nil {
+				first, n = err, off
+			}
+		}
+		off += chunk
+	}
+	if first != nil {
+		return n, first
+	}
+	return len(p), nil
+}
+
+// PRStatus decodes the dump's NT_PRSTATUS notes, one per CPU in note order.
+func (d *Dump) PRStatus() []PRStatus {
+	var out []PRStatus
+	for _, n := range d.info.Notes {
+		if n.Name != "CORE" || n.Type != ntPRStatus {
+			continue
+		}
+		out = append(out, decodePRStatus(len(out), n.Desc, d.info.Arch))
+	}
+	return out
+}
+
+// FindVMCOREINFO looks for the VMCOREINFO text in physical memory: the
+// kernel keeps it in a page of its own (vmcoreinfo_data) that starts with
+// "OSRELEASE=". This is the fallback for dumps without a VMCOREINFO note,
+// and a way to learn where the text lives. It scans every readable page,
+// which is slow on big dumps. limit bounds the pages scanned (0: all).
+func (d *Dump) FindVMCOREINFO(limit int) (paddr uint64, text string, err error) {
+	ps := d.info.PageSize
+	buf := make([]byte, ps)
+	scanned := 0
+	for pfn := uint64(0); pfn < d.info.MaxPFN; pfn++ {
+		if limit > 0 && scanned >= limit {
+			break
+		}
+		if !d.pagePresent(pfn) {
+			continue
+		}
+		scanned++
+		a := pfn * uint64(ps)
+		if _, err := d.ReadPhys(buf, a); err != nil {
+			continue
+		}
+		if !bytes.HasPrefix(buf, []byte("OSRELEASE=")) {
+			continue
+		}
+		t := buf
+		if i := bytes.IndexByte(t, 0); i >= 0 {
+			t = t[:i]
+		}
+		return a, string(t), nil
+	}
+	return 0, "", &FormatError{File: d.name, Offset: -1, Msg: fmt.Sprintf("no page starting with OSRELEASE= among %d pages scanned", scanned)}
+}
+
+// pagePresent says cheaply whether the dump claims page pfn.
+func (d *Dump) pagePresent(pfn uint64) bool {
+	if p, ok := d.mem.(interface{ present(uint64) bool }); ok {
+		return p.present(pfn)
+	}
+	return true
+}
+
+// PresentPages calls fn for every page frame the dump claims to hold (the
+// dumpable bitmap of kdump-compressed files, the PT_LOAD ranges of ELF),
+// in increasing order, until fn returns false. Pages may still fail to read.
+func (d *Dump) PresentPages(fn func(pfn uint64) bool) {
+	for pfn := uint64(0); pfn < d.info.MaxPFN; pfn++ {
+		if d.pagePresent(pfn) && !fn(pfn) {
+			return
+		}
+	}
+}
+
+// finish fills the Info fields that come from the notes and VMCOREINFO.
+func (d *Dump) finish() {
+	for _, n := range d.info.Notes {
+		if n.Name == "VMCOREINFO" && d.vmcoreinfo == "" {
+			d.vmcoreinfo = string(bytes.TrimRight(n.Desc, "\x00"))
+		}
+	}
+	if d.vmcoreinfo != "" {
+		kv, _ := ParseVMCOREINFO(d.vmcoreinfo)
+		if d.info.Release == "" {
+			d.info.Release = kv["OSRELEASE"]
+		}
+		if s, ok := kv["CRASHTIME"]; ok {
+			if t, err := strconv.ParseInt(s, 10, 64); err == nil && t > 0 {
+				d.info.CrashTime = time.Unix(t, 0).UTC()
+			}
+		}
+		if d.info.PageSize == 0 {
+			if ps, err := strconv.Atoi(kv["PAGESIZE"]); err == nil && ps > 0 && ps&(ps-1) == 0 && ps <= 1<<20 {
+				d.info.PageSize = ps
+			}
+		}
+	}
+	if d.info.PageSize == 0 {
+		d.info.PageSize = 4096
+	}
+	if d.info.CPUs == 0 {
+		for _, n := range d.info.Notes {
+			if n.Name == "CORE" && n.Type == ntPRStatus {
+				d.info.CPUs++
+			}
+		}
+	}
+}
+
+// excludedClasses names the page classes makedumpfile's dump level drops.
+func excludedClasses(level int) []string {
+	if level < 0 {
+		return nil
+	}
+	names := []string{"zero", "cache", "cache-private", "user", "free"}
+	var out []string
+	for i, n := range names {
+		if level&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+var errShort = errors.New("unexpected end of file")
+
+// readFull reads len(p) bytes at off, turning a short read into a
+// FormatError naming the offset at which the file ended.
+func readFull(r io.ReaderAt, p []byte, off int64, size int64, name, what string) error {
+	if off < 0 || off > size || int64(len(p)) > size-off {
+		return &FormatError{File: name, Offset: off, Msg: fmt.Sprintf("%s (%d bytes) extends past the end of the file (size %d): truncated?", what, len(p), size)}
+	}
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = errShort
+	}
+	return &FormatError{File: name, Offset: off + int64(n), Msg: "reading " + what, Err: err}
+}
