@@ -46,6 +46,9 @@ type Kernel struct {
 	pageOffsetOK   bool
 	pageOffsetErr  error
 
+	directMu  sync.Mutex
+	directGiB map[uint64]bool // GiBs after page_offset: direct map or not
+
 	tables tableCache
 }
 
@@ -97,6 +100,7 @@ func New(mem PhysReader, vmcoreinfo string, opts ...Option) (*Kernel, error) {
 	}
 	k := &Kernel{mem: mem, info: info, levels: 4, physBits: 52}
 	k.tables.init()
+	k.directGiB = make(map[uint64]bool)
 	var ok bool
 	if k.release, ok = info["OSRELEASE"]; !ok {
 		return nil, errors.New("kernel: VMCOREINFO has no OSRELEASE")

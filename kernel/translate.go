@@ -74,11 +74,36 @@ func (k *Kernel) translate(vaddr uint64) (paddr, span uint64, err error) {
 	if vaddr >= startKernelMap && vaddr < k.textEnd {
 		return vaddr - startKernelMap + k.physBase, k.textEnd - vaddr, nil
 	}
-	if po, ok := k.PageOffset(); ok && vaddr >= po && vaddr-po < 1<<k.physBits {
-		return vaddr - po, po + 1<<k.physBits - vaddr, nil
+	po, ok := k.PageOffset()
+	if !ok || vaddr < po || vaddr-po >= 1<<k.physBits {
+		return k.walk(vaddr)
 	}
-	return k.walk(vaddr)
+	// The direct map's extent is the RAM size (plus padding), not
+	// 1<<MAX_PHYSMEM_BITS: vmalloc and vmemmap may follow within that
+	// distance. Randomization moves regions in whole PUDs (1 GiB), so one
+	// walk per GiB tells whether it belongs to the direct map; after that
+	// the GiB is read linearly, as makedumpfile reads the direct map.
+	gib := (vaddr - po) >> 30
+	k.directMu.Lock()
+	direct, known := k.directGiB[gib]
+	k.directMu.Unlock()
+	if known && direct {
+		return vaddr - po, (gib+1)<<30 - (vaddr - po), nil
+	}
+	paddr, span, err = k.walk(vaddr)
+	if err != nil || known {
+		return paddr, span, err
+	}
+	k.directMu.Lock()
+	if len(k.directGiB) < maxDirectGiB {
+		k.directGiB[gib] = paddr == vaddr-po
+	}
+	k.directMu.Unlock()
+	return paddr, span, nil
 }
+
+// maxDirectGiB bounds the direct-map classification memory.
+const maxDirectGiB = 1 << 16
 
 // walk translates through the page tables from the kernel's root.
 func (k *Kernel) walk(vaddr uint64) (uint64, uint64, error) {
