@@ -154,6 +154,19 @@ func newSynthKernel(levels int, release string) *synthKernel {
 	// The image mapping, as the kernel's level2_kernel_pgt has it.
 	s.pt.mapRange(synthText&^(2<<20-1), s.imagePhys(synthText&^(2<<20-1)), 64<<20, 2<<20)
 
+	// struct new_utsname, which makedumpfile checks OSRELEASE against.
+	uts := make([]byte, 6*65)
+	for i, f := range []string{"Linux", "synthetic", release, "#1 SMP", "x86_64", "(none)"} {
+		copy(uts[i*65:], f)
+	}
+	s.symbol("init_uts_ns", uts)
+	s.info["OFFSET(uts_namespace.name)"] = "0"
+	// FLATMEM's mem_map pointer, which makedumpfile wants before anything.
+	s.symbol("mem_map", u64le(s.pageOffset+0x100000))
+	s.info["SIZE(page)"] = "64"
+	s.info["OFFSET(page.flags)"] = "0"
+	s.info["OFFSET(page._refcount)"] = "52"
+	s.info["OFFSET(page.mapping)"] = "24"
 	s.info["OSRELEASE"] = release
 	s.info["PAGESIZE"] = "4096"
 	s.info["SYMBOL(_stext)"] = fmt.Sprintf("%x", uint64(synthText))
