@@ -35,7 +35,7 @@ func locklessCase(name string, levels int, l prbLayout) dmesgCase {
 	r.add(0, 0, 2100000000, "reserved: not yet written") // desc_reserved
 	r.desc(1, descFinalized, 1, 1, 2200000000, 0)        // data-less (FAILED_LPOS)
 	r.add(2, descFinalized, 123456789012345, "wrapped around the ring")
-	r.add(3, 3, 2300000000, "reusable: skipped")                 // desc_reusable
+	r.add(3, 3, 2300000000, "reusable: skipped")                     // desc_reusable
 	r.add(maxID-11, descFinalized, 2400000000, "stale id in slot 4") // slot 4 holds an older id
 	b, n := r.alloc(5, []byte("trunc"))
 	r.desc(5, descFinalized, b, n, 3000000000, 200) // text_len beyond the block
