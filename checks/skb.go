@@ -90,6 +90,10 @@ func (s *skbView) decideLayout() {
 		set(true, "release")
 	case s.hasHead && s.head != 0 && s.hasTail && s.hasEnd && s.tailRaw >= s.head && s.endRaw >= s.head:
 		set(true, "magnitude")
+	case s.hasHead && s.head != 0 && (s.hasTail && s.tailRaw >= s.head || s.hasEnd && s.endRaw >= s.head):
+		// One of tail and end shown, and it is an address at or above
+		// head: an offset never is (head is a kernel address).
+		set(true, "magnitude")
 	default:
 		set(false, "magnitude")
 	}

@@ -335,15 +335,9 @@ func (p *stackWordParser) line(lineno int, t string, cmd string) bool {
 }
 
 func (p *stackWordParser) finish(sess *Session) {
-	// Words and backtraces are both in document order.
-	bts, k := sess.Backtraces, 0
 	for _, w := range p.words {
-		for k < len(bts) && bts[k].Span.End < w.Line {
-			k++
-		}
-		if k < len(bts) && bts[k].Span.Start <= w.Line {
-			continue // inside a kept backtrace
-		}
+		// Words inside a kept backtrace (bt -f/-F) are kept too: with their
+		// slot addresses they tie objects to the crashing stack.
 		sess.StackWords = append(sess.StackWords, w)
 	}
 	sess.DroppedOutput += p.drop

@@ -209,6 +209,7 @@ func (s *Scanner) Line(lineno int, text string) {
 		s.closeAll()
 		s.cmd = promptCommand(t)
 		s.cmdLine = lineno
+		s.sys.typed = s.cmd == "sys" || strings.HasPrefix(s.cmd, "sys ") || strings.HasPrefix(s.cmd, "sys|")
 		for _, b := range s.blocks {
 			b.prompt(lineno, s.cmd)
 		}

@@ -427,6 +427,12 @@ func (p *structParser) close(complete bool) {
 			d.Truncated, d.Partial = true, true
 			o.notes = append(o.notes, fmt.Sprintf("cut short after line %d", d.Span.End))
 		}
+		if dupMember(v, 0) {
+			// crash never prints a member twice: a lost "}, {" merged two
+			// array elements, and counts made from them would be wrong.
+			d.Partial = true
+			o.notes = append(o.notes, "a member appears twice: lines were lost")
+		}
 	}
 	if len(v.Fields) == 0 {
 		return // a type's layout, an empty grep, or junk
@@ -442,6 +448,35 @@ func (p *structParser) close(complete bool) {
 		return
 	}
 	p.dumps = append(p.dumps, d)
+}
+
+// dupMember reports whether a struct in v names a member twice.
+func dupMember(v *kobj.Value, depth int) bool {
+	if v == nil || depth > MaxDumpDepth {
+		return false
+	}
+	switch v.Kind {
+	case kobj.Struct:
+		seen := make(map[string]bool, len(v.Fields))
+		for _, f := range v.Fields {
+			if f.Name != "" {
+				if seen[f.Name] {
+					return true
+				}
+				seen[f.Name] = true
+			}
+			if dupMember(f.Value, depth+1) {
+				return true
+			}
+		}
+	case kobj.Array:
+		for _, e := range v.Elems {
+			if dupMember(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (p *structParser) finish(sess *Session) {

@@ -129,6 +129,9 @@ func parseSysLine(t string) (sysKey, string) {
 
 // sysState accumulates a candidate block until it is known to be one.
 type sysState struct {
+	// typed is set when the lines follow a `sys` prompt: then one key line
+	// (`sys | grep RELEASE`) is a block too.
+	typed bool
 	cur   *Sys
 	seen  uint32 // bit per sysKey
 	count int    // counted keys in cur
@@ -157,7 +160,7 @@ func (st *sysState) add(lineno int, k sysKey, v string) *Sys {
 func (st *sysState) close() *Sys {
 	s, n := st.cur, st.count
 	st.cur, st.seen, st.count = nil, 0, 0
-	if s == nil || n < 2 {
+	if s == nil || n < 1 || n < 2 && !st.typed {
 		return nil
 	}
 	return s

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/crashlog"
+	"github.com/ktriage/ktriage/kobj"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
 )
@@ -51,9 +52,25 @@ func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, 
 			}
 		}
 	}
-	next = append(next, prefixed(checks.NextSteps(env))...)
+	// Partial dumps (grep'd, cut short) give no verdicts, but they tell
+	// what to dump whole and can still start the owner chain.
+	all := &kobj.Set{}
+	for _, o := range sess.Objects.All() {
+		all.Add(o)
+	}
+	for _, o := range sess.Partial {
+		if o.Addr != 0 && o.Type != "" {
+			all.Add(o)
+		}
+	}
+	withPartial := env
+	withPartial.Objects = all
+	next = append(next, prefixed(checks.NextSteps(withPartial))...)
 
 	skbs := sess.Objects.OfType("sk_buff")
+	if len(skbs) == 0 {
+		skbs = all.OfType("sk_buff")
+	}
 	if len(skbs) == 0 {
 		return fs, nil, next
 	}
@@ -62,8 +79,15 @@ func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, 
 	in := owner.Input{SKBs: skbs, Regs: env.Regs}
 	for _, w := range sess.StackWords {
 		sw := owner.StackWord{Slot: w.Slot}
-		if strings.HasPrefix(w.Word, "[") {
-			sw.Label = w.Word
+		if lab, ok := strings.CutPrefix(w.Word, "["); ok {
+			// bt -F prints "[cache]", bt -FF "[address:cache]".
+			if a, cache, ok := strings.Cut(strings.TrimSuffix(lab, "]"), ":"); ok {
+				if v, err := strconv.ParseUint(a, 16, 64); err == nil {
+					sw.Value = v
+				}
+				lab = cache
+			}
+			sw.Label = "[" + strings.TrimSuffix(lab, "]") + "]"
 		} else if v, err := strconv.ParseUint(w.Word, 16, 64); err == nil {
 			sw.Value = v
 		}
