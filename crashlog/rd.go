@@ -335,10 +335,8 @@ func (p *stackWordParser) line(lineno int, t string, cmd string) bool {
 }
 
 func (p *stackWordParser) finish(sess *Session) {
-	for _, w := range p.words {
-		// Words inside a kept backtrace (bt -f/-F) are kept too: with their
-		// slot addresses they tie objects to the crashing stack.
-		sess.StackWords = append(sess.StackWords, w)
-	}
+	// Words inside a kept backtrace (bt -f/-F) are kept too: with their
+	// slot addresses they tie objects to the crashing stack.
+	sess.StackWords = append(sess.StackWords, p.words...)
 	sess.DroppedOutput += p.drop
 }
