@@ -45,7 +45,7 @@ type Session struct {
 	Partial []*kobj.Object
 	Dumps   []*Dump
 	// Reads, Evals, Disasm and StackWords are `rd`, `p`/`px`, `dis` and
-	// orphan `bt -f` output (see rd.go, px.go, dis.go).
+	// `bt -f`/`-F` output with each word's stack slot (see rd.go, px.go, dis.go).
 	Reads      []Read
 	Evals      []Eval
 	Disasm     []Insn
