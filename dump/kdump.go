@@ -204,18 +204,27 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 	if end := uint64(m.descOff) + m.nDesc*descSize; end > uint64(size) {
 		return nil, &FormatError{File: name, Offset: size, Msg: fmt.Sprintf("the bitmap marks %d pages dumpable but the file ends (size %d) before their %d page descriptors at offset %d end (%d): truncated?", m.nDesc, size, m.nDesc, m.descOff, end)}
 	}
-	// Cheap truncation check: makedumpfile writes page data in pfn order,
-	// so the last descriptor's data usually ends the page data.
+	// Cheap truncation check: makedumpfile writes page data in pfn order
+	// (all-zero pages share one copy near the start), so the furthest data
+	// of the last descriptors ends the page data.
 	if m.nDesc > 0 {
-		var b [descSize]byte
-		lastAt := m.descOff + int64(m.nDesc-1)*descSize
-		if err := readFull(r, b[:], lastAt, size, name, "last page descriptor"); err != nil {
+		k := min(m.nDesc, descBatch)
+		b := make([]byte, k*descSize)
+		at := m.descOff + int64(m.nDesc-k)*descSize
+		if err := readFull(r, b, at, size, name, "last page descriptors"); err != nil {
 			return nil, err
 		}
-		off, sz := le.Uint64(b[:]), uint64(le.Uint32(b[8:]))
-		if off+sz > uint64(size) {
-			d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: offset %d: the last page descriptor's data [%d, %d) is past the end of the file (size %d): the dump is truncated; pages stored past offset %d read as PageError",
-				name, lastAt, off, off+sz, size, size))
+		var end uint64
+		var endAt int64
+		for i := uint64(0); i < k; i++ {
+			e := b[i*descSize:]
+			if x := le.Uint64(e) + uint64(le.Uint32(e[8:])); x > end {
+				end, endAt = x, at+int64(i)*descSize
+			}
+		}
+		if end > uint64(size) {
+			d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: offset %d: a page descriptor's data ends at offset %d, past the end of the file (size %d): the dump is truncated; pages stored past offset %d read as PageError",
+				name, endAt, end, size, size))
 		}
 	}
 	m.cache = newPageCache(DefaultCacheBytes / m.pageSize)
