@@ -441,13 +441,14 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 	// The walk visits each record once; a revisit is a cycle in a corrupt
 	// buffer. makedumpfile then rewrites its output to end with the cycle's
 	// last record, which is where we stop.
-	seen := make(map[uint64]struct{})
+	seen := make([]uint64, (size+63)/64)
+	visit := func(p uint64) { seen[p/64] |= 1 << (p % 64) } // p < size here
 	p := uint64(first)
 	for p != uint64(next) {
 		if p+hdrSize > size {
 			return fmt.Errorf("kernel: printk_log index %#x is outside log_buf (%#x bytes): the buffer is corrupt", p, size)
 		}
-		seen[p] = struct{}{}
+		visit(p)
 		rec := p
 		if recLen(p) == 0 {
 			rec = 0
@@ -463,7 +464,7 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 		} else {
 			p += l
 		}
-		if _, dup := seen[p]; dup {
+		if p < size && seen[p/64]&(1<<(p%64)) != 0 {
 			return fmt.Errorf("kernel: cycle in printk_log records at index %#x: the buffer is corrupt", p)
 		}
 		if p > size-hdrSize || size < hdrSize {

@@ -31,7 +31,7 @@ func ParseVMCOREINFO(s string) (VMCOREINFO, error) {
 	}
 	info := VMCOREINFO{}
 	for line := range strings.SplitSeq(s, "\n") {
-		line = strings.TrimSuffix(line, "\r")
+		line = strings.TrimRight(line, "\r")
 		if line == "" {
 			continue
 		}
