@@ -25,6 +25,7 @@ const (
 	GenLockless
 )
 
+// String names the layout as users know it from kernel sources.
 func (g Generation) String() string {
 	switch g {
 	case GenLegacy:
@@ -176,7 +177,8 @@ func (k *Kernel) readBounded(vaddr, size uint64, what string) ([]byte, error) {
 	return buf, nil
 }
 
-// need returns SIZE/OFFSET values, naming the first missing one.
+// layout looks up SIZE/OFFSET values, remembering the first missing one
+// so that one error can name it.
 type layout struct {
 	info    VMCOREINFO
 	missing string

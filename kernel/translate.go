@@ -27,6 +27,7 @@ type TranslationError struct {
 	Err    error // the read failure underneath, if any
 }
 
+// Error says where the translation stopped and why.
 func (e *TranslationError) Error() string {
 	s := fmt.Sprintf("kernel: translate %#x: ", e.Vaddr)
 	if e.Level != "" {
@@ -42,6 +43,8 @@ func (e *TranslationError) Error() string {
 	return s
 }
 
+// Unwrap exposes the PhysReader's error (a filtered page) under a failed
+// page-table read.
 func (e *TranslationError) Unwrap() error { return e.Err }
 
 // levelNames returns the names of the levels from the top down.
