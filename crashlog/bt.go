@@ -419,6 +419,12 @@ func parseSeparator(t string) (string, bool) {
 
 // parseSource recognises a `bt -l` line "/usr/src/debug/…/net/core/dev.c: 1951".
 func parseSource(t string) (string, int, bool) {
+	// A path has no spaces: the line's first space follows its colon. This
+	// rejects almost every line before any scan of it.
+	sp := strings.IndexByte(t, ' ')
+	if sp < 1 || t[sp-1] != ':' || t[len(t)-1] < '0' || t[len(t)-1] > '9' {
+		return "", 0, false
+	}
 	i := strings.LastIndex(t, ": ")
 	if i <= 0 {
 		return "", 0, false

@@ -82,7 +82,10 @@ func (p *disParser) line(lineno int, t string, cmd string) bool {
 		p.file, p.fline, p.last = strings.Clone(path), n, lineno
 		return false
 	}
-	in, ok := parseInsn(t)
+	in, ok := Insn{}, false
+	if t[0] == '0' || t[0] == '=' {
+		in, ok = parseInsn(t)
+	}
 	if !ok {
 		p.file, p.fline, p.last = "", 0, 0
 		return false

@@ -234,6 +234,14 @@ func (p *structParser) line(lineno int, t string, cmd string) bool {
 		p.close(false)
 		p.owned = false
 	}
+	if p.cur == nil && !strings.Contains(t, " = ") && t[len(t)-1] != '{' {
+		// Neither a member line nor a struct header: the common case of a
+		// log line, rejected before tokenizing it.
+		if !strings.HasPrefix(t, "WARNING:") {
+			p.owned = false
+		}
+		return false
+	}
 	p.toks = tokenize(t, p.toks)
 	if p.cur != nil {
 		if p.take(lineno, t) {

@@ -113,9 +113,20 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	sc := oops.NewScanner(path)
 	cs := crashlog.NewScanner()
 	prompts := 0
+	session := false
 	sc.OnLine = func(n int, text string) {
-		if strings.HasPrefix(strings.TrimSpace(text), "crash> ") {
+		t := strings.TrimLeft(text, " \t\u00a0")
+		if strings.HasPrefix(t, "crash> ") {
 			prompts++
+		}
+		// Console logs hold no crash(8) output: the transcript parsers
+		// start at the first line that crash(8) prints, and see every line
+		// from there on.
+		if !session {
+			if !startsCrashOutput(t) {
+				return
+			}
+			session = true
 		}
 		cs.Line(n, text)
 	}
@@ -131,6 +142,37 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	doc.reports = join(path, reps, sess, doc.release)
 	doc.findings, doc.owner, doc.next = objectFindings(sess, doc.reports)
 	return doc, nil
+}
+
+// startsCrashOutput tells lines that only crash(8) prints: a prompt, a
+// task header, a bt frame or exception, a sys key, a struct dump.
+func startsCrashOutput(t string) bool {
+	if t == "" {
+		return false
+	}
+	switch t[0] {
+	case 'c':
+		return strings.HasPrefix(t, "crash")
+	case 'P':
+		return strings.HasPrefix(t, "PID: ") || strings.HasPrefix(t, "PANIC: ")
+	case '#':
+		return len(t) > 3 && (t[1] >= '0' && t[1] <= '9')
+	case '[':
+		return strings.HasPrefix(t, "[exception RIP:")
+	case 'K':
+		return strings.HasPrefix(t, "KERNEL: ")
+	case 'R':
+		return strings.HasPrefix(t, "RELEASE: ")
+	case 'D':
+		return strings.HasPrefix(t, "DUMPFILE: ")
+	case 'C':
+		return strings.HasPrefix(t, "CPUS: ")
+	case 's':
+		return strings.HasPrefix(t, "struct ")
+	case 'u':
+		return strings.HasPrefix(t, "union ")
+	}
+	return false
 }
 
 // dumpKind recognises memory dumps by their magic.
