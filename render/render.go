@@ -138,6 +138,25 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 	for _, f := range d.Findings {
 		fmt.Fprintf(&b, "\n%s %s on %s: %s\n", st.paint("1;33", f.Severity), f.Check, f.Object, f.Message)
 	}
+	if v := d.Vmcore; v != nil {
+		fmt.Fprintf(&b, "\nvmcore: %s", v.Format)
+		if v.Compression != nil {
+			fmt.Fprintf(&b, ", pages %s", *v.Compression)
+		}
+		if v.Release != nil {
+			fmt.Fprintf(&b, ", kernel %s", *v.Release)
+		}
+		if v.CPUs != nil {
+			fmt.Fprintf(&b, ", %d CPUs", *v.CPUs)
+		}
+		if v.CrashTime != nil {
+			fmt.Fprintf(&b, ", crashed %s", *v.CrashTime)
+		}
+		if v.PanicCPU != nil {
+			fmt.Fprintf(&b, " on CPU %d", *v.PanicCPU)
+		}
+		b.WriteString("\n")
+	}
 	if len(d.NextSteps) > 0 {
 		b.WriteString("\nNext steps:\n")
 		for _, s := range d.NextSteps {

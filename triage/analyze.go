@@ -71,6 +71,7 @@ type document struct {
 	findings []Finding
 	owner    *owner.Owner
 	next     []string
+	vmcore   *Vmcore
 }
 
 // addObjects adds what the checks and the owner chain found in a document.
@@ -78,6 +79,9 @@ func (d *Diagnosis) addObjects(doc *document) {
 	d.Findings = append(d.Findings, doc.findings...)
 	if d.Owner == nil {
 		d.Owner = doc.owner
+	}
+	if d.Vmcore == nil {
+		d.Vmcore = doc.vmcore
 	}
 	for _, n := range doc.next {
 		if !slices.Contains(d.NextSteps, n) {
@@ -98,8 +102,9 @@ func analyzeFile(path string) (*document, error) {
 		return nil, fmt.Errorf("%s: offset 0: %w", path, err)
 	}
 	head = head[:n]
-	if k := dumpKind(head); k != "" {
-		return &document{input: Input{Path: path, Kind: KindVmcore, Note: k + " memory dump: reading vmcores is not supported yet; analyze the vmcore-dmesg.txt beside it"}}, nil
+	if dumpKind(head) != "" {
+		f.Close()
+		return analyzeVmcore(path)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -238,6 +243,11 @@ func analyzeDir(d *Diagnosis, dir string) error {
 			return nil
 		}
 		doc, err := analyzeFile(p)
+		if err != nil && dumpKind(head) != "" {
+			// A dump that cannot be read does not hide the logs beside it.
+			docs = append(docs, &document{input: Input{Path: p, Kind: KindVmcore, Note: err.Error()}})
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -478,11 +488,6 @@ func match(d *Diagnosis, k *kb.KB) {
 
 // nextSteps says what would complete the diagnosis.
 func nextSteps(d *Diagnosis) {
-	for _, in := range d.Inputs {
-		if in.Kind == KindVmcore {
-			d.NextSteps = append(d.NextSteps, fmt.Sprintf("crash /usr/lib/debug/lib/modules/<release>/vmlinux %s   # open the dump with the debuginfo kernel", in.Path))
-		}
-	}
 	for _, r := range d.Reports {
 		if r.Release == nil {
 			d.NextSteps = append(d.NextSteps, "uname -r   # on the crashed host (or crash> sys): the release decides which known bugs apply")

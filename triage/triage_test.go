@@ -216,10 +216,10 @@ func TestDirectories(t *testing.T) {
 	}
 	vm := false
 	for _, in := range d.Inputs {
-		vm = vm || in.Kind == KindVmcore && in.Note != ""
+		vm = vm || in.Kind == KindVmcore
 	}
-	if !vm {
-		t.Error("the dump file is not listed as a vmcore input with a note")
+	if !vm || d.Vmcore == nil {
+		t.Error("the dump file is not read as a vmcore input")
 	}
 
 	deb := t.TempDir()
@@ -239,6 +239,14 @@ func TestDirectories(t *testing.T) {
 	}
 	if d.Inputs[0].Kind != KindKdumpDir || len(d.Reports) != 1 || len(d.Matches) != 1 {
 		t.Errorf("debian kdump dir: kind %q, %d reports, %d matches", d.Inputs[0].Kind, len(d.Reports), len(d.Matches))
+	}
+	// The broken dump beside the log is named with its error, not fatal.
+	broken := false
+	for _, in := range d.Inputs {
+		broken = broken || in.Kind == KindVmcore && strings.Contains(in.Note, "offset")
+	}
+	if !broken {
+		t.Errorf("broken dump not reported: %+v", d.Inputs)
 	}
 
 	sos := t.TempDir()
@@ -315,5 +323,42 @@ func TestSeedDiagnosis(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("next steps %q", d.NextSteps)
+	}
+}
+
+// TestVmcoreReports: a dump gives the same crash as its console log, and
+// the contract's vmcore section.
+func TestVmcoreReports(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(testshared.Path(t, "fixtures/vmcore"), "*"))
+	for _, dir := range dirs {
+		dumps, _ := filepath.Glob(filepath.Join(dir, "vmcore.*"))
+		if len(dumps) == 0 {
+			continue
+		}
+		fromDump, err := Analyze(dumps[:1], Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromLog, err := Analyze([]string{filepath.Join(dir, "console.log")}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b []string
+		for _, r := range fromDump.Reports {
+			a = append(a, r.Title)
+		}
+		for _, r := range fromLog.Reports {
+			b = append(b, r.Title)
+		}
+		if len(a) == 0 || strings.Join(a, "|") != strings.Join(b, "|") {
+			t.Errorf("%s: dump %q, console %q", filepath.Base(dir), a, b)
+		}
+		v := fromDump.Vmcore
+		if v == nil || v.Format != "kdump-compressed" || v.Release == nil || *v.Release != "6.1.0-56-cloud-amd64" || v.PageSize == nil || *v.PageSize != 4096 {
+			t.Errorf("%s: vmcore %+v", filepath.Base(dir), v)
+		}
+		if fromDump.Inputs[0].Kind != KindVmcore {
+			t.Errorf("kind %q", fromDump.Inputs[0].Kind)
+		}
 	}
 }

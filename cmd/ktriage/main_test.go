@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -100,5 +102,53 @@ func TestKB(t *testing.T) {
 	out, err = runCLI(t, "kb", "--kb-dir", bad, "lint")
 	if err == nil || !strings.Contains(out+err.Error(), "broken.yaml") {
 		t.Errorf("lint of a broken entry: err %v, output %q", err, out)
+	}
+}
+
+// TestVmcoreCommands: `dmesg` and `vmcore info --raw` reproduce
+// makedumpfile's output and the dump's VMCOREINFO byte for byte.
+func TestVmcoreCommands(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(testshared.Path(t, "fixtures/vmcore"), "*"))
+	n := 0
+	for _, dir := range dirs {
+		dumps, _ := filepath.Glob(filepath.Join(dir, "vmcore.*"))
+		if len(dumps) == 0 {
+			continue
+		}
+		n++
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"dmesg", dumps[0]}, "dmesg.makedumpfile.txt"},
+			{[]string{"vmcore", "info", "--raw", dumps[0]}, "vmcoreinfo.txt"},
+		} {
+			out, err := runCLI(t, c.args...)
+			if err != nil {
+				t.Fatalf("%v: %v", c.args, err)
+			}
+			want, err := os.ReadFile(filepath.Join(dir, c.want))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// warn-kdump's vmcoreinfo.txt ends in 8 bytes its dump does not
+			// hold (see dump/fixture_test.go, fixtureVMCOREINFOExtra).
+			if c.want == "vmcoreinfo.txt" && filepath.Base(dir) == "warn-kdump" {
+				want = []byte(strings.TrimSuffix(string(want), "Q=dZd}{\n"))
+			}
+			if out != string(want) {
+				t.Errorf("%v differs from %s (%d vs %d bytes)", c.args, c.want, len(out), len(want))
+			}
+		}
+		out, err := runCLI(t, "vmcore", "info", dumps[0])
+		if err != nil || !strings.Contains(out, "6.1.0-56-cloud-amd64") || !strings.Contains(out, "kdump-compressed") {
+			t.Errorf("info: %v\n%s", err, out)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no fixture dumps")
+	}
+	if _, err := runCLI(t, "dmesg", "main_test.go"); err == nil {
+		t.Error("dmesg of a text file succeeded")
 	}
 }

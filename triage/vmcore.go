@@ -1,0 +1,103 @@
+package triage
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/ktriage/ktriage/dump"
+	"github.com/ktriage/ktriage/kernel"
+)
+
+// OpenVmcore opens a memory dump and the kernel in it: the dump's own
+// VMCOREINFO is all it needs, no debuginfo.
+func OpenVmcore(path string) (*dump.Dump, *kernel.Kernel, error) {
+	d, err := dump.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := d.RequireVMCOREINFO()
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	k, err := kernel.New(d, info)
+	if err != nil {
+		d.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, k, nil
+}
+
+// analyzeVmcore reads a dump's kernel log and analyzes it as the document
+// the dump holds; the reports name the dump as their source, with line
+// numbers of its log as `ktriage dmesg` prints it.
+func analyzeVmcore(path string) (*document, error) {
+	d, k, err := OpenVmcore(path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	var log bytes.Buffer
+	if err := k.Dmesg(&log); err != nil {
+		return nil, fmt.Errorf("%s: kernel log: %w", path, err)
+	}
+	doc, err := scanDocument(path, &log)
+	if err != nil {
+		return nil, err
+	}
+	doc.input.Kind = KindVmcore
+	doc.vmcore = vmcoreSection(d, k)
+	if doc.vmcore.PanicCPU == nil {
+		// The container does not say; the crash's own report does.
+		for _, r := range doc.reports {
+			if r.CPU != nil {
+				c := *r.CPU
+				doc.vmcore.PanicCPU = &c
+				break
+			}
+		}
+	}
+	for _, r := range doc.reports {
+		if r.Release == nil && k.Release() != "" {
+			rel := k.Release()
+			r.Release = &rel
+		}
+	}
+	return doc, nil
+}
+
+// vmcoreSection is the JSON contract's `vmcore`.
+func vmcoreSection(d *dump.Dump, k *kernel.Kernel) *Vmcore {
+	in := d.Info()
+	v := &Vmcore{Format: in.Format}
+	str := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	num := func(n int) *int {
+		if n <= 0 {
+			return nil
+		}
+		return &n
+	}
+	v.Compression = str(in.Compression)
+	rel := in.Release
+	if rel == "" && k != nil {
+		rel = k.Release()
+	}
+	v.Release = str(rel)
+	v.Arch = str(in.Arch)
+	v.PageSize = num(in.PageSize)
+	v.CPUs = num(in.CPUs)
+	if !in.CrashTime.IsZero() {
+		v.CrashTime = str(in.CrashTime.UTC().Format(time.RFC3339))
+	}
+	if in.PanicCPU >= 0 {
+		c := in.PanicCPU
+		v.PanicCPU = &c
+	}
+	return v
+}
