@@ -22,6 +22,9 @@ import (
 type Options struct {
 	// KB is the knowledge base to match against; nil means the embedded one.
 	KB *kb.KB
+	// Wrap, when set, wraps each file's reader (size bytes, 0 if unknown):
+	// the command line shows progress through it on a terminal.
+	Wrap func(path string, r io.Reader, size int64) io.Reader
 }
 
 // maxDirFiles bounds how many files of one directory tree are read.
@@ -45,12 +48,12 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if st.IsDir() {
-			if err := analyzeDir(d, p); err != nil {
+			if err := analyzeDir(d, p, opt); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		doc, err := analyzeFile(p)
+		doc, err := analyzeFile(p, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +93,7 @@ func (d *Diagnosis) addObjects(doc *document) {
 	}
 }
 
-func analyzeFile(path string) (*document, error) {
+func analyzeFile(path string, opt Options) (*document, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -109,7 +112,15 @@ func analyzeFile(path string) (*document, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return scanDocument(path, f)
+	var r io.Reader = f
+	if opt.Wrap != nil {
+		size := int64(0)
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		r = opt.Wrap(path, f, size)
+	}
+	return scanDocument(path, r)
 }
 
 // scanDocument reads one text document once, feeding each line to the oops
@@ -210,7 +221,7 @@ func isText(head []byte) bool {
 
 // analyzeDir reads the files of a directory tree as one body of evidence:
 // a kdump directory's vmcore-dmesg.txt and vmcore, a sosreport's logs.
-func analyzeDir(d *Diagnosis, dir string) error {
+func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 	kind := dirKind(dir)
 	var docs []*document
 	count := 0
@@ -242,7 +253,7 @@ func analyzeDir(d *Diagnosis, dir string) error {
 		if dumpKind(head) == "" && !isText(head) {
 			return nil
 		}
-		doc, err := analyzeFile(p)
+		doc, err := analyzeFile(p, opt)
 		if err != nil && dumpKind(head) != "" {
 			// A dump that cannot be read does not hide the logs beside it.
 			docs = append(docs, &document{input: Input{Path: p, Kind: KindVmcore, Note: err.Error()}})

@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ktriage/ktriage/dump"
@@ -16,6 +17,10 @@ func OpenVmcore(path string) (*dump.Dump, *kernel.Kernel, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return kernelOf(d, path)
+}
+
+func kernelOf(d *dump.Dump, path string) (*dump.Dump, *kernel.Kernel, error) {
 	info, err := d.RequireVMCOREINFO()
 	if err != nil {
 		d.Close()
@@ -27,6 +32,16 @@ func OpenVmcore(path string) (*dump.Dump, *kernel.Kernel, error) {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return d, k, nil
+}
+
+// OpenVmcoreStream opens a flattened dump read from r (standard input):
+// it is indexed once into a temporary file.
+func OpenVmcoreStream(r io.Reader, name string) (*dump.Dump, *kernel.Kernel, error) {
+	d, err := dump.OpenFlattened(r, name, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return kernelOf(d, name)
 }
 
 // analyzeVmcore reads a dump's kernel log and analyzes it as the document

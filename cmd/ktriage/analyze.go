@@ -2,15 +2,27 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktriage/ktriage/internal/progress"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/render"
 	"github.com/ktriage/ktriage/triage"
 )
+
+// progressWrap shows reading progress on stderr when it is a terminal.
+func progressWrap() func(string, io.Reader, int64) io.Reader {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return nil
+	}
+	return func(path string, r io.Reader, size int64) io.Reader {
+		return progress.NewReader(r, os.Stderr, path, size)
+	}
+}
 
 func newAnalyzeCmd() *cobra.Command {
 	var asJSON bool
@@ -28,7 +40,7 @@ read as one body of evidence (a kdump directory, a sosreport).`,
 			if err != nil {
 				return err
 			}
-			d, err := triage.Analyze(args, triage.Options{KB: k})
+			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap()})
 			if err != nil {
 				return err
 			}

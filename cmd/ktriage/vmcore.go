@@ -4,20 +4,34 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ktriage/ktriage/dump"
+	"github.com/ktriage/ktriage/kernel"
 	"github.com/ktriage/ktriage/triage"
 )
 
 func newDmesgCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "dmesg DUMP",
+		Use:   "dmesg DUMP|-",
 		Short: "Print the kernel log of a vmcore, as makedumpfile --dump-dmesg does, without debuginfo",
-		Args:  cobra.ExactArgs(1),
+		Long: `dmesg prints the kernel log a vmcore holds, byte for byte as makedumpfile
+--dump-dmesg prints it. DUMP may be an ELF vmcore, a kdump-compressed file or a
+flattened stream; "-" reads a flattened stream from standard input.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, k, err := triage.OpenVmcore(args[0])
+			open := triage.OpenVmcore
+			if args[0] == "-" {
+				var in io.Reader = cmd.InOrStdin()
+				if w := progressWrap(); w != nil {
+					in = w("standard input", in, 0)
+				}
+				open = func(string) (*dump.Dump, *kernel.Kernel, error) { return triage.OpenVmcoreStream(in, "standard input") }
+			}
+			d, k, err := open(args[0])
 			if err != nil {
 				return err
 			}
