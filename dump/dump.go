@@ -39,9 +39,11 @@ type Dump struct {
 
 // memory is one container's physical-memory view.
 type memory interface {
-	// readPage fills p (one page, or less at the end of a request) with the
-	// bytes of physical page pfn starting at byte off within the page.
+	// readAt fills p, which does not cross a page boundary, with the
+	// physical memory at paddr.
 	readAt(p []byte, paddr uint64) error
+	// pages calls fn for each page frame the container holds, in order.
+	pages(fn func(pfn uint64) bool)
 }
 
 // Info describes a dump for the user and for the layers above: what kind of
@@ -368,47 +370,34 @@ func (d *Dump) FindVMCOREINFO(limit int) (paddr uint64, text string, err error) 
 	ps := d.info.PageSize
 	buf := make([]byte, ps)
 	scanned := 0
-	for pfn := uint64(0); pfn < d.info.MaxPFN; pfn++ {
+	found := false
+	d.PresentPages(func(pfn uint64) bool {
 		if limit > 0 && scanned >= limit {
-			break
-		}
-		if !d.pagePresent(pfn) {
-			continue
+			return false
 		}
 		scanned++
 		a := pfn * uint64(ps)
-		if _, err := d.ReadPhys(buf, a); err != nil {
-			continue
-		}
-		if !bytes.HasPrefix(buf, []byte("OSRELEASE=")) {
-			continue
+		if _, err := d.ReadPhys(buf, a); err != nil || !bytes.HasPrefix(buf, []byte("OSRELEASE=")) {
+			return true
 		}
 		t := buf
 		if i := bytes.IndexByte(t, 0); i >= 0 {
 			t = t[:i]
 		}
-		return a, string(t), nil
+		paddr, text, found = a, string(t), true
+		return false
+	})
+	if found {
+		return paddr, text, nil
 	}
 	return 0, "", &FormatError{File: d.name, Offset: -1, Msg: fmt.Sprintf("no page starting with OSRELEASE= among %d pages scanned", scanned)}
-}
-
-// pagePresent says cheaply whether the dump claims page pfn.
-func (d *Dump) pagePresent(pfn uint64) bool {
-	if p, ok := d.mem.(interface{ present(uint64) bool }); ok {
-		return p.present(pfn)
-	}
-	return true
 }
 
 // PresentPages calls fn for every page frame the dump claims to hold (the
 // dumpable bitmap of kdump-compressed files, the PT_LOAD ranges of ELF),
 // in increasing order, until fn returns false. Pages may still fail to read.
 func (d *Dump) PresentPages(fn func(pfn uint64) bool) {
-	for pfn := uint64(0); pfn < d.info.MaxPFN; pfn++ {
-		if d.pagePresent(pfn) && !fn(pfn) {
-			return
-		}
-	}
+	d.mem.pages(fn)
 }
 
 // finish fills the Info fields that come from the notes and VMCOREINFO.

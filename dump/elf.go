@@ -180,8 +180,18 @@ func (m *elfMemory) find(paddr uint64) *segment {
 	return nil
 }
 
-func (m *elfMemory) present(pfn uint64) bool {
-	return m.find(pfn*m.pageSize) != nil
+func (m *elfMemory) pages(fn func(pfn uint64) bool) {
+	next := uint64(0) // first pfn not yet reported
+	for _, s := range m.segs {
+		lo := max(s.paddr/m.pageSize, next)
+		hi := (s.paddr + s.memsz + m.pageSize - 1) / m.pageSize
+		for pfn := lo; pfn < hi; pfn++ {
+			if !fn(pfn) {
+				return
+			}
+		}
+		next = max(next, hi)
+	}
 }
 
 func (m *elfMemory) readAt(p []byte, paddr uint64) error {

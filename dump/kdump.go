@@ -284,8 +284,20 @@ func (m *kdumpMemory) dumpable(pfn uint64) bool {
 	return pfn < m.maxPFN && m.bitmap2[pfn>>3]&(1<<(pfn&7)) != 0
 }
 
-func (m *kdumpMemory) present(pfn uint64) bool {
-	return pfn >= m.startPFN && pfn < m.endPFN && m.dumpable(pfn)
+func (m *kdumpMemory) pages(fn func(pfn uint64) bool) {
+	for i := m.startPFN / 8; i < uint64(len(m.bitmap2)); i++ {
+		b := m.bitmap2[i]
+		for b != 0 {
+			pfn := i*8 + uint64(bits.TrailingZeros8(b))
+			b &= b - 1
+			if pfn < m.startPFN {
+				continue
+			}
+			if pfn >= m.endPFN || !fn(pfn) {
+				return
+			}
+		}
+	}
 }
 
 // rank counts the dumpable pfns below pfn.
