@@ -1,0 +1,555 @@
+#!/bin/bash
+# gen-vmcores.sh - generate REAL vmcores of a REAL kernel panic for ktriage's tests.
+#
+# usage: tools/gen-vmcores.sh [OUTDIR]        (default: <repo>/.cache/vmcores, git-ignored)
+#
+# The stock Debian 12 cloud kernel (the one tools/make-example.sh uses, from the same
+# cache) boots under QEMU TCG (KVM does not work on our machines) with a busybox
+# initramfs whose /init is tools/vmcore-guest/init. The guest panics on the network
+# transmit path: crashnet.ko (the broken virtual NIC of tools/make-example.sh, its
+# source taken from that script) pads an outgoing ARP frame past the end of the skb ->
+# skb_over_panic -> "kernel BUG at net/core/skbuff.c" -> oops=panic. If the module
+# cannot be built the trigger is `echo c > /proc/sysrq-trigger` (manifest says which).
+#
+# Two boots:
+#  1. QMP boot (-m $MEM, -smp $SMP, -device vmcoreinfo, -device pvpanic-pci with
+#     -action panic=pause): on the GUEST_PANICKED event the host asks QEMU over QMP
+#     (a pipe chardev: plain bash, no client needed) for dump-guest-memory:
+#       elf-qemu/vmcore.elf          ELF, paging:false: QEMU 7.2 puts two section headers
+#                                    at offset 64 and the program headers after them
+#                                    (e_phoff=192), and writes e_ehsize=8 (sizeof a pointer)
+#       elf-qemu-paging/vmcore.elf   ELF, paging:true (~150 PT_LOADs, one per guest virtual
+#                                    mapping); makedumpfile cannot read it even rewritten
+#                                    ("Could not validate mem_section"): its expected dmesg
+#                                    is elf-qemu's (same memory, same pause)
+#       kdump-zlib-qemu/vmcore.flat  format:kdump-zlib: makedumpfile's FLATTENED stream. QEMU
+#                                    7.2 parses VMCOREINFO's decimal NUMBER(phys_base)= as hex
+#                                    for the kdump sub-header, so makedumpfile fails on it
+#                                    ("Can't get a valid pgd"); its expected dmesg is made from
+#                                    a de-flattened copy with phys_base corrected
+#     Registers in these dumps are where QEMU paused the vCPUs, not a crash-time NT_PRSTATUS
+#     from the kernel, and VMCOREINFO has no CRASHTIME. Each entry's "quirk" says the above.
+#     makedumpfile 1.7.2 cannot read QEMU's ELF ("Can't get the number of PT_LOAD"): it
+#     reads the program headers at offset 64 whatever e_phoff says. So a copy of
+#     elf-qemu/vmcore.elf is rewritten (elf_phdrs_at_64 below: the program headers are
+#     moved to offset 64, e_shoff/e_shnum/e_shstrndx zeroed; the notes and memory keep
+#     their offsets) and makedumpfile makes, from that copy, with VMCOREINFO only (no vmlinux):
+#       kdump-zlib/vmcore            makedumpfile -c        (kdump-compressed, zlib, -d 0)
+#       kdump-lzo/vmcore             makedumpfile -l        (kdump-compressed, LZO, -d 0)
+#       kdump-d31/vmcore             makedumpfile -c -d 31  (zlib, filtered like /var/crash)
+#       flat/vmcore.flat             makedumpfile -F -d 1   (flattened, pages uncompressed,
+#                                    zero pages left out: plain -F would be all 256 MiB)
+#  2. kdump boot (-m $KDUMP_MEM, crashkernel=$CRASHKERNEL): /init loads the same kernel as
+#     capture kernel with `kexec -p` (Debian kexec-tools; the binary and its libraries are
+#     in the initramfs, with makedumpfile). The panic boots it; its /init (the same file)
+#     runs makedumpfile --dump-dmesg and -c -d 31 on /proc/vmcore, copies /proc/vmcore to
+#     the second virtio disk and tars the rest to the first, then powers off:
+#       elf-proc-vmcore/vmcore.elf   /proc/vmcore as the capture kernel saw it (ELF, phdrs at
+#                                    64, per-CPU NT_PRSTATUS with crash registers, CRASHTIME)
+#                                    + vmcore-dmesg.txt made inside the capture kernel
+#       kdump-proc-d31/vmcore        makedumpfile -c -d 31 run inside the capture kernel
+#
+# Beside every dump: dmesg.makedumpfile.txt = makedumpfile --dump-dmesg on that dump (for
+# a flattened one, on its `makedumpfile -R` de-flattening; for QEMU's ELF, on the rewritten
+# copy) - the expected output of `ktriage dmesg`; console.log (the serial console of the
+# boot, CRLF); entry.json (this dump's manifest entry). manifest.json lists them all with
+# their sizes and is written last: tests (internal/vmcores) treat it as "done".
+# ELF files are made sparse (fallocate --dig-holes): with init_on_free=1 (KARGS) freed
+# pages are zero, so a 256 MiB guest's ELF takes ~60 MB of disk; all dumps ~380 MB on disk
+# (~950 MB apparent). -cpu max,la57=off: 4-level paging, as on most machines (-cpu max
+# alone gives the guest LA57 and 5-level page tables: CPU=max to get those).
+# Timings (2 cores, warm cache): QMP boot to panic ~5 s, the three QEMU dumps ~3 s, the
+# four makedumpfile dumps ~4 s, kdump boot to capture done ~25 s; ~45 s in all.
+#
+# Idempotent: a dump that exists is kept; QMP-boot dumps are made together (a new boot
+# means new memory, so its derived dumps are remade too). FORCE=1 starts from scratch.
+# env: MEM=256 SMP=2 (QMP boot)   KDUMP_MEM=320 CRASHKERNEL=96M (kdump boot)
+#      BOOT_TIMEOUT=300 (hard limit per QEMU run, s)   PAGING=1 (0: no elf-qemu-paging)
+#      KDUMP=1 (0: no kdump boot)   TRIGGER=crashnet|sysrq   KVER=6.1.0-NN-cloud-amd64
+#      CACHE=<repo>/.cache/example (kernel .deb and crashnet.ko, shared with make-example.sh)
+#      CPU=max,la57=off   KARGS=init_on_free=1 (extra guest kernel arguments)
+#      SKIP_APT=1 (never apt-get install)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=$(realpath -m "${1:-$ROOT/.cache/vmcores}")
+CACHE=${CACHE:-$ROOT/.cache/example}
+MEM=${MEM:-256}
+SMP=${SMP:-2}
+KDUMP_MEM=${KDUMP_MEM:-320}
+CRASHKERNEL=${CRASHKERNEL:-96M}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+PAGING=${PAGING:-1}
+KDUMP=${KDUMP:-1}
+TRIGGER=${TRIGGER:-crashnet}
+CPU=${CPU:-max,la57=off}
+KARGS=${KARGS:-init_on_free=1}
+GUEST=$ROOT/tools/vmcore-guest
+T0=$(date +%s)
+say() { printf '[gen-vmcores %3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+die() { say "FATAL: $*"; exit 1; }
+ERRORS=()
+fail() { say "ERROR: $*"; ERRORS+=("$*"); }
+
+mkdir -p "$OUT" "$CACHE"
+exec 9>"$OUT/.gen.lock"
+flock 9
+[ "${FORCE:-0}" = 1 ] && { say "FORCE=1: removing $OUT/*"; find "$OUT" -mindepth 1 -maxdepth 1 ! -name .gen.lock -exec rm -rf {} +; }
+W=$OUT/.work
+rm -rf "$W" && mkdir -p "$W" "$OUT/logs"
+QPID=
+cleanup() {
+  [ -n "$QPID" ] && kill "$QPID" 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+# ------------------------------------------------------------------ what is missing
+QMP_DIRS="elf-qemu kdump-zlib-qemu"
+[ "$PAGING" = 1 ] && QMP_DIRS="$QMP_DIRS elf-qemu-paging"
+DERIVED_DIRS="kdump-zlib kdump-lzo kdump-d31 flat"
+KDUMP_DIRS="elf-proc-vmcore kdump-proc-d31"
+have() { [ -s "$OUT/$1/entry.json" ]; }
+need_qmp=
+for d in $QMP_DIRS; do have "$d" || need_qmp=1; done
+need_derived=$need_qmp
+for d in $DERIVED_DIRS; do have "$d" || need_derived=1; done
+need_kdump=
+if [ "$KDUMP" = 1 ]; then for d in $KDUMP_DIRS; do have "$d" || need_kdump=1; done; fi
+need_boot=$need_qmp$need_kdump
+
+# ------------------------------------------------------------------ host packages
+export DEBIAN_FRONTEND=noninteractive
+APT_UPDATED=
+apt_update() { [ -n "$APT_UPDATED" ] || { apt-get update -q >/dev/null; APT_UPDATED=1; }; }
+apt_install() {  # install those of the given packages that are missing
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ -n "${SKIP_APT:-}" ] && { say "missing packages ${missing[*]} (SKIP_APT set)"; return 1; }
+  [ "$(id -u)" = 0 ] || { say "missing packages ${missing[*]} (not root: apt-get install them)"; return 1; }
+  apt_update
+  say "apt-get install ${missing[*]}"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+apt_install makedumpfile || die "makedumpfile is needed"
+if [ -n "$need_boot" ]; then
+  apt_install qemu-system-x86 busybox-static cpio gzip kexec-tools || die "QEMU, busybox, kexec-tools are needed"
+fi
+MKDF_VERSION=$(makedumpfile -v 2>&1 | sed -n 's/^makedumpfile: version \([^ ]*\).*/\1/p')
+
+# ------------------------------------------------------------------ kernel (same cache as make-example.sh)
+kernel_version() {
+  apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*\)$/\1/p' | head -1
+}
+if [ -z "${KVER:-}" ] && [ -s "$OUT/kernel.txt" ]; then KVER=$(cat "$OUT/kernel.txt"); fi
+if [ -z "${KVER:-}" ]; then
+  KVER=$(kernel_version)
+  [ -n "$KVER" ] || { apt_update; KVER=$(kernel_version); }
+fi
+[ -n "$KVER" ] || die "cannot determine the Debian cloud kernel version (set KVER)"
+KDIR=$CACHE/kernel-$KVER
+VMLINUZ=$KDIR/boot/vmlinuz-$KVER
+if [ -n "$need_boot" ] && [ ! -s "$VMLINUZ" ]; then
+  mkdir -p "$CACHE/debs"
+  ls "$CACHE/debs/linux-image-${KVER}_"*.deb >/dev/null 2>&1 ||
+    (cd "$CACHE/debs" && apt-get download "linux-image-$KVER" >/dev/null 2>&1) ||
+    { apt_update; (cd "$CACHE/debs" && apt-get download "linux-image-$KVER" >/dev/null); } || die "apt-get download linux-image-$KVER"
+  rm -rf "$KDIR.tmp" && mkdir -p "$KDIR.tmp"
+  dpkg-deb -x "$CACHE/debs/linux-image-${KVER}_"*.deb "$KDIR.tmp"
+  rm -rf "$KDIR" && mv "$KDIR.tmp" "$KDIR"
+fi
+KPKGVER=$(dpkg-deb -f "$CACHE/debs/linux-image-${KVER}_"*.deb Version 2>/dev/null || echo unknown)
+echo "$KVER" > "$OUT/kernel.txt"
+say "kernel $KVER ($KPKGVER), makedumpfile $MKDF_VERSION; out $OUT"
+KMOD=$KDIR/lib/modules/$KVER/kernel
+
+# ------------------------------------------------------------------ crashnet.ko (source: make-example.sh)
+MODDIR=$CACHE/crashnet-$KVER
+build_crashnet() {
+  [ -s "$MODDIR/crashnet.ko" ] && return 0
+  apt_install gcc make "linux-headers-$KVER" || return 1
+  mkdir -p "$MODDIR"
+  sed -n '/crashnet\.c\.new" <<.EOF.$/,/^EOF$/p' "$ROOT/tools/make-example.sh" | sed '1d;$d' > "$MODDIR/crashnet.c.gen"
+  grep -q crashnet_start_xmit "$MODDIR/crashnet.c.gen" || { say "no crashnet source in tools/make-example.sh"; return 1; }
+  mv "$MODDIR/crashnet.c.gen" "$MODDIR/crashnet.c"
+  echo 'obj-m := crashnet.o' > "$MODDIR/Makefile"
+  say "building crashnet.ko"
+  make -s -C "/usr/src/linux-headers-$KVER" M="$MODDIR" modules >&2
+}
+TRIGGER_DESC=
+if [ -n "$need_boot" ]; then
+  if [ "$TRIGGER" = crashnet ] && ! build_crashnet; then
+    say "crashnet.ko unavailable: falling back to sysrq-c"; TRIGGER=sysrq
+  fi
+fi
+case $TRIGGER in
+  crashnet) TRIGGER_DESC="crashnet.ko bug=skb_over + ping: ARP request -> __dev_queue_xmit -> sch_direct_xmit -> crashnet_start_xmit -> skb_put past the end -> skb_over_panic -> kernel BUG at net/core/skbuff.c, oops=panic" ;;
+  sysrq)    TRIGGER_DESC="echo c > /proc/sysrq-trigger" ;;
+  *) die "unknown TRIGGER=$TRIGGER" ;;
+esac
+
+# ------------------------------------------------------------------ initramfs
+copy_with_libs() {  # copy an ELF program and the shared libraries it needs into $1
+  local root=$1 bin=$2 lib
+  mkdir -p "$root$(dirname "$bin")" && cp -L "$bin" "$root$bin"
+  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"
+  done
+}
+mkcpio() { (cd "$1" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | gzip -1n > "$2"; }
+build_initramfs() {
+  local r=$W/rootfs m
+  rm -rf "$r" && mkdir -p "$r"/{bin,sbin,dev,proc,sys,tmp,etc,lib/modules,boot}
+  cp /bin/busybox "$r/bin/busybox"
+  for m in $("$r/bin/busybox" --list); do [ "$m" = busybox ] || ln -s busybox "$r/bin/$m"; done
+  cp "$GUEST/init" "$r/init" && chmod +x "$r/init"
+  for m in firmware/qemu_fw_cfg misc/pvpanic/pvpanic misc/pvpanic/pvpanic-pci virtio/virtio_ring virtio/virtio \
+           virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk; do
+    cp "$KMOD/drivers/$m.ko" "$r/lib/modules/"
+  done
+  [ "$TRIGGER" = crashnet ] && cp "$MODDIR/crashnet.ko" "$r/lib/modules/"
+  copy_with_libs "$r" "$(command -v makedumpfile)"
+  copy_with_libs "$r" "$(command -v kexec)"
+  mkcpio "$r" "$W/initramfs.cpio.gz"           # QMP boot and capture kernel
+  cp "$VMLINUZ" "$r/boot/vmlinuz"
+  cp "$W/initramfs.cpio.gz" "$r/boot/capture.cpio.gz"
+  mkcpio "$r" "$W/initramfs-kdump.cpio.gz"     # kdump boot: + capture kernel and its initramfs
+  say "initramfs $(stat -c %s "$W/initramfs.cpio.gz") bytes, kdump one $(stat -c %s "$W/initramfs-kdump.cpio.gz") bytes"
+}
+[ -n "$need_boot" ] && build_initramfs
+
+QEMU=(timeout "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -machine q35 -cpu "$CPU"
+      -display none -vga none -monitor none -nic none -no-reboot -kernel "$VMLINUZ")
+QEMU_VERSION=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/^QEMU emulator version //p')
+
+# ------------------------------------------------------------------ helpers
+sparse() { fallocate --dig-holes "$1" 2>/dev/null || true; }
+json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+# write_entry DIR FILE FORMAT COMPRESSION DUMP_LEVEL PRODUCER REGISTERS SOURCE [EXTRA_JSON]
+write_entry() {
+  local d=$1
+  {
+    printf '{"name": %s, "path": %s, "format": %s, "compression": %s, "dump_level": %s,\n' \
+      "$(json_str "$d")" "$(json_str "$d/$2")" "$(json_str "$3")" "$(json_str "$4")" "$5"
+    printf ' "producer": %s, "registers": %s, "source": %s,\n' "$(json_str "$6")" "$(json_str "$7")" "$(json_str "$8")"
+    printf ' "trigger": %s, "kernel": %s%s}\n' "$(json_str "$TRIGGER_DESC")" "$(json_str "$KVER")" "${9:+, $9}"
+  } > "$OUT/$d/entry.json.tmp"
+  mv "$OUT/$d/entry.json.tmp" "$OUT/$d/entry.json"
+}
+# dmesg_of DUMP OUTFILE: makedumpfile --dump-dmesg (de-flattening a flattened dump first)
+dmesg_of() {
+  local in=$1 out=$2 log=$OUT/logs/dmesg-$(basename "$(dirname "$2")").log
+  rm -f "$out"
+  if [ "$(head -c 12 "$in" | tr -d '\0')" = makedumpfile ]; then
+    rm -f "$W/deflat"
+    makedumpfile -R "$W/deflat" < "$in" > "$log" 2>&1 || return 1
+    in=$W/deflat
+  fi
+  makedumpfile --dump-dmesg "$in" "$out" >> "$log" 2>&1 || return 1
+  rm -f "$W/deflat"
+}
+# qemu_kdump_phys_base FLAT DMESG_OUT: QEMU 7.2 parses the decimal NUMBER(phys_base)= of
+# VMCOREINFO as hex for the kdump sub-header (4194304 -> 0x4194304), and makedumpfile then
+# cannot translate addresses. De-flatten, correct phys_base in the copy, --dump-dmesg.
+# Prints what it found.
+qemu_kdump_phys_base() {
+  local log=$OUT/logs/dmesg-kdump-zlib-qemu.log bs pb dec
+  rm -f "$W/deflat"
+  makedumpfile -R "$W/deflat" < "$1" >> "$log" 2>&1 || return 1
+  bs=$(od -An -t u4 -j 428 -N 4 "$W/deflat" | tr -d ' ')     # disk_dump_header.block_size
+  pb=$(u64 "$W/deflat" "$bs")                                  # kdump_sub_header.phys_base
+  dec=$(grep -a -o -m1 'NUMBER(phys_base)=-\?[0-9]*' "$W/deflat" | head -1 | cut -d= -f2)
+  [ -n "$dec" ] && [ "$dec" != "$pb" ] || return 1
+  put_le "$W/deflat" "$bs" "$dec" 8
+  makedumpfile --dump-dmesg "$W/deflat" "$2" >> "$log" 2>&1 || return 1
+  rm -f "$W/deflat"
+  printf 'kdump sub-header phys_base is 0x%x: QEMU parsed VMCOREINFO NUMBER(phys_base)=%s as hex; makedumpfile %s fails on it (Cannot get a valid pgd); dmesg.makedumpfile.txt was made from a copy with phys_base=0x%x' \
+    "$pb" "$dec" "$MKDF_VERSION" "$dec"
+}
+u64() { od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
+u16() { od -An -t u2 -j "$2" -N 2 "$1" | tr -d ' '; }
+put_le() {  # put_le FILE OFFSET VALUE BYTES: write VALUE little-endian at OFFSET
+  local i s=
+  for ((i = 0; i < $4; i++)); do s+=$(printf '\\x%02x' $(( ($3 >> (8 * i)) & 255 ))); done
+  printf "$s" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# elf_phdrs_at_64 FILE: rewrite an ELF64 in place so that its program headers follow the
+# ELF header (offset 64), as makedumpfile 1.7.2 expects, dropping the section headers.
+elf_phdrs_at_64() {
+  local f=$1 phoff phnum phent len i off first
+  [ "$(head -c 5 "$f" | od -An -t x1 | tr -d ' ')" = 7f454c4602 ] || { say "$f: not an ELF64"; return 1; }
+  phoff=$(u64 "$f" 32); phent=$(u16 "$f" 54); phnum=$(u16 "$f" 56)
+  [ "$phoff" = 64 ] && return 0
+  [ "$phnum" -lt 65535 ] || { say "$f: e_phnum is PN_XNUM, not handled"; return 1; }
+  len=$((phent * phnum)); first=$(stat -c %s "$f")
+  for ((i = 0; i < phnum; i++)); do
+    off=$(u64 "$f" $((phoff + i * phent + 8)))
+    [ "$off" -lt "$first" ] && first=$off
+  done
+  [ $((64 + len)) -le "$first" ] || { say "$f: no room for the program headers at 64"; return 1; }
+  dd if="$f" of="$f" bs="$len" count=1 iflag=skip_bytes skip="$phoff" oflag=seek_bytes seek=64 conv=notrunc status=none
+  local zend=$((phoff + len)); [ "$zend" -gt "$first" ] && zend=$first
+  [ "$zend" -gt $((64 + len)) ] &&
+    dd if=/dev/zero of="$f" bs=$((zend - 64 - len)) count=1 oflag=seek_bytes seek=$((64 + len)) conv=notrunc status=none
+  put_le "$f" 32 64 8    # e_phoff
+  put_le "$f" 40 0 8     # e_shoff
+  put_le "$f" 58 0 6     # e_shentsize, e_shnum, e_shstrndx
+}
+
+# QMP over a pipe chardev: QEMU opens $W/qmp.in and $W/qmp.out read-write, so do we.
+qmp_open() { exec {QIN}<>"$W/qmp.in" {QOUT}<>"$W/qmp.out"; }
+qmp_close() { exec {QIN}>&- {QOUT}<&-; }
+PANICKED=
+qmp_line() {  # read one non-event line into REPLY within $1 s; events are logged
+  local line deadline=$(( $(date +%s) + $1 ))
+  while (( $(date +%s) <= deadline )); do
+    read -r -t 1 -u "$QOUT" line || continue
+    case $line in
+      *'"event"'*) echo "$line" >> "$W/qmp-events.log"
+                   case $line in *GUEST_PANICKED*) PANICKED=1 ;; esac ;;
+      *) REPLY=$line; return 0 ;;
+    esac
+  done
+  return 1
+}
+qmp() {  # qmp JSON [TIMEOUT]: run a command; fail unless it returns
+  printf '%s\n' "$1" >&"$QIN"
+  qmp_line "${2:-300}" || { say "QMP: no reply to $1"; return 1; }
+  echo "$1 -> $REPLY" >> "$W/qmp.log"
+  case $REPLY in *'"return"'*) return 0 ;; *) say "QMP: $1 -> $REPLY"; return 1 ;; esac
+}
+wait_panic() {  # wait_panic CONSOLE: until GUEST_PANICKED (pvpanic) or the console's end-of-panic line
+  local con=$1 deadline=$(( $(date +%s) + BOOT_TIMEOUT ))
+  while (( $(date +%s) < deadline )); do
+    [ -n "$PANICKED" ] && return 0
+    grep -q -- '---\[ end Kernel panic' "$con" 2>/dev/null && return 0
+    kill -0 "$QPID" 2>/dev/null || { say "QEMU exited before the panic"; return 1; }
+    qmp_line 1 && echo "unexpected: $REPLY" >> "$W/qmp.log" || true
+  done
+  return 1
+}
+
+# ------------------------------------------------------------------ 1. QMP boot
+qmp_boot() {
+  local S=$W/qmp-boot con
+  rm -rf "$S" && mkdir -p "$S"; con=$S/console.log
+  mkfifo "$W/qmp.in" "$W/qmp.out"
+  local append="console=ttyS0,115200 oops=panic panic=0 $KARGS ktv.mode=qmp ktv.trigger=$TRIGGER"
+  say "QMP boot: -m $MEM -smp $SMP, $append"
+  local tb=$(date +%s)
+  "${QEMU[@]}" -smp "$SMP" -m "$MEM" -serial "file:$con" -initrd "$W/initramfs.cpio.gz" -append "$append" \
+    -device vmcoreinfo -device pvpanic-pci -action panic=pause \
+    -chardev "pipe,id=qmp,path=$W/qmp" -mon chardev=qmp,mode=control \
+    </dev/null >"$OUT/logs/qemu-qmp.log" 2>&1 &
+  QPID=$!
+  qmp_open
+  qmp_line 30 || { fail "QMP: no greeting"; return 1; }
+  qmp '{"execute": "qmp_capabilities"}' 30 || return 1
+  wait_panic "$con" || { fail "QMP boot: no panic within ${BOOT_TIMEOUT}s"; tail -20 "$con" >&2; return 1; }
+  say "QMP boot: guest panicked after $(( $(date +%s) - tb ))s ($([ -n "$PANICKED" ] && echo pvpanic GUEST_PANICKED || echo console))"
+  local ts
+  ts=$(date +%s)
+  qmp "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"protocol\": \"file:$S/vmcore.elf\"}}" || return 1
+  say "  dump-guest-memory ELF: $(stat -c %s "$S/vmcore.elf") bytes in $(( $(date +%s) - ts ))s"
+  ts=$(date +%s)
+  qmp "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": false, \"format\": \"kdump-zlib\", \"protocol\": \"file:$S/vmcore.flat\"}}" || return 1
+  say "  dump-guest-memory kdump-zlib: $(stat -c %s "$S/vmcore.flat") bytes in $(( $(date +%s) - ts ))s"
+  if [ "$PAGING" = 1 ]; then
+    ts=$(date +%s)
+    qmp "{\"execute\": \"dump-guest-memory\", \"arguments\": {\"paging\": true, \"protocol\": \"file:$S/vmcore-paging.elf\"}}" || return 1
+    say "  dump-guest-memory ELF paging: $(stat -c %s "$S/vmcore-paging.elf") bytes in $(( $(date +%s) - ts ))s"
+  fi
+  qmp '{"execute": "quit"}' 30 || true
+  wait "$QPID" 2>/dev/null || true
+  QPID=; qmp_close
+  cp "$W/qmp.log" "$OUT/logs/qmp.log"; [ -f "$W/qmp-events.log" ] && cp "$W/qmp-events.log" "$OUT/logs/qmp-events.log"
+
+  # install: the whole QMP group (and what derives from it) is new memory
+  local d regs="where QEMU paused the vCPUs (after the panic notifier), not the crash-time registers"
+  for d in $QMP_DIRS $DERIVED_DIRS; do rm -rf "${OUT:?}/$d"; done
+  mkdir -p "$OUT/elf-qemu" "$OUT/kdump-zlib-qemu"
+  cp "$con" "$OUT/elf-qemu/console.log"; cp "$con" "$OUT/kdump-zlib-qemu/console.log"
+  mv "$S/vmcore.elf" "$OUT/elf-qemu/vmcore.elf"; sparse "$OUT/elf-qemu/vmcore.elf"
+  mv "$S/vmcore.flat" "$OUT/kdump-zlib-qemu/vmcore.flat"
+  # dmesg of QEMU's ELF: on a copy with the program headers at 64
+  cp --sparse=always "$OUT/elf-qemu/vmcore.elf" "$W/fixed.elf"
+  elf_phdrs_at_64 "$W/fixed.elf" || { fail "rewriting QEMU's ELF"; return 1; }
+  local phoff shoff ehsize elfquirk
+  phoff=$(u64 "$OUT/elf-qemu/vmcore.elf" 32); shoff=$(u64 "$OUT/elf-qemu/vmcore.elf" 40)
+  ehsize=$(u16 "$OUT/elf-qemu/vmcore.elf" 52)
+  elfquirk="e_shoff=$shoff, e_phoff=$phoff, e_ehsize=$ehsize; makedumpfile $MKDF_VERSION reads program headers at offset 64 and fails (Can't get the number of PT_LOAD); dmesg.makedumpfile.txt was made from a copy with the program headers moved to 64"
+  dmesg_of "$W/fixed.elf" "$OUT/elf-qemu/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on the rewritten QEMU ELF"
+  local quirk=
+  if ! dmesg_of "$OUT/kdump-zlib-qemu/vmcore.flat" "$OUT/kdump-zlib-qemu/dmesg.makedumpfile.txt"; then
+    quirk=$(qemu_kdump_phys_base "$OUT/kdump-zlib-qemu/vmcore.flat" "$OUT/kdump-zlib-qemu/dmesg.makedumpfile.txt") ||
+      fail "makedumpfile --dump-dmesg on QEMU's kdump-zlib (even with phys_base corrected)"
+    [ -n "$quirk" ] && say "  kdump-zlib-qemu: $quirk"
+  fi
+  cmp -s "$OUT/kdump-zlib-qemu/dmesg.makedumpfile.txt" "$OUT/elf-qemu/dmesg.makedumpfile.txt" ||
+    fail "kdump-zlib-qemu: dmesg differs from elf-qemu's"
+  write_entry kdump-zlib-qemu vmcore.flat kdump-flattened zlib 0 \
+    "qemu dump-guest-memory format=kdump-zlib paging=false" "$regs" "" '"qemu": '"$(json_str "$QEMU_VERSION")${quirk:+, \"quirk\": $(json_str "$quirk")}"
+  if [ "$PAGING" = 1 ]; then
+    mkdir -p "$OUT/elf-qemu-paging"; cp "$con" "$OUT/elf-qemu-paging/console.log"
+    mv "$S/vmcore-paging.elf" "$OUT/elf-qemu-paging/vmcore.elf"; sparse "$OUT/elf-qemu-paging/vmcore.elf"
+    cp --sparse=always "$OUT/elf-qemu-paging/vmcore.elf" "$W/fixed-paging.elf"
+    local pq="$elfquirk"
+    if elf_phdrs_at_64 "$W/fixed-paging.elf" && dmesg_of "$W/fixed-paging.elf" "$OUT/elf-qemu-paging/dmesg.makedumpfile.txt"; then :; else
+      pq="$pq; makedumpfile $MKDF_VERSION cannot read it even so ($(grep -m1 -v '^$' "$OUT/logs/dmesg-elf-qemu-paging.log" || true)): dmesg.makedumpfile.txt is elf-qemu's (same memory, taken in the same pause)"
+      say "  makedumpfile cannot read the paging ELF: its expected dmesg is elf-qemu's (same memory, same pause)"
+      cp "$OUT/elf-qemu/dmesg.makedumpfile.txt" "$OUT/elf-qemu-paging/dmesg.makedumpfile.txt"
+    fi
+    rm -f "$W/fixed-paging.elf"
+    write_entry elf-qemu-paging vmcore.elf elf none 0 "qemu dump-guest-memory paging=true" "$regs" "" \
+      '"elf_phoff": '"$(u64 "$OUT/elf-qemu-paging/vmcore.elf" 32)"', "qemu": '"$(json_str "$QEMU_VERSION")"', "quirk": '"$(json_str "$pq")"
+  fi
+  # elf-qemu's entry last: its presence says the QMP group is complete
+  write_entry elf-qemu vmcore.elf elf none 0 "qemu dump-guest-memory paging=false" "$regs" "" \
+    '"elf_phoff": '"$phoff"', "qemu": '"$(json_str "$QEMU_VERSION")"', "quirk": '"$(json_str "$elfquirk")"
+  say "QMP boot done in $(( $(date +%s) - tb ))s (ELF e_phoff=$phoff)"
+}
+
+# ------------------------------------------------------------------ derived (host makedumpfile)
+derive() {  # derive DIR FILE COMPRESSION DUMP_LEVEL FLAGS...
+  local d=$1 f=$2 comp=$3 lvl=$4; shift 4
+  have "$d" && return 0
+  local ts=$(date +%s) tmp=$W/derive-$d
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  if [ "$1" = -F ]; then
+    makedumpfile "$@" "$W/fixed.elf" > "$tmp/$f" 2> "$OUT/logs/makedumpfile-$d.log" || { fail "makedumpfile $* ($d)"; return 1; }
+  else
+    makedumpfile "$@" "$W/fixed.elf" "$tmp/$f" > "$OUT/logs/makedumpfile-$d.log" 2>&1 || { fail "makedumpfile $* ($d)"; return 1; }
+  fi
+  rm -rf "${OUT:?}/$d" && mkdir -p "$OUT/$d" && mv "$tmp/$f" "$OUT/$d/$f"
+  cp "$OUT/elf-qemu/console.log" "$OUT/$d/console.log" 2>/dev/null || true
+  dmesg_of "$OUT/$d/$f" "$OUT/$d/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on $d/$f"
+  cmp -s "$OUT/$d/dmesg.makedumpfile.txt" "$OUT/elf-qemu/dmesg.makedumpfile.txt" ||
+    fail "$d: dmesg differs from elf-qemu's"
+  local fmt=kdump; [ "$1" = -F ] && fmt=kdump-flattened
+  write_entry "$d" "$f" "$fmt" "$comp" "$lvl" "makedumpfile $* (from elf-qemu/vmcore.elf with program headers moved to offset 64)" \
+    "as in elf-qemu: where QEMU paused the vCPUs" elf-qemu '"makedumpfile": '"$(json_str "$MKDF_VERSION")"
+  say "  $d/$f: makedumpfile $*: $(stat -c %s "$OUT/$d/$f") bytes in $(( $(date +%s) - ts ))s"
+}
+derive_all() {
+  have elf-qemu || return 0
+  local TRIGGER_DESC  # elf-qemu's, which may be from an earlier run
+  TRIGGER_DESC=$(sed -n 's/.*"trigger": "\([^"]*\)".*/\1/p' "$OUT/elf-qemu/entry.json")
+  if [ ! -f "$W/fixed.elf" ]; then
+    cp --sparse=always "$OUT/elf-qemu/vmcore.elf" "$W/fixed.elf"
+    elf_phdrs_at_64 "$W/fixed.elf" || { fail "rewriting QEMU's ELF"; return 1; }
+  fi
+  derive kdump-zlib vmcore zlib 0 -c
+  derive kdump-lzo vmcore lzo 0 -l
+  derive kdump-d31 vmcore zlib 31 -c -d 31
+  derive flat vmcore.flat none 1 -F -d 1
+  rm -f "$W/fixed.elf"
+}
+
+# ------------------------------------------------------------------ 2. kdump boot
+kdump_boot() {
+  local S=$W/kdump-boot con try tq tb
+  local append="console=ttyS0,115200 oops=panic panic=0 $KARGS crashkernel=$CRASHKERNEL ktv.mode=kdump ktv.d31=1 ktv.trigger=$TRIGGER"
+  # KASLR also places the kernel at a random physical address: in a small guest there is
+  # now and then no free 16 MiB-aligned block for crashkernel=. Then boot again.
+  for try in 1 2 3; do
+    rm -rf "$S" && mkdir -p "$S/res"; con=$S/console.log
+    truncate -s 64M "$S/res.img"; truncate -s "${KDUMP_MEM}M" "$S/vmcore.img"
+    say "kdump boot (try $try): -m $KDUMP_MEM -smp $SMP, $append"
+    tb=$(date +%s)
+    "${QEMU[@]}" -smp "$SMP" -m "$KDUMP_MEM" -serial "file:$con" -initrd "$W/initramfs-kdump.cpio.gz" -append "$append" \
+      -drive "file=$S/res.img,format=raw,if=virtio" -drive "file=$S/vmcore.img,format=raw,if=virtio" \
+      </dev/null >"$OUT/logs/qemu-kdump.log" 2>&1 &
+    QPID=$!
+    local state=
+    while kill -0 "$QPID" 2>/dev/null; do
+      sleep 0.5
+      if grep -q 'kexec_crash_loaded=0' "$con" 2>/dev/null; then state=noload; break; fi
+      if grep -q -- '---\[ end Kernel panic' "$con" 2>/dev/null; then state=nokexec; break; fi
+    done
+    [ -n "$state" ] && { kill "$QPID" 2>/dev/null || true; }
+    wait "$QPID" 2>/dev/null || true
+    QPID=; tq=$(( $(date +%s) - tb ))
+    cp "$con" "$OUT/logs/kdump-console.log"
+    if [ "$state" = noload ]; then
+      say "kdump boot: no crash kernel loaded ($(grep -a -m1 -o 'crashkernel reservation failed[^\r]*\|kexec -p failed' "$con" || true)), again"
+      continue
+    fi
+    break
+  done
+  grep -q 'KTV: capture done' "$con" || { fail "kdump boot: the capture kernel did not finish (${tq}s, ${state:-timeout}; see logs/kdump-console.log)"; tail -25 "$con" >&2; return 1; }
+  say "kdump boot: QEMU exited after ${tq}s"
+  grep -a 'KTV:' "$con" | tr -d '\r' | sed 's/^/    /' >&2
+  tar -xf "$S/res.img" -C "$S/res" || { fail "kdump boot: no results tar on the first disk"; return 1; }
+  local size; size=$(cat "$S/res/vmcore.size")
+  truncate -s "$size" "$S/vmcore.img"; sparse "$S/vmcore.img"
+  for d in $KDUMP_DIRS; do rm -rf "${OUT:?}/$d"; done
+  mkdir -p "$OUT/elf-proc-vmcore"
+  cp "$con" "$OUT/elf-proc-vmcore/console.log"
+  mv "$S/vmcore.img" "$OUT/elf-proc-vmcore/vmcore.elf"
+  cp "$S/res/vmcore-dmesg.txt" "$OUT/elf-proc-vmcore/vmcore-dmesg.txt" 2>/dev/null || fail "no vmcore-dmesg.txt from the capture kernel"
+  cp "$S/res/"*.log "$OUT/logs/" 2>/dev/null || true
+  dmesg_of "$OUT/elf-proc-vmcore/vmcore.elf" "$OUT/elf-proc-vmcore/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on /proc/vmcore's copy"
+  cmp -s "$OUT/elf-proc-vmcore/dmesg.makedumpfile.txt" "$OUT/elf-proc-vmcore/vmcore-dmesg.txt" ||
+    fail "elf-proc-vmcore: host dmesg differs from the capture kernel's"
+  local regs="crash-time NT_PRSTATUS per CPU, saved by the panicking kernel"
+  if [ -s "$S/res/vmcore-d31" ]; then
+    mkdir -p "$OUT/kdump-proc-d31"; cp "$con" "$OUT/kdump-proc-d31/console.log"
+    mv "$S/res/vmcore-d31" "$OUT/kdump-proc-d31/vmcore"
+    dmesg_of "$OUT/kdump-proc-d31/vmcore" "$OUT/kdump-proc-d31/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on kdump-proc-d31"
+    cmp -s "$OUT/kdump-proc-d31/dmesg.makedumpfile.txt" "$OUT/elf-proc-vmcore/dmesg.makedumpfile.txt" ||
+      fail "kdump-proc-d31: dmesg differs from elf-proc-vmcore's"
+    write_entry kdump-proc-d31 vmcore kdump zlib 31 "makedumpfile -c -d 31 /proc/vmcore (in the capture kernel)" "$regs" elf-proc-vmcore \
+      '"makedumpfile": '"$(json_str "$MKDF_VERSION")"
+  else
+    fail "kdump boot: the capture kernel made no makedumpfile -c -d 31 dump"
+  fi
+  write_entry elf-proc-vmcore vmcore.elf elf none 0 "/proc/vmcore of the kdump capture kernel (kexec -p, crashkernel=$CRASHKERNEL), copied with dd" \
+    "$regs" "" '"elf_phoff": '"$(u64 "$OUT/elf-proc-vmcore/vmcore.elf" 32)"', "capture_dmesg": "elf-proc-vmcore/vmcore-dmesg.txt"'
+  say "kdump boot done in $(( $(date +%s) - tb ))s: /proc/vmcore $size bytes"
+}
+
+# ------------------------------------------------------------------ run
+if [ -n "$need_qmp" ]; then qmp_boot || fail "QMP boot failed"; else say "QMP dumps present"; fi
+if [ -n "$need_derived" ]; then derive_all || true; else say "makedumpfile dumps present"; fi
+if [ -n "$need_kdump" ]; then kdump_boot || fail "kdump boot failed"; elif [ "$KDUMP" = 1 ]; then say "kdump dumps present"; fi
+
+# ------------------------------------------------------------------ manifest
+# the first line of the log that matches $2, without its timestamp
+log_line() { grep -m1 -a -E "$2" "$1" 2>/dev/null | tr -d '\r' | sed 's/^\[[ 0-9.]*\] //' || true; }
+OOPS_RE='kernel BUG at|BUG: |Oops: |general protection fault|WARNING: CPU|sysrq: Trigger a crash|watchdog: BUG|INFO: task'
+PANIC_RE='Kernel panic - not syncing'
+
+{
+  printf '{\n "generator": "tools/gen-vmcores.sh",\n "kernel": %s,\n "kernel_package": %s,\n' "$(json_str "$KVER")" "$(json_str "$KPKGVER")"
+  printf ' "makedumpfile": %s,\n "qemu": %s,\n' "$(json_str "$MKDF_VERSION")" "$(json_str "$QEMU_VERSION")"
+  printf ' "errors": ['
+  sep=
+  for e in ${ERRORS[@]+"${ERRORS[@]}"}; do printf '%s%s' "$sep" "$(json_str "$e")"; sep=', '; done
+  printf '],\n "entries": [\n'
+  sep=
+  for d in $QMP_DIRS $DERIVED_DIRS $KDUMP_DIRS; do
+    have "$d" || continue
+    f=$OUT/$(sed -n 's/.*"path": "\([^"]*\)".*/\1/p' "$OUT/$d/entry.json")
+    [ -f "$f" ] || continue
+    dm=; [ -s "$OUT/$d/dmesg.makedumpfile.txt" ] && dm=$d/dmesg.makedumpfile.txt
+    con=; [ -s "$OUT/$d/console.log" ] && con=$d/console.log
+    printf '%s  %s, "dmesg": %s, "console": %s, "oops": %s, "panic": %s, "size": %s, "disk_bytes": %s}' "$sep" \
+      "$(sed 's/}[[:space:]]*$//' "$OUT/$d/entry.json" | tr '\n' ' ')" \
+      "$(json_str "$dm")" "$(json_str "$con")" "$(json_str "$(log_line "$OUT/$d/dmesg.makedumpfile.txt" "$OOPS_RE")")" \
+      "$(json_str "$(log_line "$OUT/$d/dmesg.makedumpfile.txt" "$PANIC_RE")")" \
+      "$(stat -c %s "$f")" "$(( $(stat -c %b "$f") * $(stat -c %B "$f") ))"
+    sep=$',\n'
+  done
+  printf '\n ]\n}\n'
+} > "$OUT/manifest.json.tmp"
+mv "$OUT/manifest.json.tmp" "$OUT/manifest.json"
+say "manifest: $OUT/manifest.json ($(grep -c '"name"' "$OUT/manifest.json") dumps, $(du -sh --exclude=.work --apparent-size "$OUT" | cut -f1) apparent, $(du -sh --exclude=.work "$OUT" | cut -f1) on disk)"
+if [ ${#ERRORS[@]} -gt 0 ]; then
+  say "finished with ${#ERRORS[@]} error(s):"; printf '  %s\n' "${ERRORS[@]}" >&2
+  exit 1
+fi
+say "done in $(( $(date +%s) - T0 ))s"
