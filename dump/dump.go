@@ -131,6 +131,7 @@ type FormatError struct {
 	Err    error // the underlying error, if any
 }
 
+// Error says file, offset and problem in one line.
 func (e *FormatError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -146,6 +147,7 @@ func (e *FormatError) Error() string {
 	return b.String()
 }
 
+// Unwrap gives the underlying I/O or decoding error.
 func (e *FormatError) Unwrap() error { return e.Err }
 
 // PageErrorKind says why a page could not be read, so that callers can
@@ -173,6 +175,7 @@ type PageError struct {
 	Err    error // the underlying error (decompression, I/O), if any
 }
 
+// Error names the address and why its page could not be read.
 func (e *PageError) Error() string {
 	s := fmt.Sprintf("physical address 0x%x: %s", e.Addr, e.Reason)
 	if e.Err != nil {
@@ -181,6 +184,7 @@ func (e *PageError) Error() string {
 	return s
 }
 
+// Unwrap gives the underlying I/O or decompression error.
 func (e *PageError) Unwrap() error { return e.Err }
 
 var (
@@ -280,6 +284,9 @@ func (d *Dump) Close() error {
 		}
 	}
 	d.closers = nil
+	if c, ok := d.mem.(interface{ close() }); ok {
+		c.close()
+	}
 	if d.tmp != "" {
 		if e := os.Remove(d.tmp); e != nil && err == nil {
 			err = e

@@ -279,6 +279,15 @@ func cstr(b []byte) string {
 	return strings.TrimSpace(string(b))
 }
 
+func (m *kdumpMemory) close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dec.zstd != nil {
+		m.dec.zstd.Close()
+		m.dec.zstd = nil
+	}
+}
+
 // dumpable reports the second bitmap's bit for pfn.
 func (m *kdumpMemory) dumpable(pfn uint64) bool {
 	return pfn < m.maxPFN && m.bitmap2[pfn>>3]&(1<<(pfn&7)) != 0

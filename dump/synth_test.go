@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -398,5 +399,45 @@ func TestFixtureVMCOREINFOParses(t *testing.T) {
 		if err != nil || m["OSRELEASE"] != "6.1.0-56-cloud-amd64" || m["PAGESIZE"] != "4096" || m["SYMBOL(swapper_pg_dir)"] == "" {
 			t.Errorf("%s: %v", fx.dir, err)
 		}
+	}
+}
+
+// TestSplit writes a dump as two split parts and reads them as one.
+func TestSplit(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, r := range [][2]uint64{{8, 64}, {0, 8}} {
+		k := &kdumpFile{blockSize: 4096, maxPFN: 64, ram: func(p uint64) bool { return p < 48 }, pfns: testPFNs,
+			page: testPage, encode: encMixed, status: flagZlib, notes: noteBlob(testNotes()), vmcoreinfo: []byte(testVMCOREINFO),
+			level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 2, timestamp: 1795693901, split: true, startPFN: r[0], endPFN: r[1]}
+		p := filepath.Join(dir, fmt.Sprintf("vmcore.%d", i))
+		if err := os.WriteFile(p, k.bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	// One part alone reads its own range only.
+	one, err := Open(paths[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *PageError
+	if _, err := one.ReadPhys(make([]byte, 8), 10*4096); !errors.As(err, &pe) || pe.Kind != PageAbsent {
+		t.Errorf("pfn 10 from part [0,8): %v", err)
+	}
+	if in := one.Info(); !in.Split || in.StartPFN != 0 || in.EndPFN != 8 {
+		t.Errorf("part info %+v", in)
+	}
+	one.Close()
+	d, err := OpenSplit(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	checkSmall(t, d)
+	n := 0
+	d.PresentPages(func(uint64) bool { n++; return true })
+	if n != len(testPFNs) {
+		t.Errorf("%d pages present", n)
 	}
 }
