@@ -52,6 +52,8 @@ fuzz:
 
 bench: build
 	$(GO) run ./internal/bench/logscan -ktriage ./$(BIN)
+	@command -v makedumpfile >/dev/null || (apt-get update -qq && apt-get install -y -qq makedumpfile >/dev/null)
+	$(GO) run ./internal/bench/dmesg -ktriage ./$(BIN)
 
 # Real vmcores for the tests (QEMU TCG, ~1 min warm), cached in .cache/vmcores; tests that
 # need them make them through internal/vmcores when missing. FORCE=1 to remake.

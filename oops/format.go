@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -63,141 +64,158 @@ func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 const funcRe = `([A-Za-z0-9_.$]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?`
 
-var formats = []*format{
-	// Sanitizers.
-	{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-	{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader},
-	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip, flags: fHeaderFn},
-	{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
-	{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
-	{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader},
-	{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader},
-	{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
-	{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
-	{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
-	{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
+// formats is the table, built on first use (loadTables): compiling its
+// regexps costs milliseconds that `ktriage dmesg` should not pay.
+var formats []*format
 
-	// Memory faults.
-	{token: "BUG: unable to handle kernel NULL pointer dereference", re: re(`BUG: unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: kernel NULL pointer dereference", re: re(`BUG: kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: unable to handle kernel paging request", re: re(`BUG: unable to handle kernel paging request`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: unable to handle page fault", re: re(`BUG: unable to handle page fault`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: unable to handle kernel access to user memory", re: re(`BUG: unable to handle kernel access to user memory`), title: "BUG: unable to handle kernel access to user memory in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: unable to handle kernel", re: re(`BUG: unable to handle kernel`), title: "BUG: unable to handle kernel", mode: gmNone, flags: fCorrupt},
-	{token: "Unable to handle kernel NULL pointer", re: re(`Unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: Kernel NULL pointer dereference", re: re(`BUG: Kernel NULL pointer dereference on (?:read|write) at`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-	{token: "BUG: Unable to handle kernel", re: re(`BUG: Unable to handle kernel (?:data access|instruction fetch)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-	{token: "Unable to handle kernel pointer dereference", re: re(`Unable to handle kernel pointer dereference in virtual`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-	{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-	{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace},
-	{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace},
-	{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
-	{token: "divide_error:", re: re(`^(?:Oops: )?divide_error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
-	{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace},
-	{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace},
-	{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmStall, flags: fCont},
-	{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall},
-	{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont},
-	{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace},
-	{token: "Alignment trap", re: re(`Alignment trap: `), title: "Alignment trap in {FUNC}", mode: gmRipTrace},
+var tablesOnce sync.Once
 
-	// Lists and kernel BUG().
-	{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude},
-	{token: "kernel BUG at lib/list_debug.c", re: re(`^(?:------------\[ cut here \]------------ *)?kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true},
-	{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), file: true, flags: fCont},
-	{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont},
-	{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
-	{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
+// loadTables builds the format table and what derives from it.
+func loadTables() {
+	tablesOnce.Do(func() {
+		formats = formatTable()
+		headerTokens = buildHeaderTokens()
+		genericNames = newNameMatcher(genericFrames)
+	})
+}
 
-	// Lockups and stalls.
-	{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmStall},
-	{token: "hard LOCKUP", re: re(`[Ww]atchdog detected hard LOCKUP`), title: "BUG: hard lockup in {FUNC}", typ: "HANG", mode: gmRipTrace},
-	{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
-	{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
-	{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
-	{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
-	{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone},
-	{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+func formatTable() []*format {
+	return []*format{
+		// Sanitizers.
+		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
+		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip, flags: fHeaderFn},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
+		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
+		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader},
+		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader},
+		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
+		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
+		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
+		{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
 
-	// Locking and context bugs.
-	{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
-	{token: "possible recursive locking", re: re(`(?:WARNING|\[ INFO): possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
-	{token: "possible irq lock inversion", re: re(`(?:WARNING|\[ INFO): possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
-	{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
-	{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
-	{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
-	{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fNoStack},
-	{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-	{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
-	{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip},
-	{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-	{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule|^msleep|^usleep_range|^ssleep|^fsleep`)},
-	{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
-	// Taking a sleeping lock where only spinning ones may be taken.
-	{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
-	{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
+		// Memory faults.
+		{token: "BUG: unable to handle kernel NULL pointer dereference", re: re(`BUG: unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: kernel NULL pointer dereference", re: re(`BUG: kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: unable to handle kernel paging request", re: re(`BUG: unable to handle kernel paging request`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: unable to handle page fault", re: re(`BUG: unable to handle page fault`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: unable to handle kernel access to user memory", re: re(`BUG: unable to handle kernel access to user memory`), title: "BUG: unable to handle kernel access to user memory in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: unable to handle kernel", re: re(`BUG: unable to handle kernel`), title: "BUG: unable to handle kernel", mode: gmNone, flags: fCorrupt},
+		{token: "Unable to handle kernel NULL pointer", re: re(`Unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: Kernel NULL pointer dereference", re: re(`BUG: Kernel NULL pointer dereference on (?:read|write) at`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: Unable to handle kernel", re: re(`BUG: Unable to handle kernel (?:data access|instruction fetch)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+		{token: "Unable to handle kernel pointer dereference", re: re(`Unable to handle kernel pointer dereference in virtual`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+		{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+		{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace},
+		{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace},
+		{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
+		{token: "divide_error:", re: re(`^(?:Oops: )?divide_error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
+		{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace},
+		{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace},
+		{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmStall, flags: fCont},
+		{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall},
+		{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont},
+		{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace},
+		{token: "Alignment trap", re: re(`Alignment trap: `), title: "Alignment trap in {FUNC}", mode: gmRipTrace},
 
-	// Memory management.
-	{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: re(`^bad_page|^free_|^__free|^page_|^release_|^__page|^put_|^__put|^folio|^__folio`)},
-	{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
-	{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
-	{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
-	// At unmount the kernel warns right after it (umount_check): the
-	// warning's stack is this report's, and says nothing the title needs.
-	{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of`), title: "BUG: Dentry still in use in $1", mode: gmNone, flags: fPrelude | fNeedStack},
-	{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
-	{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
-	{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},
-	{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
+		// Lists and kernel BUG().
+		{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude},
+		{token: "kernel BUG at lib/list_debug.c", re: re(`^(?:------------\[ cut here \]------------ *)?kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true},
+		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), file: true, flags: fCont},
+		{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont},
+		{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
+		{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
 
-	// Warnings. Specialised kinds first, by the file that warned.
-	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs at [0-9a-f]+ in .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
-	{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack (?:regs|frame pointer) at .* has bad`), title: "WARNING: kernel stack regs has bad value", typ: "WARNING", mode: gmNone},
-	// 2.6.x-3.x: "WARNING: at net/core/dev.c:1915 skb_gso_segment+0x1d3/0x250()": no RIP line, and the
-	// trace's frames are often all "?", so the header's function is the one to blame.
-	{token: "WARNING: at ", re: re(`^WARNING: at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) ` + funcRe + `\(\)`), title: "WARNING{KIND} in {FUNC}", mode: gmHeader, file: true},
-	{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
-	{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
-	{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
-	// A device's warning has its name before it ("usb 5-1: WARNING: ...").
-	{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
-	{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+		// Lockups and stalls.
+		{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmStall},
+		{token: "hard LOCKUP", re: re(`[Ww]atchdog detected hard LOCKUP`), title: "BUG: hard lockup in {FUNC}", typ: "HANG", mode: gmRipTrace},
+		{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
+		{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
+		{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
+		{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
+		{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone},
+		{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 
-	// Miscellaneous.
-	{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside},
-	{token: "VFS: Close: file count is 0", re: re(`VFS: Close: file count is 0`), title: "VFS: Close: file count is zero (use-after-free)", typ: "DoS", mode: gmNone},
-	{token: "VFS: Busy inodes", re: re(`VFS: Busy inodes after unmount`), title: "VFS: Busy inodes after unmount (use-after-free)", typ: "DoS", mode: gmNone},
-	{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
-	{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone},
-	{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone},
-	{token: "Kernel BUG", re: re(`Kernel BUG`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace},
-	{token: "Oops", re: re(`^Oops: (?:[0-9a-f]{4}|Exception)`), title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fCont},
-	{token: "Kernel panic - not syncing", re: re(`Kernel panic - not syncing: (?:(?:Attempted to kill init|Fatal exception)|.*)`), title: "kernel panic: {PANIC}", typ: "DoS", mode: gmNone},
+		// Locking and context bugs.
+		{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
+		{token: "possible recursive locking", re: re(`(?:WARNING|\[ INFO): possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
+		{token: "possible irq lock inversion", re: re(`(?:WARNING|\[ INFO): possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
+		{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
+		{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
+		{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
+		{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+		{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fNoStack},
+		{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmChain},
+		{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
+		{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip},
+		{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule|^msleep|^usleep_range|^ssleep|^fsleep`)},
+		{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
+		// Taking a sleeping lock where only spinning ones may be taken.
+		{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
+		{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
 
-	// Not the kernel's own reports, but crashes the same console shows: the
-	// trusty secure OS on arm64, the fuzzer's executor and Go tools. They
-	// are bugs of what runs beside the kernel and are titled by their message.
-	// trusty prints "panic (caller ADDR): MSG", where an assertion's MSG is
-	// "[DEBUG ]ASSERT FAILED at (file:line): EXPR"; the caller address, the
-	// file and the DEBUG flavour vary between builds of one check.
-	{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (?:DEBUG )?ASSERT FAILED at \([^)]*\):? ?(.*)`), title: "trusty: ASSERT FAILED: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
-	{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (.*)`), title: "trusty: panic: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
-	// syz-executor's fatal errors: its own failures, never a kernel bug.
-	// They may print inside a kernel report, which they do not end.
-	{token: "SYZFAIL:", re: re(`SYZFAIL: (.*)`), title: "SYZFAIL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
-	{token: "SYZFATAL:", re: re(`SYZFATAL: (.*)`), title: "SYZFATAL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
-	// A Go program's crash: "fatal error: MSG" alone is also the tail of
-	// kernel lines ("ALSA: seq fatal error: ..."), so the traceback that the
-	// Go runtime always prints after it is what is recognised.
-	{token: "goroutine ", re: re(`^goroutine \d+ \[[a-z ,0-9]+\]:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
-	{token: "runtime stack:", re: re(`^runtime stack:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
+		// Memory management.
+		{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: re(`^bad_page|^free_|^__free|^page_|^release_|^__page|^put_|^__put|^folio|^__folio`)},
+		{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
+		{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
+		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
+		// At unmount the kernel warns right after it (umount_check): the
+		// warning's stack is this report's, and says nothing the title needs.
+		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of`), title: "BUG: Dentry still in use in $1", mode: gmNone, flags: fPrelude | fNeedStack},
+		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
+		{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
+		{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},
+		{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
+
+		// Warnings. Specialised kinds first, by the file that warned.
+		{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs at [0-9a-f]+ in .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
+		{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack (?:regs|frame pointer) at .* has bad`), title: "WARNING: kernel stack regs has bad value", typ: "WARNING", mode: gmNone},
+		// 2.6.x-3.x: "WARNING: at net/core/dev.c:1915 skb_gso_segment+0x1d3/0x250()": no RIP line, and the
+		// trace's frames are often all "?", so the header's function is the one to blame.
+		{token: "WARNING: at ", re: re(`^WARNING: at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) ` + funcRe + `\(\)`), title: "WARNING{KIND} in {FUNC}", mode: gmHeader, file: true},
+		{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
+		{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
+		{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
+		// A device's warning has its name before it ("usb 5-1: WARNING: ...").
+		{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
+		{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+
+		// Miscellaneous.
+		{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside},
+		{token: "VFS: Close: file count is 0", re: re(`VFS: Close: file count is 0`), title: "VFS: Close: file count is zero (use-after-free)", typ: "DoS", mode: gmNone},
+		{token: "VFS: Busy inodes", re: re(`VFS: Busy inodes after unmount`), title: "VFS: Busy inodes after unmount (use-after-free)", typ: "DoS", mode: gmNone},
+		{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
+		{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone},
+		{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone},
+		{token: "Kernel BUG", re: re(`Kernel BUG`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace},
+		{token: "Oops", re: re(`^Oops: (?:[0-9a-f]{4}|Exception)`), title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fCont},
+		{token: "Kernel panic - not syncing", re: re(`Kernel panic - not syncing: (?:(?:Attempted to kill init|Fatal exception)|.*)`), title: "kernel panic: {PANIC}", typ: "DoS", mode: gmNone},
+
+		// Not the kernel's own reports, but crashes the same console shows: the
+		// trusty secure OS on arm64, the fuzzer's executor and Go tools. They
+		// are bugs of what runs beside the kernel and are titled by their message.
+		// trusty prints "panic (caller ADDR): MSG", where an assertion's MSG is
+		// "[DEBUG ]ASSERT FAILED at (file:line): EXPR"; the caller address, the
+		// file and the DEBUG flavour vary between builds of one check.
+		{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (?:DEBUG )?ASSERT FAILED at \([^)]*\):? ?(.*)`), title: "trusty: ASSERT FAILED: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
+		{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (.*)`), title: "trusty: panic: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
+		// syz-executor's fatal errors: its own failures, never a kernel bug.
+		// They may print inside a kernel report, which they do not end.
+		{token: "SYZFAIL:", re: re(`SYZFAIL: (.*)`), title: "SYZFAIL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
+		{token: "SYZFATAL:", re: re(`SYZFATAL: (.*)`), title: "SYZFATAL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
+		// A Go program's crash: "fatal error: MSG" alone is also the tail of
+		// kernel lines ("ALSA: seq fatal error: ..."), so the traceback that the
+		// Go runtime always prints after it is what is recognised.
+		{token: "goroutine ", re: re(`^goroutine \d+ \[[a-z ,0-9]+\]:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
+		{token: "runtime stack:", re: re(`^runtime stack:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
+	}
 }
 
 // hangSkip passes over the waiting primitives a blocked task sits in.

@@ -7,6 +7,7 @@ import "strings"
 // that show the crash only that way. header may be "": the kind is then
 // taken from the faulting function where it tells (skb_over_panic is a BUG).
 func FromTrace(header string, rip *Location, frames []Frame) *Report {
+	loadTables()
 	header = strings.TrimSpace(header)
 	f := detect(header)
 	if f == nil {
@@ -19,6 +20,7 @@ func FromTrace(header string, rip *Location, frames []Frame) *Report {
 // found elsewhere in its document (a crash(8) `bt` of the same crash), for
 // reports whose own text lost them. r's other facts are kept.
 func WithTrace(r *Report, rip *Location, frames []Frame) *Report {
+	loadTables()
 	f := detect(r.Header)
 	if f == nil || f.flags&fHeadless != 0 {
 		f = headlessFormat(rip)

@@ -120,10 +120,13 @@ func (ts *tokenSet) find(b []byte, fn func(tok string) bool) bool {
 // format's token.
 var extraTokens = []string{"RIP: 0010:", "Linux version ", "DMI: ", "Not tainted", "Tainted: ", "FAULT_INJECTION"}
 
-var headerTokens = func() *tokenSet {
+// headerTokens is built by loadTables.
+var headerTokens *tokenSet
+
+func buildHeaderTokens() *tokenSet {
 	var toks []string
 	for _, f := range formats {
 		toks = append(toks, f.token)
 	}
 	return newTokenSet(append(toks, extraTokens...))
-}()
+}

@@ -5,6 +5,7 @@ import "testing"
 // TestPrefilterCoversFormats: every format's own token passes the
 // prefilter, so no header can be skipped by it.
 func TestPrefilterCoversFormats(t *testing.T) {
+	loadTables()
 	for _, f := range formats {
 		if !headerTokens.contains([]byte("[ 1.0] x " + f.token + " y")) {
 			t.Errorf("token %q is not found by the prefilter", f.token)
@@ -18,6 +19,7 @@ func TestPrefilterCoversFormats(t *testing.T) {
 }
 
 func BenchmarkPrefilter(b *testing.B) {
+	loadTables()
 	line := []byte("[    1.234567] virtio_net virtio1 enp0s2: renamed from eth0 and some more text here")
 	b.SetBytes(int64(len(line)))
 	for i := 0; i < b.N; i++ {

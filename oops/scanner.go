@@ -66,6 +66,7 @@ type building struct {
 
 // NewScanner returns a scanner whose reports name path as their source.
 func NewScanner(path string) *Scanner {
+	loadTables()
 	return &Scanner{path: path, seen: map[string]int{}}
 }
 

@@ -2,7 +2,6 @@ package oops
 
 import (
 	"regexp"
-	"strings"
 	"sync"
 )
 
@@ -97,10 +96,9 @@ var genericFrames = []string{
 	`^__this_cpu_preempt_check`, `^__x86_indirect_thunk`, `^__x86_return_thunk`, `^drain_workqueue`, `^do_one_initcall`, `^kernel_init`, `^rest_init`,
 }
 
-var genericRe = regexp.MustCompile(strings.Join(genericFrames, "|"))
-
-// genericNames is genericRe split into string checks and a small regexp.
-var genericNames = newNameMatcher(genericFrames)
+// genericNames matches genericFrames with string checks and a small
+// regexp; built by loadTables.
+var genericNames *nameMatcher
 
 // isGeneric reports whether fn (clone suffixes stripped) is a frame the
 // guilty-function choice passes over.
