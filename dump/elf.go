@@ -35,6 +35,11 @@ type elfMemory struct {
 	size     int64
 	name     string
 	segs     []segment // sorted by paddr
+	// maxEnd[i] is the highest end of segs[0..i]: a lookup walks back
+	// from the last segment starting at or below an address only while an
+	// earlier segment can still reach it (QEMU's paging dumps map the same
+	// memory in a long direct-map segment and many short ones).
+	maxEnd   []uint64
 	pageSize uint64
 }
 
@@ -147,6 +152,13 @@ func openELF(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 		}
 	}
 	sort.SliceStable(m.segs, func(i, j int) bool { return m.segs[i].paddr < m.segs[j].paddr })
+	m.maxEnd = make([]uint64, len(m.segs))
+	for i, sg := range m.segs {
+		m.maxEnd[i] = sg.paddr + sg.memsz
+		if i > 0 && m.maxEnd[i-1] > m.maxEnd[i] {
+			m.maxEnd[i] = m.maxEnd[i-1]
+		}
+	}
 	d.mem = m
 	d.finish()
 	m.pageSize = uint64(d.info.PageSize)
@@ -166,15 +178,10 @@ func openELF(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 // it (segments may overlap; the later-sorted one wins, as in crash).
 func (m *elfMemory) find(paddr uint64) *segment {
 	i := sort.Search(len(m.segs), func(i int) bool { return m.segs[i].paddr > paddr })
-	for j := i - 1; j >= 0; j-- {
+	for j := i - 1; j >= 0 && m.maxEnd[j] > paddr; j-- {
 		s := &m.segs[j]
 		if paddr-s.paddr < s.memsz {
 			return s
-		}
-		// Segments are sorted by start; an earlier, longer one may still
-		// cover paddr, but only look back a little: overlaps are rare.
-		if i-j > 8 {
-			break
 		}
 	}
 	return nil
