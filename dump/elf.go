@@ -31,10 +31,10 @@ type segment struct {
 }
 
 type elfMemory struct {
-	r        io.ReaderAt
-	size     int64
-	name     string
-	segs     []segment // sorted by paddr
+	r    io.ReaderAt
+	size int64
+	name string
+	segs []segment // sorted by paddr
 	// maxEnd[i] is the highest end of segs[0..i]: a lookup walks back
 	// from the last segment starting at or below an address only while an
 	// earlier segment can still reach it (QEMU's paging dumps map the same
