@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -45,15 +44,15 @@ type stack struct {
 }
 
 var (
-	cpuOnlyRe = regexp.MustCompile(`^CPU (\d+)\s*$`)
-	accessRe  = regexp.MustCompile(`^(Read|Write) (?:of size \d+ |at addr)`)
-	chainRe   = regexp.MustCompile(`^-> #0 `)
+	cpuOnlyRe = lazyRE(`^CPU (\d+)\s*$`)
+	accessRe  = lazyRE(`^(Read|Write) (?:of size \d+ |at addr)`)
+	chainRe   = lazyRE(`^-> #0 `)
 	// lockAtRe matches a held lock: " (lock){+.+.}, at: func+0x1/0x2" and,
 	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
-	lockAtRe    = regexp.MustCompile(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
-	bugAtRe     = regexp.MustCompile(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
-	armCallerRe = regexp.MustCompile(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
-	stackStart  = regexp.MustCompile(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
+	lockAtRe    = lazyRE(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	bugAtRe     = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
+	armCallerRe = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
+	stackStart  = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
 // stackStartByte holds the first bytes of stackStart's alternatives, so

@@ -54,7 +54,7 @@ type format struct {
 	noAccess string
 	typ      string // crash type; "" derives it from the title
 	mode     guiltyMode
-	skip     *regexp.Regexp // further frames to pass over for this kind
+	skip     matcher // further frames to pass over for this kind
 	flags    int
 	// file, when set, puts the bug location from the header's file:line.
 	file bool
@@ -219,19 +219,19 @@ func formatTable() []*format {
 }
 
 // hangSkip passes over the waiting primitives a blocked task sits in.
-var hangSkip = re(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__wait_rcu_gp|wait_rcu_gp|rcu_barrier|ldsem_|tty_ldisc_lock|__filemap_fdatawait|filemap_fdatawait|fdatawait_|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
+var hangSkip = lazyRE(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__wait_rcu_gp|wait_rcu_gp|rcu_barrier|ldsem_|tty_ldisc_lock|__filemap_fdatawait|filemap_fdatawait|fdatawait_|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
 
 // spinlockSkip passes over the spinlock debug code and the helpers that take
 // a lock for their caller (a runqueue's, a waitqueue's): the caller misused it.
-var spinlockSkip = re(`^spin_|^do_raw|^__task_rq_lock|^task_rq_lock|^__wake_up|^wake_up_(?:bit|var)$`)
+var spinlockSkip = lazyRE(`^spin_|^do_raw|^__task_rq_lock|^task_rq_lock|^__wake_up|^wake_up_(?:bit|var)$`)
 
 // leakSkip passes over the allocators a leaked object's backtrace starts
 // in: the leak is the caller's.
-var leakSkip = re(`alloc|^kstrdup|^kstrndup|^kvasprintf|^kasprintf|^kmemdup|^pcpu_|^__list_lru_init|^list_lru_init|^sget_userns|^idr_|^ida_|^kobject_|^kmemleak`)
+var leakSkip = lazyRE(`alloc|^kstrdup|^kstrndup|^kvasprintf|^kasprintf|^kmemdup|^pcpu_|^__list_lru_init|^list_lru_init|^sget_userns|^idr_|^ida_|^kobject_|^kmemleak`)
 
 // kasanSkip passes over the helpers a KASAN report names before the caller
 // that misused memory.
-var kasanSkip = re(`^(?:work_is_static_object|read_word_at_a_time|register_lock_class|vsnprintf|hex_string|pointer|string|format_decode|finish_wait|__wake_up|__x86_indirect_thunk)`)
+var kasanSkip = lazyRE(`^(?:work_is_static_object|read_word_at_a_time|register_lock_class|vsnprintf|hex_string|pointer|string|format_decode|finish_wait|__wake_up|__x86_indirect_thunk)`)
 
 // ripHeadless opens a report for a kernel RIP line shown without its header
 // (tickets often paste just "RIP: ... skb_over_panic+0x5d/0x70" and the trace).
@@ -245,17 +245,17 @@ var headlessKinds = map[string]*format{
 	"skb_panic":       {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
 }
 
-var kernelRIPRe = re(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
+var kernelRIPRe = lazyRE(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
 
 // warnKind names a WARNING by the file (and, where the file warns about
 // several things, the function) that raised it, as syzkaller does, so that
 // helper warnings bucket by their caller: "WARNING: refcount bug in f".
 type warnKind struct {
-	file   string         // source file, matched as a path suffix
-	fn     string         // prefix of the warning function, "" for any
-	kind   string         // put after "WARNING"
-	suffix string         // put after the guilty function
-	skip   *regexp.Regexp // the helper's own frames, passed over
+	file   string  // source file, matched as a path suffix
+	fn     string  // prefix of the warning function, "" for any
+	kind   string  // put after "WARNING"
+	suffix string  // put after the guilty function
+	skip   matcher // the helper's own frames, passed over
 }
 
 var warnKinds = []warnKind{

@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -14,13 +13,13 @@ import (
 //	arm:          "[<c02f6f2c>] (func+0x10/0x20) from [<c0...>] (caller+0x8/0x10)"
 //	ppc64:        "[c0000000fe2fbc30] [c000000000123456] func+0x18/0x40 (unreliable)"
 //	s390:         " ([<0000000000112233>] func+0x18/0x40)"
-var frameRe = regexp.MustCompile(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?\]\s*)?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?\]\s*)?(\?\s+)?\(?\.?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)(?:/(0x[0-9a-fA-F]+|[0-9]+))?\)?(?:\s+\[([A-Za-z0-9_\-]+)(?:\s[0-9a-f]+)?\])?(.*)$`)
+var frameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?\]\s*)?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?\]\s*)?(\?\s+)?\(?\.?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)(?:/(0x[0-9a-fA-F]+|[0-9]+))?\)?(?:\s+\[([A-Za-z0-9_\-]+)(?:\s[0-9a-f]+)?\])?(.*)$`)
 
 // inlineFrameRe matches a symbolized inline frame: " func file.c:12 [inline]".
-var inlineFrameRe = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-z]+:[0-9]+(?::[0-9]+)? \[inline\]`)
+var inlineFrameRe = lazyRE(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-z]+:[0-9]+(?::[0-9]+)? \[inline\]`)
 
 // armFromRe matches arm's "[<80de0078>] (dump_backtrace) from [<80de0574>] (show_stack+0x28/0x2c)".
-var armFromRe = regexp.MustCompile(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<`)
+var armFromRe = lazyRE(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<`)
 
 // parseFrame parses one trace line. ok is false when the line is no frame.
 func parseFrame(text string) (Frame, bool) {
@@ -91,7 +90,7 @@ func parseNum(s string) (uint64, bool) {
 // i386 "EIP: [<c0..>] func" and "EIP is at func+", arm64 "pc : func+", arm
 // "PC is at func+", ppc "NIP [c0..] func+" and "--- interrupt: 700 at func+"
 // (where a trap was taken inside the trace), s390 "Krnl PSW" is not symbolic.
-var ripRe = regexp.MustCompile(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:|--- interrupt: [0-9a-f]+ at)\s*(.*)$`)
+var ripRe = lazyRE(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:|--- interrupt: [0-9a-f]+ at)\s*(.*)$`)
 
 // ripByte holds the first bytes of ripRe's alternatives.
 var ripByte = func() (t [256]bool) {

@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"regexp"
 	"sync"
 )
 
@@ -108,14 +107,14 @@ func isGeneric(fn string) bool {
 
 // matchFn is re.MatchString(fn), remembered: the matchers over function
 // names see the same names in every report.
-func matchFn(re *regexp.Regexp, fn string) bool {
+func matchFn(re matcher, fn string) bool {
 	return cachedMatch(re, fn, re.MatchString)
 }
 
 // cachedMatch remembers match(fn) per matcher (re; nil for the generic
 // frames), in a table bounded so that a log of random names cannot grow it
 // without limit.
-func cachedMatch(re *regexp.Regexp, fn string, match func(string) bool) bool {
+func cachedMatch(re matcher, fn string, match func(string) bool) bool {
 	k := fnKey{re, fn}
 	fnMu.Lock()
 	v, ok := fnCache[k]
@@ -134,7 +133,7 @@ func cachedMatch(re *regexp.Regexp, fn string, match func(string) bool) bool {
 }
 
 type fnKey struct {
-	re *regexp.Regexp
+	re matcher // a pointer: comparable, one per matcher
 	fn string
 }
 

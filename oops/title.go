@@ -3,7 +3,6 @@ package oops
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"strings"
 )
 
@@ -163,9 +162,9 @@ func hasFrames(p *parsed) bool {
 	return false
 }
 
-var synchronizeRe = regexp.MustCompile(`^_*synchronize_(?:rcu|srcu|sched)`)
+var synchronizeRe = lazyRE(`^_*synchronize_(?:rcu|srcu|sched)`)
 
-var tsInTitle = regexp.MustCompile(`\[ *[0-9]+\.[0-9]+\]`)
+var tsInTitle = lazyRE(`\[ *[0-9]+\.[0-9]+\]`)
 
 func hasLine(lines []string, sub string) bool {
 	for _, l := range lines {
@@ -245,7 +244,7 @@ func guilty(f *format, p *parsed) string {
 
 // entryRe matches the kernel entry frames: passed over as the guilty
 // function, but the only one a trace of nothing else has.
-var entryRe = regexp.MustCompile(`^el0_svc|^ret_fast_syscall|^entry_SYSCALL|^ret_from_fork`)
+var entryRe = lazyRE(`^el0_svc|^ret_fast_syscall|^entry_SYSCALL|^ret_from_fork`)
 
 func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Frame) string, rip, trace, backtrace, lockAt func() string) string {
 	try := func(fs ...func() string) string {
@@ -301,7 +300,7 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 // the one that ran too long (a syscall, a softirq or timer handler, a work
 // item, a file or socket operation). The callee names the bug; the
 // dispatcher itself is the same in every stall. Matched anywhere in a name.
-var stallAnchors = regexp.MustCompile(`` +
+var stallAnchors = lazyRE(`` +
 	// entry from user space
 	`do_syscall_|do_fast_syscall_|sysenter_dispatch|system_call|entry_SYSCALL|int_ret_from_sys_call|` +
 	`el0_svc|invoke_syscall|ret_fast_syscall|syscall_exit_to_user_mode|exit_to_user_mode|exit_to_usermode_loop|` +
@@ -321,7 +320,7 @@ var stallAnchors = regexp.MustCompile(`` +
 
 // stallSelf are functions that, when a stall's context runs through them,
 // are themselves what ran too long (cross-CPU calls).
-var stallSelf = regexp.MustCompile(`^smp_call_function`)
+var stallSelf = lazyRE(`^smp_call_function`)
 
 // stallGuilty names the code a stall ran in: the callee of the first
 // dispatcher in the interrupted context, else that context's top frame.
@@ -363,7 +362,7 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 }
 
 var (
-	hexRe = regexp.MustCompile(`\b(?:0x)?[0-9a-f]{6,}\b`)
+	hexRe = lazyRE(`\b(?:0x)?[0-9a-f]{6,}\b`)
 )
 
 // panicTitle makes "kernel panic: <message>" stable across hosts.
@@ -399,17 +398,17 @@ func orCorrupted(r *Report, fn string) string {
 }
 
 var (
-	ipRe  = regexp.MustCompile(`\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b`)
-	srcRe = regexp.MustCompile(`(\.[ch]):[0-9]+`)
-	offRe = regexp.MustCompile(`\+0x[0-9a-f]+/0x[0-9a-f]+`)
+	ipRe  = lazyRE(`\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b`)
+	srcRe = lazyRE(`(\.[ch]):[0-9]+`)
+	offRe = lazyRE(`\+0x[0-9a-f]+/0x[0-9a-f]+`)
 	// numRe leaves a minus sign: "failed(-5)" is "failed(-NUM)", the sign
 	// says which kind of value was printed.
-	numRe = regexp.MustCompile(`(^|[^A-Za-z0-9_])[0-9]+([^A-Za-z0-9_]|$)`)
+	numRe = lazyRE(`(^|[^A-Za-z0-9_])[0-9]+([^A-Za-z0-9_]|$)`)
 	// longNumRe: a long digit run is an id even inside a word
 	// ("testdir264563108").
-	longNumRe = regexp.MustCompile(`[0-9]{7,}`)
-	cpuRe     = regexp.MustCompile(`CPU#[0-9]+`)
-	execRe    = regexp.MustCompile(`syz-executor\.?[0-9]+`)
+	longNumRe = lazyRE(`[0-9]{7,}`)
+	cpuRe     = lazyRE(`CPU#[0-9]+`)
+	execRe    = lazyRE(`syz-executor\.?[0-9]+`)
 )
 
 // sanitizeTitle removes what varies between hosts and runs: addresses,
