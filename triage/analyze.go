@@ -235,8 +235,16 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 			}
 			return nil
 		}
-		if !e.Type().IsRegular() || count >= maxDirFiles {
+		if count >= maxDirFiles {
 			return nil
+		}
+		if !e.Type().IsRegular() {
+			// A link to a file (a dump kept elsewhere) counts; a link to a
+			// directory is not followed.
+			st, err := os.Stat(p)
+			if e.Type()&fs.ModeSymlink == 0 || err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
 		}
 		if kind == KindSosreport && !sosLogFile(dir, p) {
 			return nil

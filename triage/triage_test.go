@@ -362,3 +362,30 @@ func TestVmcoreReports(t *testing.T) {
 		}
 	}
 }
+
+// TestDebianKdumpDir: kdump-tools' dmesg.STAMP and dump.STAMP are one crash,
+// read from the dump too.
+func TestDebianKdumpDir(t *testing.T) {
+	fx := testshared.Path(t, "fixtures/vmcore/sysrq-c-kdump")
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(fx, "vmcore.kdump-d31"), filepath.Join(dir, "dump.202611261150")); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(filepath.Join(fx, "vmcore-dmesg.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dmesg.202611261150"), log, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Analyze([]string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Inputs[0].Kind != KindKdumpDir || len(d.Reports) != 1 || d.Reports[0].Title != "kernel panic: sysrq triggered crash" {
+		t.Fatalf("kind %q, reports %v", d.Inputs[0].Kind, titlesOf(d))
+	}
+	if d.Vmcore == nil || d.Vmcore.CrashTime == nil || *d.Vmcore.CrashTime != "2026-11-26T11:50:26Z" {
+		t.Errorf("vmcore %+v", d.Vmcore)
+	}
+}
