@@ -16,7 +16,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAnalyzeCmd(), newKBCmd(), newDmesgCmd(), newVmcoreCmd())
+	root.AddCommand(newAnalyzeCmd(), newKBCmd(), newDmesgCmd(), newVmcoreCmd(), newRemedyCmd())
 	return root
 }
 

@@ -1,0 +1,291 @@
+package remedy
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Host is a machine's network configuration as read under a root directory
+// (/ for the running system, or a copy such as an unpacked sosreport).
+type Host struct {
+	Root     string
+	Ifcfgs   []*Ifcfg
+	Keyfiles []*Keyfile
+	// Links are the .link files in the order udev considers them.
+	Links    []*LinkFile
+	Netplans []*Netplan
+	// Bonds is /proc/net/bonding, when present under the root.
+	Bonds []*Bond
+	// Ethtool holds ethtool -k output found under the root (a sosreport's
+	// sos_commands/networking/ethtool_-k_*), by interface.
+	Ethtool map[string]*Offloads
+	// MACs are interface addresses from sys/class/net, by interface.
+	MACs map[string]string
+	// Drivers are interface drivers from sys/class/net, by interface.
+	Drivers map[string]string
+	// Release is /etc/redhat-release, trimmed, or "".
+	Release string
+	// NetworkdDir is true when etc/systemd/network exists.
+	NetworkdDir bool
+}
+
+// Places remedy reads, relative to the root.
+const (
+	ifcfgDir    = "etc/sysconfig/network-scripts"
+	nmDir       = "etc/NetworkManager/system-connections"
+	netplanDir  = "etc/netplan"
+	bondingDir  = "proc/net/bonding"
+	sysNetDir   = "sys/class/net"
+	sosEthtoolK = "sos_commands/networking"
+	// RunDir is where apply records its runs (backups and run.json),
+	// relative to the root.
+	RunDir = "var/lib/ktriage/remedy"
+)
+
+var linkDirs = []string{"etc/systemd/network", "run/systemd/network", "usr/lib/systemd/network", "lib/systemd/network"}
+
+// Real is the path on this machine of a host path (/etc/...) under the
+// root. It never leaves the root: the host path is cleaned as an absolute
+// path first.
+func (h *Host) Real(hostPath string) string {
+	return filepath.Join(h.Root, filepath.FromSlash(path.Clean("/"+hostPath)))
+}
+
+// Scan reads every configuration file remedy knows under root. Any file
+// that does not parse makes Scan fail, with every such file named, because
+// a plan made from a partly read host could be wrong.
+func Scan(root string) (*Host, error) {
+	if root == "" {
+		root = "/"
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", root, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("root %s is not a directory", abs)
+	}
+	h := &Host{Root: abs, Ethtool: map[string]*Offloads{}, MACs: map[string]string{}, Drivers: map[string]string{}}
+	var errs []error
+	read := func(dir string, keep func(name string) bool, parse func(hostPath string, data []byte) error) {
+		ents, err := os.ReadDir(filepath.Join(abs, dir))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("reading /%s: %w", dir, err))
+			}
+			return
+		}
+		for _, e := range ents {
+			if e.IsDir() || !keep(e.Name()) {
+				continue
+			}
+			hp := "/" + dir + "/" + e.Name()
+			data, err := os.ReadFile(h.Real(hp))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading %s: %w", hp, err))
+				continue
+			}
+			if err := parse(hp, data); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	read(ifcfgDir, func(n string) bool { return strings.HasPrefix(n, "ifcfg-") && !ignoredIfcfg(n) }, func(p string, d []byte) error {
+		f, err := ParseIfcfg(p, d)
+		if err == nil {
+			h.Ifcfgs = append(h.Ifcfgs, f)
+		}
+		return err
+	})
+	read(nmDir, func(n string) bool { return strings.HasSuffix(n, ".nmconnection") }, func(p string, d []byte) error {
+		f, err := ParseKeyfile(p, d)
+		if err == nil {
+			h.Keyfiles = append(h.Keyfiles, f)
+		}
+		return err
+	})
+	read(netplanDir, func(n string) bool { return strings.HasSuffix(n, ".yaml") }, func(p string, d []byte) error {
+		f, err := ParseNetplan(p, d)
+		if err == nil {
+			h.Netplans = append(h.Netplans, f)
+		}
+		return err
+	})
+	read(bondingDir, func(string) bool { return true }, func(p string, d []byte) error {
+		b, err := ParseBonding(path.Base(p), p, d)
+		if err == nil {
+			h.Bonds = append(h.Bonds, b)
+		}
+		return err
+	})
+	read(sosEthtoolK, func(n string) bool { return strings.HasPrefix(n, "ethtool_-k_") }, func(p string, d []byte) error {
+		offs, err := ParseEthtoolK(p, d)
+		for _, o := range offs {
+			h.Ethtool[o.Device] = o
+		}
+		return err
+	})
+	// .link files: a name in an earlier directory hides the same name in
+	// a later one; the survivors are taken in name order.
+	seen := map[string]bool{}
+	var links []*LinkFile
+	for _, dir := range linkDirs {
+		read(dir, func(n string) bool { return strings.HasSuffix(n, ".link") && !seen[n] }, func(p string, d []byte) error {
+			seen[path.Base(p)] = true
+			f, err := ParseLink(p, d)
+			if err == nil {
+				links = append(links, f)
+			}
+			return err
+		})
+	}
+	sort.SliceStable(links, func(i, j int) bool { return path.Base(links[i].Path()) < path.Base(links[j].Path()) })
+	h.Links = links
+	if fi, err := os.Stat(filepath.Join(abs, linkDirs[0])); err == nil && fi.IsDir() {
+		h.NetworkdDir = true
+	}
+	if ents, err := os.ReadDir(filepath.Join(abs, sysNetDir)); err == nil {
+		for _, e := range ents {
+			dev := e.Name()
+			if b, err := os.ReadFile(filepath.Join(abs, sysNetDir, dev, "address")); err == nil {
+				h.MACs[dev] = strings.ToLower(strings.TrimSpace(string(b)))
+			}
+			if t, err := os.Readlink(filepath.Join(abs, sysNetDir, dev, "device", "driver")); err == nil {
+				h.Drivers[dev] = filepath.Base(t)
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(abs, "etc/redhat-release")); err == nil {
+		h.Release = strings.TrimSpace(string(b))
+	}
+	for _, f := range h.Ifcfgs {
+		if hw := strings.ToLower(f.Value("HWADDR")); hw != "" && h.MACs[f.Device()] == "" {
+			h.MACs[f.Device()] = hw
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("cannot read the host's network configuration, nothing was changed: %w", errors.Join(errs...))
+	}
+	return h, nil
+}
+
+// BondSlaves returns each bond's slaves as every source names them (ifcfg
+// MASTER/SLAVE, keyfile ports, netplan bonds, /proc/net/bonding).
+func (h *Host) BondSlaves() map[string][]string {
+	out := map[string][]string{}
+	add := func(bond, dev string) {
+		for _, d := range out[bond] {
+			if d == dev {
+				return
+			}
+		}
+		out[bond] = append(out[bond], dev)
+	}
+	for _, f := range h.Ifcfgs {
+		if m := f.Master(); m != "" {
+			add(m, f.Device())
+		}
+	}
+	for _, k := range h.Keyfiles {
+		m := k.Master()
+		if m == "" {
+			continue
+		}
+		bond := m
+		for _, b := range h.Keyfiles {
+			if b.IsBond() && (b.Device() == m || b.ID() == m || b.Value("connection", "uuid") == m) && b.Device() != "" {
+				bond = b.Device()
+			}
+		}
+		dev := k.Device()
+		if dev == "" {
+			dev = h.devByMAC(k.MAC())
+		}
+		if dev != "" {
+			add(bond, dev)
+		}
+	}
+	for _, np := range h.Netplans {
+		for bond, ids := range np.Bonds {
+			for _, id := range ids {
+				name := id
+				for _, e := range np.Ethernets {
+					if e.ID == id && e.Name != "" {
+						name = e.Name
+					}
+				}
+				add(bond, name)
+			}
+		}
+	}
+	for _, b := range h.Bonds {
+		for _, s := range b.Slaves {
+			add(b.Name, s)
+		}
+	}
+	for _, s := range out {
+		sort.Strings(s)
+	}
+	return out
+}
+
+func (h *Host) devByMAC(mac string) string {
+	if mac == "" {
+		return ""
+	}
+	for d, m := range h.MACs {
+		if m == mac {
+			return d
+		}
+	}
+	return ""
+}
+
+// physical lists the interfaces the configuration describes as Ethernet
+// NICs (not bonds, bridges, VLANs or loopback).
+func (h *Host) physical() []string {
+	set := map[string]bool{}
+	for _, f := range h.Ifcfgs {
+		t := strings.ToLower(f.Value("TYPE"))
+		if (t == "" || t == "ethernet") && !f.IsBondMaster() && f.Device() != "lo" && f.Value("VLAN") != "yes" && !strings.Contains(f.Device(), ".") && !strings.Contains(f.Device(), ":") {
+			set[f.Device()] = true
+		}
+	}
+	for _, k := range h.Keyfiles {
+		if t := k.Value("connection", "type"); (t == "ethernet" || t == "802-3-ethernet") && k.Device() != "" {
+			set[k.Device()] = true
+		}
+	}
+	for _, np := range h.Netplans {
+		for _, e := range np.Ethernets {
+			if e.Name != "" {
+				set[e.Name] = true
+			}
+		}
+	}
+	for d := range h.Drivers {
+		if d != "lo" {
+			set[d] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,604 @@
+package remedy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/ktriage/ktriage/kb"
+)
+
+// Cost is the one line every plan carries on what the workaround costs, so
+// that nobody turns offloads off without knowing.
+const Cost = "cost: with these offloads off the CPU computes checksums and cuts TCP segments itself: more softirq CPU and less peak throughput on busy links; the fix is a kernel without the bug."
+
+// Edit is one file change of a plan: the file's content before (nil for a
+// file remedy creates) and after.
+type Edit struct {
+	// Path is the file on the host (/etc/...), not prefixed by the root.
+	Path    string
+	Old     []byte
+	New     []byte
+	Create  bool
+	Kind    string // ifcfg, keyfile, link, netplan
+	Devices []string
+}
+
+// Plan is what remedy would do on a host for one workaround: the file
+// edits, the runtime commands, and what is already in place.
+type Plan struct {
+	Root    string
+	EntryID string
+	Offload kb.EthtoolOffload
+	// Interfaces are the interfaces the workaround is for on this host.
+	Interfaces []string
+	Edits      []*Edit
+	// InPlace says, per interface, where the setting is already persistent.
+	InPlace []string
+	// Commands are the runtime commands (ethtool -K ...), one per
+	// interface.
+	Commands [][]string
+	Notes    []string
+}
+
+// Options choose what a plan covers.
+type Options struct {
+	// Ifaces, when set, replace the interfaces the entry's scope selects.
+	Ifaces []string
+}
+
+// Workaround is an ethtool_offload action and the knowledge-base entry it
+// comes from.
+type Workaround struct {
+	EntryID string
+	Offload kb.EthtoolOffload
+}
+
+// LoadWorkaround finds the ethtool_offload action named by arg: a
+// knowledge-base id, or a DIAGNOSIS.json written by ktriage analyze --json
+// (its matches' workarounds). A diagnosis with several different offload
+// actions is ambiguous and an error listing them.
+func LoadWorkaround(arg string, k *kb.KB) (*Workaround, error) {
+	if data, err := os.ReadFile(arg); err == nil {
+		var d struct {
+			Matches []struct {
+				ID         string         `json:"id"`
+				Workaround *kb.Workaround `json:"workaround"`
+			} `json:"matches"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			return nil, fmt.Errorf("%s: not a ktriage diagnosis (analyze --json): %w", arg, err)
+		}
+		var found []*Workaround
+		var ids []string
+		for _, m := range d.Matches {
+			if m.Workaround == nil || m.Workaround.EthtoolOffload == nil {
+				continue
+			}
+			dup := false
+			for _, f := range found {
+				if f.EntryID == m.ID {
+					dup = true
+				}
+			}
+			if !dup {
+				found = append(found, &Workaround{m.ID, *m.Workaround.EthtoolOffload})
+				ids = append(ids, m.ID)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return nil, fmt.Errorf("%s: no match in this diagnosis has an ethtool_offload workaround", arg)
+		case 1:
+			return found[0], validOffload(found[0])
+		}
+		return nil, fmt.Errorf("%s: several matches carry an offload workaround (%s): name one by its knowledge-base id", arg, strings.Join(ids, ", "))
+	} else if strings.HasSuffix(arg, ".json") {
+		return nil, fmt.Errorf("reading the diagnosis: %w", err)
+	}
+	if k == nil {
+		return nil, fmt.Errorf("no knowledge base to look %q up in", arg)
+	}
+	e := k.Get(arg)
+	if e == nil {
+		return nil, fmt.Errorf("no knowledge-base entry %q and no such file (ktriage kb list shows the ids)", arg)
+	}
+	if e.Workaround == nil || e.Workaround.EthtoolOffload == nil {
+		return nil, fmt.Errorf("entry %s has no ethtool_offload workaround for remedy to carry out", arg)
+	}
+	w := &Workaround{e.ID, *e.Workaround.EthtoolOffload}
+	return w, validOffload(w)
+}
+
+func validOffload(w *Workaround) error {
+	o := w.Offload
+	if o.State != "on" && o.State != "off" {
+		return fmt.Errorf("entry %s: ethtool_offload state %q: want on or off", w.EntryID, o.State)
+	}
+	if len(o.Features) == 0 {
+		return fmt.Errorf("entry %s: ethtool_offload lists no features", w.EntryID)
+	}
+	for _, f := range o.Features {
+		if _, ok := LookupFeature(f); !ok {
+			return fmt.Errorf("entry %s: offload feature %q is not one remedy can write (rx tx tso gso gro lro)", w.EntryID, f)
+		}
+	}
+	return nil
+}
+
+// features resolves the workaround's feature names.
+func (w *Workaround) features() []Feature {
+	var out []Feature
+	for _, n := range w.Offload.Features {
+		f, _ := LookupFeature(n)
+		out = append(out, f)
+	}
+	return out
+}
+
+// Interfaces returns the interfaces the workaround's scope selects on this
+// host, or opts.Ifaces when given.
+func (h *Host) Interfaces(w *Workaround, opts Options) ([]string, []string, error) {
+	var notes []string
+	if len(opts.Ifaces) > 0 {
+		set := map[string]bool{}
+		for _, i := range opts.Ifaces {
+			for _, j := range strings.Split(i, ",") {
+				if j = strings.TrimSpace(j); j != "" {
+					if strings.ContainsAny(j, "/ \t") || strings.HasPrefix(j, "-") {
+						return nil, nil, fmt.Errorf("bad interface name %q", j)
+					}
+					set[j] = true
+				}
+			}
+		}
+		return sortedKeys(set), nil, nil
+	}
+	switch w.Offload.Scope {
+	case "bond-slaves":
+		bonds := h.BondSlaves()
+		if len(bonds) == 0 {
+			return nil, nil, fmt.Errorf("entry %s applies to bond slaves, and no bond is configured under %s: name the interfaces with --iface", w.EntryID, h.Root)
+		}
+		set := map[string]bool{}
+		var names []string
+		for b, s := range bonds {
+			for _, d := range s {
+				set[d] = true
+			}
+			names = append(names, b)
+		}
+		sort.Strings(names)
+		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), names[0]))
+		return sortedKeys(set), notes, nil
+	case "all", "":
+		p := h.physical()
+		if len(p) == 0 {
+			return nil, nil, fmt.Errorf("no Ethernet interface is configured under %s: name the interfaces with --iface", h.Root)
+		}
+		return p, nil, nil
+	case "device":
+		if len(w.Offload.Devices) == 0 {
+			return nil, nil, fmt.Errorf("entry %s: scope device without devices: name the interfaces with --iface", w.EntryID)
+		}
+		return append([]string(nil), w.Offload.Devices...), nil, nil
+	case "driver":
+		var out []string
+		for d, drv := range h.Drivers {
+			if drv == w.Offload.Driver {
+				out = append(out, d)
+			}
+		}
+		if len(out) == 0 {
+			return nil, nil, fmt.Errorf("entry %s applies to interfaces driven by %s, and none is under %s/%s: name the interfaces with --iface", w.EntryID, w.Offload.Driver, h.Root, sysNetDir)
+		}
+		sort.Strings(out)
+		return out, nil, nil
+	}
+	return nil, nil, fmt.Errorf("entry %s: unknown ethtool_offload scope %q", w.EntryID, w.Offload.Scope)
+}
+
+// ConflictError is a refusal: a file already sets one of the workaround's
+// features the other way, or the edit is ambiguous. Nothing is changed.
+type ConflictError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// Error formats the refusal as file:line: message.
+func (e *ConflictError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	if e.File != "" {
+		return e.File + ": " + e.Msg
+	}
+	return e.Msg
+}
+
+var oldInitscriptsRE = regexp.MustCompile(`release (5|6\.[01])\b`)
+
+// NewPlan works out, for each selected interface, which file keeps its
+// settings and how that file must change, plus the runtime commands. It
+// refuses (ConflictError) when two files configure one interface, when a
+// file already sets a feature the other way, or when no file configures an
+// interface; a refusal covers the whole plan.
+func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
+	ifaces, notes, err := h.Interfaces(w, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Root: h.Root, EntryID: w.EntryID, Offload: w.Offload, Interfaces: ifaces, Notes: notes}
+	feats := w.features()
+	state := w.Offload.State
+	var errs []error
+	netplanAdds := map[*Netplan][]splice{}
+	netplanDevs := map[*Netplan][]string{}
+	appended := false
+	for _, dev := range ifaces {
+		cmd := []string{"ethtool", "-K", dev}
+		for _, f := range feats {
+			cmd = append(cmd, f.Short, state)
+		}
+		p.Commands = append(p.Commands, cmd)
+
+		var ifcfgs []*Ifcfg
+		for _, f := range h.Ifcfgs {
+			if f.Device() == dev {
+				ifcfgs = append(ifcfgs, f)
+			}
+		}
+		var kfs []*Keyfile
+		for _, k := range h.Keyfiles {
+			if k.Device() == dev || (k.Device() == "" && k.MAC() != "" && k.MAC() == h.MACs[dev]) {
+				kfs = append(kfs, k)
+			}
+		}
+		var nps []*NetplanEthernet
+		var npf []*Netplan
+		for _, np := range h.Netplans {
+			if e := np.Ethernet(dev, h.MACs[dev]); e != nil {
+				nps, npf = append(nps, e), append(npf, np)
+			}
+		}
+		var files []string
+		for _, f := range ifcfgs {
+			files = append(files, f.Path)
+		}
+		for _, k := range kfs {
+			files = append(files, k.Path())
+		}
+		for i := range nps {
+			files = append(files, npf[i].Path)
+		}
+		if len(files) > 1 {
+			errs = append(errs, &ConflictError{Msg: fmt.Sprintf("%s is configured by %d files (%s): remedy cannot tell which one is in force; remove or merge the extra ones, then run again", dev, len(files), strings.Join(files, ", "))})
+			continue
+		}
+		switch {
+		case len(ifcfgs) == 1:
+			e, inPlace, err := planIfcfg(ifcfgs[0], dev, feats, state)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if e != nil {
+				p.Edits = append(p.Edits, e)
+				if _, had := ifcfgs[0].Get("ETHTOOL_OPTS"); had {
+					appended = true
+				}
+			} else {
+				p.InPlace = append(p.InPlace, inPlace)
+			}
+		case len(kfs) == 1:
+			e, inPlace, err := planKeyfile(kfs[0], dev, feats, state)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if e != nil {
+				p.Edits = append(p.Edits, e)
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
+			} else {
+				p.InPlace = append(p.InPlace, inPlace)
+			}
+		case len(nps) == 1:
+			s, inPlace, err := planNetplan(npf[0], nps[0], feats, state)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if s != nil {
+				netplanAdds[npf[0]] = append(netplanAdds[npf[0]], *s)
+				netplanDevs[npf[0]] = append(netplanDevs[npf[0]], dev)
+			} else {
+				p.InPlace = append(p.InPlace, inPlace)
+			}
+			r := nps[0].Renderer
+			if r == "" {
+				r = npf[0].Renderer
+			}
+			if strings.EqualFold(r, "NetworkManager") {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: netplan documents the offload keys for the networkd back end; with renderer NetworkManager check after netplan apply that they took effect (ktriage remedy verify)", dev))
+			}
+		case h.NetworkdDir || len(h.Links) > 0:
+			e, inPlace, note, err := planLink(h, dev, feats, state)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if note != "" {
+				p.Notes = append(p.Notes, note)
+			}
+			if e != nil {
+				p.Edits = append(p.Edits, e)
+			} else {
+				p.InPlace = append(p.InPlace, inPlace)
+			}
+		default:
+			errs = append(errs, &ConflictError{Msg: fmt.Sprintf("no configuration file under %s configures %s (looked for ifcfg-*, NetworkManager keyfiles, netplan and systemd .link files)", h.Root, dev)})
+		}
+	}
+	for np, ss := range netplanAdds {
+		p.Edits = append(p.Edits, &Edit{Path: np.Path, Old: np.Data, New: applySplices(np.Data, ss), Kind: "netplan", Devices: netplanDevs[np]})
+		p.Notes = append(p.Notes, "netplan: run netplan apply (or reboot) to render the .link settings")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("refusing to change anything: %w", errors.Join(errs...))
+	}
+	sort.SliceStable(p.Edits, func(i, j int) bool { return p.Edits[i].Path < p.Edits[j].Path })
+	if h.Release != "" && oldInitscriptsRE.MatchString(h.Release) && hasKind(p.Edits, "ifcfg") {
+		p.Notes = append(p.Notes, fmt.Sprintf("%q: initscripts before 9.03.24 (RHEL 6.2) run ETHTOOL_OPTS only as ethtool -s DEVICE ..., so the -K parts fail at boot there: update initscripts first", h.Release))
+	} else if appended {
+		p.Notes = append(p.Notes, "ETHTOOL_OPTS with several ';'-separated parts needs initscripts 9.03.24 or later (RHEL 6.2+); each part names its device")
+	}
+	return p, nil
+}
+
+func hasKind(es []*Edit, kind string) bool {
+	for _, e := range es {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func settingWord(state string) (nm, link, netplan string) {
+	if state == "on" {
+		return "true", "true", "true"
+	}
+	return "false", "false", "false"
+}
+
+func listShort(fs []Feature) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.Short)
+	}
+	return strings.Join(s, " ")
+}
+
+// planIfcfg edits ETHTOOL_OPTS: a new line when there is none, else a
+// "; -K DEV ..." part appended inside the existing value, for the features
+// not already set.
+func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, string, error) {
+	v, had := f.Get("ETHTOOL_OPTS")
+	if had && v.Dynamic {
+		return nil, "", &ConflictError{File: f.Path, Line: v.Line, Msg: "ETHTOOL_OPTS uses command substitution or a parameter form remedy cannot evaluate: edit it by hand"}
+	}
+	set := map[string]bool{}
+	if had {
+		for _, o := range SplitEthtoolOpts(v.Value) {
+			if o.Offload == nil || o.Offload.Device != dev {
+				continue
+			}
+			for _, s := range o.Offload.Settings {
+				ft, ok := LookupFeature(s[0])
+				if !ok {
+					continue
+				}
+				for _, want := range feats {
+					if want.Short != ft.Short {
+						continue
+					}
+					if s[1] != state {
+						return nil, "", &ConflictError{File: f.Path, Line: v.Line, Msg: fmt.Sprintf("ETHTOOL_OPTS already turns %s %s for %s (%q): remedy will not override that; change or remove it, then run again", s[0], s[1], dev, strings.TrimSpace(o.Raw))}
+					}
+					set[ft.Short] = true
+				}
+			}
+		}
+	}
+	var missing []Feature
+	for _, ft := range feats {
+		if !set[ft.Short] {
+			missing = append(missing, ft)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, fmt.Sprintf("%s: %s:%d ETHTOOL_OPTS already has %s %s", dev, f.Path, v.Line, listShort(feats), state), nil
+	}
+	part := "-K " + dev
+	for _, ft := range missing {
+		part += " " + ft.Short + " " + state
+	}
+	var out []byte
+	switch {
+	case !had:
+		out = append([]byte(nil), f.Data...)
+		if len(out) > 0 && out[len(out)-1] != '\n' {
+			out = append(out, '\n')
+		}
+		out = append(out, "ETHTOOL_OPTS=\""+part+"\"\n"...)
+	case strings.TrimSpace(v.Value) == "":
+		out = applySplices(f.Data, []splice{{v.Start, v.End, `"` + part + `"`}})
+	case v.Quote != 0:
+		out = applySplices(f.Data, []splice{{v.End - 1, v.End - 1, "; " + part}})
+	default:
+		out = applySplices(f.Data, []splice{{v.Start, v.End, `"` + dquote(v.Value) + "; " + part + `"`}})
+	}
+	return &Edit{Path: f.Path, Old: f.Data, New: out, Kind: "ifcfg", Devices: []string{dev}}, "", nil
+}
+
+func dquote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
+	return r.Replace(s)
+}
+
+func planKeyfile(k *Keyfile, dev string, feats []Feature, state string) (*Edit, string, error) {
+	word, _, _ := settingWord(state)
+	var kv [][2]string
+	for _, ft := range feats {
+		v, line, ok := k.EthtoolSetting(ft.NM)
+		if ok {
+			on, valid := parseBool(v)
+			if !valid {
+				return nil, "", &ConflictError{File: k.Path(), Line: line, Msg: fmt.Sprintf("%s=%s is not a boolean", ft.NM, v)}
+			}
+			if on != (state == "on") {
+				return nil, "", &ConflictError{File: k.Path(), Line: line, Msg: fmt.Sprintf("[ethtool] %s=%s already turns %s %s for %s: remedy will not override that; change or remove it, then run again", ft.NM, v, ft.Short, onOff(on), dev)}
+			}
+			continue
+		}
+		kv = append(kv, [2]string{ft.NM, word})
+	}
+	if len(kv) == 0 {
+		return nil, fmt.Sprintf("%s: %s [ethtool] already has %s %s", dev, k.Path(), listShort(feats), state), nil
+	}
+	return &Edit{Path: k.Path(), Old: k.ini.Data, New: k.SetEthtool(kv), Kind: "keyfile", Devices: []string{dev}}, "", nil
+}
+
+func planNetplan(np *Netplan, e *NetplanEthernet, feats []Feature, state string) (*splice, string, error) {
+	_, _, word := settingWord(state)
+	var kv [][2]string
+	for _, ft := range feats {
+		if v, ok := e.Settings[ft.Netplan]; ok {
+			on, valid := netplanBool(v.Value)
+			if !valid {
+				return nil, "", &ConflictError{File: np.Path, Line: v.Line, Msg: fmt.Sprintf("%s: %s is not a boolean", ft.Netplan, v.Value)}
+			}
+			if on != (state == "on") {
+				return nil, "", &ConflictError{File: np.Path, Line: v.Line, Msg: fmt.Sprintf("ethernets.%s already sets %s: %s: remedy will not override that; change or remove it, then run again", e.ID, ft.Netplan, v.Value)}
+			}
+			continue
+		}
+		kv = append(kv, [2]string{ft.Netplan, word})
+	}
+	if len(kv) == 0 {
+		return nil, fmt.Sprintf("%s: %s ethernets.%s already has %s %s", e.Name, np.Path, e.ID, listShort(feats), state), nil
+	}
+	out, err := np.SetOffloads(e, kv)
+	if err != nil {
+		return nil, "", err
+	}
+	// Express the insertion as a splice against the original bytes so that
+	// several interfaces of one file combine.
+	i := 0
+	for i < len(np.Data) && i < len(out) && np.Data[i] == out[i] {
+		i++
+	}
+	return &splice{i, i, string(out[i : i+len(out)-len(np.Data)])}, "", nil
+}
+
+// planLink edits the first .link file udev would apply to dev when it names
+// dev alone and lives in /etc; otherwise it writes a new /etc file that
+// sorts first, carrying over the [Link] settings of the file it displaces.
+func planLink(h *Host, dev string, feats []Feature, state string) (*Edit, string, string, error) {
+	_, word, _ := settingWord(state)
+	var first *LinkFile
+	exact := false
+	var skipped []string
+	for _, l := range h.Links {
+		m, ex, unknown := l.Matches(dev, h.MACs[dev])
+		if unknown {
+			skipped = append(skipped, l.Path())
+			continue
+		}
+		if m {
+			first, exact = l, ex
+			break
+		}
+	}
+	var note string
+	if len(skipped) > 0 {
+		note = fmt.Sprintf("%s: %s match on conditions remedy does not evaluate and were not considered", dev, strings.Join(skipped, ", "))
+	}
+	var kv [][2]string
+	for _, ft := range feats {
+		if first != nil && exact {
+			if v, line, ok := first.Setting(ft.Link); ok {
+				on, valid := parseBool(v)
+				if !valid {
+					return nil, "", note, &ConflictError{File: first.Path(), Line: line, Msg: fmt.Sprintf("%s=%s is not a boolean", ft.Link, v)}
+				}
+				if on != (state == "on") {
+					return nil, "", note, &ConflictError{File: first.Path(), Line: line, Msg: fmt.Sprintf("%s=%s already turns %s %s for %s: remedy will not override that; change or remove it, then run again", ft.Link, v, ft.Short, onOff(on), dev)}
+				}
+				continue
+			}
+		}
+		kv = append(kv, [2]string{ft.Link, word})
+	}
+	if len(kv) == 0 {
+		return nil, fmt.Sprintf("%s: %s already has %s %s", dev, first.Path(), listShort(feats), state), note, nil
+	}
+	if first != nil && exact {
+		e := &Edit{Path: first.Path(), Old: first.ini.Data, New: first.SetLink(kv), Kind: "link", Devices: []string{dev}}
+		if !strings.HasPrefix(first.Path(), "/etc/") {
+			// Same name in /etc overrides the vendor copy.
+			e.Path = "/" + linkDirs[0] + "/" + path.Base(first.Path())
+			e.Old, e.Create = nil, true
+		}
+		return e, "", note, nil
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Written by ktriage remedy: offloads %s on %s only.\n", state, dev)
+	b.WriteString("# udev applies only the first .link file that matches an interface, so this\n")
+	if first != nil {
+		fmt.Fprintf(&b, "# file repeats the [Link] settings of %s, which matched %s before.\n", first.Path(), dev)
+	} else {
+		b.WriteString("# file is the only one that matches it.\n")
+	}
+	b.WriteString("[Match]\n")
+	if mac := h.MACs[dev]; mac != "" {
+		fmt.Fprintf(&b, "MACAddress=%s\n", mac)
+	} else {
+		fmt.Fprintf(&b, "OriginalName=%s\n", dev)
+	}
+	b.WriteString("\n[Link]\n")
+	if first != nil {
+		for _, s := range first.LinkSettings() {
+			fmt.Fprintf(&b, "%s=%s\n", s[0], s[1])
+		}
+	}
+	for _, p := range kv {
+		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
+	}
+	name := "/" + linkDirs[0] + "/00-ktriage-" + dev + ".link"
+	return &Edit{Path: name, New: b.Bytes(), Create: true, Kind: "link", Devices: []string{dev}}, "", note, nil
+}
+
+func parseBool(v string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "yes", "y", "true", "t", "on":
+		return true, true
+	case "0", "no", "n", "false", "f", "off":
+		return false, true
+	}
+	return false, false
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
