@@ -355,7 +355,7 @@ func TestOtherDistros(t *testing.T) {
 			"/etc/netplan/50-cloud-init.yaml": {"      mtu: 9000\n      receive-checksum-offload: false\n", "      receive-checksum-offload: false\n      transmit-checksum-offload: false\n", "      large-receive-offload: false\n  bonds:\n"},
 		}},
 		{"networkd", "enp1s0 enp2s0", map[string][]string{
-			"/etc/systemd/network/10-enp1s0.link":        {"RxBufferSize=4096\nReceiveChecksumOffload=false\n", "LargeReceiveOffload=false\n"},
+			"/etc/systemd/network/10-enp1s0.link":         {"RxBufferSize=4096\nReceiveChecksumOffload=false\n", "LargeReceiveOffload=false\n"},
 			"/etc/systemd/network/00-ktriage-enp2s0.link": {"[Match]\nMACAddress=52:54:00:12:34:57\n", "NamePolicy=keep kernel database onboard slot path\n", "GenericReceiveOffload=false\n"},
 		}},
 	}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func remedyRoot(t *testing.T, name string) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := filepath.Join("..", "..", "remedy", "testdata", "roots", name)
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+const seedOpts = "rx off tx off tso off gso off gro off lro off"
+
+func TestRemedyPlanApplyRHEL6(t *testing.T) {
+	root := remedyRoot(t, "rhel6")
+	out, err := runCLI(t, "remedy", "plan", "--root", root, "tcp-trim-head-skb-data-len")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	for _, want := range []string{
+		"+ETHTOOL_OPTS=\"-K eth0 " + seedOpts + "\"\n",
+		"-ETHTOOL_OPTS=\"-G eth1 rx 4096\"   # bigger ring, see ticket 4711\n",
+		"+ETHTOOL_OPTS=\"-G eth1 rx 4096; -K eth1 " + seedOpts + "\"   # bigger ring, see ticket 4711\n",
+		"  ethtool -K eth0 " + seedOpts + "\n",
+		"  ethtool -K eth1 " + seedOpts + "\n",
+		"cost: ",
+		"dry run",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "\n+++ b/") != 2 {
+		t.Errorf("want exactly two files in the diff:\n%s", out)
+	}
+	out, err = runCLI(t, "remedy", "apply", "--root", root, "tcp-trim-head-skb-data-len")
+	if err != nil || !strings.Contains(out, "wrote /etc/sysconfig/network-scripts/ifcfg-eth0") || !strings.Contains(out, "revert --run") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "remedy", "apply", "--root", root, "tcp-trim-head-skb-data-len")
+	if err != nil || !strings.Contains(out, "nothing to change") || strings.Contains(out, "wrote") {
+		t.Fatalf("second apply: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "remedy", "verify", "--root", root)
+	if err != nil || !strings.Contains(out, "eth0") || !strings.Contains(out, "unknown  yes") {
+		t.Errorf("verify: %v\n%s", err, out)
+	}
+	k := filepath.Join(t.TempDir(), "ethtool-k")
+	os.WriteFile(k, []byte("Offload parameters for eth0:\nrx-checksumming: on\ntx-checksumming: off\n"), 0o644)
+	out, err = runCLI(t, "remedy", "verify", "--root", root, "--ethtool-k", k, "tcp-trim-head-skb-data-len")
+	if err == nil || !strings.Contains(out, "eth0   no") {
+		t.Errorf("verify with rx on: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "remedy", "revert", "--root", root)
+	if err != nil || !strings.Contains(out, "restored /etc/sysconfig/network-scripts/ifcfg-eth1") {
+		t.Fatalf("revert: %v\n%s", err, out)
+	}
+}
+
+func TestRemedyMalformedExitsNonZero(t *testing.T) {
+	root := remedyRoot(t, "rhel6")
+	bad := filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth0")
+	os.WriteFile(bad, []byte("DEVICE=eth0\nETHTOOL_OPTS=\"-K eth0 tso off\n"), 0o644)
+	before, _ := os.ReadFile(filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth1"))
+	out, err := runCLI(t, "remedy", "apply", "--root", root, "tcp-trim-head-skb-data-len")
+	if err == nil || !strings.Contains(err.Error(), "ifcfg-eth0:2: unterminated double quote") {
+		t.Fatalf("got %v\n%s", err, out)
+	}
+	after, _ := os.ReadFile(filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth1"))
+	if string(before) != string(after) {
+		t.Error("ifcfg-eth1 changed")
+	}
+	if _, err := os.Stat(filepath.Join(root, "var")); err == nil {
+		t.Error("a run directory was made")
+	}
+}
+
+func TestRemedyNowNeedsNamespaceOffRoot(t *testing.T) {
+	root := remedyRoot(t, "rhel6")
+	_, err := runCLI(t, "remedy", "apply", "--root", root, "--now", "tcp-trim-head-skb-data-len")
+	if err == nil || !strings.Contains(err.Error(), "--netns") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestRemedyFromDiagnosis(t *testing.T) {
+	out, err := runCLI(t, "analyze", "--json", "../../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diag := filepath.Join(t.TempDir(), "DIAGNOSIS.json")
+	os.WriteFile(diag, []byte(out), 0o644)
+	root := remedyRoot(t, "rhel6")
+	out, err = runCLI(t, "remedy", "plan", "--root", root, diag)
+	if err != nil || !strings.Contains(out, "+ETHTOOL_OPTS=\"-K eth0 "+seedOpts+"\"") {
+		t.Fatalf("plan from a diagnosis: %v\n%s", err, out)
+	}
+}
+
+// TestRemedyVethCLI runs the command as a person would: apply --now in a
+// network namespace holding a veth pair, checked with the real ethtool.
+func TestRemedyVethCLI(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for ip netns")
+	}
+	for _, tool := range []string{"ip", "ethtool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (make deps installs it)", tool)
+		}
+	}
+	ns := fmt.Sprintf("ktriage-c%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	if out, err := exec.Command("ip", "-n", ns, "link", "add", "ktc0", "type", "veth", "peer", "name", "ktc1").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "etc/sysconfig/network-scripts")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "ifcfg-bond0"), []byte("DEVICE=bond0\nTYPE=Bond\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ifcfg-ktc0"), []byte("DEVICE=ktc0\nMASTER=bond0\nSLAVE=yes\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ifcfg-ktc1"), []byte("DEVICE=ktc1\nMASTER=bond0\nSLAVE=yes\nETHTOOL_OPTS=\"-G ktc1 rx 4096\"\n"), 0o644)
+	out, err := runCLI(t, "remedy", "apply", "--root", root, "--now", "--netns", ns, "tcp-trim-head-skb-data-len")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "now ktc0: ran ethtool -K ktc0") || !strings.Contains(out, "lro [fixed] off already") {
+		t.Errorf("apply --now output:\n%s", out)
+	}
+	for _, dev := range []string{"ktc0", "ktc1"} {
+		k, err := exec.Command("ip", "netns", "exec", ns, "ethtool", "-k", dev).CombinedOutput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"rx-checksumming", "tx-checksumming", "tcp-segmentation-offload", "generic-segmentation-offload", "generic-receive-offload", "large-receive-offload"} {
+			if !strings.Contains(string(k), "\n"+f+": off") {
+				t.Errorf("%s: %s not off:\n%s", dev, f, k)
+			}
+		}
+	}
+	out, err = runCLI(t, "remedy", "verify", "--root", root, "--netns", ns)
+	if err != nil || strings.Count(out, "  yes  ") != 2 {
+		t.Errorf("verify: %v\n%s", err, out)
+	}
+}
