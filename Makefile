@@ -13,6 +13,7 @@ all: build
 
 deps:
 	$(GO) mod download
+	command -v ethtool >/dev/null && command -v ip >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ktriage

@@ -437,6 +437,12 @@ func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, stri
 		if len(out) > 0 && out[len(out)-1] != '\n' {
 			out = append(out, '\n')
 		}
+		// A last line ending in a backslash continues into ours: end it.
+		if len(out) > 0 {
+			if bs := len(out) - 1 - len(bytes.TrimRight(out[:len(out)-1], `\`)); bs%2 == 1 {
+				out = append(out, '\n')
+			}
+		}
 		out = append(out, "ETHTOOL_OPTS=\""+part+"\"\n"...)
 	case strings.TrimSpace(v.Value) == "":
 		out = applySplices(f.Data, []splice{{v.Start, v.End, `"` + part + `"`}})
@@ -445,7 +451,33 @@ func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, stri
 	default:
 		out = applySplices(f.Data, []splice{{v.Start, v.End, `"` + dquote(v.Value) + "; " + part + `"`}})
 	}
+	if err := checkIfcfgEdit(f, out, dev, missing, state); err != nil {
+		return nil, "", err
+	}
 	return &Edit{Path: f.Path, Old: f.Data, New: out, Kind: "ifcfg", Devices: []string{dev}}, "", nil
+}
+
+// checkIfcfgEdit parses the edited file again and makes sure that every
+// other variable kept its value and that ETHTOOL_OPTS now ends with the new
+// part: a wrong edit here can take a host off the network at its next boot.
+func checkIfcfgEdit(f *Ifcfg, out []byte, dev string, missing []Feature, state string) error {
+	g, err := ParseIfcfg(f.Path, out)
+	if err != nil {
+		return &ConflictError{File: f.Path, Msg: fmt.Sprintf("the edited file would not parse (%v): edit it by hand", err)}
+	}
+	for _, v := range f.Vars {
+		if v.Name == "ETHTOOL_OPTS" {
+			continue
+		}
+		if g.Value(v.Name) != f.Value(v.Name) {
+			return &ConflictError{File: f.Path, Line: v.Line, Msg: fmt.Sprintf("adding ETHTOOL_OPTS would change %s: edit the file by hand", v.Name)}
+		}
+	}
+	opts := SplitEthtoolOpts(g.Value("ETHTOOL_OPTS"))
+	if len(opts) == 0 || opts[len(opts)-1].Offload == nil || opts[len(opts)-1].Offload.Device != dev || len(opts[len(opts)-1].Offload.Settings) != len(missing) {
+		return &ConflictError{File: f.Path, Msg: "the edited ETHTOOL_OPTS would not read back as written: edit it by hand"}
+	}
+	return nil
 }
 
 func dquote(s string) string {
