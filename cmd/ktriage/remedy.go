@@ -88,7 +88,7 @@ of a host's files (an unpacked sosreport, an image) instead of /.`,
 				return err
 			}
 			res, err := remedy.Apply(context.Background(), h, p, remedy.ApplyOptions{Now: now, Runner: remedy.ExecRunner{Netns: netns}})
-			writeApply(cmd.OutOrStdout(), h, p, res)
+			writeApply(cmd.OutOrStdout(), p, res)
 			return err
 		},
 	}
@@ -233,7 +233,7 @@ func writePlan(w io.Writer, p *remedy.Plan) error {
 	return err
 }
 
-func writeApply(w io.Writer, h *remedy.Host, p *remedy.Plan, res *remedy.ApplyResult) {
+func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult) {
 	if res == nil {
 		return
 	}
@@ -270,5 +270,4 @@ func writeApply(w io.Writer, h *remedy.Host, p *remedy.Plan, res *remedy.ApplyRe
 	if !(len(p.Edits) == 0 && len(res.Runtime) == 0) {
 		fmt.Fprintln(w, remedy.Cost)
 	}
-	_ = h
 }
