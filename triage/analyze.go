@@ -131,7 +131,7 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	prompts := 0
 	session := false
 	sc.OnLine = func(n int, text string) {
-		t := strings.TrimLeft(text, " \t\u00a0")
+		t := trimIndent(text)
 		if strings.HasPrefix(t, "crash> ") {
 			prompts++
 		}
@@ -160,6 +160,23 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	return doc, nil
 }
 
+// trimIndent drops the indentation of a pasted line: spaces, tabs and the
+// no-break spaces web pages use (without TrimLeft's slow path for a
+// non-ASCII cutset: this runs on every line).
+func trimIndent(t string) string {
+	for len(t) > 0 {
+		switch {
+		case t[0] == ' ' || t[0] == '\t':
+			t = t[1:]
+		case len(t) > 1 && t[0] == 0xc2 && t[1] == 0xa0:
+			t = t[2:]
+		default:
+			return t
+		}
+	}
+	return t
+}
+
 // startsCrashOutput tells lines that only crash(8) prints: a prompt, a
 // task header, a bt frame or exception, a sys key, a struct dump.
 func startsCrashOutput(t string) bool {
@@ -168,11 +185,19 @@ func startsCrashOutput(t string) bool {
 	}
 	switch t[0] {
 	case 'c':
-		return strings.HasPrefix(t, "crash")
+		// "crash> ", "crash64> "
+		if i := strings.IndexByte(t, '>'); i >= 5 && i <= 12 && strings.HasPrefix(t, "crash") {
+			return i+1 == len(t) || t[i+1] == ' '
+		}
 	case 'P':
-		return strings.HasPrefix(t, "PID: ") || strings.HasPrefix(t, "PANIC: ")
+		return strings.HasPrefix(t, "PID: ") && strings.Contains(t, "TASK: ") || strings.HasPrefix(t, "PANIC: \"")
 	case '#':
-		return len(t) > 3 && (t[1] >= '0' && t[1] <= '9')
+		// a bt frame "#7 [ffff880061a03538] skb_checksum_help at ..."
+		i := 1
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		return i > 1 && strings.HasPrefix(t[i:], " [") && strings.Contains(t, " at ")
 	case '[':
 		return strings.HasPrefix(t, "[exception RIP:")
 	case 'K':
@@ -183,10 +208,9 @@ func startsCrashOutput(t string) bool {
 		return strings.HasPrefix(t, "DUMPFILE: ")
 	case 'C':
 		return strings.HasPrefix(t, "CPUS: ")
-	case 's':
-		return strings.HasPrefix(t, "struct ")
-	case 'u':
-		return strings.HasPrefix(t, "union ")
+	case 's', 'u':
+		// "struct sk_buff {", "union ... {"
+		return (strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ")) && strings.HasSuffix(strings.TrimRight(t, " \r"), "{")
 	}
 	return false
 }
