@@ -130,6 +130,11 @@ func parseOffset(s string) (uint64, bool) {
 	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
 		return parseHex(s[2:])
 	}
+	return parseDecU64(s)
+}
+
+// parseDecU64 parses an unsigned decimal of at most 19 digits, nothing else.
+func parseDecU64(s string) (uint64, bool) {
 	if len(s) == 0 || len(s) > 19 {
 		return 0, false
 	}

@@ -255,15 +255,4 @@ func parsePercent(s string) (float64, bool) {
 }
 
 // parseSize parses VSZ and RSS, in KiB.
-func parseSize(s string) (uint64, bool) {
-	if len(s) == 0 || len(s) > 19 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return 0, false
-		}
-	}
-	v, err := strconv.ParseUint(s, 10, 64)
-	return v, err == nil
-}
+func parseSize(s string) (uint64, bool) { return parseDecU64(s) }
