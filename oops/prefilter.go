@@ -12,7 +12,14 @@ import "strings"
 type tokenSet struct {
 	bucket  [1 << 16]uint8 // anchor bigram -> index in buckets, 0 = none
 	buckets [][]anchored
+	// strided indexes every token by tokStride consecutive bigrams, so
+	// that contains looks only at every tokStride-th position of a line:
+	// one of them starts at such a position wherever the token is.
+	strided *strideSet
 }
+
+// tokStride is the step of contains.
+const tokStride = 3
 
 // anchored is a token with the offset of its anchor: the bigram of the
 // token least likely in ordinary log text, so that few positions of a line
@@ -59,6 +66,60 @@ func rarity(c byte) int {
 }
 
 func newTokenSet(tokens []string) *tokenSet {
+	ts := newAnchoredSet(tokens)
+	ts.strided = newStridedSet(tokens)
+	return ts
+}
+
+// strideSet is the index of contains: every token by tokStride
+// consecutive bigrams, so that contains looks only at every tokStride-th
+// position of a line: wherever a token is, one of its indexed bigrams
+// starts at such a position.
+type strideSet struct {
+	bucket  [1 << 16]uint8 // bigram -> index in buckets, 0 = none
+	buckets [][]anchored
+}
+
+// newStridedSet indexes each token by the window of tokStride consecutive
+// bigrams whose most common one is the rarest; nil when a token is too
+// short for one.
+func newStridedSet(tokens []string) *strideSet {
+	ts := &strideSet{buckets: [][]anchored{nil}}
+	seen := map[string]bool{}
+	for _, t := range tokens {
+		if len(t) < 2 || seen[t] {
+			continue
+		}
+		if len(t) < tokStride+1 {
+			return nil
+		}
+		seen[t] = true
+		best, w := -1, 0
+		for i := 0; i+tokStride < len(t); i++ {
+			m := 1 << 30
+			for j := i; j < i+tokStride; j++ {
+				m = min(m, anchorScore(t[j], t[j+1]))
+			}
+			if m > best {
+				best, w = m, i
+			}
+		}
+		for off := w; off < w+tokStride; off++ {
+			k := uint16(t[off])<<8 | uint16(t[off+1])
+			if ts.bucket[k] == 0 {
+				if len(ts.buckets) == 255 {
+					return nil
+				}
+				ts.bucket[k] = uint8(len(ts.buckets))
+				ts.buckets = append(ts.buckets, nil)
+			}
+			ts.buckets[ts.bucket[k]] = append(ts.buckets[ts.bucket[k]], anchored{t, off})
+		}
+	}
+	return ts
+}
+
+func newAnchoredSet(tokens []string) *tokenSet {
 	ts := &tokenSet{buckets: [][]anchored{nil}}
 	seen := map[string]bool{}
 	for _, t := range tokens {
@@ -86,7 +147,25 @@ func newTokenSet(tokens []string) *tokenSet {
 }
 
 // contains reports whether b holds any of the tokens.
-func (ts *tokenSet) contains(b []byte) bool { return ts.find(b, nil) }
+func (ts *tokenSet) contains(b []byte) bool {
+	if ts.strided == nil {
+		return ts.find(b, nil)
+	}
+	st := ts.strided
+	for p := 0; p+1 < len(b); p += tokStride {
+		j := st.bucket[uint16(b[p])<<8|uint16(b[p+1])]
+		if j == 0 {
+			continue
+		}
+		for _, a := range st.buckets[j] {
+			s := p - a.off
+			if s >= 0 && len(b)-s >= len(a.tok) && string(b[s:s+len(a.tok)]) == a.tok {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // each calls fn with every token b holds, until fn returns false.
 func (ts *tokenSet) each(b []byte, fn func(tok string) bool) { ts.find(b, fn) }
