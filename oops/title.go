@@ -415,19 +415,36 @@ var (
 // numbers, line numbers, IP addresses.
 func sanitizeTitle(t string) string {
 	t = strings.ReplaceAll(t, "\t", " ")
-	t = execRe.ReplaceAllString(t, "syz-executor")
-	t = offRe.ReplaceAllString(t, "")
-	t = srcRe.ReplaceAllString(t, "$1:LINE")
-	t = ipRe.ReplaceAllString(t, "IP")
-	t = hexRe.ReplaceAllString(t, "ADDR")
-	t = cpuRe.ReplaceAllString(t, "CPU")
-	t = longNumRe.ReplaceAllString(t, "NUM")
-	for {
-		n := numRe.ReplaceAllString(t, "${1}NUM${2}")
-		if n == t {
-			break
+	// Each regexp runs only where it can match: most titles hold few
+	// numbers and no addresses.
+	if strings.Contains(t, "syz-executor") {
+		t = execRe.ReplaceAllString(t, "syz-executor")
+	}
+	if strings.Contains(t, "+0x") {
+		t = offRe.ReplaceAllString(t, "")
+	}
+	if strings.Contains(t, ".c:") || strings.Contains(t, ".h:") {
+		t = srcRe.ReplaceAllString(t, "$1:LINE")
+	}
+	digits := strings.IndexAny(t, "0123456789") >= 0
+	if digits && strings.IndexByte(t, '.') >= 0 {
+		t = ipRe.ReplaceAllString(t, "IP")
+	}
+	if hexRun(t) >= 6 {
+		t = hexRe.ReplaceAllString(t, "ADDR")
+	}
+	if strings.Contains(t, "CPU#") {
+		t = cpuRe.ReplaceAllString(t, "CPU")
+	}
+	if digits {
+		t = longNumRe.ReplaceAllString(t, "NUM")
+		for {
+			n := numRe.ReplaceAllString(t, "${1}NUM${2}")
+			if n == t {
+				break
+			}
+			t = n
 		}
-		t = n
 	}
 	var b strings.Builder
 	space := false
@@ -450,6 +467,20 @@ func sanitizeTitle(t string) string {
 		t = t[:120]
 	}
 	return t
+}
+
+// hexRun is the length of the longest run of [0-9a-f] in t.
+func hexRun(t string) int {
+	best, n := 0, 0
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'f' {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
 }
 
 // TitleToType maps a title to syzkaller's crash-type name.
