@@ -12,9 +12,8 @@ import "strings"
 type tokenSet struct {
 	bucket  [1 << 16]uint8 // anchor bigram -> index in buckets, 0 = none
 	buckets [][]anchored
-	// strided indexes every token by tokStride consecutive bigrams, so
-	// that contains looks only at every tokStride-th position of a line:
-	// one of them starts at such a position wherever the token is.
+	// strided indexes every token by tokStride of its bigrams, so that
+	// contains looks only at every tokStride-th position of a line.
 	strided *strideSet
 }
 
@@ -71,18 +70,17 @@ func newTokenSet(tokens []string) *tokenSet {
 	return ts
 }
 
-// strideSet is the index of contains: every token by tokStride
-// consecutive bigrams, so that contains looks only at every tokStride-th
-// position of a line: wherever a token is, one of its indexed bigrams
-// starts at such a position.
+// strideSet is the index of contains: every token by tokStride of its
+// bigrams, one at an offset of each residue modulo tokStride, so that
+// contains looks only at every tokStride-th position of a line: wherever a
+// token is, exactly one of its indexed bigrams starts at such a position.
 type strideSet struct {
 	bucket  [1 << 16]uint8 // bigram -> index in buckets, 0 = none
 	buckets [][]anchored
 }
 
-// newStridedSet indexes each token by the window of tokStride consecutive
-// bigrams whose most common one is the rarest; nil when a token is too
-// short for one.
+// newStridedSet indexes each token by its rarest bigram at an offset of
+// each residue; nil when a token is too short to have all residues.
 func newStridedSet(tokens []string) *strideSet {
 	ts := &strideSet{buckets: [][]anchored{nil}}
 	seen := map[string]bool{}
@@ -94,17 +92,13 @@ func newStridedSet(tokens []string) *strideSet {
 			return nil
 		}
 		seen[t] = true
-		best, w := -1, 0
-		for i := 0; i+tokStride < len(t); i++ {
-			m := 1 << 30
-			for j := i; j < i+tokStride; j++ {
-				m = min(m, anchorScore(t[j], t[j+1]))
+		for r := 0; r < tokStride; r++ {
+			best, off := -1, 0
+			for o := r; o+1 < len(t); o += tokStride {
+				if sc := anchorScore(t[o], t[o+1]); sc > best {
+					best, off = sc, o
+				}
 			}
-			if m > best {
-				best, w = m, i
-			}
-		}
-		for off := w; off < w+tokStride; off++ {
 			k := uint16(t[off])<<8 | uint16(t[off+1])
 			if ts.bucket[k] == 0 {
 				if len(ts.buckets) == 255 {
