@@ -92,10 +92,15 @@ func parseNum(s string) (uint64, bool) {
 // (where a trap was taken inside the trace), s390 "Krnl PSW" is not symbolic.
 var ripRe = lazyRE(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RIP:|pc :|PC is at|NIP\s*:?|IP:|epc\s*:|ERA:|--- interrupt: [0-9a-f]+ at)\s*(.*)$`)
 
-// ripByte holds the first bytes of ripRe's alternatives.
+// ripStarts holds the fixed starts of ripRe's alternatives: a line that
+// begins with none of them (a register line "RAX: ...", say) does not need
+// the regexp.
+var ripStarts = [...]string{"RIP:", "EIP", "pc :", "PC is at", "NIP", "IP:", "epc", "ERA:", "--- interrupt: "}
+
+// ripByte holds the first bytes of ripStarts.
 var ripByte = func() (t [256]bool) {
-	for _, c := range "REpPNIe-" {
-		t[c] = true
+	for _, p := range ripStarts {
+		t[p[0]] = true
 	}
 	return t
 }()
@@ -104,6 +109,16 @@ var ripByte = func() (t [256]bool) {
 func parseRIP(text string) (Location, bool) {
 	t := strings.TrimLeft(text, " \t")
 	if t == "" || !ripByte[t[0]] {
+		return Location{}, false
+	}
+	ok := false
+	for _, p := range ripStarts {
+		if strings.HasPrefix(t, p) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
 		return Location{}, false
 	}
 	m := ripRe.FindStringSubmatch(text)
