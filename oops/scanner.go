@@ -332,12 +332,17 @@ func (s *Scanner) Release() string { return s.release }
 
 // textKey identifies a report's text regardless of timestamps.
 func textKey(lines []string) string {
-	h := sha256.New()
+	n := 0
 	for _, l := range lines {
-		h.Write([]byte(strings.TrimSpace(l)))
-		h.Write([]byte{'\n'})
+		n += len(l) + 1
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	buf := make([]byte, 0, n)
+	for _, l := range lines {
+		buf = append(buf, strings.TrimSpace(l)...)
+		buf = append(buf, '\n')
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:16])
 }
 
 // hasFaultInjection reports whether r's main trace holds the fault injector.
@@ -383,7 +388,7 @@ func looksLikeOopsLine(t string) bool {
 		// every line of every report.
 		return true
 	}
-	for _, p := range oopsLinePrefixes {
+	for _, p := range oopsLineByFirst[t[0]] {
 		if strings.HasPrefix(t, p) {
 			return true
 		}
@@ -408,6 +413,14 @@ var oopsLinePrefixes = []string{
 	"Sending NMI", "NMI backtrace", "INFO:", "rcu:", "\t(", "(detected", "All QSes", "Showing", "irq event",
 	"hardirqs", "softirqs", "ORIG_RAX", "[exception", "#", "RIP ", "PANIC", "last sysfs",
 }
+
+// oopsLineByFirst indexes oopsLinePrefixes by their first byte.
+var oopsLineByFirst = func() (m [256][]string) {
+	for _, p := range oopsLinePrefixes {
+		m[p[0]] = append(m[p[0]], p)
+	}
+	return m
+}()
 
 func isRegLine(t string) bool {
 	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')
