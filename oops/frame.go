@@ -188,7 +188,49 @@ var syscallInnerPrefixes = []string{
 // " ? func+0x1a/0x20 [mod]" and " [<ffffffff8146c0ec>] ? func+0x5c/0x70 [mod]",
 // without the regexp; anything else it leaves to parseFrame's regexps.
 func fastFrame(t string) (Frame, bool) {
-	var f Frame
+	v, ok := scanFastFrame(t)
+	if !ok {
+		return Frame{}, false
+	}
+	f := Frame{Reliable: v.reliable}
+	f.Function = v.function
+	if v.hasAddr {
+		a := strings.ToLower(v.addr)
+		f.Address = &a
+	}
+	off, size := v.off, v.size
+	f.Offset, f.Size = &off, &size
+	if v.hasMod {
+		mod := v.mod
+		f.Module = &mod
+	}
+	return f, true
+}
+
+// isFrame tells whether parseFrame would parse text, without building the
+// frame when the fast form matches: the scanner asks it of every line of
+// an open report.
+func isFrame(text string) bool {
+	if len(text) > 512 {
+		text = text[:512]
+	}
+	if _, ok := scanFastFrame(text); ok {
+		return true
+	}
+	_, ok := parseFrame(text)
+	return ok
+}
+
+// fastFrameView is fastFrame's result without allocations.
+type fastFrameView struct {
+	addr, function, mod string
+	hasAddr, hasMod     bool
+	reliable            bool
+	off, size           uint64
+}
+
+func scanFastFrame(t string) (fastFrameView, bool) {
+	var f fastFrameView
 	i := 0
 	for i < len(t) && t[i] == ' ' {
 		i++
@@ -204,16 +246,15 @@ func fastFrame(t string) (Frame, bool) {
 				return f, false
 			}
 		}
-		a = strings.ToLower(a)
-		f.Address = &a
+		f.addr, f.hasAddr = a, true
 		i += j + 2
 		for i < len(t) && t[i] == ' ' {
 			i++
 		}
 	}
-	f.Reliable = true
+	f.reliable = true
 	if strings.HasPrefix(t[i:], "? ") {
-		f.Reliable = false
+		f.reliable = false
 		i += 2
 	}
 	start := i
@@ -223,7 +264,7 @@ func fastFrame(t string) (Frame, bool) {
 	if i == start || !strings.HasPrefix(t[i:], "+0x") {
 		return f, false
 	}
-	f.Function = t[start:i]
+	f.function = t[start:i]
 	i += 3
 	os := i
 	for i < len(t) && isHex(t[i]) {
@@ -241,11 +282,15 @@ func fastFrame(t string) (Frame, bool) {
 	for i < len(t) && isHex(t[i]) {
 		i++
 	}
+	if i == ss {
+		// ParseUint would fail (and allocate its error).
+		return f, false
+	}
 	size, err := strconv.ParseUint(t[ss:i], 16, 64)
 	if err != nil {
 		return f, false
 	}
-	f.Offset, f.Size = &off, &size
+	f.off, f.size = off, size
 	rest := t[i:]
 	if strings.HasPrefix(rest, " [") {
 		j := strings.IndexByte(rest, ']')
@@ -259,14 +304,14 @@ func fastFrame(t string) (Frame, bool) {
 		if mod == "" {
 			return f, false
 		}
-		f.Module = &mod
+		f.mod, f.hasMod = mod, true
 		rest = rest[j+1:]
 	}
 	if rest != "" && rest[0] != ' ' {
 		return f, false
 	}
 	if strings.Contains(rest, "(unreliable)") {
-		f.Reliable = false
+		f.reliable = false
 	}
 	return f, true
 }

@@ -219,7 +219,7 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 		s.finishCur()
 		return
 	}
-	if _, ok := parseFrame(trim); ok || isStackMarker(trim) {
+	if isFrame(trim) || isStackMarker(trim) {
 		c.lastFrame = n
 		c.lastTrace = n
 		c.end = n
