@@ -429,6 +429,10 @@ func isRegLine(t string) bool {
 // isCrashSysLine tells crash(8)'s `sys` output ("RELEASE: 2.6.32-...",
 // "LOAD AVERAGE: ..."), which a pasted oops fragment may run into.
 func isCrashSysLine(t string) bool {
+	if t == "" || t[0] < 'C' || t[0] > 'V' {
+		// Every key starts with a capital from C to V.
+		return false
+	}
 	for _, k := range crashSysKeys {
 		if strings.HasPrefix(t, k) {
 			return true
