@@ -29,6 +29,11 @@ func parseFrame(text string) (Frame, bool) {
 	if f, ok := fastFrame(text); ok {
 		return f, true
 	}
+	return slowFrame(text)
+}
+
+// slowFrame is parseFrame for the lines fastFrame does not parse.
+func slowFrame(text string) (Frame, bool) {
 	if !strings.Contains(text, "[inline]") {
 	} else if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
 		return Frame{Location: Location{Function: m[1]}, Reliable: true}, true
@@ -217,7 +222,7 @@ func isFrame(text string) bool {
 	if _, ok := scanFastFrame(text); ok {
 		return true
 	}
-	_, ok := parseFrame(text)
+	_, ok := slowFrame(text)
 	return ok
 }
 

@@ -146,13 +146,14 @@ func (ts *tokenSet) contains(b []byte) bool {
 		return ts.find(b, nil)
 	}
 	st := ts.strided
-	for p := 0; p+1 < len(b); p += tokStride {
-		j := st.bucket[uint16(b[p])<<8|uint16(b[p+1])]
+	for q := 1; q < len(b); q += tokStride {
+		// The bigram at q-1: the loop's form spares the bounds checks.
+		j := st.bucket[uint16(b[q-1])<<8|uint16(b[q])]
 		if j == 0 {
 			continue
 		}
 		for _, a := range st.buckets[j] {
-			s := p - a.off
+			s := q - 1 - a.off
 			if s >= 0 && len(b)-s >= len(a.tok) && string(b[s:s+len(a.tok)]) == a.tok {
 				return true
 			}
