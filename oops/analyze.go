@@ -64,6 +64,23 @@ var stackStartByte = func() (t [256]bool) {
 	return t
 }()
 
+// stackStartPrefixes are the fixed starts of stackStart's alternatives.
+var stackStartPrefixes = [...]string{"Call Trace", "Call trace:", "Backtrace:", "Allocated by task", "Freed by task", "stack backtrace:", "backtrace", "Uninit was ", "Last potentially related", "Second to last", "Stack from", "(stack is"}
+
+// isStackStart is stackStart.MatchString with the regexp run only on lines
+// that start like one of its alternatives.
+func isStackStart(t string) bool {
+	if t == "" || !stackStartByte[t[0]] {
+		return false
+	}
+	for _, p := range stackStartPrefixes {
+		if strings.HasPrefix(t, p) {
+			return stackStart.MatchString(t)
+		}
+	}
+	return false
+}
+
 // analyze turns the lines of one report into a Report.
 func analyze(f *format, lines []string) *Report {
 	p := parse(f, lines)
@@ -247,7 +264,7 @@ func parse(f *format, lines []string) parsed {
 			p.panicMsg = panicMessage(t)
 			continue
 		}
-		if p.lockAt == "" && (t[0] == '(' || t[0] == '#') {
+		if p.lockAt == "" && (t[0] == '(' || t[0] == '#') && strings.Contains(t, ", at: ") {
 			if m := lockAtRe.FindStringSubmatch(t); m != nil {
 				if fr, ok := parseFrame(m[1]); ok {
 					p.lockAt = fr.Function
@@ -261,7 +278,7 @@ func parse(f *format, lines []string) parsed {
 		if strings.HasPrefix(t, "unreferenced object") {
 			inLeak = true
 		}
-		if stackStartByte[t[0]] && stackStart.MatchString(t) {
+		if isStackStart(t) {
 			p.stackKw = true
 			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") {
 				p.callTrace = true
