@@ -203,7 +203,10 @@ func parse(f *format, lines []string) parsed {
 		}
 		if loc, ok := parseRIP(t); ok {
 			if p.rip == nil {
-				p.rip = &loc
+				// A copy: taking loc's address would put every line's
+				// loc on the heap.
+				rip := loc
+				p.rip = &rip
 				// Registers before any trace: the report's own context
 				// (a soft lockup), not one CPU of a stall's backtraces.
 				p.ripFirst = len(p.stacks) == 0
