@@ -154,7 +154,8 @@ func (ts *tokenSet) contains(b []byte) bool {
 		}
 		for _, a := range st.buckets[j] {
 			s := q - 1 - a.off
-			if s >= 0 && len(b)-s >= len(a.tok) && string(b[s:s+len(a.tok)]) == a.tok {
+			// The first byte before the comparison: most hits end there.
+			if s >= 0 && len(b)-s >= len(a.tok) && b[s] == a.tok[0] && string(b[s:s+len(a.tok)]) == a.tok {
 				return true
 			}
 		}
@@ -180,7 +181,7 @@ func (ts *tokenSet) find(b []byte, fn func(tok string) bool) bool {
 		}
 		for _, a := range ts.buckets[j] {
 			st := i - 1 - a.off
-			if st >= 0 && len(b)-st >= len(a.tok) && string(b[st:st+len(a.tok)]) == a.tok {
+			if st >= 0 && len(b)-st >= len(a.tok) && b[st] == a.tok[0] && string(b[st:st+len(a.tok)]) == a.tok {
 				if fn == nil || !fn(a.tok) {
 					return true
 				}
