@@ -426,7 +426,7 @@ func sanitizeTitle(t string) string {
 	if strings.Contains(t, ".c:") || strings.Contains(t, ".h:") {
 		t = srcRe.ReplaceAllString(t, "$1:LINE")
 	}
-	digits := strings.IndexAny(t, "0123456789") >= 0
+	digits := strings.ContainsAny(t, "0123456789")
 	if digits && strings.IndexByte(t, '.') >= 0 {
 		t = ipRe.ReplaceAllString(t, "IP")
 	}
