@@ -17,7 +17,7 @@ deps:
 # What the tests run for real: ethtool and ip in a network namespace (the
 # vmcore generator installs its own packages when it runs).
 testdeps: deps
-	command -v ethtool >/dev/null && command -v ip >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2)
+	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ktriage
