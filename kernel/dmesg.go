@@ -425,13 +425,9 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 	if err != nil {
 		return fmt.Errorf("kernel: reading log_buf: %w", err)
 	}
-	bufLen32, err := k.readU32(lenSym)
+	bufLen, err := k.logBufLen(lenSym)
 	if err != nil {
-		return fmt.Errorf("kernel: reading log_buf_len: %w", err)
-	}
-	bufLen := int64(int32(bufLen32))
-	if bufLen <= 0 {
-		return fmt.Errorf("kernel: log_buf_len %d is implausible", bufLen)
+		return err
 	}
 	buf, err := k.readBounded(bufAddr, uint64(bufLen), "log_buf")
 	if err != nil {
@@ -501,13 +497,9 @@ func (k *Kernel) dmesgLegacy(out *logWriter) error {
 	if err != nil {
 		return fmt.Errorf("kernel: reading log_end: %w", err)
 	}
-	bufLen32, err := k.readU32(lenSym)
+	bufLen, err := k.logBufLen(lenSym)
 	if err != nil {
-		return fmt.Errorf("kernel: reading log_buf_len: %w", err)
-	}
-	bufLen := int64(int32(bufLen32))
-	if bufLen <= 0 {
-		return fmt.Errorf("kernel: log_buf_len %d is implausible", bufLen)
+		return err
 	}
 	size := uint64(bufLen)
 	if end < size {
@@ -526,4 +518,18 @@ func (k *Kernel) dmesgLegacy(out *logWriter) error {
 	}
 	out.buf = append(append(out.buf, old...), cur...)
 	return nil
+}
+
+// logBufLen reads log_buf_len, an int, as the structured and the legacy log
+// both keep it.
+func (k *Kernel) logBufLen(sym uint64) (int64, error) {
+	v, err := k.readU32(sym)
+	if err != nil {
+		return 0, fmt.Errorf("kernel: reading log_buf_len: %w", err)
+	}
+	n := int64(int32(v))
+	if n <= 0 {
+		return 0, fmt.Errorf("kernel: log_buf_len %d is implausible", n)
+	}
+	return n, nil
 }
