@@ -22,10 +22,6 @@ var fixtures = []struct{ dir, file string }{
 	{"skbbug-qmp", "vmcore.filtered-d31"},
 }
 
-// fixtureVMCOREINFOExtra: bytes at the end of a folder's vmcoreinfo.txt
-// that its dump does not hold.
-var fixtureVMCOREINFOExtra = map[string]string{"warn-kdump": "Q=dZd}{\n"}
-
 func fixturePath(t testing.TB, dir, file string) string {
 	return testshared.Path(t, filepath.Join("fixtures/vmcore", dir, file))
 }
@@ -69,16 +65,6 @@ func TestFixtures(t *testing.T) {
 			}
 			// vmcoreinfo.txt is the note's descriptor byte for byte: every
 			// line, CRASHTIME's included, ends in "\n", nothing follows.
-			// warn-kdump's file carries 8 bytes more than its dump does
-			// (the note and offset_vmcoreinfo both say 3281 bytes, as does
-			// verify.txt): a defect of the fixture, asserted here so that a
-			// fixed fixture is noticed.
-			if extra := fixtureVMCOREINFOExtra[fx.dir]; extra != "" {
-				if !bytes.HasSuffix(want, []byte(extra)) {
-					t.Errorf("vmcoreinfo.txt no longer ends in the known extra %q: drop the exception", extra)
-				}
-				want = want[:len(want)-len(extra)]
-			}
 			if got := d.VMCOREINFO(); got != string(want) {
 				t.Errorf("VMCOREINFO differs from vmcoreinfo.txt (%d vs %d bytes)", len(got), len(want))
 			}
