@@ -5,6 +5,7 @@ package testshared
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -32,5 +33,29 @@ func Path(t testing.TB, rel string) string {
 		}
 		t.Skipf("shared test asset missing: %s (set KTRIAGE_SHARED)", p)
 	}
+	return p
+}
+
+// Require stops a test that needs something the test command provides (a tool
+// that `make testdeps` installs, root for a network namespace): on a user's
+// clone the test is skipped with the reason, under CI=true it fails, since
+// there the test command must have provided it.
+func Require(t testing.TB, ok bool, format string, args ...any) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("missing under CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// Tool returns the path of the executable name that the test command
+// installs, stopping the test as Require does when it is not on PATH.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, "needs %s on PATH (make testdeps installs it): %v", name, err)
 	return p
 }
