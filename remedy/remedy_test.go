@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
 )
 
@@ -223,7 +224,7 @@ func TestMalformedTouchesNothing(t *testing.T) {
 			os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth2"), []byte(content), 0o644)
 			before := snapshot(t, root)
 			_, err := Scan(root)
-			var pe *ParseError
+			var pe *netconf.ParseError
 			if !errors.As(err, &pe) || pe.File != "/etc/sysconfig/network-scripts/ifcfg-eth2" || pe.Line == 0 {
 				t.Fatalf("error %v does not name the file and line", err)
 			}
@@ -437,17 +438,6 @@ func TestLoadWorkaroundDiagnosis(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiff(t *testing.T) {
-	got := UnifiedDiff("/f", []byte("a\nb\nc\n"), []byte("a\nB\nc\nd"), false)
-	want := "--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d\n\\ No newline at end of file\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	if UnifiedDiff("/f", []byte("x\n"), []byte("x\n"), false) != "" {
-		t.Error("diff of equal files")
-	}
-}
-
 func TestApplyDetectsChangeSincePlan(t *testing.T) {
 	root := copyRoot(t, "rhel6")
 	h, p := plan(t, root)
@@ -458,4 +448,48 @@ func TestApplyDetectsChangeSincePlan(t *testing.T) {
 		t.Fatal("applied over a file changed since the plan")
 	}
 	sameSnapshot(t, before, snapshot(t, root))
+}
+
+func TestVerdictErr(t *testing.T) {
+	cases := []struct {
+		name string
+		v    Verdict
+		want string // "" when the verdict passes
+	}{
+		{"in force", Verdict{{Iface: "eth0", Now: "yes", Boot: "yes"}}, ""},
+		{"unknown and partial pass", Verdict{{Iface: "eth0", Now: "unknown", Boot: "yes"}, {Iface: "eth1", Now: "partial", Boot: "yes"}}, ""},
+		{"off now", Verdict{{Iface: "eth0", Now: "no", Boot: "yes"}, {Iface: "eth1", Now: "yes", Boot: "yes"}}, "not in force on 1 of 2 interfaces"},
+		{"not after reboot", Verdict{{Iface: "eth0", Now: "yes", Boot: "no"}, {Iface: "eth1", Now: "no", Boot: "no"}}, "not in force on 2 of 2 interfaces"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.v.Err()
+			if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestVerifyReadsEthtoolKFiles(t *testing.T) {
+	root := copyRoot(t, "rhel6")
+	h, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := filepath.Join(t.TempDir(), "ethtool-k")
+	os.WriteFile(k, []byte("Offload parameters for eth0:\nrx-checksumming: on\ntx-checksumming: off\n"), 0o644)
+	v, err := Verify(context.Background(), h, seedWorkaround(t), VerifyOptions{EthtoolK: []string{k}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 2 || v[0].Iface != "eth0" || v[0].Now != "no" || v[1].Now != "unknown" || v.Err() == nil {
+		t.Fatalf("%+v", v)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("rx-checksumming: on\n"), 0o644)
+	var pe *netconf.ParseError
+	if _, err := Verify(context.Background(), h, seedWorkaround(t), VerifyOptions{EthtoolK: []string{bad}}); !errors.As(err, &pe) || pe.File != bad || pe.Line != 1 {
+		t.Fatalf("a bad ethtool -k file: %v", err)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/netconf"
 )
 
 // VethNetns makes a network namespace holding a veth pair named a and b,
@@ -92,11 +94,11 @@ func TestVethApplyNow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err, string(out))
 		}
-		offs, err := ParseEthtoolK("ethtool -k", out)
+		offs, err := netconf.ParseEthtoolK("ethtool -k", out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range Features {
+		for _, f := range netconf.Features {
 			st, ok := offs[0].State(f.Long)
 			if !ok || st.On {
 				t.Errorf("%s %s: %+v (present %v)\n%s", dev, f.Long, st, ok, out)
