@@ -493,3 +493,33 @@ func TestVerifyReadsEthtoolKFiles(t *testing.T) {
 		t.Fatalf("a bad ethtool -k file: %v", err)
 	}
 }
+
+func TestStacks(t *testing.T) {
+	cases := []struct {
+		root string
+		want []Stack
+	}{
+		{"rhel6", []Stack{Ifcfg}},
+		{"rhel8-nm", []Stack{NetworkManager}},
+		{"ubuntu-netplan", []Stack{Netplan}},
+		{"networkd", []Stack{Networkd}},
+	}
+	for _, c := range cases {
+		t.Run(c.root, func(t *testing.T) {
+			got, err := Stacks(filepath.Join("testdata", "roots", c.root))
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("got %v %v, want %v", got, err, c.want)
+			}
+		})
+	}
+	if got, err := Stacks(t.TempDir()); err != nil || len(got) != 0 {
+		t.Errorf("an empty root: %v %v", got, err)
+	}
+	phrases := map[string]bool{}
+	for _, s := range AllStacks() {
+		if p := s.Persistence(); p == s.String() || phrases[p] {
+			t.Errorf("%v: phrase %q", s, p)
+		}
+		phrases[s.Persistence()] = true
+	}
+}

@@ -170,3 +170,40 @@ func TestRemedyVethCLI(t *testing.T) {
 		t.Errorf("verify: %v\n%s", err, out)
 	}
 }
+
+// TestAnalyzeRootPersistence: the workaround line names the host's own way
+// of keeping offloads across reboots, or every way without --root; the
+// JSON does not change with --root.
+func TestAnalyzeRootPersistence(t *testing.T) {
+	const head = "Workaround: ethtool -K <nic> rx off tx off tso off gso off gro off lro off on each bond slave, made persistent "
+	cases := []struct {
+		root, want string
+	}{
+		{"rhel6", "(ETHTOOL_OPTS in ifcfg-<nic>)"},
+		{"rhel8-nm", "(ethtool.feature-* in the NetworkManager keyfile)"},
+		{"ubuntu-netplan", "(*-offload keys in netplan's ethernets.<nic>)"},
+		{"networkd", "(*Offload= keys in a systemd .link file)"},
+		{"", "by the host's network stack, one of: ETHTOOL_OPTS in ifcfg-<nic>; ethtool.feature-* in the NetworkManager keyfile; *-offload keys in netplan's ethernets.<nic>; *Offload= keys in a systemd .link file (analyze --root DIR picks it)"},
+	}
+	const ticket = "../../examples/ticket-skb-checksum.txt"
+	for _, c := range cases {
+		t.Run(c.root, func(t *testing.T) {
+			args := []string{"analyze", ticket}
+			if c.root != "" {
+				args = []string{"analyze", "--root", filepath.Join("..", "..", "remedy", "testdata", "roots", c.root), ticket}
+			}
+			out, err := runCLI(t, args...)
+			if err != nil || !strings.Contains(out, "\n"+head+c.want+"\n") {
+				t.Fatalf("%v: want %q in\n%s", err, head+c.want, out)
+			}
+		})
+	}
+	plain, err := runCLI(t, "analyze", "--json", ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRoot, err := runCLI(t, "analyze", "--json", "--root", filepath.Join("..", "..", "remedy", "testdata", "roots", "rhel8-nm"), ticket)
+	if err != nil || withRoot != plain {
+		t.Errorf("--json changed with --root: %v", err)
+	}
+}
