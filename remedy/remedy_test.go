@@ -15,38 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktriage/ktriage/internal/netconf"
+	"github.com/ktriage/ktriage/internal/remedytest"
 	"github.com/ktriage/ktriage/kb"
 )
-
-// copyRoot copies a fixture root into a temporary directory, keeping modes.
-func copyRoot(t *testing.T, name string) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("testdata", "roots", name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, fi.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // snapshot hashes every file under root, to prove nothing changed.
 func snapshot(t *testing.T, root string) map[string]string {
@@ -114,7 +85,7 @@ const seedK = "rx off tx off tso off gso off gro off lro off"
 // TestRHEL6Seed is the acceptance case: the seed's two cases, apply
 // with backups, a second apply that changes nothing, and revert.
 func TestRHEL6Seed(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	dir := filepath.Join(root, ifcfgDir)
 	old0, _ := os.ReadFile(filepath.Join(dir, "ifcfg-eth0"))
 	old1, _ := os.ReadFile(filepath.Join(dir, "ifcfg-eth1"))
@@ -199,7 +170,7 @@ func TestRHEL6Seed(t *testing.T) {
 }
 
 func TestRevertRefusesChangedFile(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	h, p := plan(t, root)
 	if _, err := Apply(context.Background(), h, p, ApplyOptions{}); err != nil {
 		t.Fatal(err)
@@ -220,7 +191,7 @@ func TestMalformedTouchesNothing(t *testing.T) {
 		"blank value":  "DEVICE=eth2\nNAME=two words\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			root := copyRoot(t, "rhel6")
+			root := remedytest.Root(t, "rhel6")
 			os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth2"), []byte(content), 0o644)
 			before := snapshot(t, root)
 			_, err := Scan(root)
@@ -244,7 +215,7 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			root := copyRoot(t, "rhel6")
+			root := remedytest.Root(t, "rhel6")
 			os.WriteFile(filepath.Join(root, ifcfgDir, c.file), []byte(c.content), 0o644)
 			h, err := Scan(root)
 			if err != nil {
@@ -259,7 +230,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestPartlyInPlace(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth1"), []byte("DEVICE=${NAME:-eth1}\n"), 0o644)
 	// ${NAME:-x} is dynamic: DEVICE unknown, the file name decides.
 	os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth1"), []byte("DEVICE=eth1\nMASTER=bond0\nSLAVE=yes\nETHTOOL_OPTS=\"-K ${DEVICE} rx off tso off\"\n"), 0o644)
@@ -276,7 +247,7 @@ func TestPartlyInPlace(t *testing.T) {
 }
 
 func TestAtomicKeepsModeOwnerXattr(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	f := filepath.Join(root, ifcfgDir, "ifcfg-eth0")
 	if err := os.Chmod(f, 0o640); err != nil {
 		t.Fatal(err)
@@ -322,7 +293,7 @@ func TestAtomicKeepsModeOwnerXattr(t *testing.T) {
 // TestNothingOutsideRoot: a directory that links out of the root is not
 // written through.
 func TestNothingOutsideRoot(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	outside := t.TempDir()
 	real := filepath.Join(root, ifcfgDir)
 	ents, _ := os.ReadDir(real)
@@ -362,7 +333,7 @@ func TestOtherDistros(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.root, func(t *testing.T) {
-			root := copyRoot(t, c.root)
+			root := remedytest.Root(t, c.root)
 			h, p := plan(t, root)
 			if got := strings.Join(p.Interfaces, " "); got != c.ifaces {
 				t.Errorf("interfaces %q, want %q", got, c.ifaces)
@@ -413,7 +384,7 @@ func TestOtherDistros(t *testing.T) {
 }
 
 func TestNetplanConflict(t *testing.T) {
-	root := copyRoot(t, "ubuntu-netplan")
+	root := remedytest.Root(t, "ubuntu-netplan")
 	f := filepath.Join(root, netplanDir, "50-cloud-init.yaml")
 	b, _ := os.ReadFile(f)
 	os.WriteFile(f, []byte(strings.Replace(string(b), "receive-checksum-offload: false", "receive-checksum-offload: yes", 1)), 0o600)
@@ -439,7 +410,7 @@ func TestLoadWorkaroundDiagnosis(t *testing.T) {
 }
 
 func TestApplyDetectsChangeSincePlan(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	h, p := plan(t, root)
 	f := filepath.Join(root, ifcfgDir, "ifcfg-eth1")
 	os.WriteFile(f, []byte("DEVICE=eth1\n"), 0o644)
@@ -472,7 +443,7 @@ func TestVerdictErr(t *testing.T) {
 }
 
 func TestVerifyReadsEthtoolKFiles(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	h, err := Scan(root)
 	if err != nil {
 		t.Fatal(err)
