@@ -297,68 +297,58 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 			errs = append(errs, &ConflictError{Msg: fmt.Sprintf("%s is configured by %d files (%s): remedy cannot tell which one is in force; remove or merge the extra ones, then run again", dev, len(files), strings.Join(files, ", "))})
 			continue
 		}
+		// Each stack's planner gives an edit, or where the setting is
+		// already in place; netplan's edits of one file are combined below.
+		var (
+			e       *Edit
+			inPlace string
+			notes   []string
+			err     error
+		)
 		switch {
 		case len(ifcfgs) == 1:
-			e, inPlace, err := planIfcfg(ifcfgs[0], dev, feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if e != nil {
-				p.Edits = append(p.Edits, e)
-				if _, had := ifcfgs[0].Get("ETHTOOL_OPTS"); had {
-					appended = true
-				}
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
+			e, inPlace, err = planIfcfg(ifcfgs[0], dev, feats, state)
+			if _, had := ifcfgs[0].Get("ETHTOOL_OPTS"); had && e != nil {
+				appended = true
 			}
 		case len(kfs) == 1:
-			e, inPlace, err := planKeyfile(kfs[0], dev, feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+			e, inPlace, err = planKeyfile(kfs[0], dev, feats, state)
 			if e != nil {
-				p.Edits = append(p.Edits, e)
-				p.Notes = append(p.Notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
+				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
 			}
 		case len(nps) == 1:
-			s, inPlace, err := planNetplan(npf[0], nps[0], feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+			var s *netconf.Splice
+			s, inPlace, err = planNetplan(npf[0], nps[0], feats, state)
 			if s != nil {
 				netplanAdds[npf[0]] = append(netplanAdds[npf[0]], *s)
 				netplanDevs[npf[0]] = append(netplanDevs[npf[0]], dev)
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
 			}
 			r := nps[0].Renderer
 			if r == "" {
 				r = npf[0].Renderer
 			}
 			if strings.EqualFold(r, "NetworkManager") {
-				p.Notes = append(p.Notes, fmt.Sprintf("%s: netplan documents the offload keys for the networkd back end; with renderer NetworkManager check after netplan apply that they took effect (ktriage remedy verify)", dev))
+				notes = append(notes, fmt.Sprintf("%s: netplan documents the offload keys for the networkd back end; with renderer NetworkManager check after netplan apply that they took effect (ktriage remedy verify)", dev))
 			}
 		case h.networkdDir || len(h.links) > 0:
-			e, inPlace, note, err := planLink(h, dev, feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+			var note string
+			e, inPlace, note, err = planLink(h, dev, feats, state)
 			if note != "" {
-				p.Notes = append(p.Notes, note)
-			}
-			if e != nil {
-				p.Edits = append(p.Edits, e)
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
+				notes = append(notes, note)
 			}
 		default:
-			errs = append(errs, &ConflictError{Msg: fmt.Sprintf("no configuration file under %s configures %s (looked for ifcfg-*, NetworkManager keyfiles, netplan and systemd .link files)", h.Root, dev)})
+			err = &ConflictError{Msg: fmt.Sprintf("no configuration file under %s configures %s (looked for ifcfg-*, NetworkManager keyfiles, netplan and systemd .link files)", h.Root, dev)}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Notes = append(p.Notes, notes...)
+		switch {
+		case e != nil:
+			p.Edits = append(p.Edits, e)
+		case inPlace != "":
+			p.InPlace = append(p.InPlace, inPlace)
 		}
 	}
 	for np, ss := range netplanAdds {
