@@ -268,8 +268,10 @@ func (p *shParser) value(env map[string]string) (string, byte, bool, error) {
 			continue
 		case c == '\\':
 			if p.i+1 >= len(d) {
+				// A backslash ending the file escapes nothing, and the
+				// value no longer ends with a quoted string.
 				p.i++
-				continue
+				break
 			}
 			if d[p.i+1] != '\n' {
 				b.WriteByte(d[p.i+1])
