@@ -5,7 +5,9 @@
 // ethtool_offload action into concrete edits of those files plus the runtime
 // ethtool commands, applies them atomically with backups recorded per run so
 // that a run can be reverted, and verifies whether the workaround is in force
-// now and will be after a reboot.
+// now and will be after a reboot. Stacks tells which network stacks a host
+// uses, so that a diagnosis can say where a workaround is made persistent.
+// The file formats themselves are read and edited by internal/netconf.
 //
 // The package never prints and never exits; every path it writes lies under
 // the root it was given.
