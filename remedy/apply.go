@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktriage/ktriage/internal/atomicfile"
 	"github.com/ktriage/ktriage/kb"
 )
 
@@ -186,7 +187,7 @@ func writeRun(h *Host, p *Plan, opts ApplyOptions, res *ApplyResult) error {
 			if err := os.MkdirAll(filepath.Dir(bp), 0o700); err != nil {
 				return fmt.Errorf("backing up %s: %w", e.Path, err)
 			}
-			if err := WriteFileAtomic(bp, e.Old, 0o600); err != nil {
+			if err := atomicfile.Write(bp, e.Old, 0o600); err != nil {
 				return fmt.Errorf("backing up %s: %w", e.Path, err)
 			}
 		}
@@ -202,10 +203,10 @@ func writeRun(h *Host, p *Plan, opts ApplyOptions, res *ApplyResult) error {
 		var err error
 		if e.Create {
 			if err = os.MkdirAll(filepath.Dir(real), 0o755); err == nil {
-				err = WriteFileAtomic(real, e.New, 0o644)
+				err = atomicfile.Write(real, e.New, 0o644)
 			}
 		} else {
-			err = WriteFileAtomic(real, e.New, 0o644)
+			err = atomicfile.Write(real, e.New, 0o644)
 		}
 		if err != nil {
 			var undo []error
@@ -213,7 +214,7 @@ func writeRun(h *Host, p *Plan, opts ApplyOptions, res *ApplyResult) error {
 				if d.Create {
 					undo = append(undo, os.Remove(h.Real(d.Path)))
 				} else {
-					undo = append(undo, WriteFileAtomic(h.Real(d.Path), d.Old, 0o644))
+					undo = append(undo, atomicfile.Write(h.Real(d.Path), d.Old, 0o644))
 				}
 			}
 			rec.Status = "failed"
@@ -240,7 +241,7 @@ func saveRun(dir string, rec *RunRecord) error {
 	if err != nil {
 		return fmt.Errorf("encoding the run record: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "run.json"), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "run.json"), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving the run record: %w", err)
 	}
 	return nil
@@ -369,7 +370,7 @@ func Revert(root, id string) (*RunRecord, []string, error) {
 			if err := os.Remove(real); err != nil {
 				return rec, restored, fmt.Errorf("removing %s: %w", f.Path, err)
 			}
-		} else if err := WriteFileAtomic(real, backups[f.Path], 0o644); err != nil {
+		} else if err := atomicfile.Write(real, backups[f.Path], 0o644); err != nil {
 			return rec, restored, fmt.Errorf("restoring %s: %w", f.Path, err)
 		}
 		restored = append(restored, f.Path)

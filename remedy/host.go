@@ -9,30 +9,33 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ktriage/ktriage/internal/netconf"
 )
 
 // Host is a machine's network configuration as read under a root directory
 // (/ for the running system, or a copy such as an unpacked sosreport).
 type Host struct {
+	// Root is the absolute root directory every path is read under.
 	Root     string
-	Ifcfgs   []*Ifcfg
-	Keyfiles []*Keyfile
-	// Links are the .link files in the order udev considers them.
-	Links    []*LinkFile
-	Netplans []*Netplan
-	// Bonds is /proc/net/bonding, when present under the root.
-	Bonds []*Bond
-	// Ethtool holds ethtool -k output found under the root (a sosreport's
+	ifcfgs   []*netconf.Ifcfg
+	keyfiles []*netconf.Keyfile
+	// links are the .link files in the order udev considers them.
+	links    []*netconf.LinkFile
+	netplans []*netconf.Netplan
+	// bonds is /proc/net/bonding, when present under the root.
+	bonds []*netconf.Bond
+	// ethtool holds ethtool -k output found under the root (a sosreport's
 	// sos_commands/networking/ethtool_-k_*), by interface.
-	Ethtool map[string]*Offloads
-	// MACs are interface addresses from sys/class/net, by interface.
-	MACs map[string]string
-	// Drivers are interface drivers from sys/class/net, by interface.
-	Drivers map[string]string
-	// Release is /etc/redhat-release, trimmed, or "".
-	Release string
-	// NetworkdDir is true when etc/systemd/network exists.
-	NetworkdDir bool
+	ethtool map[string]*netconf.Offloads
+	// macs are interface addresses from sys/class/net, by interface.
+	macs map[string]string
+	// drivers are interface drivers from sys/class/net, by interface.
+	drivers map[string]string
+	// release is /etc/redhat-release, trimmed, or "".
+	release string
+	// networkdDir is true when etc/systemd/network exists.
+	networkdDir bool
 }
 
 // Places remedy reads, relative to the root.
@@ -75,7 +78,7 @@ func Scan(root string) (*Host, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("root %s is not a directory", abs)
 	}
-	h := &Host{Root: abs, Ethtool: map[string]*Offloads{}, MACs: map[string]string{}, Drivers: map[string]string{}}
+	h := &Host{Root: abs, ethtool: map[string]*netconf.Offloads{}, macs: map[string]string{}, drivers: map[string]string{}}
 	var errs []error
 	read := func(dir string, keep func(name string) bool, parse func(hostPath string, data []byte) error) {
 		ents, err := os.ReadDir(filepath.Join(abs, dir))
@@ -100,49 +103,49 @@ func Scan(root string) (*Host, error) {
 			}
 		}
 	}
-	read(ifcfgDir, func(n string) bool { return strings.HasPrefix(n, "ifcfg-") && !ignoredIfcfg(n) }, func(p string, d []byte) error {
-		f, err := ParseIfcfg(p, d)
+	read(ifcfgDir, func(n string) bool { return strings.HasPrefix(n, "ifcfg-") && !netconf.IgnoredIfcfg(n) }, func(p string, d []byte) error {
+		f, err := netconf.ParseIfcfg(p, d)
 		if err == nil {
-			h.Ifcfgs = append(h.Ifcfgs, f)
+			h.ifcfgs = append(h.ifcfgs, f)
 		}
 		return err
 	})
 	read(nmDir, func(n string) bool { return strings.HasSuffix(n, ".nmconnection") }, func(p string, d []byte) error {
-		f, err := ParseKeyfile(p, d)
+		f, err := netconf.ParseKeyfile(p, d)
 		if err == nil {
-			h.Keyfiles = append(h.Keyfiles, f)
+			h.keyfiles = append(h.keyfiles, f)
 		}
 		return err
 	})
 	read(netplanDir, func(n string) bool { return strings.HasSuffix(n, ".yaml") }, func(p string, d []byte) error {
-		f, err := ParseNetplan(p, d)
+		f, err := netconf.ParseNetplan(p, d)
 		if err == nil {
-			h.Netplans = append(h.Netplans, f)
+			h.netplans = append(h.netplans, f)
 		}
 		return err
 	})
 	read(bondingDir, func(string) bool { return true }, func(p string, d []byte) error {
-		b, err := ParseBonding(path.Base(p), p, d)
+		b, err := netconf.ParseBonding(path.Base(p), p, d)
 		if err == nil {
-			h.Bonds = append(h.Bonds, b)
+			h.bonds = append(h.bonds, b)
 		}
 		return err
 	})
 	read(sosEthtoolK, func(n string) bool { return strings.HasPrefix(n, "ethtool_-k_") }, func(p string, d []byte) error {
-		offs, err := ParseEthtoolK(p, d)
+		offs, err := netconf.ParseEthtoolK(p, d)
 		for _, o := range offs {
-			h.Ethtool[o.Device] = o
+			h.ethtool[o.Device] = o
 		}
 		return err
 	})
 	// .link files: a name in an earlier directory hides the same name in
 	// a later one; the survivors are taken in name order.
 	seen := map[string]bool{}
-	var links []*LinkFile
+	var links []*netconf.LinkFile
 	for _, dir := range linkDirs {
 		read(dir, func(n string) bool { return strings.HasSuffix(n, ".link") && !seen[n] }, func(p string, d []byte) error {
 			seen[path.Base(p)] = true
-			f, err := ParseLink(p, d)
+			f, err := netconf.ParseLink(p, d)
 			if err == nil {
 				links = append(links, f)
 			}
@@ -150,27 +153,27 @@ func Scan(root string) (*Host, error) {
 		})
 	}
 	sort.SliceStable(links, func(i, j int) bool { return path.Base(links[i].Path()) < path.Base(links[j].Path()) })
-	h.Links = links
+	h.links = links
 	if fi, err := os.Stat(filepath.Join(abs, linkDirs[0])); err == nil && fi.IsDir() {
-		h.NetworkdDir = true
+		h.networkdDir = true
 	}
 	if ents, err := os.ReadDir(filepath.Join(abs, sysNetDir)); err == nil {
 		for _, e := range ents {
 			dev := e.Name()
 			if b, err := os.ReadFile(filepath.Join(abs, sysNetDir, dev, "address")); err == nil {
-				h.MACs[dev] = strings.ToLower(strings.TrimSpace(string(b)))
+				h.macs[dev] = strings.ToLower(strings.TrimSpace(string(b)))
 			}
 			if t, err := os.Readlink(filepath.Join(abs, sysNetDir, dev, "device", "driver")); err == nil {
-				h.Drivers[dev] = filepath.Base(t)
+				h.drivers[dev] = filepath.Base(t)
 			}
 		}
 	}
 	if b, err := os.ReadFile(filepath.Join(abs, "etc/redhat-release")); err == nil {
-		h.Release = strings.TrimSpace(string(b))
+		h.release = strings.TrimSpace(string(b))
 	}
-	for _, f := range h.Ifcfgs {
-		if hw := strings.ToLower(f.Value("HWADDR")); hw != "" && h.MACs[f.Device()] == "" {
-			h.MACs[f.Device()] = hw
+	for _, f := range h.ifcfgs {
+		if hw := strings.ToLower(f.Value("HWADDR")); hw != "" && h.macs[f.Device()] == "" {
+			h.macs[f.Device()] = hw
 		}
 	}
 	if len(errs) > 0 {
@@ -179,9 +182,9 @@ func Scan(root string) (*Host, error) {
 	return h, nil
 }
 
-// BondSlaves returns each bond's slaves as every source names them (ifcfg
+// bondSlaves returns each bond's slaves as every source names them (ifcfg
 // MASTER/SLAVE, keyfile ports, netplan bonds, /proc/net/bonding).
-func (h *Host) BondSlaves() map[string][]string {
+func (h *Host) bondSlaves() map[string][]string {
 	out := map[string][]string{}
 	add := func(bond, dev string) {
 		for _, d := range out[bond] {
@@ -191,18 +194,18 @@ func (h *Host) BondSlaves() map[string][]string {
 		}
 		out[bond] = append(out[bond], dev)
 	}
-	for _, f := range h.Ifcfgs {
+	for _, f := range h.ifcfgs {
 		if m := f.Master(); m != "" {
 			add(m, f.Device())
 		}
 	}
-	for _, k := range h.Keyfiles {
+	for _, k := range h.keyfiles {
 		m := k.Master()
 		if m == "" {
 			continue
 		}
 		bond := m
-		for _, b := range h.Keyfiles {
+		for _, b := range h.keyfiles {
 			if b.IsBond() && (b.Device() == m || b.ID() == m || b.Value("connection", "uuid") == m) && b.Device() != "" {
 				bond = b.Device()
 			}
@@ -215,7 +218,7 @@ func (h *Host) BondSlaves() map[string][]string {
 			add(bond, dev)
 		}
 	}
-	for _, np := range h.Netplans {
+	for _, np := range h.netplans {
 		for bond, ids := range np.Bonds {
 			for _, id := range ids {
 				name := id
@@ -228,7 +231,7 @@ func (h *Host) BondSlaves() map[string][]string {
 			}
 		}
 	}
-	for _, b := range h.Bonds {
+	for _, b := range h.bonds {
 		for _, s := range b.Slaves {
 			add(b.Name, s)
 		}
@@ -243,7 +246,7 @@ func (h *Host) devByMAC(mac string) string {
 	if mac == "" {
 		return ""
 	}
-	for d, m := range h.MACs {
+	for d, m := range h.macs {
 		if m == mac {
 			return d
 		}
@@ -255,25 +258,25 @@ func (h *Host) devByMAC(mac string) string {
 // NICs (not bonds, bridges, VLANs or loopback).
 func (h *Host) physical() []string {
 	set := map[string]bool{}
-	for _, f := range h.Ifcfgs {
+	for _, f := range h.ifcfgs {
 		t := strings.ToLower(f.Value("TYPE"))
 		if (t == "" || t == "ethernet") && !f.IsBondMaster() && f.Device() != "lo" && f.Value("VLAN") != "yes" && !strings.Contains(f.Device(), ".") && !strings.Contains(f.Device(), ":") {
 			set[f.Device()] = true
 		}
 	}
-	for _, k := range h.Keyfiles {
+	for _, k := range h.keyfiles {
 		if t := k.Value("connection", "type"); (t == "ethernet" || t == "802-3-ethernet") && k.Device() != "" {
 			set[k.Device()] = true
 		}
 	}
-	for _, np := range h.Netplans {
+	for _, np := range h.netplans {
 		for _, e := range np.Ethernets {
 			if e.Name != "" {
 				set[e.Name] = true
 			}
 		}
 	}
-	for d := range h.Drivers {
+	for d := range h.drivers {
 		if d != "lo" {
 			set[d] = true
 		}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
 )
 
@@ -116,6 +117,20 @@ func LoadWorkaround(arg string, k *kb.KB) (*Workaround, error) {
 	return w, validOffload(w)
 }
 
+// LatestRunWorkaround is the workaround of the latest apply run recorded
+// under root, for verifying what was applied without naming it again.
+func LatestRunWorkaround(root string) (*Workaround, error) {
+	runs, err := Runs(root)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("no apply run under %s to take the workaround from: name a KB-ID or DIAGNOSIS.json", root)
+	}
+	last := runs[len(runs)-1]
+	return &Workaround{EntryID: last.EntryID, Offload: last.Offload}, nil
+}
+
 func validOffload(w *Workaround) error {
 	o := w.Offload
 	if o.State != "on" && o.State != "off" {
@@ -125,7 +140,7 @@ func validOffload(w *Workaround) error {
 		return fmt.Errorf("entry %s: ethtool_offload lists no features", w.EntryID)
 	}
 	for _, f := range o.Features {
-		if _, ok := LookupFeature(f); !ok {
+		if _, ok := netconf.LookupFeature(f); !ok {
 			return fmt.Errorf("entry %s: offload feature %q is not one remedy can write (rx tx tso gso gro lro)", w.EntryID, f)
 		}
 	}
@@ -133,18 +148,18 @@ func validOffload(w *Workaround) error {
 }
 
 // features resolves the workaround's feature names.
-func (w *Workaround) features() []Feature {
-	var out []Feature
+func (w *Workaround) features() []netconf.Feature {
+	var out []netconf.Feature
 	for _, n := range w.Offload.Features {
-		f, _ := LookupFeature(n)
+		f, _ := netconf.LookupFeature(n)
 		out = append(out, f)
 	}
 	return out
 }
 
-// Interfaces returns the interfaces the workaround's scope selects on this
+// interfaces returns the interfaces the workaround's scope selects on this
 // host, or opts.Ifaces when given.
-func (h *Host) Interfaces(w *Workaround, opts Options) ([]string, []string, error) {
+func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, error) {
 	var notes []string
 	if len(opts.Ifaces) > 0 {
 		set := map[string]bool{}
@@ -162,7 +177,7 @@ func (h *Host) Interfaces(w *Workaround, opts Options) ([]string, []string, erro
 	}
 	switch w.Offload.Scope {
 	case "bond-slaves":
-		bonds := h.BondSlaves()
+		bonds := h.bondSlaves()
 		if len(bonds) == 0 {
 			return nil, nil, fmt.Errorf("entry %s applies to bond slaves, and no bond is configured under %s: name the interfaces with --iface", w.EntryID, h.Root)
 		}
@@ -190,7 +205,7 @@ func (h *Host) Interfaces(w *Workaround, opts Options) ([]string, []string, erro
 		return append([]string(nil), w.Offload.Devices...), nil, nil
 	case "driver":
 		var out []string
-		for d, drv := range h.Drivers {
+		for d, drv := range h.drivers {
 			if drv == w.Offload.Driver {
 				out = append(out, d)
 			}
@@ -231,7 +246,7 @@ var oldInitscriptsRE = regexp.MustCompile(`release (5|6\.[01])\b`)
 // file already sets a feature the other way, or when no file configures an
 // interface; a refusal covers the whole plan.
 func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
-	ifaces, notes, err := h.Interfaces(w, opts)
+	ifaces, notes, err := h.interfaces(w, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +254,8 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 	feats := w.features()
 	state := w.Offload.State
 	var errs []error
-	netplanAdds := map[*Netplan][]splice{}
-	netplanDevs := map[*Netplan][]string{}
+	netplanAdds := map[*netconf.Netplan][]netconf.Splice{}
+	netplanDevs := map[*netconf.Netplan][]string{}
 	appended := false
 	for _, dev := range ifaces {
 		cmd := []string{"ethtool", "-K", dev}
@@ -249,22 +264,22 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		}
 		p.Commands = append(p.Commands, cmd)
 
-		var ifcfgs []*Ifcfg
-		for _, f := range h.Ifcfgs {
+		var ifcfgs []*netconf.Ifcfg
+		for _, f := range h.ifcfgs {
 			if f.Device() == dev {
 				ifcfgs = append(ifcfgs, f)
 			}
 		}
-		var kfs []*Keyfile
-		for _, k := range h.Keyfiles {
-			if k.Device() == dev || (k.Device() == "" && k.MAC() != "" && k.MAC() == h.MACs[dev]) {
+		var kfs []*netconf.Keyfile
+		for _, k := range h.keyfiles {
+			if k.Device() == dev || (k.Device() == "" && k.MAC() != "" && k.MAC() == h.macs[dev]) {
 				kfs = append(kfs, k)
 			}
 		}
-		var nps []*NetplanEthernet
-		var npf []*Netplan
-		for _, np := range h.Netplans {
-			if e := np.Ethernet(dev, h.MACs[dev]); e != nil {
+		var nps []*netconf.NetplanEthernet
+		var npf []*netconf.Netplan
+		for _, np := range h.netplans {
+			if e := np.Ethernet(dev, h.macs[dev]); e != nil {
 				nps, npf = append(nps, e), append(npf, np)
 			}
 		}
@@ -282,80 +297,70 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 			errs = append(errs, &ConflictError{Msg: fmt.Sprintf("%s is configured by %d files (%s): remedy cannot tell which one is in force; remove or merge the extra ones, then run again", dev, len(files), strings.Join(files, ", "))})
 			continue
 		}
+		// Each stack's planner gives an edit, or where the setting is
+		// already in place; netplan's edits of one file are combined below.
+		var (
+			e       *Edit
+			inPlace string
+			notes   []string
+			err     error
+		)
 		switch {
 		case len(ifcfgs) == 1:
-			e, inPlace, err := planIfcfg(ifcfgs[0], dev, feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if e != nil {
-				p.Edits = append(p.Edits, e)
-				if _, had := ifcfgs[0].Get("ETHTOOL_OPTS"); had {
-					appended = true
-				}
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
+			e, inPlace, err = planIfcfg(ifcfgs[0], dev, feats, state)
+			if _, had := ifcfgs[0].Get("ETHTOOL_OPTS"); had && e != nil {
+				appended = true
 			}
 		case len(kfs) == 1:
-			e, inPlace, err := planKeyfile(kfs[0], dev, feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+			e, inPlace, err = planKeyfile(kfs[0], dev, feats, state)
 			if e != nil {
-				p.Edits = append(p.Edits, e)
-				p.Notes = append(p.Notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
+				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
 			}
 		case len(nps) == 1:
-			s, inPlace, err := planNetplan(npf[0], nps[0], feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+			var s *netconf.Splice
+			s, inPlace, err = planNetplan(npf[0], nps[0], feats, state)
 			if s != nil {
 				netplanAdds[npf[0]] = append(netplanAdds[npf[0]], *s)
 				netplanDevs[npf[0]] = append(netplanDevs[npf[0]], dev)
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
 			}
 			r := nps[0].Renderer
 			if r == "" {
 				r = npf[0].Renderer
 			}
 			if strings.EqualFold(r, "NetworkManager") {
-				p.Notes = append(p.Notes, fmt.Sprintf("%s: netplan documents the offload keys for the networkd back end; with renderer NetworkManager check after netplan apply that they took effect (ktriage remedy verify)", dev))
+				notes = append(notes, fmt.Sprintf("%s: netplan documents the offload keys for the networkd back end; with renderer NetworkManager check after netplan apply that they took effect (ktriage remedy verify)", dev))
 			}
-		case h.NetworkdDir || len(h.Links) > 0:
-			e, inPlace, note, err := planLink(h, dev, feats, state)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+		case h.networkdDir || len(h.links) > 0:
+			var note string
+			e, inPlace, note, err = planLink(h, dev, feats, state)
 			if note != "" {
-				p.Notes = append(p.Notes, note)
-			}
-			if e != nil {
-				p.Edits = append(p.Edits, e)
-			} else {
-				p.InPlace = append(p.InPlace, inPlace)
+				notes = append(notes, note)
 			}
 		default:
-			errs = append(errs, &ConflictError{Msg: fmt.Sprintf("no configuration file under %s configures %s (looked for ifcfg-*, NetworkManager keyfiles, netplan and systemd .link files)", h.Root, dev)})
+			err = &ConflictError{Msg: fmt.Sprintf("no configuration file under %s configures %s (looked for ifcfg-*, NetworkManager keyfiles, netplan and systemd .link files)", h.Root, dev)}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Notes = append(p.Notes, notes...)
+		switch {
+		case e != nil:
+			p.Edits = append(p.Edits, e)
+		case inPlace != "":
+			p.InPlace = append(p.InPlace, inPlace)
 		}
 	}
 	for np, ss := range netplanAdds {
-		p.Edits = append(p.Edits, &Edit{Path: np.Path, Old: np.Data, New: applySplices(np.Data, ss), Kind: "netplan", Devices: netplanDevs[np]})
+		p.Edits = append(p.Edits, &Edit{Path: np.Path, Old: np.Data, New: netconf.ApplySplices(np.Data, ss), Kind: "netplan", Devices: netplanDevs[np]})
 		p.Notes = append(p.Notes, "netplan: run netplan apply (or reboot) to render the .link settings")
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("refusing to change anything: %w", errors.Join(errs...))
 	}
 	sort.SliceStable(p.Edits, func(i, j int) bool { return p.Edits[i].Path < p.Edits[j].Path })
-	if h.Release != "" && oldInitscriptsRE.MatchString(h.Release) && hasKind(p.Edits, "ifcfg") {
-		p.Notes = append(p.Notes, fmt.Sprintf("%q: initscripts before 9.03.24 (RHEL 6.2) run ETHTOOL_OPTS only as ethtool -s DEVICE ..., so the -K parts fail at boot there: update initscripts first", h.Release))
+	if h.release != "" && oldInitscriptsRE.MatchString(h.release) && hasKind(p.Edits, "ifcfg") {
+		p.Notes = append(p.Notes, fmt.Sprintf("%q: initscripts before 9.03.24 (RHEL 6.2) run ETHTOOL_OPTS only as ethtool -s DEVICE ..., so the -K parts fail at boot there: update initscripts first", h.release))
 	} else if appended {
 		p.Notes = append(p.Notes, "ETHTOOL_OPTS with several ';'-separated parts needs initscripts 9.03.24 or later (RHEL 6.2+); each part names its device")
 	}
@@ -378,7 +383,7 @@ func settingWord(state string) (nm, link, netplan string) {
 	return "false", "false", "false"
 }
 
-func listShort(fs []Feature) string {
+func listShort(fs []netconf.Feature) string {
 	var s []string
 	for _, f := range fs {
 		s = append(s, f.Short)
@@ -389,19 +394,19 @@ func listShort(fs []Feature) string {
 // planIfcfg edits ETHTOOL_OPTS: a new line when there is none, else a
 // "; -K DEV ..." part appended inside the existing value, for the features
 // not already set.
-func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, string, error) {
+func planIfcfg(f *netconf.Ifcfg, dev string, feats []netconf.Feature, state string) (*Edit, string, error) {
 	v, had := f.Get("ETHTOOL_OPTS")
 	if had && v.Dynamic {
 		return nil, "", &ConflictError{File: f.Path, Line: v.Line, Msg: "ETHTOOL_OPTS uses command substitution or a parameter form remedy cannot evaluate: edit it by hand"}
 	}
 	set := map[string]bool{}
 	if had {
-		for _, o := range SplitEthtoolOpts(v.Value) {
+		for _, o := range netconf.SplitEthtoolOpts(v.Value) {
 			if o.Offload == nil || o.Offload.Device != dev {
 				continue
 			}
 			for _, s := range o.Offload.Settings {
-				ft, ok := LookupFeature(s[0])
+				ft, ok := netconf.LookupFeature(s[0])
 				if !ok {
 					continue
 				}
@@ -417,7 +422,7 @@ func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, stri
 			}
 		}
 	}
-	var missing []Feature
+	var missing []netconf.Feature
 	for _, ft := range feats {
 		if !set[ft.Short] {
 			missing = append(missing, ft)
@@ -445,11 +450,11 @@ func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, stri
 		}
 		out = append(out, "ETHTOOL_OPTS=\""+part+"\"\n"...)
 	case strings.TrimSpace(v.Value) == "":
-		out = applySplices(f.Data, []splice{{v.Start, v.End, `"` + part + `"`}})
+		out = netconf.ApplySplices(f.Data, []netconf.Splice{{Start: v.Start, End: v.End, Text: `"` + part + `"`}})
 	case v.Quote != 0:
-		out = applySplices(f.Data, []splice{{v.End - 1, v.End - 1, "; " + part}})
+		out = netconf.ApplySplices(f.Data, []netconf.Splice{{Start: v.End - 1, End: v.End - 1, Text: "; " + part}})
 	default:
-		out = applySplices(f.Data, []splice{{v.Start, v.End, `"` + dquote(v.Value) + "; " + part + `"`}})
+		out = netconf.ApplySplices(f.Data, []netconf.Splice{{Start: v.Start, End: v.End, Text: `"` + dquote(v.Value) + "; " + part + `"`}})
 	}
 	if err := checkIfcfgEdit(f, out, dev, missing, state); err != nil {
 		return nil, "", err
@@ -460,8 +465,8 @@ func planIfcfg(f *Ifcfg, dev string, feats []Feature, state string) (*Edit, stri
 // checkIfcfgEdit parses the edited file again and makes sure that every
 // other variable kept its value and that ETHTOOL_OPTS now ends with the new
 // part: a wrong edit here can take a host off the network at its next boot.
-func checkIfcfgEdit(f *Ifcfg, out []byte, dev string, missing []Feature, state string) error {
-	g, err := ParseIfcfg(f.Path, out)
+func checkIfcfgEdit(f *netconf.Ifcfg, out []byte, dev string, missing []netconf.Feature, state string) error {
+	g, err := netconf.ParseIfcfg(f.Path, out)
 	if err != nil {
 		return &ConflictError{File: f.Path, Msg: fmt.Sprintf("the edited file would not parse (%v): edit it by hand", err)}
 	}
@@ -473,7 +478,7 @@ func checkIfcfgEdit(f *Ifcfg, out []byte, dev string, missing []Feature, state s
 			return &ConflictError{File: f.Path, Line: v.Line, Msg: fmt.Sprintf("adding ETHTOOL_OPTS would change %s: edit the file by hand", v.Name)}
 		}
 	}
-	opts := SplitEthtoolOpts(g.Value("ETHTOOL_OPTS"))
+	opts := netconf.SplitEthtoolOpts(g.Value("ETHTOOL_OPTS"))
 	if len(opts) == 0 || opts[len(opts)-1].Offload == nil || opts[len(opts)-1].Offload.Device != dev || len(opts[len(opts)-1].Offload.Settings) != len(missing) {
 		return &ConflictError{File: f.Path, Msg: "the edited ETHTOOL_OPTS would not read back as written: edit it by hand"}
 	}
@@ -485,7 +490,7 @@ func dquote(s string) string {
 	return r.Replace(s)
 }
 
-func planKeyfile(k *Keyfile, dev string, feats []Feature, state string) (*Edit, string, error) {
+func planKeyfile(k *netconf.Keyfile, dev string, feats []netconf.Feature, state string) (*Edit, string, error) {
 	word, _, _ := settingWord(state)
 	var kv [][2]string
 	for _, ft := range feats {
@@ -505,15 +510,15 @@ func planKeyfile(k *Keyfile, dev string, feats []Feature, state string) (*Edit, 
 	if len(kv) == 0 {
 		return nil, fmt.Sprintf("%s: %s [ethtool] already has %s %s", dev, k.Path(), listShort(feats), state), nil
 	}
-	return &Edit{Path: k.Path(), Old: k.ini.Data, New: k.SetEthtool(kv), Kind: "keyfile", Devices: []string{dev}}, "", nil
+	return &Edit{Path: k.Path(), Old: k.Data(), New: k.SetEthtool(kv), Kind: "keyfile", Devices: []string{dev}}, "", nil
 }
 
-func planNetplan(np *Netplan, e *NetplanEthernet, feats []Feature, state string) (*splice, string, error) {
+func planNetplan(np *netconf.Netplan, e *netconf.NetplanEthernet, feats []netconf.Feature, state string) (*netconf.Splice, string, error) {
 	_, _, word := settingWord(state)
 	var kv [][2]string
 	for _, ft := range feats {
 		if v, ok := e.Settings[ft.Netplan]; ok {
-			on, valid := netplanBool(v.Value)
+			on, valid := netconf.NetplanBool(v.Value)
 			if !valid {
 				return nil, "", &ConflictError{File: np.Path, Line: v.Line, Msg: fmt.Sprintf("%s: %s is not a boolean", ft.Netplan, v.Value)}
 			}
@@ -537,19 +542,19 @@ func planNetplan(np *Netplan, e *NetplanEthernet, feats []Feature, state string)
 	for i < len(np.Data) && i < len(out) && np.Data[i] == out[i] {
 		i++
 	}
-	return &splice{i, i, string(out[i : i+len(out)-len(np.Data)])}, "", nil
+	return &netconf.Splice{Start: i, End: i, Text: string(out[i : i+len(out)-len(np.Data)])}, "", nil
 }
 
 // planLink edits the first .link file udev would apply to dev when it names
 // dev alone and lives in /etc; otherwise it writes a new /etc file that
 // sorts first, carrying over the [Link] settings of the file it displaces.
-func planLink(h *Host, dev string, feats []Feature, state string) (*Edit, string, string, error) {
+func planLink(h *Host, dev string, feats []netconf.Feature, state string) (*Edit, string, string, error) {
 	_, word, _ := settingWord(state)
-	var first *LinkFile
+	var first *netconf.LinkFile
 	exact := false
 	var skipped []string
-	for _, l := range h.Links {
-		m, ex, unknown := l.Matches(dev, h.MACs[dev])
+	for _, l := range h.links {
+		m, ex, unknown := l.Matches(dev, h.macs[dev])
 		if unknown {
 			skipped = append(skipped, l.Path())
 			continue
@@ -583,7 +588,7 @@ func planLink(h *Host, dev string, feats []Feature, state string) (*Edit, string
 		return nil, fmt.Sprintf("%s: %s already has %s %s", dev, first.Path(), listShort(feats), state), note, nil
 	}
 	if first != nil && exact {
-		e := &Edit{Path: first.Path(), Old: first.ini.Data, New: first.SetLink(kv), Kind: "link", Devices: []string{dev}}
+		e := &Edit{Path: first.Path(), Old: first.Data(), New: first.SetLink(kv), Kind: "link", Devices: []string{dev}}
 		if !strings.HasPrefix(first.Path(), "/etc/") {
 			// Same name in /etc overrides the vendor copy.
 			e.Path = "/" + linkDirs[0] + "/" + path.Base(first.Path())
@@ -600,7 +605,7 @@ func planLink(h *Host, dev string, feats []Feature, state string) (*Edit, string
 		b.WriteString("# file is the only one that matches it.\n")
 	}
 	b.WriteString("[Match]\n")
-	if mac := h.MACs[dev]; mac != "" {
+	if mac := h.macs[dev]; mac != "" {
 		fmt.Fprintf(&b, "MACAddress=%s\n", mac)
 	} else {
 		fmt.Fprintf(&b, "OriginalName=%s\n", dev)

@@ -14,38 +14,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ktriage/ktriage/internal/netconf"
+	"github.com/ktriage/ktriage/internal/remedytest"
 	"github.com/ktriage/ktriage/kb"
 )
-
-// copyRoot copies a fixture root into a temporary directory, keeping modes.
-func copyRoot(t *testing.T, name string) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("testdata", "roots", name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, fi.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // snapshot hashes every file under root, to prove nothing changed.
 func snapshot(t *testing.T, root string) map[string]string {
@@ -113,7 +85,7 @@ const seedK = "rx off tx off tso off gso off gro off lro off"
 // TestRHEL6Seed is the acceptance case: the seed's two cases, apply
 // with backups, a second apply that changes nothing, and revert.
 func TestRHEL6Seed(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	dir := filepath.Join(root, ifcfgDir)
 	old0, _ := os.ReadFile(filepath.Join(dir, "ifcfg-eth0"))
 	old1, _ := os.ReadFile(filepath.Join(dir, "ifcfg-eth1"))
@@ -198,7 +170,7 @@ func TestRHEL6Seed(t *testing.T) {
 }
 
 func TestRevertRefusesChangedFile(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	h, p := plan(t, root)
 	if _, err := Apply(context.Background(), h, p, ApplyOptions{}); err != nil {
 		t.Fatal(err)
@@ -219,11 +191,11 @@ func TestMalformedTouchesNothing(t *testing.T) {
 		"blank value":  "DEVICE=eth2\nNAME=two words\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			root := copyRoot(t, "rhel6")
+			root := remedytest.Root(t, "rhel6")
 			os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth2"), []byte(content), 0o644)
 			before := snapshot(t, root)
 			_, err := Scan(root)
-			var pe *ParseError
+			var pe *netconf.ParseError
 			if !errors.As(err, &pe) || pe.File != "/etc/sysconfig/network-scripts/ifcfg-eth2" || pe.Line == 0 {
 				t.Fatalf("error %v does not name the file and line", err)
 			}
@@ -243,7 +215,7 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			root := copyRoot(t, "rhel6")
+			root := remedytest.Root(t, "rhel6")
 			os.WriteFile(filepath.Join(root, ifcfgDir, c.file), []byte(c.content), 0o644)
 			h, err := Scan(root)
 			if err != nil {
@@ -258,7 +230,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestPartlyInPlace(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth1"), []byte("DEVICE=${NAME:-eth1}\n"), 0o644)
 	// ${NAME:-x} is dynamic: DEVICE unknown, the file name decides.
 	os.WriteFile(filepath.Join(root, ifcfgDir, "ifcfg-eth1"), []byte("DEVICE=eth1\nMASTER=bond0\nSLAVE=yes\nETHTOOL_OPTS=\"-K ${DEVICE} rx off tso off\"\n"), 0o644)
@@ -275,7 +247,7 @@ func TestPartlyInPlace(t *testing.T) {
 }
 
 func TestAtomicKeepsModeOwnerXattr(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	f := filepath.Join(root, ifcfgDir, "ifcfg-eth0")
 	if err := os.Chmod(f, 0o640); err != nil {
 		t.Fatal(err)
@@ -321,7 +293,7 @@ func TestAtomicKeepsModeOwnerXattr(t *testing.T) {
 // TestNothingOutsideRoot: a directory that links out of the root is not
 // written through.
 func TestNothingOutsideRoot(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	outside := t.TempDir()
 	real := filepath.Join(root, ifcfgDir)
 	ents, _ := os.ReadDir(real)
@@ -361,7 +333,7 @@ func TestOtherDistros(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.root, func(t *testing.T) {
-			root := copyRoot(t, c.root)
+			root := remedytest.Root(t, c.root)
 			h, p := plan(t, root)
 			if got := strings.Join(p.Interfaces, " "); got != c.ifaces {
 				t.Errorf("interfaces %q, want %q", got, c.ifaces)
@@ -412,7 +384,7 @@ func TestOtherDistros(t *testing.T) {
 }
 
 func TestNetplanConflict(t *testing.T) {
-	root := copyRoot(t, "ubuntu-netplan")
+	root := remedytest.Root(t, "ubuntu-netplan")
 	f := filepath.Join(root, netplanDir, "50-cloud-init.yaml")
 	b, _ := os.ReadFile(f)
 	os.WriteFile(f, []byte(strings.Replace(string(b), "receive-checksum-offload: false", "receive-checksum-offload: yes", 1)), 0o600)
@@ -437,19 +409,8 @@ func TestLoadWorkaroundDiagnosis(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiff(t *testing.T) {
-	got := UnifiedDiff("/f", []byte("a\nb\nc\n"), []byte("a\nB\nc\nd"), false)
-	want := "--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d\n\\ No newline at end of file\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	if UnifiedDiff("/f", []byte("x\n"), []byte("x\n"), false) != "" {
-		t.Error("diff of equal files")
-	}
-}
-
 func TestApplyDetectsChangeSincePlan(t *testing.T) {
-	root := copyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	h, p := plan(t, root)
 	f := filepath.Join(root, ifcfgDir, "ifcfg-eth1")
 	os.WriteFile(f, []byte("DEVICE=eth1\n"), 0o644)
@@ -458,4 +419,78 @@ func TestApplyDetectsChangeSincePlan(t *testing.T) {
 		t.Fatal("applied over a file changed since the plan")
 	}
 	sameSnapshot(t, before, snapshot(t, root))
+}
+
+func TestVerdictErr(t *testing.T) {
+	cases := []struct {
+		name string
+		v    Verdict
+		want string // "" when the verdict passes
+	}{
+		{"in force", Verdict{{Iface: "eth0", Now: "yes", Boot: "yes"}}, ""},
+		{"unknown and partial pass", Verdict{{Iface: "eth0", Now: "unknown", Boot: "yes"}, {Iface: "eth1", Now: "partial", Boot: "yes"}}, ""},
+		{"off now", Verdict{{Iface: "eth0", Now: "no", Boot: "yes"}, {Iface: "eth1", Now: "yes", Boot: "yes"}}, "not in force on 1 of 2 interfaces"},
+		{"not after reboot", Verdict{{Iface: "eth0", Now: "yes", Boot: "no"}, {Iface: "eth1", Now: "no", Boot: "no"}}, "not in force on 2 of 2 interfaces"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.v.Err()
+			if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestVerifyReadsEthtoolKFiles(t *testing.T) {
+	root := remedytest.Root(t, "rhel6")
+	h, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := filepath.Join(t.TempDir(), "ethtool-k")
+	os.WriteFile(k, []byte("Offload parameters for eth0:\nrx-checksumming: on\ntx-checksumming: off\n"), 0o644)
+	v, err := Verify(context.Background(), h, seedWorkaround(t), VerifyOptions{EthtoolK: []string{k}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 2 || v[0].Iface != "eth0" || v[0].Now != "no" || v[1].Now != "unknown" || v.Err() == nil {
+		t.Fatalf("%+v", v)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("rx-checksumming: on\n"), 0o644)
+	var pe *netconf.ParseError
+	if _, err := Verify(context.Background(), h, seedWorkaround(t), VerifyOptions{EthtoolK: []string{bad}}); !errors.As(err, &pe) || pe.File != bad || pe.Line != 1 {
+		t.Fatalf("a bad ethtool -k file: %v", err)
+	}
+}
+
+func TestStacks(t *testing.T) {
+	cases := []struct {
+		root string
+		want []Stack
+	}{
+		{"rhel6", []Stack{Ifcfg}},
+		{"rhel8-nm", []Stack{NetworkManager}},
+		{"ubuntu-netplan", []Stack{Netplan}},
+		{"networkd", []Stack{Networkd}},
+	}
+	for _, c := range cases {
+		t.Run(c.root, func(t *testing.T) {
+			got, err := Stacks(filepath.Join("testdata", "roots", c.root))
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("got %v %v, want %v", got, err, c.want)
+			}
+		})
+	}
+	if got, err := Stacks(t.TempDir()); err != nil || len(got) != 0 {
+		t.Errorf("an empty root: %v %v", got, err)
+	}
+	phrases := map[string]bool{}
+	for _, s := range AllStacks() {
+		if p := s.Persistence(); p == s.String() || phrases[p] {
+			t.Errorf("%v: phrase %q", s, p)
+		}
+		phrases[s.Persistence()] = true
+	}
 }

@@ -3,18 +3,20 @@ package remedy
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
+	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
 )
 
-func liveOffloads(ctx context.Context, r Runner, dev string) (*Offloads, error) {
+func liveOffloads(ctx context.Context, r Runner, dev string) (*netconf.Offloads, error) {
 	out, err := r.Run(ctx, "ethtool", "-k", dev)
 	if err != nil {
 		return nil, err
 	}
-	offs, err := ParseEthtoolK("ethtool -k "+dev, out)
+	offs, err := netconf.ParseEthtoolK("ethtool -k "+dev, out)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +41,7 @@ func runtimeApply(ctx context.Context, r Runner, dev string, o kb.EthtoolOffload
 	}
 	var change []string
 	for _, n := range o.Features {
-		f, _ := LookupFeature(n)
+		f, _ := netconf.LookupFeature(n)
 		st, ok := before.State(f.Long)
 		switch {
 		case !ok:
@@ -71,7 +73,7 @@ func runtimeApply(ctx context.Context, r Runner, dev string, o kb.EthtoolOffload
 		return rr
 	}
 	for _, c := range change {
-		f, _ := LookupFeature(c)
+		f, _ := netconf.LookupFeature(c)
 		if st, ok := after.State(f.Long); !ok || st.On != want {
 			rr.Failed = append(rr.Failed, c)
 		}
@@ -101,28 +103,82 @@ type Status struct {
 
 // VerifyOptions say where the running state comes from.
 type VerifyOptions struct {
-	// EthtoolK is ethtool -k output by interface (files, a sosreport).
-	EthtoolK map[string]*Offloads
-	// Live queries the running interfaces with Runner when EthtoolK has
-	// no entry for one.
-	Live   bool
+	// EthtoolK are files of ethtool -k output (a ticket's, a sosreport's);
+	// Verify reads them, and they come before the sosreport's own under
+	// the root.
+	EthtoolK []string
+	// Live queries the running interfaces that no ethtool -k output
+	// covers. Verify also does when no EthtoolK file is given and the root
+	// is / or Netns is set: the interfaces are then this machine's, or the
+	// namespace's.
+	Live bool
+	// Netns runs the live queries inside this network namespace.
+	Netns string
+	// Runner runs ethtool for the live queries; nil means ExecRunner in
+	// Netns.
 	Runner Runner
 	Ifaces []string
+}
+
+// Verdict is what Verify found, one Status per interface.
+type Verdict []Status
+
+// Err is nil when the workaround passes: on no interface is it off now or
+// missing from the configuration for the next boot ("unknown" and
+// "partial" do not fail it: the evidence is missing, or the driver cannot
+// do better). Otherwise it says on how many interfaces the workaround is
+// not in force, for a command to exit non-zero with.
+func (v Verdict) Err() error {
+	bad := 0
+	for _, s := range v {
+		if s.Now == "no" || s.Boot == "no" {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("the workaround is not in force on %d of %d interfaces", bad, len(v))
+	}
+	return nil
+}
+
+// loadEthtoolK reads ethtool -k output files, by interface; a later file
+// wins for an interface two files show.
+func loadEthtoolK(files []string) (map[string]*netconf.Offloads, error) {
+	out := map[string]*netconf.Offloads{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading ethtool -k output: %w", err)
+		}
+		offs, err := netconf.ParseEthtoolK(f, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range offs {
+			out[o.Device] = o
+		}
+	}
+	return out, nil
 }
 
 // Verify reports per interface whether the workaround is in force now
 // (from ethtool -k output, given or live) and after a reboot (from the
 // configuration files, as plan reads them).
-func Verify(ctx context.Context, h *Host, w *Workaround, opts VerifyOptions) ([]Status, error) {
+func Verify(ctx context.Context, h *Host, w *Workaround, opts VerifyOptions) (Verdict, error) {
+	given, err := loadEthtoolK(opts.EthtoolK)
+	if err != nil {
+		return nil, err
+	}
+	live := opts.Live || len(opts.EthtoolK) == 0 && (h.Root == "/" || opts.Netns != "")
 	ifaces := opts.Ifaces
 	if len(ifaces) == 0 {
 		var err error
-		ifaces, _, err = h.Interfaces(w, Options{})
+		ifaces, _, err = h.interfaces(w, Options{})
 		if err != nil {
-			if len(opts.EthtoolK) == 0 {
+			if len(given) == 0 {
 				return nil, err
 			}
-			for d := range opts.EthtoolK {
+			for d := range given {
 				ifaces = append(ifaces, d)
 			}
 			sort.Strings(ifaces)
@@ -130,17 +186,17 @@ func Verify(ctx context.Context, h *Host, w *Workaround, opts VerifyOptions) ([]
 	}
 	r := opts.Runner
 	if r == nil {
-		r = ExecRunner{}
+		r = ExecRunner{Netns: opts.Netns}
 	}
 	want := w.Offload.State == "on"
 	var out []Status
 	for _, dev := range ifaces {
 		s := Status{Iface: dev, Now: "unknown", NowDetail: "no ethtool -k output for " + dev}
-		offs := opts.EthtoolK[dev]
+		offs := given[dev]
 		if offs == nil {
-			offs = h.Ethtool[dev]
+			offs = h.ethtool[dev]
 		}
-		if offs == nil && opts.Live {
+		if offs == nil && live {
 			o, err := liveOffloads(ctx, r, dev)
 			if err != nil {
 				s.NowDetail = err.Error()
@@ -150,7 +206,7 @@ func Verify(ctx context.Context, h *Host, w *Workaround, opts VerifyOptions) ([]
 		if offs != nil {
 			var wrong, fixed, okFixed, missing []string
 			for _, n := range w.Offload.Features {
-				f, _ := LookupFeature(n)
+				f, _ := netconf.LookupFeature(n)
 				st, ok := offs.State(f.Long)
 				switch {
 				case !ok:

@@ -2,46 +2,15 @@ package remedy
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// VethNetns makes a network namespace holding a veth pair named a and b,
-// removed when the test ends; it skips the test when this machine cannot
-// (not root, no ip or ethtool). Tests of the CLI use it too.
-func vethNetns(t *testing.T, a, b string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for ip netns")
-	}
-	for _, tool := range []string{"ip", "ethtool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
-	ns := fmt.Sprintf("ktriage-t%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	if out, err := exec.Command("ip", "-n", ns, "link", "add", a, "type", "veth", "peer", "name", b).CombinedOutput(); err != nil {
-		t.Fatalf("veth: %v: %s", err, out)
-	}
-	for _, d := range []string{a, b} {
-		if out, err := exec.Command("ip", "-n", ns, "link", "set", d, "up").CombinedOutput(); err != nil {
-			t.Fatalf("link up: %v: %s", err, out)
-		}
-	}
-	return ns
-}
+	"github.com/ktriage/ktriage/internal/netconf"
+	"github.com/ktriage/ktriage/internal/remedytest"
+)
 
 // vethRoot writes a RHEL 6 style root describing bond0 over the veth pair.
 func vethRoot(t *testing.T, a, b string) string {
@@ -66,7 +35,7 @@ func vethRoot(t *testing.T, a, b string) string {
 // ethtool -k says the features are off; lro, [fixed] off on veth, is
 // reported as such and not asked for.
 func TestVethApplyNow(t *testing.T) {
-	ns := vethNetns(t, "ktv0", "ktv1")
+	ns := remedytest.VethNetns(t, "ktv0", "ktv1")
 	root := vethRoot(t, "ktv0", "ktv1")
 	r := ExecRunner{Netns: ns}
 	h, p := plan(t, root)
@@ -92,11 +61,11 @@ func TestVethApplyNow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err, string(out))
 		}
-		offs, err := ParseEthtoolK("ethtool -k", out)
+		offs, err := netconf.ParseEthtoolK("ethtool -k", out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range Features {
+		for _, f := range netconf.Features {
 			st, ok := offs[0].State(f.Long)
 			if !ok || st.On {
 				t.Errorf("%s %s: %+v (present %v)\n%s", dev, f.Long, st, ok, out)

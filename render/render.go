@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/remedy"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -26,6 +27,10 @@ func JSON(w io.Writer, d *triage.Diagnosis) error {
 type Style struct {
 	// Color adds ANSI colours (only for terminals).
 	Color bool
+	// Stacks are the network stacks of the crashed host (remedy.Stacks),
+	// so that an offload workaround says how to make it persistent there;
+	// none means the host is unknown and every choice is named.
+	Stacks []remedy.Stack
 }
 
 func (s Style) paint(code, text string) string {

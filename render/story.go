@@ -6,6 +6,7 @@ import (
 
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
+	"github.com/ktriage/ktriage/remedy"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -125,7 +126,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				case "driver":
 					where = "the NICs driven by " + e.Driver
 				}
-				out = append(out, st.paint("1;36", "Workaround")+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent (ETHTOOL_OPTS in ifcfg-<nic>)", strings.Join(flags, " "), where))
+				out = append(out, st.paint("1;36", "Workaround")+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent %s", strings.Join(flags, " "), where, persistence(st.Stacks)))
 			} else if w.Text != "" {
 				out = append(out, st.paint("1;36", "Workaround")+": "+oneLine(w.Text, 200))
 			}
@@ -135,6 +136,23 @@ func Story(d *triage.Diagnosis, st Style) []string {
 		out = out[:maxStoryLines]
 	}
 	return out
+}
+
+// persistence says where the host's own stacks keep an offload setting, or
+// names every choice when they are unknown.
+func persistence(stacks []remedy.Stack) string {
+	known := len(stacks) > 0
+	if !known {
+		stacks = remedy.AllStacks()
+	}
+	phrases := make([]string, 0, len(stacks))
+	for _, s := range stacks {
+		phrases = append(phrases, s.Persistence())
+	}
+	if known {
+		return "(" + strings.Join(phrases, "; ") + ")"
+	}
+	return "by the host's network stack, one of: " + strings.Join(phrases, "; ") + " (analyze --root DIR picks it)"
 }
 
 func crashWhere(r *oops.Report) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ktriage/ktriage/internal/progress"
 	"github.com/ktriage/ktriage/kb"
+	"github.com/ktriage/ktriage/remedy"
 	"github.com/ktriage/ktriage/render"
 	"github.com/ktriage/ktriage/triage"
 )
@@ -26,14 +27,20 @@ func progressWrap() func(string, io.Reader, int64) io.Reader {
 
 func newAnalyzeCmd() *cobra.Command {
 	var asJSON bool
-	var kbDir string
+	var kbDir, root string
 	cmd := &cobra.Command{
-		Use:   "analyze [--json] PATH...",
+		Use:   "analyze [--json] [--root DIR] PATH...",
 		Short: "Find and diagnose every kernel crash in logs, crash(8) sessions and kdump directories",
 		Long: `analyze reads console logs, dmesg, vmcore-dmesg.txt, syslog and journal
 exports, crash(8) transcripts and pasted tickets, finds every kernel crash in
 them, and matches each to the knowledge base of known bugs. A directory is
-read as one body of evidence (a kdump directory, a sosreport).`,
+read as one body of evidence (a kdump directory, a sosreport).
+
+--root DIR names the crashed host's root directory (/ on the host itself, an
+unpacked sosreport): an offload workaround then says how to make it persistent
+on that host's network stack (ifcfg, NetworkManager, netplan or
+systemd-networkd), as remedy reads it. Without it every choice is named.
+--json output does not depend on it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := kb.Load(kbDir)
@@ -48,11 +55,17 @@ read as one body of evidence (a kdump directory, a sosreport).`,
 			if asJSON {
 				return render.JSON(out, d)
 			}
+			var stacks []remedy.Stack
+			if root != "" {
+				if stacks, err = remedy.Stacks(root); err != nil {
+					return fmt.Errorf("--root: %w", err)
+				}
+			}
 			color := false
 			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
 				color = true
 			}
-			if err := render.Text(out, d, render.Style{Color: color}); err != nil {
+			if err := render.Text(out, d, render.Style{Color: color, Stacks: stacks}); err != nil {
 				return fmt.Errorf("writing the summary: %w", err)
 			}
 			return nil
@@ -60,5 +73,6 @@ read as one body of evidence (a kdump directory, a sosreport).`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the JSON contract instead of the summary")
 	cmd.Flags().StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones")
+	cmd.Flags().StringVar(&root, "root", "", "the crashed host's root directory, to say how to make a workaround persistent on its network stack (default: unknown)")
 	return cmd
 }

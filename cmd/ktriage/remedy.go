@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -135,43 +134,19 @@ exits non-zero when the workaround is off anywhere.`,
 			}
 			var w *remedy.Workaround
 			if len(args) == 1 {
-				if w, err = remedy.LoadWorkaround(args[0], k); err != nil {
-					return err
-				}
+				w, err = remedy.LoadWorkaround(args[0], k)
 			} else {
-				runs, err := remedy.Runs(root)
-				if err != nil {
-					return err
-				}
-				if len(runs) == 0 {
-					return errors.New("no apply run under --root to take the workaround from: name a KB-ID or DIAGNOSIS.json")
-				}
-				last := runs[len(runs)-1]
-				w = &remedy.Workaround{EntryID: last.EntryID, Offload: last.Offload}
+				w, err = remedy.LatestRunWorkaround(root)
+			}
+			if err != nil {
+				return err
 			}
 			h, err := remedy.Scan(root)
 			if err != nil {
 				return err
 			}
-			given := map[string]*remedy.Offloads{}
-			for _, f := range ethtoolK {
-				data, err := os.ReadFile(f)
-				if err != nil {
-					return err
-				}
-				offs, err := remedy.ParseEthtoolK(f, data)
-				if err != nil {
-					return err
-				}
-				for _, o := range offs {
-					given[o.Device] = o
-				}
-			}
-			if !live && len(ethtoolK) == 0 && (filepath.Clean(root) == "/" || vnetns != "") {
-				live = true
-			}
-			sts, err := remedy.Verify(context.Background(), h, w, remedy.VerifyOptions{
-				EthtoolK: given, Live: live, Runner: remedy.ExecRunner{Netns: vnetns}, Ifaces: ifaces,
+			v, err := remedy.Verify(context.Background(), h, w, remedy.VerifyOptions{
+				EthtoolK: ethtoolK, Live: live, Netns: vnetns, Ifaces: ifaces,
 			})
 			if err != nil {
 				return err
@@ -180,20 +155,13 @@ exits non-zero when the workaround is off anywhere.`,
 			fmt.Fprintf(out, "workaround of %s: %s %s\n", w.EntryID, strings.Join(w.Offload.Features, " "), w.Offload.State)
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "IFACE\tNOW\tAFTER REBOOT\tEVIDENCE")
-			bad := 0
-			for _, s := range sts {
+			for _, s := range v {
 				fmt.Fprintf(tw, "%s\t%s\t%s\tnow: %s; boot: %s\n", s.Iface, s.Now, s.Boot, s.NowDetail, s.BootDetail)
-				if s.Now == "no" || s.Boot == "no" {
-					bad++
-				}
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if bad > 0 {
-				return fmt.Errorf("the workaround is not in force on %d of %d interfaces", bad, len(sts))
-			}
-			return nil
+			return v.Err()
 		},
 	}
 	verify.Flags().StringSliceVar(&ethtoolK, "ethtool-k", nil, "files of ethtool -k output (repeat or comma-separate)")

@@ -1,43 +1,19 @@
 package main
 
 import (
-	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func remedyRoot(t *testing.T, name string) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("..", "..", "remedy", "testdata", "roots", name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+	"github.com/ktriage/ktriage/internal/remedytest"
+)
 
 const seedOpts = "rx off tx off tso off gso off gro off lro off"
 
 func TestRemedyPlanApplyRHEL6(t *testing.T) {
-	root := remedyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	out, err := runCLI(t, "remedy", "plan", "--root", root, "tcp-trim-head-skb-data-len")
 	if err != nil {
 		t.Fatal(err, out)
@@ -83,7 +59,7 @@ func TestRemedyPlanApplyRHEL6(t *testing.T) {
 }
 
 func TestRemedyMalformedExitsNonZero(t *testing.T) {
-	root := remedyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	bad := filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth0")
 	os.WriteFile(bad, []byte("DEVICE=eth0\nETHTOOL_OPTS=\"-K eth0 tso off\n"), 0o644)
 	before, _ := os.ReadFile(filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth1"))
@@ -101,7 +77,7 @@ func TestRemedyMalformedExitsNonZero(t *testing.T) {
 }
 
 func TestRemedyNowNeedsNamespaceOffRoot(t *testing.T) {
-	root := remedyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	_, err := runCLI(t, "remedy", "apply", "--root", root, "--now", "tcp-trim-head-skb-data-len")
 	if err == nil || !strings.Contains(err.Error(), "--netns") {
 		t.Fatalf("got %v", err)
@@ -115,7 +91,7 @@ func TestRemedyFromDiagnosis(t *testing.T) {
 	}
 	diag := filepath.Join(t.TempDir(), "DIAGNOSIS.json")
 	os.WriteFile(diag, []byte(out), 0o644)
-	root := remedyRoot(t, "rhel6")
+	root := remedytest.Root(t, "rhel6")
 	out, err = runCLI(t, "remedy", "plan", "--root", root, diag)
 	if err != nil || !strings.Contains(out, "+ETHTOOL_OPTS=\"-K eth0 "+seedOpts+"\"") {
 		t.Fatalf("plan from a diagnosis: %v\n%s", err, out)
@@ -125,22 +101,7 @@ func TestRemedyFromDiagnosis(t *testing.T) {
 // TestRemedyVethCLI runs the command as a person would: apply --now in a
 // network namespace holding a veth pair, checked with the real ethtool.
 func TestRemedyVethCLI(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for ip netns")
-	}
-	for _, tool := range []string{"ip", "ethtool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
-	ns := fmt.Sprintf("ktriage-c%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "add", "ktc0", "type", "veth", "peer", "name", "ktc1").CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	ns := remedytest.VethNetns(t, "ktc0", "ktc1")
 	root := t.TempDir()
 	dir := filepath.Join(root, "etc/sysconfig/network-scripts")
 	os.MkdirAll(dir, 0o755)
@@ -168,5 +129,42 @@ func TestRemedyVethCLI(t *testing.T) {
 	out, err = runCLI(t, "remedy", "verify", "--root", root, "--netns", ns)
 	if err != nil || strings.Count(out, "  yes  ") != 2 {
 		t.Errorf("verify: %v\n%s", err, out)
+	}
+}
+
+// TestAnalyzeRootPersistence: the workaround line names the host's own way
+// of keeping offloads across reboots, or every way without --root; the
+// JSON does not change with --root.
+func TestAnalyzeRootPersistence(t *testing.T) {
+	const head = "Workaround: ethtool -K <nic> rx off tx off tso off gso off gro off lro off on each bond slave, made persistent "
+	cases := []struct {
+		root, want string
+	}{
+		{"rhel6", "(ETHTOOL_OPTS in ifcfg-<nic>)"},
+		{"rhel8-nm", "(ethtool.feature-* in the NetworkManager keyfile)"},
+		{"ubuntu-netplan", "(*-offload keys in netplan's ethernets.<nic>)"},
+		{"networkd", "(*Offload= keys in a systemd .link file)"},
+		{"", "by the host's network stack, one of: ETHTOOL_OPTS in ifcfg-<nic>; ethtool.feature-* in the NetworkManager keyfile; *-offload keys in netplan's ethernets.<nic>; *Offload= keys in a systemd .link file (analyze --root DIR picks it)"},
+	}
+	const ticket = "../../examples/ticket-skb-checksum.txt"
+	for _, c := range cases {
+		t.Run(c.root, func(t *testing.T) {
+			args := []string{"analyze", ticket}
+			if c.root != "" {
+				args = []string{"analyze", "--root", filepath.Join(remedytest.RootsDir(), c.root), ticket}
+			}
+			out, err := runCLI(t, args...)
+			if err != nil || !strings.Contains(out, "\n"+head+c.want+"\n") {
+				t.Fatalf("%v: want %q in\n%s", err, head+c.want, out)
+			}
+		})
+	}
+	plain, err := runCLI(t, "analyze", "--json", ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRoot, err := runCLI(t, "analyze", "--json", "--root", filepath.Join(remedytest.RootsDir(), "rhel8-nm"), ticket)
+	if err != nil || withRoot != plain {
+		t.Errorf("--json changed with --root: %v", err)
 	}
 }

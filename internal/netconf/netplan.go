@@ -1,4 +1,4 @@
-package remedy
+package netconf
 
 import (
 	"fmt"
@@ -35,10 +35,12 @@ type NetplanEthernet struct {
 	endLine int
 	flow    bool
 	// Settings are the entry's scalar keys (value as written, line).
-	Settings map[string]netplanValue
+	Settings map[string]NetplanValue
 }
 
-type netplanValue struct {
+// NetplanValue is a scalar setting of an ethernets entry as written, and
+// its line.
+type NetplanValue struct {
 	Value string
 	Line  int
 }
@@ -118,7 +120,7 @@ func ParseNetplan(path string, data []byte) (np *Netplan, err error) {
 }
 
 func netplanEthernet(path string, lines []string, e *ast.MappingValueNode) (*NetplanEthernet, error) {
-	ne := &NetplanEthernet{ID: keyName(e), Line: nodeLine(e.Key), Settings: map[string]netplanValue{}}
+	ne := &NetplanEthernet{ID: keyName(e), Line: nodeLine(e.Key), Settings: map[string]NetplanValue{}}
 	if ne.ID == "" {
 		return nil, perr(path, ne.Line, "ethernets entry without a name")
 	}
@@ -155,7 +157,7 @@ func netplanEthernet(path string, lines []string, e *ast.MappingValueNode) (*Net
 			ne.Renderer = scalar(p.Value)
 		default:
 			if _, isScalar := p.Value.(ast.ScalarNode); isScalar {
-				ne.Settings[k] = netplanValue{scalar(p.Value), nodeLine(p.Key)}
+				ne.Settings[k] = NetplanValue{scalar(p.Value), nodeLine(p.Key)}
 			}
 		}
 		if !ne.flow && ne.indent == 0 {
@@ -255,9 +257,9 @@ func (np *Netplan) Ethernet(dev, mac string) *NetplanEthernet {
 	return nil
 }
 
-// netplanBool reads a netplan boolean as netplan does (true/on/yes/y,
+// NetplanBool reads a netplan boolean as netplan does (true/on/yes/y,
 // false/off/no/n); ok is false for anything else.
-func netplanBool(v string) (on, ok bool) {
+func NetplanBool(v string) (on, ok bool) {
 	switch strings.ToLower(v) {
 	case "true", "on", "yes", "y":
 		return true, true
@@ -291,5 +293,5 @@ func (np *Netplan) SetOffloads(e *NetplanEthernet, kv [][2]string) ([]byte, erro
 	for _, p := range kv {
 		b.WriteString(pad + p[0] + ": " + p[1] + "\n")
 	}
-	return applySplices(np.Data, []splice{{off, off, b.String()}}), nil
+	return ApplySplices(np.Data, []Splice{{off, off, b.String()}}), nil
 }

@@ -1,9 +1,6 @@
-package remedy
+package netconf
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 // iniFile is the common shape of NetworkManager keyfiles and systemd unit
 // style .link files: [groups] of key=value lines, with the byte position of
@@ -135,24 +132,6 @@ func (f *iniFile) value(group, key string) string {
 	return k.Value
 }
 
-// splice is a replacement of data[start:end] by text.
-type splice struct {
-	start, end int
-	text       string
-}
-
-func applySplices(data []byte, ss []splice) []byte {
-	sort.SliceStable(ss, func(i, j int) bool { return ss[i].start < ss[j].start })
-	var b []byte
-	pos := 0
-	for _, s := range ss {
-		b = append(b, data[pos:s.start]...)
-		b = append(b, s.text...)
-		pos = s.end
-	}
-	return append(b, data[pos:]...)
-}
-
 // setKeys returns the file with each key of group set to its value: an
 // existing key's value is replaced in place, a missing key is added after
 // the group's last key, and a missing group is appended at the end.
@@ -164,12 +143,12 @@ func (f *iniFile) setKeys(group string, kv [][2]string) []byte {
 			break
 		}
 	}
-	var ss []splice
+	var ss []Splice
 	var add strings.Builder
 	for _, p := range kv {
 		if k, ok := f.get(group, p[0]); ok {
 			if k.Value != p[1] {
-				ss = append(ss, splice{k.ValStart, k.ValEnd, p[1]})
+				ss = append(ss, Splice{k.ValStart, k.ValEnd, p[1]})
 			}
 			continue
 		}
@@ -182,7 +161,7 @@ func (f *iniFile) setKeys(group string, kv [][2]string) []byte {
 			if at > 0 && f.Data[at-1] != '\n' {
 				text = "\n" + text
 			}
-			ss = append(ss, splice{at, at, text})
+			ss = append(ss, Splice{at, at, text})
 		} else {
 			var pre string
 			if n := len(f.Data); n > 0 {
@@ -192,8 +171,8 @@ func (f *iniFile) setKeys(group string, kv [][2]string) []byte {
 					pre = "\n"
 				}
 			}
-			ss = append(ss, splice{len(f.Data), len(f.Data), pre + "[" + group + "]\n" + add.String()})
+			ss = append(ss, Splice{len(f.Data), len(f.Data), pre + "[" + group + "]\n" + add.String()})
 		}
 	}
-	return applySplices(f.Data, ss)
+	return ApplySplices(f.Data, ss)
 }

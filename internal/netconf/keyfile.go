@@ -1,4 +1,4 @@
-package remedy
+package netconf
 
 import "strings"
 
@@ -10,11 +10,14 @@ type Keyfile struct {
 	ini *iniFile
 }
 
+// keyfileSyntax is NetworkManager's: '#' comments, no blanks around '='.
+var keyfileSyntax = iniSyntax{comments: "#"}
+
 // ParseKeyfile parses a keyfile: [group] headers, key=value lines, '#'
 // comments. A line of another shape, or a key before any group, is an
 // error naming the file and line.
 func ParseKeyfile(path string, data []byte) (*Keyfile, error) {
-	f, err := parseINI(path, data, iniSyntax{comments: "#"})
+	f, err := parseINI(path, data, keyfileSyntax)
 	if err != nil {
 		return nil, err
 	}
@@ -23,6 +26,9 @@ func ParseKeyfile(path string, data []byte) (*Keyfile, error) {
 
 // Path is where the keyfile was read.
 func (k *Keyfile) Path() string { return k.ini.Path }
+
+// Data is the keyfile's content as read.
+func (k *Keyfile) Data() []byte { return k.ini.Data }
 
 // Value returns the last value of key in group, or "".
 func (k *Keyfile) Value(group, key string) string { return k.ini.value(group, key) }

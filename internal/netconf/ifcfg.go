@@ -1,4 +1,4 @@
-package remedy
+package netconf
 
 import (
 	"path/filepath"
@@ -6,7 +6,7 @@ import (
 )
 
 // Ifcfg is one initscripts ifcfg-* file: a shell fragment of variable
-// assignments that ifup sources. remedy keeps its bytes and the position of
+// assignments that ifup sources. The parser keeps its bytes and the position of
 // every assignment so that it can change one value and leave every other
 // byte as it was.
 type Ifcfg struct {
@@ -32,7 +32,7 @@ type IfcfgVar struct {
 	// and 0 otherwise; the closing quote is then at End-1.
 	Quote byte
 	// Dynamic is true when the value uses command substitution or a
-	// parameter form remedy does not evaluate: its real value is unknown.
+	// parameter form the parser does not evaluate: its real value is unknown.
 	Dynamic bool
 }
 
@@ -89,10 +89,10 @@ func (f *Ifcfg) Master() string {
 	return ""
 }
 
-// ignoredIfcfg reports whether initscripts skips this file name (backup and
-// package-manager leftovers), so that remedy does not count them as a second
-// file for a device.
-func ignoredIfcfg(name string) bool {
+// IgnoredIfcfg reports whether initscripts skips this file name (backup and
+// package-manager leftovers), so that a reader does not count them as a
+// second file for a device.
+func IgnoredIfcfg(name string) bool {
 	for _, suf := range []string{"~", ".bak", ".orig", ".rpmnew", ".rpmorig", ".rpmsave"} {
 		if strings.HasSuffix(name, suf) {
 			return true
@@ -268,8 +268,10 @@ func (p *shParser) value(env map[string]string) (string, byte, bool, error) {
 			continue
 		case c == '\\':
 			if p.i+1 >= len(d) {
+				// A backslash ending the file escapes nothing, and the
+				// value no longer ends with a quoted string.
 				p.i++
-				continue
+				break
 			}
 			if d[p.i+1] != '\n' {
 				b.WriteByte(d[p.i+1])

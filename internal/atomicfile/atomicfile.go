@@ -1,4 +1,7 @@
-package remedy
+// Package atomicfile replaces files so that a reader, or a crash, sees the
+// old content or the new, never a mix, and the file keeps the mode, owner
+// and extended attributes (its SELinux label) it had.
+package atomicfile
 
 import (
 	"errors"
@@ -10,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// WriteFileAtomic replaces path with data so that a reader (or a crash)
+// Write replaces path with data so that a reader (or a crash)
 // sees either the old file or the new one, never a mix: the data goes to a
 // temporary file in the same directory, is synced, and is renamed over the
 // original, then the directory is synced. The original's mode, owner and
@@ -18,7 +21,7 @@ import (
 // copied to the new file before the rename, because a network file with the
 // wrong label or mode is ignored or refused at boot. A file that does not
 // exist yet is created with perm.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func Write(path string, data []byte, perm os.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -29,7 +32,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	switch {
 	case err == nil:
 		if fi.Mode()&os.ModeSymlink != 0 {
-			return fmt.Errorf("%s: is a symbolic link; remedy writes regular files only: %w", path, os.ErrInvalid)
+			return fmt.Errorf("%s: is a symbolic link; atomicfile writes regular files only: %w", path, os.ErrInvalid)
 		}
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s: not a regular file: %w", path, os.ErrInvalid)

@@ -1,4 +1,4 @@
-package remedy
+package netconf
 
 import (
 	"bufio"

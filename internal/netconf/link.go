@@ -1,4 +1,4 @@
-package remedy
+package netconf
 
 import (
 	"path"
@@ -13,10 +13,13 @@ type LinkFile struct {
 	ini *iniFile
 }
 
+// linkSyntax is systemd's unit-file syntax.
+var linkSyntax = iniSyntax{comments: "#;", spacesAround: true, continuation: true}
+
 // ParseLink parses a .link file: [Section] headers, Key=Value lines, '#'
 // and ';' comments, backslash continuations.
 func ParseLink(path string, data []byte) (*LinkFile, error) {
-	f, err := parseINI(path, data, iniSyntax{comments: "#;", spacesAround: true, continuation: true})
+	f, err := parseINI(path, data, linkSyntax)
 	if err != nil {
 		return nil, err
 	}
@@ -25,6 +28,9 @@ func ParseLink(path string, data []byte) (*LinkFile, error) {
 
 // Path is where the file was read.
 func (l *LinkFile) Path() string { return l.ini.Path }
+
+// Data is the file's content as read.
+func (l *LinkFile) Data() []byte { return l.ini.Data }
 
 // Setting returns the [Link] value of key and its line.
 func (l *LinkFile) Setting(key string) (string, int, bool) {
