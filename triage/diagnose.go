@@ -15,7 +15,7 @@ import (
 // objectFindings runs the corruption checks over the objects a crash(8)
 // session dumped, follows the corrupt sk_buff to its owner, and says which
 // crash(8) commands would complete the proof.
-func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, o *owner.Owner, next []string) {
+func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []checks.Finding, o *owner.Owner, next []string) {
 	if sess == nil {
 		return nil, nil, nil
 	}
@@ -44,12 +44,10 @@ func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, 
 		break
 	}
 	corrupt := map[uint64]bool{}
-	for _, f := range checks.Run(env) {
-		fs = append(fs, Finding{Check: f.Check, Severity: f.Severity, Object: f.Object, Message: f.Message, Evidence: f.Evidence})
-		if f.Severity == checks.SeverityError {
-			if a, ok := objectAddr(f.Object, "sk_buff"); ok {
-				corrupt[a] = true
-			}
+	fs = checks.Run(env)
+	for _, f := range fs {
+		if f.Severity == checks.SeverityError && f.Object.Type == "sk_buff" {
+			corrupt[f.Object.Addr] = true
 		}
 	}
 	// Partial dumps (grep'd, cut short) give no verdicts, but they tell
@@ -130,14 +128,4 @@ func prefixed(cmds []string) []string {
 		out = append(out, c)
 	}
 	return out
-}
-
-// objectAddr reads "sk_buff ffff880fe9624868".
-func objectAddr(name, typ string) (uint64, bool) {
-	t, a, ok := strings.Cut(name, " ")
-	if !ok || t != typ {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(a, 16, 64)
-	return v, err == nil
 }

@@ -5,6 +5,7 @@
 package triage
 
 import (
+	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
@@ -26,15 +27,6 @@ type Input struct {
 	Kind string `json:"kind"`
 	// Note says why an input gave nothing, when it did not.
 	Note string `json:"note,omitempty"`
-}
-
-// Finding is a corruption check's result on a kernel object.
-type Finding struct {
-	Check    string         `json:"check"`
-	Severity string         `json:"severity"`
-	Object   string         `json:"object"`
-	Message  string         `json:"message"`
-	Evidence map[string]any `json:"evidence"`
 }
 
 // Match is a known bug that one or more reports are.
@@ -66,11 +58,11 @@ type Vmcore struct {
 
 // Diagnosis is everything ktriage concludes from its inputs.
 type Diagnosis struct {
-	Inputs    []Input        `json:"inputs"`
-	Reports   []*oops.Report `json:"reports"`
-	Findings  []Finding      `json:"findings"`
-	Matches   []Match        `json:"matches"`
-	Owner     *owner.Owner   `json:"owner"`
-	Vmcore    *Vmcore        `json:"vmcore"`
-	NextSteps []string       `json:"next_steps"`
+	Inputs    []Input          `json:"inputs"`
+	Reports   []*oops.Report   `json:"reports"`
+	Findings  []checks.Finding `json:"findings"`
+	Matches   []Match          `json:"matches"`
+	Owner     *owner.Owner     `json:"owner"`
+	Vmcore    *Vmcore          `json:"vmcore"`
+	NextSteps []string         `json:"next_steps"`
 }

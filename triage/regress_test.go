@@ -79,7 +79,7 @@ func TestLostLineNoVerdict(t *testing.T) {
 	})
 	for _, f := range d.Findings {
 		if f.Severity == "error" {
-			t.Errorf("invented %s: %s", f.Check, f.Message)
+			t.Errorf("invented %s: %s", f.Check, f.Message())
 		}
 	}
 }
@@ -98,7 +98,7 @@ func TestPointerLayoutWithoutEnd(t *testing.T) {
 	})
 	for _, f := range d.Findings {
 		if f.Severity == "error" {
-			t.Errorf("%s: %s", f.Check, f.Message)
+			t.Errorf("%s: %s", f.Check, f.Message())
 		}
 	}
 }
