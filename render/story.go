@@ -179,8 +179,8 @@ func linkProofs(links []owner.Link, steps ...string) string {
 		if l.To == "process" || !in[l.To] {
 			continue
 		}
-		ps = append(ps, l.To+" "+l.Proof)
-		all = all && l.Proof == "proven"
+		ps = append(ps, l.To+" "+l.Proof.String())
+		all = all && l.Proof == owner.Proven
 	}
 	if all && len(ps) > 0 {
 		return "each link proven"

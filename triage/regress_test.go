@@ -42,7 +42,7 @@ func stackLink(d *Diagnosis) string {
 	if d.Owner == nil || len(d.Owner.Links) == 0 {
 		return ""
 	}
-	return d.Owner.Links[0].Proof
+	return d.Owner.Links[0].Proof.String()
 }
 
 // TestStackWordsProveTheSKB: words of a `bt -f` frame and `bt -FF`'s
