@@ -365,7 +365,7 @@ func looksKernel(head []byte) bool {
 }
 
 // dirKind names a directory by what it holds.
-func dirKind(dir string) string {
+func dirKind(dir string) InputKind {
 	if st, err := os.Stat(filepath.Join(dir, "sos_commands")); err == nil && st.IsDir() {
 		return KindSosreport
 	}

@@ -11,20 +11,33 @@ import (
 	"github.com/ktriage/ktriage/owner"
 )
 
-// Input kinds of the JSON contract.
+// InputKind says what an input is.
+type InputKind string
+
+// Input kinds, as the JSON contract spells them.
 const (
-	KindLog          = "log"
-	KindCrashSession = "crash-session"
-	KindVmcore       = "vmcore"
-	KindKdumpDir     = "kdump-dir"
-	KindSosreport    = "sosreport"
+	// KindLog is a text file read for kernel messages (a console log, a
+	// ticket), or a directory of them.
+	KindLog InputKind = "log"
+	// KindCrashSession is text with crash(8) output in it.
+	KindCrashSession InputKind = "crash-session"
+	// KindVmcore is a memory dump.
+	KindVmcore InputKind = "vmcore"
+	// KindKdumpDir is a directory kdump wrote (vmcore, vmcore-dmesg.txt,
+	// dmesg.*, dump.*).
+	KindKdumpDir InputKind = "kdump-dir"
+	// KindSosreport is an sosreport directory.
+	KindSosreport InputKind = "sosreport"
 )
+
+// String is the kind as the JSON contract spells it.
+func (k InputKind) String() string { return string(k) }
 
 // Input is one piece of evidence as the user named it, or a file found in a
 // directory they named.
 type Input struct {
-	Path string `json:"path"`
-	Kind string `json:"kind"`
+	Path string    `json:"path"`
+	Kind InputKind `json:"kind"`
 	// Note says why an input gave nothing, when it did not.
 	Note string `json:"note,omitempty"`
 }
