@@ -34,24 +34,23 @@ func num(t *testing.T, ev map[string]any, key string) int64 {
 	return n
 }
 
-func bySeverity(fs []Finding, sev Severity) []Finding {
+// where returns the findings keep says yes to, in order.
+func where(fs []Finding, keep func(Finding) bool) []Finding {
 	var out []Finding
 	for _, f := range fs {
-		if f.Severity == sev {
+		if keep(f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
+func bySeverity(fs []Finding, sev Severity) []Finding {
+	return where(fs, func(f Finding) bool { return f.Severity == sev })
+}
+
 func byCheck(fs []Finding, check string) []Finding {
-	var out []Finding
-	for _, f := range fs {
-		if f.Check == check {
-			out = append(out, f)
-		}
-	}
-	return out
+	return where(fs, func(f Finding) bool { return f.Check == check })
 }
 
 func TestSeed(t *testing.T) {
