@@ -76,13 +76,17 @@ func (f Finding) Message() string { return strings.Join(f.sentences(), ". ") }
 // MarshalJSON writes the finding as a `findings` item of the analyze JSON
 // contract: check, severity, object as "TYPE ADDR", message, evidence.
 func (f Finding) MarshalJSON() ([]byte, error) {
+	obj := ""
+	if f.Object != nil {
+		obj = f.Object.Name()
+	}
 	return json.Marshal(struct {
 		Check    string         `json:"check"`
 		Severity Severity       `json:"severity"`
 		Object   string         `json:"object"`
 		Message  string         `json:"message"`
 		Evidence map[string]any `json:"evidence"`
-	}{f.Check, f.Severity, f.Object.Name(), f.Message(), f.Evidence})
+	}{f.Check, f.Severity, obj, f.Message(), f.Evidence})
 }
 
 // Agreement is registers of the crashing context that hold one quantity of
