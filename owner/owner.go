@@ -60,9 +60,13 @@ type Input struct {
 	// the crashing stack's slots hold.
 	StackWords []crashlog.StackWord
 	Reads      []crashlog.Read
-	Sockets    []crashlog.Socket
-	Tasks      []crashlog.Task
-	NetDevs    []crashlog.NetDev
+	// Sockets (`net -s`) lead from the sk_buff's sock to a file descriptor
+	// and, under a task header, to its process.
+	Sockets []crashlog.Socket
+	// Tasks (`ps`) name the process when only one is shown.
+	Tasks []crashlog.Task
+	// NetDevs (`net`) name the device a socket's local address is on.
+	NetDevs []crashlog.NetDev
 }
 
 // Correlate builds the chain for the first sk_buff of in, and says which
