@@ -6,6 +6,7 @@
 package checks
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -14,9 +15,11 @@ import (
 	"github.com/ktriage/ktriage/kobj"
 )
 
-// Finding is one verdict of one check on one object. Its fields map one to
-// one onto the `findings` items of the analyze JSON contract, so render can
-// copy them out without knowing any check.
+// Finding is one verdict of one check on one object, as values: the object
+// by type and address, the verdict and what followed from it as sentences,
+// the registers that agree as registers, and the numbers it rests on. Text
+// is made from these at the edge (Message, MarshalJSON), so that no consumer
+// parses a message back.
 type Finding struct {
 	// Check is the check's public id (the Check* constants); consumers key
 	// on it, so it never changes once published.
@@ -24,23 +27,119 @@ type Finding struct {
 	// Severity is SeverityError when an invariant the kernel relies on is
 	// broken, SeverityWarning when it is probably broken or cannot be
 	// decided from what was dumped, SeverityInfo for context.
-	Severity string
-	// Object names the object the verdict is about, "sk_buff ffff880fe9624868".
-	Object string
-	// Message is the verdict as an engineer would write it in a ticket.
-	Message string
-	// Evidence holds the numbers the message was computed from, so that a
-	// reader (or a test) can redo the arithmetic. Values are int64, string
-	// ("0x…" for addresses), bool, or slices/maps of those.
+	Severity Severity
+	// Object is the object the verdict is about: its Type and Addr name
+	// it ("sk_buff ffff880fe9624868").
+	Object *kobj.Object
+	// Verdict is the broken rule with the arithmetic that shows it, one
+	// sentence as an engineer would write it in a ticket.
+	Verdict string
+	// Mechanics says how the crash followed from the verdict when the
+	// faulting function tells ("skb_checksum_help asked for 176 bytes
+	// …"), else "".
+	Mechanics string
+	// Registers are the crash-time registers that hold a quantity of the
+	// verdict, in the order they are cited; nil when none does or the
+	// registers are unknown.
+	Registers []Agreement
+	// Notes are further sentences of context (the stale frags a data_len
+	// verdict did not count).
+	Notes []string
+	// Evidence holds the numbers the verdict was computed from, so that a
+	// reader (or a test) can redo the arithmetic; "registers" maps each
+	// register of Registers to its Agreement's Role. Values are int64,
+	// string ("0x…" for addresses), bool, or slices/maps of those.
 	Evidence map[string]any
 }
 
+// sentences are the finding's message sentence by sentence, in the order a
+// ticket tells them: the verdict, how the crash followed, the registers
+// that agree, the notes.
+func (f Finding) sentences() []string {
+	out := []string{f.Verdict}
+	if f.Mechanics != "" {
+		out = append(out, f.Mechanics)
+	}
+	if len(f.Registers) > 0 {
+		parts := make([]string, len(f.Registers))
+		for i, a := range f.Registers {
+			parts[i] = a.String()
+		}
+		out = append(out, "The registers agree: "+strings.Join(parts, ", "))
+	}
+	return append(out, f.Notes...)
+}
+
+// Message is the finding in words, its sentences joined as prose.
+func (f Finding) Message() string { return strings.Join(f.sentences(), ". ") }
+
+// MarshalJSON writes the finding as a `findings` item of the analyze JSON
+// contract: check, severity, object as "TYPE ADDR", message, evidence.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	obj := ""
+	if f.Object != nil {
+		obj = f.Object.Name()
+	}
+	return json.Marshal(struct {
+		Check    string         `json:"check"`
+		Severity Severity       `json:"severity"`
+		Object   string         `json:"object"`
+		Message  string         `json:"message"`
+		Evidence map[string]any `json:"evidence"`
+	}{f.Check, f.Severity, obj, f.Message(), f.Evidence})
+}
+
+// Agreement is registers of the crashing context that hold one quantity of
+// a verdict: corroboration that the code crashed computing with it.
+type Agreement struct {
+	// Registers hold the value, in crash's order ("R12", "R13").
+	Registers []string
+	// Role names the quantity the way Evidence keys do: "missing",
+	// "headlen", "skb", "skb_shared_info", "head", "data", "tail_pointer".
+	Role string
+	// Value is the quantity.
+	Value uint64
+}
+
+// roles says, for each Role, how a message names the quantity and whether
+// it is a byte count (cited with its value: a register holding a count is
+// news only with the number) rather than an address.
+var roles = map[string]struct {
+	say   string
+	count bool
+}{
+	"missing":         {"the missing byte count", true},
+	"headlen":         {"headlen", true},
+	"skb":             {"the skb", false},
+	"skb_shared_info": {"its skb_shared_info (head+end)", false},
+	"head":            {"head", false},
+	"data":            {"data", false},
+	"tail_pointer":    {"head+tail (the end of the linear data)", false},
+}
+
+// String is the agreement as a message cites it: "RBX = 0x90 = 144 is the
+// missing byte count", "R8 holds the skb".
+func (a Agreement) String() string {
+	r := roles[a.Role]
+	eq := strings.Join(a.Registers, " = ")
+	if r.count {
+		return fmt.Sprintf("%s = %#x = %d is %s", eq, a.Value, a.Value, r.say)
+	}
+	return fmt.Sprintf("%s hold%s %s", eq, plural(len(a.Registers)), r.say)
+}
+
+// Severity is how bad a finding is.
+type Severity string
+
 // Severities, as the JSON contract spells them.
 const (
-	SeverityError   = "error"
-	SeverityWarning = "warning"
-	SeverityInfo    = "info"
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+	SeverityInfo    Severity = "info"
 )
+
+// String is the severity as the JSON contract spells it.
+func (s Severity) String() string { return string(s) }
 
 // Check ids. They are public (JSON output, KB rules and tickets quote them):
 // add new ones, never rename.

@@ -11,6 +11,25 @@ import (
 // skb_checksum_help), starting at csum_start.
 const checksumPartial = 3
 
+// layout is how an sk_buff holds tail, end and the header positions.
+type layout int
+
+const (
+	// layoutOffsets: offsets from head, as 64-bit kernels do
+	// (NET_SKBUFF_DATA_USES_OFFSET).
+	layoutOffsets layout = iota
+	// layoutPointers: addresses, as 32-bit kernels do.
+	layoutPointers
+)
+
+// String is the layout as evidence names it: "offsets" or "pointers".
+func (l layout) String() string {
+	if l == layoutPointers {
+		return "pointers"
+	}
+	return "offsets"
+}
+
 // skbView is an sk_buff with what every check needs computed once: the
 // buffer positions as offsets from head whatever the layout, and its
 // skb_shared_info when the evidence has it.
@@ -19,9 +38,9 @@ type skbView struct {
 	v   *kobj.Value
 	env Env
 
-	// layout is "offsets" (64-bit, NET_SKBUFF_DATA_USES_OFFSET: tail, end
-	// and headers are offsets from head) or "pointers" (32-bit).
-	layout     string
+	// layout says whether tail, end and the headers are offsets from head
+	// or pointers; layoutFrom says what decided it.
+	layout     layout
 	layoutFrom string
 
 	head, data       uint64
@@ -53,7 +72,7 @@ func newSKB(o *kobj.Object, env Env) *skbView {
 	if s.hasHead && s.hasData {
 		s.dataOff = int64(s.data - s.head)
 	}
-	if s.layout == "pointers" {
+	if s.layout == layoutPointers {
 		s.tailOff = int64(s.tailRaw - s.head)
 		s.endOff = int64(s.endRaw - s.head)
 	} else {
@@ -72,9 +91,9 @@ func newSKB(o *kobj.Object, env Env) *skbView {
 // tail and end look like addresses next to head or like small offsets.
 func (s *skbView) decideLayout() {
 	set := func(ptr bool, from string) {
-		s.layout, s.layoutFrom = "offsets", from
+		s.layout, s.layoutFrom = layoutOffsets, from
 		if ptr {
-			s.layout = "pointers"
+			s.layout = layoutPointers
 		}
 	}
 	switch {
@@ -103,16 +122,14 @@ func (s *skbView) ptrSize() int {
 	if s.env.PtrSize != 0 {
 		return s.env.PtrSize
 	}
-	if s.layout == "pointers" {
+	if s.layout == layoutPointers {
 		return 4
 	}
 	return 8
 }
 
-func (s *skbView) name() string { return s.obj.Name() }
-
-func (s *skbView) finding(check, sev, msg string, ev map[string]any) Finding {
-	return Finding{Check: check, Severity: sev, Object: s.name(), Message: msg, Evidence: ev}
+func (s *skbView) finding(check string, sev Severity, verdict string, ev map[string]any) Finding {
+	return Finding{Check: check, Severity: sev, Object: s.obj, Verdict: verdict, Evidence: ev}
 }
 
 // headlen is skb_headlen(): what the linear area must hold.
@@ -176,7 +193,7 @@ func (s *skbView) checkLinear() []Finding {
 		return nil
 	}
 	var span string
-	if s.layout == "pointers" {
+	if s.layout == layoutPointers {
 		span = fmt.Sprintf("tail - data = %#x - %#x = %d", s.tailRaw, s.data, linear)
 	} else {
 		span = fmt.Sprintf("tail - (data - head) = %d - %d = %d", s.tailOff, s.dataOff, linear)
@@ -184,7 +201,7 @@ func (s *skbView) checkLinear() []Finding {
 	return []Finding{s.finding(CheckSKBLinear, SeverityError,
 		fmt.Sprintf("skb_headlen() = len - data_len = %d - %d = %d, but the linear area holds %s bytes: len, data_len and tail disagree",
 			s.len, s.dataLen, hl, span),
-		map[string]any{"layout": s.layout, "len": int64(s.len), "data_len": int64(s.dataLen), "headlen": hl,
+		map[string]any{"layout": s.layout.String(), "len": int64(s.len), "data_len": int64(s.dataLen), "headlen": hl,
 			"tail": s.tailOff, "data_offset": s.dataOff, "linear_bytes": linear})}
 }
 
@@ -192,7 +209,7 @@ func (s *skbView) checkLayout() []Finding {
 	if !s.hasHead || !s.hasData || !s.hasTail || !s.hasEnd {
 		return nil
 	}
-	ev := map[string]any{"layout": s.layout, "head": hex(s.head), "data": hex(s.data), "data_offset": s.dataOff,
+	ev := map[string]any{"layout": s.layout.String(), "head": hex(s.head), "data": hex(s.data), "data_offset": s.dataOff,
 		"tail": s.tailOff, "end": s.endOff}
 	if s.head == 0 {
 		return []Finding{s.finding(CheckSKBLayout, SeverityError,
@@ -221,7 +238,7 @@ func (s *skbView) checkLayout() []Finding {
 func (s *skbView) checkNrFragsFindings(out *[]Finding) (uint64, bool) {
 	f, nr, ok := nrFrags(s.shinfo.Value, s.env)
 	for i := range f {
-		f[i].Object = s.name()
+		f[i].Object = s.obj
 		f[i].Evidence["skb_shared_info"] = hex(s.shinfoAddr)
 	}
 	*out = append(*out, f...)
@@ -241,16 +258,16 @@ func nrFrags(sh *kobj.Value, env Env) (f []Finding, nr uint64, ok bool) {
 	switch {
 	case nr > uint64(mf.hard):
 		return []Finding{{Check: CheckSKBNrFrags, Severity: SeverityError, Evidence: ev,
-			Message: fmt.Sprintf("nr_frags %d exceeds MAX_SKB_FRAGS %d (%s): frags[] has no slot %d, so the count is corrupt and the frags cannot be summed",
+			Verdict: fmt.Sprintf("nr_frags %d exceeds MAX_SKB_FRAGS %d (%s): frags[] has no slot %d, so the count is corrupt and the frags cannot be summed",
 				nr, mf.hard, mf.why, mf.hard)}}, nr, false
 	case nr > uint64(mf.max):
 		ev["max_configurable"] = int64(mf.hard)
 		return []Finding{{Check: CheckSKBNrFrags, Severity: SeverityWarning, Evidence: ev,
-			Message: fmt.Sprintf("nr_frags %d exceeds the default MAX_SKB_FRAGS %d (%s): legal only if the kernel was built with a larger CONFIG_MAX_SKB_FRAGS",
+			Verdict: fmt.Sprintf("nr_frags %d exceeds the default MAX_SKB_FRAGS %d (%s): legal only if the kernel was built with a larger CONFIG_MAX_SKB_FRAGS",
 				nr, mf.max, mf.why)}}, nr, true
 	case mf.assumed && nr > uint64(skbMaxFrags("4.0", env.PageSize).max):
 		return []Finding{{Check: CheckSKBNrFrags, Severity: SeverityInfo, Evidence: ev,
-			Message: fmt.Sprintf("nr_frags %d is legal only where MAX_SKB_FRAGS is %d (2.6.x with %d-byte pages); %s",
+			Verdict: fmt.Sprintf("nr_frags %d is legal only where MAX_SKB_FRAGS is %d (2.6.x with %d-byte pages); %s",
 				nr, mf.max, env.PageSize, mf.why)}}, nr, true
 	}
 	return nil, nr, true
@@ -418,34 +435,30 @@ func (s *skbView) checkDataLen(nr uint64, nrOK bool) []Finding {
 	}
 
 	have := s.fragsPhrase(nr, fragsBytes, terms, fl, fw, false)
-	var msg string
+	var verdict string
 	switch {
 	case paged < s.dataLen && paged == 0:
-		msg = fmt.Sprintf("data_len is %d but %s: the %d bytes of paged data do not exist", s.dataLen, have, s.dataLen)
+		verdict = fmt.Sprintf("data_len is %d but %s: the %d bytes of paged data do not exist", s.dataLen, have, s.dataLen)
 	case paged < s.dataLen:
-		msg = fmt.Sprintf("data_len is %d but %s: %d bytes of paged data do not exist", s.dataLen, have, s.dataLen-paged)
+		verdict = fmt.Sprintf("data_len is %d but %s: %d bytes of paged data do not exist", s.dataLen, have, s.dataLen-paged)
 	default:
-		msg = fmt.Sprintf("data_len is %d but %s: %d bytes more than data_len, so len and data_len undercount the packet", s.dataLen, have, paged-s.dataLen)
+		verdict = fmt.Sprintf("data_len is %d but %s: %d bytes more than data_len, so len and data_len undercount the packet", s.dataLen, have, paged-s.dataLen)
 	}
+	f := s.finding(CheckSKBDataLen, SeverityError, verdict, ev)
 	if paged < s.dataLen {
 		missing := s.dataLen - paged
 		ev["missing"] = int64(missing)
-		if m := s.mechanics(paged, ev); m != "" {
-			msg += ". " + m
-		}
-		if r := s.corroborate(missing, ev); r != "" {
-			msg += ". " + r
-		}
+		f.Mechanics = s.mechanics(paged, ev)
+		f.Registers = s.corroborate(missing, ev)
 	} else {
 		ev["excess"] = int64(paged - s.dataLen)
 	}
 	stale, note := s.staleFrags(nr, fs)
 	if len(stale) > 0 {
 		ev["stale_frags"] = stale[0].Evidence["stale_count"]
-		msg += ". " + note
+		f.Notes = []string{note}
 	}
-	out := []Finding{s.finding(CheckSKBDataLen, SeverityError, msg, ev)}
-	return append(out, stale...)
+	return append([]Finding{f}, stale...)
 }
 
 // fragsPhrase says what the shared info holds: "skb_shared_info has
@@ -541,70 +554,59 @@ func clamp(x, lo, hi int64) int64 {
 	return x
 }
 
-// corroborate cites the crash-time registers that hold a quantity of this
+// corroborate finds the crash-time registers that hold a quantity of this
 // skb: the byte count the walk was short by, headlen, or one of its
 // addresses. Small counts need at least 8 to be cited: a register holding
-// 2 proves nothing.
-func (s *skbView) corroborate(missing uint64, ev map[string]any) string {
+// 2 proves nothing. A register is cited once, for the first quantity it
+// holds.
+func (s *skbView) corroborate(missing uint64, ev map[string]any) []Agreement {
 	if len(s.env.Regs) == 0 {
-		return ""
+		return nil
 	}
-	type role struct {
-		key, say string
-		val      uint64
-		small    bool
-	}
-	var roles []role
+	var quantities []Agreement
 	if missing >= 8 {
-		roles = append(roles, role{"missing", "the missing byte count", missing, true})
+		quantities = append(quantities, Agreement{Role: "missing", Value: missing})
 	}
 	if hl, ok := s.headlen(); ok && hl >= 8 {
-		roles = append(roles, role{"headlen", "headlen", uint64(hl), true})
+		quantities = append(quantities, Agreement{Role: "headlen", Value: uint64(hl)})
 	}
-	roles = append(roles, role{"skb", "the skb", s.obj.Addr, false})
+	quantities = append(quantities, Agreement{Role: "skb", Value: s.obj.Addr})
 	if s.shinfoAddr != 0 {
-		roles = append(roles, role{"skb_shared_info", "its skb_shared_info (head+end)", s.shinfoAddr, false})
+		quantities = append(quantities, Agreement{Role: "skb_shared_info", Value: s.shinfoAddr})
 	}
 	if s.hasHead && s.head != 0 {
-		roles = append(roles, role{"head", "head", s.head, false})
+		quantities = append(quantities, Agreement{Role: "head", Value: s.head})
 		if s.hasData && s.data != s.head {
-			roles = append(roles, role{"data", "data", s.data, false})
+			quantities = append(quantities, Agreement{Role: "data", Value: s.data})
 		}
 		if s.hasTail {
-			roles = append(roles, role{"tail_pointer", "head+tail (the end of the linear data)", s.head + uint64(s.tailOff), false})
+			quantities = append(quantities, Agreement{Role: "tail_pointer", Value: s.head + uint64(s.tailOff)})
 		}
 	}
 	names := sortedRegs(s.env.Regs)
 	cited := map[string]string{}
-	var parts []string
-	for _, r := range roles {
-		var regs []string
+	var out []Agreement
+	for _, q := range quantities {
 		for _, n := range names {
 			if _, done := cited[n]; done {
 				continue
 			}
-			if s.env.Regs[n] == r.val {
-				regs = append(regs, n)
+			if s.env.Regs[n] == q.Value {
+				q.Registers = append(q.Registers, n)
 			}
 		}
-		if len(regs) == 0 {
+		if len(q.Registers) == 0 {
 			continue
 		}
-		for _, n := range regs {
-			cited[n] = r.key
+		for _, n := range q.Registers {
+			cited[n] = q.Role
 		}
-		eq := strings.Join(regs, " = ")
-		if r.small {
-			parts = append(parts, fmt.Sprintf("%s = %#x = %d is %s", eq, r.val, r.val, r.say))
-		} else {
-			parts = append(parts, fmt.Sprintf("%s hold%s %s", eq, plural(len(regs)), r.say))
-		}
+		out = append(out, q)
 	}
-	if len(parts) == 0 {
-		return ""
+	if len(out) > 0 {
+		ev["registers"] = cited
 	}
-	ev["registers"] = cited
-	return "The registers agree: " + strings.Join(parts, ", ")
+	return out
 }
 
 func plural(n int) string {
@@ -642,21 +644,21 @@ func (s *skbView) staleFrags(nr uint64, fs []frag) (f []Finding, note string) {
 		run = append(run, fmt.Sprintf("frags[%d] (page %#x, offset %d, size %d)", i, fs[i].page, fs[i].off, fs[i].size))
 		sizes = append(sizes, fmt.Sprintf("frags[%d].size %d", i, fs[i].size))
 	}
-	msg := fmt.Sprintf("%d frags beyond nr_frags %d hold non-zero sizes; they are stale and not counted", len(nonzero), nr)
+	sf := s.finding(CheckSKBStaleFrags, SeverityInfo,
+		fmt.Sprintf("%d frags beyond nr_frags %d hold non-zero sizes; they are stale and not counted", len(nonzero), nr),
+		map[string]any{"nr_frags": int64(nr), "stale_count": int64(len(nonzero)), "stale": nonzero, "plausible": int64(len(run))})
 	if len(run) > 0 {
-		msg += fmt.Sprintf(". %s, right at nr_frags, still look%s like a frag descriptor: consistent with frags dropped (nr_frags lowered) while data_len kept counting them",
+		why := fmt.Sprintf("%s, right at nr_frags, still look%s like a frag descriptor: consistent with frags dropped (nr_frags lowered) while data_len kept counting them",
 			strings.Join(run, ", "), plural(len(run)))
+		if rest := len(nonzero) - len(run); rest > 0 {
+			why += fmt.Sprintf("; the other %d look like leftover memory", rest)
+		}
+		sf.Notes = []string{why}
 		note = fmt.Sprintf("%s lie%s beyond nr_frags %d: stale, not counted", strings.Join(sizes, ", "), plural(len(run)), nr)
 	} else {
 		note = fmt.Sprintf("the %d non-zero frag sizes beyond nr_frags %d are leftover memory, not counted", len(nonzero), nr)
 	}
-	if rest := len(nonzero) - len(run); rest > 0 && len(run) > 0 {
-		msg += fmt.Sprintf("; the other %d look like leftover memory", rest)
-	}
-	return []Finding{s.finding(CheckSKBStaleFrags, SeverityInfo, msg, map[string]any{
-		"nr_frags": int64(nr), "stale_count": int64(len(nonzero)), "stale": nonzero,
-		"plausible": int64(len(run)),
-	})}, note
+	return []Finding{sf}, note
 }
 
 // plausibleFrag: a kernel page pointer, an offset and size within 64K.
@@ -675,12 +677,12 @@ func (s *skbView) plausibleFrag(f frag) bool {
 
 func (s *skbView) shinfoMissing() Finding {
 	ev := map[string]any{"skb_shared_info": hex(s.shinfoAddr), "head": hex(s.head), "end": s.endOff,
-		"layout": s.layout, "unchecked": []string{CheckSKBDataLen, CheckSKBNrFrags, CheckSKBDataref, CheckSKBGSO}}
+		"layout": s.layout.String(), "unchecked": []string{CheckSKBDataLen, CheckSKBNrFrags, CheckSKBDataref, CheckSKBGSO}}
 	if s.hasDataLen {
 		ev["data_len"] = int64(s.dataLen)
 	}
 	where := fmt.Sprintf("head + end = %#x + %d = %#x", s.head, s.endOff, s.shinfoAddr)
-	if s.layout == "pointers" {
+	if s.layout == layoutPointers {
 		where = fmt.Sprintf("end = %#x", s.shinfoAddr)
 	}
 	what := "data_len cannot be checked against the frags and frag_list"
@@ -695,7 +697,7 @@ func (s *skbView) shinfoMissing() Finding {
 func (s *skbView) checkDataref() []Finding {
 	f := datarefFindings(s.shinfo.Value)
 	for i := range f {
-		f[i].Object = s.name()
+		f[i].Object = s.obj
 		f[i].Evidence["skb_shared_info"] = hex(s.shinfoAddr)
 	}
 	cnt, ok := dataref(s.shinfo.Value)
@@ -747,11 +749,11 @@ func datarefFindings(sh *kobj.Value) []Finding {
 	switch {
 	case high > low:
 		return []Finding{{Check: CheckSKBDataref, Severity: SeverityError, Evidence: ev,
-			Message: fmt.Sprintf("dataref %#x counts %d payload-only references but only %d references to the whole data: whole >= payload is broken (a reference dropped twice, or the shared info overwritten)",
+			Verdict: fmt.Sprintf("dataref %#x counts %d payload-only references but only %d references to the whole data: whole >= payload is broken (a reference dropped twice, or the shared info overwritten)",
 				cnt, high, low)}}
 	case low == 0:
 		return []Finding{{Check: CheckSKBDataref, Severity: SeverityWarning, Evidence: ev,
-			Message: "dataref is 0: the data buffer was released (skb_release_data ran) while this skb still points at it, or this memory is not its skb_shared_info"}}
+			Verdict: "dataref is 0: the data buffer was released (skb_release_data ran) while this skb still points at it, or this memory is not its skb_shared_info"}}
 	}
 	return nil
 }
@@ -817,7 +819,7 @@ func (s *skbView) headerOffset(name string) (int64, bool) {
 	if !ok || raw == 0xffff || raw == 0xffffffff {
 		return 0, false
 	}
-	if s.layout == "pointers" {
+	if s.layout == layoutPointers {
 		switch {
 		case raw == 0:
 			return 0, false
@@ -841,7 +843,7 @@ func (s *skbView) checkCsum() []Finding {
 		return nil
 	}
 	ev := map[string]any{"ip_summed": int64(ip), "csum_start": int64(cs), "csum_offset": int64(co),
-		"data_offset": s.dataOff, "tail": s.tailOff, "layout": s.layout}
+		"data_offset": s.dataOff, "tail": s.tailOff, "layout": s.layout.String()}
 	if hl, ok := s.headlen(); ok {
 		ev["headlen"] = hl
 	}
@@ -867,7 +869,7 @@ func (s *skbView) checkHeaders() []Finding {
 	if !s.hasHead || !s.hasEnd || s.head == 0 {
 		return nil
 	}
-	ev := map[string]any{"end": s.endOff, "layout": s.layout}
+	ev := map[string]any{"end": s.endOff, "layout": s.layout.String()}
 	var bad []string
 	for _, h := range []string{"transport_header", "network_header", "mac_header"} {
 		off, ok := s.headerOffset(h)
@@ -909,7 +911,7 @@ func shinfoAlone(o *kobj.Object, env Env) []Finding {
 	f, _, _ := nrFrags(o.Value, env)
 	f = append(f, datarefFindings(o.Value)...)
 	for i := range f {
-		f[i].Object = o.Name()
+		f[i].Object = o
 	}
 	return f
 }

@@ -16,7 +16,7 @@ func dump(fs []Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
 		ev, _ := json.Marshal(f.Evidence)
-		fmt.Fprintf(&b, "  %s %s %s: %s\n    %s\n", f.Severity, f.Check, f.Object, f.Message, ev)
+		fmt.Fprintf(&b, "  %s %s %s: %s\n    %s\n", f.Severity, f.Check, f.Object.Name(), f.Message(), ev)
 	}
 	return b.String()
 }
@@ -34,24 +34,23 @@ func num(t *testing.T, ev map[string]any, key string) int64 {
 	return n
 }
 
-func bySeverity(fs []Finding, sev string) []Finding {
+// where returns the findings keep says yes to, in order.
+func where(fs []Finding, keep func(Finding) bool) []Finding {
 	var out []Finding
 	for _, f := range fs {
-		if f.Severity == sev {
+		if keep(f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
+func bySeverity(fs []Finding, sev Severity) []Finding {
+	return where(fs, func(f Finding) bool { return f.Severity == sev })
+}
+
 func byCheck(fs []Finding, check string) []Finding {
-	var out []Finding
-	for _, f := range fs {
-		if f.Check == check {
-			out = append(out, f)
-		}
-	}
-	return out
+	return where(fs, func(f Finding) bool { return f.Check == check })
 }
 
 func TestSeed(t *testing.T) {
@@ -67,8 +66,8 @@ func TestSeed(t *testing.T) {
 		t.Fatalf("want exactly one error and no warning:\n%s", dump(fs))
 	}
 	f := errs[0]
-	if f.Check != CheckSKBDataLen || f.Object != "sk_buff ffff880fe9624868" {
-		t.Fatalf("error is %s on %s", f.Check, f.Object)
+	if f.Check != CheckSKBDataLen || f.Object.Name() != "sk_buff ffff880fe9624868" {
+		t.Fatalf("error is %s on %s", f.Check, f.Object.Name())
 	}
 	for k, want := range map[string]int64{
 		"len": 210, "data_len": 144, "nr_frags": 0, "paged_bytes": 0, "missing": 144, "headlen": 66,
@@ -97,12 +96,12 @@ func TestSeed(t *testing.T) {
 		"RAX holds its skb_shared_info",
 		"frags[0].size 64 lies beyond nr_frags 0: stale, not counted",
 	} {
-		if !strings.Contains(f.Message, want) {
-			t.Errorf("message lacks %q:\n%s", want, f.Message)
+		if !strings.Contains(f.Message(), want) {
+			t.Errorf("message lacks %q:\n%s", want, f.Message())
 		}
 	}
 	stale := byCheck(fs, CheckSKBStaleFrags)
-	if len(stale) != 1 || stale[0].Severity != SeverityInfo || !strings.Contains(stale[0].Message, "frags[0] (page 0xffffea0038d05b58, offset 0, size 64)") {
+	if len(stale) != 1 || stale[0].Severity != SeverityInfo || !strings.Contains(stale[0].Message(), "frags[0] (page 0xffffea0038d05b58, offset 0, size 64)") {
 		t.Errorf("stale frags:\n%s", dump(stale))
 	}
 	if len(NextSteps(env)) != 0 {
@@ -132,14 +131,14 @@ func TestSeedWithoutContext(t *testing.T) {
 		}
 		_, mech := ev["walk_len"]
 		if mech != (env.RIPFunction == "skb_checksum+725") {
-			t.Errorf("RIP %q: mechanics %v:\n%s", env.RIPFunction, mech, errs[0].Message)
+			t.Errorf("RIP %q: mechanics %v:\n%s", env.RIPFunction, mech, errs[0].Message())
 		}
 		_, regs := ev["registers"]
 		if regs != (env.Regs != nil) {
 			t.Errorf("registers cited: %v", regs)
 		}
-		if ev["registers"] == nil && strings.Contains(errs[0].Message, "registers") {
-			t.Error(errs[0].Message)
+		if ev["registers"] == nil && strings.Contains(errs[0].Message(), "registers") {
+			t.Error(errs[0].Message())
 		}
 	}
 }
@@ -210,7 +209,7 @@ func TestViolations(t *testing.T) {
 		mutate  func(*skbSpec, *shSpec)
 		env     Env
 		check   string
-		sev     string
+		sev     Severity
 		message string
 	}{
 		{"len below data_len", func(sp *skbSpec, sh *shSpec) { sp.len = 100 }, Env{},
@@ -292,11 +291,11 @@ func TestViolations(t *testing.T) {
 			if hit == nil {
 				t.Fatalf("no %s %s:\n%s", c.sev, c.check, dump(fs))
 			}
-			if !strings.Contains(hit.Message, c.message) {
-				t.Errorf("message lacks %q:\n%s", c.message, hit.Message)
+			if !strings.Contains(hit.Message(), c.message) {
+				t.Errorf("message lacks %q:\n%s", c.message, hit.Message())
 			}
-			if hit.Object != fmt.Sprintf("sk_buff %x", sp.addr) {
-				t.Errorf("object %s", hit.Object)
+			if hit.Object.Name() != fmt.Sprintf("sk_buff %x", sp.addr) {
+				t.Errorf("object %s", hit.Object.Name())
 			}
 		})
 	}
@@ -337,12 +336,12 @@ func Test32Bit(t *testing.T) {
 		num(t, ev, "linear_supplies") != 20 {
 		t.Errorf("32-bit arithmetic:\n%s", dump(errs))
 	}
-	if !strings.Contains(errs[0].Message, "EBX = 0x1f4 = 500 is the missing byte count") ||
-		!strings.Contains(errs[0].Message, "ECX = 0x36 = 54 is headlen") {
-		t.Errorf("32-bit registers:\n%s", errs[0].Message)
+	if !strings.Contains(errs[0].Message(), "EBX = 0x1f4 = 500 is the missing byte count") ||
+		!strings.Contains(errs[0].Message(), "ECX = 0x36 = 54 is headlen") {
+		t.Errorf("32-bit registers:\n%s", errs[0].Message())
 	}
-	if !strings.Contains(errs[0].Message, "frags[0].size 500 lies beyond nr_frags 0") {
-		t.Errorf("32-bit stale frag:\n%s", errs[0].Message)
+	if !strings.Contains(errs[0].Message(), "frags[0].size 500 lies beyond nr_frags 0") {
+		t.Errorf("32-bit stale frag:\n%s", errs[0].Message())
 	}
 	// Layout evidence says pointers.
 	sp.tail += 8
@@ -353,7 +352,7 @@ func Test32Bit(t *testing.T) {
 			lin = append(lin, f)
 		}
 	}
-	if len(lin) != 1 || !strings.Contains(lin[0].Message, "tail - data = 0xf5e0a87e - 0xf5e0a840 = 62") {
+	if len(lin) != 1 || !strings.Contains(lin[0].Message(), "tail - data = 0xf5e0a87e - 0xf5e0a840 = 62") {
 		t.Errorf("32-bit linear:\n%s", dump(fs))
 	}
 }
@@ -366,7 +365,7 @@ func TestShinfoMissing(t *testing.T) {
 	}
 	miss := byCheck(fs, CheckSKBShinfoMissing)
 	if len(miss) != 1 || miss[0].Severity != SeverityInfo ||
-		!strings.Contains(miss[0].Message, "head + end = 0xffff881062d2dc00 + 384 = 0xffff881062d2dd80") ||
+		!strings.Contains(miss[0].Message(), "head + end = 0xffff881062d2dc00 + 384 = 0xffff881062d2dd80") ||
 		miss[0].Evidence["skb_shared_info"] != "0xffff881062d2dd80" {
 		t.Errorf("missing info:\n%s", dump(fs))
 	}
@@ -400,7 +399,7 @@ func TestShinfoAlone(t *testing.T) {
 	sh := shSpec{dataref: 0x30001, nrFrags: 40}
 	fs := Run(Env{Objects: set(sh.object(0xffff881062d2dd80)), Release: rhel6})
 	if len(fs) != 2 || fs[0].Check != CheckSKBNrFrags || fs[1].Check != CheckSKBDataref ||
-		fs[0].Object != "skb_shared_info ffff881062d2dd80" {
+		fs[0].Object.Name() != "skb_shared_info ffff881062d2dd80" {
 		t.Errorf("shinfo alone:\n%s", dump(fs))
 	}
 }

@@ -32,16 +32,46 @@ type Read struct {
 
 // StackWord is one word of `bt -f`/`bt -F` output that is not part of any
 // backtrace the scanner kept: an author's excerpt of a stack frame, pasted
-// without its frame lines, which still tells what a slot holds.
+// without its frame lines, which still tells what a slot holds. crash prints
+// a word as a number, as the slab cache of the object it points into, or
+// as the symbol it points at; the fields say which.
 type StackWord struct {
 	// Slot is the stack address of the word.
 	Slot uint64
-	// Word is the word as printed: "0000000000000022",
-	// "[skbuff_fclone_cache]" (an object of that slab cache),
-	// "ixgbe_netdev_ops", "skb_checksum_help+138".
-	Word string
+	// Value is the word: what crash printed as a number
+	// ("0000000000000022"), or the object address `bt -FF` prints with its
+	// cache ("[ffff880fe9624868:skbuff_fclone_cache]"). It is 0 when crash
+	// printed only a cache or a symbol.
+	Value uint64
+	// Cache is the slab cache of the object the word points into, as
+	// `bt -F` printed it in brackets ("skbuff_fclone_cache"), else "".
+	Cache string
+	// Symbol is what crash printed in place of a word that points at a
+	// symbol ("ixgbe_netdev_ops", "skb_checksum_help+138"), else "".
+	Symbol string
 	// Line is the document line.
 	Line int
+}
+
+// stackWord reads one word of bt -f/-F/-FF output at slot.
+func stackWord(slot uint64, f string, lineno int) StackWord {
+	w := StackWord{Slot: slot, Line: lineno}
+	if in, ok := strings.CutPrefix(f, "["); ok {
+		in = strings.TrimSuffix(in, "]")
+		// bt -F prints "[cache]", bt -FF "[address:cache]".
+		if a, cache, ok := strings.Cut(in, ":"); ok {
+			w.Value, _ = parseHex(a)
+			in = cache
+		}
+		w.Cache = strings.Clone(in)
+		return w
+	}
+	if v, ok := parseHex(f); ok {
+		w.Value = v
+		return w
+	}
+	w.Symbol = strings.Clone(f)
+	return w
 }
 
 // Word returns the 8-byte word at addr as `rd` output in the document shows
@@ -329,7 +359,7 @@ func (p *stackWordParser) line(lineno int, t string, cmd string) bool {
 			p.drop++
 			continue
 		}
-		p.words = append(p.words, StackWord{Slot: addr + uint64(k)*step, Word: strings.Clone(ws[k]), Line: lineno})
+		p.words = append(p.words, stackWord(addr+uint64(k)*step, ws[k], lineno))
 	}
 	return false
 }

@@ -20,13 +20,13 @@ func TestSeedReadsAndStackWords(t *testing.T) {
 	// The author's `bt -F` excerpt has no frame lines: its words are kept
 	// here, slot by slot.
 	wantWords := []StackWord{
-		{0xffff880061a03508, "[skbuff_fclone_cache]", 216},
-		{0xffff880061a03510, "0000000000000022", 216},
-		{0xffff880061a03518, "[size-65536]", 217},
-		{0xffff880061a03520, "[size-8192]", 217},
-		{0xffff880061a03528, "ixgbe_netdev_ops", 218},
-		{0xffff880061a03530, "ffff880061a03560", 218},
-		{0xffff880061a03538, "skb_checksum_help+138", 219},
+		{Slot: 0xffff880061a03508, Cache: "skbuff_fclone_cache", Line: 216},
+		{Slot: 0xffff880061a03510, Value: 0x22, Line: 216},
+		{Slot: 0xffff880061a03518, Cache: "size-65536", Line: 217},
+		{Slot: 0xffff880061a03520, Cache: "size-8192", Line: 217},
+		{Slot: 0xffff880061a03528, Symbol: "ixgbe_netdev_ops", Line: 218},
+		{Slot: 0xffff880061a03530, Value: 0xffff880061a03560, Line: 218},
+		{Slot: 0xffff880061a03538, Symbol: "skb_checksum_help+138", Line: 219},
 	}
 	if !reflect.DeepEqual(s.StackWords, wantWords) {
 		t.Errorf("stack words %+v", s.StackWords)
@@ -39,7 +39,7 @@ func TestStackWordsInsideBt(t *testing.T) {
 	s := scanStruct(t, readTestdata(t, "bt_flags.txt"))
 	found := false
 	for _, w := range s.StackWords {
-		found = found || w.Slot == 0xffff880061a034d8 && w.Word == "ffff880fe9624868"
+		found = found || w.Slot == 0xffff880061a034d8 && w.Value == 0xffff880fe9624868 && w.Cache == "" && w.Symbol == ""
 	}
 	if !found || len(s.Reads) != 1 || s.Reads[0].Addr != 0xffffffffc03e9380 {
 		t.Errorf("stack words %+v, reads %+v", s.StackWords, s.Reads)

@@ -8,20 +8,30 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/kobj"
 )
 
-// Proof strengths of a link.
+// Proof is how strongly the evidence supports a link.
+type Proof string
+
+// Proof strengths of a link, as the JSON contract spells them.
 const (
-	Proven   = "proven"
-	Inferred = "inferred"
+	// Proven: the evidence shows the link (a dumped pointer, a socket
+	// listed under its task's header).
+	Proven Proof = "proven"
+	// Inferred: the evidence only suggests it (the one process shown).
+	Inferred Proof = "inferred"
 )
+
+// String is the proof as the JSON contract spells it.
+func (p Proof) String() string { return string(p) }
 
 // Link is one step of the chain.
 type Link struct {
 	From  string `json:"from"`
 	To    string `json:"to"`
-	Proof string `json:"proof"`
+	Proof Proof  `json:"proof"`
 	Why   string `json:"why"`
 }
 
@@ -40,55 +50,23 @@ type Owner struct {
 	Links  []Link  `json:"links"`
 }
 
-// Socket is one line of crash(8) `net -s` output.
-type Socket struct {
-	FD           int
-	Socket, Sock uint64
-	Family, Type string
-	// Local and Remote are "addr:port".
-	Local, Remote string
-	// PID and Comm name the task whose `net -s` block listed the socket;
-	// PID is nil when the line was shown without its task header.
-	PID  *int
-	Comm string
-	Line int
-}
-
-// Task is one process of crash(8) `ps` output.
-type Task struct {
-	PID  int
-	Comm string
-}
-
-// NetDev is one device of crash(8) `net` output.
-type NetDev struct {
-	Name  string
-	Addrs []string
-}
-
-// StackWord is a word of the crashing stack: a `bt -F` slot with the slab
-// cache or symbol crash printed for it, or an `rd` of that slot.
-type StackWord struct {
-	Slot uint64
-	// Label is what bt -F printed ("[skbuff_fclone_cache]"), "" for rd.
-	Label string
-	// Value is the word itself when known (rd output), else 0.
-	Value uint64
-}
-
-// Input is what the evidence shows.
+// Input is what the evidence shows, as crash(8) output reads it.
 type Input struct {
 	// SKBs are the sk_buffs dumped, corrupt ones first.
 	SKBs []*kobj.Object
 	// Regs are the crashing context's registers.
-	Regs       map[string]uint64
-	StackWords []StackWord
-	Sockets    []Socket
-	Tasks      []Task
-	NetDevs    []NetDev
-	// SocketTable is set when the evidence holds a `foreach net -s` (every
-	// task's sockets): then a socket missing from it is owned by no task.
-	SocketTable bool
+	Regs map[string]uint64
+	// StackWords and Reads (`bt -f`/`-F` words and `rd` lines) tell what
+	// the crashing stack's slots hold.
+	StackWords []crashlog.StackWord
+	Reads      []crashlog.Read
+	// Sockets (`net -s`) lead from the sk_buff's sock to a file descriptor
+	// and, under a task header, to its process.
+	Sockets []crashlog.Socket
+	// Tasks (`ps`) name the process when only one is shown.
+	Tasks []crashlog.Task
+	// NetDevs (`net`) name the device a socket's local address is on.
+	NetDevs []crashlog.NetDev
 }
 
 // Correlate builds the chain for the first sk_buff of in, and says which
@@ -130,7 +108,7 @@ func Correlate(in Input) (*Owner, []string) {
 	}
 
 	// socket -> file descriptor
-	var s *Socket
+	var s *crashlog.Socket
 	for i := range in.Sockets {
 		if in.Sockets[i].Sock == sk {
 			s = &in.Sockets[i]
@@ -157,8 +135,8 @@ func Correlate(in Input) (*Owner, []string) {
 
 	// file descriptor -> process
 	switch {
-	case s.PID != nil:
-		pid, comm := *s.PID, s.Comm
+	case s.Task != nil:
+		pid, comm := s.Task.PID, s.Task.Comm
 		o.PID = &pid
 		if comm != "" {
 			o.Comm = &comm
@@ -192,19 +170,16 @@ func stackLink(addr uint64, in Input) (Link, bool) {
 		}
 	}
 	sortStrings(regs)
-	labels := map[uint64]string{}
+	caches := map[uint64]string{}
 	for _, w := range in.StackWords {
-		if w.Label != "" {
-			labels[w.Slot] = w.Label
+		if w.Cache != "" {
+			caches[w.Slot] = w.Cache
 		}
 	}
-	for _, w := range in.StackWords {
-		if w.Value != addr {
-			continue
-		}
-		why := fmt.Sprintf("stack slot %x holds %x", w.Slot, addr)
-		if lab := labels[w.Slot]; lab != "" {
-			why += fmt.Sprintf(", an object of %s (bt -F)", strings.Trim(lab, "[]"))
+	if slot, ok := stackSlot(addr, in); ok {
+		why := fmt.Sprintf("stack slot %x holds %x", slot, addr)
+		if c := caches[slot]; c != "" {
+			why += fmt.Sprintf(", an object of %s (bt -F)", c)
 		}
 		if len(regs) > 0 {
 			verb := "holds"
@@ -222,6 +197,28 @@ func stackLink(addr uint64, in Input) (Link, bool) {
 	return Link{}, false
 }
 
+// stackSlot finds the first stack slot shown to hold addr: bt -f/-FF words
+// first, then rd words.
+func stackSlot(addr uint64, in Input) (uint64, bool) {
+	for _, w := range in.StackWords {
+		if w.Value == addr {
+			return w.Slot, true
+		}
+	}
+	for _, r := range in.Reads {
+		size := uint64(r.Size)
+		if size == 0 {
+			size = 8
+		}
+		for i, v := range r.Words {
+			if v == addr {
+				return r.Addr + uint64(i)*size, true
+			}
+		}
+	}
+	return 0, false
+}
+
 func hostOf(addrPort string) string {
 	if strings.HasPrefix(addrPort, "[") {
 		if i := strings.Index(addrPort, "]"); i > 0 {
@@ -234,7 +231,7 @@ func hostOf(addrPort string) string {
 	return addrPort
 }
 
-func deviceOf(local string, devs []NetDev) string {
+func deviceOf(local string, devs []crashlog.NetDev) string {
 	h := hostOf(local)
 	for _, d := range devs {
 		for _, a := range d.Addrs {

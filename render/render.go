@@ -71,9 +71,7 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 	for i, r := range d.Reports {
 		fmt.Fprintf(&b, "\n%s %s\n", st.paint("1;31", fmt.Sprintf("[%d]", i)), st.paint("1", r.Title))
 		fmt.Fprintf(&b, "    type %s", r.Type)
-		if r.BugLocation != nil {
-			fmt.Fprintf(&b, ", at %s", *r.BugLocation)
-		}
+		known(&b, ", at %s", r.BugLocation)
 		if r.RIP != nil {
 			fmt.Fprintf(&b, ", RIP %s", locString(*r.RIP))
 		}
@@ -88,16 +86,10 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		}
 		if r.Comm != nil || r.PID != nil {
 			b.WriteString(", task")
-			if r.Comm != nil {
-				fmt.Fprintf(&b, " %s", *r.Comm)
-			}
-			if r.PID != nil {
-				fmt.Fprintf(&b, " pid %d", *r.PID)
-			}
+			known(&b, " %s", r.Comm)
+			known(&b, " pid %d", r.PID)
 		}
-		if r.CPU != nil {
-			fmt.Fprintf(&b, " on CPU %d", *r.CPU)
-		}
+		known(&b, " on CPU %d", r.CPU)
 		b.WriteString("\n")
 		if tr := traceLine(r, 6); tr != "" {
 			fmt.Fprintf(&b, "    trace %s\n", tr)
@@ -141,25 +133,15 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		}
 	}
 	for _, f := range d.Findings {
-		fmt.Fprintf(&b, "\n%s %s on %s: %s\n", st.paint("1;33", f.Severity), f.Check, f.Object, f.Message)
+		fmt.Fprintf(&b, "\n%s %s on %s: %s\n", st.paint("1;33", f.Severity.String()), f.Check, f.Object.Name(), f.Message())
 	}
 	if v := d.Vmcore; v != nil {
 		fmt.Fprintf(&b, "\nvmcore: %s", v.Format)
-		if v.Compression != nil {
-			fmt.Fprintf(&b, ", pages %s", *v.Compression)
-		}
-		if v.Release != nil {
-			fmt.Fprintf(&b, ", kernel %s", *v.Release)
-		}
-		if v.CPUs != nil {
-			fmt.Fprintf(&b, ", %d CPUs", *v.CPUs)
-		}
-		if v.CrashTime != nil {
-			fmt.Fprintf(&b, ", crashed %s", *v.CrashTime)
-		}
-		if v.PanicCPU != nil {
-			fmt.Fprintf(&b, " on CPU %d", *v.PanicCPU)
-		}
+		known(&b, ", pages %s", v.Compression)
+		known(&b, ", kernel %s", v.Release)
+		known(&b, ", %d CPUs", v.CPUs)
+		known(&b, ", crashed %s", v.CrashTime)
+		known(&b, " on CPU %d", v.PanicCPU)
 		b.WriteString("\n")
 	}
 	if len(d.NextSteps) > 0 {
@@ -196,6 +178,13 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// known writes format with *v, and nothing when v is unknown (nil).
+func known[T any](b *strings.Builder, format string, v *T) {
+	if v != nil {
+		fmt.Fprintf(b, format, *v)
+	}
 }
 
 func orUnknown(s *string) string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
 	"github.com/ktriage/ktriage/remedy"
@@ -50,9 +51,9 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	}
 	// The corrupt object and why.
 	for _, f := range d.Findings {
-		if f.Severity == "error" {
-			what, how := findingLines(f.Message)
-			out = append(out, st.paint("1;33", "Corrupt "+f.Object)+": "+what)
+		if f.Severity == checks.SeverityError {
+			what, how := findingLines(f)
+			out = append(out, st.paint("1;33", "Corrupt "+f.Object.Name())+": "+what)
 			if how != "" {
 				out = append(out, "  "+how)
 			}
@@ -196,8 +197,8 @@ func linkProofs(links []owner.Link, steps ...string) string {
 		if l.To == "process" || !in[l.To] {
 			continue
 		}
-		ps = append(ps, l.To+" "+l.Proof)
-		all = all && l.Proof == "proven"
+		ps = append(ps, l.To+" "+l.Proof.String())
+		all = all && l.Proof == owner.Proven
 	}
 	if all && len(ps) > 0 {
 		return "each link proven"
@@ -205,31 +206,30 @@ func linkProofs(links []owner.Link, steps ...string) string {
 	return strings.Join(ps, ", ")
 }
 
-// findingLines splits a finding's message into the verdict and how the
-// crash followed from it, with the first register that corroborates it:
-// the rest of the message is in the details.
-func findingLines(msg string) (what, how string) {
-	sentences := strings.SplitAfter(msg, ". ")
-	what = strings.TrimSpace(sentences[0])
-	reg := ""
-	for _, s := range sentences[1:] {
-		s = strings.TrimSpace(s)
-		if r, ok := strings.CutPrefix(s, "The registers agree: "); ok {
-			reg, _, _ = strings.Cut(r, ",")
-			reg = strings.TrimSuffix(reg, ".")
-			continue
-		}
-		if how == "" {
-			how = s
-		}
+// findingLines tells a finding in two lines: the verdict, and how the
+// crash followed from it with the first register that agrees; the rest of
+// the message is in the details. Each sentence ends as it does in the
+// message, with a full stop unless it is the message's last.
+func findingLines(f checks.Finding) (what, how string) {
+	var rest []string
+	if f.Mechanics != "" {
+		rest = append(rest, f.Mechanics)
 	}
-	if reg != "" {
-		how = strings.TrimSuffix(how, ".")
-		if how == "" {
-			how = reg
-		} else {
-			how += " (" + reg + ")."
-		}
+	rest = append(rest, f.Notes...)
+	what = f.Verdict
+	if len(rest) > 0 || len(f.Registers) > 0 {
+		what += "."
+	}
+	if len(rest) > 0 {
+		how = rest[0]
+	}
+	switch {
+	case len(f.Registers) > 0 && how == "":
+		how = f.Registers[0].String()
+	case len(f.Registers) > 0:
+		how += " (" + f.Registers[0].String() + ")."
+	case len(rest) > 1:
+		how += "."
 	}
 	return what, how
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
@@ -41,7 +42,7 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 			return nil, fmt.Errorf("knowledge base: %w", err)
 		}
 	}
-	d := &Diagnosis{Inputs: []Input{}, Reports: []*oops.Report{}, Findings: []Finding{}, Matches: []Match{}, NextSteps: []string{}}
+	d := &Diagnosis{Inputs: []Input{}, Reports: []*oops.Report{}, Findings: []checks.Finding{}, Matches: []Match{}, NextSteps: []string{}}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -71,7 +72,7 @@ type document struct {
 	input    Input
 	reports  []*oops.Report
 	release  string
-	findings []Finding
+	findings []checks.Finding
 	owner    *owner.Owner
 	next     []string
 	vmcore   *Vmcore
@@ -364,7 +365,7 @@ func looksKernel(head []byte) bool {
 }
 
 // dirKind names a directory by what it holds.
-func dirKind(dir string) string {
+func dirKind(dir string) InputKind {
 	if st, err := os.Stat(filepath.Join(dir, "sos_commands")); err == nil && st.IsDir() {
 		return KindSosreport
 	}

@@ -2,7 +2,6 @@ package triage
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/ktriage/ktriage/checks"
@@ -15,7 +14,7 @@ import (
 // objectFindings runs the corruption checks over the objects a crash(8)
 // session dumped, follows the corrupt sk_buff to its owner, and says which
 // crash(8) commands would complete the proof.
-func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, o *owner.Owner, next []string) {
+func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []checks.Finding, o *owner.Owner, next []string) {
 	if sess == nil {
 		return nil, nil, nil
 	}
@@ -44,12 +43,10 @@ func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, 
 		break
 	}
 	corrupt := map[uint64]bool{}
-	for _, f := range checks.Run(env) {
-		fs = append(fs, Finding{Check: f.Check, Severity: f.Severity, Object: f.Object, Message: f.Message, Evidence: f.Evidence})
-		if f.Severity == checks.SeverityError {
-			if a, ok := objectAddr(f.Object, "sk_buff"); ok {
-				corrupt[a] = true
-			}
+	fs = checks.Run(env)
+	for _, f := range fs {
+		if f.Severity == checks.SeverityError && f.Object.Type == "sk_buff" {
+			corrupt[f.Object.Addr] = true
 		}
 	}
 	// Partial dumps (grep'd, cut short) give no verdicts, but they tell
@@ -76,46 +73,8 @@ func objectFindings(sess *crashlog.Session, reps []*oops.Report) (fs []Finding, 
 	}
 	// Corrupt sk_buffs first: the chain is followed for the one at fault.
 	sort.SliceStable(skbs, func(i, j int) bool { return corrupt[skbs[i].Addr] && !corrupt[skbs[j].Addr] })
-	in := owner.Input{SKBs: skbs, Regs: env.Regs}
-	for _, w := range sess.StackWords {
-		sw := owner.StackWord{Slot: w.Slot}
-		if lab, ok := strings.CutPrefix(w.Word, "["); ok {
-			// bt -F prints "[cache]", bt -FF "[address:cache]".
-			if a, cache, ok := strings.Cut(strings.TrimSuffix(lab, "]"), ":"); ok {
-				if v, err := strconv.ParseUint(a, 16, 64); err == nil {
-					sw.Value = v
-				}
-				lab = cache
-			}
-			sw.Label = "[" + strings.TrimSuffix(lab, "]") + "]"
-		} else if v, err := strconv.ParseUint(w.Word, 16, 64); err == nil {
-			sw.Value = v
-		}
-		in.StackWords = append(in.StackWords, sw)
-	}
-	for _, r := range sess.Reads {
-		size := uint64(r.Size)
-		if size == 0 {
-			size = 8
-		}
-		for i, v := range r.Words {
-			in.StackWords = append(in.StackWords, owner.StackWord{Slot: r.Addr + uint64(i)*size, Value: v})
-		}
-	}
-	for _, s := range sess.Sockets {
-		os := owner.Socket{FD: s.FD, Socket: s.Socket, Sock: s.Sock, Family: s.Family, Type: s.Type, Local: s.Local, Remote: s.Remote, Line: s.Line}
-		if s.Task != nil {
-			pid := s.Task.PID
-			os.PID, os.Comm = &pid, s.Task.Comm
-		}
-		in.Sockets = append(in.Sockets, os)
-	}
-	for _, t := range sess.Tasks {
-		in.Tasks = append(in.Tasks, owner.Task{PID: t.PID, Comm: t.Comm})
-	}
-	for _, nd := range sess.NetDevs {
-		in.NetDevs = append(in.NetDevs, owner.NetDev{Name: nd.Name, Addrs: nd.Addrs})
-	}
+	in := owner.Input{SKBs: skbs, Regs: env.Regs, StackWords: sess.StackWords, Reads: sess.Reads,
+		Sockets: sess.Sockets, Tasks: sess.Tasks, NetDevs: sess.NetDevs}
 	o, more := owner.Correlate(in)
 	return fs, o, append(next, prefixed(more)...)
 }
@@ -130,14 +89,4 @@ func prefixed(cmds []string) []string {
 		out = append(out, c)
 	}
 	return out
-}
-
-// objectAddr reads "sk_buff ffff880fe9624868".
-func objectAddr(name, typ string) (uint64, bool) {
-	t, a, ok := strings.Cut(name, " ")
-	if !ok || t != typ {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(a, 16, 64)
-	return v, err == nil
 }

@@ -5,36 +5,41 @@
 package triage
 
 import (
+	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
 )
 
-// Input kinds of the JSON contract.
+// InputKind says what an input is.
+type InputKind string
+
+// Input kinds, as the JSON contract spells them.
 const (
-	KindLog          = "log"
-	KindCrashSession = "crash-session"
-	KindVmcore       = "vmcore"
-	KindKdumpDir     = "kdump-dir"
-	KindSosreport    = "sosreport"
+	// KindLog is a text file read for kernel messages (a console log, a
+	// ticket), or a directory of them.
+	KindLog InputKind = "log"
+	// KindCrashSession is text with crash(8) output in it.
+	KindCrashSession InputKind = "crash-session"
+	// KindVmcore is a memory dump.
+	KindVmcore InputKind = "vmcore"
+	// KindKdumpDir is a directory kdump wrote (vmcore, vmcore-dmesg.txt,
+	// dmesg.*, dump.*).
+	KindKdumpDir InputKind = "kdump-dir"
+	// KindSosreport is an sosreport directory.
+	KindSosreport InputKind = "sosreport"
 )
+
+// String is the kind as the JSON contract spells it.
+func (k InputKind) String() string { return string(k) }
 
 // Input is one piece of evidence as the user named it, or a file found in a
 // directory they named.
 type Input struct {
-	Path string `json:"path"`
-	Kind string `json:"kind"`
+	Path string    `json:"path"`
+	Kind InputKind `json:"kind"`
 	// Note says why an input gave nothing, when it did not.
 	Note string `json:"note,omitempty"`
-}
-
-// Finding is a corruption check's result on a kernel object.
-type Finding struct {
-	Check    string         `json:"check"`
-	Severity string         `json:"severity"`
-	Object   string         `json:"object"`
-	Message  string         `json:"message"`
-	Evidence map[string]any `json:"evidence"`
 }
 
 // Match is a known bug that one or more reports are.
@@ -66,11 +71,11 @@ type Vmcore struct {
 
 // Diagnosis is everything ktriage concludes from its inputs.
 type Diagnosis struct {
-	Inputs    []Input        `json:"inputs"`
-	Reports   []*oops.Report `json:"reports"`
-	Findings  []Finding      `json:"findings"`
-	Matches   []Match        `json:"matches"`
-	Owner     *owner.Owner   `json:"owner"`
-	Vmcore    *Vmcore        `json:"vmcore"`
-	NextSteps []string       `json:"next_steps"`
+	Inputs    []Input          `json:"inputs"`
+	Reports   []*oops.Report   `json:"reports"`
+	Findings  []checks.Finding `json:"findings"`
+	Matches   []Match          `json:"matches"`
+	Owner     *owner.Owner     `json:"owner"`
+	Vmcore    *Vmcore          `json:"vmcore"`
+	NextSteps []string         `json:"next_steps"`
 }

@@ -42,7 +42,7 @@ func stackLink(d *Diagnosis) string {
 	if d.Owner == nil || len(d.Owner.Links) == 0 {
 		return ""
 	}
-	return d.Owner.Links[0].Proof
+	return d.Owner.Links[0].Proof.String()
 }
 
 // TestStackWordsProveTheSKB: words of a `bt -f` frame and `bt -FF`'s
@@ -79,7 +79,7 @@ func TestLostLineNoVerdict(t *testing.T) {
 	})
 	for _, f := range d.Findings {
 		if f.Severity == "error" {
-			t.Errorf("invented %s: %s", f.Check, f.Message)
+			t.Errorf("invented %s: %s", f.Check, f.Message())
 		}
 	}
 }
@@ -98,7 +98,7 @@ func TestPointerLayoutWithoutEnd(t *testing.T) {
 	})
 	for _, f := range d.Findings {
 		if f.Severity == "error" {
-			t.Errorf("%s: %s", f.Check, f.Message)
+			t.Errorf("%s: %s", f.Check, f.Message())
 		}
 	}
 }

@@ -34,8 +34,8 @@ func analyzeTranscript(t *testing.T, name string) *Diagnosis {
 }
 
 // verdicts returns the findings at warning or error level, by check id.
-func verdicts(d *Diagnosis) map[string][]Finding {
-	out := map[string][]Finding{}
+func verdicts(d *Diagnosis) map[string][]checks.Finding {
+	out := map[string][]checks.Finding{}
 	for _, f := range d.Findings {
 		if f.Severity == checks.SeverityError || f.Severity == checks.SeverityWarning {
 			out[f.Check] = append(out[f.Check], f)
@@ -44,8 +44,8 @@ func verdicts(d *Diagnosis) map[string][]Finding {
 	return out
 }
 
-func findingsOf(d *Diagnosis, check string) []Finding {
-	var out []Finding
+func findingsOf(d *Diagnosis, check string) []checks.Finding {
+	var out []checks.Finding
 	for _, f := range d.Findings {
 		if f.Check == check {
 			out = append(out, f)
@@ -57,7 +57,7 @@ func findingsOf(d *Diagnosis, check string) []Finding {
 func logFindings(t *testing.T, d *Diagnosis) {
 	t.Helper()
 	for _, f := range d.Findings {
-		t.Logf("  %s %s %s: %s", f.Severity, f.Check, f.Object, f.Message)
+		t.Logf("  %s %s %s: %s", f.Severity, f.Check, f.Object.Name(), f.Message())
 	}
 }
 
@@ -91,7 +91,8 @@ func TestTranscriptInvariants(t *testing.T) {
 		file string
 		skb  string // the dumped sk_buff
 		// check and severity are the one verdict wanted; "" for none.
-		check, severity string
+		check    string
+		severity checks.Severity
 		// msg are substrings of the verdict's message.
 		msg []string
 		// info are info-level checks that must accompany it.
@@ -157,12 +158,12 @@ func TestTranscriptInvariants(t *testing.T) {
 			}()
 			for check, fs := range v {
 				if check != c.check {
-					t.Errorf("unwanted %s %s: %s", fs[0].Severity, check, fs[0].Message)
+					t.Errorf("unwanted %s %s: %s", fs[0].Severity, check, fs[0].Message())
 				}
 			}
 			for _, f := range d.Findings {
-				if f.Object != "sk_buff "+c.skb {
-					t.Errorf("finding %s is about %q, want sk_buff %s", f.Check, f.Object, c.skb)
+				if f.Object.Name() != "sk_buff "+c.skb {
+					t.Errorf("finding %s is about %q, want sk_buff %s", f.Check, f.Object.Name(), c.skb)
 				}
 			}
 			for _, i := range c.info {
@@ -181,8 +182,8 @@ func TestTranscriptInvariants(t *testing.T) {
 				t.Errorf("%s severity %s, want %s", c.check, fs[0].Severity, c.severity)
 			}
 			for _, m := range c.msg {
-				if !strings.Contains(fs[0].Message, m) {
-					t.Errorf("%s message lacks %q:\n%s", c.check, m, fs[0].Message)
+				if !strings.Contains(fs[0].Message(), m) {
+					t.Errorf("%s message lacks %q:\n%s", c.check, m, fs[0].Message())
 				}
 			}
 		})
@@ -331,7 +332,7 @@ func TestTranscriptTruncated(t *testing.T) {
 	d := analyzeTranscript(t, "truncated.txt")
 	for _, f := range d.Findings {
 		if f.Severity == checks.SeverityError {
-			t.Errorf("verdict from a partial dump: %s %s: %s", f.Check, f.Object, f.Message)
+			t.Errorf("verdict from a partial dump: %s %s: %s", f.Check, f.Object.Name(), f.Message())
 		}
 	}
 	// The bt was cut inside its register block; its crash is still read.
@@ -366,7 +367,7 @@ func TestTranscriptPrefixes(t *testing.T) {
 			}
 			for _, f := range d.Findings {
 				if f.Severity != checks.SeverityInfo {
-					t.Errorf("%s cut after line %d (%q): %s %s: %s", name, n, strings.TrimSpace(lines[n-1]), f.Severity, f.Check, f.Message)
+					t.Errorf("%s cut after line %d (%q): %s %s: %s", name, n, strings.TrimSpace(lines[n-1]), f.Severity, f.Check, f.Message())
 				}
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/oops"
 )
@@ -289,13 +290,13 @@ func TestSeedDiagnosis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errs []Finding
+	var errs []checks.Finding
 	for _, f := range d.Findings {
 		if f.Severity == "error" {
 			errs = append(errs, f)
 		}
 	}
-	if len(errs) != 1 || errs[0].Check != "skb-data-len" || errs[0].Object != "sk_buff ffff880fe9624868" {
+	if len(errs) != 1 || errs[0].Check != "skb-data-len" || errs[0].Object.Name() != "sk_buff ffff880fe9624868" {
 		t.Fatalf("error findings %+v", errs)
 	}
 	ev := errs[0].Evidence
@@ -303,8 +304,8 @@ func TestSeedDiagnosis(t *testing.T) {
 		t.Errorf("evidence %v", ev)
 	}
 	for _, s := range []string{"144", "nr_frags 0", "176 bytes from offset 34", "RBX = 0x90"} {
-		if !strings.Contains(errs[0].Message, s) {
-			t.Errorf("message lacks %q: %s", s, errs[0].Message)
+		if !strings.Contains(errs[0].Message(), s) {
+			t.Errorf("message lacks %q: %s", s, errs[0].Message())
 		}
 	}
 	o := d.Owner
