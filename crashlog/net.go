@@ -96,10 +96,6 @@ type Socket struct {
 	Line int
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &netParser{} })
-}
-
 // taskHeaderParser is a block parser that needs the task headers the
 // Scanner consumes itself, as the start of a bt.
 type taskHeaderParser interface {

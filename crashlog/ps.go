@@ -43,10 +43,6 @@ type Task struct {
 	Line int
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &psParser{} })
-}
-
 // psParser reads `ps` output, with or without its header.
 type psParser struct {
 	tasks   []Task

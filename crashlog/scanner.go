@@ -139,19 +139,20 @@ func NewScanner() *Scanner {
 	return &Scanner{blocks: newBlockParsers()}
 }
 
-// newBlockParsers lists the parsers of other commands' output; each file
-// that adds one appends its constructor to blockParserFactories in init.
+// newBlockParsers lists the parsers of other commands' output explicitly,
+// as delve's openFns lists core readers. Order matters: the
+// first parser that takes a line ends the others' interest in it.
 func newBlockParsers() []blockParser {
-	var out []blockParser
-	for _, f := range blockParserFactories {
-		out = append(out, f())
+	return []blockParser{
+		&disParser{},
+		&netParser{},
+		&psParser{},
+		&pxParser{},
+		&rdParser{},
+		&stackWordParser{},
+		&structParser{},
 	}
-	return out
 }
-
-// blockParserFactories is filled by the init functions of the block
-// parsers' files.
-var blockParserFactories []func() blockParser
 
 // Line feeds one line; lineno is 1-based. text has had a log prefix removed
 // by the caller where there was one; leading and trailing whitespace and \r
@@ -245,7 +246,7 @@ func promptCommand(t string) string {
 
 // blockParser is a parser of one kind of crash(8) output that is not part
 // of bt or sys: struct dumps, rd, px, dis, ps, net. Each lives in its own
-// file and is registered in NewScanner.
+// file and is listed in newBlockParsers.
 type blockParser interface {
 	// prompt tells the parser a new command was typed (cmd may be "").
 	prompt(lineno int, cmd string)
