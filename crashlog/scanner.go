@@ -206,15 +206,17 @@ func (s *Scanner) Line(lineno int, text string) {
 			s.offerTaskHeader(lineno, h)
 			return
 		}
-	case c == 'c' && isPrompt(t):
-		s.closeAll()
-		s.cmd = promptCommand(t)
-		s.cmdLine = lineno
-		s.sys.typed = s.cmd == "sys" || strings.HasPrefix(s.cmd, "sys ") || strings.HasPrefix(s.cmd, "sys|")
-		for _, b := range s.blocks {
-			b.prompt(lineno, s.cmd)
+	case c == 'c':
+		if cmd, ok := oops.CrashPrompt(t); ok {
+			s.closeAll()
+			s.cmd = cmd
+			s.cmdLine = lineno
+			s.sys.typed = cmd == "sys" || strings.HasPrefix(cmd, "sys ") || strings.HasPrefix(cmd, "sys|")
+			for _, b := range s.blocks {
+				b.prompt(lineno, cmd)
+			}
+			return
 		}
-		return
 	}
 	// Block parsers (struct dumps, tables) see every other line first; the
 	// one that takes it ends the others' interest in it.
@@ -226,7 +228,7 @@ func (s *Scanner) Line(lineno int, text string) {
 	if s.btActive() && s.btDetail(lineno, t) {
 		return
 	}
-	if k, v := parseSysLine(t); k != keyNone {
+	if k, v := oops.ParseCrashSys(t); k != oops.SysNone {
 		s.closeBt()
 		if done := s.sys.add(lineno, k, v); done != nil {
 			s.addSys(done)
@@ -234,14 +236,6 @@ func (s *Scanner) Line(lineno int, text string) {
 		return
 	}
 	s.noise()
-}
-
-// promptCommand returns the command of a prompt line ("sk_buff ffff88..."
-// for "crash> sk_buff ffff88...|grep len" keeps the pipe: a parser needs to
-// know the output is filtered).
-func promptCommand(t string) string {
-	i := strings.IndexByte(t, '>')
-	return strings.TrimSpace(t[i+1:])
 }
 
 // blockParser is a parser of one kind of crash(8) output that is not part
@@ -255,24 +249,6 @@ type blockParser interface {
 	line(lineno int, t string, cmd string) bool
 	// finish adds what the parser found to the session.
 	finish(sess *Session)
-}
-
-// isPrompt recognises "crash> cmd" (and "crash64> ", the prompt of a
-// renamed binary).
-func isPrompt(t string) bool {
-	if !strings.HasPrefix(t, "crash") {
-		return false
-	}
-	i := strings.IndexByte(t, '>')
-	if i < 0 || i > 12 {
-		return false
-	}
-	for j := len("crash"); j < i; j++ {
-		if !isDigit(t[j]) && t[j] != '_' && !('a' <= t[j] && t[j] <= 'z') {
-			return false
-		}
-	}
-	return i+1 == len(t) || t[i+1] == ' '
 }
 
 // btActive says whether a bt is open and still accepting its detail lines.
