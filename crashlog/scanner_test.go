@@ -718,3 +718,47 @@ func TestTooManyExceptions(t *testing.T) {
 		t.Errorf("last kept exception got source line %d", e.SourceLine)
 	}
 }
+
+// TestBtBelow checks what the detail lines under each kind of bt line belong
+// to.
+func TestBtBelow(t *testing.T) {
+	const (
+		hdr   = `PID: 0  TASK: ffffffff81a8d020  CPU: 0  COMMAND: "swapper"`
+		frame = " #0 [ffff880061a03538] skb_checksum_help at ffffffff8145d60a"
+		exc   = "    [exception RIP: skb_checksum+725]"
+		regs  = "    RIP: ffffffff8145b3a5  RSP: ffff880061a03508  RFLAGS: 00010246"
+		src   = "    /usr/src/debug/linux/net/core/dev.c: 1951"
+	)
+	tests := []struct {
+		lines []string
+		want  btElem
+	}{
+		{[]string{hdr}, belowNothing},
+		{[]string{hdr, frame}, belowFrame},
+		{[]string{hdr, frame, exc}, belowException},
+		{[]string{hdr, frame, exc, regs, src}, belowException},
+		{[]string{exc}, belowException},
+		{[]string{hdr, exc, regs, frame, src}, belowFrame},
+	}
+	for _, tc := range tests {
+		s := NewScanner()
+		for i, l := range tc.lines {
+			s.Line(i+1, l)
+		}
+		if s.bt.below != tc.want {
+			t.Errorf("%q: below = %v, want %v", tc.lines, s.bt.below, tc.want)
+		}
+	}
+	var exceptions strings.Builder
+	exceptions.WriteString(hdr + "\n")
+	for range MaxExceptions + 1 {
+		exceptions.WriteString(exc + "\n")
+	}
+	s := NewScanner()
+	for i, l := range strings.Split(strings.TrimSuffix(exceptions.String(), "\n"), "\n") {
+		s.Line(i+1, l)
+	}
+	if s.bt.below != belowNothing || !s.bt.cur.Truncated {
+		t.Errorf("past MaxExceptions: below = %v, truncated %v", s.bt.below, s.bt.cur.Truncated)
+	}
+}
