@@ -7,40 +7,6 @@ import (
 	"testing"
 )
 
-// scanHeaders scans text like scan, and offers each task header to the
-// block parsers the way Scanner.Line does once it calls offerTaskHeader
-// (offering one twice is harmless), so that these tests hold whether or not
-// scanner.go makes the call.
-func scanHeaders(text string, mangle func(string) string) *Session {
-	s := NewScanner()
-	for i, l := range strings.Split(text, "\n") {
-		if mangle != nil {
-			l = mangle(l)
-		}
-		s.Line(i+1, l)
-		if len(l) <= maxLineLen {
-			if h, ok := parseHeader(normalize(l)); ok {
-				s.offerTaskHeader(i+1, h)
-			}
-		}
-	}
-	return s.Finish()
-}
-
-// scanHeadersAllVariants is scanAllVariants for scanHeaders.
-func scanHeadersAllVariants(t *testing.T, text string) *Session {
-	t.Helper()
-	base := scanHeaders(text, nil)
-	checkInvariants(t, base)
-	checkRows(t, base)
-	for _, v := range variants[1:] {
-		if got := scanHeaders(text, v.mangle); !reflect.DeepEqual(got, base) {
-			t.Errorf("variant %s differs from as-is:\n%s\nwant\n%s", v.name, dump(got), dump(base))
-		}
-	}
-	return base
-}
-
 // checkRows states what must hold of the ps, net and net -s rows of any
 // Session.
 func checkRows(t *testing.T, s *Session) {
@@ -127,8 +93,8 @@ func TestSeedNet(t *testing.T) {
 
 func TestNetTranscript(t *testing.T) {
 	text := readTestdata(t, "net_foreach.txt")
-	sess := scanHeadersAllVariants(t, text)
-	if crlf := scanHeaders(readTestdata(t, "net_foreach_crlf.txt"), nil); !reflect.DeepEqual(crlf, sess) {
+	sess := scanAllVariants(t, text)
+	if crlf := scan(readTestdata(t, "net_foreach_crlf.txt"), nil); !reflect.DeepEqual(crlf, sess) {
 		t.Errorf("the stripped CRLF copy differs:\n%s", dump(crlf))
 	}
 	lines := strings.Split(text, "\n")
@@ -258,7 +224,7 @@ func TestBtUnchanged(t *testing.T) {
 
 func TestBtAndNet(t *testing.T) {
 	text := readTestdata(t, "bt_net.txt")
-	sess := scanHeadersAllVariants(t, text)
+	sess := scanAllVariants(t, text)
 	if len(sess.Backtraces) != 3 {
 		t.Fatalf("backtraces = %d:\n%s", len(sess.Backtraces), dump(sess))
 	}
@@ -304,7 +270,7 @@ func TestBtAndNet(t *testing.T) {
 
 // TestTaskHeaderWiring checks that the Scanner itself offers task headers
 // to the net parser (scanner.go calling offerTaskHeader where it opens a bt
-// on a header). Until it does, a socket never names its task.
+// on a header): without it a socket never names its task.
 func TestTaskHeaderWiring(t *testing.T) {
 	text := "crash> net -s\nPID: 1204   TASK: ffff881076a3e080  CPU: 5   COMMAND: \"sshd\"\n" +
 		"FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT\n" +
@@ -313,10 +279,7 @@ func TestTaskHeaderWiring(t *testing.T) {
 	if len(sess.Sockets) != 1 {
 		t.Fatalf("sockets = %s", dump(sess))
 	}
-	if sess.Sockets[0].Task == nil {
-		t.Skip("scanner.go does not call offerTaskHeader yet: sockets are never tied to their task header")
-	}
-	if sess.Sockets[0].Task.PID != 1204 {
+	if sess.Sockets[0].Task == nil || sess.Sockets[0].Task.PID != 1204 {
 		t.Errorf("task = %+v", sess.Sockets[0].Task)
 	}
 }
@@ -354,7 +317,7 @@ func TestNetProvenance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sess := scanHeaders(tc.text, nil)
+			sess := scan(tc.text, nil)
 			checkRows(t, sess)
 			if len(sess.Sockets) != len(tc.tasks) {
 				t.Fatalf("sockets = %s", dump(sess))
@@ -460,7 +423,7 @@ func TestNetListings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sess := scanHeaders(tc.text, nil)
+			sess := scan(tc.text, nil)
 			checkRows(t, sess)
 			var got []string
 			for _, d := range sess.NetDevs {
@@ -501,7 +464,7 @@ func fuzzRows(t *testing.T, data string, cmds ...string) {
 		sb.WriteString(data)
 		sb.WriteString("\n")
 	}
-	s := scanHeaders(sb.String(), nil)
+	s := scan(sb.String(), nil)
 	checkInvariants(t, s)
 	checkRows(t, s)
 }

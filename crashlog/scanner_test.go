@@ -81,6 +81,7 @@ func scanAllVariants(t *testing.T, text string) *Session {
 	t.Helper()
 	base := scan(text, nil)
 	checkInvariants(t, base)
+	checkRows(t, base)
 	for _, v := range variants[1:] {
 		got := scan(text, v.mangle)
 		if !reflect.DeepEqual(got, base) {
