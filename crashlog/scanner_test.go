@@ -8,35 +8,27 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
-// sharedDir is ../shared of the repository: KTRIAGE_SHARED, or the default
-// relative to this package's directory (the tests' working directory).
-func sharedDir() string {
-	if d := os.Getenv("KTRIAGE_SHARED"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared")
-}
-
-// readShared reads a file under the shared directory; a missing file skips
-// the test, except in CI where the assets must be present.
+// readShared reads the shared test asset rel; testshared.Path decides what
+// its absence means (a skip on a user's clone, a failure under CI).
 func readShared(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join(sharedDir(), rel)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test asset missing: %s: %v", p, err)
-		}
-		t.Skipf("shared test asset missing: %s (set KTRIAGE_SHARED): %v", p, err)
-	}
-	return string(b)
+	return readFile(t, testshared.Path(t, rel))
 }
 
+// readTestdata reads a file of this package's testdata.
 func readTestdata(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	return readFile(t, filepath.Join("testdata", name))
+}
+
+// readFile reads a file the repository holds: its absence is a failure.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,11 +474,8 @@ func TestNoCrashOutput(t *testing.T) {
 			}
 		})
 	}
-	b, err := os.ReadFile(filepath.Join("..", "examples", "ticket-skb-checksum.txt"))
-	if err != nil {
-		t.Skip(err)
-	}
-	if s := scan(string(b), nil); len(s.Backtraces) != 0 || len(s.SysBlocks) != 0 {
+	ticket := readFile(t, filepath.Join("..", "examples", "ticket-skb-checksum.txt"))
+	if s := scan(ticket, nil); len(s.Backtraces) != 0 || len(s.SysBlocks) != 0 {
 		t.Errorf("ticket: found %s", dump(s))
 	}
 }
