@@ -35,6 +35,26 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
+// accepted checks a line parser's verdict on in against want, and says
+// whether to go on comparing what it parsed: not when the verdict is wrong
+// (reported here) nor when the line was rightly rejected.
+func accepted(t *testing.T, in string, ok, want bool) bool {
+	t.Helper()
+	if ok != want {
+		t.Errorf("%q: ok = %v", in, ok)
+		return false
+	}
+	return ok
+}
+
+// offsetOrNone is *p, or -1 when p is nil, for tables of offsets.
+func offsetOrNone(p *uint64) int64 {
+	if p == nil {
+		return -1
+	}
+	return int64(*p)
+}
+
 // scan feeds text line by line, each line passed through mangle.
 func scan(text string, mangle func(string) string) *Session {
 	s := NewScanner()
@@ -570,17 +590,10 @@ func TestParseFrame(t *testing.T) {
 	}
 	for _, tc := range tests {
 		f, ok := parseFrame(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%q: ok = %v", tc.in, ok)
+		if !accepted(t, tc.in, ok, tc.ok) {
 			continue
 		}
-		if !ok {
-			continue
-		}
-		off := int64(-1)
-		if f.Offset != nil {
-			off = int64(*f.Offset)
-		}
+		off := offsetOrNone(f.Offset)
 		if f.Index != tc.idx || f.Function != tc.fn || off != tc.off || f.Address != tc.addr || f.Module != tc.module {
 			t.Errorf("%q: got %+v (off %d)", tc.in, f, off)
 		}
@@ -606,11 +619,7 @@ func TestParseHeader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		h, ok := parseHeader(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%q: ok = %v", tc.in, ok)
-			continue
-		}
-		if ok && (derefInt(h.pid) != tc.pid || h.task != tc.task || derefInt(h.cpu) != tc.cpu || h.command != tc.comm) {
+		if accepted(t, tc.in, ok, tc.ok) && (derefInt(h.pid) != tc.pid || h.task != tc.task || derefInt(h.cpu) != tc.cpu || h.command != tc.comm) {
 			t.Errorf("%q: got %+v", tc.in, h)
 		}
 	}
@@ -635,17 +644,10 @@ func TestParseException(t *testing.T) {
 	}
 	for _, tc := range tests {
 		e, ok := parseException(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%q: ok = %v", tc.in, ok)
+		if !accepted(t, tc.in, ok, tc.ok) {
 			continue
 		}
-		if !ok {
-			continue
-		}
-		off := int64(-1)
-		if e.Offset != nil {
-			off = int64(*e.Offset)
-		}
+		off := offsetOrNone(e.Offset)
 		if e.Function != tc.fn || off != tc.off || e.Module != tc.module {
 			t.Errorf("%q: got %+v", tc.in, e)
 		}
