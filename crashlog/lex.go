@@ -199,3 +199,30 @@ func unquote(s string) string {
 func hexString(v uint64) string { return strconv.FormatUint(v, 16) }
 
 func u64(v uint64) *uint64 { return &v }
+
+// interner shares the copies of short strings that repeat across lines
+// (function, member, command and device names): a `foreach bt` or a large
+// ps repeats each many times. It keeps at most max of them (maxNames when
+// 0), so memory stays bounded on junk; names past it are copied each time.
+type interner struct {
+	m   map[string]string
+	max int
+}
+
+// get returns a copy of s that does not share the caller's line.
+func (in *interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if in.m == nil {
+		in.m = make(map[string]string, 64)
+	}
+	if limit := in.max; len(in.m) < limit || limit == 0 && len(in.m) < maxNames {
+		in.m[v] = v
+	}
+	return v
+}

@@ -136,7 +136,8 @@ type netParser struct {
 	group       *TaskRef
 	groupLine   int
 
-	names map[string]string
+	// names shares the family, type and device names that repeat.
+	names interner
 }
 
 func (p *netParser) prompt(lineno int, cmd string) {
@@ -233,8 +234,8 @@ func (p *netParser) addSocket(sk Socket) {
 		p.dropped++
 		return
 	}
-	sk.Family = p.intern(sk.Family)
-	sk.Type = p.intern(sk.Type)
+	sk.Family = p.names.get(sk.Family)
+	sk.Type = p.names.get(sk.Type)
 	sk.LocalRaw = strings.Clone(sk.LocalRaw)
 	sk.RemoteRaw = strings.Clone(sk.RemoteRaw)
 	sk.Local = strings.Clone(sk.Local)
@@ -247,26 +248,11 @@ func (p *netParser) addDev(d NetDev) {
 		p.dropped++
 		return
 	}
-	d.Name = p.intern(d.Name)
+	d.Name = p.names.get(d.Name)
 	for i, a := range d.Addrs {
 		d.Addrs[i] = strings.Clone(a)
 	}
 	p.devs = append(p.devs, d)
-}
-
-// intern shares the copies of the short strings that repeat across lines.
-func (p *netParser) intern(s string) string {
-	if v, ok := p.names[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if p.names == nil {
-		p.names = make(map[string]string)
-	}
-	if len(p.names) < 1024 {
-		p.names[v] = v
-	}
-	return v
 }
 
 func (p *netParser) finish(sess *Session) {

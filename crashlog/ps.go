@@ -50,7 +50,9 @@ type psParser struct {
 	// kstack: the fourth column is `ps -s`'s kernel stack pointer, not the
 	// task address; such lines are consumed but not kept.
 	kstack bool
-	names  map[string]string
+	// names shares command names: a large ps repeats "kworker/0:1" and
+	// friends many times.
+	names interner
 }
 
 func (p *psParser) prompt(lineno int, cmd string) {
@@ -76,26 +78,10 @@ func (p *psParser) line(lineno int, t string, cmd string) bool {
 		p.dropped++
 		return true
 	}
-	task.Comm = p.intern(task.Comm)
+	task.Comm = p.names.get(task.Comm)
 	task.Line = lineno
 	p.tasks = append(p.tasks, task)
 	return true
-}
-
-// intern shares the copies of command names: a large ps repeats
-// "kworker/0:1" and friends many times.
-func (p *psParser) intern(s string) string {
-	if v, ok := p.names[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if p.names == nil {
-		p.names = make(map[string]string)
-	}
-	if len(p.names) < 4096 {
-		p.names[v] = v
-	}
-	return v
 }
 
 func (p *psParser) finish(sess *Session) {

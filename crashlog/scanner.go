@@ -84,7 +84,7 @@ type Scanner struct {
 
 	// names interns function, module and register names: they repeat
 	// across frames and tasks, and a `foreach bt` has thousands.
-	names map[string]string
+	names interner
 
 	// cmd is the last command typed at a crash> prompt and cmdLine its
 	// line; "" when the document shows none.
@@ -146,26 +146,8 @@ type slotSym struct {
 	off  uint64
 }
 
-// maxNames bounds the intern table; names past it are copied each time.
+// maxNames bounds an intern table; names past it are copied each time.
 const maxNames = 16384
-
-// intern returns a copy of name that does not share the caller's line.
-func (s *Scanner) intern(name string) string {
-	if name == "" {
-		return ""
-	}
-	if v, ok := s.names[name]; ok {
-		return v
-	}
-	v := strings.Clone(name)
-	if s.names == nil {
-		s.names = make(map[string]string, 256)
-	}
-	if len(s.names) < maxNames {
-		s.names[v] = v
-	}
-	return v
-}
 
 // NewScanner returns a scanner at the start of a document.
 func NewScanner() *Scanner {
@@ -178,8 +160,8 @@ func NewScanner() *Scanner {
 func newBlockParsers() []blockParser {
 	return []blockParser{
 		&disParser{},
-		&netParser{},
-		&psParser{},
+		&netParser{names: interner{max: 1024}},
+		&psParser{names: interner{max: 4096}},
 		&pxParser{},
 		&rdParser{},
 		&stackWordParser{},
@@ -333,8 +315,8 @@ func (s *Scanner) frame(lineno int, f StackFrame) {
 		s.bt.below = belowNothing
 		return
 	}
-	f.Function = s.intern(f.Function)
-	f.Module = s.intern(f.Module)
+	f.Function = s.names.get(f.Function)
+	f.Module = s.names.get(f.Module)
 	f.Separator, s.bt.separator = s.bt.separator, ""
 	f.Line = lineno
 	b.AllFrames = append(b.AllFrames, f)
@@ -354,8 +336,8 @@ func (s *Scanner) exception(lineno int, e Exception) {
 		s.bt.below = belowNothing // its detail lines have nowhere to go
 		return
 	}
-	e.Function = s.intern(e.Function)
-	e.Module = s.intern(e.Module)
+	e.Function = s.names.get(e.Function)
+	e.Module = s.names.get(e.Module)
 	e.After = len(b.AllFrames) - 1
 	e.Line = lineno
 	ep := &e
@@ -389,7 +371,7 @@ func (s *Scanner) btDetail(lineno int, t string) bool {
 		}
 		ok := parseRegs(t, func(name string, v uint64) {
 			if _, seen := regs[name]; seen || len(regs) < maxRegs {
-				regs[s.intern(name)] = v
+				regs[s.names.get(name)] = v
 			}
 		})
 		if ok {
@@ -626,7 +608,7 @@ func (s *Scanner) Finish() *Session {
 	for _, b := range s.blocks {
 		b.finish(&s.sess)
 	}
-	s.starts, s.conflict, s.slots, s.names = nil, nil, nil, nil
+	s.starts, s.conflict, s.slots, s.names = nil, nil, nil, interner{}
 	return &s.sess
 }
 

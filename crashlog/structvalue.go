@@ -709,22 +709,3 @@ func (b *builder) finish() *kobj.Value {
 
 // depth is how many braces are open below the root.
 func (b *builder) depth() int { return len(b.stack) - 1 + b.skip }
-
-// interner shares member names: an array of 18 frags repeats three.
-type interner struct {
-	m map[string]string
-}
-
-func (in *interner) get(s string) string {
-	if v, ok := in.m[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if in.m == nil {
-		in.m = make(map[string]string, 64)
-	}
-	if len(in.m) < maxNames {
-		in.m[v] = v
-	}
-	return v
-}
