@@ -96,9 +96,7 @@ func setSysField(s *Sys, k oops.CrashSysKey, v string) {
 	case oops.SysDumpfile:
 		s.Dumpfile = v
 	case oops.SysCPUs:
-		if n, ok := leadingInt(v); ok {
-			s.CPUs = &n
-		}
+		s.CPUs = leadingIntPtr(v)
 	case oops.SysDate:
 		s.Date = v
 	case oops.SysUptime:
@@ -106,9 +104,7 @@ func setSysField(s *Sys, k oops.CrashSysKey, v string) {
 	case oops.SysLoadAverage:
 		s.LoadAverage = v
 	case oops.SysTasks:
-		if n, ok := leadingInt(v); ok {
-			s.Tasks = &n
-		}
+		s.Tasks = leadingIntPtr(v)
 	case oops.SysNodename:
 		s.Nodename = v
 	case oops.SysRelease:
@@ -120,30 +116,33 @@ func setSysField(s *Sys, k oops.CrashSysKey, v string) {
 		arch, rest := nextField(v)
 		s.Machine = arch
 		if strings.HasPrefix(rest, "(") {
-			if n, ok := leadingInt(strings.TrimLeft(rest[1:], " ")); ok {
-				s.MHz = &n
-			}
+			s.MHz = leadingIntPtr(strings.TrimLeft(rest[1:], " "))
 		}
 	case oops.SysMemory:
 		s.Memory = v
 	case oops.SysPanic:
 		s.Panic = panicMessage(v)
 	case oops.SysPID:
-		if n, ok := leadingInt(v); ok {
-			s.PID = &n
-		}
+		s.PID = leadingIntPtr(v)
 	case oops.SysCommand:
 		s.Command = unquote(v)
 	case oops.SysTask:
 		s.Task, _ = nextField(v)
 		s.Task = strings.ToLower(s.Task)
 	case oops.SysCPU:
-		if n, ok := leadingInt(v); ok {
-			s.CPU = &n
-		}
+		s.CPU = leadingIntPtr(v)
 	case oops.SysState:
 		s.State = v
 	}
+}
+
+// leadingIntPtr is the number a value starts with ("24 [OFFLINE: 1]"), nil
+// when it starts with none.
+func leadingIntPtr(v string) *int {
+	if n, ok := leadingInt(v); ok {
+		return &n
+	}
+	return nil
 }
 
 // panicMessage turns `"[191691.047083] kernel BUG at net/core/skbuff.c:1886!"`
