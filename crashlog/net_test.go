@@ -452,7 +452,7 @@ func TestNetLimits(t *testing.T) {
 	}
 }
 
-// fuzzRows feeds data after each of cmds' prompts, offering task headers.
+// fuzzRows feeds data after each of cmds' prompts and checks the rows.
 func fuzzRows(t *testing.T, data string, cmds ...string) {
 	var sb strings.Builder
 	for _, c := range cmds {
@@ -467,15 +467,12 @@ func fuzzRows(t *testing.T, data string, cmds ...string) {
 
 // FuzzNet feeds arbitrary text as the output of net commands.
 func FuzzNet(f *testing.F) {
-	for _, s := range []string{
+	fuzz(f, []string{
 		"PID: 29860  TASK: ffff881061546040  CPU: 9   COMMAND: \"proc1\"\nFD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT\n7330 ffff880da69e6700 ffff881063a669c0 INET:STREAM  1.xx.xx.20-443 11.xx.xx.190-51000 <--\n",
 		"12 ffff88107a7f9680 ffff88105f2e4c00 INET6:STREAM fe80:0:0:0:0:0:0:1-22 fe80:0:0:0:21b:21ff:fe3c:4d5e-51544\n9 ffff88107a7f8c80 ffff881079d4f000 UNIX:DGRAM\nNo open sockets.\n",
 		"   NET_DEVICE     NAME   IP ADDRESS(ES)\nffff881068593020  lo    1.xx.xx.20, ::1\nffff881068560020  eth1   \n",
 		"1 ffffffffffffffff 0000000000000000 A:B -1-1 ::-65535\nffffffff  x  ::,,::\n",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data string) {
+	}, func(t *testing.T, data string) {
 		fuzzRows(t, data, "net", "net -s | grep x", "foreach net -s", "")
 	})
 }
