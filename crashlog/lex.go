@@ -226,3 +226,34 @@ func (in *interner) get(s string) string {
 	}
 	return v
 }
+
+// columns reads the space-separated columns of a table line (ps, net -s)
+// in turn. Once a column fails to parse every later one fails too, so a
+// parser reads all its columns and checks ok once.
+type columns struct {
+	rest string // the line after the columns read
+	ok   bool   // every column read so far parsed
+}
+
+func newColumns(t string) columns { return columns{rest: t, ok: true} }
+
+// next returns the next column as text ("" once a column failed).
+func (c *columns) next() string {
+	if !c.ok {
+		return ""
+	}
+	var f string
+	f, c.rest = nextField(c.rest)
+	return f
+}
+
+// column parses the next column of c with parse; the zero value once a
+// column failed.
+func column[T any](c *columns, parse func(string) (T, bool)) T {
+	var v T
+	if !c.ok {
+		return v
+	}
+	v, c.ok = parse(c.next())
+	return v
+}

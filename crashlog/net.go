@@ -340,28 +340,20 @@ func parseSocket(t string) (Socket, bool) {
 	if !isDigit(t[0]) {
 		return sk, false
 	}
-	f, rest := nextField(t)
-	fd, ok := parseDec(f)
-	if !ok {
+	c := newColumns(t)
+	fd := column(&c, parseDec)
+	sock1 := column(&c, parseAddr)
+	sock2 := column(&c, parseAddr)
+	famType := c.next()
+	if !c.ok {
 		return sk, false
 	}
-	f, rest = nextField(rest)
-	sock1, ok := parseAddr(f)
-	if !ok {
-		return sk, false
-	}
-	f, rest = nextField(rest)
-	sock2, ok := parseAddr(f)
-	if !ok {
-		return sk, false
-	}
-	f, rest = nextField(rest)
-	fam, typ, ok := splitFamilyType(f)
+	fam, typ, ok := splitFamilyType(famType)
 	if !ok {
 		return sk, false
 	}
 	sk.FD, sk.Socket, sk.Sock, sk.Family, sk.Type = fd, sock1, sock2, fam, typ
-	f, rest = nextField(rest)
+	f, rest := nextField(c.rest)
 	if host, port, ok := parseEndpoint(f); ok {
 		sk.LocalRaw, sk.Local = f, joinHostPort(host, port)
 		f, _ = nextField(rest)
