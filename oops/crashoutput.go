@@ -77,9 +77,11 @@ const (
 type sysRole uint8
 
 const (
+	// The zero role is SysNone's: neither of the roles asked about.
+	_ sysRole = iota
 	// roleSystem keys name the system and the dump; the kernel never
 	// prints them, so one ends a pasted kernel log.
-	roleSystem sysRole = iota
+	roleSystem
 	// rolePanic is PANIC: the kernel prints "PANIC: double fault" itself.
 	rolePanic
 	// roleTask keys name the task in context; `set` prints them too, and
@@ -102,12 +104,12 @@ const (
 	hexValue
 )
 
-// alone says when one line of a key shows, by itself, that a document
+// aloneRule says when one line of a key shows, by itself, that a document
 // holds crash output: the key and its value are never in a kernel log.
-type alone uint8
+type aloneRule uint8
 
 const (
-	notAlone alone = iota
+	notAlone aloneRule = iota
 	aloneAny
 	// aloneQuoted: only with the quoted value crash prints (`PANIC:
 	// "Oops: 0002 [#1] SMP "`), never the kernel's "PANIC: double fault".
@@ -120,7 +122,7 @@ var crashSysKeys = [numSysKeys]struct {
 	name  string
 	role  sysRole
 	value sysValue
-	alone alone
+	alone aloneRule
 }{
 	SysKernel:      {"KERNEL", roleSystem, anyValue, aloneAny},
 	SysDumpfile:    {"DUMPFILE", roleSystem, anyValue, aloneAny},
@@ -167,14 +169,14 @@ func (k CrashSysKey) String() string {
 // MEMORY): not PANIC, not the task context keys PID, COMMAND, TASK, CPU and
 // STATE that `set` prints too, not the DEBUG KERNEL and DEBUGINFO asides.
 func (k CrashSysKey) NamesSystem() bool {
-	return k != SysNone && k < numSysKeys && crashSysKeys[k].role == roleSystem
+	return k < numSysKeys && crashSysKeys[k].role == roleSystem
 }
 
 // Aside says whether the key is one crash prints inside the block in some
 // set-ups (DEBUG KERNEL, DEBUGINFO), which neither makes a block nor ends
 // one.
 func (k CrashSysKey) Aside() bool {
-	return k != SysNone && k < numSysKeys && crashSysKeys[k].role == roleAside
+	return k < numSysKeys && crashSysKeys[k].role == roleAside
 }
 
 // ParseCrashSys recognises a line of a `sys` block, "RELEASE:
