@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // benchLines repeats the given documents (shared assets when present, else
@@ -12,7 +14,7 @@ import (
 func benchLines(b *testing.B, shared, local []string) []string {
 	var parts []string
 	for _, p := range shared {
-		if data, err := os.ReadFile(filepath.Join(sharedDir(), p)); err == nil {
+		if data, err := os.ReadFile(filepath.Join(testshared.Dir(), p)); err == nil {
 			parts = append(parts, string(data))
 		}
 	}

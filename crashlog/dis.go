@@ -57,10 +57,6 @@ func (s *Session) DisSource(addr uint64) (file string, line int, ok bool) {
 	return best.SourceFile, best.SourceLine, true
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &disParser{} })
-}
-
 // disParser reads `dis` instruction lines and the `dis -l` source lines
 // above them. It consumes instruction lines (nothing else prints them) but
 // not source lines, which `bt -l` prints too.

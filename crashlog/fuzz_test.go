@@ -19,23 +19,11 @@ func checkInvariants(t *testing.T, s *Session) {
 	}
 	prevEnd := 0
 	for i, x := range s.SysBlocks {
-		if x.Span.Start < 1 || x.Span.Start > x.Span.End {
-			t.Fatalf("sys %d span %+v", i, x.Span)
-		}
-		if x.Span.Start <= prevEnd {
-			t.Fatalf("sys %d span %+v overlaps the previous block", i, x.Span)
-		}
-		prevEnd = x.Span.End
+		prevEnd = checkSpan(t, "sys", i, x.Span, prevEnd)
 	}
 	prevEnd = 0
 	for i, b := range s.Backtraces {
-		if b.Span.Start < 1 || b.Span.Start > b.Span.End {
-			t.Fatalf("bt %d span %+v", i, b.Span)
-		}
-		if b.Span.Start <= prevEnd {
-			t.Fatalf("bt %d span %+v overlaps the previous bt", i, b.Span)
-		}
-		prevEnd = b.Span.End
+		prevEnd = checkSpan(t, "bt", i, b.Span, prevEnd)
 		if len(b.AllFrames) == 0 && b.Exception == nil {
 			t.Fatalf("bt %d is empty", i)
 		}
@@ -84,6 +72,29 @@ func checkInvariants(t *testing.T, s *Session) {
 	}
 }
 
+// checkSpan checks that the span of block i of a kind is well formed and
+// starts after prevEnd, where the previous block of the kind ended (blocks
+// of one kind never overlap), and returns its end.
+func checkSpan(t *testing.T, kind string, i int, sp Span, prevEnd int) int {
+	t.Helper()
+	if sp.Start < 1 || sp.Start > sp.End {
+		t.Fatalf("%s %d span %+v", kind, i, sp)
+	}
+	if sp.Start <= prevEnd {
+		t.Fatalf("%s %d span %+v overlaps the previous one", kind, i, sp)
+	}
+	return sp.End
+}
+
+// fuzz seeds f and runs check on every input.
+func fuzz(f *testing.F, seeds []string, check func(t *testing.T, data string)) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(check)
+}
+
+// fuzzLines feeds data line by line and checks the invariants.
 func fuzzLines(t *testing.T, data string) {
 	s := NewScanner()
 	for i, l := range strings.Split(data, "\n") {
@@ -94,25 +105,19 @@ func fuzzLines(t *testing.T, data string) {
 
 // FuzzBacktrace feeds arbitrary text, seeded with bt output.
 func FuzzBacktrace(f *testing.F) {
-	for _, s := range []string{
+	fuzz(f, []string{
 		"PID: 0      TASK: ffffffff81a8d020  CPU: 0   COMMAND: \"swapper\"\n #0 [ffff880061a03190] machine_kexec at ffffffff8103b60b\n    [exception RIP: skb_checksum+725]\n    RIP: ffffffff81451ff5  RSP: ffff880061a034d0  RFLAGS: 00010206\n #7 [ffff880061a03538] skb_checksum_help at ffffffff8145d60a\n",
 		" #1 [ffff880061a031f0] crash_kexec at ffffffff810c99e2\n--- <IRQ stack> ---\n #2 [ffff880061a032c0] oops_end+0x8a at ffffffff8152e0d0 [m]\n    ffff880061a032c8: skb_checksum_help+138 [size-64]\n",
 		"[exception RIP: unknown or invalid address]\nRIP: 0000000000000000\n#0 [1] a at 2\n",
 		"0xffffffff8145d5f1 <skb_checksum_help+113>: cmp\nffffffff8145d60a (T) skb_checksum_help+138\n",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(fuzzLines)
+	}, fuzzLines)
 }
 
 // FuzzSys feeds arbitrary text, seeded with sys output.
 func FuzzSys(f *testing.F) {
-	for _, s := range []string{
+	fuzz(f, []string{
 		"        CPUS: 24\n     RELEASE: 2.6.32-504.23.4.el6.x86_64\n       PANIC: \"[191691.047083] kernel BUG at net/core/skbuff.c:1886!\"\n",
 		"    PID: 98\nCOMMAND: \"sh\"\n   TASK: ffff9e2b41f7b000  [THREAD_INFO: ffff9e2b41f7b000]\n",
 		"     MACHINE: x86_64  (\nPANIC: \"\nCPUS: 9999999999999\nRELEASE:\n",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(fuzzLines)
+	}, fuzzLines)
 }

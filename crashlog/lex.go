@@ -199,3 +199,61 @@ func unquote(s string) string {
 func hexString(v uint64) string { return strconv.FormatUint(v, 16) }
 
 func u64(v uint64) *uint64 { return &v }
+
+// interner shares the copies of short strings that repeat across lines
+// (function, member, command and device names): a `foreach bt` or a large
+// ps repeats each many times. It keeps at most max of them (maxNames when
+// 0), so memory stays bounded on junk; names past it are copied each time.
+type interner struct {
+	m   map[string]string
+	max int
+}
+
+// get returns a copy of s that does not share the caller's line.
+func (in *interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if in.m == nil {
+		in.m = make(map[string]string, 64)
+	}
+	if limit := in.max; len(in.m) < limit || limit == 0 && len(in.m) < maxNames {
+		in.m[v] = v
+	}
+	return v
+}
+
+// columns reads the space-separated columns of a table line (ps, net -s)
+// in turn. Once a column fails to parse every later one fails too, so a
+// parser reads all its columns and checks ok once.
+type columns struct {
+	rest string // the line after the columns read
+	ok   bool   // every column read so far parsed
+}
+
+func newColumns(t string) columns { return columns{rest: t, ok: true} }
+
+// next returns the next column as text ("" once a column failed).
+func (c *columns) next() string {
+	if !c.ok {
+		return ""
+	}
+	var f string
+	f, c.rest = nextField(c.rest)
+	return f
+}
+
+// column parses the next column of c with parse; the zero value once a
+// column failed.
+func column[T any](c *columns, parse func(string) (T, bool)) T {
+	var v T
+	if !c.ok {
+		return v
+	}
+	v, c.ok = parse(c.next())
+	return v
+}

@@ -44,7 +44,7 @@ func TestLogNotConsumed(t *testing.T) {
 			}
 		}
 	}
-	sess := scanHeaders(logOutput, nil)
+	sess := scan(logOutput, nil)
 	checkRows(t, sess)
 	if len(sess.NetDevs) != 0 || len(sess.Sockets) != 0 || len(sess.Tasks) != 1 || sess.Tasks[0].Line != len(lines)-1 {
 		t.Errorf("found %s", dump(&Session{Tasks: sess.Tasks, NetDevs: sess.NetDevs, Sockets: sess.Sockets}))
@@ -56,7 +56,7 @@ func TestLogNotConsumed(t *testing.T) {
 func TestLogAfterNet(t *testing.T) {
 	text := "crash> net\n   NET_DEVICE     NAME   IP ADDRESS(ES)\nffff881068593020  lo    127.0.0.1\n" +
 		"[  12.500000] IPv6: ADDRCONF(NETDEV_UP): eth1: link is not ready\nffff881068560020  eth1\n"
-	sess := scanHeaders(text, nil)
+	sess := scan(text, nil)
 	if len(sess.NetDevs) != 1 || sess.NetDevs[0].Name != "lo" {
 		t.Errorf("devices = %s", dump(&Session{NetDevs: sess.NetDevs}))
 	}

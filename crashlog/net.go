@@ -96,10 +96,6 @@ type Socket struct {
 	Line int
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &netParser{} })
-}
-
 // taskHeaderParser is a block parser that needs the task headers the
 // Scanner consumes itself, as the start of a bt.
 type taskHeaderParser interface {
@@ -140,7 +136,8 @@ type netParser struct {
 	group       *TaskRef
 	groupLine   int
 
-	names map[string]string
+	// names shares the family, type and device names that repeat.
+	names interner
 }
 
 func (p *netParser) prompt(lineno int, cmd string) {
@@ -237,8 +234,8 @@ func (p *netParser) addSocket(sk Socket) {
 		p.dropped++
 		return
 	}
-	sk.Family = p.intern(sk.Family)
-	sk.Type = p.intern(sk.Type)
+	sk.Family = p.names.get(sk.Family)
+	sk.Type = p.names.get(sk.Type)
 	sk.LocalRaw = strings.Clone(sk.LocalRaw)
 	sk.RemoteRaw = strings.Clone(sk.RemoteRaw)
 	sk.Local = strings.Clone(sk.Local)
@@ -251,26 +248,11 @@ func (p *netParser) addDev(d NetDev) {
 		p.dropped++
 		return
 	}
-	d.Name = p.intern(d.Name)
+	d.Name = p.names.get(d.Name)
 	for i, a := range d.Addrs {
 		d.Addrs[i] = strings.Clone(a)
 	}
 	p.devs = append(p.devs, d)
-}
-
-// intern shares the copies of the short strings that repeat across lines.
-func (p *netParser) intern(s string) string {
-	if v, ok := p.names[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if p.names == nil {
-		p.names = make(map[string]string)
-	}
-	if len(p.names) < 1024 {
-		p.names[v] = v
-	}
-	return v
 }
 
 func (p *netParser) finish(sess *Session) {
@@ -358,28 +340,20 @@ func parseSocket(t string) (Socket, bool) {
 	if !isDigit(t[0]) {
 		return sk, false
 	}
-	f, rest := nextField(t)
-	fd, ok := parseDec(f)
-	if !ok {
+	c := newColumns(t)
+	fd := column(&c, parseDec)
+	sock1 := column(&c, parseAddr)
+	sock2 := column(&c, parseAddr)
+	famType := c.next()
+	if !c.ok {
 		return sk, false
 	}
-	f, rest = nextField(rest)
-	sock1, ok := parseAddr(f)
-	if !ok {
-		return sk, false
-	}
-	f, rest = nextField(rest)
-	sock2, ok := parseAddr(f)
-	if !ok {
-		return sk, false
-	}
-	f, rest = nextField(rest)
-	fam, typ, ok := splitFamilyType(f)
+	fam, typ, ok := splitFamilyType(famType)
 	if !ok {
 		return sk, false
 	}
 	sk.FD, sk.Socket, sk.Sock, sk.Family, sk.Type = fd, sock1, sock2, fam, typ
-	f, rest = nextField(rest)
+	f, rest := nextField(c.rest)
 	if host, port, ok := parseEndpoint(f); ok {
 		sk.LocalRaw, sk.Local = f, joinHostPort(host, port)
 		f, _ = nextField(rest)

@@ -43,10 +43,6 @@ type Task struct {
 	Line int
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &psParser{} })
-}
-
 // psParser reads `ps` output, with or without its header.
 type psParser struct {
 	tasks   []Task
@@ -54,7 +50,9 @@ type psParser struct {
 	// kstack: the fourth column is `ps -s`'s kernel stack pointer, not the
 	// task address; such lines are consumed but not kept.
 	kstack bool
-	names  map[string]string
+	// names shares command names: a large ps repeats "kworker/0:1" and
+	// friends many times.
+	names interner
 }
 
 func (p *psParser) prompt(lineno int, cmd string) {
@@ -80,26 +78,10 @@ func (p *psParser) line(lineno int, t string, cmd string) bool {
 		p.dropped++
 		return true
 	}
-	task.Comm = p.intern(task.Comm)
+	task.Comm = p.names.get(task.Comm)
 	task.Line = lineno
 	p.tasks = append(p.tasks, task)
 	return true
-}
-
-// intern shares the copies of command names: a large ps repeats
-// "kworker/0:1" and friends many times.
-func (p *psParser) intern(s string) string {
-	if v, ok := p.names[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if p.names == nil {
-		p.names = make(map[string]string)
-	}
-	if len(p.names) < 4096 {
-		p.names[v] = v
-	}
-	return v
 }
 
 func (p *psParser) finish(sess *Session) {
@@ -156,48 +138,19 @@ func parsePsLine(t string) (Task, bool) {
 		task.Active = true
 		t = t[1:]
 	}
-	f, rest := nextField(t)
-	pid, ok := parseDec(f)
-	if !ok {
+	c := newColumns(t)
+	pid := column(&c, parseDec)
+	ppid := column(&c, parseDec)
+	cpu := column(&c, parsePsCPU)
+	addr := column(&c, parseAddr)
+	st := column(&c, parsePsState)
+	mem := column(&c, parsePercent)
+	vsz := column(&c, parseSize)
+	rss := column(&c, parseSize)
+	if !c.ok {
 		return task, false
 	}
-	f, rest = nextField(rest)
-	ppid, ok := parseDec(f)
-	if !ok {
-		return task, false
-	}
-	f, rest = nextField(rest)
-	cpu := -1
-	if f != "-" {
-		if cpu, ok = parseDec(f); !ok {
-			return task, false
-		}
-	}
-	f, rest = nextField(rest)
-	addr, ok := parseAddr(f)
-	if !ok {
-		return task, false
-	}
-	st, rest := nextField(rest)
-	if !psStates[st] {
-		return task, false
-	}
-	f, rest = nextField(rest)
-	mem, ok := parsePercent(f)
-	if !ok {
-		return task, false
-	}
-	f, rest = nextField(rest)
-	vsz, ok := parseSize(f)
-	if !ok {
-		return task, false
-	}
-	f, rest = nextField(rest)
-	rss, ok := parseSize(f)
-	if !ok {
-		return task, false
-	}
-	comm, ok := psComm(rest)
+	comm, ok := psComm(c.rest)
 	if !ok {
 		return task, false
 	}
@@ -205,6 +158,18 @@ func parsePsLine(t string) (Task, bool) {
 	task.MemPct, task.VSZ, task.RSS, task.Comm = mem, vsz, rss, comm
 	return task, true
 }
+
+// parsePsCPU takes the CPU column: a number, or "-" (-1) for a task on
+// none.
+func parsePsCPU(s string) (int, bool) {
+	if s == "-" {
+		return -1, true
+	}
+	return parseDec(s)
+}
+
+// parsePsState takes the ST column: one of psStates.
+func parsePsState(s string) (string, bool) { return s, psStates[s] }
 
 // psComm takes the COMM column: a bracketed kernel thread name, or the name
 // up to a remark an author added ("bash   <-- this one").

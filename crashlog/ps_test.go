@@ -98,14 +98,11 @@ func TestPsLimits(t *testing.T) {
 
 // FuzzPS feeds arbitrary text as the output of ps.
 func FuzzPS(f *testing.F) {
-	for _, s := range []string{
+	fuzz(f, []string{
 		"   PID    PPID  CPU       TASK        ST  %MEM     VSZ    RSS  COMM\n>    0      0   0  ffffffff81a8d020  RU   0.0       0      0  [swapper]\n 29860  29591   9  ffff881061546040  IN   5.7 6181920 3977016  [proc1]\n",
 		"   PID    PPID  CPU    KSTACKP      ST  %MEM     VSZ    RSS  COMM\n  1      0   1  f7038000  IN   0.1    3096   1960  init\n",
 		">1 2 - ffffffff ZO 100.0 99999999999999999999 0 [\n> 1 2 3 ffffffffffffffff NE 0.0 0 0 a  <--\n",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data string) {
+	}, func(t *testing.T, data string) {
 		fuzzRows(t, data, "ps", "ps -s", "foreach ps | grep x", "")
 	})
 }

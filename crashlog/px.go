@@ -28,10 +28,6 @@ type Eval struct {
 	Line int
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &pxParser{} })
-}
-
 // pxParser reads "$2 = 0xffff881062d2dd80" and multi-line "$3 = {" results.
 type pxParser struct {
 	expr  string // the expression of the last print prompt

@@ -89,12 +89,6 @@ func (s *Session) Word(addr uint64) (uint64, bool) {
 	return 0, false
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories,
-		func() blockParser { return &rdParser{} },
-		func() blockParser { return &stackWordParser{} })
-}
-
 // rdCmd is what an `rd` prompt says about the lines after it.
 type rdCmd struct {
 	ok   bool

@@ -1,6 +1,7 @@
 package crashlog
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/ktriage/ktriage/kobj"
@@ -79,20 +80,11 @@ type Scanner struct {
 
 	sys sysState
 
-	bt        *Backtrace
-	btElems   int // frames and exceptions seen in bt, kept or not
-	btLast    int // s.n of the last line the bt consumed
-	suspended bool
-	lastIdx   int
-	// regsTo says where register lines go: 0 nowhere, 1 the last
-	// exception, 2 the last frame's bare register block.
-	regsTo    int
-	lastWasEx bool // the last bt element was an exception line
-	separator string
+	bt btState
 
 	// names interns function, module and register names: they repeat
 	// across frames and tasks, and a `foreach bt` has thousands.
-	names map[string]string
+	names interner
 
 	// cmd is the last command typed at a crash> prompt and cmdLine its
 	// line; "" when the document shows none.
@@ -107,51 +99,75 @@ type Scanner struct {
 	slots    map[uint64]slotSym
 }
 
+// btState is where the Scanner is in the bt it reads.
+type btState struct {
+	cur       *Backtrace // nil between bts
+	elems     int        // frames and exceptions seen in cur, kept or not
+	last      int        // Scanner.n of the last line cur consumed
+	suspended bool       // a noise line paused cur: only its next frame continues it
+	lastIdx   int        // N of the last "#N" frame; -1 before the first
+	below     btElem     // what the detail lines below belong to
+	separator string     // a "--- <IRQ stack> ---" waiting for the next frame
+}
+
+// btElem names the bt element that the register and source lines crash
+// prints below an element belong to.
+type btElem uint8
+
+const (
+	// belowNothing: no element was kept (a new bt, or a limit dropped the
+	// last one). Register lines go nowhere; source lines go to the last
+	// kept frame.
+	belowNothing btElem = iota
+	// belowException: the last element was an exception frame; its
+	// register block and source line follow.
+	belowException
+	// belowFrame: the last element was a frame; a register block under it
+	// is a bare one (the user registers at a system call entry).
+	belowFrame
+)
+
+// String names the element for test failures and debugging.
+func (e btElem) String() string {
+	switch e {
+	case belowNothing:
+		return "nothing"
+	case belowException:
+		return "exception"
+	case belowFrame:
+		return "frame"
+	}
+	return "btElem(" + strconv.Itoa(int(e)) + ")"
+}
+
 // slotSym is a symbolic stack word: "skb_checksum_help+138" at a slot.
 type slotSym struct {
 	name string
 	off  uint64
 }
 
-// maxNames bounds the intern table; names past it are copied each time.
+// maxNames bounds an intern table; names past it are copied each time.
 const maxNames = 16384
-
-// intern returns a copy of name that does not share the caller's line.
-func (s *Scanner) intern(name string) string {
-	if name == "" {
-		return ""
-	}
-	if v, ok := s.names[name]; ok {
-		return v
-	}
-	v := strings.Clone(name)
-	if s.names == nil {
-		s.names = make(map[string]string, 256)
-	}
-	if len(s.names) < maxNames {
-		s.names[v] = v
-	}
-	return v
-}
 
 // NewScanner returns a scanner at the start of a document.
 func NewScanner() *Scanner {
 	return &Scanner{blocks: newBlockParsers()}
 }
 
-// newBlockParsers lists the parsers of other commands' output; each file
-// that adds one appends its constructor to blockParserFactories in init.
+// newBlockParsers lists the parsers of other commands' output explicitly,
+// as delve's openFns lists core readers. Order matters: the
+// first parser that takes a line ends the others' interest in it.
 func newBlockParsers() []blockParser {
-	var out []blockParser
-	for _, f := range blockParserFactories {
-		out = append(out, f())
+	return []blockParser{
+		&disParser{},
+		&netParser{names: interner{max: 1024}},
+		&psParser{names: interner{max: 4096}},
+		&pxParser{},
+		&rdParser{},
+		&stackWordParser{},
+		&structParser{},
 	}
-	return out
 }
-
-// blockParserFactories is filled by the init functions of the block
-// parsers' files.
-var blockParserFactories []func() blockParser
 
 // Line feeds one line; lineno is 1-based. text has had a log prefix removed
 // by the caller where there was one; leading and trailing whitespace and \r
@@ -187,33 +203,34 @@ func (s *Scanner) Line(lineno int, text string) {
 		}
 	case c == '-':
 		if sep, ok := parseSeparator(t); ok && s.btActive() {
-			s.separator = strings.Clone(sep)
+			s.bt.separator = strings.Clone(sep)
 			s.consumed(lineno)
 			return
 		}
 	case c == 'P' && strings.HasPrefix(t, "PID:"):
 		if h, ok := parseHeader(t); ok {
 			s.closeAll()
-			s.bt = &Backtrace{
+			s.bt = btState{cur: &Backtrace{
 				PID: h.pid, Task: strings.Clone(h.task), CPU: h.cpu,
 				Command: strings.Clone(h.command),
 				Span:    Span{Start: lineno, End: lineno},
-			}
-			s.btLast, s.btElems, s.suspended, s.lastIdx, s.regsTo, s.lastWasEx, s.separator = s.n, 0, false, -1, 0, false, ""
+			}, last: s.n, lastIdx: -1}
 			// The same header opens `net -s` output: the socket parser
 			// needs it to tie the sockets listed below to the task.
 			s.offerTaskHeader(lineno, h)
 			return
 		}
-	case c == 'c' && isPrompt(t):
-		s.closeAll()
-		s.cmd = promptCommand(t)
-		s.cmdLine = lineno
-		s.sys.typed = s.cmd == "sys" || strings.HasPrefix(s.cmd, "sys ") || strings.HasPrefix(s.cmd, "sys|")
-		for _, b := range s.blocks {
-			b.prompt(lineno, s.cmd)
+	case c == 'c':
+		if cmd, ok := oops.CrashPrompt(t); ok {
+			s.closeAll()
+			s.cmd = cmd
+			s.cmdLine = lineno
+			s.sys.typed = cmd == "sys" || strings.HasPrefix(cmd, "sys ") || strings.HasPrefix(cmd, "sys|")
+			for _, b := range s.blocks {
+				b.prompt(lineno, cmd)
+			}
+			return
 		}
-		return
 	}
 	// Block parsers (struct dumps, tables) see every other line first; the
 	// one that takes it ends the others' interest in it.
@@ -225,7 +242,7 @@ func (s *Scanner) Line(lineno int, text string) {
 	if s.btActive() && s.btDetail(lineno, t) {
 		return
 	}
-	if k, v := parseSysLine(t); k != keyNone {
+	if k, v := oops.ParseCrashSys(t); k != oops.SysNone {
 		s.closeBt()
 		if done := s.sys.add(lineno, k, v); done != nil {
 			s.addSys(done)
@@ -235,17 +252,9 @@ func (s *Scanner) Line(lineno int, text string) {
 	s.noise()
 }
 
-// promptCommand returns the command of a prompt line ("sk_buff ffff88..."
-// for "crash> sk_buff ffff88...|grep len" keeps the pipe: a parser needs to
-// know the output is filtered).
-func promptCommand(t string) string {
-	i := strings.IndexByte(t, '>')
-	return strings.TrimSpace(t[i+1:])
-}
-
 // blockParser is a parser of one kind of crash(8) output that is not part
 // of bt or sys: struct dumps, rd, px, dis, ps, net. Each lives in its own
-// file and is registered in NewScanner.
+// file and is listed in newBlockParsers.
 type blockParser interface {
 	// prompt tells the parser a new command was typed (cmd may be "").
 	prompt(lineno int, cmd string)
@@ -256,40 +265,22 @@ type blockParser interface {
 	finish(sess *Session)
 }
 
-// isPrompt recognises "crash> cmd" (and "crash64> ", the prompt of a
-// renamed binary).
-func isPrompt(t string) bool {
-	if !strings.HasPrefix(t, "crash") {
-		return false
-	}
-	i := strings.IndexByte(t, '>')
-	if i < 0 || i > 12 {
-		return false
-	}
-	for j := len("crash"); j < i; j++ {
-		if !isDigit(t[j]) && t[j] != '_' && !('a' <= t[j] && t[j] <= 'z') {
-			return false
-		}
-	}
-	return i+1 == len(t) || t[i+1] == ' '
-}
-
 // btActive says whether a bt is open and still accepting its detail lines.
 func (s *Scanner) btActive() bool {
-	return s.bt != nil && !s.suspended && s.n-s.btLast <= maxIdle+1
+	return s.bt.cur != nil && !s.bt.suspended && s.n-s.bt.last <= maxIdle+1
 }
 
 func (s *Scanner) consumed(lineno int) {
-	s.btLast = s.n
-	if lineno > s.bt.Span.End {
-		s.bt.Span.End = lineno
+	s.bt.last = s.n
+	if lineno > s.bt.cur.Span.End {
+		s.bt.cur.Span.End = lineno
 	}
 }
 
 // blank lines neither end nor extend a block: pastes from web pages put them
 // between lines. Too many in a row end a bt.
 func (s *Scanner) blank() {
-	if s.bt != nil && s.n-s.btLast > maxIdle {
+	if s.bt.cur != nil && s.n-s.bt.last > maxIdle {
 		s.closeBt()
 	}
 }
@@ -298,58 +289,55 @@ func (s *Scanner) blank() {
 // bt (which its next frame may continue).
 func (s *Scanner) noise() {
 	s.closeSys()
-	if s.bt != nil {
-		if s.n-s.btLast > maxIdle {
+	if s.bt.cur != nil {
+		if s.n-s.bt.last > maxIdle {
 			s.closeBt()
 		} else {
-			s.suspended = true
+			s.bt.suspended = true
 		}
 	}
 }
 
 func (s *Scanner) frame(lineno int, f StackFrame) {
-	b := s.bt
-	cont := b != nil && s.n-s.btLast <= maxIdle+1 &&
-		(!s.suspended && f.Index > s.lastIdx || s.suspended && f.Index == s.lastIdx+1)
+	b := s.bt.cur
+	cont := b != nil && s.n-s.bt.last <= maxIdle+1 &&
+		(!s.bt.suspended && f.Index > s.bt.lastIdx || s.bt.suspended && f.Index == s.bt.lastIdx+1)
 	if !cont {
 		s.closeBt()
 		b = &Backtrace{Span: Span{Start: lineno, End: lineno}}
-		s.bt = b
+		s.bt.cur = b
 	}
-	s.suspended, s.lastIdx, s.lastWasEx = false, f.Index, false
+	s.bt.suspended, s.bt.lastIdx = false, f.Index
 	s.consumed(lineno)
-	s.btElems++
+	s.bt.elems++
 	if len(b.AllFrames) >= MaxFrames || s.full() {
 		b.Truncated = true
-		s.regsTo = 0
+		s.bt.below = belowNothing
 		return
 	}
-	f.Function = s.intern(f.Function)
-	f.Module = s.intern(f.Module)
-	f.Separator, s.separator = s.separator, ""
+	f.Function = s.names.get(f.Function)
+	f.Module = s.names.get(f.Module)
+	f.Separator, s.bt.separator = s.bt.separator, ""
 	f.Line = lineno
 	b.AllFrames = append(b.AllFrames, f)
-	s.regsTo = 2
+	s.bt.below = belowFrame
 }
 
 func (s *Scanner) exception(lineno int, e Exception) {
 	if !s.btActive() {
 		s.closeBt()
-		s.bt = &Backtrace{Span: Span{Start: lineno, End: lineno}}
-		s.btLast, s.suspended, s.lastIdx, s.separator = s.n, false, -1, ""
+		s.bt = btState{cur: &Backtrace{Span: Span{Start: lineno, End: lineno}}, last: s.n, lastIdx: -1}
 	}
-	b := s.bt
+	b := s.bt.cur
 	s.consumed(lineno)
-	s.lastWasEx = true
-	s.btElems++
+	s.bt.elems++
 	if len(b.Exceptions) >= MaxExceptions || s.full() {
 		b.Truncated = true
-		s.regsTo = 0
-		s.lastWasEx = false // its detail lines have nowhere to go
+		s.bt.below = belowNothing // its detail lines have nowhere to go
 		return
 	}
-	e.Function = s.intern(e.Function)
-	e.Module = s.intern(e.Module)
+	e.Function = s.names.get(e.Function)
+	e.Module = s.names.get(e.Module)
 	e.After = len(b.AllFrames) - 1
 	e.Line = lineno
 	ep := &e
@@ -357,24 +345,24 @@ func (s *Scanner) exception(lineno int, e Exception) {
 	if b.Exception == nil {
 		b.Exception = ep
 	}
-	s.regsTo = 1
+	s.bt.below = belowException
 }
 
 // btDetail handles the lines crash prints under a frame: registers, source
 // lines, stack words. It reports whether the line was one.
 func (s *Scanner) btDetail(lineno int, t string) bool {
-	b := s.bt
+	b := s.bt.cur
 	c := t[0]
-	if isUpper(c) && s.regsTo != 0 {
+	if isUpper(c) && s.bt.below != belowNothing {
 		var regs map[string]uint64
-		switch s.regsTo {
-		case 1:
+		switch s.bt.below {
+		case belowException:
 			e := b.Exceptions[len(b.Exceptions)-1]
 			if e.Regs == nil {
 				e.Regs = make(map[string]uint64, 24)
 			}
 			regs = e.Regs
-		case 2:
+		case belowFrame:
 			f := &b.AllFrames[len(b.AllFrames)-1]
 			if f.Regs == nil {
 				f.Regs = make(map[string]uint64, 24)
@@ -383,11 +371,11 @@ func (s *Scanner) btDetail(lineno int, t string) bool {
 		}
 		ok := parseRegs(t, func(name string, v uint64) {
 			if _, seen := regs[name]; seen || len(regs) < maxRegs {
-				regs[s.intern(name)] = v
+				regs[s.names.get(name)] = v
 			}
 		})
 		if ok {
-			if s.regsTo == 1 {
+			if s.bt.below == belowException {
 				if e := b.Exceptions[len(b.Exceptions)-1]; e.Address == "" {
 					if rip, ok := regs["RIP"]; ok {
 						e.Address = hexString(rip)
@@ -420,7 +408,7 @@ func (s *Scanner) btDetail(lineno int, t string) bool {
 	}
 	if path, n, ok := parseSource(t); ok && (len(b.AllFrames) > 0 || len(b.Exceptions) > 0) {
 		path = strings.Clone(path)
-		if s.lastWasEx && len(b.Exceptions) > 0 {
+		if s.bt.below == belowException {
 			e := b.Exceptions[len(b.Exceptions)-1]
 			e.SourceFile, e.SourceLine = path, n
 		} else if len(b.AllFrames) > 0 {
@@ -477,8 +465,8 @@ func (s *Scanner) addSys(x *Sys) {
 func (s *Scanner) full() bool { return len(s.sess.Backtraces) >= MaxBacktraces }
 
 func (s *Scanner) closeBt() {
-	b, n := s.bt, s.btElems
-	s.bt, s.btElems, s.suspended, s.regsTo, s.lastWasEx, s.separator = nil, 0, false, 0, false, ""
+	b, n := s.bt.cur, s.bt.elems
+	s.bt = btState{}
 	if b == nil || n == 0 {
 		return
 	}
@@ -620,7 +608,7 @@ func (s *Scanner) Finish() *Session {
 	for _, b := range s.blocks {
 		b.finish(&s.sess)
 	}
-	s.starts, s.conflict, s.slots, s.names = nil, nil, nil, nil
+	s.starts, s.conflict, s.slots, s.names = nil, nil, nil, interner{}
 	return &s.sess
 }
 

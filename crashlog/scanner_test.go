@@ -8,39 +8,51 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
-// sharedDir is ../shared of the repository: KTRIAGE_SHARED, or the default
-// relative to this package's directory (the tests' working directory).
-func sharedDir() string {
-	if d := os.Getenv("KTRIAGE_SHARED"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared")
-}
-
-// readShared reads a file under the shared directory; a missing file skips
-// the test, except in CI where the assets must be present.
+// readShared reads the shared test asset rel; testshared.Path decides what
+// its absence means (a skip on a user's clone, a failure under CI).
 func readShared(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join(sharedDir(), rel)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test asset missing: %s: %v", p, err)
-		}
-		t.Skipf("shared test asset missing: %s (set KTRIAGE_SHARED): %v", p, err)
-	}
-	return string(b)
+	return readFile(t, testshared.Path(t, rel))
 }
 
+// readTestdata reads a file of this package's testdata.
 func readTestdata(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	return readFile(t, filepath.Join("testdata", name))
+}
+
+// readFile reads a file the repository holds: its absence is a failure.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// accepted checks a line parser's verdict on in against want, and says
+// whether to go on comparing what it parsed: not when the verdict is wrong
+// (reported here) nor when the line was rightly rejected.
+func accepted(t *testing.T, in string, ok, want bool) bool {
+	t.Helper()
+	if ok != want {
+		t.Errorf("%q: ok = %v", in, ok)
+		return false
+	}
+	return ok
+}
+
+// offsetOrNone is *p, or -1 when p is nil, for tables of offsets.
+func offsetOrNone(p *uint64) int64 {
+	if p == nil {
+		return -1
+	}
+	return int64(*p)
 }
 
 // scan feeds text line by line, each line passed through mangle.
@@ -81,6 +93,7 @@ func scanAllVariants(t *testing.T, text string) *Session {
 	t.Helper()
 	base := scan(text, nil)
 	checkInvariants(t, base)
+	checkRows(t, base)
 	for _, v := range variants[1:] {
 		got := scan(text, v.mangle)
 		if !reflect.DeepEqual(got, base) {
@@ -481,11 +494,8 @@ func TestNoCrashOutput(t *testing.T) {
 			}
 		})
 	}
-	b, err := os.ReadFile(filepath.Join("..", "examples", "ticket-skb-checksum.txt"))
-	if err != nil {
-		t.Skip(err)
-	}
-	if s := scan(string(b), nil); len(s.Backtraces) != 0 || len(s.SysBlocks) != 0 {
+	ticket := readFile(t, filepath.Join("..", "examples", "ticket-skb-checksum.txt"))
+	if s := scan(ticket, nil); len(s.Backtraces) != 0 || len(s.SysBlocks) != 0 {
 		t.Errorf("ticket: found %s", dump(s))
 	}
 }
@@ -580,17 +590,10 @@ func TestParseFrame(t *testing.T) {
 	}
 	for _, tc := range tests {
 		f, ok := parseFrame(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%q: ok = %v", tc.in, ok)
+		if !accepted(t, tc.in, ok, tc.ok) {
 			continue
 		}
-		if !ok {
-			continue
-		}
-		off := int64(-1)
-		if f.Offset != nil {
-			off = int64(*f.Offset)
-		}
+		off := offsetOrNone(f.Offset)
 		if f.Index != tc.idx || f.Function != tc.fn || off != tc.off || f.Address != tc.addr || f.Module != tc.module {
 			t.Errorf("%q: got %+v (off %d)", tc.in, f, off)
 		}
@@ -616,11 +619,7 @@ func TestParseHeader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		h, ok := parseHeader(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%q: ok = %v", tc.in, ok)
-			continue
-		}
-		if ok && (derefInt(h.pid) != tc.pid || h.task != tc.task || derefInt(h.cpu) != tc.cpu || h.command != tc.comm) {
+		if accepted(t, tc.in, ok, tc.ok) && (derefInt(h.pid) != tc.pid || h.task != tc.task || derefInt(h.cpu) != tc.cpu || h.command != tc.comm) {
 			t.Errorf("%q: got %+v", tc.in, h)
 		}
 	}
@@ -645,17 +644,10 @@ func TestParseException(t *testing.T) {
 	}
 	for _, tc := range tests {
 		e, ok := parseException(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%q: ok = %v", tc.in, ok)
+		if !accepted(t, tc.in, ok, tc.ok) {
 			continue
 		}
-		if !ok {
-			continue
-		}
-		off := int64(-1)
-		if e.Offset != nil {
-			off = int64(*e.Offset)
-		}
+		off := offsetOrNone(e.Offset)
 		if e.Function != tc.fn || off != tc.off || e.Module != tc.module {
 			t.Errorf("%q: got %+v", tc.in, e)
 		}
@@ -716,5 +708,49 @@ func TestTooManyExceptions(t *testing.T) {
 	}
 	if e := b.Exceptions[MaxExceptions-1]; e.SourceLine != 100+MaxExceptions-1 {
 		t.Errorf("last kept exception got source line %d", e.SourceLine)
+	}
+}
+
+// TestBtBelow checks what the detail lines under each kind of bt line belong
+// to.
+func TestBtBelow(t *testing.T) {
+	const (
+		hdr   = `PID: 0  TASK: ffffffff81a8d020  CPU: 0  COMMAND: "swapper"`
+		frame = " #0 [ffff880061a03538] skb_checksum_help at ffffffff8145d60a"
+		exc   = "    [exception RIP: skb_checksum+725]"
+		regs  = "    RIP: ffffffff8145b3a5  RSP: ffff880061a03508  RFLAGS: 00010246"
+		src   = "    /usr/src/debug/linux/net/core/dev.c: 1951"
+	)
+	tests := []struct {
+		lines []string
+		want  btElem
+	}{
+		{[]string{hdr}, belowNothing},
+		{[]string{hdr, frame}, belowFrame},
+		{[]string{hdr, frame, exc}, belowException},
+		{[]string{hdr, frame, exc, regs, src}, belowException},
+		{[]string{exc}, belowException},
+		{[]string{hdr, exc, regs, frame, src}, belowFrame},
+	}
+	for _, tc := range tests {
+		s := NewScanner()
+		for i, l := range tc.lines {
+			s.Line(i+1, l)
+		}
+		if s.bt.below != tc.want {
+			t.Errorf("%q: below = %v, want %v", tc.lines, s.bt.below, tc.want)
+		}
+	}
+	var exceptions strings.Builder
+	exceptions.WriteString(hdr + "\n")
+	for range MaxExceptions + 1 {
+		exceptions.WriteString(exc + "\n")
+	}
+	s := NewScanner()
+	for i, l := range strings.Split(strings.TrimSuffix(exceptions.String(), "\n"), "\n") {
+		s.Line(i+1, l)
+	}
+	if s.bt.below != belowNothing || !s.bt.cur.Truncated {
+		t.Errorf("past MaxExceptions: below = %v, truncated %v", s.bt.below, s.bt.cur.Truncated)
 	}
 }

@@ -42,10 +42,6 @@ type Dump struct {
 	Span Span
 }
 
-func init() {
-	blockParserFactories = append(blockParserFactories, func() blockParser { return &structParser{} })
-}
-
 // structCmd is what a prompt says about the dumps after it.
 type structCmd struct {
 	ok       bool   // a struct/union command that prints values

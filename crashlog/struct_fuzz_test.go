@@ -9,7 +9,7 @@ import (
 // (and once more without it): the scanner must not panic, and what it keeps
 // must stay within its limits.
 func FuzzStructDump(f *testing.F) {
-	for _, s := range []string{
+	fuzz(f, []string{
 		"struct sk_buff {\n  next = 0x0,\n  {\n    csum = 1,\n    {\n      csum_start = 288\n    }\n  },\n  cb = \"\\000\\XXX\",\n  destructor = 0xffffffff814b3ed0 <tcp_wfree>,\n  head = 0xffff881062d2dc00 \"\",\n  cloned = 1 '\\001',\n  users = {\n    counter = 1\n  }\n}\n",
 		"struct skb_shared_info {\n  frags = {{\n      page = 0x0,\n      size = 64\n    }, {\n      page = 0x24\n    }},\n  nr_frags = 0, <---- 0\n}\n",
 		"  len = 210,\n  data_len = 144, <---- fragments\ncrash> sk_buff ffff880fe9624868|grep len\n  len = 210,\n",
@@ -18,10 +18,7 @@ func FuzzStructDump(f *testing.F) {
 		"/usr/src/net/core/dev.c: 1951\n0xffffffff8145d5f1 <skb_checksum_help+113>: cmp    %eax,%r12d <--- remark\n",
 		"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\n}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}\nx = \"\\",
 		"struct a {\nb = {void (void)} 0x1 <f>,\nc = (A | B),\nd = {\"ab\", \"cd\"},\ne = -9223372036854775808\n",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data string) {
+	}, func(t *testing.T, data string) {
 		for _, prefix := range []string{"crash> struct sk_buff ffff880fe9624868\n", ""} {
 			s := NewScanner()
 			for i, l := range strings.Split(prefix+data, "\n") {

@@ -1,11 +1,9 @@
 package crashlog
 
 import (
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kobj"
 )
 
@@ -335,11 +333,7 @@ func TestStructTranscripts(t *testing.T) {
 // TestCrashSkbFixture reads what crash 8.0.2 printed for the corrupt skb of
 // a real dump: an rd line and grep'd members, without prompts.
 func TestCrashSkbFixture(t *testing.T) {
-	b, err := os.ReadFile(testshared.Path(t, "fixtures/vmcore/skbcsum-kdump/crash-skb.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := scanStruct(t, string(b))
+	s := scanStruct(t, readShared(t, "fixtures/vmcore/skbcsum-kdump/crash-skb.txt"))
 	if len(s.Reads) != 1 || s.Reads[0].Addr != 0xffffffffc03e9380 || s.Reads[0].Words[0] != 0xffff8afc013cd300 || s.Reads[0].Line != 3 {
 		t.Errorf("reads %+v", s.Reads)
 	}

@@ -152,9 +152,9 @@ func scanScalar(t string, i int) int {
 			if isRemark(t, i) {
 				return i
 			}
-			i = skipAngle(t, i)
+			i = skipNested(t, i, '<', '>')
 		case '(':
-			i = skipParen(t, i)
+			i = skipNested(t, i, '(', ')')
 		case '{':
 			if i == start {
 				if j, ok := typePrefixEnd(t, i); ok {
@@ -221,29 +221,16 @@ func skipQuoted(t string, i int) int {
 	return len(t)
 }
 
-func skipAngle(t string, i int) int {
+// skipNested returns the index after the closing byte that balances the
+// opening one at or after t[i] ("<tcp_wfree>", "(A | B)"), or len(t) when
+// none does.
+func skipNested(t string, i int, opening, closing byte) int {
 	depth := 0
 	for ; i < len(t); i++ {
 		switch t[i] {
-		case '<':
+		case opening:
 			depth++
-		case '>':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return len(t)
-}
-
-func skipParen(t string, i int) int {
-	depth := 0
-	for ; i < len(t); i++ {
-		switch t[i] {
-		case '(':
-			depth++
-		case ')':
+		case closing:
 			depth--
 			if depth == 0 {
 				return i + 1
@@ -313,7 +300,7 @@ func parseScalar(raw string) (v *kobj.Value, rep int) {
 	if s[0] == '(' || s[0] == '{' {
 		var e int
 		if s[0] == '(' {
-			e = skipParen(s, 0)
+			e = skipNested(s, 0, '(', ')')
 		} else {
 			e = strings.IndexByte(s, '}') + 1
 		}
@@ -334,7 +321,7 @@ func parseScalar(raw string) (v *kobj.Value, rep int) {
 		v.Kind, v.Num = kobj.Pointer, n
 		// Annotations: <symbol>, then a string the pointer points to.
 		if strings.HasPrefix(rest, "<") {
-			e := skipAngle(rest, 0)
+			e := skipNested(rest, 0, '<', '>')
 			v.Symbol = strings.Clone(rest[1 : e-1])
 			rest = trimSpace(rest[e:])
 		}
@@ -709,22 +696,3 @@ func (b *builder) finish() *kobj.Value {
 
 // depth is how many braces are open below the root.
 func (b *builder) depth() int { return len(b.stack) - 1 + b.skip }
-
-// interner shares member names: an array of 18 frags repeats three.
-type interner struct {
-	m map[string]string
-}
-
-func (in *interner) get(s string) string {
-	if v, ok := in.m[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if in.m == nil {
-		in.m = make(map[string]string, 64)
-	}
-	if len(in.m) < maxNames {
-		in.m[v] = v
-	}
-	return v
-}

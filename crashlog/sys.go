@@ -1,6 +1,10 @@
 package crashlog
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ktriage/ktriage/oops"
+)
 
 // Sys is one block of crash(8) `sys` output (also printed by crash on
 // start-up). It names the system and the panic that a session examines, so
@@ -45,101 +49,19 @@ type Sys struct {
 	Span Span
 }
 
-// sysKey identifies a `sys` key; the zero value is not a key.
-type sysKey uint8
-
-const (
-	keyNone sysKey = iota
-	keyKernel
-	keyDumpfile
-	keyCPUs
-	keyDate
-	keyUptime
-	keyLoadAverage
-	keyTasks
-	keyNodename
-	keyRelease
-	keyVersion
-	keyMachine
-	keyMemory
-	keyPanic
-	keyPID
-	keyCommand
-	keyTask
-	keyCPU
-	keyState
-	// Keys crash prints inside the block in some set-ups; they neither
-	// count towards recognising a block nor break one.
-	keyDebugKernel
-	keyDebuginfo
-)
-
-var sysKeys = map[string]sysKey{
-	"KERNEL":       keyKernel,
-	"DUMPFILE":     keyDumpfile,
-	"CPUS":         keyCPUs,
-	"DATE":         keyDate,
-	"UPTIME":       keyUptime,
-	"LOAD AVERAGE": keyLoadAverage,
-	"TASKS":        keyTasks,
-	"NODENAME":     keyNodename,
-	"RELEASE":      keyRelease,
-	"VERSION":      keyVersion,
-	"MACHINE":      keyMachine,
-	"MEMORY":       keyMemory,
-	"PANIC":        keyPanic,
-	"PID":          keyPID,
-	"COMMAND":      keyCommand,
-	"TASK":         keyTask,
-	"CPU":          keyCPU,
-	"STATE":        keyState,
-	"DEBUG KERNEL": keyDebugKernel,
-	"DEBUGINFO":    keyDebuginfo,
-}
-
-// parseSysLine recognises "    RELEASE: 2.6.32-504.23.4.el6.x86_64". It
-// rejects values that cannot be what crash prints for the key, so that prose
-// such as "CPU: 100% busy" is not taken for a block.
-func parseSysLine(t string) (sysKey, string) {
-	if len(t) < 4 || !isUpper(t[0]) {
-		return keyNone, ""
-	}
-	i := strings.IndexByte(t, ':')
-	if i < 3 || i > len("LOAD AVERAGE") {
-		return keyNone, ""
-	}
-	k, ok := sysKeys[t[:i]]
-	if !ok {
-		return keyNone, ""
-	}
-	v := trimSpace(t[i+1:])
-	switch k {
-	case keyCPUs, keyTasks, keyPID, keyCPU:
-		if _, ok := leadingInt(v); !ok {
-			return keyNone, ""
-		}
-	case keyTask:
-		f, _ := nextField(v)
-		if _, ok := parseHex(f); !ok {
-			return keyNone, ""
-		}
-	}
-	return k, v
-}
-
 // sysState accumulates a candidate block until it is known to be one.
 type sysState struct {
 	// typed is set when the lines follow a `sys` prompt: then one key line
 	// (`sys | grep RELEASE`) is a block too.
 	typed bool
 	cur   *Sys
-	seen  uint32 // bit per sysKey
+	seen  uint32 // bit per oops.CrashSysKey
 	count int    // counted keys in cur
 }
 
 // add puts one key line into the current candidate. It returns a finished
 // block when the key repeats one already seen (two `sys` outputs back to back).
-func (st *sysState) add(lineno int, k sysKey, v string) *Sys {
+func (st *sysState) add(lineno int, k oops.CrashSysKey, v string) *Sys {
 	var done *Sys
 	if st.cur != nil && st.seen&(1<<k) != 0 {
 		done = st.close()
@@ -148,7 +70,7 @@ func (st *sysState) add(lineno int, k sysKey, v string) *Sys {
 		st.cur = &Sys{Span: Span{Start: lineno, End: lineno}}
 	}
 	st.seen |= 1 << k
-	if k != keyDebugKernel && k != keyDebuginfo {
+	if !k.Aside() {
 		st.count++
 	}
 	st.cur.Span.End = lineno
@@ -166,62 +88,61 @@ func (st *sysState) close() *Sys {
 	return s
 }
 
-func setSysField(s *Sys, k sysKey, v string) {
+func setSysField(s *Sys, k oops.CrashSysKey, v string) {
 	v = strings.Clone(v)
 	switch k {
-	case keyKernel:
+	case oops.SysKernel:
 		s.Kernel = v
-	case keyDumpfile:
+	case oops.SysDumpfile:
 		s.Dumpfile = v
-	case keyCPUs:
-		if n, ok := leadingInt(v); ok {
-			s.CPUs = &n
-		}
-	case keyDate:
+	case oops.SysCPUs:
+		s.CPUs = leadingIntPtr(v)
+	case oops.SysDate:
 		s.Date = v
-	case keyUptime:
+	case oops.SysUptime:
 		s.Uptime = v
-	case keyLoadAverage:
+	case oops.SysLoadAverage:
 		s.LoadAverage = v
-	case keyTasks:
-		if n, ok := leadingInt(v); ok {
-			s.Tasks = &n
-		}
-	case keyNodename:
+	case oops.SysTasks:
+		s.Tasks = leadingIntPtr(v)
+	case oops.SysNodename:
 		s.Nodename = v
-	case keyRelease:
+	case oops.SysRelease:
 		s.Release, _ = nextField(v)
-	case keyVersion:
+	case oops.SysVersion:
 		s.Version = v
-	case keyMachine:
+	case oops.SysMachine:
 		// "x86_64  (2499 Mhz)"
 		arch, rest := nextField(v)
 		s.Machine = arch
 		if strings.HasPrefix(rest, "(") {
-			if n, ok := leadingInt(strings.TrimLeft(rest[1:], " ")); ok {
-				s.MHz = &n
-			}
+			s.MHz = leadingIntPtr(strings.TrimLeft(rest[1:], " "))
 		}
-	case keyMemory:
+	case oops.SysMemory:
 		s.Memory = v
-	case keyPanic:
+	case oops.SysPanic:
 		s.Panic = panicMessage(v)
-	case keyPID:
-		if n, ok := leadingInt(v); ok {
-			s.PID = &n
-		}
-	case keyCommand:
+	case oops.SysPID:
+		s.PID = leadingIntPtr(v)
+	case oops.SysCommand:
 		s.Command = unquote(v)
-	case keyTask:
+	case oops.SysTask:
 		s.Task, _ = nextField(v)
 		s.Task = strings.ToLower(s.Task)
-	case keyCPU:
-		if n, ok := leadingInt(v); ok {
-			s.CPU = &n
-		}
-	case keyState:
+	case oops.SysCPU:
+		s.CPU = leadingIntPtr(v)
+	case oops.SysState:
 		s.State = v
 	}
+}
+
+// leadingIntPtr is the number a value starts with ("24 [OFFLINE: 1]"), nil
+// when it starts with none.
+func leadingIntPtr(v string) *int {
+	if n, ok := leadingInt(v); ok {
+		return &n
+	}
+	return nil
 }
 
 // panicMessage turns `"[191691.047083] kernel BUG at net/core/skbuff.c:1886!"`

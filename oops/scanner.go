@@ -204,8 +204,8 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 	if strings.HasPrefix(trim, "RIP: ") || strings.HasPrefix(trim, "pc : ") || strings.HasPrefix(trim, "PC is at ") {
 		c.hasRIP = true
 	}
-	if strings.HasPrefix(trim, "crash> ") || isCrashSysLine(trim) {
-		// A crash(8) prompt: the kernel's output ended above it.
+	if endsKernelOutput(trim) {
+		// A crash(8) prompt or sys line: the kernel's output ended above it.
 		s.finishCur()
 		return
 	}
@@ -425,23 +425,6 @@ var oopsLineByFirst = func() (m [256][]string) {
 func isRegLine(t string) bool {
 	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')
 }
-
-// isCrashSysLine tells crash(8)'s `sys` output ("RELEASE: 2.6.32-...",
-// "LOAD AVERAGE: ..."), which a pasted oops fragment may run into.
-func isCrashSysLine(t string) bool {
-	if t == "" || t[0] < 'C' || t[0] > 'V' {
-		// Every key starts with a capital from C to V.
-		return false
-	}
-	for _, k := range crashSysKeys {
-		if strings.HasPrefix(t, k) {
-			return true
-		}
-	}
-	return false
-}
-
-var crashSysKeys = []string{"KERNEL: ", "DUMPFILE: ", "CPUS: ", "DATE: ", "UPTIME: ", "LOAD AVERAGE: ", "TASKS: ", "NODENAME: ", "RELEASE: ", "VERSION: ", "MACHINE: ", "MEMORY: "}
 
 // taskRelease records the release a task line outside any report states
 // ("CPU: 3 PID: 1 Comm: x Not tainted 4.18.0-305.el8.x86_64 #1" before an

@@ -133,14 +133,14 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	session := false
 	sc.OnLine = func(n int, text string) {
 		t := trimIndent(text)
-		if strings.HasPrefix(t, "crash> ") {
+		if _, ok := oops.CrashPrompt(t); ok {
 			prompts++
 		}
 		// Console logs hold no crash(8) output: the transcript parsers
 		// start at the first line that crash(8) prints, and see every line
 		// from there on.
 		if !session {
-			if !startsCrashOutput(t) {
+			if !oops.StartsCrashOutput(t) {
 				return
 			}
 			session = true
@@ -176,44 +176,6 @@ func trimIndent(t string) string {
 		}
 	}
 	return t
-}
-
-// startsCrashOutput tells lines that only crash(8) prints: a prompt, a
-// task header, a bt frame or exception, a sys key, a struct dump.
-func startsCrashOutput(t string) bool {
-	if t == "" {
-		return false
-	}
-	switch t[0] {
-	case 'c':
-		// "crash> ", "crash64> "
-		if i := strings.IndexByte(t, '>'); i >= 5 && i <= 12 && strings.HasPrefix(t, "crash") {
-			return i+1 == len(t) || t[i+1] == ' '
-		}
-	case 'P':
-		return strings.HasPrefix(t, "PID: ") && strings.Contains(t, "TASK: ") || strings.HasPrefix(t, "PANIC: \"")
-	case '#':
-		// a bt frame "#7 [ffff880061a03538] skb_checksum_help at ..."
-		i := 1
-		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-			i++
-		}
-		return i > 1 && strings.HasPrefix(t[i:], " [") && strings.Contains(t, " at ")
-	case '[':
-		return strings.HasPrefix(t, "[exception RIP:")
-	case 'K':
-		return strings.HasPrefix(t, "KERNEL: ")
-	case 'R':
-		return strings.HasPrefix(t, "RELEASE: ")
-	case 'D':
-		return strings.HasPrefix(t, "DUMPFILE: ")
-	case 'C':
-		return strings.HasPrefix(t, "CPUS: ")
-	case 's', 'u':
-		// "struct sk_buff {", "union ... {"
-		return (strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ")) && strings.HasSuffix(strings.TrimRight(t, " \r"), "{")
-	}
-	return false
 }
 
 // dumpKind recognises memory dumps by their magic.
