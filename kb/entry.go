@@ -99,7 +99,10 @@ type MatchSpec struct {
 type Range struct {
 	Min          string `yaml:"min,omitempty" json:"min,omitempty"`
 	MaxExclusive string `yaml:"max_exclusive,omitempty" json:"max_exclusive,omitempty"`
-	// Scheme is upstream, rpm, deb or deb-abi (see the Scheme constants).
+	// Scheme is upstream (kernel.org order), rpm (rpmvercmp over the
+	// release's epoch:version-release), deb (dpkg order over
+	// Crash.PackageVersion) or deb-abi (dpkg order over the release's ABI,
+	// 6.1.0-13 of 6.1.0-13-amd64).
 	Scheme   string `yaml:"scheme" json:"scheme"`
 	Verified bool   `yaml:"verified,omitempty" json:"verified"`
 	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
@@ -226,12 +229,12 @@ type compiledRange struct {
 // idRE is the form of an entry id.
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-// ParseEntry decodes one YAML entry. name is the file name used in errors and
+// parseEntry decodes one YAML entry. name is the file name used in errors and
 // for the id check (its base name without extension must equal the id). It
 // fails on YAML errors, unknown fields, regular expressions that do not
 // compile and version bounds that do not parse; every error names the file
 // and, where known, the line. Other problems are reported by Lint.
-func ParseEntry(name string, data []byte) (*Entry, error) {
+func parseEntry(name string, data []byte) (*Entry, error) {
 	file, err := parseYAML(data)
 	if err != nil {
 		return nil, yamlError(name, err)

@@ -24,7 +24,7 @@ func TestEmbeddedKB(t *testing.T) {
 	}
 	fixes := 0
 	for _, e := range k.Entries() {
-		if !strings.HasPrefix(e.File, EmbeddedPrefix+"entries/") || baseName(e.File) != e.ID {
+		if !strings.HasPrefix(e.File, embeddedPrefix+"entries/") || baseName(e.File) != e.ID {
 			t.Errorf("entry %s comes from %s", e.ID, e.File)
 		}
 		u := e.FixedIn
@@ -98,7 +98,7 @@ func TestLoadUserDir(t *testing.T) {
 		t.Fatal("duplicate id loaded without error")
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, p) || !strings.Contains(msg, EmbeddedPrefix+"entries/"+seedID+".yaml") || !strings.Contains(msg, "duplicate entry id") {
+	if !strings.Contains(msg, p) || !strings.Contains(msg, embeddedPrefix+"entries/"+seedID+".yaml") || !strings.Contains(msg, "duplicate entry id") {
 		t.Errorf("duplicate error does not name both files: %v", err)
 	}
 	if k == nil || k.Len() != base.Len() {
@@ -145,7 +145,7 @@ func TestParseEntryErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := ParseEntry("x.yaml", []byte(c.src))
+			e, err := parseEntry("x.yaml", []byte(c.src))
 			if err == nil {
 				t.Fatalf("parsed without error: %+v", e)
 			}
@@ -159,11 +159,11 @@ func TestParseEntryErrors(t *testing.T) {
 // TestLintRules checks that each rule fires, names the file, the entry and a
 // line, and that the valid entry is clean.
 func TestLintRules(t *testing.T) {
-	e, err := ParseEntry("user-bug.yaml", []byte(validEntry))
+	e, err := parseEntry("user-bug.yaml", []byte(validEntry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ps := e.Lint(); len(ps) != 0 {
+	if ps := e.lint(); len(ps) != 0 {
 		t.Fatalf("valid entry has problems: %v", ps)
 	}
 	r := strings.NewReplacer
@@ -208,18 +208,18 @@ func TestLintRules(t *testing.T) {
 			if file == "" {
 				file = "user-bug.yaml"
 			}
-			e, err := ParseEntry(file, []byte(c.edit.Replace(validEntry)))
+			e, err := parseEntry(file, []byte(c.edit.Replace(validEntry)))
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
 			var found *Problem
-			for _, p := range e.Lint() {
+			for _, p := range e.lint() {
 				if strings.Contains(p.Msg, c.want) {
 					found = p
 				}
 			}
 			if found == nil {
-				t.Fatalf("no problem containing %q in %v", c.want, e.Lint())
+				t.Fatalf("no problem containing %q in %v", c.want, e.lint())
 			}
 			if found.File != file || found.Line == 0 || !strings.HasPrefix(found.Error(), file+":") {
 				t.Errorf("problem %q: want file %s and a line", found.Error(), file)
@@ -228,8 +228,8 @@ func TestLintRules(t *testing.T) {
 	}
 
 	// KB.Lint reports an id defined twice even when entries are assembled by hand.
-	a, _ := ParseEntry("user-bug.yaml", []byte(validEntry))
-	b, _ := ParseEntry("user-bug.yaml", []byte(validEntry))
+	a, _ := parseEntry("user-bug.yaml", []byte(validEntry))
+	b, _ := parseEntry("user-bug.yaml", []byte(validEntry))
 	k := &KB{entries: []*Entry{a, b}}
 	if errs := k.Lint(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "duplicate entry id") {
 		t.Errorf("duplicate ids: %v", errs)

@@ -5,10 +5,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/ktriage/ktriage/internal/version"
 )
 
-// CrashTypes are the syzkaller crash types an entry may name in match.types.
-var CrashTypes = []string{
+// crashTypes are the syzkaller crash types an entry may name in match.types.
+var crashTypes = []string{
 	"BUG", "WARNING", "DoS", "HANG", "LOCKDEP", "LEAK", "ATOMIC_SLEEP",
 	"NULL-POINTER-DEREFERENCE", "MEMORY_SAFETY_BUG", "MEMORY_SAFETY_UBSAN", "UBSAN",
 	"REFCOUNT_WARNING", "KASAN-READ", "KASAN-WRITE", "KASAN-USE-AFTER-FREE-READ",
@@ -19,16 +21,16 @@ var CrashTypes = []string{
 	"KFENCE-INVALID-FREE", "REBOOT", "SYZ_FAILURE",
 }
 
-// EthtoolFeatures are the offload names (ethtool -K short forms) a workaround
+// ethtoolFeatures are the offload names (ethtool -K short forms) a workaround
 // may switch.
-var EthtoolFeatures = []string{"rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro",
+var ethtoolFeatures = []string{"rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro",
 	"rxvlan", "txvlan", "ntuple", "rxhash", "rx-gro-hw", "tx-udp-segmentation"}
 
-// EthtoolScopes are the places an ethtool_offload action may apply to.
-var EthtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
+// ethtoolScopes are the places an ethtool_offload action may apply to.
+var ethtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
 
-// ReferenceKinds are the kinds a reference may have.
-var ReferenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
+// referenceKinds are the kinds a reference may have.
+var referenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
 
 var (
 	commitRE = regexp.MustCompile(`^[0-9a-f]{12,40}$`)
@@ -52,15 +54,15 @@ func (k *KB) Lint() []error {
 			errs = append(errs, e.problem("$.id", nil, "duplicate entry id %q: defined in %s and in %s", e.ID, prev.File, e.File))
 		}
 		seen[e.ID] = e
-		for _, p := range e.Lint() {
+		for _, p := range e.lint() {
 			errs = append(errs, p)
 		}
 	}
 	return errs
 }
 
-// Lint checks one entry (see KB.Lint).
-func (e *Entry) Lint() []*Problem {
+// lint checks one entry (see KB.Lint).
+func (e *Entry) lint() []*Problem {
 	var ps []*Problem
 	add := func(path string, err error, format string, args ...any) {
 		ps = append(ps, e.problem(path, err, format, args...))
@@ -112,7 +114,7 @@ func (e *Entry) Lint() []*Problem {
 				add("$.fixed_in.upstream", nil, "fixed_in.upstream.title is required")
 			}
 			if u.Release != "" {
-				if _, err := ParseUpstream(u.Release); err != nil {
+				if _, err := version.ParseUpstream(u.Release); err != nil {
 					add("$.fixed_in.upstream.release", err, "release %q does not parse", u.Release)
 				}
 			}
@@ -167,7 +169,7 @@ func (e *Entry) Lint() []*Problem {
 				add(p, nil, "url reference needs a url")
 			}
 		default:
-			add(p+".kind", nil, "reference kind %q is not one of %s", r.Kind, strings.Join(ReferenceKinds, ", "))
+			add(p+".kind", nil, "reference kind %q is not one of %s", r.Kind, strings.Join(referenceKinds, ", "))
 		}
 		if r.URL != "" && !isHTTPURL(r.URL) {
 			add(p+".url", nil, "url %q is not an http(s) URL", r.URL)
@@ -182,7 +184,7 @@ func (e *Entry) Lint() []*Problem {
 func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, ...any)) {
 	bp := blockPath(i)
 	for j, t := range b.Types {
-		if !contains(CrashTypes, t) {
+		if !contains(crashTypes, t) {
 			add(fmt.Sprintf("%s.types[%d]", bp, j), nil, "crash type %q is not a known syzkaller type", t)
 		}
 	}
@@ -211,7 +213,7 @@ func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, 
 	}
 	for j, r := range b.Releases {
 		p := fmt.Sprintf("%s.releases[%d]", bp, j)
-		if !contains(Schemes, r.Scheme) {
+		if !contains(schemes, r.Scheme) {
 			continue // reported by compile
 		}
 		if r.Min == "" && r.MaxExclusive == "" {
@@ -241,15 +243,15 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 			add(op, nil, "ethtool_offload needs features")
 		}
 		for i, f := range o.Features {
-			if !contains(EthtoolFeatures, f) {
-				add(fmt.Sprintf("%s.features[%d]", op, i), nil, "ethtool feature %q is not one of %s", f, strings.Join(EthtoolFeatures, ", "))
+			if !contains(ethtoolFeatures, f) {
+				add(fmt.Sprintf("%s.features[%d]", op, i), nil, "ethtool feature %q is not one of %s", f, strings.Join(ethtoolFeatures, ", "))
 			}
 		}
 		if o.State != "on" && o.State != "off" {
 			add(op+".state", nil, "ethtool_offload.state %q must be on or off", o.State)
 		}
-		if !contains(EthtoolScopes, o.Scope) {
-			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(EthtoolScopes, ", "))
+		if !contains(ethtoolScopes, o.Scope) {
+			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(ethtoolScopes, ", "))
 		}
 		if o.Scope == "device" && len(o.Devices) == 0 {
 			add(op, nil, "scope device needs devices")

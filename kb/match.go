@@ -80,9 +80,9 @@ func (k *KB) Match(c Crash) []Match {
 	return out
 }
 
-// Matches reports whether the crash satisfies the entry's match rule, with
+// matchCrash reports whether the crash satisfies the entry's match rule, with
 // the evidence.
-func (e *Entry) Matches(c Crash) (Match, bool) {
+func (e *Entry) matchCrash(c Crash) (Match, bool) {
 	c = normalizeCrash(c)
 	ev, ok := e.match(&c)
 	if !ok {
