@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 const seedID = "tcp-trim-head-skb-data-len"
@@ -90,13 +92,13 @@ func TestSeedCrashesMatch(t *testing.T) {
 	}
 }
 
-// TestSeedFileMatches reads the founding case itself (when shared/ is beside
-// the repository) with a deliberately simple extraction, so the test follows
-// the seed rather than our copy of it.
+// TestSeedFileMatches reads the founding case itself (shared/seed, found by
+// testshared) with a deliberately simple extraction, so the test follows the
+// seed rather than our copy of it.
 func TestSeedFileMatches(t *testing.T) {
-	f, err := os.Open("../../shared/seed/000_3286c7f043f8c294.txt")
+	f, err := os.Open(testshared.Path(t, "seed/000_3286c7f043f8c294.txt"))
 	if err != nil {
-		t.Skipf("seed not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	ripRE := regexp.MustCompile(`\[exception RIP: ([A-Za-z0-9_.]+)\+`)
