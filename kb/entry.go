@@ -226,9 +226,6 @@ type compiledRange struct {
 	hasHi  bool
 }
 
-// idRE is the form of an entry id.
-var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
 // parseEntry decodes one YAML entry. name is the file name used in errors and
 // for the id check (its base name without extension must equal the id). It
 // fails on YAML errors, unknown fields, regular expressions that do not

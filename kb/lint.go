@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/ktriage/ktriage/internal/version"
 )
@@ -32,12 +33,22 @@ var ethtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
 // referenceKinds are the kinds a reference may have.
 var referenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
 
-var (
-	commitRE = regexp.MustCompile(`^[0-9a-f]{12,40}$`)
-	cveRE    = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
-	sysctlRE = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`)
-	moduleRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-)
+// lintForms are the shapes lint checks names against.
+type lintForms struct {
+	id, commit, cve, sysctl, module *regexp.Regexp
+}
+
+// forms compiles the lint shapes on first use rather than at package
+// initialisation: every ktriage command links kb, most never lint.
+var forms = sync.OnceValue(func() *lintForms {
+	return &lintForms{
+		id:     regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`),
+		commit: regexp.MustCompile(`^[0-9a-f]{12,40}$`),
+		cve:    regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`),
+		sysctl: regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`),
+		module: regexp.MustCompile(`^[A-Za-z0-9_-]+$`),
+	}
+})
 
 // Lint checks every entry and returns one error per problem, each a
 // *Problem naming the file and, where it can be found, the line. It checks
@@ -72,8 +83,8 @@ func (e *Entry) lint() []*Problem {
 	switch {
 	case e.ID == "":
 		add("$", nil, "id is required")
-	case !idRE.MatchString(e.ID):
-		add("$.id", nil, "id %q must match %s", e.ID, idRE)
+	case !forms().id.MatchString(e.ID):
+		add("$.id", nil, "id %q must match %s", e.ID, forms().id)
 	case e.ID != baseName(e.File):
 		add("$.id", nil, "id %q differs from the file name %q", e.ID, baseName(e.File))
 	}
@@ -107,7 +118,7 @@ func (e *Entry) lint() []*Problem {
 			switch {
 			case u.Commit == "":
 				add("$.fixed_in.upstream", nil, "fixed_in.upstream.commit is required")
-			case !commitRE.MatchString(u.Commit):
+			case !forms().commit.MatchString(u.Commit):
 				add("$.fixed_in.upstream.commit", nil, "commit %q is not 12 to 40 lowercase hex digits", u.Commit)
 			}
 			if strings.TrimSpace(u.Title) == "" {
@@ -153,11 +164,11 @@ func (e *Entry) lint() []*Problem {
 		p := fmt.Sprintf("$.references[%d]", i)
 		switch r.Kind {
 		case "commit":
-			if !commitRE.MatchString(r.ID) {
+			if !forms().commit.MatchString(r.ID) {
 				add(p+".id", nil, "commit %q is not 12 to 40 lowercase hex digits", r.ID)
 			}
 		case "cve":
-			if !cveRE.MatchString(r.ID) {
+			if !forms().cve.MatchString(r.ID) {
 				add(p+".id", nil, "CVE id %q must look like CVE-2019-11477", r.ID)
 			}
 		case "bug", "mail":
@@ -207,7 +218,7 @@ func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, 
 		}
 	}
 	for j, m := range b.Modules {
-		if !moduleRE.MatchString(m) {
+		if !forms().module.MatchString(m) {
 			add(fmt.Sprintf("%s.modules[%d]", bp, j), nil, "module name %q is not valid", m)
 		}
 	}
@@ -262,7 +273,7 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 	}
 	for i, s := range w.Sysctl {
 		p := fmt.Sprintf("%s.sysctl[%d]", wp, i)
-		if !sysctlRE.MatchString(s.Key) {
+		if !forms().sysctl.MatchString(s.Key) {
 			add(p+".key", nil, "sysctl key %q is not a dotted parameter name", s.Key)
 		}
 		if strings.TrimSpace(s.Value) == "" {
@@ -271,7 +282,7 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 	}
 	for i, m := range w.ModuleOptions {
 		p := fmt.Sprintf("%s.module_options[%d]", wp, i)
-		if !moduleRE.MatchString(m.Module) || m.Option == "" || m.Value == "" {
+		if !forms().module.MatchString(m.Module) || m.Option == "" || m.Value == "" {
 			add(p, nil, "module option needs module, option and value")
 		}
 	}
@@ -281,7 +292,7 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 		}
 	}
 	for i, m := range w.AvoidModules {
-		if !moduleRE.MatchString(m) {
+		if !forms().module.MatchString(m) {
 			add(fmt.Sprintf("%s.avoid_modules[%d]", wp, i), nil, "module name %q is not valid", m)
 		}
 	}
