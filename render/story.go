@@ -94,7 +94,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	}
 	// The known bug, its fix, the workaround.
 	for _, m := range d.Matches {
-		line := st.paint("1;32", "Known bug "+m.ID) + ": " + m.Title
+		line := st.paint("1;32", "Known bug "+m.ID) + ": " + m.Title + unverified(m.Verified)
 		if m.FixedIn != nil && m.FixedIn.Upstream != nil {
 			u := m.FixedIn.Upstream
 			line += fmt.Sprintf("; fixed by %q", u.Title)
@@ -106,7 +106,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				line += ")"
 			}
 			for _, ds := range m.FixedIn.Distros {
-				line += fmt.Sprintf(", %s %s", ds.Name, ds.Version)
+				line += fmt.Sprintf(", %s %s%s", ds.Name, ds.Version, unverified(ds.Verified))
 			}
 		}
 		out = append(out, line)
@@ -125,9 +125,9 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				case "driver":
 					where = "the NICs driven by " + e.Driver
 				}
-				out = append(out, st.paint("1;36", "Workaround")+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent (ETHTOOL_OPTS in ifcfg-<nic>)", strings.Join(flags, " "), where))
+				out = append(out, st.paint("1;36", "Workaround"+unverified(w.Verified))+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent (ETHTOOL_OPTS in ifcfg-<nic>)", strings.Join(flags, " "), where))
 			} else if w.Text != "" {
-				out = append(out, st.paint("1;36", "Workaround")+": "+oneLine(w.Text, 200))
+				out = append(out, st.paint("1;36", "Workaround"+unverified(w.Verified))+": "+oneLine(w.Text, 200))
 			}
 		}
 	}
