@@ -136,7 +136,10 @@ type UpstreamFix struct {
 	Verified        bool   `yaml:"verified" json:"verified"`
 	ReleaseVerified bool   `yaml:"release_verified,omitempty" json:"release_verified"`
 	Source          string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note            string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Excerpt is a short verbatim quote of Source naming the commit, for
+	// sources whose URL does not: it lets lint check the citation offline.
+	Excerpt string `yaml:"excerpt,omitempty" json:"excerpt,omitempty"`
+	Note    string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // DistroFix is a distribution kernel that carries the fix.
@@ -201,8 +204,11 @@ type Reference struct {
 	Title string `yaml:"title,omitempty" json:"title,omitempty"`
 	// Verified means the reference was seen, with what the entry says of
 	// it, at URL.
-	Verified bool   `yaml:"verified" json:"verified"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Verified bool `yaml:"verified" json:"verified"`
+	// Excerpt is a short verbatim quote of URL naming the commit, for a
+	// commit reference whose URL does not name it (a mail, a later fix).
+	Excerpt string `yaml:"excerpt,omitempty" json:"excerpt,omitempty"`
+	Note    string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // compiledBlock is an effective match block (top-level conditions merged with

@@ -55,8 +55,9 @@ var forms = sync.OnceValue(func() *lintForms {
 // required fields, that ids have the required form, equal their file names
 // and are unique, that patterns compile and version ranges parse, that crash
 // types, reference kinds and workaround actions are known, that commit
-// hashes are 12 to 40 lowercase hex digits, and that everything marked
-// verified cites a source.
+// hashes are 12 to 40 lowercase hex digits, that everything marked
+// verified cites a source, and that the source of a verified commit names
+// its hash, in the URL or in a quoted excerpt.
 func (k *KB) Lint() []error {
 	var errs []error
 	seen := map[string]*Entry{}
@@ -136,6 +137,12 @@ func (e *Entry) lint() []*Problem {
 			if u.Verified && !e.citesCommit(u.Commit) {
 				add("$.fixed_in.upstream.commit", nil, "verified fix %s has no verified commit reference with a url", u.Commit)
 			}
+			if u.Verified && u.Source != "" && !namesCommit(u.Commit, u.Source, u.Excerpt) {
+				add("$.fixed_in.upstream.source", nil, "verified fix %s: neither its source URL nor its excerpt names the hash", u.Commit)
+			}
+			if u.Excerpt != "" && u.Source == "" {
+				add("$.fixed_in.upstream.excerpt", nil, "excerpt without the source it quotes")
+			}
 		}
 		for i, d := range f.Distros {
 			p := fmt.Sprintf("$.fixed_in.distros[%d]", i)
@@ -167,6 +174,9 @@ func (e *Entry) lint() []*Problem {
 			if !forms().commit.MatchString(r.ID) {
 				add(p+".id", nil, "commit %q is not 12 to 40 lowercase hex digits", r.ID)
 			}
+			if r.Verified && r.URL != "" && !namesCommit(r.ID, r.URL, r.Excerpt) {
+				add(p+".url", nil, "verified commit %s: neither its url nor its excerpt names the hash", r.ID)
+			}
 		case "cve":
 			if !forms().cve.MatchString(r.ID) {
 				add(p+".id", nil, "CVE id %q must look like CVE-2019-11477", r.ID)
@@ -187,6 +197,9 @@ func (e *Entry) lint() []*Problem {
 		}
 		if r.Verified && r.URL == "" {
 			add(p, nil, "verified reference has no url to its source")
+		}
+		if r.Excerpt != "" && r.URL == "" {
+			add(p+".excerpt", nil, "excerpt without the url it quotes")
 		}
 	}
 	return ps
@@ -320,6 +333,44 @@ func (e *Entry) citesCommit(commit string) bool {
 		}
 	}
 	return false
+}
+
+// namesCommit reports whether one of texts (a URL, an excerpt) names the
+// commit: it holds a run of at least 12 hex digits that abbreviates the
+// commit, or that the commit (itself abbreviated) abbreviates. Shorter runs
+// are too ambiguous to count as naming a commit, as in the kernel's Fixes:
+// tags.
+func namesCommit(commit string, texts ...string) bool {
+	commit = strings.ToLower(commit)
+	if len(commit) < 12 {
+		return false
+	}
+	for _, t := range texts {
+		for _, run := range hexRuns(t) {
+			run = strings.ToLower(run)
+			if len(run) >= 12 && (strings.HasPrefix(commit, run) || strings.HasPrefix(run, commit)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hexRuns returns the maximal runs of hex digits in s.
+func hexRuns(s string) []string {
+	var runs []string
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		hex := i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f' || s[i] >= 'A' && s[i] <= 'F')
+		switch {
+		case hex && start < 0:
+			start = i
+		case !hex && start >= 0:
+			runs = append(runs, s[start:i])
+			start = -1
+		}
+	}
+	return runs
 }
 
 // identifying reports whether the block (with its parent) names a title,

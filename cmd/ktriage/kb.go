@@ -147,6 +147,13 @@ func sourceNote(p *kbWriter, indent, source, note string) {
 	}
 }
 
+// excerpt shows the words of a source that name a commit, as quoted.
+func excerpt(p *kbWriter, indent, quote string) {
+	if quote != "" {
+		p.f("%sexcerpt: %q\n", indent, oneLine(quote))
+	}
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func writeKBEntry(w io.Writer, e *kb.Entry) error {
@@ -174,6 +181,7 @@ func writeKBEntry(w io.Writer, e *kb.Entry) error {
 				p.f("    first release %s%s\n", u.Release, unverified(u.ReleaseVerified))
 			}
 			sourceNote(p, "    ", u.Source, u.Note)
+			excerpt(p, "    ", u.Excerpt)
 		}
 		for _, d := range f.Distros {
 			p.f("  %s %s%s\n", d.Name, d.Version, unverified(d.Verified))
@@ -224,6 +232,7 @@ func writeKBEntry(w io.Writer, e *kb.Entry) error {
 		if r.Note != "" {
 			p.f("    note: %s\n", oneLine(r.Note))
 		}
+		excerpt(p, "    ", r.Excerpt)
 	}
 	return p.err
 }
