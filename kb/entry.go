@@ -46,13 +46,20 @@ type Entry struct {
 	blocks []*compiledBlock
 }
 
-// Fact is a statement with its provenance: Verified says whether it was
-// read in the public source at Source (an http(s) URL); Note qualifies it.
-type Fact struct {
-	Text     string `yaml:"text" json:"text"`
+// Provenance says where a fact comes from: Verified is true when the fact
+// was read in the public source at Source (an http(s) URL); Note qualifies
+// it. Every fact of an entry carries one, so every reader (lint, kb show,
+// the text output) marks the unverified ones the same way.
+type Provenance struct {
 	Verified bool   `yaml:"verified" json:"verified"`
 	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
 	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+}
+
+// Fact is a statement with its provenance.
+type Fact struct {
+	Text       string `yaml:"text" json:"text"`
+	Provenance `yaml:",inline"`
 }
 
 // MatchBlock is one set of conditions, all of which must hold. Within a
@@ -79,10 +86,8 @@ type MatchBlock struct {
 	Modules []string `yaml:"modules,omitempty" json:"modules,omitempty"`
 	// Releases are version ranges the kernel must fall in.
 	Releases []Range `yaml:"releases,omitempty" json:"releases,omitempty"`
-	// Verified says whether this signature is confirmed by Source.
-	Verified bool   `yaml:"verified,omitempty" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Provenance says whether this signature is confirmed by a source.
+	Provenance `yaml:",inline"`
 }
 
 // MatchSpec is an entry's match rule: the conditions written directly under
@@ -103,10 +108,8 @@ type Range struct {
 	// release's epoch:version-release), deb (dpkg order over
 	// Crash.PackageVersion) or deb-abi (dpkg order over the release's ABI,
 	// 6.1.0-13 of 6.1.0-13-amd64).
-	Scheme   string `yaml:"scheme" json:"scheme"`
-	Verified bool   `yaml:"verified,omitempty" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Scheme     string `yaml:"scheme" json:"scheme"`
+	Provenance `yaml:",inline"`
 }
 
 // String formats the range as [min, max) (scheme).
@@ -144,20 +147,16 @@ type UpstreamFix struct {
 
 // DistroFix is a distribution kernel that carries the fix.
 type DistroFix struct {
-	Name     string `yaml:"name" json:"name"`
-	Version  string `yaml:"version" json:"version"`
-	Verified bool   `yaml:"verified" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Name       string `yaml:"name" json:"name"`
+	Version    string `yaml:"version" json:"version"`
+	Provenance `yaml:",inline"`
 }
 
 // Workaround is what an operator can do until the kernel is fixed: a text
 // for people and structured actions for tools (remedy plans them).
 type Workaround struct {
-	Text     string `yaml:"text" json:"text"`
-	Verified bool   `yaml:"verified" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Text       string `yaml:"text" json:"text"`
+	Provenance `yaml:",inline"`
 
 	EthtoolOffload *EthtoolOffload `yaml:"ethtool_offload,omitempty" json:"ethtool_offload,omitempty"`
 	Sysctl         []Sysctl        `yaml:"sysctl,omitempty" json:"sysctl,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -98,7 +99,7 @@ func (e *Entry) lint() []*Problem {
 	if strings.TrimSpace(e.RootCause.Text) == "" {
 		add("$.root_cause", nil, "root_cause.text is required")
 	}
-	e.lintSourced("$.root_cause", e.RootCause.Verified, e.RootCause.Source, "root_cause", add)
+	lintSourced("$.root_cause", e.RootCause.Provenance, "root_cause", add)
 
 	// match rule
 	blocks, probs := e.compileBlocks()
@@ -133,7 +134,7 @@ func (e *Entry) lint() []*Problem {
 			if u.ReleaseVerified && u.Release == "" {
 				add("$.fixed_in.upstream", nil, "release_verified is set but release is empty")
 			}
-			e.lintSourced("$.fixed_in.upstream", u.Verified || u.ReleaseVerified, u.Source, "fixed_in.upstream", add)
+			lintSourced("$.fixed_in.upstream", Provenance{Verified: u.Verified || u.ReleaseVerified, Source: u.Source}, "fixed_in.upstream", add)
 			if u.Verified && !e.citesCommit(u.Commit) {
 				add("$.fixed_in.upstream.commit", nil, "verified fix %s has no verified commit reference with a url", u.Commit)
 			}
@@ -149,7 +150,7 @@ func (e *Entry) lint() []*Problem {
 			if strings.TrimSpace(d.Name) == "" || strings.TrimSpace(d.Version) == "" {
 				add(p, nil, "distro fix needs name and version")
 			}
-			e.lintSourced(p, d.Verified, d.Source, "distro fix", add)
+			lintSourced(p, d.Provenance, "distro fix", add)
 		}
 	}
 	if e.Verified {
@@ -208,7 +209,7 @@ func (e *Entry) lint() []*Problem {
 func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, ...any)) {
 	bp := blockPath(i)
 	for j, t := range b.Types {
-		if !contains(crashTypes, t) {
+		if !slices.Contains(crashTypes, t) {
 			add(fmt.Sprintf("%s.types[%d]", bp, j), nil, "crash type %q is not a known syzkaller type", t)
 		}
 	}
@@ -237,7 +238,7 @@ func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, 
 	}
 	for j, r := range b.Releases {
 		p := fmt.Sprintf("%s.releases[%d]", bp, j)
-		if !contains(schemes, r.Scheme) {
+		if !slices.Contains(schemes, r.Scheme) {
 			continue // reported by compile
 		}
 		if r.Min == "" && r.MaxExclusive == "" {
@@ -250,9 +251,9 @@ func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, 
 				add(p, nil, "range %s is empty: min is not below max_exclusive", r)
 			}
 		}
-		e.lintSourced(p, r.Verified, r.Source, "release range", add)
+		lintSourced(p, r.Provenance, "release range", add)
 	}
-	e.lintSourced(bp, b.Verified, b.Source, "match signature", add)
+	lintSourced(bp, b.Provenance, "match signature", add)
 }
 
 func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ...any)) {
@@ -260,21 +261,21 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 	if strings.TrimSpace(w.Text) == "" {
 		add(wp, nil, "workaround.text is required")
 	}
-	e.lintSourced(wp, w.Verified, w.Source, "workaround", add)
+	lintSourced(wp, w.Provenance, "workaround", add)
 	if o := w.EthtoolOffload; o != nil {
 		op := wp + ".ethtool_offload"
 		if len(o.Features) == 0 {
 			add(op, nil, "ethtool_offload needs features")
 		}
 		for i, f := range o.Features {
-			if !contains(ethtoolFeatures, f) {
+			if !slices.Contains(ethtoolFeatures, f) {
 				add(fmt.Sprintf("%s.features[%d]", op, i), nil, "ethtool feature %q is not one of %s", f, strings.Join(ethtoolFeatures, ", "))
 			}
 		}
 		if o.State != "on" && o.State != "off" {
 			add(op+".state", nil, "ethtool_offload.state %q must be on or off", o.State)
 		}
-		if !contains(ethtoolScopes, o.Scope) {
+		if !slices.Contains(ethtoolScopes, o.Scope) {
 			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(ethtoolScopes, ", "))
 		}
 		if o.Scope == "device" && len(o.Devices) == 0 {
@@ -312,11 +313,11 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 }
 
 // lintSourced requires a source URL for a verified fact.
-func (e *Entry) lintSourced(p string, verified bool, source, what string, add func(string, error, string, ...any)) {
-	if source != "" && !isHTTPURL(source) {
-		add(p+".source", nil, "%s source %q is not an http(s) URL", what, source)
+func lintSourced(p string, pv Provenance, what string, add func(string, error, string, ...any)) {
+	if pv.Source != "" && !isHTTPURL(pv.Source) {
+		add(p+".source", nil, "%s source %q is not an http(s) URL", what, pv.Source)
 	}
-	if verified && source == "" {
+	if pv.Verified && pv.Source == "" {
 		add(p, nil, "%s is marked verified but cites no source", what)
 	}
 }
@@ -386,13 +387,4 @@ func (b *compiledBlock) identifying() bool {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
