@@ -46,13 +46,20 @@ type Entry struct {
 	blocks []*compiledBlock
 }
 
-// Fact is a statement with its provenance: Verified says whether it was
-// read in the public source at Source (an http(s) URL); Note qualifies it.
-type Fact struct {
-	Text     string `yaml:"text" json:"text"`
+// Provenance says where a fact comes from: Verified is true when the fact
+// was read in the public source at Source (an http(s) URL); Note qualifies
+// it. Every fact of an entry carries one, so every reader (lint, kb show,
+// the text output) marks the unverified ones the same way.
+type Provenance struct {
 	Verified bool   `yaml:"verified" json:"verified"`
 	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
 	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+}
+
+// Fact is a statement with its provenance.
+type Fact struct {
+	Text       string `yaml:"text" json:"text"`
+	Provenance `yaml:",inline"`
 }
 
 // MatchBlock is one set of conditions, all of which must hold. Within a
@@ -79,10 +86,8 @@ type MatchBlock struct {
 	Modules []string `yaml:"modules,omitempty" json:"modules,omitempty"`
 	// Releases are version ranges the kernel must fall in.
 	Releases []Range `yaml:"releases,omitempty" json:"releases,omitempty"`
-	// Verified says whether this signature is confirmed by Source.
-	Verified bool   `yaml:"verified,omitempty" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Provenance says whether this signature is confirmed by a source.
+	Provenance `yaml:",inline"`
 }
 
 // MatchSpec is an entry's match rule: the conditions written directly under
@@ -99,11 +104,12 @@ type MatchSpec struct {
 type Range struct {
 	Min          string `yaml:"min,omitempty" json:"min,omitempty"`
 	MaxExclusive string `yaml:"max_exclusive,omitempty" json:"max_exclusive,omitempty"`
-	// Scheme is upstream, rpm, deb or deb-abi (see the Scheme constants).
-	Scheme   string `yaml:"scheme" json:"scheme"`
-	Verified bool   `yaml:"verified,omitempty" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Scheme is upstream (kernel.org order), rpm (rpmvercmp over the
+	// release's epoch:version-release), deb (dpkg order over
+	// Crash.PackageVersion) or deb-abi (dpkg order over the release's ABI,
+	// 6.1.0-13 of 6.1.0-13-amd64).
+	Scheme     string `yaml:"scheme" json:"scheme"`
+	Provenance `yaml:",inline"`
 }
 
 // String formats the range as [min, max) (scheme).
@@ -133,25 +139,24 @@ type UpstreamFix struct {
 	Verified        bool   `yaml:"verified" json:"verified"`
 	ReleaseVerified bool   `yaml:"release_verified,omitempty" json:"release_verified"`
 	Source          string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note            string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Excerpt is a short verbatim quote of Source naming the commit, for
+	// sources whose URL does not: it lets lint check the citation offline.
+	Excerpt string `yaml:"excerpt,omitempty" json:"excerpt,omitempty"`
+	Note    string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // DistroFix is a distribution kernel that carries the fix.
 type DistroFix struct {
-	Name     string `yaml:"name" json:"name"`
-	Version  string `yaml:"version" json:"version"`
-	Verified bool   `yaml:"verified" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Name       string `yaml:"name" json:"name"`
+	Version    string `yaml:"version" json:"version"`
+	Provenance `yaml:",inline"`
 }
 
 // Workaround is what an operator can do until the kernel is fixed: a text
 // for people and structured actions for tools (remedy plans them).
 type Workaround struct {
-	Text     string `yaml:"text" json:"text"`
-	Verified bool   `yaml:"verified" json:"verified"`
-	Source   string `yaml:"source,omitempty" json:"source,omitempty"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Text       string `yaml:"text" json:"text"`
+	Provenance `yaml:",inline"`
 
 	EthtoolOffload *EthtoolOffload `yaml:"ethtool_offload,omitempty" json:"ethtool_offload,omitempty"`
 	Sysctl         []Sysctl        `yaml:"sysctl,omitempty" json:"sysctl,omitempty"`
@@ -198,8 +203,11 @@ type Reference struct {
 	Title string `yaml:"title,omitempty" json:"title,omitempty"`
 	// Verified means the reference was seen, with what the entry says of
 	// it, at URL.
-	Verified bool   `yaml:"verified" json:"verified"`
-	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Verified bool `yaml:"verified" json:"verified"`
+	// Excerpt is a short verbatim quote of URL naming the commit, for a
+	// commit reference whose URL does not name it (a mail, a later fix).
+	Excerpt string `yaml:"excerpt,omitempty" json:"excerpt,omitempty"`
+	Note    string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // compiledBlock is an effective match block (top-level conditions merged with
@@ -223,15 +231,12 @@ type compiledRange struct {
 	hasHi  bool
 }
 
-// idRE is the form of an entry id.
-var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
-// ParseEntry decodes one YAML entry. name is the file name used in errors and
+// parseEntry decodes one YAML entry. name is the file name used in errors and
 // for the id check (its base name without extension must equal the id). It
 // fails on YAML errors, unknown fields, regular expressions that do not
 // compile and version bounds that do not parse; every error names the file
 // and, where known, the line. Other problems are reported by Lint.
-func ParseEntry(name string, data []byte) (*Entry, error) {
+func parseEntry(name string, data []byte) (*Entry, error) {
 	file, err := parseYAML(data)
 	if err != nil {
 		return nil, yamlError(name, err)

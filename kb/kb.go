@@ -1,9 +1,9 @@
 // Package kb is ktriage's knowledge base of known Linux kernel crash bugs:
 // one YAML file per bug (embedded from entries/, plus an optional directory
 // of the user's own), a matcher that recognises a crash by its type, title,
-// guilty function, ordered frame subsequences, modules and kernel release,
-// the version orderings those releases need (upstream, RPM rpmvercmp, Debian
-// dpkg), and a linter.
+// guilty function, ordered frame subsequences, modules and kernel release
+// (compared in upstream, RPM or Debian order by internal/version), and a
+// linter.
 //
 // Entry files look like this (see entries/ for complete ones):
 //
@@ -55,8 +55,8 @@ import (
 //go:embed entries/*.yaml
 var embedded embed.FS
 
-// EmbeddedPrefix starts the File of every embedded entry.
-const EmbeddedPrefix = "embedded:"
+// embeddedPrefix starts the File of every embedded entry.
+const embeddedPrefix = "embedded:"
 
 // KB is a set of entries with unique ids, sorted by id.
 type KB struct {
@@ -75,7 +75,7 @@ func Embedded() (*KB, error) { return Load("") }
 func Load(dir string) (*KB, error) {
 	var errs []error
 	var all []*Entry
-	es, err := loadFS(embedded, "entries", EmbeddedPrefix+"entries/")
+	es, err := loadFS(embedded, "entries", embeddedPrefix+"entries/")
 	all = append(all, es...)
 	if err != nil {
 		errs = append(errs, err)
@@ -121,7 +121,7 @@ func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
 			errs = append(errs, fmt.Errorf("%s%s: %w", label, name, err))
 			continue
 		}
-		e, err := ParseEntry(label+name, data)
+		e, err := parseEntry(label+name, data)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -2,9 +2,11 @@ package kb
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,7 +26,7 @@ func TestEmbeddedKB(t *testing.T) {
 	}
 	fixes := 0
 	for _, e := range k.Entries() {
-		if !strings.HasPrefix(e.File, EmbeddedPrefix+"entries/") || baseName(e.File) != e.ID {
+		if !strings.HasPrefix(e.File, embeddedPrefix+"entries/") || baseName(e.File) != e.ID {
 			t.Errorf("entry %s comes from %s", e.ID, e.File)
 		}
 		u := e.FixedIn
@@ -98,7 +100,7 @@ func TestLoadUserDir(t *testing.T) {
 		t.Fatal("duplicate id loaded without error")
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, p) || !strings.Contains(msg, EmbeddedPrefix+"entries/"+seedID+".yaml") || !strings.Contains(msg, "duplicate entry id") {
+	if !strings.Contains(msg, p) || !strings.Contains(msg, embeddedPrefix+"entries/"+seedID+".yaml") || !strings.Contains(msg, "duplicate entry id") {
 		t.Errorf("duplicate error does not name both files: %v", err)
 	}
 	if k == nil || k.Len() != base.Len() {
@@ -145,7 +147,7 @@ func TestParseEntryErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := ParseEntry("x.yaml", []byte(c.src))
+			e, err := parseEntry("x.yaml", []byte(c.src))
 			if err == nil {
 				t.Fatalf("parsed without error: %+v", e)
 			}
@@ -159,11 +161,11 @@ func TestParseEntryErrors(t *testing.T) {
 // TestLintRules checks that each rule fires, names the file, the entry and a
 // line, and that the valid entry is clean.
 func TestLintRules(t *testing.T) {
-	e, err := ParseEntry("user-bug.yaml", []byte(validEntry))
+	e, err := parseEntry("user-bug.yaml", []byte(validEntry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ps := e.Lint(); len(ps) != 0 {
+	if ps := e.lint(); len(ps) != 0 {
 		t.Fatalf("valid entry has problems: %v", ps)
 	}
 	r := strings.NewReplacer
@@ -208,18 +210,18 @@ func TestLintRules(t *testing.T) {
 			if file == "" {
 				file = "user-bug.yaml"
 			}
-			e, err := ParseEntry(file, []byte(c.edit.Replace(validEntry)))
+			e, err := parseEntry(file, []byte(c.edit.Replace(validEntry)))
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
 			var found *Problem
-			for _, p := range e.Lint() {
+			for _, p := range e.lint() {
 				if strings.Contains(p.Msg, c.want) {
 					found = p
 				}
 			}
 			if found == nil {
-				t.Fatalf("no problem containing %q in %v", c.want, e.Lint())
+				t.Fatalf("no problem containing %q in %v", c.want, e.lint())
 			}
 			if found.File != file || found.Line == 0 || !strings.HasPrefix(found.Error(), file+":") {
 				t.Errorf("problem %q: want file %s and a line", found.Error(), file)
@@ -228,13 +230,74 @@ func TestLintRules(t *testing.T) {
 	}
 
 	// KB.Lint reports an id defined twice even when entries are assembled by hand.
-	a, _ := ParseEntry("user-bug.yaml", []byte(validEntry))
-	b, _ := ParseEntry("user-bug.yaml", []byte(validEntry))
+	a, _ := parseEntry("user-bug.yaml", []byte(validEntry))
+	b, _ := parseEntry("user-bug.yaml", []byte(validEntry))
 	k := &KB{entries: []*Entry{a, b}}
 	if errs := k.Lint(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "duplicate entry id") {
 		t.Errorf("duplicate ids: %v", errs)
 	}
 	if _, err := New(a, b); err == nil || !strings.Contains(err.Error(), "duplicate entry id") {
 		t.Errorf("New with duplicate ids: %v", err)
+	}
+}
+
+// TestLintCitations: a verified commit's source must name its hash, in the
+// URL or in a quoted excerpt, by at least twelve digits; lint checks that
+// offline.
+func TestLintCitations(t *testing.T) {
+	const (
+		hash    = "3b4929f65b0d8249f19a50245cd88ed1a2f78cff"
+		named   = "https://git.example.org/commit/?id=" + hash
+		unnamed = "https://lists.example.org/netdev/2019/06/17/1"
+	)
+	// entry has a verified fix cited at fixSource (with fixExcerpt) and a
+	// verified commit reference at refURL (with refExcerpt).
+	entry := func(fixSource, fixExcerpt, refURL, refExcerpt string) string {
+		return strings.Replace(validEntry, "references:\n", fmt.Sprintf(`fixed_in:
+  upstream: {commit: %[1]s, title: fix, verified: true, source: %[2]q, excerpt: %[3]q}
+references:
+  - {kind: commit, id: %[1]s, url: %[4]q, excerpt: %[5]q, verified: true}
+`, hash, fixSource, fixExcerpt, refURL, refExcerpt), 1)
+	}
+	const (
+		fixProblem = "verified fix " + hash + ": neither its source URL nor its excerpt names the hash"
+		refProblem = "verified commit " + hash + ": neither its url nor its excerpt names the hash"
+	)
+	cases := []struct {
+		name string
+		src  string
+		want []string // problems, in any order; none when empty
+	}{
+		{"both URLs name the hash", entry(named, "", named, ""), nil},
+		{"fix source does not name it", entry(unnamed, "", named, ""), []string{fixProblem}},
+		{"reference URL does not name it", entry(named, "", unnamed, ""), []string{refProblem}},
+		{"excerpts name it", entry(unnamed, `Fixes: 3b4929f65b0d ("tcp: limit payload size of sacked skbs")`, unnamed, "commit "+hash), nil},
+		{"upper-case hex in the excerpt", entry(unnamed, "Commit 3B4929F65B0D", named, ""), nil},
+		{"ten digits are too few", entry(unnamed, "Commit 3b4929f65b (tcp: limit payload size)", named, ""), []string{fixProblem}},
+		{"a longer run that is another commit", entry(unnamed, "commit 3b4929f65b0d8249f19a50245cd88ed1a2f78cfe", named, ""), []string{fixProblem}},
+		{"a hash inside a longer run", entry(unnamed, "sha 03b4929f65b0d8249", named, ""), []string{fixProblem}},
+		{"excerpt without source", strings.Replace(entry(named, "", named, ""), `source: "`+named+`", excerpt: ""`, `excerpt: "`+hash+`"`, 1),
+			[]string{"fixed_in.upstream is marked verified but cites no source", "excerpt without the source it quotes"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := parseEntry("user-bug.yaml", []byte(c.src))
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			var got []string
+			for _, p := range e.lint() {
+				if p.Line == 0 {
+					t.Errorf("problem %q has no line", p.Error())
+				}
+				got = append(got, p.Msg)
+			}
+			slices.Sort(got)
+			want := slices.Clone(c.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("problems %q, want %q", got, want)
+			}
+		})
 	}
 }

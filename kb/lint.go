@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
+
+	"github.com/ktriage/ktriage/internal/version"
 )
 
-// CrashTypes are the syzkaller crash types an entry may name in match.types.
-var CrashTypes = []string{
+// crashTypes are the syzkaller crash types an entry may name in match.types.
+var crashTypes = []string{
 	"BUG", "WARNING", "DoS", "HANG", "LOCKDEP", "LEAK", "ATOMIC_SLEEP",
 	"NULL-POINTER-DEREFERENCE", "MEMORY_SAFETY_BUG", "MEMORY_SAFETY_UBSAN", "UBSAN",
 	"REFCOUNT_WARNING", "KASAN-READ", "KASAN-WRITE", "KASAN-USE-AFTER-FREE-READ",
@@ -19,31 +23,42 @@ var CrashTypes = []string{
 	"KFENCE-INVALID-FREE", "REBOOT", "SYZ_FAILURE",
 }
 
-// EthtoolFeatures are the offload names (ethtool -K short forms) a workaround
+// ethtoolFeatures are the offload names (ethtool -K short forms) a workaround
 // may switch.
-var EthtoolFeatures = []string{"rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro",
+var ethtoolFeatures = []string{"rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro",
 	"rxvlan", "txvlan", "ntuple", "rxhash", "rx-gro-hw", "tx-udp-segmentation"}
 
-// EthtoolScopes are the places an ethtool_offload action may apply to.
-var EthtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
+// ethtoolScopes are the places an ethtool_offload action may apply to.
+var ethtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
 
-// ReferenceKinds are the kinds a reference may have.
-var ReferenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
+// referenceKinds are the kinds a reference may have.
+var referenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
 
-var (
-	commitRE = regexp.MustCompile(`^[0-9a-f]{12,40}$`)
-	cveRE    = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
-	sysctlRE = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`)
-	moduleRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-)
+// lintForms are the shapes lint checks names against.
+type lintForms struct {
+	id, commit, cve, sysctl, module *regexp.Regexp
+}
+
+// forms compiles the lint shapes on first use rather than at package
+// initialisation: every ktriage command links kb, most never lint.
+var forms = sync.OnceValue(func() *lintForms {
+	return &lintForms{
+		id:     regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`),
+		commit: regexp.MustCompile(`^[0-9a-f]{12,40}$`),
+		cve:    regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`),
+		sysctl: regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$`),
+		module: regexp.MustCompile(`^[A-Za-z0-9_-]+$`),
+	}
+})
 
 // Lint checks every entry and returns one error per problem, each a
 // *Problem naming the file and, where it can be found, the line. It checks
 // required fields, that ids have the required form, equal their file names
 // and are unique, that patterns compile and version ranges parse, that crash
 // types, reference kinds and workaround actions are known, that commit
-// hashes are 12 to 40 lowercase hex digits, and that everything marked
-// verified cites a source.
+// hashes are 12 to 40 lowercase hex digits, that everything marked
+// verified cites a source, and that the source of a verified commit names
+// its hash, in the URL or in a quoted excerpt.
 func (k *KB) Lint() []error {
 	var errs []error
 	seen := map[string]*Entry{}
@@ -52,15 +67,15 @@ func (k *KB) Lint() []error {
 			errs = append(errs, e.problem("$.id", nil, "duplicate entry id %q: defined in %s and in %s", e.ID, prev.File, e.File))
 		}
 		seen[e.ID] = e
-		for _, p := range e.Lint() {
+		for _, p := range e.lint() {
 			errs = append(errs, p)
 		}
 	}
 	return errs
 }
 
-// Lint checks one entry (see KB.Lint).
-func (e *Entry) Lint() []*Problem {
+// lint checks one entry (see KB.Lint).
+func (e *Entry) lint() []*Problem {
 	var ps []*Problem
 	add := func(path string, err error, format string, args ...any) {
 		ps = append(ps, e.problem(path, err, format, args...))
@@ -70,8 +85,8 @@ func (e *Entry) Lint() []*Problem {
 	switch {
 	case e.ID == "":
 		add("$", nil, "id is required")
-	case !idRE.MatchString(e.ID):
-		add("$.id", nil, "id %q must match %s", e.ID, idRE)
+	case !forms().id.MatchString(e.ID):
+		add("$.id", nil, "id %q must match %s", e.ID, forms().id)
 	case e.ID != baseName(e.File):
 		add("$.id", nil, "id %q differs from the file name %q", e.ID, baseName(e.File))
 	}
@@ -84,7 +99,7 @@ func (e *Entry) Lint() []*Problem {
 	if strings.TrimSpace(e.RootCause.Text) == "" {
 		add("$.root_cause", nil, "root_cause.text is required")
 	}
-	e.lintSourced("$.root_cause", e.RootCause.Verified, e.RootCause.Source, "root_cause", add)
+	lintSourced("$.root_cause", e.RootCause.Provenance, "root_cause", add)
 
 	// match rule
 	blocks, probs := e.compileBlocks()
@@ -105,23 +120,29 @@ func (e *Entry) Lint() []*Problem {
 			switch {
 			case u.Commit == "":
 				add("$.fixed_in.upstream", nil, "fixed_in.upstream.commit is required")
-			case !commitRE.MatchString(u.Commit):
+			case !forms().commit.MatchString(u.Commit):
 				add("$.fixed_in.upstream.commit", nil, "commit %q is not 12 to 40 lowercase hex digits", u.Commit)
 			}
 			if strings.TrimSpace(u.Title) == "" {
 				add("$.fixed_in.upstream", nil, "fixed_in.upstream.title is required")
 			}
 			if u.Release != "" {
-				if _, err := ParseUpstream(u.Release); err != nil {
+				if _, err := version.ParseUpstream(u.Release); err != nil {
 					add("$.fixed_in.upstream.release", err, "release %q does not parse", u.Release)
 				}
 			}
 			if u.ReleaseVerified && u.Release == "" {
 				add("$.fixed_in.upstream", nil, "release_verified is set but release is empty")
 			}
-			e.lintSourced("$.fixed_in.upstream", u.Verified || u.ReleaseVerified, u.Source, "fixed_in.upstream", add)
+			lintSourced("$.fixed_in.upstream", Provenance{Verified: u.Verified || u.ReleaseVerified, Source: u.Source}, "fixed_in.upstream", add)
 			if u.Verified && !e.citesCommit(u.Commit) {
 				add("$.fixed_in.upstream.commit", nil, "verified fix %s has no verified commit reference with a url", u.Commit)
+			}
+			if u.Verified && u.Source != "" && !namesCommit(u.Commit, u.Source, u.Excerpt) {
+				add("$.fixed_in.upstream.source", nil, "verified fix %s: neither its source URL nor its excerpt names the hash", u.Commit)
+			}
+			if u.Excerpt != "" && u.Source == "" {
+				add("$.fixed_in.upstream.excerpt", nil, "excerpt without the source it quotes")
 			}
 		}
 		for i, d := range f.Distros {
@@ -129,7 +150,7 @@ func (e *Entry) Lint() []*Problem {
 			if strings.TrimSpace(d.Name) == "" || strings.TrimSpace(d.Version) == "" {
 				add(p, nil, "distro fix needs name and version")
 			}
-			e.lintSourced(p, d.Verified, d.Source, "distro fix", add)
+			lintSourced(p, d.Provenance, "distro fix", add)
 		}
 	}
 	if e.Verified {
@@ -151,11 +172,14 @@ func (e *Entry) Lint() []*Problem {
 		p := fmt.Sprintf("$.references[%d]", i)
 		switch r.Kind {
 		case "commit":
-			if !commitRE.MatchString(r.ID) {
+			if !forms().commit.MatchString(r.ID) {
 				add(p+".id", nil, "commit %q is not 12 to 40 lowercase hex digits", r.ID)
 			}
+			if r.Verified && r.URL != "" && !namesCommit(r.ID, r.URL, r.Excerpt) {
+				add(p+".url", nil, "verified commit %s: neither its url nor its excerpt names the hash", r.ID)
+			}
 		case "cve":
-			if !cveRE.MatchString(r.ID) {
+			if !forms().cve.MatchString(r.ID) {
 				add(p+".id", nil, "CVE id %q must look like CVE-2019-11477", r.ID)
 			}
 		case "bug", "mail":
@@ -167,13 +191,16 @@ func (e *Entry) Lint() []*Problem {
 				add(p, nil, "url reference needs a url")
 			}
 		default:
-			add(p+".kind", nil, "reference kind %q is not one of %s", r.Kind, strings.Join(ReferenceKinds, ", "))
+			add(p+".kind", nil, "reference kind %q is not one of %s", r.Kind, strings.Join(referenceKinds, ", "))
 		}
 		if r.URL != "" && !isHTTPURL(r.URL) {
 			add(p+".url", nil, "url %q is not an http(s) URL", r.URL)
 		}
 		if r.Verified && r.URL == "" {
 			add(p, nil, "verified reference has no url to its source")
+		}
+		if r.Excerpt != "" && r.URL == "" {
+			add(p+".excerpt", nil, "excerpt without the url it quotes")
 		}
 	}
 	return ps
@@ -182,7 +209,7 @@ func (e *Entry) Lint() []*Problem {
 func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, ...any)) {
 	bp := blockPath(i)
 	for j, t := range b.Types {
-		if !contains(CrashTypes, t) {
+		if !slices.Contains(crashTypes, t) {
 			add(fmt.Sprintf("%s.types[%d]", bp, j), nil, "crash type %q is not a known syzkaller type", t)
 		}
 	}
@@ -205,13 +232,13 @@ func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, 
 		}
 	}
 	for j, m := range b.Modules {
-		if !moduleRE.MatchString(m) {
+		if !forms().module.MatchString(m) {
 			add(fmt.Sprintf("%s.modules[%d]", bp, j), nil, "module name %q is not valid", m)
 		}
 	}
 	for j, r := range b.Releases {
 		p := fmt.Sprintf("%s.releases[%d]", bp, j)
-		if !contains(Schemes, r.Scheme) {
+		if !slices.Contains(schemes, r.Scheme) {
 			continue // reported by compile
 		}
 		if r.Min == "" && r.MaxExclusive == "" {
@@ -224,9 +251,9 @@ func (e *Entry) lintBlock(b *MatchBlock, i int, add func(string, error, string, 
 				add(p, nil, "range %s is empty: min is not below max_exclusive", r)
 			}
 		}
-		e.lintSourced(p, r.Verified, r.Source, "release range", add)
+		lintSourced(p, r.Provenance, "release range", add)
 	}
-	e.lintSourced(bp, b.Verified, b.Source, "match signature", add)
+	lintSourced(bp, b.Provenance, "match signature", add)
 }
 
 func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ...any)) {
@@ -234,22 +261,22 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 	if strings.TrimSpace(w.Text) == "" {
 		add(wp, nil, "workaround.text is required")
 	}
-	e.lintSourced(wp, w.Verified, w.Source, "workaround", add)
+	lintSourced(wp, w.Provenance, "workaround", add)
 	if o := w.EthtoolOffload; o != nil {
 		op := wp + ".ethtool_offload"
 		if len(o.Features) == 0 {
 			add(op, nil, "ethtool_offload needs features")
 		}
 		for i, f := range o.Features {
-			if !contains(EthtoolFeatures, f) {
-				add(fmt.Sprintf("%s.features[%d]", op, i), nil, "ethtool feature %q is not one of %s", f, strings.Join(EthtoolFeatures, ", "))
+			if !slices.Contains(ethtoolFeatures, f) {
+				add(fmt.Sprintf("%s.features[%d]", op, i), nil, "ethtool feature %q is not one of %s", f, strings.Join(ethtoolFeatures, ", "))
 			}
 		}
 		if o.State != "on" && o.State != "off" {
 			add(op+".state", nil, "ethtool_offload.state %q must be on or off", o.State)
 		}
-		if !contains(EthtoolScopes, o.Scope) {
-			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(EthtoolScopes, ", "))
+		if !slices.Contains(ethtoolScopes, o.Scope) {
+			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(ethtoolScopes, ", "))
 		}
 		if o.Scope == "device" && len(o.Devices) == 0 {
 			add(op, nil, "scope device needs devices")
@@ -260,7 +287,7 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 	}
 	for i, s := range w.Sysctl {
 		p := fmt.Sprintf("%s.sysctl[%d]", wp, i)
-		if !sysctlRE.MatchString(s.Key) {
+		if !forms().sysctl.MatchString(s.Key) {
 			add(p+".key", nil, "sysctl key %q is not a dotted parameter name", s.Key)
 		}
 		if strings.TrimSpace(s.Value) == "" {
@@ -269,7 +296,7 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 	}
 	for i, m := range w.ModuleOptions {
 		p := fmt.Sprintf("%s.module_options[%d]", wp, i)
-		if !moduleRE.MatchString(m.Module) || m.Option == "" || m.Value == "" {
+		if !forms().module.MatchString(m.Module) || m.Option == "" || m.Value == "" {
 			add(p, nil, "module option needs module, option and value")
 		}
 	}
@@ -279,18 +306,18 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 		}
 	}
 	for i, m := range w.AvoidModules {
-		if !moduleRE.MatchString(m) {
+		if !forms().module.MatchString(m) {
 			add(fmt.Sprintf("%s.avoid_modules[%d]", wp, i), nil, "module name %q is not valid", m)
 		}
 	}
 }
 
 // lintSourced requires a source URL for a verified fact.
-func (e *Entry) lintSourced(p string, verified bool, source, what string, add func(string, error, string, ...any)) {
-	if source != "" && !isHTTPURL(source) {
-		add(p+".source", nil, "%s source %q is not an http(s) URL", what, source)
+func lintSourced(p string, pv Provenance, what string, add func(string, error, string, ...any)) {
+	if pv.Source != "" && !isHTTPURL(pv.Source) {
+		add(p+".source", nil, "%s source %q is not an http(s) URL", what, pv.Source)
 	}
-	if verified && source == "" {
+	if pv.Verified && pv.Source == "" {
 		add(p, nil, "%s is marked verified but cites no source", what)
 	}
 }
@@ -309,6 +336,44 @@ func (e *Entry) citesCommit(commit string) bool {
 	return false
 }
 
+// namesCommit reports whether one of texts (a URL, an excerpt) names the
+// commit: it holds a run of at least 12 hex digits that abbreviates the
+// commit, or that the commit (itself abbreviated) abbreviates. Shorter runs
+// are too ambiguous to count as naming a commit, as in the kernel's Fixes:
+// tags.
+func namesCommit(commit string, texts ...string) bool {
+	commit = strings.ToLower(commit)
+	if len(commit) < 12 {
+		return false
+	}
+	for _, t := range texts {
+		for _, run := range hexRuns(t) {
+			run = strings.ToLower(run)
+			if len(run) >= 12 && (strings.HasPrefix(commit, run) || strings.HasPrefix(run, commit)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hexRuns returns the maximal runs of hex digits in s.
+func hexRuns(s string) []string {
+	var runs []string
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		hex := i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f' || s[i] >= 'A' && s[i] <= 'F')
+		switch {
+		case hex && start < 0:
+			start = i
+		case !hex && start >= 0:
+			runs = append(runs, s[start:i])
+			start = -1
+		}
+	}
+	return runs
+}
+
 // identifying reports whether the block (with its parent) names a title,
 // function, frame or location condition.
 func (b *compiledBlock) identifying() bool {
@@ -322,13 +387,4 @@ func (b *compiledBlock) identifying() bool {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

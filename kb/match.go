@@ -3,6 +3,7 @@ package kb
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -80,9 +81,9 @@ func (k *KB) Match(c Crash) []Match {
 	return out
 }
 
-// Matches reports whether the crash satisfies the entry's match rule, with
+// matchCrash reports whether the crash satisfies the entry's match rule, with
 // the evidence.
-func (e *Entry) Matches(c Crash) (Match, bool) {
+func (e *Entry) matchCrash(c Crash) (Match, bool) {
 	c = normalizeCrash(c)
 	ev, ok := e.match(&c)
 	if !ok {
@@ -140,44 +141,39 @@ func (b *compiledBlock) eval(c *Crash) ([]string, bool) {
 func (b *compiledBlock) evalOwn(c *Crash) ([]string, bool) {
 	var ev []string
 	if len(b.types) > 0 {
-		found := false
-		for _, t := range b.types {
-			if strings.EqualFold(t, c.Type) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.ContainsFunc(b.types, func(t string) bool { return strings.EqualFold(t, c.Type) }) {
 			return nil, false
 		}
 		ev = append(ev, fmt.Sprintf("crash type %s is one of %s", c.Type, strings.Join(b.types, ", ")))
 	}
-	if len(b.titles) > 0 {
-		re := firstMatch(b.titles, c.Title)
+	// The pattern conditions: the value must match one of the patterns; a
+	// guilty function or location the crash lacks matches none.
+	for _, p := range []struct {
+		res       []*regexp.Regexp
+		value     string
+		mayBeNone bool   // an empty value is still matched against
+		whole     bool   // the patterns are anchored (see anchored)
+		evidence  string // format of value and pattern as written
+	}{
+		{b.titles, c.Title, true, false, "title %q matches /%s/"},
+		{b.functions, c.Guilty, false, true, "guilty function %s matches /%s/"},
+		{b.locations, c.Location, false, false, "bug location %s matches /%s/"},
+	} {
+		if len(p.res) == 0 {
+			continue
+		}
+		if p.value == "" && !p.mayBeNone {
+			return nil, false
+		}
+		re := firstMatch(p.res, p.value)
 		if re == nil {
 			return nil, false
 		}
-		ev = append(ev, fmt.Sprintf("title %q matches /%s/", c.Title, re))
-	}
-	if len(b.functions) > 0 {
-		if c.Guilty == "" {
-			return nil, false
+		pat := re.String()
+		if p.whole {
+			pat = unanchor(re)
 		}
-		re := firstMatch(b.functions, c.Guilty)
-		if re == nil {
-			return nil, false
-		}
-		ev = append(ev, fmt.Sprintf("guilty function %s matches /%s/", c.Guilty, unanchor(re)))
-	}
-	if len(b.locations) > 0 {
-		if c.Location == "" {
-			return nil, false
-		}
-		re := firstMatch(b.locations, c.Location)
-		if re == nil {
-			return nil, false
-		}
-		ev = append(ev, fmt.Sprintf("bug location %s matches /%s/", c.Location, re))
+		ev = append(ev, fmt.Sprintf(p.evidence, p.value, pat))
 	}
 	if len(b.frames) > 0 {
 		found := false

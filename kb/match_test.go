@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 const seedID = "tcp-trim-head-skb-data-len"
@@ -90,13 +92,13 @@ func TestSeedCrashesMatch(t *testing.T) {
 	}
 }
 
-// TestSeedFileMatches reads the founding case itself (when shared/ is beside
-// the repository) with a deliberately simple extraction, so the test follows
-// the seed rather than our copy of it.
+// TestSeedFileMatches reads the founding case itself (shared/seed, found by
+// testshared) with a deliberately simple extraction, so the test follows the
+// seed rather than our copy of it.
 func TestSeedFileMatches(t *testing.T) {
-	f, err := os.Open("../../shared/seed/000_3286c7f043f8c294.txt")
+	f, err := os.Open(testshared.Path(t, "seed/000_3286c7f043f8c294.txt"))
 	if err != nil {
-		t.Skipf("seed not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	ripRE := regexp.MustCompile(`\[exception RIP: ([A-Za-z0-9_.]+)\+`)
@@ -188,7 +190,7 @@ func TestMatchDetails(t *testing.T) {
 	// offsets, modules and "?" markers are removed first.
 	c := seedChecksum
 	c.Frames = []string{"? csum_partial+0x10/0x20", "skb_checksum.isra.0+0x2d5/0x300", "extra_frame", "skb_checksum_help.constprop.3", "something [bonding]", "dev_hard_start_xmit.cold"}
-	if m, ok := seed.Matches(c); !ok {
+	if m, ok := seed.matchCrash(c); !ok {
 		t.Errorf("interleaved frames with suffixes did not match")
 	} else if m.Evidence[2] != "frames skb_checksum → skb_checksum_help → dev_hard_start_xmit in order" {
 		t.Errorf("evidence %q", m.Evidence[2])
@@ -196,14 +198,14 @@ func TestMatchDetails(t *testing.T) {
 
 	// The newer transmit path.
 	c.Frames = []string{"__skb_checksum", "skb_checksum", "skb_checksum_help", "validate_xmit_skb", "__dev_queue_xmit"}
-	if _, ok := seed.Matches(c); !ok {
+	if _, ok := seed.matchCrash(c); !ok {
 		t.Errorf("__skb_checksum ← skb_checksum_help ← validate_xmit_skb did not match")
 	}
 
 	// An unknown release does not exclude the match, and says so.
 	c = seedChecksum
 	c.Release = ""
-	m, ok := seed.Matches(c)
+	m, ok := seed.matchCrash(c)
 	if !ok || m.Evidence[len(m.Evidence)-1] != "kernel release unknown: release ranges not checked" {
 		t.Errorf("unknown release: ok=%v evidence=%q", ok, m.Evidence)
 	}
@@ -211,7 +213,7 @@ func TestMatchDetails(t *testing.T) {
 	// A frame list that stops short of the sequence does not match.
 	c = seedChecksum
 	c.Frames = []string{"skb_checksum", "skb_checksum_help"}
-	if _, ok := seed.Matches(c); ok {
+	if _, ok := seed.matchCrash(c); ok {
 		t.Errorf("truncated frames matched")
 	}
 
@@ -271,7 +273,7 @@ match:
 root_cause: {text: Demo.}
 references: [{kind: url, url: "https://example.org/demo", verified: false}]
 `
-	e, err := ParseEntry("demo.yaml", []byte(src))
+	e, err := parseEntry("demo.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +309,7 @@ references: [{kind: url, url: "https://example.org/demo", verified: false}]
 	}
 	for _, tc := range cases {
 		c := tc.c(base)
-		if _, got := e.Matches(c); got != tc.want {
+		if _, got := e.matchCrash(c); got != tc.want {
 			t.Errorf("%s: match = %v, want %v", tc.name, got, tc.want)
 		}
 	}

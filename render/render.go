@@ -104,32 +104,32 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		for _, i := range m.Reports {
 			idx = append(idx, fmt.Sprintf("[%d]", i))
 		}
-		mark := ""
-		if !m.Verified {
-			mark = " (unverified)"
-		}
-		fmt.Fprintf(&b, "\n%s %s: %s%s\n", st.paint("1;32", "Known bug"), st.paint("1", m.ID), m.Title, mark)
+		fmt.Fprintf(&b, "\n%s %s: %s%s\n", st.paint("1;32", "Known bug"), st.paint("1", m.ID), m.Title, unverified(m.Verified))
 		fmt.Fprintf(&b, "    matches %s\n", strings.Join(idx, " "))
+		// Marks go before prose that oneLine may cut, so they are never lost.
 		if m.RootCause != "" {
-			fmt.Fprintf(&b, "    cause: %s\n", oneLine(m.RootCause, 220))
+			fmt.Fprintf(&b, "    cause%s: %s\n", unverified(m.RootCauseVerified), oneLine(m.RootCause, 220))
 		}
 		if m.FixedIn != nil && m.FixedIn.Upstream != nil {
 			u := m.FixedIn.Upstream
-			v := ""
-			if !u.Verified {
-				v = " (unverified)"
-			}
 			fmt.Fprintf(&b, "    fixed by %s %q", short(u.Commit), u.Title)
 			if u.Release != "" {
 				fmt.Fprintf(&b, " in %s", u.Release)
 			}
-			b.WriteString(v + "\n")
+			// An unverified fix leaves its release unverified too: one mark.
+			switch {
+			case !u.Verified:
+				b.WriteString(unverified(false))
+			case u.Release != "" && !u.ReleaseVerified:
+				b.WriteString(" (release unverified)")
+			}
+			b.WriteString("\n")
 			for _, ds := range m.FixedIn.Distros {
-				fmt.Fprintf(&b, "    fixed in %s %s\n", ds.Name, ds.Version)
+				fmt.Fprintf(&b, "    fixed in %s %s%s\n", ds.Name, ds.Version, unverified(ds.Verified))
 			}
 		}
-		if m.Workaround != nil && m.Workaround.Text != "" {
-			fmt.Fprintf(&b, "    %s %s\n", st.paint("1;36", "workaround:"), oneLine(m.Workaround.Text, 300))
+		if w := m.Workaround; w != nil && w.Text != "" {
+			fmt.Fprintf(&b, "    %s %s\n", st.paint("1;36", "workaround"+unverified(w.Verified)+":"), oneLine(w.Text, 300))
 		}
 	}
 	for _, f := range d.Findings {
@@ -226,6 +226,14 @@ func oneLine(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// unverified marks a knowledge-base fact that no cited source confirms.
+func unverified(verified bool) string {
+	if verified {
+		return ""
+	}
+	return " (unverified)"
 }
 
 func short(h string) string {

@@ -86,3 +86,71 @@ func TestSeedStory(t *testing.T) {
 		at = i
 	}
 }
+
+// TestUnverifiedMarks: every knowledge-base fact that no cited source
+// confirms is marked in the text, and a confirmed one is not. The divide
+// error matches sched-clock-208-days, whose entry has a fix with a release,
+// distribution fixes, a root cause and a workaround; each case leaves one of
+// them unverified.
+func TestUnverifiedMarks(t *testing.T) {
+	d, err := triage.Analyze([]string{"../oops/testdata/kinds/divide-error.log"}, triage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Matches) != 1 || d.Matches[0].FixedIn == nil || d.Matches[0].FixedIn.Upstream == nil ||
+		len(d.Matches[0].FixedIn.Distros) == 0 || d.Matches[0].Workaround == nil {
+		t.Fatalf("matches %+v: want sched-clock-208-days with every fact", d.Matches)
+	}
+	orig := d.Matches[0]
+	// verified returns the match with every fact confirmed, then edit unconfirms one.
+	verified := func(edit func(m *triage.Match)) triage.Match {
+		m := orig
+		fi := *m.FixedIn
+		u := *fi.Upstream
+		u.Verified, u.ReleaseVerified = true, true
+		fi.Upstream = &u
+		fi.Distros = append(fi.Distros[:0:0], fi.Distros...)
+		for i := range fi.Distros {
+			fi.Distros[i].Verified = true
+		}
+		w := *m.Workaround
+		w.Verified = true
+		m.FixedIn, m.Workaround, m.Verified, m.RootCauseVerified = &fi, &w, true, true
+		if edit != nil {
+			edit(&m)
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		edit func(m *triage.Match)
+		want []string // each in the text; none when nil: no mark at all
+	}{
+		{"all verified", nil, nil},
+		{"entry", func(m *triage.Match) { m.Verified = false }, []string{"(sched_clock overflow) (unverified);", "(sched_clock overflow) (unverified)\n"}},
+		{"root cause", func(m *triage.Match) { m.RootCauseVerified = false }, []string{"    cause (unverified): The x86"}},
+		{"fix", func(m *triage.Match) { m.FixedIn.Upstream.Verified = false }, []string{"(4cecf6d401a0, hash unverified)", `sched_clock" in v3.2 (unverified)` + "\n"}},
+		{"fix release", func(m *triage.Match) { m.FixedIn.Upstream.ReleaseVerified = false }, []string{`sched_clock" in v3.2 (release unverified)` + "\n"}},
+		{"distro", func(m *triage.Match) { m.FixedIn.Distros[0].Verified = false }, []string{
+			", Red Hat Enterprise Linux 6 2.6.32-220.5.1.el6 (unverified), Oracle", "fixed in Red Hat Enterprise Linux 6 2.6.32-220.5.1.el6 (unverified)\n"}},
+		{"workaround", func(m *triage.Match) { m.Workaround.Verified = false }, []string{"\nWorkaround (unverified): Reboot", "    workaround (unverified): Reboot"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d.Matches = []triage.Match{verified(c.edit)}
+			var b bytes.Buffer
+			if err := Text(&b, d, Style{}); err != nil {
+				t.Fatal(err)
+			}
+			text := b.String()
+			if c.want == nil && strings.Contains(text, "unverified") {
+				t.Errorf("a verified fact is marked:\n%s", text)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("no %q in:\n%s", w, text)
+				}
+			}
+		})
+	}
+}

@@ -96,7 +96,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	}
 	// The known bug, its fix, the workaround.
 	for _, m := range d.Matches {
-		line := st.paint("1;32", "Known bug "+m.ID) + ": " + m.Title
+		line := st.paint("1;32", "Known bug "+m.ID) + ": " + m.Title + unverified(m.Verified)
 		if m.FixedIn != nil && m.FixedIn.Upstream != nil {
 			u := m.FixedIn.Upstream
 			line += fmt.Sprintf("; fixed by %q", u.Title)
@@ -108,7 +108,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				line += ")"
 			}
 			for _, ds := range m.FixedIn.Distros {
-				line += fmt.Sprintf(", %s %s", ds.Name, ds.Version)
+				line += fmt.Sprintf(", %s %s%s", ds.Name, ds.Version, unverified(ds.Verified))
 			}
 		}
 		out = append(out, line)
@@ -127,9 +127,9 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				case "driver":
 					where = "the NICs driven by " + e.Driver
 				}
-				out = append(out, st.paint("1;36", "Workaround")+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent %s", strings.Join(flags, " "), where, persistence(st.Stacks)))
+				out = append(out, st.paint("1;36", "Workaround"+unverified(w.Verified))+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent %s", strings.Join(flags, " "), where, persistence(st.Stacks)))
 			} else if w.Text != "" {
-				out = append(out, st.paint("1;36", "Workaround")+": "+oneLine(w.Text, 200))
+				out = append(out, st.paint("1;36", "Workaround"+unverified(w.Verified))+": "+oneLine(w.Text, 200))
 			}
 		}
 	}

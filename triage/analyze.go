@@ -481,7 +481,7 @@ func match(d *Diagnosis, k *kb.KB) {
 				j = len(d.Matches)
 				byID[e.ID] = j
 				d.Matches = append(d.Matches, Match{ID: e.ID, Title: e.Title, Reports: []int{}, Verified: e.Verified,
-					Evidence: []string{}, FixedIn: e.FixedIn, Workaround: e.Workaround, Summary: e.Summary, RootCause: e.RootCause.Text})
+					Evidence: []string{}, FixedIn: e.FixedIn, Workaround: e.Workaround, Summary: e.Summary, RootCause: e.RootCause.Text, RootCauseVerified: e.RootCause.Verified})
 			}
 			mm := &d.Matches[j]
 			mm.Reports = append(mm.Reports, i)

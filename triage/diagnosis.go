@@ -55,6 +55,9 @@ type Match struct {
 	// Summary and RootCause are the entry's words, for the human summary.
 	Summary   string `json:"summary,omitempty"`
 	RootCause string `json:"root_cause,omitempty"`
+	// RootCauseVerified says whether a cited source confirms RootCause, so
+	// text output can mark it; JSON keeps its shape (kb show has the provenance).
+	RootCauseVerified bool `json:"-"`
 }
 
 // Vmcore describes a memory dump among the inputs.

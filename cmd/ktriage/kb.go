@@ -23,26 +23,17 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 	}
 	cmd.PersistentFlags().StringVar(&kbDir, "kb-dir", "", "directory of additional knowledge-base entries (*.yaml)")
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the entries: id, verified mark, title",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := kb.Load(kbDir)
+	list := kbSubcommand("list", "List the entries: id, verified mark, title", cobra.NoArgs, &kbDir,
+		func(cmd *cobra.Command, _ []string, k *kb.KB, err error) error {
 			if err != nil {
 				return err
 			}
 			return writeKBList(cmd.OutOrStdout(), k)
-		},
-	}
+		})
 
 	var asJSON bool
-	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show every fact of one entry; unverified facts are marked",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := kb.Load(kbDir)
+	show := kbSubcommand("show ID", "Show every fact of one entry; unverified facts are marked", cobra.ExactArgs(1), &kbDir,
+		func(cmd *cobra.Command, args []string, k *kb.KB, err error) error {
 			if err != nil {
 				return err
 			}
@@ -57,16 +48,13 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 				return enc.Encode(e)
 			}
 			return writeKBEntry(cmd.OutOrStdout(), e)
-		},
-	}
+		})
 	show.Flags().BoolVar(&asJSON, "json", false, "print the entry as JSON")
 
-	lint := &cobra.Command{
-		Use:   "lint",
-		Short: "Check every entry; exit non-zero on any problem",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, loadErr := kb.Load(kbDir)
+	// lint reports the files that failed to load beside the problems of
+	// those that loaded.
+	lint := kbSubcommand("lint", "Check every entry; exit non-zero on any problem", cobra.NoArgs, &kbDir,
+		func(cmd *cobra.Command, _ []string, k *kb.KB, loadErr error) error {
 			var problems []string
 			if loadErr != nil {
 				problems = append(problems, splitJoined(loadErr)...)
@@ -83,11 +71,26 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d entries, %d verified, OK\n", k.Len(), k.Verified())
 			return nil
-		},
-	}
+		})
 
 	cmd.AddCommand(list, show, lint)
 	return cmd
+}
+
+// kbSubcommand is a kb subcommand that runs on the knowledge base loaded
+// from the embedded entries and --kb-dir (*kbDir), with the load error, which
+// Load returns beside the entries that did load.
+func kbSubcommand(use, short string, args cobra.PositionalArgs, kbDir *string,
+	run func(cmd *cobra.Command, args []string, k *kb.KB, loadErr error) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args,
+		RunE: func(cmd *cobra.Command, a []string) error {
+			k, err := kb.Load(*kbDir)
+			return run(cmd, a, k, err)
+		},
+	}
 }
 
 // splitJoined flattens errors.Join trees into one message per error.
@@ -147,6 +150,13 @@ func sourceNote(p *kbWriter, indent, source, note string) {
 	}
 }
 
+// excerpt shows the words of a source that name a commit, as quoted.
+func excerpt(p *kbWriter, indent, quote string) {
+	if quote != "" {
+		p.f("%sexcerpt: %q\n", indent, oneLine(quote))
+	}
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func writeKBEntry(w io.Writer, e *kb.Entry) error {
@@ -174,6 +184,7 @@ func writeKBEntry(w io.Writer, e *kb.Entry) error {
 				p.f("    first release %s%s\n", u.Release, unverified(u.ReleaseVerified))
 			}
 			sourceNote(p, "    ", u.Source, u.Note)
+			excerpt(p, "    ", u.Excerpt)
 		}
 		for _, d := range f.Distros {
 			p.f("  %s %s%s\n", d.Name, d.Version, unverified(d.Verified))
@@ -224,6 +235,7 @@ func writeKBEntry(w io.Writer, e *kb.Entry) error {
 		if r.Note != "" {
 			p.f("    note: %s\n", oneLine(r.Note))
 		}
+		excerpt(p, "    ", r.Excerpt)
 	}
 	return p.err
 }

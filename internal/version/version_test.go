@@ -1,13 +1,16 @@
-package kb
+package version
 
 import "testing"
 
-// rpmvercmp cases: the first block follows RPM's own test suite
-// (tests/rpmvercmp.at), the rest are kernel releases.
-var rpmCases = []struct {
+// compareCase is one ordered pair and the expected sign of a-b.
+type compareCase struct {
 	a, b string
 	want int
-}{
+}
+
+// rpmCases are rpmvercmp cases: the first block follows RPM's own test suite
+// (tests/rpmvercmp.at), the rest are kernel releases.
+var rpmCases = []compareCase{
 	{"1.0", "1.0", 0},
 	{"1.0", "2.0", -1},
 	{"2.0", "1.0", 1},
@@ -109,19 +112,15 @@ var rpmCases = []struct {
 	{"1.0\x00zzz", "1.0", 0},
 }
 
-func TestCompareRPM(t *testing.T) {
-	for _, c := range rpmCases {
-		if got := CompareRPM(c.a, c.b); got != c.want {
-			t.Errorf("CompareRPM(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}
-
-func TestCompareEVR(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{
+// orderings are the comparisons under test, each reading two strings in its
+// scheme, with its cases.
+var orderings = []struct {
+	name    string
+	compare func(a, b string) (int, error)
+	cases   []compareCase
+}{
+	{"CompareRPM", func(a, b string) (int, error) { return CompareRPM(a, b), nil }, rpmCases},
+	{"CompareEVR", func(a, b string) (int, error) { return CompareEVR(ParseEVR(a), ParseEVR(b)), nil }, []compareCase{
 		{"2.6.32-504.23.4.el6", "2.6.32-573.el6", -1},
 		{"2.6.32-642.4.2.el6", "2.6.32-573.el6", 1},
 		{"2.6.32", "2.6.32-71.el6", -1},
@@ -129,38 +128,8 @@ func TestCompareEVR(t *testing.T) {
 		{"0:2.0-1", "2.0-1", 0},
 		{"2.6.33", "2.6.32-754.35.1.el6", 1},
 		{"3.10.0-123.el7", "3.10.0-1160.119.1.el7", -1},
-	}
-	for _, c := range cases {
-		if got := CompareEVR(ParseEVR(c.a), ParseEVR(c.b)); got != c.want {
-			t.Errorf("CompareEVR(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}
-
-func TestRPMKernelEVR(t *testing.T) {
-	cases := []struct {
-		release string
-		want    EVR
-	}{
-		{"2.6.32-504.23.4.el6.x86_64", EVR{Version: "2.6.32", Release: "504.23.4.el6"}},
-		{"2.6.32-642.4.2.el6.x86_64", EVR{Version: "2.6.32", Release: "642.4.2.el6"}},
-		{"4.18.0-80.el8.x86_64+debug", EVR{Version: "4.18.0", Release: "80.el8"}},
-		{"5.14.0-362.8.1.el9_3.aarch64", EVR{Version: "5.14.0", Release: "362.8.1.el9_3"}},
-		{"3.10.0-1160.el7.ppc64le", EVR{Version: "3.10.0", Release: "1160.el7"}},
-		{"6.5.6", EVR{Version: "6.5.6"}},
-	}
-	for _, c := range cases {
-		if got := RPMKernelEVR(c.release); got != c.want {
-			t.Errorf("RPMKernelEVR(%q) = %+v, want %+v", c.release, got, c.want)
-		}
-	}
-}
-
-func TestCompareDeb(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{
+	}},
+	{"CompareDeb", compareDebStrings, []compareCase{
 		{"1.0~rc1", "1.0", -1},
 		{"1.0", "1.0~rc1", 1},
 		{"1.0~rc1", "1.0~rc2", -1},
@@ -185,35 +154,99 @@ func TestCompareDeb(t *testing.T) {
 		{"6.1.0-13", "6.1.0-10", 1},
 		{"6.1.0-0.deb11.13", "6.1.0-13", -1},
 		{"5.10.197-1", "5.10.0-26", 1},
+	}},
+	{"CompareUpstream", compareUpstreamStrings, []compareCase{
+		{"5.2-rc6", "5.2", -1},
+		{"5.2", "5.2-rc6", 1},
+		{"5.2-rc1", "5.2-rc6", -1},
+		{"5.2", "5.2.0", 0},
+		{"v5.2", "5.2", 0},
+		{"4.19.52", "4.19.9", 1},
+		{"3.10", "3.9.11", 1},
+		{"2.6.32-504.23.4.el6.x86_64", "2.6.32", 0},
+		{"2.6.32-504.23.4.el6.x86_64", "2.6.33", -1},
+		{"6.1.0-13-amd64", "6.1", 0},
+		{"5.1.11", "5.2-rc1", -1},
+		{"5.0.13", "5.1-rc1", -1},
+		{"3.3.0-rc4", "3.3-rc4", 0},
+		{"5.2.0-rc6-00123-gabcdef", "5.2-rc6", 0},
+	}},
+}
+
+func TestCompare(t *testing.T) {
+	for _, o := range orderings {
+		t.Run(o.name, func(t *testing.T) {
+			for _, c := range o.cases {
+				got, err := o.compare(c.a, c.b)
+				if err != nil {
+					t.Errorf("%s(%q, %q): %v", o.name, c.a, c.b, err)
+					continue
+				}
+				if got != c.want {
+					t.Errorf("%s(%q, %q) = %d, want %d", o.name, c.a, c.b, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// compareDebStrings parses and compares two Debian version strings.
+func compareDebStrings(a, b string) (int, error) {
+	return compareParsed(ParseDeb, CompareDeb, a, b)
+}
+
+// compareUpstreamStrings parses and compares two upstream version strings.
+func compareUpstreamStrings(a, b string) (int, error) {
+	return compareParsed(ParseUpstream, CompareUpstream, a, b)
+}
+
+func compareParsed[V any](parse func(string) (V, error), compare func(V, V) int, a, b string) (int, error) {
+	va, err := parse(a)
+	if err != nil {
+		return 0, err
+	}
+	vb, err := parse(b)
+	if err != nil {
+		return 0, err
+	}
+	return compare(va, vb), nil
+}
+
+func TestRPMKernelEVR(t *testing.T) {
+	cases := []struct {
+		release string
+		want    EVR
+	}{
+		{"2.6.32-504.23.4.el6.x86_64", EVR{Version: "2.6.32", Release: "504.23.4.el6"}},
+		{"2.6.32-642.4.2.el6.x86_64", EVR{Version: "2.6.32", Release: "642.4.2.el6"}},
+		{"4.18.0-80.el8.x86_64+debug", EVR{Version: "4.18.0", Release: "80.el8"}},
+		{"5.14.0-362.8.1.el9_3.aarch64", EVR{Version: "5.14.0", Release: "362.8.1.el9_3"}},
+		{"3.10.0-1160.el7.ppc64le", EVR{Version: "3.10.0", Release: "1160.el7"}},
+		{"6.5.6", EVR{Version: "6.5.6"}},
 	}
 	for _, c := range cases {
-		got, err := CompareDeb(c.a, c.b)
-		if err != nil {
-			t.Errorf("CompareDeb(%q, %q): %v", c.a, c.b, err)
-			continue
-		}
-		if got != c.want {
-			t.Errorf("CompareDeb(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		if got := RPMKernelEVR(c.release); got != c.want {
+			t.Errorf("RPMKernelEVR(%q) = %+v, want %+v", c.release, got, c.want)
 		}
 	}
 }
 
-func TestParseDebVersionErrors(t *testing.T) {
+func TestParseDebErrors(t *testing.T) {
 	for _, s := range []string{"", "  ", "a1.0", "1.0-", ":1.0", "x:1.0", "1.0 2", "1.0-a_b", "1.0_1", "-1"} {
-		if v, err := ParseDebVersion(s); err == nil {
-			t.Errorf("ParseDebVersion(%q) = %+v, want an error", s, v)
+		if v, err := ParseDeb(s); err == nil {
+			t.Errorf("ParseDeb(%q) = %+v, want an error", s, v)
 		}
 	}
-	v, err := ParseDebVersion("2:6.1.55-1+deb12u1")
+	v, err := ParseDeb("2:6.1.55-1+deb12u1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.Epoch != 2 || v.Upstream != "6.1.55" || v.Revision != "1+deb12u1" || v.String() != "2:6.1.55-1+deb12u1" {
-		t.Errorf("ParseDebVersion = %+v (%s)", v, v)
+		t.Errorf("ParseDeb = %+v (%s)", v, v)
 	}
-	v, err = ParseDebVersion("1.2-3-4")
+	v, err = ParseDeb("1.2-3-4")
 	if err != nil || v.Upstream != "1.2-3" || v.Revision != "4" {
-		t.Errorf("ParseDebVersion(1.2-3-4) = %+v, %v; the revision follows the last hyphen", v, err)
+		t.Errorf("ParseDeb(1.2-3-4) = %+v, %v; the revision follows the last hyphen", v, err)
 	}
 }
 
@@ -246,41 +279,12 @@ func TestDebianABI(t *testing.T) {
 	// The ABI and the package version live in different spaces: the ABI of
 	// a 6.1.55-1 package is 6.1.0-13, which dpkg orders below 6.1.55-1.
 	abi, _ := DebianABI("6.1.0-13-amd64")
-	if c, _ := CompareDeb(abi, "6.1.55-1"); c != -1 {
+	if c, _ := compareDebStrings(abi, "6.1.55-1"); c != -1 {
 		t.Errorf("ABI %s vs package 6.1.55-1 = %d, want -1", abi, c)
 	}
 }
 
-func TestCompareUpstream(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{
-		{"5.2-rc6", "5.2", -1},
-		{"5.2", "5.2-rc6", 1},
-		{"5.2-rc1", "5.2-rc6", -1},
-		{"5.2", "5.2.0", 0},
-		{"v5.2", "5.2", 0},
-		{"4.19.52", "4.19.9", 1},
-		{"3.10", "3.9.11", 1},
-		{"2.6.32-504.23.4.el6.x86_64", "2.6.32", 0},
-		{"2.6.32-504.23.4.el6.x86_64", "2.6.33", -1},
-		{"6.1.0-13-amd64", "6.1", 0},
-		{"5.1.11", "5.2-rc1", -1},
-		{"5.0.13", "5.1-rc1", -1},
-		{"3.3.0-rc4", "3.3-rc4", 0},
-		{"5.2.0-rc6-00123-gabcdef", "5.2-rc6", 0},
-	}
-	for _, c := range cases {
-		got, err := CompareUpstream(c.a, c.b)
-		if err != nil {
-			t.Errorf("CompareUpstream(%q, %q): %v", c.a, c.b, err)
-			continue
-		}
-		if got != c.want {
-			t.Errorf("CompareUpstream(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
+func TestParseUpstream(t *testing.T) {
 	for _, s := range []string{"", "abc", "5", "v", "5.x", "99999999999.1", "5.2-rc0"} {
 		if v, err := ParseUpstream(s); err == nil {
 			t.Errorf("ParseUpstream(%q) = %v, want an error", s, v)
@@ -288,50 +292,5 @@ func TestCompareUpstream(t *testing.T) {
 	}
 	if v, _ := ParseUpstream("v4.12-rc3"); v.String() != "4.12-rc3" {
 		t.Errorf("ParseUpstream(v4.12-rc3).String() = %q", v.String())
-	}
-}
-
-// TestRangeSchemes checks release ranges end to end through the matcher's
-// range evaluation, in each scheme.
-func TestRangeSchemes(t *testing.T) {
-	cases := []struct {
-		r     Range
-		crash Crash
-		want  bool
-	}{
-		{Range{Min: "2.6.32", MaxExclusive: "2.6.33", Scheme: SchemeRPM}, Crash{Release: "2.6.32-504.23.4.el6.x86_64"}, true},
-		{Range{Min: "2.6.32", MaxExclusive: "2.6.33", Scheme: SchemeRPM}, Crash{Release: "3.10.0-957.el7.x86_64"}, false},
-		{Range{MaxExclusive: "2.6.32-573.el6", Scheme: SchemeRPM}, Crash{Release: "2.6.32-504.23.4.el6.x86_64"}, true},
-		{Range{MaxExclusive: "2.6.32-573.el6", Scheme: SchemeRPM}, Crash{Release: "2.6.32-642.4.2.el6.x86_64"}, false},
-		{Range{Min: "2.6.32-573.el6", Scheme: SchemeRPM}, Crash{Release: "2.6.32-573.el6.x86_64"}, true}, // min is inclusive
-		{Range{MaxExclusive: "2.6.32-573.el6", Scheme: SchemeRPM}, Crash{Release: "2.6.32-573.el6.x86_64"}, false},
-		{Range{Min: "4.15", MaxExclusive: "4.19.52", Scheme: SchemeUpstream}, Crash{Release: "4.19.51"}, true},
-		{Range{Min: "4.15", MaxExclusive: "4.19.52", Scheme: SchemeUpstream}, Crash{Release: "4.19.52"}, false},
-		{Range{MaxExclusive: "5.2", Scheme: SchemeUpstream}, Crash{Release: "5.2.0-rc6"}, true},
-		{Range{MaxExclusive: "5.2", Scheme: SchemeUpstream}, Crash{Release: "not-a-version"}, false},
-		{Range{Min: "6.1.0-10", MaxExclusive: "6.1.0-14", Scheme: SchemeDebABI}, Crash{Release: "6.1.0-13-amd64"}, true},
-		{Range{Min: "6.1.0-10", MaxExclusive: "6.1.0-14", Scheme: SchemeDebABI}, Crash{Release: "6.1.0-15-cloud-amd64"}, false},
-		{Range{MaxExclusive: "6.1.55-1", Scheme: SchemeDeb}, Crash{Release: "6.1.0-13-amd64", PackageVersion: "6.1.52-1"}, true},
-		{Range{MaxExclusive: "6.1.55-1", Scheme: SchemeDeb}, Crash{Release: "6.1.0-13-amd64", PackageVersion: "6.1.55-1"}, false},
-		{Range{MaxExclusive: "6.1.55-1", Scheme: SchemeDeb}, Crash{Release: "6.1.0-13-amd64"}, false}, // package version unknown
-	}
-	for _, c := range cases {
-		cr := compiledRange{Range: c.r}
-		var err error
-		if c.r.Min != "" {
-			cr.lo, err = parseBound(c.r.Scheme, c.r.Min)
-			cr.hasLo = true
-		}
-		if err == nil && c.r.MaxExclusive != "" {
-			cr.hi, err = parseBound(c.r.Scheme, c.r.MaxExclusive)
-			cr.hasHi = true
-		}
-		if err != nil {
-			t.Fatalf("%v: %v", c.r, err)
-		}
-		_, got := cr.contains(&c.crash)
-		if got != c.want {
-			t.Errorf("range %v contains %+v = %v, want %v", c.r, c.crash, got, c.want)
-		}
 	}
 }

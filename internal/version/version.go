@@ -1,34 +1,17 @@
-package kb
+// Package version orders the version strings a kernel release can be
+// compared in: RPM's rpmvercmp and epoch:version-release, Debian's dpkg order
+// and kernel ABI names, and kernel.org releases with release candidates. It
+// only parses and compares; which scheme applies to a crash is the caller's
+// business.
+package version
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
-
-// Version schemes a release range can be written in.
-const (
-	// SchemeUpstream orders kernel.org versions: 2.6.32 < 3.10 < 5.2-rc6 < 5.2 < 5.2.1.
-	// Distribution suffixes after the numeric part are ignored.
-	SchemeUpstream = "upstream"
-	// SchemeRPM orders RPM epoch:version-release values with rpmvercmp. A kernel
-	// release such as 2.6.32-504.23.4.el6.x86_64 is read as version 2.6.32,
-	// release 504.23.4.el6 (the architecture suffix is dropped).
-	SchemeRPM = "rpm"
-	// SchemeDeb orders Debian package versions (6.1.55-1, 1:2.3~rc1-2) with
-	// dpkg's algorithm. It is compared against Crash.PackageVersion, the
-	// package version Debian and Ubuntu kernels print after the release
-	// ("6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1").
-	SchemeDeb = "deb"
-	// SchemeDebABI orders Debian/Ubuntu kernel ABI strings (6.1.0-13,
-	// 5.15.0-91) with dpkg's algorithm. A kernel release 6.1.0-13-amd64 is
-	// mapped to 6.1.0-13 by dropping the flavour (see DebianABI).
-	SchemeDebABI = "deb-abi"
-)
-
-// Schemes lists the version schemes a Range may use.
-var Schemes = []string{SchemeUpstream, SchemeRPM, SchemeDeb, SchemeDebABI}
 
 // ---------------------------------------------------------------------------
 // RPM
@@ -191,11 +174,8 @@ func ParseEVR(s string) EVR {
 func CompareEVR(a, b EVR) int {
 	ea := strings.TrimLeft(a.Epoch, "0")
 	eb := strings.TrimLeft(b.Epoch, "0")
-	if len(ea) != len(eb) {
-		if len(ea) < len(eb) {
-			return -1
-		}
-		return 1
+	if c := cmp.Compare(len(ea), len(eb)); c != 0 {
+		return c
 	}
 	if c := strings.Compare(ea, eb); c != 0 {
 		return c
@@ -231,15 +211,15 @@ func RPMKernelEVR(release string) EVR {
 // ---------------------------------------------------------------------------
 // Debian
 
-// DebVersion is a parsed Debian version: [epoch:]upstream[-revision].
-type DebVersion struct {
+// Deb is a parsed Debian version: [epoch:]upstream[-revision].
+type Deb struct {
 	Epoch    int
 	Upstream string
 	Revision string
 }
 
 // String formats the version as dpkg prints it.
-func (v DebVersion) String() string {
+func (v Deb) String() string {
 	s := v.Upstream
 	if v.Epoch != 0 {
 		s = strconv.Itoa(v.Epoch) + ":" + s
@@ -250,12 +230,12 @@ func (v DebVersion) String() string {
 	return s
 }
 
-// ParseDebVersion parses a Debian version with dpkg's rules: the epoch is the
+// ParseDeb parses a Debian version with dpkg's rules: the epoch is the
 // decimal number before the first ':', the revision follows the last '-', the
 // upstream part must start with a digit and use only alphanumerics and
 // ".+-~:"; the revision only alphanumerics and ".+~".
-func ParseDebVersion(s string) (DebVersion, error) {
-	var v DebVersion
+func ParseDeb(s string) (Deb, error) {
+	var v Deb
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return v, errors.New("version string is empty")
@@ -340,7 +320,7 @@ func verrevcmp(a, b string) int {
 		for (i < len(a) && !isDigit(a[i])) || (j < len(b) && !isDigit(b[j])) {
 			ac, bc := debOrder(at(a, i)), debOrder(at(b, j))
 			if ac != bc {
-				return sign(ac - bc)
+				return cmp.Compare(ac, bc)
 			}
 			i++
 			j++
@@ -365,20 +345,17 @@ func verrevcmp(a, b string) int {
 			return -1
 		}
 		if firstDiff != 0 {
-			return sign(firstDiff)
+			return cmp.Compare(firstDiff, 0)
 		}
 	}
 	return 0
 }
 
-// CompareDebVersion orders two parsed Debian versions as dpkg does: epoch,
+// CompareDeb orders two parsed Debian versions as dpkg does: epoch,
 // then upstream, then revision. It returns -1, 0 or 1.
-func CompareDebVersion(a, b DebVersion) int {
-	if a.Epoch != b.Epoch {
-		if a.Epoch < b.Epoch {
-			return -1
-		}
-		return 1
+func CompareDeb(a, b Deb) int {
+	if c := cmp.Compare(a.Epoch, b.Epoch); c != 0 {
+		return c
 	}
 	if c := verrevcmp(a.Upstream, b.Upstream); c != 0 {
 		return c
@@ -386,26 +363,12 @@ func CompareDebVersion(a, b DebVersion) int {
 	return verrevcmp(a.Revision, b.Revision)
 }
 
-// CompareDeb parses and compares two Debian version strings.
-func CompareDeb(a, b string) (int, error) {
-	va, err := ParseDebVersion(a)
-	if err != nil {
-		return 0, err
-	}
-	vb, err := ParseDebVersion(b)
-	if err != nil {
-		return 0, err
-	}
-	return CompareDebVersion(va, vb), nil
-}
-
 // DebianABI maps a Debian or Ubuntu kernel release to its ABI version by
 // dropping the flavour: 6.1.0-13-amd64 → 6.1.0-13, 6.1.0-13-cloud-amd64 →
 // 6.1.0-13, 5.15.0-91-generic → 5.15.0-91, 6.1.0-0.deb11.13-amd64 →
 // 6.1.0-0.deb11.13. The ABI is what the release string carries; the package
-// version (6.1.55-1) is not derivable from it, which is why ranges over
-// package versions use SchemeDeb and Crash.PackageVersion instead. It
-// reports false when the release does not have the version-abi[-flavour]
+// version (6.1.55-1) is not derivable from it, so a range over package
+// versions needs the package version the kernel prints beside it. It reports false when the release does not have the version-abi[-flavour]
 // shape.
 func DebianABI(release string) (string, bool) {
 	parts := strings.SplitN(strings.TrimSpace(release), "-", 3)
@@ -426,15 +389,15 @@ func DebianABI(release string) (string, bool) {
 // ---------------------------------------------------------------------------
 // Upstream
 
-// UpstreamVersion is a kernel.org version: dotted numbers and an optional
+// Upstream is a kernel.org version: dotted numbers and an optional
 // release-candidate number (RC 0 means a final release).
-type UpstreamVersion struct {
+type Upstream struct {
 	Nums []int
 	RC   int
 }
 
 // String formats the version as v.w.x[-rcN].
-func (v UpstreamVersion) String() string {
+func (v Upstream) String() string {
 	var b strings.Builder
 	for i, n := range v.Nums {
 		if i > 0 {
@@ -452,8 +415,8 @@ func (v UpstreamVersion) String() string {
 // "v", two or more dot-separated numbers, and an optional "-rcN". Anything
 // after that (a distribution suffix like -504.el6.x86_64 or -13-amd64, a
 // local version, git-describe noise) is ignored.
-func ParseUpstream(s string) (UpstreamVersion, error) {
-	var v UpstreamVersion
+func ParseUpstream(s string) (Upstream, error) {
+	var v Upstream
 	orig := s
 	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
 	for {
@@ -498,10 +461,10 @@ func ParseUpstream(s string) (UpstreamVersion, error) {
 	return v, nil
 }
 
-// CompareUpstreamVersion orders two upstream versions: numbers left to right
+// CompareUpstream orders two upstream versions: numbers left to right
 // (a missing number is 0, so 5.2 == 5.2.0), then a release candidate before
 // its final release (5.2-rc6 < 5.2), then rc numbers.
-func CompareUpstreamVersion(a, b UpstreamVersion) int {
+func CompareUpstream(a, b Upstream) int {
 	n := max(len(a.Nums), len(b.Nums))
 	for i := range n {
 		x, y := 0, 0
@@ -511,13 +474,11 @@ func CompareUpstreamVersion(a, b UpstreamVersion) int {
 		if i < len(b.Nums) {
 			y = b.Nums[i]
 		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(x, y); c != 0 {
+			return c
 		}
 	}
+	// A final release (RC 0) sorts after every release candidate.
 	switch {
 	case a.RC == b.RC:
 		return 0
@@ -525,113 +486,8 @@ func CompareUpstreamVersion(a, b UpstreamVersion) int {
 		return 1
 	case b.RC == 0:
 		return -1
-	case a.RC < b.RC:
-		return -1
-	default:
-		return 1
 	}
-}
-
-// CompareUpstream parses and compares two upstream version strings.
-func CompareUpstream(a, b string) (int, error) {
-	va, err := ParseUpstream(a)
-	if err != nil {
-		return 0, err
-	}
-	vb, err := ParseUpstream(b)
-	if err != nil {
-		return 0, err
-	}
-	return CompareUpstreamVersion(va, vb), nil
-}
-
-// ---------------------------------------------------------------------------
-// Scheme dispatch
-
-// schemeVersion is a value comparable within one scheme.
-type schemeVersion struct {
-	scheme string
-	up     UpstreamVersion
-	evr    EVR
-	deb    DebVersion
-	text   string
-}
-
-func compareSchemeVersions(a, b schemeVersion) int {
-	switch a.scheme {
-	case SchemeUpstream:
-		return CompareUpstreamVersion(a.up, b.up)
-	case SchemeRPM:
-		return CompareEVR(a.evr, b.evr)
-	default:
-		return CompareDebVersion(a.deb, b.deb)
-	}
-}
-
-// parseBound parses a range bound written in scheme.
-func parseBound(scheme, s string) (schemeVersion, error) {
-	sv := schemeVersion{scheme: scheme, text: s}
-	var err error
-	switch scheme {
-	case SchemeUpstream:
-		sv.up, err = ParseUpstream(s)
-	case SchemeRPM:
-		if strings.TrimSpace(s) == "" {
-			return sv, errors.New("rpm version is empty")
-		}
-		sv.evr = ParseEVR(s)
-	case SchemeDeb, SchemeDebABI:
-		sv.deb, err = ParseDebVersion(s)
-	default:
-		err = fmt.Errorf("unknown version scheme %q (want one of %s)", scheme, strings.Join(Schemes, ", "))
-	}
-	return sv, err
-}
-
-// crashVersion derives the crash's version in scheme, and the text it was
-// derived from. It reports false when the crash carries nothing comparable.
-func crashVersion(scheme string, c *Crash) (schemeVersion, string, bool) {
-	sv := schemeVersion{scheme: scheme}
-	switch scheme {
-	case SchemeUpstream:
-		if c.Release == "" {
-			return sv, "", false
-		}
-		v, err := ParseUpstream(c.Release)
-		if err != nil {
-			return sv, "", false
-		}
-		sv.up = v
-		return sv, c.Release, true
-	case SchemeRPM:
-		if c.Release == "" {
-			return sv, "", false
-		}
-		sv.evr = RPMKernelEVR(c.Release)
-		return sv, c.Release, true
-	case SchemeDeb:
-		if c.PackageVersion == "" {
-			return sv, "", false
-		}
-		v, err := ParseDebVersion(c.PackageVersion)
-		if err != nil {
-			return sv, "", false
-		}
-		sv.deb = v
-		return sv, "package " + c.PackageVersion, true
-	case SchemeDebABI:
-		abi, ok := DebianABI(c.Release)
-		if !ok {
-			return sv, "", false
-		}
-		v, err := ParseDebVersion(abi)
-		if err != nil {
-			return sv, "", false
-		}
-		sv.deb = v
-		return sv, c.Release, true
-	}
-	return sv, "", false
+	return cmp.Compare(a.RC, b.RC)
 }
 
 // ---------------------------------------------------------------------------
@@ -663,14 +519,4 @@ func isWord(s string) bool {
 		}
 	}
 	return true
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
 }
