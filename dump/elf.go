@@ -43,7 +43,7 @@ type elfMemory struct {
 	pageSize uint64
 }
 
-func openELF(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
+func openELF(r io.ReaderAt, size int64, name string, outer Format) (*Dump, error) {
 	var eh [64]byte
 	if err := readFull(r, eh[:], 0, size, name, "ELF header"); err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func openELF(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 	}
 	d := &Dump{name: name}
 	m := &elfMemory{r: r, size: size, name: name}
-	d.info = Info{Format: "elf", Compression: "none", Arch: elfMachines[machine], DumpLevel: -1, PanicCPU: -1, Size: size,
+	d.info = Info{Format: FormatELF, Compression: CompressionNone, Arch: elfMachines[machine], DumpLevel: -1, PanicCPU: -1, Size: size,
 		Incomplete: flags&elfIncomplete != 0}
 	if outer != "" {
 		d.info.Format = outer

@@ -56,7 +56,7 @@ type kdumpMemory struct {
 	dec     decoders
 }
 
-func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
+func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, error) {
 	var h [464]byte
 	if err := readFull(r, h[:], 0, size, name, "kdump disk_dump_header"); err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 		return nil, &FormatError{File: name, Offset: size, Msg: fmt.Sprintf("file ends (size %d) inside the kdump header and bitmaps, which take %d blocks of %d bytes: truncated?", size, 1+int64(subHdrSize)+int64(bitmapBlocks), bs)}
 	}
 	d := &Dump{name: name}
-	d.info = Info{Format: "kdump-compressed", Arch: cstr(h[12+65*4 : 12+65*5]), PageSize: int(blockSize),
+	d.info = Info{Format: FormatKdump, Arch: cstr(h[12+65*4 : 12+65*5]), PageSize: int(blockSize),
 		CPUs: int(max(nrCPUs, 0)), DumpLevel: -1, PanicCPU: -1, Size: size, HeaderVersion: int(version),
 		Release: cstr(h[12+65*2 : 12+65*3]), Incomplete: status&flagIncomplete != 0}
 	if outer != "" {
@@ -237,23 +237,24 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 	return d, nil
 }
 
-func compressionName(status uint32) string {
-	var names []string
+// compressionName names the compression the header status announces.
+func compressionName(status uint32) Compression {
+	var names []Compression
 	for _, c := range []struct {
 		f uint32
-		n string
-	}{{flagZlib, "zlib"}, {flagLZO, "lzo"}, {flagSnappy, "snappy"}, {flagZstd, "zstd"}} {
+		n Compression
+	}{{flagZlib, CompressionZlib}, {flagLZO, CompressionLZO}, {flagSnappy, CompressionSnappy}, {flagZstd, CompressionZstd}} {
 		if status&c.f != 0 {
 			names = append(names, c.n)
 		}
 	}
 	switch len(names) {
 	case 0:
-		return "none"
+		return CompressionNone
 	case 1:
 		return names[0]
 	}
-	return "mixed"
+	return CompressionMixed
 }
 
 // readRange reads an untrusted (offset, size) range after checking it

@@ -111,7 +111,7 @@ func TestSyntheticKdump(t *testing.T) {
 		name   string
 		enc    func(uint64, []byte) ([]byte, uint32)
 		status uint32
-		comp   string
+		comp   Compression
 	}{
 		{"zlib", encZlib, flagZlib, "zlib"},
 		{"lzo", encLZO, flagLZO, "lzo"},
@@ -193,7 +193,7 @@ func TestReencodedFixture(t *testing.T) {
 		name   string
 		enc    func(uint64, []byte) ([]byte, uint32)
 		status uint32
-		comp   string
+		comp   Compression
 	}{
 		{"snappy", encSnappy, flagSnappy, "snappy"},
 		{"zstd", encZstd, flagZstd, "zstd"},
@@ -439,5 +439,42 @@ func TestSplit(t *testing.T) {
 	d.PresentPages(func(uint64) bool { n++; return true })
 	if n != len(testPFNs) {
 		t.Errorf("%d pages present", n)
+	}
+}
+
+func TestEnumStrings(t *testing.T) {
+	for _, c := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{PageExcluded, "excluded"}, {PageAbsent, "absent"}, {PageCorrupt, "corrupt"}, {PageErrorKind(9), "PageErrorKind(9)"},
+		{FormatELF, "elf"}, {FormatKdump, "kdump-compressed"}, {FormatFlattened, "flattened"},
+		{CompressionNone, "none"}, {CompressionMixed, "mixed"},
+	} {
+		if s := c.got.String(); s != c.want {
+			t.Errorf("%#v.String() = %q, want %q", c.got, s, c.want)
+		}
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for _, c := range []struct {
+		head string
+		want Format
+	}{
+		{"\x7fELF\x02\x01", FormatELF},
+		{"KDUMP   \x06", FormatKdump},
+		{"DISKDUMP\x01", FormatKdump},
+		{"makedumpfile\x00\x00\x00\x00\x00", FormatFlattened},
+		// makedumpfile's own log lines start with its name: text, not a stream.
+		{"makedumpfile Completed.\n", ""},
+		{"makedumpfile", ""},
+		{"\x7fEL", ""},
+		{"", ""},
+		{"[    0.000000] Linux version", ""},
+	} {
+		if got := Sniff([]byte(c.head)); got != c.want {
+			t.Errorf("Sniff(%q) = %q, want %q", c.head, got, c.want)
+		}
 	}
 }
