@@ -493,7 +493,11 @@ func (d *Dump) finish() {
 		}
 	}
 	if d.vmcoreinfo != "" {
-		kv, _ := ParseVMCOREINFO(d.vmcoreinfo)
+		kv, err := ParseVMCOREINFO(d.vmcoreinfo)
+		if err != nil {
+			// The good lines still serve; the user learns which were not.
+			d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: %v", d.name, err))
+		}
 		if d.info.Release == "" {
 			d.info.Release = kv["OSRELEASE"]
 		}
@@ -503,8 +507,8 @@ func (d *Dump) finish() {
 			}
 		}
 		if d.info.PageSize == 0 {
-			if ps, err := strconv.Atoi(kv["PAGESIZE"]); err == nil && ps > 0 && ps&(ps-1) == 0 && ps <= 1<<20 {
-				d.info.PageSize = ps
+			if ps, ok := kv.PageSize(); ok && ps > 0 && ps&(ps-1) == 0 && ps <= 1<<20 {
+				d.info.PageSize = int(ps)
 			}
 		}
 	}

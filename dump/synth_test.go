@@ -371,27 +371,6 @@ func TestResolveFlat(t *testing.T) {
 	}
 }
 
-func TestParseVMCOREINFO(t *testing.T) {
-	m, err := ParseVMCOREINFO("OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(init_uts_ns)=ffffffff941f9b60\nOFFSET(uts_namespace.name)=0\nSIZE(page)=64\nNUMBER(phys_base)=-8388608\nLENGTH(mem_section)=2048\nKERNELOFFSET=11600000\nBUILD-ID=3b43fad5\nCONFIG_X86_PAE=y\nCRASHTIME=1795693901\x00\x00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{"OSRELEASE": "6.1.0", "PAGESIZE": "4096", "SYMBOL(init_uts_ns)": "ffffffff941f9b60",
-		"OFFSET(uts_namespace.name)": "0", "SIZE(page)": "64", "NUMBER(phys_base)": "-8388608", "LENGTH(mem_section)": "2048",
-		"KERNELOFFSET": "11600000", "BUILD-ID": "3b43fad5", "CONFIG_X86_PAE": "y", "CRASHTIME": "1795693901"} {
-		if m[k] != v {
-			t.Errorf("%s = %q, want %q", k, m[k], v)
-		}
-	}
-	if len(m) != 11 {
-		t.Errorf("%d keys", len(m))
-	}
-	m, err = ParseVMCOREINFO("OSRELEASE=6.1\ngarbage line\nSYMBOL(x=1\n")
-	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") || m["OSRELEASE"] != "6.1" {
-		t.Errorf("malformed: %v %v", m, err)
-	}
-}
-
 func TestFixtureVMCOREINFOParses(t *testing.T) {
 	for _, fx := range fixtures {
 		d := openFixture(t, fx.dir, fx.file)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/ktriage/ktriage/dump"
 )
 
 // Generation names a printk log buffer layout.
@@ -180,7 +182,7 @@ func (k *Kernel) readBounded(vaddr, size uint64, what string) ([]byte, error) {
 // layout looks up SIZE/OFFSET values, remembering the first missing one
 // so that one error can name it.
 type layout struct {
-	info    VMCOREINFO
+	info    dump.VMCOREINFO
 	missing string
 }
 
