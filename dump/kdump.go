@@ -97,6 +97,10 @@ func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, err
 	m := &kdumpMemory{r: r, size: size, name: name, pageSize: int(blockSize), maxPFN: uint64(maxMapnr32), descAt: -1}
 	m.level = -1
 
+	// maxPFNAt is where max_mapnr came from, for errors: the header's
+	// 32-bit field, or the v6 sub header's 64-bit one.
+	maxPFNAt := int64(440)
+
 	// The sub header.
 	var notesOff, notesSize, viOff, viSize uint64
 	if subHdrSize > 0 {
@@ -120,7 +124,7 @@ func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, err
 		}
 		if version >= 6 {
 			if mm := u(96); mm != 0 {
-				m.maxPFN = mm
+				m.maxPFN, maxPFNAt = mm, bs+96
 			}
 		}
 		if split != 0 {
@@ -167,14 +171,21 @@ func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, err
 
 	// Bitmaps: bitmap_blocks covers both when the dump is "partial" (every
 	// makedumpfile output): the second half is the dumpable bitmap.
+	// Every size here comes from the header: check max_mapnr against the
+	// bitmap blocks, and those against the file, before allocating (a
+	// 64-bit max_mapnr near 2^64 would also wrap (max_mapnr+7)/8).
 	bmBytes := int64(bitmapBlocks) * bs
+	if m.maxPFN > uint64(bmBytes)*8 {
+		return nil, &FormatError{File: name, Offset: maxPFNAt, Msg: fmt.Sprintf("max_mapnr %d needs %d bitmap bytes, the header gives %d", m.maxPFN, m.maxPFN/8+min(m.maxPFN%8, 1), bmBytes)}
+	}
 	need := int64((m.maxPFN + 7) / 8)
 	bm2Off := (1 + int64(subHdrSize)) * bs
 	m.bitmap1Off = bm2Off
 	if bitmapBlocks%2 == 0 && need <= bmBytes/2 {
 		bm2Off += bmBytes / 2
-	} else if need > bmBytes {
-		return nil, &FormatError{File: name, Offset: 440, Msg: fmt.Sprintf("max_mapnr %d needs %d bitmap bytes, the header gives %d", m.maxPFN, need, bmBytes)}
+	}
+	if bm2Off > size || need > size-bm2Off {
+		return nil, &FormatError{File: name, Offset: bm2Off, Msg: fmt.Sprintf("kdump dumpable bitmap (%d bytes for max_mapnr %d) extends past the end of the file (size %d): truncated?", need, m.maxPFN, size)}
 	}
 	m.bitmap2 = make([]byte, need)
 	if err := readFull(r, m.bitmap2, bm2Off, size, name, "kdump dumpable bitmap"); err != nil {
