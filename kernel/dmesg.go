@@ -405,15 +405,14 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 	if err := l.err(); err != nil {
 		return err
 	}
-	bufSym, _ := k.info.Symbol("log_buf")
-	lenSym, ok := k.info.Symbol("log_buf_len")
-	if !ok {
-		return errors.New("kernel: VMCOREINFO lacks SYMBOL(log_buf_len)")
-	}
 	firstSym, _ := k.info.Symbol("log_first_idx")
 	nextSym, ok := k.info.Symbol("log_next_idx")
 	if !ok {
 		return errors.New("kernel: VMCOREINFO lacks SYMBOL(log_next_idx)")
+	}
+	bufAddr, bufLen, err := k.logBuf()
+	if err != nil {
+		return err
 	}
 	first, err := k.readU32(firstSym)
 	if err != nil {
@@ -422,14 +421,6 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 	next, err := k.readU32(nextSym)
 	if err != nil {
 		return fmt.Errorf("kernel: reading log_next_idx: %w", err)
-	}
-	bufAddr, err := k.readU64(bufSym)
-	if err != nil {
-		return fmt.Errorf("kernel: reading log_buf: %w", err)
-	}
-	bufLen, err := k.logBufLen(lenSym)
-	if err != nil {
-		return err
 	}
 	buf, err := k.readBounded(bufAddr, uint64(bufLen), "log_buf")
 	if err != nil {
@@ -477,15 +468,10 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 // dmesgLegacy follows makedumpfile for kernels before 3.5: the character
 // ring written raw, oldest byte first once it has wrapped.
 func (k *Kernel) dmesgLegacy(out *logWriter) error {
-	bufSym, _ := k.info.Symbol("log_buf")
 	endSym, _ := k.info.Symbol("log_end")
-	lenSym, ok := k.info.Symbol("log_buf_len")
-	if !ok {
-		return errors.New("kernel: VMCOREINFO lacks SYMBOL(log_buf_len)")
-	}
-	bufAddr, err := k.readU64(bufSym)
+	bufAddr, bufLen, err := k.logBuf()
 	if err != nil {
-		return fmt.Errorf("kernel: reading log_buf: %w", err)
+		return err
 	}
 	// log_end became "unsigned" (from unsigned long) in 2.6.25.
 	var end uint64
@@ -498,10 +484,6 @@ func (k *Kernel) dmesgLegacy(out *logWriter) error {
 	}
 	if err != nil {
 		return fmt.Errorf("kernel: reading log_end: %w", err)
-	}
-	bufLen, err := k.logBufLen(lenSym)
-	if err != nil {
-		return err
 	}
 	size := uint64(bufLen)
 	if end < size {
@@ -522,16 +504,24 @@ func (k *Kernel) dmesgLegacy(out *logWriter) error {
 	return nil
 }
 
-// logBufLen reads log_buf_len, an int, as the structured and the legacy log
-// both keep it.
-func (k *Kernel) logBufLen(sym uint64) (int64, error) {
-	v, err := k.readU32(sym)
+// logBuf reads where the structured and the legacy log keep their text:
+// the log_buf pointer and log_buf_len, an int. Generation detection has
+// seen SYMBOL(log_buf).
+func (k *Kernel) logBuf() (addr uint64, size int64, err error) {
+	bufSym, _ := k.info.Symbol("log_buf")
+	lenSym, ok := k.info.Symbol("log_buf_len")
+	if !ok {
+		return 0, 0, errors.New("kernel: VMCOREINFO lacks SYMBOL(log_buf_len)")
+	}
+	if addr, err = k.readU64(bufSym); err != nil {
+		return 0, 0, fmt.Errorf("kernel: reading log_buf: %w", err)
+	}
+	v, err := k.readU32(lenSym)
 	if err != nil {
-		return 0, fmt.Errorf("kernel: reading log_buf_len: %w", err)
+		return 0, 0, fmt.Errorf("kernel: reading log_buf_len: %w", err)
 	}
-	n := int64(int32(v))
-	if n <= 0 {
-		return 0, fmt.Errorf("kernel: log_buf_len %d is implausible", n)
+	if size = int64(int32(v)); size <= 0 {
+		return 0, 0, fmt.Errorf("kernel: log_buf_len %d is implausible", size)
 	}
-	return n, nil
+	return addr, size, nil
 }
