@@ -62,10 +62,16 @@ func (k *Kernel) DmesgGeneration() Generation {
 // loop over. Real buffers are far smaller: log_buf_len is at most 2 GiB by
 // the kernel's own limit, and in practice a few MiB.
 const (
-	maxLogBytes   = 1 << 30
-	maxDescBits   = 30
-	readChunk     = 1 << 16
-	outFlushBytes = 1 << 16
+	maxLogBytes = 1 << 30
+	maxDescBits = 30
+	readChunk   = 1 << 16
+	// firstReadAlloc is readBounded's first allocation: a buffer up to
+	// this size (a log_buf_len of 1 MiB has a 2.75 MiB printk_info array)
+	// is read without regrowing, since each doubling copies and touches
+	// fresh memory (a third of `ktriage dmesg`'s page faults); a lying
+	// size costs no more than this before reads must succeed.
+	firstReadAlloc = 4 << 20
+	outFlushBytes  = 1 << 16
 )
 
 // Dmesg writes the kernel log exactly as `makedumpfile --dump-dmesg`
@@ -160,12 +166,13 @@ func (o *logWriter) record(tsNsec uint64, text []byte) {
 const hexDigits = "0123456789abcdef"
 
 // readBounded reads size bytes of kernel memory in chunks, so a corrupt size
-// costs at most what is actually readable, never a huge allocation up front.
+// costs at most what is actually readable (or firstReadAlloc), never a huge
+// allocation up front.
 func (k *Kernel) readBounded(vaddr, size uint64, what string) ([]byte, error) {
 	if size > maxLogBytes {
 		return nil, fmt.Errorf("kernel: %s: size %d is implausible", what, size)
 	}
-	var buf []byte
+	buf := make([]byte, 0, min(size, firstReadAlloc))
 	for off := uint64(0); off < size; {
 		n := min(size-off, readChunk)
 		buf = slices.Grow(buf, int(n))
