@@ -8,8 +8,10 @@
 //
 // A dump is read at random through an io.ReaderAt: only the headers, the
 // dumpable-page bitmap and (for flattened streams) an offset index are held
-// in memory, decompressed pages go through a bounded LRU cache, so a 64 GB
-// dump is never read whole. Corrupt input gives errors naming the file and
+// in memory, and pages read in pieces (page tables, structures) go through
+// a bounded LRU cache of decompressed pages while whole pages are
+// decompressed straight into the caller's buffer, so a 64 GB dump is never
+// read whole. Corrupt input gives errors naming the file and
 // the offset; pages that cannot be read are reported one by one as
 // *PageError while the rest of the dump stays readable.
 package dump

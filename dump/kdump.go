@@ -373,6 +373,13 @@ func (m *kdumpMemory) readAt(p []byte, paddr uint64) error {
 		return &PageError{Addr: paddr, Kind: PageExcluded, Reason: fmt.Sprintf("page frame %d %s", pfn, why)}
 	}
 	idx := m.rank(pfn) - m.rank(m.startPFN)
+	if in == 0 && len(p) == m.pageSize {
+		// A whole page goes straight to the caller, uncached: bulk reads
+		// (a printk ring, a page scan) read each page once, and a cached
+		// copy would only cost fresh memory. Page tables and structures
+		// are read in pieces, and those pages are cached.
+		return m.loadPage(p, idx, pfn, paddr)
+	}
 	pg := m.cache.put(pfn, m.pageSize)
 	if err := m.loadPage(pg, idx, pfn, paddr); err != nil {
 		m.cache.drop(pfn)

@@ -453,3 +453,41 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeAndPartialPages: a whole-page read (decompressed straight into
+// the caller's buffer, uncached) and reads of its pieces (through the page
+// cache), in either order, give the same bytes.
+func TestWholeAndPartialPages(t *testing.T) {
+	for _, c := range encodings {
+		t.Run(c.name, func(t *testing.T) {
+			for _, wholeFirst := range []bool{true, false} {
+				d := openBytes(t, smallKdump(c.enc, c.status), c.name)
+				whole, parts := make([]byte, 4096), make([]byte, 4096)
+				d.PresentPages(func(pfn uint64) bool {
+					a := pfn * 4096
+					readWhole := func() {
+						if _, err := d.ReadPhys(whole, a); err != nil {
+							t.Fatalf("pfn %d whole: %v", pfn, err)
+						}
+					}
+					if wholeFirst {
+						readWhole()
+					}
+					for _, r := range [][2]int{{0, 1}, {1, 2048}, {2048, 4096}} {
+						if _, err := d.ReadPhys(parts[r[0]:r[1]], a+uint64(r[0])); err != nil {
+							t.Fatalf("pfn %d [%d,%d): %v", pfn, r[0], r[1], err)
+						}
+					}
+					if !wholeFirst {
+						readWhole()
+					}
+					if !bytes.Equal(whole, parts) || !bytes.Equal(whole, testPage(pfn)) {
+						t.Errorf("pfn %d: whole and partial reads differ (whole first: %v)", pfn, wholeFirst)
+					}
+					return true
+				})
+				d.Close()
+			}
+		})
+	}
+}
