@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -239,7 +240,7 @@ func TestELFFromFixture(t *testing.T) {
 		// An excluded page of the kdump file is absent from the ELF.
 		m := ref.mem.(*kdumpMemory)
 		for pfn := uint64(0); pfn < m.maxPFN; pfn++ {
-			if !m.dumpable(pfn) {
+			if ok, _ := m.dumpable(pfn); !ok {
 				var pe *PageError
 				if _, err := d.ReadPhys(make([]byte, 8), pfn*4096); !errors.As(err, &pe) || pe.Kind != PageAbsent {
 					t.Errorf("pfn %d outside every PT_LOAD: %v", pfn, err)
@@ -489,5 +490,55 @@ func TestWholeAndPartialPages(t *testing.T) {
 				d.Close()
 			}
 		})
+	}
+}
+
+// TestPagedBitmap spreads dumped pages over a bitmap of several lookup
+// pages and scan chunks, on and around their boundaries, whole and split
+// in two parts at a page boundary: every page reads back, every other one
+// is excluded, and PresentPages lists exactly the dumped ones.
+func TestPagedBitmap(t *testing.T) {
+	const maxPFN = 3*bitmapChunk*8 + 13 // not a multiple of 8: a masked last byte
+	pfns := []uint64{0, 7, 8, 511, 512, 513, bitmapPage*8 - 1, bitmapPage * 8, bitmapPage*8 + 1,
+		bitmapChunk*8 - 1, bitmapChunk * 8, 2*bitmapChunk*8 + 77, maxPFN - 2, maxPFN - 1}
+	mk := func(split bool, start, end uint64) *Dump {
+		k := &kdumpFile{blockSize: 4096, maxPFN: maxPFN, ram: func(uint64) bool { return true }, pfns: pfns, page: testPage, encode: encZlib, status: flagZlib,
+			vmcoreinfo: []byte(testVMCOREINFO), level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 1,
+			split: split, startPFN: start, endPFN: end}
+		return openBytes(t, k.bytes(), "paged")
+	}
+	check := func(d *Dump, lo, hi uint64) {
+		t.Helper()
+		var want, got []uint64
+		for _, p := range pfns {
+			if p >= lo && p < hi {
+				want = append(want, p)
+			}
+		}
+		d.PresentPages(func(pfn uint64) bool { got = append(got, pfn); return true })
+		if !slices.Equal(got, want) {
+			t.Errorf("present %v, want %v", got, want)
+		}
+		buf := make([]byte, 4096)
+		for _, p := range want {
+			if _, err := d.ReadPhys(buf, p*4096); err != nil || !bytes.Equal(buf, testPage(p)) {
+				t.Errorf("pfn %d: %v", p, err)
+			}
+			if p+1 < hi && !slices.Contains(pfns, p+1) {
+				var pe *PageError
+				if _, err := d.ReadPhys(buf[:8], (p+1)*4096); !errors.As(err, &pe) || pe.Kind != PageExcluded {
+					t.Errorf("pfn %d: %v, want excluded", p+1, err)
+				}
+			}
+		}
+	}
+	d := mk(false, 0, 0)
+	check(d, 0, maxPFN)
+	d.Close()
+	cut := uint64(bitmapPage * 8)
+	for _, r := range [][2]uint64{{0, cut}, {cut, maxPFN}} {
+		d := mk(true, r[0], r[1])
+		check(d, r[0], r[1])
+		d.Close()
 	}
 }
