@@ -6,14 +6,15 @@
 // kdump-*) — and knows nothing of kernels: address translation, symbols and
 // types are package kernel's job.
 //
-// A dump is read at random through an io.ReaderAt: only the headers, the
-// dumpable-page bitmap and (for flattened streams) an offset index are held
-// in memory, and pages read in pieces (page tables, structures) go through
-// a bounded LRU cache of decompressed pages while whole pages are
-// decompressed straight into the caller's buffer, so a 64 GB dump is never
-// read whole. Corrupt input gives errors naming the file and
-// the offset; pages that cannot be read are reported one by one as
-// *PageError while the rest of the dump stays readable.
+// A dump is read at random through an io.ReaderAt: only the headers, counts
+// of the dumpable-page bitmap (an eighth of its size; the bitmap itself is
+// read a page at a time) and, for flattened streams, an offset index are
+// held in memory. Pages read in pieces (page tables, structures) go through
+// a bounded LRU cache of decompressed pages, whole pages are decompressed
+// straight into the caller's buffer, so a 64 GB dump is never read whole.
+// Corrupt input gives errors naming the file and the offset; pages that
+// cannot be read are reported one by one as *PageError while the rest of
+// the dump stays readable.
 package dump
 
 import (
