@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // samePages checks that two dumps hold the same pages with the same bytes.
@@ -54,13 +56,7 @@ func TestMakedumpfileOutputs(t *testing.T) {
 	dir := os.Getenv("KTRIAGE_MDF_DIR")
 	if dir == "" {
 		// Make them with the makedumpfile that make test installs.
-		mdf, err := exec.LookPath("makedumpfile")
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("makedumpfile is needed: %v", err)
-			}
-			t.Skip("makedumpfile not installed (apt-get install makedumpfile)")
-		}
+		mdf := testshared.Tool(t, "makedumpfile")
 		dir = t.TempDir()
 		src := fixturePath(t, "skbcsum-kdump", "vmcore.kdump-d31")
 		for _, c := range []struct {
@@ -93,7 +89,11 @@ func TestMakedumpfileOutputs(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []struct{ file, format, comp string }{
+	for _, c := range []struct {
+		file   string
+		format Format
+		comp   Compression
+	}{
 		{"lzo.kdump", "kdump-compressed", "lzo"},
 		{"raw.kdump", "kdump-compressed", "none"},
 		{"zlib.flat", "flattened", "zlib"},

@@ -6,12 +6,15 @@
 // kdump-*) — and knows nothing of kernels: address translation, symbols and
 // types are package kernel's job.
 //
-// A dump is read at random through an io.ReaderAt: only the headers, the
-// dumpable-page bitmap and (for flattened streams) an offset index are held
-// in memory, decompressed pages go through a bounded LRU cache, so a 64 GB
-// dump is never read whole. Corrupt input gives errors naming the file and
-// the offset; pages that cannot be read are reported one by one as
-// *PageError while the rest of the dump stays readable.
+// A dump is read at random through an io.ReaderAt: only the headers, counts
+// of the dumpable-page bitmap (an eighth of its size; the bitmap itself is
+// read a page at a time) and, for flattened streams, an offset index are
+// held in memory. Pages read in pieces (page tables, structures) go through
+// a bounded LRU cache of decompressed pages, whole pages are decompressed
+// straight into the caller's buffer, so a 64 GB dump is never read whole.
+// Corrupt input gives errors naming the file and the offset; pages that
+// cannot be read are reported one by one as *PageError while the rest of
+// the dump stays readable.
 package dump
 
 import (
@@ -49,12 +52,12 @@ type memory interface {
 // Info describes a dump for the user and for the layers above: what kind of
 // container it is, and what the capture tool recorded about the crash.
 type Info struct {
-	// Format is "elf", "kdump-compressed" or "flattened" (a flattened
-	// stream of either of the other two).
-	Format string
-	// Compression is "none", "zlib", "lzo", "snappy", "zstd" or "mixed"
-	// (several page compressions in one kdump-compressed file).
-	Compression string
+	// Format is the container: FormatELF, FormatKdump or FormatFlattened
+	// (a flattened stream of either of the other two).
+	Format Format
+	// Compression is how the pages are stored ("mixed" for several page
+	// compressions in one kdump-compressed file).
+	Compression Compression
 	// Arch is the machine the dump was taken on ("x86_64", "aarch64", …),
 	// or "" when the container does not say.
 	Arch string
@@ -98,6 +101,44 @@ type Info struct {
 	// (a file truncated in its page data, say).
 	Warnings []string
 }
+
+// Format names a dump container. Its values are the words the JSON output
+// and `ktriage vmcore info` have always shown.
+type Format string
+
+// The containers dump reads.
+const (
+	// FormatELF is an ELF core: /proc/vmcore, makedumpfile -E, QEMU's
+	// dump-guest-memory.
+	FormatELF Format = "elf"
+	// FormatKdump is makedumpfile's kdump-compressed file (or its DISKDUMP
+	// ancestor).
+	FormatKdump Format = "kdump-compressed"
+	// FormatFlattened is makedumpfile -F's flattened stream of either of
+	// the others.
+	FormatFlattened Format = "flattened"
+)
+
+// String returns the format's name, "" for none.
+func (f Format) String() string { return string(f) }
+
+// Compression names how a dump stores its pages.
+type Compression string
+
+// The page compressions of kdump-compressed files; ELF dumps are
+// CompressionNone.
+const (
+	CompressionNone   Compression = "none"
+	CompressionZlib   Compression = "zlib"
+	CompressionLZO    Compression = "lzo"
+	CompressionSnappy Compression = "snappy"
+	CompressionZstd   Compression = "zstd"
+	// CompressionMixed: the header announces more than one compression.
+	CompressionMixed Compression = "mixed"
+)
+
+// String returns the compression's name.
+func (c Compression) String() string { return string(c) }
 
 // Note is one ELF note: the kernel's per-CPU registers (CORE/NT_PRSTATUS),
 // VMCOREINFO, QEMU's CPU state and whatever else the capture stored.
@@ -166,6 +207,19 @@ const (
 	PageCorrupt
 )
 
+// String names the kind in one word, for messages and logs.
+func (k PageErrorKind) String() string {
+	switch k {
+	case PageExcluded:
+		return "excluded"
+	case PageAbsent:
+		return "absent"
+	case PageCorrupt:
+		return "corrupt"
+	}
+	return fmt.Sprintf("PageErrorKind(%d)", int(k))
+}
+
 // PageError reports one physical page that could not be read. ReadPhys
 // returns it so that callers can go on reading the rest of the dump.
 type PageError struct {
@@ -187,12 +241,37 @@ func (e *PageError) Error() string {
 // Unwrap gives the underlying I/O or decompression error.
 func (e *PageError) Unwrap() error { return e.Err }
 
-var (
-	magicELF  = []byte("\x7fELF")
-	magicKD   = []byte("KDUMP   ")
-	magicDD   = []byte("DISKDUMP")
-	magicFlat = []byte("makedumpfile\x00\x00\x00\x00")
-)
+// magicFlat starts a flattened stream (makedumpfile's MAKEDUMPFILE_SIGNATURE
+// padded to 16 bytes).
+var magicFlat = []byte("makedumpfile\x00\x00\x00\x00")
+
+// magics is the one table of container magic numbers: Sniff and the
+// openers' dispatch both read it.
+var magics = []struct {
+	magic  []byte
+	format Format
+}{
+	{[]byte("\x7fELF"), FormatELF},
+	{[]byte("KDUMP   "), FormatKdump},
+	{[]byte("DISKDUMP"), FormatKdump},
+	{magicFlat, FormatFlattened},
+}
+
+// sniffLen is how many leading bytes Sniff needs to tell every format.
+const sniffLen = 16
+
+// Sniff tells a dump's container from the file's first bytes (16 are
+// enough), or "" when they start none of the containers Open reads. It reads
+// the same magic table Open does, so a caller that sniffs first agrees
+// with Open about what is a dump.
+func Sniff(head []byte) Format {
+	for _, m := range magics {
+		if bytes.HasPrefix(head, m.magic) {
+			return m.format
+		}
+	}
+	return ""
+}
 
 // Open opens the dump at path, detecting the container by its magic.
 func Open(path string) (*Dump, error) {
@@ -238,8 +317,10 @@ func OpenReaderAt(r io.ReaderAt, size int64, name string) (d *Dump, err error) {
 	return openReaderAt(r, size, name, "")
 }
 
-func openReaderAt(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
-	var magic [24]byte
+// openReaderAt dispatches on the magic. outer is the container wrapping
+// this one (FormatFlattened), "" at the top.
+func openReaderAt(r io.ReaderAt, size int64, name string, outer Format) (*Dump, error) {
+	var magic [sniffLen]byte
 	n, err := r.ReadAt(magic[:], 0)
 	if n < 8 {
 		if err == nil || err == io.EOF {
@@ -248,12 +329,12 @@ func openReaderAt(r io.ReaderAt, size int64, name, outer string) (*Dump, error) 
 		return nil, &FormatError{File: name, Offset: int64(n), Msg: fmt.Sprintf("file too short for any dump format (%d bytes)", size), Err: err}
 	}
 	m := magic[:n]
-	switch {
-	case bytes.HasPrefix(m, magicELF):
+	switch Sniff(m) {
+	case FormatELF:
 		return openELF(r, size, name, outer)
-	case bytes.HasPrefix(m, magicKD), bytes.HasPrefix(m, magicDD):
+	case FormatKdump:
 		return openKdump(r, size, name, outer)
-	case bytes.HasPrefix(m, magicFlat):
+	case FormatFlattened:
 		if outer != "" {
 			return nil, &FormatError{File: name, Offset: 0, Msg: "flattened stream nested in a flattened stream"}
 		}
@@ -261,7 +342,7 @@ func openReaderAt(r io.ReaderAt, size int64, name, outer string) (*Dump, error) 
 		if err != nil {
 			return nil, err
 		}
-		d, err := openReaderAt(fr, fr.size, name, "flattened")
+		d, err := openReaderAt(fr, fr.size, name, FormatFlattened)
 		if err != nil {
 			if len(fr.warn) > 0 {
 				// The stream's truncation is the better explanation.
@@ -415,7 +496,11 @@ func (d *Dump) finish() {
 		}
 	}
 	if d.vmcoreinfo != "" {
-		kv, _ := ParseVMCOREINFO(d.vmcoreinfo)
+		kv, err := ParseVMCOREINFO(d.vmcoreinfo)
+		if err != nil {
+			// The good lines still serve; the user learns which were not.
+			d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: %v", d.name, err))
+		}
 		if d.info.Release == "" {
 			d.info.Release = kv["OSRELEASE"]
 		}
@@ -425,8 +510,8 @@ func (d *Dump) finish() {
 			}
 		}
 		if d.info.PageSize == 0 {
-			if ps, err := strconv.Atoi(kv["PAGESIZE"]); err == nil && ps > 0 && ps&(ps-1) == 0 && ps <= 1<<20 {
-				d.info.PageSize = ps
+			if ps, ok := kv.PageSize(); ok && ps > 0 && ps&(ps-1) == 0 && ps <= 1<<20 {
+				d.info.PageSize = int(ps)
 			}
 		}
 	}

@@ -18,8 +18,29 @@ const (
 	elfIncomplete = 0x1
 )
 
-var elfMachines = map[uint16]string{
-	3: "i386", 62: "x86_64", 183: "aarch64", 40: "arm", 21: "ppc64", 22: "s390x", 243: "riscv64", 8: "mips",
+// elfMachine names an ELF e_machine the way uname -m does, or
+// "elf-machine-N". A switch, not a map: `ktriage dmesg` starts a process
+// per dump, and a map literal would be built at every start.
+func elfMachine(m uint16) string {
+	switch m {
+	case 3:
+		return "i386"
+	case 62:
+		return "x86_64"
+	case 183:
+		return "aarch64"
+	case 40:
+		return "arm"
+	case 21:
+		return "ppc64"
+	case 22:
+		return "s390x"
+	case 243:
+		return "riscv64"
+	case 8:
+		return "mips"
+	}
+	return fmt.Sprintf("elf-machine-%d", m)
 }
 
 // segment is one PT_LOAD: physical [paddr, paddr+memsz), of which the first
@@ -43,7 +64,7 @@ type elfMemory struct {
 	pageSize uint64
 }
 
-func openELF(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
+func openELF(r io.ReaderAt, size int64, name string, outer Format) (*Dump, error) {
 	var eh [64]byte
 	if err := readFull(r, eh[:], 0, size, name, "ELF header"); err != nil {
 		return nil, err
@@ -97,13 +118,10 @@ func openELF(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 	}
 	d := &Dump{name: name}
 	m := &elfMemory{r: r, size: size, name: name}
-	d.info = Info{Format: "elf", Compression: "none", Arch: elfMachines[machine], DumpLevel: -1, PanicCPU: -1, Size: size,
+	d.info = Info{Format: FormatELF, Compression: CompressionNone, Arch: elfMachine(machine), DumpLevel: -1, PanicCPU: -1, Size: size,
 		Incomplete: flags&elfIncomplete != 0}
 	if outer != "" {
 		d.info.Format = outer
-	}
-	if d.info.Arch == "" {
-		d.info.Arch = fmt.Sprintf("elf-machine-%d", machine)
 	}
 	for i := uint64(0); i < phnum; i++ {
 		p := ph[i*56 : i*56+56]

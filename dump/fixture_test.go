@@ -124,7 +124,9 @@ func TestFixtureExcludedPage(t *testing.T) {
 	m := d.mem.(*kdumpMemory)
 	var excluded, hole uint64 = ^uint64(0), ^uint64(0)
 	for pfn := uint64(0); pfn < m.maxPFN; pfn++ {
-		if m.dumpable(pfn) {
+		if ok, err := m.dumpable(pfn); err != nil {
+			t.Fatal(err)
+		} else if ok {
 			continue
 		}
 		if m.ram(pfn) && excluded == ^uint64(0) {

@@ -279,10 +279,10 @@ func OpenFlattened(r io.Reader, name string, tmpdir string) (d *Dump, err error)
 		return nil, e
 	}
 	var size int64
-	outer := ""
+	var outer Format
 	var warn []string
-	if bytes.HasPrefix(head, magicFlat) {
-		outer = "flattened"
+	if Sniff(head) == FormatFlattened {
+		outer = FormatFlattened
 		size, warn, err = spoolFlattened(br, tmp, name)
 	} else {
 		size, err = io.Copy(tmp, br)

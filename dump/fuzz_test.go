@@ -51,7 +51,8 @@ func flatSeeds() [][]byte {
 }
 
 func vmcoreinfoSeeds() [][]byte {
-	return [][]byte{[]byte(testVMCOREINFO), []byte("OSRELEASE=6.1\nSYMBOL(x)=ff\nOFFSET(a.b)=8\nNUMBER(y)=0x10\nCRASHTIME=5"), []byte("bad\n=x\nA(=1\n")}
+	return [][]byte{[]byte(testVMCOREINFO), []byte("OSRELEASE=6.1\nSYMBOL(x)=ff\nOFFSET(a.b)=8\nNUMBER(y)=0x10\nCRASHTIME=5"), []byte("bad\n=x\nA(=1\n"),
+		[]byte("NUMBER(x)=0x7fffffffffffffff\r\nSIZE(a)=99999999999999999999\n=\n\x00OSRELEASE=x"), []byte("KERNELOFFSET=zz\nSYMBOL()=\nOFFSET(a.b)=-1\n")}
 }
 
 // exercise opens data and reads what it claims, which must never panic
@@ -103,13 +104,35 @@ func FuzzOpenFlattened(f *testing.F) {
 	f.Fuzz(exercise)
 }
 
+// FuzzVMCOREINFOParse checks that any text parses into keys that write
+// back as KEY=VALUE lines which parse, without error, into the same map.
 func FuzzVMCOREINFOParse(f *testing.F) {
 	addSeeds(f, vmcoreinfoSeeds())
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, _ := ParseVMCOREINFO(string(data))
-		for k := range m {
-			if k == "" || strings.ContainsAny(k, "=\n") {
-				t.Fatalf("bad key %q", k)
+		vi, err := ParseVMCOREINFO(string(data))
+		if vi == nil {
+			if err == nil {
+				t.Fatal("nil map without an error")
+			}
+			return
+		}
+		var b strings.Builder
+		for k, v := range vi {
+			if !validKey(k) || strings.ContainsAny(k, "=\n\x00") || strings.ContainsAny(v, "\n\x00") || strings.HasSuffix(v, "\r") {
+				t.Fatalf("key %q value %q", k, v)
+			}
+			fmt.Fprintf(&b, "%s=%s\n", k, v)
+			vi.Symbol(k)
+			vi.Number(k)
+			vi.Size(k)
+		}
+		again, err := ParseVMCOREINFO(b.String())
+		if err != nil || len(again) != len(vi) {
+			t.Fatalf("re-parse of %q: %v (%d keys, want %d)", b.String(), err, len(again), len(vi))
+		}
+		for k, v := range vi {
+			if again[k] != v {
+				t.Fatalf("re-parse: %q=%q, want %q", k, again[k], v)
 			}
 		}
 	})

@@ -27,6 +27,12 @@ const (
 	// countStride pfns share one precomputed prefix popcount (64 bytes of
 	// bitmap): a lookup popcounts at most 8 words.
 	countStride = 512
+	// bitmapPage bytes of the dumpable bitmap (128 MiB of memory with 4
+	// KiB pages) are held for lookups; a multiple of countStride/8, so a
+	// rank reads one. bitmapChunk bytes are read at once when a scan
+	// walks the whole bitmap.
+	bitmapPage  = 4096
+	bitmapChunk = 64 << 10
 	// DefaultCacheBytes bounds the decompressed-page cache of one dump.
 	DefaultCacheBytes = 64 << 20
 )
@@ -40,9 +46,13 @@ type kdumpMemory struct {
 	startPFN uint64 // split dumps: first pfn of this part
 	endPFN   uint64 // one past the last pfn of this part
 
-	bitmap1Off int64  // file offset of the first (RAM) bitmap
-	bitmap2    []byte // the dumpable bitmap, ceil(maxPFN/8) bytes
+	bitmap1Off int64 // file offset of the first (RAM) bitmap
+	// The dumpable bitmap, ceil(maxPFN/8) bytes at bitmap2Off, is paged:
+	// only its prefix popcounts (an eighth of its size) stay in memory.
+	bitmap2Off int64
+	bitmap2Len int64
 	prefix     []uint64
+	startRank  uint64 // dumpable pfns below startPFN
 	descOff    int64
 	nDesc      uint64
 	level      int
@@ -54,9 +64,11 @@ type kdumpMemory struct {
 	descN   int   // descriptors valid in descBuf
 	raw     []byte
 	dec     decoders
+	bmBuf   [bitmapPage]byte // the bitmap page lookups use (under mu)
+	bmAt    int64            // its index, -1 none
 }
 
-func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
+func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, error) {
 	var h [464]byte
 	if err := readFull(r, h[:], 0, size, name, "kdump disk_dump_header"); err != nil {
 		return nil, err
@@ -83,7 +95,7 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 		return nil, &FormatError{File: name, Offset: size, Msg: fmt.Sprintf("file ends (size %d) inside the kdump header and bitmaps, which take %d blocks of %d bytes: truncated?", size, 1+int64(subHdrSize)+int64(bitmapBlocks), bs)}
 	}
 	d := &Dump{name: name}
-	d.info = Info{Format: "kdump-compressed", Arch: cstr(h[12+65*4 : 12+65*5]), PageSize: int(blockSize),
+	d.info = Info{Format: FormatKdump, Arch: cstr(h[12+65*4 : 12+65*5]), PageSize: int(blockSize),
 		CPUs: int(max(nrCPUs, 0)), DumpLevel: -1, PanicCPU: -1, Size: size, HeaderVersion: int(version),
 		Release: cstr(h[12+65*2 : 12+65*3]), Incomplete: status&flagIncomplete != 0}
 	if outer != "" {
@@ -94,8 +106,12 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 	}
 	d.info.Compression = compressionName(status)
 
-	m := &kdumpMemory{r: r, size: size, name: name, pageSize: int(blockSize), maxPFN: uint64(maxMapnr32), descAt: -1}
+	m := &kdumpMemory{r: r, size: size, name: name, pageSize: int(blockSize), maxPFN: uint64(maxMapnr32), descAt: -1, bmAt: -1}
 	m.level = -1
+
+	// maxPFNAt is where max_mapnr came from, for errors: the header's
+	// 32-bit field, or the v6 sub header's 64-bit one.
+	maxPFNAt := int64(440)
 
 	// The sub header.
 	var notesOff, notesSize, viOff, viSize uint64
@@ -120,7 +136,7 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 		}
 		if version >= 6 {
 			if mm := u(96); mm != 0 {
-				m.maxPFN = mm
+				m.maxPFN, maxPFNAt = mm, bs+96
 			}
 		}
 		if split != 0 {
@@ -167,39 +183,57 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 
 	// Bitmaps: bitmap_blocks covers both when the dump is "partial" (every
 	// makedumpfile output): the second half is the dumpable bitmap.
+	// Every size here comes from the header: check max_mapnr against the
+	// bitmap blocks, and those against the file, before allocating (a
+	// 64-bit max_mapnr near 2^64 would also wrap (max_mapnr+7)/8).
 	bmBytes := int64(bitmapBlocks) * bs
+	if m.maxPFN > uint64(bmBytes)*8 {
+		return nil, &FormatError{File: name, Offset: maxPFNAt, Msg: fmt.Sprintf("max_mapnr %d needs %d bitmap bytes, the header gives %d", m.maxPFN, m.maxPFN/8+min(m.maxPFN%8, 1), bmBytes)}
+	}
 	need := int64((m.maxPFN + 7) / 8)
 	bm2Off := (1 + int64(subHdrSize)) * bs
 	m.bitmap1Off = bm2Off
 	if bitmapBlocks%2 == 0 && need <= bmBytes/2 {
 		bm2Off += bmBytes / 2
-	} else if need > bmBytes {
-		return nil, &FormatError{File: name, Offset: 440, Msg: fmt.Sprintf("max_mapnr %d needs %d bitmap bytes, the header gives %d", m.maxPFN, need, bmBytes)}
 	}
-	m.bitmap2 = make([]byte, need)
-	if err := readFull(r, m.bitmap2, bm2Off, size, name, "kdump dumpable bitmap"); err != nil {
-		return nil, err
+	if bm2Off > size || need > size-bm2Off {
+		return nil, &FormatError{File: name, Offset: bm2Off, Msg: fmt.Sprintf("kdump dumpable bitmap (%d bytes for max_mapnr %d) extends past the end of the file (size %d): truncated?", need, m.maxPFN, size)}
 	}
-	if r := m.maxPFN % 8; r != 0 && need > 0 {
-		// Bits past max_mapnr in the last byte must not count.
-		m.bitmap2[need-1] &= byte(1<<r) - 1
-	}
-	// Prefix popcounts: prefix[i] = set bits for pfns < i*countStride.
+	m.bitmap2Off, m.bitmap2Len = bm2Off, need
+	// Prefix popcounts: prefix[i] = set bits for pfns < i*countStride,
+	// from one pass over the bitmap.
 	m.prefix = make([]uint64, m.maxPFN/countStride+2)
+	chunk := make([]byte, min(need, bitmapChunk))
 	var c uint64
+	var b []byte
 	for i := range m.prefix {
 		m.prefix[i] = c
 		lo := int64(i) * countStride / 8
-		hi := min(lo+countStride/8, need)
-		for j := lo; j < hi; j++ {
-			c += uint64(bits.OnesCount8(m.bitmap2[j]))
+		if lo >= need {
+			continue
+		}
+		if lo%bitmapChunk == 0 {
+			var err error
+			if b, err = m.readBitmap(chunk, lo); err != nil {
+				return nil, err
+			}
+		}
+		for _, x := range b[lo%bitmapChunk : min(lo%bitmapChunk+countStride/8, int64(len(b)))] {
+			c += uint64(bits.OnesCount8(x))
 		}
 	}
 	m.nDesc = m.prefix[len(m.prefix)-1]
 	m.descOff = (1 + int64(subHdrSize) + int64(bitmapBlocks)) * bs
 	if d.info.Split {
 		// A split part holds descriptors only for its own range.
-		m.nDesc = m.rank(m.endPFN) - m.rank(m.startPFN)
+		end, err := m.rank(m.endPFN)
+		if err == nil {
+			m.startRank, err = m.rank(m.startPFN)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.nDesc = end - m.startRank
 	}
 	if end := uint64(m.descOff) + m.nDesc*descSize; end > uint64(size) {
 		return nil, &FormatError{File: name, Offset: size, Msg: fmt.Sprintf("the bitmap marks %d pages dumpable but the file ends (size %d) before their %d page descriptors at offset %d end (%d): truncated?", m.nDesc, size, m.nDesc, m.descOff, end)}
@@ -237,23 +271,24 @@ func openKdump(r io.ReaderAt, size int64, name, outer string) (*Dump, error) {
 	return d, nil
 }
 
-func compressionName(status uint32) string {
-	var names []string
+// compressionName names the compression the header status announces.
+func compressionName(status uint32) Compression {
+	var names []Compression
 	for _, c := range []struct {
 		f uint32
-		n string
-	}{{flagZlib, "zlib"}, {flagLZO, "lzo"}, {flagSnappy, "snappy"}, {flagZstd, "zstd"}} {
+		n Compression
+	}{{flagZlib, CompressionZlib}, {flagLZO, CompressionLZO}, {flagSnappy, CompressionSnappy}, {flagZstd, CompressionZstd}} {
 		if status&c.f != 0 {
 			names = append(names, c.n)
 		}
 	}
 	switch len(names) {
 	case 0:
-		return "none"
+		return CompressionNone
 	case 1:
 		return names[0]
 	}
-	return "mixed"
+	return CompressionMixed
 }
 
 // readRange reads an untrusted (offset, size) range after checking it
@@ -288,41 +323,97 @@ func (m *kdumpMemory) close() {
 	}
 }
 
-// dumpable reports the second bitmap's bit for pfn.
-func (m *kdumpMemory) dumpable(pfn uint64) bool {
-	return pfn < m.maxPFN && m.bitmap2[pfn>>3]&(1<<(pfn&7)) != 0
+// readBitmap reads the dumpable bitmap from byte off into buf, as much as
+// fits and the bitmap holds, with the bits past max_mapnr cleared.
+func (m *kdumpMemory) readBitmap(buf []byte, off int64) ([]byte, error) {
+	b := buf[:min(int64(len(buf)), m.bitmap2Len-off)]
+	if err := readFull(m.r, b, m.bitmap2Off+off, m.size, m.name, "kdump dumpable bitmap"); err != nil {
+		return nil, err
+	}
+	if r := m.maxPFN % 8; r != 0 && off+int64(len(b)) == m.bitmap2Len {
+		// Bits past max_mapnr in the last byte must not count.
+		b[len(b)-1] &= byte(1<<r) - 1
+	}
+	return b, nil
 }
 
+// bitmapPageOf returns the bitmap page holding bitmap byte i and where it
+// starts, through the one-page cache. The caller holds mu (or owns m, at
+// open).
+func (m *kdumpMemory) bitmapPageOf(i uint64) ([]byte, uint64, error) {
+	at := int64(i / bitmapPage)
+	start := uint64(at) * bitmapPage
+	n := min(bitmapPage, m.bitmap2Len-int64(start))
+	if at != m.bmAt {
+		m.bmAt = -1
+		if _, err := m.readBitmap(m.bmBuf[:], int64(start)); err != nil {
+			return nil, 0, err
+		}
+		m.bmAt = at
+	}
+	return m.bmBuf[:n], start, nil
+}
+
+// dumpable reports the second bitmap's bit for pfn.
+func (m *kdumpMemory) dumpable(pfn uint64) (bool, error) {
+	if pfn >= m.maxPFN {
+		return false, nil
+	}
+	b, start, err := m.bitmapPageOf(pfn >> 3)
+	if err != nil {
+		return false, err
+	}
+	return b[pfn>>3-start]&(1<<(pfn&7)) != 0, nil
+}
+
+// pages walks the bitmap with a buffer of its own, so that it may run
+// beside readAt; it stops early if the bitmap cannot be read (the file
+// failed since Open checked its size).
 func (m *kdumpMemory) pages(fn func(pfn uint64) bool) {
-	for i := m.startPFN / 8; i < uint64(len(m.bitmap2)); i++ {
-		b := m.bitmap2[i]
-		for b != 0 {
-			pfn := i*8 + uint64(bits.TrailingZeros8(b))
-			b &= b - 1
-			if pfn < m.startPFN {
-				continue
-			}
-			if pfn >= m.endPFN || !fn(pfn) {
-				return
+	buf := make([]byte, min(m.bitmap2Len, bitmapChunk))
+	for off := int64(m.startPFN / 8); off < m.bitmap2Len; off += int64(len(buf)) {
+		chunk, err := m.readBitmap(buf, off)
+		if err != nil {
+			return
+		}
+		for j, b := range chunk {
+			for b != 0 {
+				pfn := (uint64(off)+uint64(j))*8 + uint64(bits.TrailingZeros8(b))
+				b &= b - 1
+				if pfn < m.startPFN {
+					continue
+				}
+				if pfn >= m.endPFN || !fn(pfn) {
+					return
+				}
 			}
 		}
 	}
 }
 
-// rank counts the dumpable pfns below pfn.
-func (m *kdumpMemory) rank(pfn uint64) uint64 {
+// rank counts the dumpable pfns below pfn: the stride's prefix count and
+// at most 64 bytes of one bitmap page.
+func (m *kdumpMemory) rank(pfn uint64) (uint64, error) {
 	if pfn > m.maxPFN {
 		pfn = m.maxPFN
 	}
 	i := pfn / countStride
 	c := m.prefix[i]
-	for b := i * countStride / 8; b < pfn/8; b++ {
-		c += uint64(bits.OnesCount8(m.bitmap2[b]))
+	lo, hi := i*countStride/8, pfn/8
+	if lo == hi && pfn&7 == 0 {
+		return c, nil
+	}
+	b, start, err := m.bitmapPageOf(lo)
+	if err != nil {
+		return 0, err
+	}
+	for _, x := range b[lo-start : hi-start] {
+		c += uint64(bits.OnesCount8(x))
 	}
 	if r := pfn & 7; r != 0 {
-		c += uint64(bits.OnesCount8(m.bitmap2[pfn>>3] & (byte(1<<r) - 1)))
+		c += uint64(bits.OnesCount8(b[hi-start] & (byte(1<<r) - 1)))
 	}
-	return c
+	return c, nil
 }
 
 // ram reads the first bitmap's bit: whether pfn is RAM at all.
@@ -350,7 +441,11 @@ func (m *kdumpMemory) readAt(p []byte, paddr uint64) error {
 	if pfn < m.startPFN || pfn >= m.endPFN {
 		return &PageError{Addr: paddr, Kind: PageAbsent, Reason: fmt.Sprintf("page frame %d is outside this split dump part [%d, %d)", pfn, m.startPFN, m.endPFN)}
 	}
-	if !m.dumpable(pfn) {
+	dumpable, err := m.dumpable(pfn)
+	if err != nil {
+		return &PageError{Addr: paddr, Kind: PageCorrupt, Reason: fmt.Sprintf("page frame %d: reading the dumpable bitmap", pfn), Err: err}
+	}
+	if !dumpable {
 		if !m.ram(pfn) {
 			return &PageError{Addr: paddr, Kind: PageAbsent, Reason: fmt.Sprintf("page frame %d is not RAM (a hole in the first bitmap)", pfn)}
 		}
@@ -360,7 +455,18 @@ func (m *kdumpMemory) readAt(p []byte, paddr uint64) error {
 		}
 		return &PageError{Addr: paddr, Kind: PageExcluded, Reason: fmt.Sprintf("page frame %d %s", pfn, why)}
 	}
-	idx := m.rank(pfn) - m.rank(m.startPFN)
+	r, err := m.rank(pfn)
+	if err != nil {
+		return &PageError{Addr: paddr, Kind: PageCorrupt, Reason: fmt.Sprintf("page frame %d: reading the dumpable bitmap", pfn), Err: err}
+	}
+	idx := r - m.startRank
+	if in == 0 && len(p) == m.pageSize {
+		// A whole page goes straight to the caller, uncached: bulk reads
+		// (a printk ring, a page scan) read each page once, and a cached
+		// copy would only cost fresh memory. Page tables and structures
+		// are read in pieces, and those pages are cached.
+		return m.loadPage(p, idx, pfn, paddr)
+	}
 	pg := m.cache.put(pfn, m.pageSize)
 	if err := m.loadPage(pg, idx, pfn, paddr); err != nil {
 		m.cache.drop(pfn)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,20 +107,24 @@ func checkSmall(t *testing.T, d *Dump) {
 	}
 }
 
+// encodings are the page encodings a kdump-compressed file can hold, with
+// the header status flags makedumpfile sets and the Compression they read as.
+var encodings = []struct {
+	name   string
+	enc    func(uint64, []byte) ([]byte, uint32)
+	status uint32
+	comp   Compression
+}{
+	{"zlib", encZlib, flagZlib, CompressionZlib},
+	{"lzo", encLZO, flagLZO, CompressionLZO},
+	{"snappy", encSnappy, flagSnappy, CompressionSnappy},
+	{"zstd", encZstd, flagZstd, CompressionZstd},
+	{"raw", encRaw, 0, CompressionNone},
+	{"mixed", encMixed, flagZlib | flagLZO | flagSnappy | flagZstd, CompressionMixed},
+}
+
 func TestSyntheticKdump(t *testing.T) {
-	for _, c := range []struct {
-		name   string
-		enc    func(uint64, []byte) ([]byte, uint32)
-		status uint32
-		comp   string
-	}{
-		{"zlib", encZlib, flagZlib, "zlib"},
-		{"lzo", encLZO, flagLZO, "lzo"},
-		{"snappy", encSnappy, flagSnappy, "snappy"},
-		{"zstd", encZstd, flagZstd, "zstd"},
-		{"raw", encRaw, 0, "none"},
-		{"mixed", encMixed, flagZlib | flagLZO | flagSnappy | flagZstd, "mixed"},
-	} {
+	for _, c := range encodings {
 		t.Run(c.name, func(t *testing.T) {
 			d := openBytes(t, smallKdump(c.enc, c.status), c.name)
 			in := d.Info()
@@ -189,18 +194,10 @@ func TestRealLZOPage(t *testing.T) {
 // same memory.
 func TestReencodedFixture(t *testing.T) {
 	ref := openFixture(t, "skbcsum-kdump", "vmcore.kdump-d31")
-	for _, c := range []struct {
-		name   string
-		enc    func(uint64, []byte) ([]byte, uint32)
-		status uint32
-		comp   string
-	}{
-		{"snappy", encSnappy, flagSnappy, "snappy"},
-		{"zstd", encZstd, flagZstd, "zstd"},
-		{"lzo", encLZO, flagLZO, "lzo"},
-		{"raw", encRaw, 0, "none"},
-		{"mixed", encMixed, flagZlib | flagLZO | flagSnappy | flagZstd, "mixed"},
-	} {
+	for _, c := range encodings {
+		if c.comp == ref.Info().Compression {
+			continue // the fixture itself
+		}
 		t.Run(c.name, func(t *testing.T) {
 			b := reencode(ref, c.enc, c.status)
 			d := openBytes(t, b, c.name)
@@ -243,7 +240,7 @@ func TestELFFromFixture(t *testing.T) {
 		// An excluded page of the kdump file is absent from the ELF.
 		m := ref.mem.(*kdumpMemory)
 		for pfn := uint64(0); pfn < m.maxPFN; pfn++ {
-			if !m.dumpable(pfn) {
+			if ok, _ := m.dumpable(pfn); !ok {
 				var pe *PageError
 				if _, err := d.ReadPhys(make([]byte, 8), pfn*4096); !errors.As(err, &pe) || pe.Kind != PageAbsent {
 					t.Errorf("pfn %d outside every PT_LOAD: %v", pfn, err)
@@ -371,27 +368,6 @@ func TestResolveFlat(t *testing.T) {
 	}
 }
 
-func TestParseVMCOREINFO(t *testing.T) {
-	m, err := ParseVMCOREINFO("OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(init_uts_ns)=ffffffff941f9b60\nOFFSET(uts_namespace.name)=0\nSIZE(page)=64\nNUMBER(phys_base)=-8388608\nLENGTH(mem_section)=2048\nKERNELOFFSET=11600000\nBUILD-ID=3b43fad5\nCONFIG_X86_PAE=y\nCRASHTIME=1795693901\x00\x00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{"OSRELEASE": "6.1.0", "PAGESIZE": "4096", "SYMBOL(init_uts_ns)": "ffffffff941f9b60",
-		"OFFSET(uts_namespace.name)": "0", "SIZE(page)": "64", "NUMBER(phys_base)": "-8388608", "LENGTH(mem_section)": "2048",
-		"KERNELOFFSET": "11600000", "BUILD-ID": "3b43fad5", "CONFIG_X86_PAE": "y", "CRASHTIME": "1795693901"} {
-		if m[k] != v {
-			t.Errorf("%s = %q, want %q", k, m[k], v)
-		}
-	}
-	if len(m) != 11 {
-		t.Errorf("%d keys", len(m))
-	}
-	m, err = ParseVMCOREINFO("OSRELEASE=6.1\ngarbage line\nSYMBOL(x=1\n")
-	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") || m["OSRELEASE"] != "6.1" {
-		t.Errorf("malformed: %v %v", m, err)
-	}
-}
-
 func TestFixtureVMCOREINFOParses(t *testing.T) {
 	for _, fx := range fixtures {
 		d := openFixture(t, fx.dir, fx.file)
@@ -439,5 +415,130 @@ func TestSplit(t *testing.T) {
 	d.PresentPages(func(uint64) bool { n++; return true })
 	if n != len(testPFNs) {
 		t.Errorf("%d pages present", n)
+	}
+}
+
+func TestEnumStrings(t *testing.T) {
+	for _, c := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{PageExcluded, "excluded"}, {PageAbsent, "absent"}, {PageCorrupt, "corrupt"}, {PageErrorKind(9), "PageErrorKind(9)"},
+		{FormatELF, "elf"}, {FormatKdump, "kdump-compressed"}, {FormatFlattened, "flattened"},
+		{CompressionNone, "none"}, {CompressionMixed, "mixed"},
+	} {
+		if s := c.got.String(); s != c.want {
+			t.Errorf("%#v.String() = %q, want %q", c.got, s, c.want)
+		}
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for _, c := range []struct {
+		head string
+		want Format
+	}{
+		{"\x7fELF\x02\x01", FormatELF},
+		{"KDUMP   \x06", FormatKdump},
+		{"DISKDUMP\x01", FormatKdump},
+		{"makedumpfile\x00\x00\x00\x00\x00", FormatFlattened},
+		// makedumpfile's own log lines start with its name: text, not a stream.
+		{"makedumpfile Completed.\n", ""},
+		{"makedumpfile", ""},
+		{"\x7fEL", ""},
+		{"", ""},
+		{"[    0.000000] Linux version", ""},
+	} {
+		if got := Sniff([]byte(c.head)); got != c.want {
+			t.Errorf("Sniff(%q) = %q, want %q", c.head, got, c.want)
+		}
+	}
+}
+
+// TestWholeAndPartialPages: a whole-page read (decompressed straight into
+// the caller's buffer, uncached) and reads of its pieces (through the page
+// cache), in either order, give the same bytes.
+func TestWholeAndPartialPages(t *testing.T) {
+	for _, c := range encodings {
+		t.Run(c.name, func(t *testing.T) {
+			for _, wholeFirst := range []bool{true, false} {
+				d := openBytes(t, smallKdump(c.enc, c.status), c.name)
+				whole, parts := make([]byte, 4096), make([]byte, 4096)
+				d.PresentPages(func(pfn uint64) bool {
+					a := pfn * 4096
+					readWhole := func() {
+						if _, err := d.ReadPhys(whole, a); err != nil {
+							t.Fatalf("pfn %d whole: %v", pfn, err)
+						}
+					}
+					if wholeFirst {
+						readWhole()
+					}
+					for _, r := range [][2]int{{0, 1}, {1, 2048}, {2048, 4096}} {
+						if _, err := d.ReadPhys(parts[r[0]:r[1]], a+uint64(r[0])); err != nil {
+							t.Fatalf("pfn %d [%d,%d): %v", pfn, r[0], r[1], err)
+						}
+					}
+					if !wholeFirst {
+						readWhole()
+					}
+					if !bytes.Equal(whole, parts) || !bytes.Equal(whole, testPage(pfn)) {
+						t.Errorf("pfn %d: whole and partial reads differ (whole first: %v)", pfn, wholeFirst)
+					}
+					return true
+				})
+				d.Close()
+			}
+		})
+	}
+}
+
+// TestPagedBitmap spreads dumped pages over a bitmap of several lookup
+// pages and scan chunks, on and around their boundaries, whole and split
+// in two parts at a page boundary: every page reads back, every other one
+// is excluded, and PresentPages lists exactly the dumped ones.
+func TestPagedBitmap(t *testing.T) {
+	const maxPFN = 3*bitmapChunk*8 + 13 // not a multiple of 8: a masked last byte
+	pfns := []uint64{0, 7, 8, 511, 512, 513, bitmapPage*8 - 1, bitmapPage * 8, bitmapPage*8 + 1,
+		bitmapChunk*8 - 1, bitmapChunk * 8, 2*bitmapChunk*8 + 77, maxPFN - 2, maxPFN - 1}
+	mk := func(split bool, start, end uint64) *Dump {
+		k := &kdumpFile{blockSize: 4096, maxPFN: maxPFN, ram: func(uint64) bool { return true }, pfns: pfns, page: testPage, encode: encZlib, status: flagZlib,
+			vmcoreinfo: []byte(testVMCOREINFO), level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 1,
+			split: split, startPFN: start, endPFN: end}
+		return openBytes(t, k.bytes(), "paged")
+	}
+	check := func(d *Dump, lo, hi uint64) {
+		t.Helper()
+		var want, got []uint64
+		for _, p := range pfns {
+			if p >= lo && p < hi {
+				want = append(want, p)
+			}
+		}
+		d.PresentPages(func(pfn uint64) bool { got = append(got, pfn); return true })
+		if !slices.Equal(got, want) {
+			t.Errorf("present %v, want %v", got, want)
+		}
+		buf := make([]byte, 4096)
+		for _, p := range want {
+			if _, err := d.ReadPhys(buf, p*4096); err != nil || !bytes.Equal(buf, testPage(p)) {
+				t.Errorf("pfn %d: %v", p, err)
+			}
+			if p+1 < hi && !slices.Contains(pfns, p+1) {
+				var pe *PageError
+				if _, err := d.ReadPhys(buf[:8], (p+1)*4096); !errors.As(err, &pe) || pe.Kind != PageExcluded {
+					t.Errorf("pfn %d: %v, want excluded", p+1, err)
+				}
+			}
+		}
+	}
+	d := mk(false, 0, 0)
+	check(d, 0, maxPFN)
+	d.Close()
+	cut := uint64(bitmapPage * 8)
+	for _, r := range [][2]uint64{{0, cut}, {cut, maxPFN}} {
+		d := mk(true, r[0], r[1])
+		check(d, r[0], r[1])
+		d.Close()
 	}
 }

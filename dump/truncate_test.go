@@ -2,9 +2,11 @@ package dump
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -168,5 +170,50 @@ func TestRequireVMCOREINFO(t *testing.T) {
 	}
 	if _, err := d.RequireVMCOREINFO(); err == nil || !strings.Contains(err.Error(), "qemu-novmci.elf") {
 		t.Errorf("%v", err)
+	}
+}
+
+// TestKdumpHugeBitmap: a header whose max_mapnr claims a bitmap far larger
+// than the file is refused with the file and the offset of the field,
+// before anything of that size is allocated.
+func TestKdumpHugeBitmap(t *testing.T) {
+	base := smallKdump(encZlib, flagZlib) // 4 KiB blocks, sub header in block 1
+	le := binary.LittleEndian
+	for _, c := range []struct {
+		name   string
+		patch  func(b []byte)
+		offset string
+	}{
+		{"max_mapnr (32-bit) past the bitmap", func(b []byte) {
+			le.PutUint32(b[440:], 0xffffffff)
+			le.PutUint64(b[4096+96:], 0) // no 64-bit override
+		}, "offset 440 "},
+		{"max_mapnr_64 of 2^40", func(b []byte) { le.PutUint64(b[4096+96:], 1<<40) }, "offset 4192 "},
+		{"max_mapnr_64 that overflows (max+7)/8", func(b []byte) { le.PutUint64(b[4096+96:], ^uint64(0)) }, "offset 4192 "},
+		{"bitmap_blocks past the file", func(b []byte) {
+			le.PutUint32(b[436:], 1<<30)
+			le.PutUint64(b[4096+96:], 1<<40)
+		}, "offset "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := bytes.Clone(base)
+			c.patch(b)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			d, err := OpenReaderAt(bytes.NewReader(b), int64(len(b)), "huge.kdump")
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				d.Close()
+				t.Fatal("opened")
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "huge.kdump: ") || !strings.Contains(err.Error(), c.offset) || strings.Contains(err.Error(), "internal error") {
+				t.Errorf("error %v: want a FormatError naming the file and %q", err, c.offset)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+				t.Errorf("allocated %d bytes for a %d-byte file", n, len(b))
+			}
+		})
 	}
 }

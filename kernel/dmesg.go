@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/ktriage/ktriage/dump"
 )
 
 // Generation names a printk log buffer layout.
@@ -60,10 +62,16 @@ func (k *Kernel) DmesgGeneration() Generation {
 // loop over. Real buffers are far smaller: log_buf_len is at most 2 GiB by
 // the kernel's own limit, and in practice a few MiB.
 const (
-	maxLogBytes   = 1 << 30
-	maxDescBits   = 30
-	readChunk     = 1 << 16
-	outFlushBytes = 1 << 16
+	maxLogBytes = 1 << 30
+	maxDescBits = 30
+	readChunk   = 1 << 16
+	// firstReadAlloc is readBounded's first allocation: a buffer up to
+	// this size (a log_buf_len of 1 MiB has a 2.75 MiB printk_info array)
+	// is read without regrowing, since each doubling copies and touches
+	// fresh memory (a third of `ktriage dmesg`'s page faults); a lying
+	// size costs no more than this before reads must succeed.
+	firstReadAlloc = 4 << 20
+	outFlushBytes  = 1 << 16
 )
 
 // Dmesg writes the kernel log exactly as `makedumpfile --dump-dmesg`
@@ -158,12 +166,13 @@ func (o *logWriter) record(tsNsec uint64, text []byte) {
 const hexDigits = "0123456789abcdef"
 
 // readBounded reads size bytes of kernel memory in chunks, so a corrupt size
-// costs at most what is actually readable, never a huge allocation up front.
+// costs at most what is actually readable (or firstReadAlloc), never a huge
+// allocation up front.
 func (k *Kernel) readBounded(vaddr, size uint64, what string) ([]byte, error) {
 	if size > maxLogBytes {
 		return nil, fmt.Errorf("kernel: %s: size %d is implausible", what, size)
 	}
-	var buf []byte
+	buf := make([]byte, 0, min(size, firstReadAlloc))
 	for off := uint64(0); off < size; {
 		n := min(size-off, readChunk)
 		buf = slices.Grow(buf, int(n))
@@ -180,7 +189,7 @@ func (k *Kernel) readBounded(vaddr, size uint64, what string) ([]byte, error) {
 // layout looks up SIZE/OFFSET values, remembering the first missing one
 // so that one error can name it.
 type layout struct {
-	info    VMCOREINFO
+	info    dump.VMCOREINFO
 	missing string
 }
 
@@ -403,15 +412,14 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 	if err := l.err(); err != nil {
 		return err
 	}
-	bufSym, _ := k.info.Symbol("log_buf")
-	lenSym, ok := k.info.Symbol("log_buf_len")
-	if !ok {
-		return errors.New("kernel: VMCOREINFO lacks SYMBOL(log_buf_len)")
-	}
 	firstSym, _ := k.info.Symbol("log_first_idx")
 	nextSym, ok := k.info.Symbol("log_next_idx")
 	if !ok {
 		return errors.New("kernel: VMCOREINFO lacks SYMBOL(log_next_idx)")
+	}
+	bufAddr, bufLen, err := k.logBuf()
+	if err != nil {
+		return err
 	}
 	first, err := k.readU32(firstSym)
 	if err != nil {
@@ -420,14 +428,6 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 	next, err := k.readU32(nextSym)
 	if err != nil {
 		return fmt.Errorf("kernel: reading log_next_idx: %w", err)
-	}
-	bufAddr, err := k.readU64(bufSym)
-	if err != nil {
-		return fmt.Errorf("kernel: reading log_buf: %w", err)
-	}
-	bufLen, err := k.logBufLen(lenSym)
-	if err != nil {
-		return err
 	}
 	buf, err := k.readBounded(bufAddr, uint64(bufLen), "log_buf")
 	if err != nil {
@@ -475,15 +475,10 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 // dmesgLegacy follows makedumpfile for kernels before 3.5: the character
 // ring written raw, oldest byte first once it has wrapped.
 func (k *Kernel) dmesgLegacy(out *logWriter) error {
-	bufSym, _ := k.info.Symbol("log_buf")
 	endSym, _ := k.info.Symbol("log_end")
-	lenSym, ok := k.info.Symbol("log_buf_len")
-	if !ok {
-		return errors.New("kernel: VMCOREINFO lacks SYMBOL(log_buf_len)")
-	}
-	bufAddr, err := k.readU64(bufSym)
+	bufAddr, bufLen, err := k.logBuf()
 	if err != nil {
-		return fmt.Errorf("kernel: reading log_buf: %w", err)
+		return err
 	}
 	// log_end became "unsigned" (from unsigned long) in 2.6.25.
 	var end uint64
@@ -496,10 +491,6 @@ func (k *Kernel) dmesgLegacy(out *logWriter) error {
 	}
 	if err != nil {
 		return fmt.Errorf("kernel: reading log_end: %w", err)
-	}
-	bufLen, err := k.logBufLen(lenSym)
-	if err != nil {
-		return err
 	}
 	size := uint64(bufLen)
 	if end < size {
@@ -520,16 +511,24 @@ func (k *Kernel) dmesgLegacy(out *logWriter) error {
 	return nil
 }
 
-// logBufLen reads log_buf_len, an int, as the structured and the legacy log
-// both keep it.
-func (k *Kernel) logBufLen(sym uint64) (int64, error) {
-	v, err := k.readU32(sym)
+// logBuf reads where the structured and the legacy log keep their text:
+// the log_buf pointer and log_buf_len, an int. Generation detection has
+// seen SYMBOL(log_buf).
+func (k *Kernel) logBuf() (addr uint64, size int64, err error) {
+	bufSym, _ := k.info.Symbol("log_buf")
+	lenSym, ok := k.info.Symbol("log_buf_len")
+	if !ok {
+		return 0, 0, errors.New("kernel: VMCOREINFO lacks SYMBOL(log_buf_len)")
+	}
+	if addr, err = k.readU64(bufSym); err != nil {
+		return 0, 0, fmt.Errorf("kernel: reading log_buf: %w", err)
+	}
+	v, err := k.readU32(lenSym)
 	if err != nil {
-		return 0, fmt.Errorf("kernel: reading log_buf_len: %w", err)
+		return 0, 0, fmt.Errorf("kernel: reading log_buf_len: %w", err)
 	}
-	n := int64(int32(v))
-	if n <= 0 {
-		return 0, fmt.Errorf("kernel: log_buf_len %d is implausible", n)
+	if size = int64(int32(v)); size <= 0 {
+		return 0, 0, fmt.Errorf("kernel: log_buf_len %d is implausible", size)
 	}
-	return n, nil
+	return addr, size, nil
 }

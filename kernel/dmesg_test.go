@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/dump"
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // Each synthetic case returns the memory, its VMCOREINFO, and the output we
@@ -166,7 +169,7 @@ func TestDmesgErrors(t *testing.T) {
 	}
 	// The text ring's page is not in the dump: the reader's error shows.
 	c = locklessCase("x", 4, layout61)
-	ringSym, _ := VMCOREINFO(c.s.info).Symbol("printk_rb_static")
+	ringSym, _ := dump.VMCOREINFO(c.s.info).Symbol("printk_rb_static")
 	dataV := binary.LittleEndian.Uint64(readAll(t, c.s, ringSym+layout61.textRing+layout61.data, 8))
 	delete(c.s.m.pages, (dataV-c.s.pageOffset)/pageSize)
 	k, _ = New(c.s.m, c.s.vmcoreinfo())
@@ -187,7 +190,7 @@ func TestDmesgErrors(t *testing.T) {
 }
 
 func mustSym(s *synthKernel, name string) uint64 {
-	v, _ := VMCOREINFO(s.info).Symbol(name)
+	v, _ := dump.VMCOREINFO(s.info).Symbol(name)
 	return v
 }
 
@@ -214,13 +217,7 @@ func TestDmesgMakedumpfile(t *testing.T) {
 	bin := os.Getenv("KTRIAGE_MAKEDUMPFILE")
 	if bin == "" {
 		// The makedumpfile that make test installs.
-		var err error
-		if bin, err = exec.LookPath("makedumpfile"); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("makedumpfile is needed: %v", err)
-			}
-			t.Skip("makedumpfile not installed (apt-get install makedumpfile), KTRIAGE_MAKEDUMPFILE not set")
-		}
+		bin = testshared.Tool(t, "makedumpfile")
 	}
 	dir := t.TempDir()
 	for i, c := range dmesgCases() {

@@ -121,14 +121,7 @@ func BenchmarkDmesg(b *testing.B) {
 	b.Run("dmesg", func(b *testing.B) {
 		b.SetBytes(int64(len(want)))
 		for b.Loop() {
-			k, err := kernel.New(d, d.VMCOREINFO())
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out bytes.Buffer
-			if err := k.Dmesg(&out); err != nil {
-				b.Fatal(err)
-			}
+			dmesgOf(b, d)
 		}
 	})
 	b.Run("open+dmesg", func(b *testing.B) {
@@ -139,15 +132,20 @@ func BenchmarkDmesg(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			k, err := kernel.New(d, d.VMCOREINFO())
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out bytes.Buffer
-			if err := k.Dmesg(&out); err != nil {
-				b.Fatal(err)
-			}
+			dmesgOf(b, d)
 			d.Close()
 		}
 	})
+}
+
+// dmesgOf is one iteration of BenchmarkDmesg: the kernel of d, and its log.
+func dmesgOf(b *testing.B, d *dump.Dump) {
+	k, err := kernel.New(d, d.VMCOREINFO())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := k.Dmesg(&out); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -2,42 +2,9 @@ package kernel
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
-	"strings"
 	"testing"
 )
-
-func FuzzVMCOREINFO(f *testing.F) {
-	f.Add("OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(prb)=ffffffff86a622c0\nNUMBER(phys_base)=-467664896\nCRASHTIME=1")
-	f.Add("NUMBER(x)=0x7fffffffffffffff\r\nSIZE(a)=99999999999999999999\n=\n\x00OSRELEASE=x")
-	f.Add("KERNELOFFSET=zz\nSYMBOL()=\nOFFSET(a.b)=-1\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		vi, err := ParseVMCOREINFO(s)
-		if err != nil {
-			return
-		}
-		var b strings.Builder
-		for k, v := range vi {
-			if k == "" || strings.ContainsAny(k, "=\n\x00") || strings.ContainsAny(v, "\n\x00") {
-				t.Fatalf("key %q value %q", k, v)
-			}
-			fmt.Fprintf(&b, "%s=%s\n", k, v)
-			vi.Symbol(k)
-			vi.Number(k)
-			vi.Size(k)
-		}
-		again, err := ParseVMCOREINFO(b.String())
-		if err != nil || len(again) != len(vi) {
-			t.Fatalf("re-parse of %q: %v (%d keys, want %d)", b.String(), err, len(again), len(vi))
-		}
-		for k, v := range vi {
-			if again[k] != v {
-				t.Fatalf("re-parse: %q=%q, want %q", k, again[k], v)
-			}
-		}
-	})
-}
 
 // countingWriter bounds what a fuzzed buffer can make Dmesg write.
 type countingWriter struct{ n int }

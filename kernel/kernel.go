@@ -5,13 +5,18 @@
 // `makedumpfile --dump-dmesg` prints, we print, byte for byte.
 //
 // It knows nothing of dump file formats: package dump (or a test's fake)
-// supplies physical memory through PhysReader.
+// supplies physical memory through PhysReader. Package dump also owns the
+// VMCOREINFO text and its one parser (dump.VMCOREINFO), since it must read
+// the release and crash time from it before any kernel exists; this package
+// interprets what the keys say.
 package kernel
 
 import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/ktriage/ktriage/dump"
 )
 
 // PhysReader reads physical memory. It is the only thing the kernel package
@@ -27,7 +32,7 @@ type PhysReader interface {
 // Its methods are safe for concurrent use when the PhysReader is.
 type Kernel struct {
 	mem  PhysReader
-	info VMCOREINFO
+	info dump.VMCOREINFO
 
 	release  string
 	version  int
@@ -94,9 +99,11 @@ func New(mem PhysReader, vmcoreinfo string, opts ...Option) (*Kernel, error) {
 	if mem == nil {
 		return nil, errors.New("kernel: no physical memory reader")
 	}
-	info, err := ParseVMCOREINFO(vmcoreinfo)
-	if err != nil {
-		return nil, err
+	// Malformed lines are skipped (dump.Info.Warnings names them): a
+	// line the kernel truncated must not cost the whole dump.
+	info, err := dump.ParseVMCOREINFO(vmcoreinfo)
+	if info == nil {
+		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	k := &Kernel{mem: mem, info: info, levels: 4, physBits: 52}
 	k.tables.init()
@@ -106,7 +113,7 @@ func New(mem PhysReader, vmcoreinfo string, opts ...Option) (*Kernel, error) {
 		return nil, errors.New("kernel: VMCOREINFO has no OSRELEASE")
 	}
 	k.version = kernelVersion(k.release)
-	if ps, ok := info.dec("PAGESIZE"); ok && ps != pageSize {
+	if ps, ok := info.PageSize(); ok && ps != pageSize {
 		return nil, fmt.Errorf("kernel: PAGESIZE=%d: only x86_64 with 4 KiB pages is supported", ps)
 	}
 	if pb, ok := info.Number("phys_base"); ok {
@@ -140,8 +147,9 @@ func New(mem PhysReader, vmcoreinfo string, opts ...Option) (*Kernel, error) {
 func (k *Kernel) Release() string { return k.release }
 
 // VMCOREINFO returns the parsed VMCOREINFO, for callers that need keys this
-// package does not interpret.
-func (k *Kernel) VMCOREINFO() VMCOREINFO { return k.info }
+// package does not interpret. Lines dump.ParseVMCOREINFO reported as
+// malformed are not in it.
+func (k *Kernel) VMCOREINFO() dump.VMCOREINFO { return k.info }
 
 // PhysBase returns the kernel image's relocation (phys_base): the physical
 // address of the image is its virtual address minus __START_KERNEL_map plus

@@ -21,7 +21,7 @@ const (
 // unmapped address.
 type TranslationError struct {
 	Vaddr  uint64
-	Level  string
+	Level  PageTableLevel
 	Entry  uint64
 	Reason string
 	Err    error // the read failure underneath, if any
@@ -31,7 +31,7 @@ type TranslationError struct {
 func (e *TranslationError) Error() string {
 	s := fmt.Sprintf("kernel: translate %#x: ", e.Vaddr)
 	if e.Level != "" {
-		s += e.Level + " "
+		s += e.Level.String() + " "
 		if e.Err == nil {
 			s += fmt.Sprintf("entry %#x ", e.Entry)
 		}
@@ -47,12 +47,33 @@ func (e *TranslationError) Error() string {
 // page-table read.
 func (e *TranslationError) Unwrap() error { return e.Err }
 
-// levelNames returns the names of the levels from the top down.
-func (k *Kernel) levelNames() []string {
+// PageTableLevel names an x86_64 page-table level by the kernel's name for it.
+type PageTableLevel string
+
+// The page-table levels from the top down; P4D exists only with 5-level
+// paging.
+const (
+	LevelPGD PageTableLevel = "PGD"
+	LevelP4D PageTableLevel = "P4D"
+	LevelPUD PageTableLevel = "PUD"
+	LevelPMD PageTableLevel = "PMD"
+	LevelPTE PageTableLevel = "PTE"
+)
+
+// String returns the level's kernel name, "" for none.
+func (l PageTableLevel) String() string { return string(l) }
+
+var (
+	levels4 = []PageTableLevel{LevelPGD, LevelPUD, LevelPMD, LevelPTE}
+	levels5 = []PageTableLevel{LevelPGD, LevelP4D, LevelPUD, LevelPMD, LevelPTE}
+)
+
+// levelNames returns the levels from the top down.
+func (k *Kernel) levelNames() []PageTableLevel {
 	if k.levels == 5 {
-		return []string{"PGD", "P4D", "PUD", "PMD", "PTE"}
+		return levels5
 	}
-	return []string{"PGD", "PUD", "PMD", "PTE"}
+	return levels4
 }
 
 // canonical reports whether vaddr is outside the non-canonical hole.

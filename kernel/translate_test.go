@@ -7,46 +7,6 @@ import (
 	"testing"
 )
 
-func TestParseVMCOREINFO(t *testing.T) {
-	// CRASHTIME without its newline, CRLF, a line without '=', NUL padding
-	// from the ELF note, a negative NUMBER, a hex NUMBER, a duplicate.
-	text := "OSRELEASE=6.1.0-56-cloud-amd64\r\nSYMBOL(prb)=ffffffff86a622c0\nnoise\n" +
-		"NUMBER(phys_base)=-467664896\nNUMBER(x)=0x10\nSIZE(page)=64\nSIZE(page)=72\nKERNELOFFSET=25200000\nCRASHTIME=1795693826\x00\x00junk=1"
-	vi, err := ParseVMCOREINFO(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if vi["OSRELEASE"] != "6.1.0-56-cloud-amd64" {
-		t.Errorf("OSRELEASE %q", vi["OSRELEASE"])
-	}
-	if v, ok := vi.Symbol("prb"); !ok || v != 0xffffffff86a622c0 {
-		t.Errorf("SYMBOL(prb) %#x %v", v, ok)
-	}
-	if v, ok := vi.Number("phys_base"); !ok || v != -467664896 {
-		t.Errorf("NUMBER(phys_base) %d %v", v, ok)
-	}
-	if v, ok := vi.Number("x"); !ok || v != 16 {
-		t.Errorf("NUMBER(x) %d %v", v, ok)
-	}
-	if v, ok := vi.Size("page"); !ok || v != 72 {
-		t.Errorf("SIZE(page) %d %v: a later duplicate wins", v, ok)
-	}
-	if v, ok := vi.KernelOffset(); !ok || v != 0x25200000 {
-		t.Errorf("KERNELOFFSET %#x %v", v, ok)
-	}
-	if vi["CRASHTIME"] != "1795693826" {
-		t.Errorf("CRASHTIME %q", vi["CRASHTIME"])
-	}
-	if _, ok := vi["junk"]; ok {
-		t.Error("text after the NUL padding was parsed")
-	}
-	for _, bad := range []string{"", "\n\n", "=x\n", "no equals"} {
-		if _, err := ParseVMCOREINFO(bad); err == nil {
-			t.Errorf("ParseVMCOREINFO(%q) succeeded", bad)
-		}
-	}
-}
-
 func TestKernelVersion(t *testing.T) {
 	for s, want := range map[string]int{
 		"2.6.32-504.23.4.el6.x86_64": kver(2, 6, 32),
@@ -160,5 +120,32 @@ func TestNewErrors(t *testing.T) {
 	var te *TranslationError
 	if _, err := k.Translate(0xffffc90000000000); !errors.As(err, &te) || !strings.Contains(err.Error(), "no page table root") {
 		t.Errorf("walk without a root: %v", err)
+	}
+}
+
+// TestNewVMCOREINFO: New takes dump.ParseVMCOREINFO's rule, skipping the
+// lines it reports and failing only on text it cannot use.
+func TestNewVMCOREINFO(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		release string // "": New fails
+	}{
+		{"OSRELEASE=6.1\nnoise\n", "6.1"},
+		{"OSRELEASE=6.1\n=x\nSYMBOL(prb=1\n", "6.1"},
+		{"OSRELEASE=6.1\r\nCRASHTIME=1\x00\x00", "6.1"},
+		{"", ""},
+		{"=x\n", ""},
+		{"no equals", ""},
+		{strings.Repeat("OSRELEASE=6.1\n", 100000), ""},
+	} {
+		k, err := New(newPhysMem(), c.text)
+		switch {
+		case c.release == "" && err == nil:
+			t.Errorf("New(%.40q) succeeded", c.text)
+		case c.release != "" && err != nil:
+			t.Errorf("New(%.40q): %v", c.text, err)
+		case c.release != "" && k.Release() != c.release:
+			t.Errorf("New(%.40q): release %q", c.text, k.Release())
+		}
 	}
 }

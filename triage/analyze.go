@@ -14,6 +14,7 @@ import (
 
 	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/crashlog"
+	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
@@ -106,7 +107,7 @@ func analyzeFile(path string, opt Options) (*document, error) {
 		return nil, fmt.Errorf("%s: offset 0: %w", path, err)
 	}
 	head = head[:n]
-	if dumpKind(head) != "" {
+	if dump.Sniff(head) != "" {
 		f.Close()
 		return analyzeVmcore(path)
 	}
@@ -178,19 +179,6 @@ func trimIndent(t string) string {
 	return t
 }
 
-// dumpKind recognises memory dumps by their magic.
-func dumpKind(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("\x7fELF")):
-		return "ELF"
-	case bytes.HasPrefix(head, []byte("KDUMP   ")), bytes.HasPrefix(head, []byte("DISKDUMP")):
-		return "kdump-compressed"
-	case bytes.HasPrefix(head, []byte("makedumpfile")):
-		return "flattened"
-	}
-	return ""
-}
-
 // isText tells text (kernel logs, transcripts, tickets in any script) from
 // binary files found in a directory.
 func isText(head []byte) bool {
@@ -245,11 +233,11 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 		n, _ := io.ReadFull(f, head)
 		f.Close()
 		head = head[:n]
-		if dumpKind(head) == "" && !isText(head) {
+		if dump.Sniff(head) == "" && !isText(head) {
 			return nil
 		}
 		doc, err := analyzeFile(p, opt)
-		if err != nil && dumpKind(head) != "" {
+		if err != nil && dump.Sniff(head) != "" {
 			// A dump that cannot be read does not hide the logs beside it.
 			docs = append(docs, &document{input: Input{Path: p, Kind: KindVmcore, Note: err.Error()}})
 			return nil

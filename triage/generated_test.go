@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/internal/vmcores"
 )
 
@@ -34,11 +35,11 @@ func TestGeneratedVmcores(t *testing.T) {
 			}
 			defer d.Close()
 			in := d.Info()
-			wantFormat := map[string]string{"elf": "elf", "kdump": "kdump-compressed", "kdump-flattened": "flattened"}[e.Format]
-			if in.Format != wantFormat || in.Compression != e.Compression {
+			wantFormat := map[string]dump.Format{"elf": dump.FormatELF, "kdump": dump.FormatKdump, "kdump-flattened": dump.FormatFlattened}[e.Format]
+			if in.Format != wantFormat || in.Compression.String() != e.Compression {
 				t.Errorf("format %s/%s, want %s/%s", in.Format, in.Compression, wantFormat, e.Compression)
 			}
-			formats[in.Format+"/"+in.Compression] = true
+			formats[in.Format.String()+"/"+in.Compression.String()] = true
 			var got bytes.Buffer
 			if err := k.Dmesg(&got); err != nil {
 				t.Fatalf("dmesg: %v", err)

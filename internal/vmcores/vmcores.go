@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // Entry is one dump of manifest.json. Manifest makes Path, Dmesg, Console and
@@ -99,7 +101,7 @@ func Dir(t testing.TB) string {
 		genErr = generate(t, dir)
 	}
 	if genErr != nil && !exists(mf) {
-		missing(t, "vmcores: cannot generate %s: %v", dir, genErr)
+		testshared.Require(t, false, "vmcores: cannot generate %s: %v", dir, genErr)
 	}
 	return dir
 }
@@ -141,16 +143,8 @@ func Lookup(t testing.TB, name string) Entry {
 			return e
 		}
 	}
-	missing(t, "vmcores: no %q in %s/manifest.json (see its errors; re-run make vmcores)", name, CacheDir())
+	testshared.Require(t, false, "vmcores: no %q in %s/manifest.json (see its errors; re-run make vmcores)", name, CacheDir())
 	return Entry{}
-}
-
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 func exists(p string) bool {

@@ -4,14 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // TestManifestFiles checks a generated cache (it does not generate one): every entry's
 // files exist with the recorded size, and the formats are the ones the generator promises.
 func TestManifestFiles(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(CacheDir(), "manifest.json")); err != nil {
-		t.Skipf("no generated vmcores in %s (make vmcores)", CacheDir())
-	}
+	testshared.Require(t, exists(filepath.Join(CacheDir(), "manifest.json")), "no generated vmcores in %s (make vmcores)", CacheDir())
 	entries := Manifest(t)
 	if len(entries) == 0 {
 		t.Fatal("manifest lists no dumps")

@@ -15,18 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"syscall"
-	"time"
+
+	"github.com/ktriage/ktriage/internal/bench"
 )
 
 func main() {
-	ktriage := flag.String("ktriage", "bin/ktriage", "the ktriage binary")
-	shared := flag.String("shared", os.Getenv("KTRIAGE_SHARED"), "the shared test assets")
+	ktriage, shared := bench.Flags()
 	sizeMB := flag.Int("size", 200, "log size in MB")
 	flag.Parse()
-	if *shared == "" {
-		*shared = "../shared"
-	}
 	dir, err := os.MkdirTemp("", "ktriage-bench-")
 	check(err)
 	if os.Getenv("KTRIAGE_BENCH_KEEP") == "" {
@@ -45,12 +41,21 @@ func main() {
 		st, _ := os.Stat(f)
 		mb := float64(st.Size()) / (1 << 20)
 		// Best of three runs each: the machine may be shared.
-		kt, krss := best(3, func() *exec.Cmd { return exec.Command(*ktriage, "analyze", "--json", f) }, "GOMAXPROCS=1")
+		kt, krss, err := bench.Best(3, 1, func() *exec.Cmd {
+			cmd := exec.Command(*ktriage, "analyze", "--json", f)
+			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+			cmd.Stdout = io.Discard
+			return cmd
+		})
+		check(err)
 		// grep's output goes to a pipe: on /dev/null GNU grep stops at the
 		// first match.
-		gt, grss := best(3, func() *exec.Cmd {
-			return exec.Command("grep", "-E", "BUG:|Oops|general protection|kernel BUG|WARNING:", f)
+		gt, grss, err := bench.Best(3, 1, func() *exec.Cmd {
+			cmd := exec.Command("grep", "-E", "BUG:|Oops|general protection|kernel BUG|WARNING:", f)
+			cmd.Stdout = io.Discard
+			return cmd
 		})
+		check(err)
 		fmt.Printf("%6.0f MB  ktriage %7.1f MB/s  peak RSS %5.1f MB   grep -E %7.1f MB/s  peak RSS %5.1f MB   ktriage/grep time ratio %.2f\n",
 			mb, mb/kt.Seconds(), float64(krss)/1024, mb/gt.Seconds(), float64(grss)/1024, kt.Seconds()/gt.Seconds())
 	}
@@ -131,39 +136,6 @@ func build(shared, out string, size int64) (stats, error) {
 		return st, err
 	}
 	return st, f.Close()
-}
-
-// best runs a command n times and keeps the shortest time and largest RSS.
-func best(n int, mk func() *exec.Cmd, env ...string) (time.Duration, int64) {
-	var bt time.Duration
-	var rss int64
-	for i := 0; i < n; i++ {
-		t, r := run(mk(), env...)
-		if i == 0 || t < bt {
-			bt = t
-		}
-		rss = max(rss, r)
-	}
-	return bt, rss
-}
-
-// run times a command with its output discarded and returns its peak RSS in KB.
-func run(cmd *exec.Cmd, env ...string) (time.Duration, int64) {
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = io.Discard
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() > 1 {
-			check(fmt.Errorf("%s: %w", cmd, err))
-		}
-	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if ru == nil {
-		return d, 0
-	}
-	return d, ru.Maxrss
 }
 
 func check(err error) {
