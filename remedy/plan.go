@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
@@ -238,7 +239,8 @@ func (e *ConflictError) Error() string {
 	return e.Msg
 }
 
-var oldInitscriptsRE = regexp.MustCompile(`release (5|6\.[01])\b`)
+// oldInitscriptsRE is compiled on first use, not at every command's start-up.
+var oldInitscriptsRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`release (5|6\.[01])\b`) })
 
 // NewPlan works out, for each selected interface, which file keeps its
 // settings and how that file must change, plus the runtime commands. It
@@ -359,7 +361,7 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("refusing to change anything: %w", errors.Join(errs...))
 	}
 	sort.SliceStable(p.Edits, func(i, j int) bool { return p.Edits[i].Path < p.Edits[j].Path })
-	if h.release != "" && oldInitscriptsRE.MatchString(h.release) && hasKind(p.Edits, "ifcfg") {
+	if h.release != "" && oldInitscriptsRE().MatchString(h.release) && hasKind(p.Edits, "ifcfg") {
 		p.Notes = append(p.Notes, fmt.Sprintf("%q: initscripts before 9.03.24 (RHEL 6.2) run ETHTOOL_OPTS only as ethtool -s DEVICE ..., so the -K parts fail at boot there: update initscripts first", h.release))
 	} else if appended {
 		p.Notes = append(p.Notes, "ETHTOOL_OPTS with several ';'-separated parts needs initscripts 9.03.24 or later (RHEL 6.2+); each part names its device")

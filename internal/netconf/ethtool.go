@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // FeatureState is one line of ethtool -k: whether the offload is active,
@@ -36,7 +37,11 @@ func (o *Offloads) State(name string) (FeatureState, bool) {
 	return s, ok
 }
 
-var ethtoolLineRE = regexp.MustCompile(`^\t?\s*([a-z0-9_-]+): (on|off)(?: \[(fixed|requested (?:on|off))\])?\s*$`)
+// ethtoolLineRE is compiled on first use: most commands never read ethtool
+// output, and a regexp compiled at start-up costs each of them.
+var ethtoolLineRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\t?\s*([a-z0-9_-]+): (on|off)(?: \[(fixed|requested (?:on|off))\])?\s*$`)
+})
 
 // ParseEthtoolK parses the output of ethtool -k (or --show-features /
 // --show-offload) for one or more interfaces: the modern "Features for X:"
@@ -67,7 +72,7 @@ func ParseEthtoolK(path string, data []byte) ([]*Offloads, error) {
 			out = append(out, cur)
 			continue
 		}
-		m := ethtoolLineRE.FindStringSubmatch(raw)
+		m := ethtoolLineRE().FindStringSubmatch(raw)
 		if m == nil {
 			// "Cannot get device ...", "Actual changes:", a shell prompt.
 			continue
