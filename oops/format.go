@@ -332,7 +332,7 @@ func detect(t string) *format {
 	}
 	if strings.HasPrefix(t, "RIP: 0010:") && kernelRIPRe.MatchString(t) {
 		if loc, ok := parseRIP(t); ok {
-			if f, ok := headlessKinds[stripSuffix(loc.Function)]; ok {
+			if f, ok := headlessKinds[StripCloneSuffixes(loc.Function)]; ok {
 				return f
 			}
 		}

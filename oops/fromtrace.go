@@ -39,7 +39,7 @@ func WithTrace(r *Report, rip *Location, frames []Frame) *Report {
 
 func headlessFormat(rip *Location) *format {
 	if rip != nil {
-		if f, ok := headlessKinds[stripSuffix(rip.Function)]; ok {
+		if f, ok := headlessKinds[StripCloneSuffixes(rip.Function)]; ok {
 			return f
 		}
 	}

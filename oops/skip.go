@@ -102,7 +102,7 @@ var genericNames *nameMatcher
 // isGeneric reports whether fn (clone suffixes stripped) is a frame the
 // guilty-function choice passes over.
 func isGeneric(fn string) bool {
-	return cachedMatch(nil, stripSuffix(fn), genericNames.match)
+	return cachedMatch(nil, StripCloneSuffixes(fn), genericNames.match)
 }
 
 // matchFn is re.MatchString(fn), remembered: the matchers over function
