@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"unsafe"
 )
 
 func hasPrefix(b []byte, p string) bool {
@@ -296,15 +295,14 @@ func detect(t string) *format {
 	if len(t) < 4 {
 		return nil
 	}
-	b := unsafe.Slice(unsafe.StringData(t), len(t))
-	if !headerTokens.contains(b) {
+	if !hasToken(headerTokens, t) {
 		// The strided check: most lines of a report hold no token.
 		return nil
 	}
 	// The tokens the line holds select the formats to try, in table order.
 	var found [8]string
 	nf := 0
-	headerTokens.each(b, func(tok string) bool {
+	findTokens(headerTokens, t, func(tok string) bool {
 		found[nf] = tok
 		nf++
 		return nf < len(found)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unsafe"
 )
 
 // Limits that keep memory bounded per report whatever the input.
@@ -41,9 +40,11 @@ type Scanner struct {
 	linuxVersion bool
 	hw           string
 	// OnLine, when set, sees every normalized line (triage feeds crash(8)
-	// parsers from it so that a log is read once). The text is valid only
-	// during the call: a consumer copies what it keeps.
-	OnLine func(lineno int, text string)
+	// parsers from it so that a log is read once). The line is borrowed, as
+	// bufio.Scanner.Bytes is: it shares the read buffer, is valid only
+	// during the call and must not be modified; a consumer copies what it
+	// keeps.
+	OnLine func(lineno int, line []byte)
 	// Dropped counts lines over the raw line limit that were cut.
 	Dropped int
 	// faultLine is the last "FAULT_INJECTION: forcing a failure" line.
@@ -118,15 +119,13 @@ func (s *Scanner) feed(raw []byte) {
 	s.lineno++
 	v := normalize(raw, &s.style)
 	if s.OnLine != nil {
-		// The string shares the read buffer: OnLine must copy what it
-		// keeps (crashlog does).
-		s.OnLine(s.lineno, unsafe.String(unsafe.SliceData(v.text), len(v.text)))
+		s.OnLine(s.lineno, v.text)
 	}
 	if !v.kernel {
 		return
 	}
 	text := v.text
-	if s.cur == nil && !headerTokens.contains(text) {
+	if s.cur == nil && !hasToken(headerTokens, text) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}

@@ -130,21 +130,23 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	cs := crashlog.NewScanner()
 	prompts := 0
 	session := false
-	sc.OnLine = func(n int, text string) {
-		t := trimIndent(text)
-		if strings.HasPrefix(t, "crash> ") {
+	sc.OnLine = func(n int, line []byte) {
+		// line is borrowed: it is looked at in place, and copied to a
+		// string only where crash(8) output may start or has started.
+		t := trimIndent(line)
+		if bytes.HasPrefix(t, []byte("crash> ")) {
 			prompts++
 		}
 		// Console logs hold no crash(8) output: the transcript parsers
 		// start at the first line that crash(8) prints, and see every line
 		// from there on.
 		if !session {
-			if !startsCrashOutput(t) {
+			if len(t) == 0 || strings.IndexByte(crashOutputFirst, t[0]) < 0 || !startsCrashOutput(string(t)) {
 				return
 			}
 			session = true
 		}
-		cs.Line(n, text)
+		cs.Line(n, string(line))
 	}
 	if err := sc.Scan(r); err != nil {
 		return nil, err
@@ -163,7 +165,7 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 // trimIndent drops the indentation of a pasted line: spaces, tabs and the
 // no-break spaces web pages use (without TrimLeft's slow path for a
 // non-ASCII cutset: this runs on every line).
-func trimIndent(t string) string {
+func trimIndent[T string | []byte](t T) T {
 	for len(t) > 0 {
 		switch {
 		case t[0] == ' ' || t[0] == '\t':
@@ -176,6 +178,10 @@ func trimIndent(t string) string {
 	}
 	return t
 }
+
+// crashOutputFirst holds the first bytes of the lines startsCrashOutput
+// accepts: the others are not copied to a string to ask it.
+const crashOutputFirst = "cP#[KRDCsu"
 
 // startsCrashOutput tells lines that only crash(8) prints: a prompt, a
 // task header, a bt frame or exception, a sys key, a struct dump.
