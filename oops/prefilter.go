@@ -2,12 +2,15 @@ package oops
 
 import "strings"
 
+//go:generate go run ./internal/bigrams/gen -o bigrams_gen.go
+
 // The prefilter decides, for every line of a log, whether it can open a
 // report. It must be cheap: a console log is mostly not crashes. Every
 // header format names a token that its header line contains; a line holds a
 // header only if it holds one of the tokens. The tokens are indexed by their
 // first two bytes, so a line costs one table lookup per byte and a prefix
-// comparison only where a token could start.
+// comparison only where a token could start. Which pairs are rare is counted
+// from log text by `go generate` (bigrams_gen.go), not written by hand.
 
 // text is what the prefilter reads: the scanner's borrowed line bytes or a
 // header string, without a copy of either.
@@ -58,21 +61,6 @@ type anchored struct {
 	off int
 }
 
-// commonBigrams are the 320 most frequent byte pairs of kernel log text
-// (counted over real boot logs and the syzkaller console logs), most
-// frequent first: an anchor should be none of them.
-const commonBigrams = "" +
-	"00ff0x  : /0+0 00 x1== finreer?  ?0180te_sf8ocx2ck10loale_e de20" +
-	"acle R88 (edat8 orne0/trt_ce_con__etx3d ntstes _ se+ dtirak_--40" +
-	"] taecx4ea [ll_rsecoen 4ad 8s_it r_ff  c aR1 t[<>]ro, 02hendaran" +
-	" b_tommpmeptch_ir_evut90c081as50elsy engpr300:1 cat+_l i11k+x7_a" +
-	" pf014x512d_b ex1604_pfc48gerkX:t unliisfe4 60s n_ 1e0ric paa0x6" +
-	"l_087003o_io k13_wtoic_d l159 3 b0ir8918vaee64071dd0vep_ noofrsa" +
-	"do Cfbwod+e:abct1/xfni0f_erc<fx8ke_ossemcuc_x9_nthpu_hsc+.otdan " +
-	"rv24):hartP:2 :0xe4/171a(0ys 2xb(p1fog6 ma #S:l)up5 Cousfaxat:19" +
-	"ld1cno6/l pe281b_ufi8/1:7fblou21 Ev_rnglsk_m0)ope/7 09R005c/6506" +
-	"od5/di84s+ 3Goy_aiwa82r+3:gidf Grq4629 hxdaguepi2:be7/xcI:na9/38"
-
 // anchorScore rates a bigram as an anchor: one absent from commonBigrams
 // beats any common one, and among common ones the rarer wins.
 func anchorScore(a, b byte) int {
@@ -87,8 +75,7 @@ func anchorScore(a, b byte) int {
 // rarity breaks ties between uncommon bigrams: capitals, digits and
 // punctuation over lowercase letters, rare letters over frequent ones.
 func rarity(c byte) int {
-	const common = " etaoinshrdlcumwfgypbvkjxqz"
-	if i := strings.IndexByte(common, c); i >= 0 {
+	if i := strings.IndexByte(commonLetters, c); i >= 0 {
 		return i
 	}
 	return 40

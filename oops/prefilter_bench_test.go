@@ -2,6 +2,7 @@ package oops
 
 import (
 	"bytes"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -24,7 +25,7 @@ func corpusLog(b *testing.B) ([]byte, [][]byte) {
 	shared := testshared.Path(b, "corpora")
 	benchLog.once.Do(func() {
 		var buf bytes.Buffer
-		if _, benchLog.err = corpuslog.Build(&buf, shared+"/..", 8<<20); benchLog.err != nil {
+		if _, benchLog.err = corpuslog.Build(&buf, filepath.Dir(shared), 8<<20); benchLog.err != nil {
 			return
 		}
 		benchLog.raw = buf.Bytes()

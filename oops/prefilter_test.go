@@ -1,8 +1,14 @@
 package oops
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
+	"github.com/ktriage/ktriage/oops/internal/bigrams"
 )
 
 // TestPrefilterCoversFormats: every format's own token passes the
@@ -56,5 +62,22 @@ func TestStridedContains(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestBigramsGenerated: bigrams_gen.go is what `go generate` writes from
+// the shared corpus today.
+func TestBigramsGenerated(t *testing.T) {
+	shared := testshared.Path(t, "corpora")
+	want, err := bigrams.Source(filepath.Dir(shared))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("bigrams_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("bigrams_gen.go is stale: run go generate ./oops")
 	}
 }
