@@ -102,13 +102,8 @@ var ripRe = lazyRE(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RI
 // the regexp.
 var ripStarts = [...]string{"RIP:", "EIP", "pc :", "PC is at", "NIP", "IP:", "epc", "ERA:", "--- interrupt: "}
 
-// ripByte holds the first bytes of ripStarts.
-var ripByte = func() (t [256]bool) {
-	for _, p := range ripStarts {
-		t[p[0]] = true
-	}
-	return t
-}()
+// ripByte holds the first bytes of ripStarts; built by loadTables.
+var ripByte [256]bool
 
 // parseRIP returns the location of a RIP-like line, or false.
 func parseRIP(text string) (Location, bool) {

@@ -413,13 +413,9 @@ var oopsLinePrefixes = []string{
 	"hardirqs", "softirqs", "ORIG_RAX", "[exception", "#", "RIP ", "PANIC", "last sysfs",
 }
 
-// oopsLineByFirst indexes oopsLinePrefixes by their first byte.
-var oopsLineByFirst = func() (m [256][]string) {
-	for _, p := range oopsLinePrefixes {
-		m[p[0]] = append(m[p[0]], p)
-	}
-	return m
-}()
+// oopsLineByFirst indexes oopsLinePrefixes by their first byte; built by
+// loadTables.
+var oopsLineByFirst [256][]string
 
 func isRegLine(t string) bool {
 	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')

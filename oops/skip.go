@@ -124,7 +124,9 @@ func cachedMatch(re matcher, fn string, match func(string) bool) bool {
 	}
 	v = match(fn)
 	fnMu.Lock()
-	if len(fnCache) >= 1<<16 {
+	if fnCache == nil {
+		fnCache = map[fnKey]bool{} // on first use, as the tables
+	} else if len(fnCache) >= 1<<16 {
 		clear(fnCache)
 	}
 	fnCache[k] = v
@@ -139,5 +141,5 @@ type fnKey struct {
 
 var (
 	fnMu    sync.Mutex
-	fnCache = map[fnKey]bool{}
+	fnCache map[fnKey]bool
 )
