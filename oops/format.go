@@ -1,17 +1,10 @@
 package oops
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"sync"
 )
-
-func hasPrefix(b []byte, p string) bool {
-	return len(b) >= len(p) && string(b[:len(p)]) == p
-}
-
-var _ = bytes.HasPrefix
 
 // guiltyMode says where a report's guilty function is looked for.
 type guiltyMode int

@@ -554,22 +554,24 @@ var titleTypes = []struct {
 	{prefix: "BUG: ", typ: "BUG"},
 }
 
+// kasanTypes names a KASAN title's type by the first of these words it
+// holds, in order; a title with none is a read.
+var kasanTypes = []struct{ word, typ string }{
+	{"invalid-free", "KASAN-INVALID-FREE"},
+	{"double-free", "KASAN-INVALID-FREE"},
+	{"null-ptr-deref Read", "KASAN-NULL-POINTER-DEREFERENCE-READ"},
+	{"null-ptr-deref Write", "KASAN-NULL-POINTER-DEREFERENCE-WRITE"},
+	{"use-after-free Read", "KASAN-USE-AFTER-FREE-READ"},
+	{"use-after-free Write", "KASAN-USE-AFTER-FREE-WRITE"},
+	{" Read", "KASAN-READ"},
+	{" Write", "KASAN-WRITE"},
+}
+
 func kasanType(t string) string {
-	switch {
-	case strings.Contains(t, "invalid-free"), strings.Contains(t, "double-free"):
-		return "KASAN-INVALID-FREE"
-	case strings.Contains(t, "null-ptr-deref Read"):
-		return "KASAN-NULL-POINTER-DEREFERENCE-READ"
-	case strings.Contains(t, "null-ptr-deref Write"):
-		return "KASAN-NULL-POINTER-DEREFERENCE-WRITE"
-	case strings.Contains(t, "use-after-free Read"):
-		return "KASAN-USE-AFTER-FREE-READ"
-	case strings.Contains(t, "use-after-free Write"):
-		return "KASAN-USE-AFTER-FREE-WRITE"
-	case strings.Contains(t, " Read"):
-		return "KASAN-READ"
-	case strings.Contains(t, " Write"):
-		return "KASAN-WRITE"
+	for _, k := range kasanTypes {
+		if strings.Contains(t, k.word) {
+			return k.typ
+		}
 	}
 	return "KASAN-READ"
 }
