@@ -6,16 +6,16 @@ package oops
 // (the syzkaller corpus's reports and real boot logs), most frequent
 // first: an anchor should be none of them.
 const commonBigrams = "" +
-	"00  [ 0xff] /0 0+0: ][0 ==x1 f10 1 C R0180 Tre 2in?  ?1]er200]_s" +
-	"x2 488te4011f814 3ckoc121318e lo0260ac3050e_48de15908133leal247]" +
-	" 88]6]23.10/0.04178 2]6.ed16t_.0__36705]899]26083]3419x3054.neat" +
-	"28 _0364T14].8_c.7e+82stnt 7 s--ce dra312109073275et94d 27tr 535" +
-	"1.59444638es375.8647C1onk_x4ti.9838442762.29ec22.5or41ea_r2585ll" +
-	"4353seta [ r7358.6557156 t_fitf en (.3 cR1515739727.450649616866" +
-	"54ar78co9..2nd97ad bs_an67me96_tr_ch_i.49863C0 ehe69955291as7977" +
-	"3. aro 6c0syt+ng9392>][<ut8.ca65991 om87_af0x574, mpevelb 0:_p62" +
-	"_l pfcX:pr[Tget isd_fe4 n_x7ri 9x6a0c paunexo_liicirto_dpt9 e0 i" +
-	"k+ kb0oo nsad0p_s fbfrd+doe: l1/<f_eve3 x80fl_x9eeabnith1dpu_n_h"
+	"000xff  /0+0:  00 ==x1 fre?  ?iner01_sx2te80f8ck10oce loac Re_de" +
+	"20leal880/8 t___edx3neat __ce+st--cerantettr40 dd  sonk_x4tiecor" +
+	"ea_res 8llseta 4_fitf enR1 ( t c]  rar02condads_an_tr_ch90_ihe [" +
+	"81asme ec0syt+30ng>][<utcaro1  a b11om_af0x5, mpevelb 14120:_p_l" +
+	"50fcX:48t 60isd_fen_x74 x6 1a0c prpageunex0870o_ri0413liicirto_d" +
+	"pte09 15k+b01803oo8964d0 i p n Cp_fbfrd+ kdo07e:1/<fsa l16_eves " +
+	"x80f3 l_x9eeabnith1dpu_n_hrcc_ctemotiocusc:0xeP:4/24haogxb2 S:ma" +
+	"Coxays 2kexf_w6 no1ffa5 191c8/_ufius Eda28upglv_7f17_o1abl1bskc/" +
+	"R07 rns+ouGo095/r+826/od Gl  3y_diairqwagiop063:xd052129vapirtld" +
+	"rkI:ue9/xcbee/38na46rdpee8budu33amss3/44ry_mm_842/RD3283ag(0soRS"
 
 // commonLetters are the space and the lowercase letters, most frequent
 // first in the same text: among uncommon pairs, those of rarer letters

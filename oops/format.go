@@ -319,19 +319,20 @@ func findWarnKind(file, fn string) *warnKind {
 	return nil
 }
 
-// detect returns the format whose header the line is, or nil.
-func detect(t string) *format {
+// detect returns the format whose header the line is, or nil. b is t's
+// bytes, which the prefilter reads.
+func detect(t string, b []byte) *format {
 	if len(t) < 4 {
 		return nil
 	}
-	if !hasToken(headerTokens, t) {
+	if !headerTokens.contains(b) {
 		// The strided check: most lines of a report hold no token.
 		return nil
 	}
 	// The tokens the line holds select the formats to try, in table order.
 	var found [8]string
 	nf := 0
-	findTokens(headerTokens, t, func(tok string) bool {
+	headerTokens.find(b, func(tok string) bool {
 		found[nf] = tok
 		nf++
 		return nf < len(found)

@@ -12,16 +12,12 @@ import "strings"
 // comparison only where a token could start. Which pairs are rare is counted
 // from log text by `go generate` (bigrams_gen.go), not written by hand.
 
-// text is what the prefilter reads: the scanner's borrowed line bytes or a
-// header string, without a copy of either.
-type text interface{ ~string | ~[]byte }
-
 // tokenSet is the prefilter's index of the header tokens.
 type tokenSet struct {
 	// all indexes every token by its anchor, for each.
 	all bigramIndex
 	// strided indexes every token by tokStride of its bigrams, so that
-	// hasToken looks only at every tokStride-th position of a line; nil
+	// contains looks only at every tokStride-th position of a line; nil
 	// when a token is too short for it.
 	strided *bigramIndex
 }
@@ -119,7 +115,7 @@ func rarestBigram(t string, from, step int) int {
 }
 
 // newStridedIndex indexes each token by its rarest bigram at an offset of
-// each residue modulo tokStride, so that hasToken looks only at every
+// each residue modulo tokStride, so that contains looks only at every
 // tokStride-th position of a line: wherever a token is, exactly one of its
 // indexed bigrams starts at such a position. It returns nil when a token
 // is too short to have all residues, or the index is full.
@@ -139,16 +135,16 @@ func newStridedIndex(tokens []string) *bigramIndex {
 }
 
 // tokenAt reports whether tok starts at b[s].
-func tokenAt[T text](b T, s int, tok string) bool {
+func tokenAt(b []byte, s int, tok string) bool {
 	// The first byte before the comparison: most hits end there.
 	return s >= 0 && len(b)-s >= len(tok) && b[s] == tok[0] && string(b[s:s+len(tok)]) == tok
 }
 
-// hasToken reports whether b holds any of the tokens.
-func hasToken[T text](ts *tokenSet, b T) bool {
+// contains reports whether b holds any of the tokens.
+func (ts *tokenSet) contains(b []byte) bool {
 	st := ts.strided
 	if st == nil {
-		return findTokens(ts, b, nil)
+		return ts.find(b, nil)
 	}
 	for q := 1; q < len(b); q += tokStride {
 		// The bigram at q-1: the loop's form spares the bounds checks.
@@ -165,9 +161,9 @@ func hasToken[T text](ts *tokenSet, b T) bool {
 	return false
 }
 
-// findTokens looks for the tokens in b: with fn nil it stops at the first
-// and reports it; otherwise it calls fn for each until fn returns false.
-func findTokens[T text](ts *tokenSet, b T, fn func(tok string) bool) bool {
+// find looks for the tokens in b: with fn nil it stops at the first and
+// reports it; otherwise it calls fn for each until fn returns false.
+func (ts *tokenSet) find(b []byte, fn func(tok string) bool) bool {
 	if len(b) < 2 {
 		return false
 	}

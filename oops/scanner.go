@@ -2,6 +2,7 @@ package oops
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -125,7 +126,7 @@ func (s *Scanner) feed(raw []byte) {
 		return
 	}
 	text := v.text
-	if s.cur == nil && !hasToken(headerTokens, text) {
+	if s.cur == nil && !headerTokens.contains(text) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}
@@ -179,7 +180,7 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 			return
 		}
 	}
-	f := detect(trim)
+	f := detect(trim, bytes.TrimSpace(b))
 	if f != nil && s.cur != nil && s.continues(f, n) {
 		f = nil
 	}

@@ -1,8 +1,10 @@
 // Package bigrams writes oops's prefilter tables (bigrams_gen.go): which
 // byte pairs and letters are common in kernel log text, counted over the
-// corpus-built log text (internal/corpuslog), so that the prefilter anchors
-// each header token on a rare pair. The tables only steer speed: the
-// prefilter finds every token whatever they say.
+// corpus-built log text (internal/corpuslog) as the prefilter sees it
+// (oops.NormalizeLine: no timestamps), so that the prefilter anchors each
+// header token on a rare pair. The tables only steer speed: the prefilter
+// finds every token whatever they say. It imports oops, so a broken
+// bigrams_gen.go is fixed by checking out the committed one first.
 package bigrams
 
 import (
@@ -14,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/ktriage/ktriage/internal/corpuslog"
+	"github.com/ktriage/ktriage/oops"
 )
 
 // Common is how many byte pairs the table lists.
@@ -33,9 +36,9 @@ func Source(shared string) ([]byte, error) {
 	var pairs [1 << 16]int
 	var singles [256]int
 	for _, text := range append(reports, boot) {
-		for _, l := range bytes.Split(text, []byte("\n")) {
-			l = bytes.TrimRight(l, "\r")
-			for i := range l {
+		for _, raw := range bytes.Split(text, []byte("\n")) {
+			l := oops.NormalizeLine(raw).Text
+			for i := range len(l) {
 				singles[l[i]]++
 				if i > 0 {
 					pairs[int(l[i-1])<<8|int(l[i])]++
