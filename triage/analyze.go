@@ -141,7 +141,7 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 		// start at the first line that crash(8) prints, and see every line
 		// from there on.
 		if !session {
-			if len(t) == 0 || strings.IndexByte(crashOutputFirst, t[0]) < 0 || !startsCrashOutput(string(t)) {
+			if !mayStartCrashOutput(t) || !startsCrashOutput(string(t)) {
 				return
 			}
 			session = true
@@ -179,9 +179,33 @@ func trimIndent[T string | []byte](t T) T {
 	return t
 }
 
-// crashOutputFirst holds the first bytes of the lines startsCrashOutput
-// accepts: the others are not copied to a string to ask it.
-const crashOutputFirst = "cP#[KRDCsu"
+// crashOutputStarts are the fixed starts of the lines startsCrashOutput
+// accepts: a borrowed line that starts otherwise is not copied to a string
+// to ask it (a console log would copy most of its lines).
+var crashOutputStarts = [...]string{"crash", "PID: ", "PANIC: \"", "#", "[exception RIP:", "KERNEL: ", "RELEASE: ", "DUMPFILE: ", "CPUS: ", "struct ", "union "}
+
+// crashOutputFirst holds the first bytes of crashOutputStarts: most lines
+// are turned away by it.
+var crashOutputFirst = func() (t [256]bool) {
+	for _, p := range crashOutputStarts {
+		t[p[0]] = true
+	}
+	return t
+}()
+
+// mayStartCrashOutput tells whether t starts as a line startsCrashOutput
+// accepts.
+func mayStartCrashOutput(t []byte) bool {
+	if len(t) == 0 || !crashOutputFirst[t[0]] {
+		return false
+	}
+	for _, p := range crashOutputStarts {
+		if len(t) >= len(p) && string(t[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
 
 // startsCrashOutput tells lines that only crash(8) prints: a prompt, a
 // task header, a bt frame or exception, a sys key, a struct dump.
