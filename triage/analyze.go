@@ -200,7 +200,7 @@ func mayStartCrashOutput(t []byte) bool {
 		return false
 	}
 	for _, p := range crashOutputStarts {
-		if len(t) >= len(p) && string(t[:len(p)]) == p {
+		if p[0] == t[0] && len(t) >= len(p) && string(t[:len(p)]) == p {
 			return true
 		}
 	}
