@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ktriage/ktriage/oops"
-
 	"github.com/ktriage/ktriage/kobj"
+	"github.com/ktriage/ktriage/oops"
 )
 
 // Finding is one verdict of one check on one object. Its fields map one to
