@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ktriage/ktriage/kobj"
+	"github.com/ktriage/ktriage/oops"
 )
 
 // Finding is one verdict of one check on one object, as values: the object
@@ -420,14 +421,11 @@ func sortedRegs(regs map[string]uint64) []string {
 
 // baseFunction strips what compilers and crash append to a symbol
 // ("skb_checksum+725", "__skb_checksum.isra.3", "x.cold") so that function
-// names compare.
+// names compare; clone suffixes go by oops's one rule for them.
 func baseFunction(fn string) string {
 	fn = strings.TrimSpace(fn)
 	if i := strings.IndexAny(fn, "+ "); i >= 0 {
 		fn = fn[:i]
 	}
-	if i := strings.IndexByte(fn, '.'); i > 0 {
-		fn = fn[:i]
-	}
-	return fn
+	return oops.StripCloneSuffixes(fn)
 }

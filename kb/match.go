@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ktriage/ktriage/oops"
 )
 
 // Crash is what the matcher knows of one crash. The caller fills it from a
@@ -38,13 +40,10 @@ type Match struct {
 	Evidence []string
 }
 
-// suffixRE matches one compiler-generated clone suffix at the end of a
-// symbol: .isra.0, .constprop.3, .part.1, .cold, .cold.12, .llvm.1234.
-var suffixRE = regexp.MustCompile(`\.(?:isra|constprop|part|cold|llvm|lto_priv|localalias)(?:\.[0-9]+)?$`)
-
 // NormalizeFunction reduces a trace entry to a bare function name: it drops
 // a "? " marker, a "+0x5c/0x70" offset, a " [module]" tag and compiler clone
-// suffixes (.isra.N, .constprop.N, .part.N, .cold, .llvm.N), repeatedly.
+// suffixes (.isra.N, .constprop.N, .part.N, .cold, .llvm.N), by oops's one
+// rule for them.
 func NormalizeFunction(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "? ")
@@ -54,13 +53,7 @@ func NormalizeFunction(s string) string {
 	if i := strings.IndexByte(s, '+'); i >= 0 {
 		s = s[:i]
 	}
-	for {
-		t := suffixRE.ReplaceAllString(s, "")
-		if t == s {
-			return s
-		}
-		s = t
-	}
+	return oops.StripCloneSuffixes(s)
 }
 
 // normalizeModule folds the '-' and '_' spellings of module names.

@@ -56,13 +56,8 @@ var (
 )
 
 // stackStartByte holds the first bytes of stackStart's alternatives, so
-// that the regexp runs only on lines that could match.
-var stackStartByte = func() (t [256]bool) {
-	for _, c := range "CBAFsbULS(" {
-		t[c] = true
-	}
-	return t
-}()
+// that the regexp runs only on lines that could match; built by loadTables.
+var stackStartByte [256]bool
 
 // stackStartPrefixes are the fixed starts of stackStart's alternatives.
 var stackStartPrefixes = [...]string{"Call Trace", "Call trace:", "Backtrace:", "Allocated by task", "Freed by task", "stack backtrace:", "backtrace", "Uninit was ", "Last potentially related", "Second to last", "Stack from", "(stack is"}

@@ -1,6 +1,9 @@
 package oops
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // This file is the one recogniser of crash(8) output: the crash utility's
 // prompt and the keys of its `sys` block, and the lines that show a
@@ -266,6 +269,45 @@ func StartsCrashOutput(t string) bool {
 		return true
 	case aloneQuoted:
 		return strings.HasPrefix(v, `"`)
+	}
+	return false
+}
+
+// crashOutputStarts are the fixed starts of every line StartsCrashOutput
+// accepts (each rule of its switch begins with one of them), and of every
+// prompt: MayStartCrashOutput compares them on a borrowed line before
+// anything copies it. The sys keys that start output alone join them from
+// crashSysKeys, so the table stays the one owner of those.
+var crashOutputStarts = sync.OnceValue(func() (starts struct {
+	prefixes []string
+	first    [256]bool
+}) {
+	starts.prefixes = []string{crashProgram, "PID: ", "#", "[exception RIP:", "struct ", "union "}
+	for k := SysKernel; k < numSysKeys; k++ {
+		if crashSysKeys[k].alone != notAlone {
+			starts.prefixes = append(starts.prefixes, crashSysKeys[k].name+":")
+		}
+	}
+	for _, p := range starts.prefixes {
+		starts.first[p[0]] = true
+	}
+	return starts
+})
+
+// MayStartCrashOutput is StartsCrashOutput's and CrashPrompt's cheap first
+// test, on a line lent as bytes (a console log is mostly lines that are
+// neither, and copying each to a string to ask cost 8% of a scan): false
+// means the line is neither a prompt nor the start of crash output; true
+// means ask them.
+func MayStartCrashOutput(line []byte) bool {
+	st := crashOutputStarts()
+	if len(line) == 0 || !st.first[line[0]] {
+		return false
+	}
+	for _, p := range st.prefixes {
+		if len(line) >= len(p) && string(line[:len(p)]) == p {
+			return true
+		}
 	}
 	return false
 }

@@ -27,6 +27,9 @@ func TestCrashPrompt(t *testing.T) {
 	}
 	for _, tc := range tests {
 		cmd, ok := CrashPrompt(tc.line)
+		if ok && !MayStartCrashOutput([]byte(tc.line)) {
+			t.Errorf("MayStartCrashOutput(%q) = false for a prompt", tc.line)
+		}
 		if ok != tc.ok || cmd != tc.cmd {
 			t.Errorf("CrashPrompt(%q) = %q, %v; want %q, %v", tc.line, cmd, ok, tc.cmd, tc.ok)
 		}
@@ -137,6 +140,10 @@ func TestStartsCrashOutput(t *testing.T) {
 		if got := StartsCrashOutput(tc.line); got != tc.want {
 			t.Errorf("StartsCrashOutput(%q) = %v", tc.line, got)
 		}
+		// The byte-level gate never hides a start of crash output.
+		if tc.want && !MayStartCrashOutput([]byte(tc.line)) {
+			t.Errorf("MayStartCrashOutput(%q) = false", tc.line)
+		}
 	}
 }
 
@@ -160,6 +167,14 @@ func TestEndsKernelOutput(t *testing.T) {
 	for _, tc := range tests {
 		if got := endsKernelOutput(tc.line); got != tc.want {
 			t.Errorf("endsKernelOutput(%q) = %v", tc.line, got)
+		}
+	}
+}
+
+func TestMayStartCrashOutputRejects(t *testing.T) {
+	for _, l := range []string{"CPU: 3 PID: 1 Comm: x Not tainted", "console [ttyS0] enabled", "[    1.234] smpboot: CPU0", "MEMORY: 64 GB", ""} {
+		if MayStartCrashOutput([]byte(l)) {
+			t.Errorf("MayStartCrashOutput(%q) = true", l)
 		}
 	}
 }

@@ -1,18 +1,10 @@
 package oops
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"sync"
-	"unsafe"
 )
-
-func hasPrefix(b []byte, p string) bool {
-	return len(b) >= len(p) && string(b[:len(p)]) == p
-}
-
-var _ = bytes.HasPrefix
 
 // guiltyMode says where a report's guilty function is looked for.
 type guiltyMode int
@@ -70,13 +62,37 @@ var formats []*format
 
 var tablesOnce sync.Once
 
-// loadTables builds the format table and what derives from it.
+// loadTables builds the package's tables on first use: the format table
+// and what derives from it, and every index of a list. A program that
+// never parses a log (`ktriage dmesg`) builds none of them at start-up.
+// Every entry point that reaches the parser calls it.
 func loadTables() {
 	tablesOnce.Do(func() {
 		formats = formatTable()
 		headerTokens = buildHeaderTokens()
 		genericNames = newNameMatcher(genericFrames)
+		headlessKinds = headlessKindTable()
+		warnKinds = warnKindTable()
+		ripByte = firstBytes(ripStarts[:])
+		stackStartByte = firstBytes(stackStartPrefixes[:])
+		oopsLineByFirst = byFirstByte(oopsLinePrefixes)
 	})
+}
+
+// firstBytes tells the bytes that prefixes start with.
+func firstBytes(prefixes []string) (t [256]bool) {
+	for _, p := range prefixes {
+		t[p[0]] = true
+	}
+	return t
+}
+
+// byFirstByte indexes prefixes by their first byte.
+func byFirstByte(prefixes []string) (m [256][]string) {
+	for _, p := range prefixes {
+		m[p[0]] = append(m[p[0]], p)
+	}
+	return m
 }
 
 func formatTable() []*format {
@@ -122,10 +138,10 @@ func formatTable() []*format {
 		// Lists and kernel BUG().
 		{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude},
 		{token: "kernel BUG at lib/list_debug.c", re: re(`^(?:------------\[ cut here \]------------ *)?kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true},
-		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), file: true, flags: fCont},
+		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, file: true, flags: fCont},
 		{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont},
-		{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
-		{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fPrelude},
+		{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fPrelude},
+		{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fPrelude},
 
 		// Lockups and stalls.
 		{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmStall},
@@ -237,12 +253,19 @@ var kasanSkip = lazyRE(`^(?:work_is_static_object|read_word_at_a_time|register_l
 // (tickets often paste just "RIP: ... skb_over_panic+0x5d/0x70" and the trace).
 var ripHeadless = &format{title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fHeadless}
 
+// skbSkip passes over the sk_buff helpers that BUG() for their caller.
+var skbSkip = lazyRE(`^skb_|^__skb_`)
+
 // headlessKinds names the kind of a report from its faulting function when
 // the header was lost: these functions only ever fault through BUG().
-var headlessKinds = map[string]*format{
-	"skb_over_panic":  {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
-	"skb_under_panic": {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
-	"skb_panic":       {title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^skb_|^__skb_`), flags: fHeadless},
+// Built by loadTables.
+var headlessKinds map[string]*format
+
+func headlessKindTable() map[string]*format {
+	bug := func() *format {
+		return &format{title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fHeadless}
+	}
+	return map[string]*format{"skb_over_panic": bug(), "skb_under_panic": bug(), "skb_panic": bug()}
 }
 
 var kernelRIPRe = lazyRE(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
@@ -258,18 +281,23 @@ type warnKind struct {
 	skip   matcher // the helper's own frames, passed over
 }
 
-var warnKinds = []warnKind{
-	{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: re(`^debug_|^__debug_|^free_obj|^__vunmap|^vunmap|^vfree|^__vfree|^kvfree|^free_pages|^__free_pages`)},
-	{file: "lib/refcount.c", kind: ": refcount bug", skip: re(`^refcount_|^__refcount|^kobject_get|^kref_get|^get_device`)},
-	{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: re(`lock_class|^hlock_class|^check_|^validate_|^mark_|^lock_|^__lock|^lockdep|^debug_|^find_held_lock|^reacquire_held_locks|^__reacquire`)},
-	{file: "lib/kobject.c", kind: ": kobject bug", skip: re(`^kobject_`)},
-	{file: "mm/usercopy.c", kind: ": bad usercopy", skip: re(`^usercopy_|^__check_heap_object|^check_heap_object|^__check_object_size|^check_object_size|^check_[a-z_]*object`)},
-	{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: re(`^proc_|^__proc_`)},
-	{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc", skip: re(`^__vmalloc|^vmalloc|^vzalloc|^__vzalloc|^kvmalloc|^kvzalloc|^__kvmalloc`)},
-	{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: re(`^kmalloc|^__kmalloc|^krealloc|^kvmalloc|^__kvmalloc`)},
-	{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
-	{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
-	{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: re(`^usb_submit_urb|^usb_start_wait_urb|^usb_bulk_msg|^usb_control_msg|^usb_interrupt_msg|^usb_internal_control_msg`)},
+// warnKinds is the table of WARNING kinds, built by loadTables.
+var warnKinds []warnKind
+
+func warnKindTable() []warnKind {
+	return []warnKind{
+		{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: re(`^debug_|^__debug_|^free_obj|^__vunmap|^vunmap|^vfree|^__vfree|^kvfree|^free_pages|^__free_pages`)},
+		{file: "lib/refcount.c", kind: ": refcount bug", skip: re(`^refcount_|^__refcount|^kobject_get|^kref_get|^get_device`)},
+		{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: re(`lock_class|^hlock_class|^check_|^validate_|^mark_|^lock_|^__lock|^lockdep|^debug_|^find_held_lock|^reacquire_held_locks|^__reacquire`)},
+		{file: "lib/kobject.c", kind: ": kobject bug", skip: re(`^kobject_`)},
+		{file: "mm/usercopy.c", kind: ": bad usercopy", skip: re(`^usercopy_|^__check_heap_object|^check_heap_object|^__check_object_size|^check_object_size|^check_[a-z_]*object`)},
+		{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: re(`^proc_|^__proc_`)},
+		{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc", skip: re(`^__vmalloc|^vmalloc|^vzalloc|^__vzalloc|^kvmalloc|^kvzalloc|^__kvmalloc`)},
+		{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: re(`^kmalloc|^__kmalloc|^krealloc|^kvmalloc|^__kvmalloc`)},
+		{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
+		{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
+		{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: re(`^usb_submit_urb|^usb_start_wait_urb|^usb_bulk_msg|^usb_control_msg|^usb_interrupt_msg|^usb_internal_control_msg`)},
+	}
 }
 
 // findWarnKind returns the kind of a WARNING raised at file (with or without
@@ -291,12 +319,12 @@ func findWarnKind(file, fn string) *warnKind {
 	return nil
 }
 
-// detect returns the format whose header the line is, or nil.
-func detect(t string) *format {
+// detect returns the format whose header the line is, or nil. b is t's
+// bytes, which the prefilter reads.
+func detect(t string, b []byte) *format {
 	if len(t) < 4 {
 		return nil
 	}
-	b := unsafe.Slice(unsafe.StringData(t), len(t))
 	if !headerTokens.contains(b) {
 		// The strided check: most lines of a report hold no token.
 		return nil
@@ -304,7 +332,7 @@ func detect(t string) *format {
 	// The tokens the line holds select the formats to try, in table order.
 	var found [8]string
 	nf := 0
-	headerTokens.each(b, func(tok string) bool {
+	headerTokens.find(b, func(tok string) bool {
 		found[nf] = tok
 		nf++
 		return nf < len(found)
@@ -332,7 +360,7 @@ func detect(t string) *format {
 	}
 	if strings.HasPrefix(t, "RIP: 0010:") && kernelRIPRe.MatchString(t) {
 		if loc, ok := parseRIP(t); ok {
-			if f, ok := headlessKinds[stripSuffix(loc.Function)]; ok {
+			if f, ok := headlessKinds[StripCloneSuffixes(loc.Function)]; ok {
 				return f
 			}
 		}

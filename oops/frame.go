@@ -102,13 +102,8 @@ var ripRe = lazyRE(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RI
 // the regexp.
 var ripStarts = [...]string{"RIP:", "EIP", "pc :", "PC is at", "NIP", "IP:", "epc", "ERA:", "--- interrupt: "}
 
-// ripByte holds the first bytes of ripStarts.
-var ripByte = func() (t [256]bool) {
-	for _, p := range ripStarts {
-		t[p[0]] = true
-	}
-	return t
-}()
+// ripByte holds the first bytes of ripStarts; built by loadTables.
+var ripByte [256]bool
 
 // parseRIP returns the location of a RIP-like line, or false.
 func parseRIP(text string) (Location, bool) {
@@ -135,58 +130,6 @@ func parseRIP(text string) (Location, bool) {
 		return Location{}, false
 	}
 	return f.Location, true
-}
-
-// stripSuffix removes the compiler's clone suffixes (.isra.0, .constprop.3,
-// .part.1, .cold, .llvm.123...) from a function name.
-func stripSuffix(fn string) string {
-	if i := strings.IndexByte(fn, '.'); i > 0 {
-		return fn[:i]
-	}
-	return fn
-}
-
-// canonicalFunc turns a frame's function into the name a title uses:
-// suffixes stripped, syscall wrappers reduced as syzkaller names them. The
-// per-architecture entry stubs keep the "sys_" ("__x64_sys_read" is
-// "sys_read"); the inner wrappers drop it ("__do_sys_read", "__se_sys_read"
-// and "ksys_read" are "read").
-func canonicalFunc(fn string) string {
-	fn = stripSuffix(fn)
-	// Old kernels' SyS_ wrappers name the syscall alone.
-	if strings.HasPrefix(fn, "SyS_") && len(fn) > 4 {
-		return fn[4:]
-	}
-	if strings.HasPrefix(fn, "compat_SyS_") && len(fn) > len("compat_SyS_") {
-		return fn[len("compat_SyS_"):]
-	}
-	for _, p := range syscallArchPrefixes {
-		if strings.HasPrefix(fn, p) && len(fn) > len(p)+4 && strings.HasPrefix(fn[len(p):], "sys_") {
-			return fn[len(p):]
-		}
-	}
-	// Architectures without entry stubs (arm) call the bare "sys_" body:
-	// the syscall's name alone, as for the inner wrappers.
-	if strings.HasPrefix(fn, "sys_") && len(fn) > 4 {
-		return fn[4:]
-	}
-	for _, p := range syscallInnerPrefixes {
-		if strings.HasPrefix(fn, p) && len(fn) > len(p) {
-			return fn[len(p):]
-		}
-	}
-	return fn
-}
-
-// syscallArchPrefixes are the architecture entry stubs before "sys_" and
-// "compat_sys_".
-var syscallArchPrefixes = []string{
-	"__x64_", "__ia32_", "__x32_", "__arm64_", "__s390x_", "__s390_", "__riscv_", "__powerpc_",
-}
-
-// syscallInnerPrefixes are the wrappers a syscall's body is called through.
-var syscallInnerPrefixes = []string{
-	"__se_sys_", "__do_sys_", "__do_compat_sys_", "__se_compat_sys_", "ksys_",
 }
 
 // fastFrame parses the two x86 forms that make up nearly every trace line,

@@ -9,7 +9,7 @@ import "strings"
 func FromTrace(header string, rip *Location, frames []Frame) *Report {
 	loadTables()
 	header = strings.TrimSpace(header)
-	f := detect(header)
+	f := detect(header, []byte(header))
 	if f == nil {
 		f = headlessFormat(rip)
 	}
@@ -21,7 +21,7 @@ func FromTrace(header string, rip *Location, frames []Frame) *Report {
 // reports whose own text lost them. r's other facts are kept.
 func WithTrace(r *Report, rip *Location, frames []Frame) *Report {
 	loadTables()
-	f := detect(r.Header)
+	f := detect(r.Header, []byte(r.Header))
 	if f == nil || f.flags&fHeadless != 0 {
 		f = headlessFormat(rip)
 	}
@@ -39,7 +39,7 @@ func WithTrace(r *Report, rip *Location, frames []Frame) *Report {
 
 func headlessFormat(rip *Location) *format {
 	if rip != nil {
-		if f, ok := headlessKinds[stripSuffix(rip.Function)]; ok {
+		if f, ok := headlessKinds[StripCloneSuffixes(rip.Function)]; ok {
 			return f
 		}
 	}

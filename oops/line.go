@@ -177,6 +177,11 @@ func stripANSI(b []byte) []byte {
 	return out
 }
 
+// hasPrefix is bytes.HasPrefix for a string prefix, without converting it.
+func hasPrefix(b []byte, p string) bool {
+	return len(b) >= len(p) && string(b[:len(p)]) == p
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // kernelTimestamp matches "[  123.456789]" (seconds and fraction).
@@ -188,22 +193,24 @@ func kernelTimestamp(b []byte) ([]byte, bool) {
 	for i < len(b) && b[i] == ' ' {
 		i++
 	}
+	i, ok := digitsThen(b, i, '.')
+	if !ok {
+		return b, false
+	}
+	if i, ok = digitsThen(b, i+1, ']'); !ok {
+		return b, false
+	}
+	return b[i+1:], true
+}
+
+// digitsThen reports whether b holds one or more digits from i followed by
+// end, and where end is.
+func digitsThen(b []byte, i int, end byte) (int, bool) {
 	d := i
 	for i < len(b) && isDigit(b[i]) {
 		i++
 	}
-	if i == d || i >= len(b) || b[i] != '.' {
-		return b, false
-	}
-	i++
-	f := i
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	if i == f || i >= len(b) || b[i] != ']' {
-		return b, false
-	}
-	return b[i+1:], true
+	return i, i > d && i < len(b) && b[i] == end
 }
 
 // callerID matches CONFIG_PRINTK_CALLER's "[ T123]" or "[  C1]", right after
@@ -224,12 +231,8 @@ func callerID(b []byte) ([]byte, []byte, bool) {
 		return b, nil, false
 	}
 	s := i
-	i++
-	d := i
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	if i == d || i >= len(b) || b[i] != ']' || i-s > 8 {
+	i, ok := digitsThen(b, i+1, ']')
+	if !ok || i-s > 8 {
 		return b, nil, false
 	}
 	return b[i+1:], b[s:i], true

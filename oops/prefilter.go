@@ -2,19 +2,48 @@ package oops
 
 import "strings"
 
+//go:generate go run ./internal/bigrams/gen -o bigrams_gen.go
+
 // The prefilter decides, for every line of a log, whether it can open a
 // report. It must be cheap: a console log is mostly not crashes. Every
 // header format names a token that its header line contains; a line holds a
 // header only if it holds one of the tokens. The tokens are indexed by their
 // first two bytes, so a line costs one table lookup per byte and a prefix
-// comparison only where a token could start.
+// comparison only where a token could start. Which pairs are rare is counted
+// from log text by `go generate` (bigrams_gen.go), not written by hand.
 
+// tokenSet is the prefilter's index of the header tokens.
 type tokenSet struct {
-	bucket  [1 << 16]uint8 // anchor bigram -> index in buckets, 0 = none
-	buckets [][]anchored
+	// all indexes every token by its anchor, for each.
+	all bigramIndex
 	// strided indexes every token by tokStride of its bigrams, so that
-	// contains looks only at every tokStride-th position of a line.
-	strided *strideSet
+	// contains looks only at every tokStride-th position of a line; nil
+	// when a token is too short for it.
+	strided *bigramIndex
+}
+
+// bigramIndex maps a byte pair to the tokens indexed by it.
+type bigramIndex struct {
+	bucket  [1 << 16]uint8 // bigram -> index in buckets, 0 = none
+	buckets [][]anchored
+}
+
+// add indexes tok by its bigram at off. It reports false when the index
+// is full: a bucket number is a byte.
+func (x *bigramIndex) add(tok string, off int) bool {
+	if x.buckets == nil {
+		x.buckets = [][]anchored{nil} // bucket 0 means none
+	}
+	k := uint16(tok[off])<<8 | uint16(tok[off+1])
+	if x.bucket[k] == 0 {
+		if len(x.buckets) == 255 {
+			return false
+		}
+		x.bucket[k] = uint8(len(x.buckets))
+		x.buckets = append(x.buckets, nil)
+	}
+	x.buckets[x.bucket[k]] = append(x.buckets[x.bucket[k]], anchored{tok, off})
+	return true
 }
 
 // tokStride is the step of contains.
@@ -27,21 +56,6 @@ type anchored struct {
 	tok string
 	off int
 }
-
-// commonBigrams are the 320 most frequent byte pairs of kernel log text
-// (counted over real boot logs and the syzkaller console logs), most
-// frequent first: an anchor should be none of them.
-const commonBigrams = "" +
-	"00ff0x  : /0+0 00 x1== finreer?  ?0180te_sf8ocx2ck10loale_e de20" +
-	"acle R88 (edat8 orne0/trt_ce_con__etx3d ntstes _ se+ dtirak_--40" +
-	"] taecx4ea [ll_rsecoen 4ad 8s_it r_ff  c aR1 t[<>]ro, 02hendaran" +
-	" b_tommpmeptch_ir_evut90c081as50elsy engpr300:1 cat+_l i11k+x7_a" +
-	" pf014x512d_b ex1604_pfc48gerkX:t unliisfe4 60s n_ 1e0ric paa0x6" +
-	"l_087003o_io k13_wtoic_d l159 3 b0ir8918vaee64071dd0vep_ noofrsa" +
-	"do Cfbwod+e:abct1/xfni0f_erc<fx8ke_ossemcuc_x9_nthpu_hsc+.otdan " +
-	"rv24):hartP:2 :0xe4/171a(0ys 2xb(p1fog6 ma #S:l)up5 Cousfaxat:19" +
-	"ld1cno6/l pe281b_ufi8/1:7fblou21 Ev_rnglsk_m0)ope/7 09R005c/6506" +
-	"od5/di84s+ 3Goy_aiwa82r+3:gidf Grq4629 hxdaguepi2:be7/xcI:na9/38"
 
 // anchorScore rates a bigram as an anchor: one absent from commonBigrams
 // beats any common one, and among common ones the rarer wins.
@@ -57,95 +71,81 @@ func anchorScore(a, b byte) int {
 // rarity breaks ties between uncommon bigrams: capitals, digits and
 // punctuation over lowercase letters, rare letters over frequent ones.
 func rarity(c byte) int {
-	const common = " etaoinshrdlcumwfgypbvkjxqz"
-	if i := strings.IndexByte(common, c); i >= 0 {
+	if i := strings.IndexByte(commonLetters, c); i >= 0 {
 		return i
 	}
 	return 40
 }
 
 func newTokenSet(tokens []string) *tokenSet {
-	ts := newAnchoredSet(tokens)
-	ts.strided = newStridedSet(tokens)
+	tokens = distinctTokens(tokens)
+	ts := &tokenSet{strided: newStridedIndex(tokens)}
+	for _, t := range tokens {
+		if !ts.all.add(t, rarestBigram(t, 0, 1)) {
+			panic("oops: more than 254 token anchors")
+		}
+	}
 	return ts
 }
 
-// strideSet is the index of contains: every token by tokStride of its
-// bigrams, one at an offset of each residue modulo tokStride, so that
-// contains looks only at every tokStride-th position of a line: wherever a
-// token is, exactly one of its indexed bigrams starts at such a position.
-type strideSet struct {
-	bucket  [1 << 16]uint8 // bigram -> index in buckets, 0 = none
-	buckets [][]anchored
-}
-
-// newStridedSet indexes each token by its rarest bigram at an offset of
-// each residue; nil when a token is too short to have all residues.
-func newStridedSet(tokens []string) *strideSet {
-	ts := &strideSet{buckets: [][]anchored{nil}}
+// distinctTokens drops repeated tokens and those too short to have a
+// bigram.
+func distinctTokens(tokens []string) []string {
+	var out []string
 	seen := map[string]bool{}
 	for _, t := range tokens {
-		if len(t) < 2 || seen[t] {
-			continue
+		if len(t) >= 2 && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
 		}
+	}
+	return out
+}
+
+// rarestBigram returns the offset of the best anchor among t's bigrams at
+// from, from+step, ...
+func rarestBigram(t string, from, step int) int {
+	best, off := -1, 0
+	for o := from; o+1 < len(t); o += step {
+		if sc := anchorScore(t[o], t[o+1]); sc > best {
+			best, off = sc, o
+		}
+	}
+	return off
+}
+
+// newStridedIndex indexes each token by its rarest bigram at an offset of
+// each residue modulo tokStride, so that contains looks only at every
+// tokStride-th position of a line: wherever a token is, exactly one of its
+// indexed bigrams starts at such a position. It returns nil when a token
+// is too short to have all residues, or the index is full.
+func newStridedIndex(tokens []string) *bigramIndex {
+	x := &bigramIndex{}
+	for _, t := range tokens {
 		if len(t) < tokStride+1 {
 			return nil
 		}
-		seen[t] = true
 		for r := 0; r < tokStride; r++ {
-			best, off := -1, 0
-			for o := r; o+1 < len(t); o += tokStride {
-				if sc := anchorScore(t[o], t[o+1]); sc > best {
-					best, off = sc, o
-				}
+			if !x.add(t, rarestBigram(t, r, tokStride)) {
+				return nil
 			}
-			k := uint16(t[off])<<8 | uint16(t[off+1])
-			if ts.bucket[k] == 0 {
-				if len(ts.buckets) == 255 {
-					return nil
-				}
-				ts.bucket[k] = uint8(len(ts.buckets))
-				ts.buckets = append(ts.buckets, nil)
-			}
-			ts.buckets[ts.bucket[k]] = append(ts.buckets[ts.bucket[k]], anchored{t, off})
 		}
 	}
-	return ts
+	return x
 }
 
-func newAnchoredSet(tokens []string) *tokenSet {
-	ts := &tokenSet{buckets: [][]anchored{nil}}
-	seen := map[string]bool{}
-	for _, t := range tokens {
-		if len(t) < 2 || seen[t] {
-			continue
-		}
-		seen[t] = true
-		best, off := -1, 0
-		for i := 0; i+1 < len(t); i++ {
-			if r := anchorScore(t[i], t[i+1]); r > best {
-				best, off = r, i
-			}
-		}
-		k := uint16(t[off])<<8 | uint16(t[off+1])
-		if ts.bucket[k] == 0 {
-			if len(ts.buckets) == 255 {
-				panic("oops: more than 254 token anchors")
-			}
-			ts.bucket[k] = uint8(len(ts.buckets))
-			ts.buckets = append(ts.buckets, nil)
-		}
-		ts.buckets[ts.bucket[k]] = append(ts.buckets[ts.bucket[k]], anchored{t, off})
-	}
-	return ts
+// tokenAt reports whether tok starts at b[s].
+func tokenAt(b []byte, s int, tok string) bool {
+	// The first byte before the comparison: most hits end there.
+	return s >= 0 && len(b)-s >= len(tok) && b[s] == tok[0] && string(b[s:s+len(tok)]) == tok
 }
 
 // contains reports whether b holds any of the tokens.
 func (ts *tokenSet) contains(b []byte) bool {
-	if ts.strided == nil {
+	st := ts.strided
+	if st == nil {
 		return ts.find(b, nil)
 	}
-	st := ts.strided
 	for q := 1; q < len(b); q += tokStride {
 		// The bigram at q-1: the loop's form spares the bounds checks.
 		j := st.bucket[uint16(b[q-1])<<8|uint16(b[q])]
@@ -153,18 +153,13 @@ func (ts *tokenSet) contains(b []byte) bool {
 			continue
 		}
 		for _, a := range st.buckets[j] {
-			s := q - 1 - a.off
-			// The first byte before the comparison: most hits end there.
-			if s >= 0 && len(b)-s >= len(a.tok) && b[s] == a.tok[0] && string(b[s:s+len(a.tok)]) == a.tok {
+			if tokenAt(b, q-1-a.off, a.tok) {
 				return true
 			}
 		}
 	}
 	return false
 }
-
-// each calls fn with every token b holds, until fn returns false.
-func (ts *tokenSet) each(b []byte, fn func(tok string) bool) { ts.find(b, fn) }
 
 // find looks for the tokens in b: with fn nil it stops at the first and
 // reports it; otherwise it calls fn for each until fn returns false.
@@ -175,16 +170,13 @@ func (ts *tokenSet) find(b []byte, fn func(tok string) bool) bool {
 	k := uint16(b[0])
 	for i := 1; i < len(b); i++ {
 		k = k<<8 | uint16(b[i])
-		j := ts.bucket[k]
+		j := ts.all.bucket[k]
 		if j == 0 {
 			continue
 		}
-		for _, a := range ts.buckets[j] {
-			st := i - 1 - a.off
-			if st >= 0 && len(b)-st >= len(a.tok) && b[st] == a.tok[0] && string(b[st:st+len(a.tok)]) == a.tok {
-				if fn == nil || !fn(a.tok) {
-					return true
-				}
+		for _, a := range ts.all.buckets[j] {
+			if tokenAt(b, i-1-a.off, a.tok) && (fn == nil || !fn(a.tok)) {
+				return true
 			}
 		}
 	}

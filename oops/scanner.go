@@ -2,12 +2,12 @@ package oops
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
-	"unsafe"
 )
 
 // Limits that keep memory bounded per report whatever the input.
@@ -41,9 +41,11 @@ type Scanner struct {
 	linuxVersion bool
 	hw           string
 	// OnLine, when set, sees every normalized line (triage feeds crash(8)
-	// parsers from it so that a log is read once). The text is valid only
-	// during the call: a consumer copies what it keeps.
-	OnLine func(lineno int, text string)
+	// parsers from it so that a log is read once). The line is borrowed, as
+	// bufio.Scanner.Bytes is: it shares the read buffer, is valid only
+	// during the call and must not be modified; a consumer copies what it
+	// keeps.
+	OnLine func(lineno int, line []byte)
 	// Dropped counts lines over the raw line limit that were cut.
 	Dropped int
 	// faultLine is the last "FAULT_INJECTION: forcing a failure" line.
@@ -118,9 +120,7 @@ func (s *Scanner) feed(raw []byte) {
 	s.lineno++
 	v := normalize(raw, &s.style)
 	if s.OnLine != nil {
-		// The string shares the read buffer: OnLine must copy what it
-		// keeps (crashlog does).
-		s.OnLine(s.lineno, unsafe.String(unsafe.SliceData(v.text), len(v.text)))
+		s.OnLine(s.lineno, v.text)
 	}
 	if !v.kernel {
 		return
@@ -180,7 +180,7 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 			return
 		}
 	}
-	f := detect(trim)
+	f := detect(trim, bytes.TrimSpace(b))
 	if f != nil && s.cur != nil && s.continues(f, n) {
 		f = nil
 	}
@@ -414,13 +414,9 @@ var oopsLinePrefixes = []string{
 	"hardirqs", "softirqs", "ORIG_RAX", "[exception", "#", "RIP ", "PANIC", "last sysfs",
 }
 
-// oopsLineByFirst indexes oopsLinePrefixes by their first byte.
-var oopsLineByFirst = func() (m [256][]string) {
-	for _, p := range oopsLinePrefixes {
-		m[p[0]] = append(m[p[0]], p)
-	}
-	return m
-}()
+// oopsLineByFirst indexes oopsLinePrefixes by their first byte; built by
+// loadTables.
+var oopsLineByFirst [256][]string
 
 func isRegLine(t string) bool {
 	return len(t) > 3 && t[0] == 'R' && (t[1] >= 'A' && t[1] <= 'Z' || t[1] >= '0' && t[1] <= '9')

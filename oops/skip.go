@@ -102,7 +102,7 @@ var genericNames *nameMatcher
 // isGeneric reports whether fn (clone suffixes stripped) is a frame the
 // guilty-function choice passes over.
 func isGeneric(fn string) bool {
-	return cachedMatch(nil, stripSuffix(fn), genericNames.match)
+	return cachedMatch(nil, StripCloneSuffixes(fn), genericNames.match)
 }
 
 // matchFn is re.MatchString(fn), remembered: the matchers over function
@@ -124,7 +124,9 @@ func cachedMatch(re matcher, fn string, match func(string) bool) bool {
 	}
 	v = match(fn)
 	fnMu.Lock()
-	if len(fnCache) >= 1<<16 {
+	if fnCache == nil {
+		fnCache = map[fnKey]bool{} // on first use, as the tables
+	} else if len(fnCache) >= 1<<16 {
 		clear(fnCache)
 	}
 	fnCache[k] = v
@@ -139,5 +141,5 @@ type fnKey struct {
 
 var (
 	fnMu    sync.Mutex
-	fnCache = map[fnKey]bool{}
+	fnCache map[fnKey]bool
 )

@@ -181,7 +181,7 @@ func guilty(f *format, p *parsed) string {
 		if fn == "" || isGeneric(fn) {
 			return true
 		}
-		return f.skip != nil && matchFn(f.skip, stripSuffix(fn))
+		return f.skip != nil && matchFn(f.skip, StripCloneSuffixes(fn))
 	}
 	first := func(frames []Frame) string {
 		for _, fr := range frames {
@@ -234,7 +234,7 @@ func guilty(f *format, p *parsed) string {
 		// A trace of nothing but the kernel's entry code (a jump to a
 		// wild address from a syscall): where it came in is all there is.
 		for _, fr := range p.stacks[0].frames {
-			if fr.Reliable && matchFn(entryRe, stripSuffix(fr.Function)) {
+			if fr.Reliable && matchFn(entryRe, StripCloneSuffixes(fr.Function)) {
 				return fr.Function
 			}
 		}
@@ -283,7 +283,7 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 				if !fr.Reliable {
 					continue
 				}
-				if matchFn(synchronizeRe, stripSuffix(fr.Function)) {
+				if matchFn(synchronizeRe, StripCloneSuffixes(fr.Function)) {
 					return "synchronize_rcu"
 				}
 				if !skip(fr.Function) {
@@ -344,7 +344,7 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 		if !fr.Reliable {
 			continue
 		}
-		fn := stripSuffix(fr.Function)
+		fn := StripCloneSuffixes(fr.Function)
 		if matchFn(stallSelf, fn) {
 			return "smp_call_function"
 		}
@@ -554,22 +554,24 @@ var titleTypes = []struct {
 	{prefix: "BUG: ", typ: "BUG"},
 }
 
+// kasanTypes names a KASAN title's type by the first of these words it
+// holds, in order; a title with none is a read.
+var kasanTypes = []struct{ word, typ string }{
+	{"invalid-free", "KASAN-INVALID-FREE"},
+	{"double-free", "KASAN-INVALID-FREE"},
+	{"null-ptr-deref Read", "KASAN-NULL-POINTER-DEREFERENCE-READ"},
+	{"null-ptr-deref Write", "KASAN-NULL-POINTER-DEREFERENCE-WRITE"},
+	{"use-after-free Read", "KASAN-USE-AFTER-FREE-READ"},
+	{"use-after-free Write", "KASAN-USE-AFTER-FREE-WRITE"},
+	{" Read", "KASAN-READ"},
+	{" Write", "KASAN-WRITE"},
+}
+
 func kasanType(t string) string {
-	switch {
-	case strings.Contains(t, "invalid-free"), strings.Contains(t, "double-free"):
-		return "KASAN-INVALID-FREE"
-	case strings.Contains(t, "null-ptr-deref Read"):
-		return "KASAN-NULL-POINTER-DEREFERENCE-READ"
-	case strings.Contains(t, "null-ptr-deref Write"):
-		return "KASAN-NULL-POINTER-DEREFERENCE-WRITE"
-	case strings.Contains(t, "use-after-free Read"):
-		return "KASAN-USE-AFTER-FREE-READ"
-	case strings.Contains(t, "use-after-free Write"):
-		return "KASAN-USE-AFTER-FREE-WRITE"
-	case strings.Contains(t, " Read"):
-		return "KASAN-READ"
-	case strings.Contains(t, " Write"):
-		return "KASAN-WRITE"
+	for _, k := range kasanTypes {
+		if strings.Contains(t, k.word) {
+			return k.typ
+		}
 	}
 	return "KASAN-READ"
 }
@@ -585,7 +587,7 @@ func Signature(typ string, guiltyFn *string, frames []Frame) string {
 	h.Write([]byte{'\n'})
 	g := ""
 	if guiltyFn != nil {
-		g = stripSuffix(*guiltyFn)
+		g = StripCloneSuffixes(*guiltyFn)
 	}
 	h.Write([]byte(g))
 	h.Write([]byte{'\n'})
@@ -603,7 +605,7 @@ func Signature(typ string, guiltyFn *string, frames []Frame) string {
 		if !f.Reliable {
 			continue
 		}
-		h.Write([]byte(stripSuffix(f.Function)))
+		h.Write([]byte(StripCloneSuffixes(f.Function)))
 		h.Write([]byte{'\n'})
 		n++
 		if n == 4 {

@@ -132,21 +132,26 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	cs := crashlog.NewScanner()
 	prompts := 0
 	session := false
-	sc.OnLine = func(n int, text string) {
-		t := trimIndent(text)
-		if _, ok := oops.CrashPrompt(t); ok {
-			prompts++
+	sc.OnLine = func(n int, line []byte) {
+		// line is borrowed: it is looked at in place, and copied to a
+		// string only where crash(8) output may start or has started.
+		t := trimIndent(line)
+		may := oops.MayStartCrashOutput(t)
+		if may {
+			if _, ok := oops.CrashPrompt(string(t)); ok {
+				prompts++
+			}
 		}
 		// Console logs hold no crash(8) output: the transcript parsers
 		// start at the first line that crash(8) prints, and see every line
 		// from there on.
 		if !session {
-			if !oops.StartsCrashOutput(t) {
+			if !may || !oops.StartsCrashOutput(string(t)) {
 				return
 			}
 			session = true
 		}
-		cs.Line(n, text)
+		cs.Line(n, string(line))
 	}
 	if err := sc.Scan(r); err != nil {
 		return nil, err
@@ -165,7 +170,7 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 // trimIndent drops the indentation of a pasted line: spaces, tabs and the
 // no-break spaces web pages use (without TrimLeft's slow path for a
 // non-ASCII cutset: this runs on every line).
-func trimIndent(t string) string {
+func trimIndent(t []byte) []byte {
 	for len(t) > 0 {
 		switch {
 		case t[0] == ' ' || t[0] == '\t':

@@ -6,17 +6,15 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 
 	"github.com/ktriage/ktriage/internal/bench"
+	"github.com/ktriage/ktriage/internal/corpuslog"
 )
 
 func main() {
@@ -36,7 +34,7 @@ func main() {
 	check(err)
 	_, err = build(*shared, half, int64(*sizeMB)<<19)
 	check(err)
-	fmt.Printf("log: %d MB with %d crash reports (%.1f%% of the bytes)\n", *sizeMB, crashes.n, 100*float64(crashes.bytes)/float64(int64(*sizeMB)<<20))
+	fmt.Printf("log: %d MB with %d crash reports (%.1f%% of the bytes)\n", *sizeMB, crashes.Reports, 100*float64(crashes.ReportBytes)/float64(int64(*sizeMB)<<20))
 	for _, f := range []string{half, big} {
 		st, _ := os.Stat(f)
 		mb := float64(st.Size()) / (1 << 20)
@@ -61,78 +59,15 @@ func main() {
 	}
 }
 
-type stats struct{ n, bytes int64 }
-
-var numeric = regexp.MustCompile(`^[0-9]+$`)
-
-// build writes a log of about size bytes: boot-log filler with a corpus
-// crash report after every ~19 parts of filler.
-func build(shared, out string, size int64) (stats, error) {
-	var st stats
-	corpus := filepath.Join(shared, "corpora", "syzkaller-linux-report", "report")
-	ents, err := os.ReadDir(corpus)
-	if err != nil {
-		return st, err
-	}
-	var reports [][]byte
-	for _, e := range ents {
-		if !numeric.MatchString(e.Name()) {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(corpus, e.Name()))
-		if err != nil {
-			return st, err
-		}
-		if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
-			b = b[i+2:]
-		}
-		if i := bytes.Index(b, []byte("\nREPORT:\n")); i >= 0 {
-			b = b[:i]
-		}
-		if len(b) < 64<<10 {
-			reports = append(reports, b)
-		}
-	}
-	fillers, _ := filepath.Glob(filepath.Join(shared, "fixtures", "vmcore", "*", "dmesg.makedumpfile.txt"))
-	var filler []byte
-	for _, f := range fillers {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return st, err
-		}
-		// The boot part only: up to the first crash.
-		if i := bytes.Index(b, []byte("] sysrq:")); i > 0 {
-			b = b[:bytes.LastIndexByte(b[:i], '\n')+1]
-		}
-		if i := bytes.Index(b, []byte("------------[ cut here ]")); i > 0 {
-			b = b[:bytes.LastIndexByte(b[:i], '\n')+1]
-		}
-		filler = append(filler, b...)
-	}
-	if len(reports) == 0 || len(filler) == 0 {
-		return st, fmt.Errorf("no corpus in %s", shared)
-	}
+// build writes the corpus-built log of about size bytes to out.
+func build(shared, out string, size int64) (corpuslog.Stats, error) {
 	f, err := os.Create(out)
 	if err != nil {
-		return st, err
+		return corpuslog.Stats{}, err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var written, fill int64
-	for i := 0; written < size; i++ {
-		if fill < 19*st.bytes+int64(len(filler)) {
-			w.Write(filler)
-			written += int64(len(filler))
-			fill += int64(len(filler))
-			continue
-		}
-		r := reports[int(st.n)%len(reports)]
-		w.Write(r)
-		w.WriteByte('\n')
-		written += int64(len(r)) + 1
-		st.bytes += int64(len(r)) + 1
-		st.n++
-	}
-	if err := w.Flush(); err != nil {
+	st, err := corpuslog.Build(f, shared, size)
+	if err != nil {
+		f.Close()
 		return st, err
 	}
 	return st, f.Close()
