@@ -61,7 +61,7 @@ func BenchmarkScannerLog(b *testing.B) {
 		"fixtures/vmcore/warn-kdump/console.log",
 		"fixtures/vmcore/sysrq-c-kdump/console.log",
 		"fixtures/vmcore/skbcsum-kdump/vmcore-dmesg.txt",
-		"seed/000_3286c7f043f8c294.txt",
+		testshared.Seed,
 	}, []string{"bt_pasted_noise.txt"}))
 }
 

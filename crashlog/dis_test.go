@@ -3,10 +3,12 @@ package crashlog
 import (
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 func TestSeedDisasm(t *testing.T) {
-	s := scanStruct(t, readShared(t, "seed/000_3286c7f043f8c294.txt"))
+	s := scanStruct(t, readShared(t, testshared.Seed))
 	if len(s.Disasm) != 12 {
 		t.Fatalf("%d instructions: %+v", len(s.Disasm), s.Disasm)
 	}

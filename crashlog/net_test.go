@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // checkRows states what must hold of the ps, net and net -s rows of any
@@ -44,7 +46,7 @@ func checkRows(t *testing.T, s *Session) {
 }
 
 func TestSeedNet(t *testing.T) {
-	sess := scanAllVariants(t, readShared(t, "seed/000_3286c7f043f8c294.txt"))
+	sess := scanAllVariants(t, readShared(t, testshared.Seed))
 	checkRows(t, sess)
 
 	wantTasks := []Task{{PID: 29860, PPID: 29591, CPU: 9, TaskAddr: 0xffff881061546040, State: "IN",
@@ -83,7 +85,7 @@ func TestSeedNet(t *testing.T) {
 	}
 	// The grep'd line has no header: it names no task, though the document
 	// shows a ps line and a bt header elsewhere.
-	if lines := strings.Split(readShared(t, "seed/000_3286c7f043f8c294.txt"), "\n"); !strings.HasPrefix(lines[sk.Line-1], "7330 ") {
+	if lines := strings.Split(readShared(t, testshared.Seed), "\n"); !strings.HasPrefix(lines[sk.Line-1], "7330 ") {
 		t.Errorf("socket line %d = %q", sk.Line, lines[sk.Line-1])
 	}
 	if sess.RowsDropped != 0 {

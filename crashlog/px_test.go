@@ -4,11 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kobj"
 )
 
 func TestSeedEvals(t *testing.T) {
-	s := scanStruct(t, readShared(t, "seed/000_3286c7f043f8c294.txt"))
+	s := scanStruct(t, readShared(t, testshared.Seed))
 	if len(s.Evals) != 2 {
 		t.Fatalf("evals %+v", s.Evals)
 	}

@@ -124,7 +124,7 @@ func derefInt(p *int) int {
 }
 
 func TestSeed(t *testing.T) {
-	text := readShared(t, "seed/000_3286c7f043f8c294.txt")
+	text := readShared(t, testshared.Seed)
 	sess := scanAllVariants(t, text)
 
 	if len(sess.Backtraces) != 2 {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kobj"
 )
 
@@ -115,7 +116,7 @@ func wantNums(t *testing.T, what string, v *kobj.Value, want map[string]uint64) 
 }
 
 func TestSeedDumps(t *testing.T) {
-	sess := scanStruct(t, readShared(t, "seed/000_3286c7f043f8c294.txt"))
+	sess := scanStruct(t, readShared(t, testshared.Seed))
 
 	skb := object(t, sess, "sk_buff", 0xffff880fe9624868)
 	wantNums(t, "sk_buff", skb, map[string]uint64{
@@ -180,7 +181,7 @@ func TestSeedDumps(t *testing.T) {
 	if len(sess.Partial) != 0 || len(sess.Objects.All()) != 2 || len(sess.Dumps) != 5 {
 		t.Errorf("%d objects, %d partial, %d dumps; want 2, 0, 5", len(sess.Objects.All()), len(sess.Partial), len(sess.Dumps))
 	}
-	lines := strings.Split(readShared(t, "seed/000_3286c7f043f8c294.txt"), "\n")
+	lines := strings.Split(readShared(t, testshared.Seed), "\n")
 	o := sess.Objects.Find("sk_buff", 0xffff880fe9624868)
 	if o.Source != "line 229-301" || lines[228] != "struct sk_buff {" || lines[300] != "}" {
 		t.Errorf("sk_buff source %q", o.Source)

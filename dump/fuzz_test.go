@@ -89,20 +89,13 @@ func addSeeds(f *testing.F, seeds [][]byte) {
 	}
 }
 
-func FuzzOpenELF(f *testing.F) {
-	addSeeds(f, elfSeeds())
-	f.Fuzz(exercise)
-}
+// fuzzOpen opens and reads what the fuzzer makes of one container's seeds.
+// The containers keep a target each, so that each keeps its own corpus.
+func fuzzOpen(f *testing.F, seeds [][]byte) { addSeeds(f, seeds); f.Fuzz(exercise) }
 
-func FuzzOpenKdump(f *testing.F) {
-	addSeeds(f, kdumpSeeds())
-	f.Fuzz(exercise)
-}
-
-func FuzzOpenFlattened(f *testing.F) {
-	addSeeds(f, flatSeeds())
-	f.Fuzz(exercise)
-}
+func FuzzOpenELF(f *testing.F)       { fuzzOpen(f, elfSeeds()) }
+func FuzzOpenKdump(f *testing.F)     { fuzzOpen(f, kdumpSeeds()) }
+func FuzzOpenFlattened(f *testing.F) { fuzzOpen(f, flatSeeds()) }
 
 // FuzzVMCOREINFOParse checks that any text parses into keys that write
 // back as KEY=VALUE lines which parse, without error, into the same map.

@@ -96,7 +96,7 @@ func TestSeedCrashesMatch(t *testing.T) {
 // testshared) with a deliberately simple extraction, so the test follows the
 // seed rather than our copy of it.
 func TestSeedFileMatches(t *testing.T) {
-	f, err := os.Open(testshared.Path(t, "seed/000_3286c7f043f8c294.txt"))
+	f, err := os.Open(testshared.Path(t, testshared.Seed))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // both come out as kernel BUGs, the fragment blamed on tcp_sendmsg once the
 // skb_* helpers are passed over.
 func TestSeedTicket(t *testing.T) {
-	path := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	path := testshared.Path(t, testshared.Seed)
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

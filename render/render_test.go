@@ -65,7 +65,7 @@ func TestJSONNulls(t *testing.T) {
 
 // TestSeedStory: the founding case told in at most ten lines, in order.
 func TestSeedStory(t *testing.T) {
-	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	seed := testshared.Path(t, testshared.Seed)
 	d, err := triage.Analyze([]string{seed}, triage.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 
 // TestSeed is the founding case, verbatim: two crashes, one bug.
 func TestSeed(t *testing.T) {
-	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	seed := testshared.Path(t, testshared.Seed)
 	d, err := Analyze([]string{seed}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestContractSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs := []string{testshared.Path(t, "seed/000_3286c7f043f8c294.txt")}
+	inputs := []string{testshared.Path(t, testshared.Seed)}
 	ex, _ := filepath.Glob("../examples/*/console.log")
 	inputs = append(inputs, ex...)
 	inputs = append(inputs, "../examples/ticket-skb-checksum.txt", "testdata/empty.log")
@@ -285,7 +285,7 @@ func TestDirectories(t *testing.T) {
 // TestSeedDiagnosis: the corrupt sk_buff and its owner, from the seed's
 // crash(8) session alone.
 func TestSeedDiagnosis(t *testing.T) {
-	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	seed := testshared.Path(t, testshared.Seed)
 	d, err := Analyze([]string{seed}, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -59,3 +59,7 @@ func Tool(t testing.TB, name string) string {
 	Require(t, err == nil, "needs %s on PATH (make testdeps installs it): %v", name, err)
 	return p
 }
+
+// Seed is the founding case, relative to Dir: the RHEL 6 ticket with its
+// crash(8) session that every layer's tests hold to.
+const Seed = "seed/000_3286c7f043f8c294.txt"
