@@ -3,12 +3,10 @@ package crashlog
 import (
 	"strings"
 	"testing"
-
-	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 func TestSeedDisasm(t *testing.T) {
-	s := scanStruct(t, readShared(t, testshared.Seed))
+	s := seedSession(t)
 	if len(s.Disasm) != 12 {
 		t.Fatalf("%d instructions: %+v", len(s.Disasm), s.Disasm)
 	}

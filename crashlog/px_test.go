@@ -4,12 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kobj"
 )
 
 func TestSeedEvals(t *testing.T) {
-	s := scanStruct(t, readShared(t, testshared.Seed))
+	s := seedSession(t)
 	if len(s.Evals) != 2 {
 		t.Fatalf("evals %+v", s.Evals)
 	}

@@ -3,12 +3,10 @@ package crashlog
 import (
 	"reflect"
 	"testing"
-
-	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 func TestSeedReadsAndStackWords(t *testing.T) {
-	s := scanStruct(t, readShared(t, testshared.Seed))
+	s := seedSession(t)
 	want := []Read{{Addr: 0xffff880061a03508, Size: 8, Words: []uint64{0xffff880fe9624868}, Line: 223}}
 	if !reflect.DeepEqual(s.Reads, want) {
 		t.Errorf("reads %+v", s.Reads)

@@ -19,6 +19,12 @@ func readShared(t *testing.T, rel string) string {
 	return readFile(t, testshared.Path(t, rel))
 }
 
+// seedSession is the founding case's crash(8) session as the Scanner reads it.
+func seedSession(t *testing.T) *Session {
+	t.Helper()
+	return scanStruct(t, readShared(t, testshared.Seed))
+}
+
 // readTestdata reads a file of this package's testdata.
 func readTestdata(t *testing.T, name string) string {
 	t.Helper()

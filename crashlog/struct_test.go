@@ -116,7 +116,7 @@ func wantNums(t *testing.T, what string, v *kobj.Value, want map[string]uint64) 
 }
 
 func TestSeedDumps(t *testing.T) {
-	sess := scanStruct(t, readShared(t, testshared.Seed))
+	sess := seedSession(t)
 
 	skb := object(t, sess, "sk_buff", 0xffff880fe9624868)
 	wantNums(t, "sk_buff", skb, map[string]uint64{
