@@ -139,8 +139,6 @@ const (
 	SeverityInfo    Severity = "info"
 )
 
-// String is the severity as the JSON contract spells it.
-func (s Severity) String() string { return string(s) }
 
 // Check ids. They are public (JSON output, KB rules and tickets quote them):
 // add new ones, never rename.

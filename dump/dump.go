@@ -119,8 +119,6 @@ const (
 	FormatFlattened Format = "flattened"
 )
 
-// String returns the format's name, "" for none.
-func (f Format) String() string { return string(f) }
 
 // Compression names how a dump stores its pages.
 type Compression string
@@ -137,8 +135,6 @@ const (
 	CompressionMixed Compression = "mixed"
 )
 
-// String returns the compression's name.
-func (c Compression) String() string { return string(c) }
 
 // Note is one ELF note: the kernel's per-CPU registers (CORE/NT_PRSTATUS),
 // VMCOREINFO, QEMU's CPU state and whatever else the capture stored.

@@ -31,7 +31,7 @@ type TranslationError struct {
 func (e *TranslationError) Error() string {
 	s := fmt.Sprintf("kernel: translate %#x: ", e.Vaddr)
 	if e.Level != "" {
-		s += e.Level.String() + " "
+		s += string(e.Level) + " "
 		if e.Err == nil {
 			s += fmt.Sprintf("entry %#x ", e.Entry)
 		}
@@ -60,8 +60,6 @@ const (
 	LevelPTE PageTableLevel = "PTE"
 )
 
-// String returns the level's kernel name, "" for none.
-func (l PageTableLevel) String() string { return string(l) }
 
 var (
 	levels4 = []PageTableLevel{LevelPGD, LevelPUD, LevelPMD, LevelPTE}

@@ -24,8 +24,6 @@ const (
 	Inferred Proof = "inferred"
 )
 
-// String is the proof as the JSON contract spells it.
-func (p Proof) String() string { return string(p) }
 
 // Link is one step of the chain.
 type Link struct {

@@ -133,7 +133,7 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		}
 	}
 	for _, f := range d.Findings {
-		fmt.Fprintf(&b, "\n%s %s on %s: %s\n", st.paint("1;33", f.Severity.String()), f.Check, f.Object.Name(), f.Message())
+		fmt.Fprintf(&b, "\n%s %s on %s: %s\n", st.paint("1;33", string(f.Severity)), f.Check, f.Object.Name(), f.Message())
 	}
 	if v := d.Vmcore; v != nil {
 		fmt.Fprintf(&b, "\nvmcore: %s", v.Format)

@@ -197,7 +197,7 @@ func linkProofs(links []owner.Link, steps ...string) string {
 		if l.To == "process" || !in[l.To] {
 			continue
 		}
-		ps = append(ps, l.To+" "+l.Proof.String())
+		ps = append(ps, l.To+" "+string(l.Proof))
 		all = all && l.Proof == owner.Proven
 	}
 	if all && len(ps) > 0 {

@@ -30,8 +30,6 @@ const (
 	KindSosreport InputKind = "sosreport"
 )
 
-// String is the kind as the JSON contract spells it.
-func (k InputKind) String() string { return string(k) }
 
 // Input is one piece of evidence as the user named it, or a file found in a
 // directory they named.

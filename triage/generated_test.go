@@ -36,10 +36,10 @@ func TestGeneratedVmcores(t *testing.T) {
 			defer d.Close()
 			in := d.Info()
 			wantFormat := map[string]dump.Format{"elf": dump.FormatELF, "kdump": dump.FormatKdump, "kdump-flattened": dump.FormatFlattened}[e.Format]
-			if in.Format != wantFormat || in.Compression.String() != e.Compression {
+			if in.Format != wantFormat || string(in.Compression) != e.Compression {
 				t.Errorf("format %s/%s, want %s/%s", in.Format, in.Compression, wantFormat, e.Compression)
 			}
-			formats[in.Format.String()+"/"+in.Compression.String()] = true
+			formats[string(in.Format)+"/"+string(in.Compression)] = true
 			var got bytes.Buffer
 			if err := k.Dmesg(&got); err != nil {
 				t.Fatalf("dmesg: %v", err)

@@ -42,7 +42,7 @@ func stackLink(d *Diagnosis) string {
 	if d.Owner == nil || len(d.Owner.Links) == 0 {
 		return ""
 	}
-	return d.Owner.Links[0].Proof.String()
+	return string(d.Owner.Links[0].Proof)
 }
 
 // TestStackWordsProveTheSKB: words of a `bt -f` frame and `bt -FF`'s

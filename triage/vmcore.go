@@ -85,7 +85,7 @@ func analyzeVmcore(path string) (*document, error) {
 // vmcoreSection is the JSON contract's `vmcore`.
 func vmcoreSection(d *dump.Dump, k *kernel.Kernel) *Vmcore {
 	in := d.Info()
-	v := &Vmcore{Format: in.Format.String()}
+	v := &Vmcore{Format: string(in.Format)}
 	str := func(s string) *string {
 		if s == "" {
 			return nil
@@ -98,7 +98,7 @@ func vmcoreSection(d *dump.Dump, k *kernel.Kernel) *Vmcore {
 		}
 		return &n
 	}
-	v.Compression = str(in.Compression.String())
+	v.Compression = str(string(in.Compression))
 	rel := in.Release
 	if rel == "" && k != nil {
 		rel = k.Release()
