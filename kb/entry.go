@@ -172,13 +172,28 @@ type EthtoolOffload struct {
 	Features []string `yaml:"features" json:"features"`
 	// State is "on" or "off".
 	State string `yaml:"state" json:"state"`
-	// Scope is where to apply it: "all" physical NICs, "bond-slaves" (the
-	// slaves of every bond, and the bond itself for software offloads),
-	// "device" (the Devices listed) or "driver" (NICs driven by Driver).
-	Scope   string   `yaml:"scope" json:"scope"`
+	// Scope is where to apply it.
+	Scope   Scope    `yaml:"scope" json:"scope"`
 	Devices []string `yaml:"devices,omitempty" json:"devices,omitempty"`
 	Driver  string   `yaml:"driver,omitempty" json:"driver,omitempty"`
 }
+
+// Scope says which NICs an ethtool_offload action applies to; entries spell
+// it as the constants' values.
+type Scope string
+
+// The scopes of an ethtool_offload action.
+const (
+	// ScopeAll is every physical NIC.
+	ScopeAll Scope = "all"
+	// ScopeBondSlaves is the slaves of every bond (and the bond itself for
+	// software offloads).
+	ScopeBondSlaves Scope = "bond-slaves"
+	// ScopeDevice is the Devices listed.
+	ScopeDevice Scope = "device"
+	// ScopeDriver is the NICs driven by Driver.
+	ScopeDriver Scope = "driver"
+)
 
 // Sysctl is a kernel parameter setting.
 type Sysctl struct {

@@ -28,8 +28,17 @@ var crashTypes = []string{
 var ethtoolFeatures = []string{"rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro",
 	"rxvlan", "txvlan", "ntuple", "rxhash", "rx-gro-hw", "tx-udp-segmentation"}
 
+// joinScopes lists scopes for a message: "all, bond-slaves".
+func joinScopes(ss []Scope) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
 // ethtoolScopes are the places an ethtool_offload action may apply to.
-var ethtoolScopes = []string{"all", "bond-slaves", "device", "driver"}
+var ethtoolScopes = []Scope{ScopeAll, ScopeBondSlaves, ScopeDevice, ScopeDriver}
 
 // referenceKinds are the kinds a reference may have.
 var referenceKinds = []string{"commit", "cve", "bug", "mail", "url"}
@@ -276,12 +285,12 @@ func (e *Entry) lintWorkaround(w *Workaround, add func(string, error, string, ..
 			add(op+".state", nil, "ethtool_offload.state %q must be on or off", o.State)
 		}
 		if !slices.Contains(ethtoolScopes, o.Scope) {
-			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, strings.Join(ethtoolScopes, ", "))
+			add(op+".scope", nil, "ethtool_offload.scope %q is not one of %s", o.Scope, joinScopes(ethtoolScopes))
 		}
-		if o.Scope == "device" && len(o.Devices) == 0 {
+		if o.Scope == ScopeDevice && len(o.Devices) == 0 {
 			add(op, nil, "scope device needs devices")
 		}
-		if o.Scope == "driver" && o.Driver == "" {
+		if o.Scope == ScopeDriver && o.Driver == "" {
 			add(op, nil, "scope driver needs driver")
 		}
 	}

@@ -177,7 +177,7 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 		return sortedKeys(set), nil, nil
 	}
 	switch w.Offload.Scope {
-	case "bond-slaves":
+	case kb.ScopeBondSlaves:
 		bonds := h.bondSlaves()
 		if len(bonds) == 0 {
 			return nil, nil, fmt.Errorf("entry %s applies to bond slaves, and no bond is configured under %s: name the interfaces with --iface", w.EntryID, h.Root)
@@ -193,18 +193,18 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 		sort.Strings(names)
 		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), names[0]))
 		return sortedKeys(set), notes, nil
-	case "all", "":
+	case kb.ScopeAll, "":
 		p := h.physical()
 		if len(p) == 0 {
 			return nil, nil, fmt.Errorf("no Ethernet interface is configured under %s: name the interfaces with --iface", h.Root)
 		}
 		return p, nil, nil
-	case "device":
+	case kb.ScopeDevice:
 		if len(w.Offload.Devices) == 0 {
 			return nil, nil, fmt.Errorf("entry %s: scope device without devices: name the interfaces with --iface", w.EntryID)
 		}
 		return append([]string(nil), w.Offload.Devices...), nil, nil
-	case "driver":
+	case kb.ScopeDriver:
 		var out []string
 		for d, drv := range h.drivers {
 			if drv == w.Offload.Driver {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ktriage/ktriage/checks"
+	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
 	"github.com/ktriage/ktriage/remedy"
@@ -120,11 +121,11 @@ func Story(d *triage.Diagnosis, st Style) []string {
 				}
 				where := "each NIC"
 				switch e.Scope {
-				case "bond-slaves":
+				case kb.ScopeBondSlaves:
 					where = "each bond slave"
-				case "device":
+				case kb.ScopeDevice:
 					where = strings.Join(e.Devices, ", ")
-				case "driver":
+				case kb.ScopeDriver:
 					where = "the NICs driven by " + e.Driver
 				}
 				out = append(out, st.paint("1;36", "Workaround"+unverified(w.Verified))+fmt.Sprintf(": ethtool -K <nic> %s on %s, made persistent %s", strings.Join(flags, " "), where, persistence(st.Stacks)))

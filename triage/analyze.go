@@ -496,7 +496,7 @@ func nextSteps(d *Diagnosis) {
 	for _, m := range d.Matches {
 		if w := m.Workaround; w != nil && w.EthtoolOffload != nil {
 			scope := "each NIC"
-			if w.EthtoolOffload.Scope == "bond-slaves" {
+			if w.EthtoolOffload.Scope == kb.ScopeBondSlaves {
 				scope = "each bond slave (cat /proc/net/bonding/*)"
 			}
 			d.NextSteps = append(d.NextSteps, fmt.Sprintf("ethtool -k <nic>   # on %s: which of %s are on now (%s)",
