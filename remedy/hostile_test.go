@@ -1,0 +1,128 @@
+package remedy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ktriage/ktriage/internal/remedytest"
+)
+
+// TestScanHostileRoot: a root is input like any other. A file that links
+// out of it, is not a regular file, or is far larger than any network
+// configuration makes Scan fail promptly, naming the file, without reading
+// outside the root, hanging on a FIFO or reading the file whole.
+func TestScanHostileRoot(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret")
+	os.WriteFile(secret, []byte("DEVICE=eth9\n"), 0o644)
+	cases := []struct {
+		name string
+		file string // relative to the root
+		make func(t *testing.T, p string)
+		want string
+	}{
+		{"link out of the root", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			if err := os.Symlink(secret, p); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the root"},
+		{"relative link out of the root", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			rel, _ := filepath.Rel(filepath.Dir(p), secret)
+			if err := os.Symlink(rel, p); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the root"},
+		{"link to /dev/zero", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			if err := os.Symlink("/dev/zero", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the root"},
+		{"fifo", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"link to a directory", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			os.Mkdir(filepath.Join(filepath.Dir(p), "sub"), 0o755)
+			if err := os.Symlink("sub", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"huge sparse netplan", netplanDir + "/01-huge.yaml", func(t *testing.T, p string) {
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(2 << 30); err != nil {
+				t.Fatal(err)
+			}
+		}, "larger than"},
+		{"sysfs address links out", sysNetDir + "/eth9/address", func(t *testing.T, p string) {
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.Symlink("/dev/zero", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the root"},
+		{"directory links out", netplanDir, func(t *testing.T, p string) {
+			os.WriteFile(filepath.Join(outside, "x.yaml"), []byte("network: {version: 2}\n"), 0o644)
+			if err := os.Symlink(outside, p); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the root"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := remedytest.Root(t, "rhel6")
+			c.make(t, filepath.Join(root, filepath.FromSlash(c.file)))
+			done := make(chan error, 1)
+			go func() { _, err := Scan(root); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Scan hung")
+			}
+			if err == nil || !strings.Contains(err.Error(), "/"+c.file) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an error naming /%s and saying %q", err, c.file, c.want)
+			}
+		})
+	}
+}
+
+// TestScanMissingRoot: a root that does not exist is named.
+func TestScanMissingRoot(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	if _, err := Scan(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestApplyLinkAfterPlan: a directory swapped for a link out of the root
+// between plan and apply is not written through.
+func TestApplyLinkAfterPlan(t *testing.T) {
+	root := remedytest.Root(t, "rhel6")
+	outside := t.TempDir()
+	h, p := plan(t, root)
+	real := filepath.Join(root, ifcfgDir)
+	ents, _ := os.ReadDir(real)
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(real, e.Name()))
+		os.WriteFile(filepath.Join(outside, e.Name()), b, 0o644)
+	}
+	os.RemoveAll(real)
+	if err := os.Symlink(outside, real); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, outside)
+	if _, err := Apply(context.Background(), h, p, ApplyOptions{}); err == nil || !strings.Contains(err.Error(), "outside the root") {
+		t.Fatalf("apply through a link out of the root: %v", err)
+	}
+	sameSnapshot(t, before, snapshot(t, outside))
+}
