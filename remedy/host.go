@@ -137,6 +137,15 @@ func (fsys rootFS) readFile(hostPath string) ([]byte, error) {
 // links outside the root, is not a regular file or is implausibly large:
 // nothing outside the root is read, and no file is read whole unbounded.
 func Scan(root string) (*Host, error) {
+	h, err := scan(root)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the host's network configuration, nothing was changed: %w", err)
+	}
+	return h, nil
+}
+
+// scan is Scan with its errors unprefixed, for callers that change nothing.
+func scan(root string) (*Host, error) {
 	if root == "" {
 		root = "/"
 	}
@@ -266,7 +275,7 @@ func Scan(root string) (*Host, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("cannot read the host's network configuration, nothing was changed: %w", errors.Join(errs...))
+		return nil, errors.Join(errs...)
 	}
 	return h, nil
 }
