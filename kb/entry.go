@@ -237,6 +237,9 @@ type compiledRange struct {
 // compile and version bounds that do not parse; every error names the file
 // and, where known, the line. Other problems are reported by Lint.
 func parseEntry(name string, data []byte) (*Entry, error) {
+	if err := checkShape(name, data); err != nil {
+		return nil, err
+	}
 	file, err := parseYAML(data)
 	if err != nil {
 		return nil, yamlError(name, err)
@@ -270,6 +273,47 @@ func parseEntry(name string, data []byte) (*Entry, error) {
 		return nil, errors.Join(fatal...)
 	}
 	return &e, nil
+}
+
+// Bounds on an entry's text, checked before the YAML parser sees it: real
+// entries are a few KiB and nest a few levels, while goccy's parser takes
+// memory quadratic in the nesting (a 200 KB file of "[" exhausts it).
+const (
+	maxEntryFile = 256 << 10
+	// maxEntryDepth bounds the flow nesting ([ and {) of an entry.
+	maxEntryDepth = 64
+	// maxEntryIndent bounds a line's indentation, and so block nesting.
+	maxEntryIndent = 256
+)
+
+// checkShape refuses an entry too large or nested too deep to parse
+// safely, naming the file and, for nesting, the line. It counts brackets
+// without regard to quoting, which only errs on the strict side.
+func checkShape(name string, data []byte) error {
+	if len(data) > maxEntryFile {
+		return &Problem{File: name, Msg: fmt.Sprintf("%d bytes, larger than the %d an entry may be", len(data), maxEntryFile)}
+	}
+	depth, line, indent, start := 0, 1, 0, true
+	for _, c := range data {
+		switch {
+		case c == '\n':
+			line, indent, start = line+1, 0, true
+			continue
+		case start && c == ' ':
+			if indent++; indent > maxEntryIndent {
+				return &Problem{File: name, Line: line, Msg: fmt.Sprintf("indented more than %d columns: nested deeper than an entry may be", maxEntryIndent)}
+			}
+			continue
+		case c == '[' || c == '{':
+			if depth++; depth > maxEntryDepth {
+				return &Problem{File: name, Line: line, Msg: fmt.Sprintf("nested deeper than the %d levels an entry may be", maxEntryDepth)}
+			}
+		case c == ']' || c == '}':
+			depth = max(depth-1, 0)
+		}
+		start = false
+	}
+	return nil
 }
 
 // parseYAML parses data into an AST, turning a parser panic into an error.

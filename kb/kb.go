@@ -45,6 +45,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,7 +117,7 @@ func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
 		if de.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
-		data, err := fs.ReadFile(fsys, pathJoin(dir, name))
+		data, err := readEntryFile(fsys, pathJoin(dir, name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s%s: %w", label, name, err))
 			continue
@@ -129,6 +130,35 @@ func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
 		out = append(out, e)
 	}
 	return out, errors.Join(errs...)
+}
+
+// readEntryFile reads an entry file of at most maxEntryFile bytes. It
+// looks before it opens, so that a FIFO is refused rather than waited on,
+// and a device (a link to /dev/zero) or a huge file is refused unread.
+func readEntryFile(fsys fs.FS, name string) ([]byte, error) {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	if st.Size() > maxEntryFile {
+		return nil, fmt.Errorf("%d bytes, larger than the %d an entry may be", st.Size(), maxEntryFile)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxEntryFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxEntryFile {
+		return nil, fmt.Errorf("grew past the %d bytes an entry may be", maxEntryFile)
+	}
+	return data, nil
 }
 
 func pathJoin(dir, name string) string {
