@@ -205,6 +205,8 @@ func TestLintRules(t *testing.T) {
 		{"driver scope without driver", r("references:\n", "workaround:\n  text: t\n  ethtool_offload: {features: [tso], state: 'off', scope: driver}\nreferences:\n"), "", "scope driver needs driver"},
 		{"bad sysctl", r("references:\n", "workaround:\n  text: t\n  sysctl: [{key: 'tcp sack', value: '0'}]\nreferences:\n"), "", `sysctl key "tcp sack"`},
 		{"workaround without text", r("references:\n", "workaround:\n  sysctl: [{key: net.ipv4.tcp_sack, value: '0'}]\nreferences:\n"), "", "workaround.text is required"},
+		{"long excerpt", r(`verified: false}`, `verified: false, excerpt: "`+strings.Repeat("3b4929f65b0d ", 200)+`"}`), "", "excerpt of 2600 bytes is not a short quote"},
+		{"long fix excerpt", r("references:\n", "fixed_in:\n  upstream: {commit: 3b4929f65b0d, title: fix, verified: false, source: 'https://example.org/c', excerpt: '"+strings.Repeat("x", 2000)+"'}\nreferences:\n"), "", "excerpt of 2000 bytes is not a short quote"},
 		{"bad module", r("references:\n", "workaround:\n  text: t\n  avoid_modules: ['xt TCPMSS']\nreferences:\n"), "", `module name "xt TCPMSS"`},
 	}
 	for _, c := range cases {
