@@ -2,6 +2,7 @@ package remedy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,4 +126,66 @@ func TestApplyLinkAfterPlan(t *testing.T) {
 		t.Fatalf("apply through a link out of the root: %v", err)
 	}
 	sameSnapshot(t, before, snapshot(t, outside))
+}
+
+// TestRevertHostileRoot: revert reads its run records under the root too.
+// A run directory that links out of the root is not written through, a
+// run.json that is a device is not read whole, and a backup path that
+// climbs out of the run directory is not read.
+func TestRevertHostileRoot(t *testing.T) {
+	outside := t.TempDir()
+	sum := func(b []byte) string { return digest(b) }
+	secret := []byte("root:x:0:0\n")
+	os.WriteFile(filepath.Join(outside, "secret"), secret, 0o644)
+	cases := []struct {
+		name string
+		make func(t *testing.T, root string)
+		want string
+	}{
+		{"run directory links out", func(t *testing.T, root string) {
+			os.MkdirAll(filepath.Join(outside, "runs", "20260101T000000.000000Z"), 0o755)
+			os.WriteFile(filepath.Join(outside, "runs", "20260101T000000.000000Z", "run.json"), []byte(`{"id":"20260101T000000.000000Z","status":"applied","files":[]}`), 0o644)
+			os.MkdirAll(filepath.Join(root, "var/lib/ktriage"), 0o755)
+			if err := os.Symlink(filepath.Join(outside, "runs"), filepath.Join(root, RunDir)); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the root"},
+		{"run.json is /dev/zero", func(t *testing.T, root string) {
+			os.MkdirAll(filepath.Join(root, RunDir, "x"), 0o755)
+			if err := os.Symlink("/dev/zero", filepath.Join(root, RunDir, "x", "run.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, "/" + RunDir + "/x/run.json"},
+		{"backup climbs out", func(t *testing.T, root string) {
+			dir := filepath.Join(root, RunDir, "20260101T000000.000000Z")
+			os.MkdirAll(dir, 0o755)
+			cur := []byte("DEVICE=eth9\n")
+			os.WriteFile(filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth9"), cur, 0o644)
+			rel, _ := filepath.Rel(dir, filepath.Join(outside, "secret"))
+			rec := fmt.Sprintf(`{"id":"20260101T000000.000000Z","status":"applied","files":[{"path":"/etc/sysconfig/network-scripts/ifcfg-eth9","backup":%q,"old_sha256":%q,"new_sha256":%q}]}`, rel, sum(secret), sum(cur))
+			os.WriteFile(filepath.Join(dir, "run.json"), []byte(rec), 0o644)
+		}, "outside"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := remedytest.Root(t, "rhel6")
+			c.make(t, root)
+			before := snapshot(t, outside)
+			done := make(chan error, 1)
+			go func() { _, _, err := Revert(root, ""); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Revert hung")
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want an error saying %q", err, c.want)
+			}
+			sameSnapshot(t, before, snapshot(t, outside))
+			if b, _ := os.ReadFile(filepath.Join(root, "etc/sysconfig/network-scripts/ifcfg-eth9")); strings.Contains(string(b), "root:x") {
+				t.Error("a file outside the root was copied into it")
+			}
+		})
+	}
 }
