@@ -157,6 +157,11 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	if prompts > 0 || len(sess.Backtraces) > 0 || sess.Sys != nil {
 		doc.input.Kind = KindCrashSession
 	}
+	if sess.Dropped > 0 {
+		// Memory stays bounded by dropping the rest; the user must still
+		// learn that what is shown is not all there was.
+		doc.input.Note = fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped)
+	}
 	doc.reports = join(path, reps, sess, doc.release)
 	doc.findings, doc.owner, doc.next = objectFindings(sess, doc.reports)
 	return doc, nil

@@ -38,7 +38,8 @@ func (k InputKind) String() string { return string(k) }
 type Input struct {
 	Path string    `json:"path"`
 	Kind InputKind `json:"kind"`
-	// Note says why an input gave nothing, when it did not.
+	// Note says why an input gave nothing, when it did not, or what of
+	// it was not read.
 	Note string `json:"note,omitempty"`
 }
 
