@@ -67,6 +67,9 @@ func (h *Host) Real(hostPath string) string {
 // device file planted in an unpacked sosreport) and is refused unread.
 const maxConfigFile = 4 << 20
 
+// maxAbsLinks bounds the absolute links followed to read one file.
+const maxAbsLinks = 8
+
 // rootFS reads files under a root through an os.Root, so that no path,
 // whether by "..", an absolute link or a link to a directory, is resolved
 // outside it.
@@ -102,13 +105,32 @@ func (fsys rootFS) readDir(hostPath string) ([]fs.DirEntry, error) {
 }
 
 // readFile reads the regular file at the host path, of at most
-// maxConfigFile bytes. It opens without blocking, so a FIFO is refused
+// maxConfigFile bytes. A link to /dev/null reads as empty, and an absolute
+// link is followed under the root (up to maxAbsLinks of them), since the
+// root is the host's /. It opens without blocking, so a FIFO is refused
 // rather than waited on, and checks what it opened, so a device or a
 // directory is refused too.
 func (fsys rootFS) readFile(hostPath string) ([]byte, error) {
-	f, err := fsys.r.OpenFile(strings.TrimPrefix(hostPath, "/"), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, fsys.wrap(err)
+	name := strings.TrimPrefix(path.Clean("/"+hostPath), "/")
+	var f *os.File
+	for hops := 0; ; hops++ {
+		var err error
+		f, err = fsys.r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		if err == nil {
+			break
+		}
+		t, lerr := fsys.r.Readlink(name)
+		if lerr != nil || !path.IsAbs(t) || hops == maxAbsLinks {
+			return nil, fsys.wrap(err)
+		}
+		// A link to /dev/null is how systemd masks a file of the same
+		// name further down its search path: it reads as empty.
+		if t == os.DevNull {
+			return []byte{}, nil
+		}
+		// An absolute link names a path on the host, whose / is the
+		// root, as in a chroot.
+		name = strings.TrimPrefix(path.Clean(t), "/")
 	}
 	defer f.Close()
 	fi, err := f.Stat()

@@ -27,11 +27,11 @@ func TestScanHostileRoot(t *testing.T) {
 		make func(t *testing.T, p string)
 		want string
 	}{
-		{"link out of the root", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+		{"absolute link, read under the root", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
 			if err := os.Symlink(secret, p); err != nil {
 				t.Fatal(err)
 			}
-		}, "outside the root"},
+		}, strings.TrimPrefix(secret, "/") + ": no such file"},
 		{"relative link out of the root", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
 			rel, _ := filepath.Rel(filepath.Dir(p), secret)
 			if err := os.Symlink(rel, p); err != nil {
@@ -42,7 +42,22 @@ func TestScanHostileRoot(t *testing.T) {
 			if err := os.Symlink("/dev/zero", p); err != nil {
 				t.Fatal(err)
 			}
-		}, "outside the root"},
+		}, "dev/zero: no such file"},
+		{"link to the root's /dev/zero", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			root := strings.TrimSuffix(p, "/"+ifcfgDir+"/ifcfg-eth9")
+			os.Mkdir(filepath.Join(root, "dev"), 0o755)
+			if err := syscall.Mknod(filepath.Join(root, "dev", "zero"), syscall.S_IFCHR|0o666, 1<<8|5); err != nil {
+				t.Skip("mknod:", err)
+			}
+			if err := os.Symlink("/dev/zero", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"absolute link loop", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
+			if err := os.Symlink("/"+ifcfgDir+"/ifcfg-eth9", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "ifcfg-eth9"},
 		{"fifo", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
 			if err := syscall.Mkfifo(p, 0o644); err != nil {
 				t.Fatal(err)
@@ -67,7 +82,7 @@ func TestScanHostileRoot(t *testing.T) {
 		}, "larger than"},
 		{"sysfs address links out", sysNetDir + "/eth9/address", func(t *testing.T, p string) {
 			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.Symlink("/dev/zero", p); err != nil {
+			if err := os.Symlink("../../../../../../../../../../dev/zero", p); err != nil {
 				t.Fatal(err)
 			}
 		}, "outside the root"},
@@ -187,5 +202,28 @@ func TestRevertHostileRoot(t *testing.T) {
 				t.Error("a file outside the root was copied into it")
 			}
 		})
+	}
+}
+
+// TestScanMaskedLink: a .link file linked to /dev/null is how systemd masks
+// a vendor file of the same name; it reads as empty, not as a link out of
+// the root.
+func TestScanMaskedLink(t *testing.T) {
+	root := remedytest.Root(t, "networkd")
+	for _, d := range []string{"etc/systemd/network", "usr/lib/systemd/network"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(root, "usr/lib/systemd/network/99-default.link"), []byte("[Match]\nOriginalName=*\n[Link]\nTCPSegmentationOffload=true\n"), 0o644)
+	if err := os.Symlink("/dev/null", filepath.Join(root, "etc/systemd/network/99-default.link")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range h.links {
+		if strings.HasPrefix(l.Path(), "/usr/lib/") {
+			t.Errorf("the masked %s was read", l.Path())
+		}
 	}
 }

@@ -178,7 +178,7 @@ func TestAnalyzeBadRoot(t *testing.T) {
 	unparsable := remedytest.Root(t, "rhel6")
 	os.WriteFile(filepath.Join(unparsable, "etc/sysconfig/network-scripts/ifcfg-eth9"), []byte("DEVICE=eth9\nnot an assignment\n"), 0o644)
 	linked := remedytest.Root(t, "rhel6")
-	os.Symlink("/etc/passwd", filepath.Join(linked, "etc/sysconfig/network-scripts/ifcfg-eth9"))
+	os.Symlink("../../../../../../../../../../etc/passwd", filepath.Join(linked, "etc/sysconfig/network-scripts/ifcfg-eth9"))
 	cases := []struct {
 		name, root, want string
 	}{
