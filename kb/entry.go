@@ -11,6 +11,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/ktriage/ktriage/internal/yamlshape"
 )
 
 // Entry is one known kernel bug: how to recognise its crashes, why it
@@ -275,43 +277,17 @@ func parseEntry(name string, data []byte) (*Entry, error) {
 	return &e, nil
 }
 
-// Bounds on an entry's text, checked before the YAML parser sees it: real
-// entries are a few KiB and nest a few levels, while goccy's parser takes
-// memory quadratic in the nesting (a 200 KB file of "[" exhausts it).
-const (
-	maxEntryFile = 256 << 10
-	// maxEntryDepth bounds the flow nesting ([ and {) of an entry.
-	maxEntryDepth = 64
-	// maxEntryIndent bounds a line's indentation, and so block nesting.
-	maxEntryIndent = 256
-)
+// maxEntryFile bounds an entry's text: real entries are a few KiB.
+const maxEntryFile = 256 << 10
 
-// checkShape refuses an entry too large or nested too deep to parse
-// safely, naming the file and, for nesting, the line. It counts brackets
-// without regard to quoting, which only errs on the strict side.
+// checkShape refuses an entry too large, or nested too deep for the YAML
+// parser to take safely (see yamlshape), naming the file and line.
 func checkShape(name string, data []byte) error {
 	if len(data) > maxEntryFile {
 		return &Problem{File: name, Msg: fmt.Sprintf("%d bytes, larger than the %d an entry may be", len(data), maxEntryFile)}
 	}
-	depth, line, indent, start := 0, 1, 0, true
-	for _, c := range data {
-		switch {
-		case c == '\n':
-			line, indent, start = line+1, 0, true
-			continue
-		case start && c == ' ':
-			if indent++; indent > maxEntryIndent {
-				return &Problem{File: name, Line: line, Msg: fmt.Sprintf("indented more than %d columns: nested deeper than an entry may be", maxEntryIndent)}
-			}
-			continue
-		case c == '[' || c == '{':
-			if depth++; depth > maxEntryDepth {
-				return &Problem{File: name, Line: line, Msg: fmt.Sprintf("nested deeper than the %d levels an entry may be", maxEntryDepth)}
-			}
-		case c == ']' || c == '}':
-			depth = max(depth-1, 0)
-		}
-		start = false
+	if se := yamlshape.Check(data); se != nil {
+		return &Problem{File: name, Line: se.Line, Msg: se.Msg}
 	}
 	return nil
 }
