@@ -6,6 +6,8 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/ktriage/ktriage/internal/yamlshape"
 )
 
 // Netplan is one netplan YAML file (/etc/netplan/*.yaml). netplan renders
@@ -54,6 +56,9 @@ func ParseNetplan(path string, data []byte) (np *Netplan, err error) {
 			np, err = nil, perr(path, 0, "YAML parser failed on this input: %v", r)
 		}
 	}()
+	if se := yamlshape.Check(data); se != nil {
+		return nil, perr(path, se.Line, "%s", se.Msg)
+	}
 	f, perror := parser.ParseBytes(data, 0)
 	if perror != nil {
 		return nil, &ParseError{File: path, Msg: "invalid YAML", Err: perror}
