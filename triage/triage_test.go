@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -410,5 +411,41 @@ func TestDroppedBacktracesNoted(t *testing.T) {
 	doc, err = scanDocument("one.txt", strings.NewReader("crash> bt\n #0 [ffff880061a03190] f at ffffffff8103b60b\n    [exception RIP: skb_checksum+725]\n"))
 	if err != nil || doc.input.Note != "" {
 		t.Errorf("a small transcript: note %q, %v", doc.input.Note, err)
+	}
+}
+
+// TestPipe: a log named by a pipe (analyze <(journalctl -k), /dev/stdin)
+// is read as it streams, not refused for want of seeking.
+func TestPipe(t *testing.T) {
+	log, err := os.ReadFile("../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	feed := func(b []byte) {
+		go func() {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			f.Write(b)
+			f.Close()
+		}()
+	}
+	feed(log)
+	d, err := Analyze([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reports) == 0 {
+		t.Error("no crash read from the pipe")
+	}
+	// A dump cannot be read from a pipe: the error says so.
+	feed(append([]byte("KDUMP   "), make([]byte, 8192)...))
+	if _, err := Analyze([]string{p}, Options{}); err == nil || !strings.Contains(err.Error(), p+": offset 0: ") || !strings.Contains(err.Error(), "not a pipe") {
+		t.Errorf("a dump through a pipe: %v", err)
 	}
 }
