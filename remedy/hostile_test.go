@@ -227,3 +227,23 @@ func TestScanMaskedLink(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRefusesUnparsableEdit: an edit whose result its own parser no
+// longer reads (FuzzNetplan found one: an odd but accepted netplan file
+// whose ethernet the insertion splits) is refused, naming the file, so that
+// apply never writes a configuration the host cannot boot with.
+func TestPlanRefusesUnparsableEdit(t *testing.T) {
+	root := remedytest.Root(t, "ubuntu-netplan")
+	np := filepath.Join(root, netplanDir, "50-cloud-init.yaml")
+	if err := os.WriteFile(np, []byte(" \nnetwork:\n  0: 0\n  1: 0\n  ethernets:\n   eno9:\n    00:\n#\n    00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewPlan(h, seedWorkaround(t), Options{Ifaces: []string{"eno9"}})
+	if err == nil || !strings.Contains(err.Error(), "/etc/netplan/50-cloud-init.yaml") || !strings.Contains(err.Error(), "would not parse") {
+		t.Fatalf("got %v, want a refusal naming the file", err)
+	}
+}
