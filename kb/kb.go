@@ -45,12 +45,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ktriage/ktriage/internal/boundedio"
 )
 
 //go:embed entries/*.yaml
@@ -141,24 +142,14 @@ func readEntryFile(fsys fs.FS, name string) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
-	}
-	if st.Size() > maxEntryFile {
-		return nil, fmt.Errorf("%d bytes, larger than the %d an entry may be", st.Size(), maxEntryFile)
+		return nil, fmt.Errorf("%w (%s)", boundedio.ErrNotRegular, st.Mode().Type())
 	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxEntryFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxEntryFile {
-		return nil, fmt.Errorf("grew past the %d bytes an entry may be", maxEntryFile)
-	}
-	return data, nil
+	return boundedio.ReadRegular(f, maxEntryFile)
 }
 
 func pathJoin(dir, name string) string {

@@ -3,7 +3,6 @@ package remedy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
 )
 
@@ -133,24 +133,7 @@ func (fsys rootFS) readFile(hostPath string) ([]byte, error) {
 		name = strings.TrimPrefix(path.Clean(t), "/")
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
-	}
-	if fi.Size() > maxConfigFile {
-		return nil, fmt.Errorf("%d bytes, larger than the %d a network configuration file may be", fi.Size(), maxConfigFile)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxConfigFile {
-		return nil, fmt.Errorf("grew past the %d bytes a network configuration file may be", maxConfigFile)
-	}
-	return b, nil
+	return boundedio.ReadRegular(f, maxConfigFile)
 }
 
 // Scan reads every configuration file remedy knows under root. Any file
