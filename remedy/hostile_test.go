@@ -247,3 +247,30 @@ func TestPlanRefusesUnparsableEdit(t *testing.T) {
 		t.Fatalf("got %v, want a refusal naming the file", err)
 	}
 }
+
+// TestLoadWorkaroundHostileFile: a DIAGNOSIS.json that is a FIFO or a
+// sparse 2 GB file is refused by name, not waited on or read whole.
+func TestLoadWorkaroundHostileFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.json")
+	os.WriteFile(huge, nil, 0o644)
+	if err := os.Truncate(huge, 2<<30); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, huge} {
+		done := make(chan error, 1)
+		go func() { _, err := LoadWorkaround(p, nil); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), p) {
+				t.Errorf("%s: %v", p, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: hung", p)
+		}
+	}
+}

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
 )
@@ -62,12 +62,15 @@ type Workaround struct {
 	Offload kb.EthtoolOffload
 }
 
+// maxDiagnosis bounds a DIAGNOSIS.json read for its workaround.
+const maxDiagnosis = 64 << 20
+
 // LoadWorkaround finds the ethtool_offload action named by arg: a
 // knowledge-base id, or a DIAGNOSIS.json written by ktriage analyze --json
 // (its matches' workarounds). A diagnosis with several different offload
 // actions is ambiguous and an error listing them.
 func LoadWorkaround(arg string, k *kb.KB) (*Workaround, error) {
-	if data, err := os.ReadFile(arg); err == nil {
+	if data, err := boundedio.ReadFile(arg, maxDiagnosis); err == nil {
 		var d struct {
 			Matches []struct {
 				ID         string         `json:"id"`
