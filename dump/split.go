@@ -97,6 +97,22 @@ func OpenSplit(paths ...string) (*Dump, error) {
 	d.info.StartPFN, d.info.EndPFN = 0, d.info.MaxPFN
 	d.info.Size = 0
 	d.info.Warnings = nil
+	// makedumpfile --split covers [0, max_mapnr) with its parts: a range
+	// no part covers is a part not given, whose pages would otherwise
+	// read as absent like pages the dump left out.
+	gap := func(lo, hi uint64, where string) {
+		d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: no part covers page frames [%d, %d) %s: a part of the split dump is missing", ds[0].name, lo, hi, where))
+	}
+	next := uint64(0)
+	for i, m := range sm.parts {
+		if m.startPFN > next {
+			gap(next, m.startPFN, "before "+ds[i].name)
+		}
+		next = max(next, m.endPFN)
+	}
+	if next < d.info.MaxPFN {
+		gap(next, d.info.MaxPFN, "after "+ds[len(ds)-1].name)
+	}
 	for _, p := range ds {
 		d.info.Size += p.info.Size
 		d.info.Warnings = append(d.info.Warnings, p.info.Warnings...)

@@ -459,6 +459,33 @@ func TestSplitInconsistent(t *testing.T) {
 	}
 }
 
+// TestSplitMissingPart: parts that leave page frames uncovered (one part
+// of three not given) open with a warning naming the gap, so that pages
+// read as absent there are not taken for pages the dump left out.
+func TestSplitMissingPart(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, r := range [][2]uint64{{0, 8}, {16, 64}} {
+		k := &kdumpFile{blockSize: 4096, maxPFN: 64, ram: func(p uint64) bool { return p < 48 }, pfns: testPFNs,
+			page: testPage, encode: encMixed, status: flagZlib, notes: noteBlob(testNotes()), vmcoreinfo: []byte(testVMCOREINFO),
+			level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 2, timestamp: 1795693901, split: true, startPFN: r[0], endPFN: r[1]}
+		p := filepath.Join(dir, fmt.Sprintf("vmcore.%d", i))
+		if err := os.WriteFile(p, k.bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	d, err := OpenSplit(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w := strings.Join(d.Info().Warnings, "\n")
+	if !strings.Contains(w, "[8, 16)") || !strings.Contains(w, "missing") {
+		t.Errorf("warnings %q do not name the uncovered range [8, 16)", w)
+	}
+}
+
 func TestEnumStrings(t *testing.T) {
 	for _, c := range []struct {
 		got  fmt.Stringer
