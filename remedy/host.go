@@ -248,12 +248,14 @@ func scan(root string) (*Host, error) {
 	if fi, err := r.Stat(linkDirs[0]); err == nil && fi.IsDir() {
 		h.networkdDir = true
 	}
-	// sysfs and the release file are optional: a missing one is no error,
-	// but one that is there is read as carefully as the rest.
+	// sysfs and the release file are optional: a missing one is no error
+	// (nor is a path through a file, such as sys/class/net/bonding_masters
+	// taken for an interface), but one that is there is read as carefully
+	// as the rest.
 	optional := func(hp string) string {
 		b, err := fsys.readFile(hp)
 		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 				errs = append(errs, fmt.Errorf("reading %s: %w", hp, err))
 			}
 			return ""

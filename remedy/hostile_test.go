@@ -274,3 +274,20 @@ func TestLoadWorkaroundHostileFile(t *testing.T) {
 		}
 	}
 }
+
+// TestScanSysfsFiles: sys/class/net holds files beside the interface
+// directories (bonding_masters, with the bonding module loaded); they are
+// not interfaces and no error.
+func TestScanSysfsFiles(t *testing.T) {
+	root := remedytest.Root(t, "rhel6")
+	os.MkdirAll(filepath.Join(root, sysNetDir, "eth0"), 0o755)
+	os.WriteFile(filepath.Join(root, sysNetDir, "eth0", "address"), []byte("3C:EC:EF:10:20:30\n"), 0o644)
+	os.WriteFile(filepath.Join(root, sysNetDir, "bonding_masters"), []byte("bond0\n"), 0o644)
+	h, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.macs["eth0"] != "3c:ec:ef:10:20:30" {
+		t.Errorf("macs %v", h.macs)
+	}
+}
