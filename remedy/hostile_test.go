@@ -231,7 +231,8 @@ func TestScanMaskedLink(t *testing.T) {
 // TestPlanRefusesUnparsableEdit: an edit whose result its own parser no
 // longer reads (FuzzNetplan found one: an odd but accepted netplan file
 // whose ethernet the insertion splits) is refused, naming the file, so that
-// apply never writes a configuration the host cannot boot with.
+// apply never writes a configuration the host cannot boot with. The netplan
+// editor now refuses it itself; plan's re-read covers every kind.
 func TestPlanRefusesUnparsableEdit(t *testing.T) {
 	root := remedytest.Root(t, "ubuntu-netplan")
 	np := filepath.Join(root, netplanDir, "50-cloud-init.yaml")
@@ -243,7 +244,7 @@ func TestPlanRefusesUnparsableEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = NewPlan(h, seedWorkaround(t), Options{Ifaces: []string{"eno9"}})
-	if err == nil || !strings.Contains(err.Error(), "/etc/netplan/50-cloud-init.yaml") || !strings.Contains(err.Error(), "would not parse") {
+	if err == nil || !strings.Contains(err.Error(), "/etc/netplan/50-cloud-init.yaml") || !strings.Contains(err.Error(), "cannot read") {
 		t.Fatalf("got %v, want a refusal naming the file", err)
 	}
 }

@@ -157,3 +157,20 @@ func TestNetplanDeepNesting(t *testing.T) {
 		})
 	}
 }
+
+// TestNetplanSetOffloadsChecksItsOutput: goccy accepts some text that is
+// not YAML by the spec (a key's value continued at the key's own
+// indentation, found by FuzzNetplan); an insertion into such an entry would
+// leave a file that does not parse, and is refused instead, naming the file
+// and entry.
+func TestNetplanSetOffloadsChecksItsOutput(t *testing.T) {
+	np, err := ParseNetplan("/etc/netplan/x.yaml", []byte(" \nnetwork:\n  0: 0\n  1: 0\n  ethernets:\n   00:\n    00:\n#\n    00"))
+	if err != nil || len(np.Ethernets) == 0 {
+		t.Skipf("goccy no longer accepts the input: %v", err)
+	}
+	out, err := np.SetOffloads(np.Ethernets[0], [][2]string{{"large-receive-offload", "false"}})
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.File != "/etc/netplan/x.yaml" || !strings.Contains(err.Error(), "ethernets.00") {
+		t.Fatalf("got %v and\n%q\nwant a ParseError naming the file and entry", err, out)
+	}
+}
