@@ -81,6 +81,9 @@ func OpenSplit(paths ...string) (*Dump, error) {
 		if m.maxPFN != ds[0].mem.(*kdumpMemory).maxPFN || m.pageSize != ds[0].info.PageSize {
 			return fail(&FormatError{File: d.name, Offset: -1, Msg: fmt.Sprintf("split part does not match %s (max_mapnr or page size differ)", ds[0].name)})
 		}
+		if why := otherCrash(ds[0], d); why != "" {
+			return fail(&FormatError{File: d.name, Offset: -1, Msg: fmt.Sprintf("split part is not of the same crash as %s: %s", ds[0].name, why)})
+		}
 		sm.parts = append(sm.parts, m)
 	}
 	sort.SliceStable(ds, func(i, j int) bool { return ds[i].info.StartPFN < ds[j].info.StartPFN })
@@ -94,6 +97,22 @@ func OpenSplit(paths ...string) (*Dump, error) {
 	d.info.StartPFN, d.info.EndPFN = 0, d.info.MaxPFN
 	d.info.Size = 0
 	d.info.Warnings = nil
+	// makedumpfile --split covers [0, max_mapnr) with its parts: a range
+	// no part covers is a part not given, whose pages would otherwise
+	// read as absent like pages the dump left out.
+	gap := func(lo, hi uint64, where string) {
+		d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: no part covers page frames [%d, %d) %s: a part of the split dump is missing", ds[0].name, lo, hi, where))
+	}
+	next := uint64(0)
+	for i, m := range sm.parts {
+		if m.startPFN > next {
+			gap(next, m.startPFN, "before "+ds[i].name)
+		}
+		next = max(next, m.endPFN)
+	}
+	if next < d.info.MaxPFN {
+		gap(next, d.info.MaxPFN, "after "+ds[len(ds)-1].name)
+	}
 	for _, p := range ds {
 		d.info.Size += p.info.Size
 		d.info.Warnings = append(d.info.Warnings, p.info.Warnings...)
@@ -104,4 +123,22 @@ func OpenSplit(paths ...string) (*Dump, error) {
 		p.closers = nil
 	}
 	return d, nil
+}
+
+// otherCrash says how part b shows it was written for another crash than
+// part a (makedumpfile --split gives every part the same header and
+// VMCOREINFO), or "" when nothing does: parts of two crashes mixed up in a
+// directory must not be read as one dump.
+func otherCrash(a, b *Dump) string {
+	switch {
+	case a.info.Release != b.info.Release:
+		return fmt.Sprintf("kernel release %q, not %q", b.info.Release, a.info.Release)
+	case a.info.Arch != b.info.Arch:
+		return fmt.Sprintf("machine %q, not %q", b.info.Arch, a.info.Arch)
+	case !a.info.CrashTime.Equal(b.info.CrashTime):
+		return fmt.Sprintf("crash time %v, not %v", b.info.CrashTime, a.info.CrashTime)
+	case a.vmcoreinfo != b.vmcoreinfo && a.vmcoreinfo != "" && b.vmcoreinfo != "":
+		return "its VMCOREINFO differs"
+	}
+	return ""
 }

@@ -418,6 +418,74 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+// TestSplitInconsistent: parts of different crashes are not read as one
+// dump; the error names the odd part.
+func TestSplitInconsistent(t *testing.T) {
+	part := func(release, vi string, ts int64, r [2]uint64) *kdumpFile {
+		return &kdumpFile{blockSize: 4096, maxPFN: 64, ram: func(p uint64) bool { return p < 48 }, pfns: testPFNs,
+			page: testPage, encode: encMixed, status: flagZlib, notes: noteBlob(testNotes()), vmcoreinfo: []byte(vi),
+			level: 31, release: release, machine: "x86_64", cpus: 2, timestamp: ts, split: true, startPFN: r[0], endPFN: r[1]}
+	}
+	other := strings.Replace(testVMCOREINFO, "KERNELOFFSET=11600000", "KERNELOFFSET=22800000", 1)
+	cases := []struct {
+		name string
+		b    *kdumpFile
+		want string
+	}{
+		{"another release", part("6.2.0-other", testVMCOREINFO, 1795693901, [2]uint64{8, 64}), "release"},
+		{"another VMCOREINFO", part("6.1.0-test", other, 1795693901, [2]uint64{8, 64}), "VMCOREINFO"},
+		{"another machine", func() *kdumpFile {
+			k := part("6.1.0-test", testVMCOREINFO, 1795693901, [2]uint64{8, 64})
+			k.machine = "aarch64"
+			return k
+		}(), "machine"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := filepath.Join(dir, "vmcore.0")
+			b := filepath.Join(dir, "vmcore.1")
+			os.WriteFile(a, part("6.1.0-test", testVMCOREINFO, 1795693901, [2]uint64{0, 8}).bytes(), 0o644)
+			os.WriteFile(b, c.b.bytes(), 0o644)
+			d, err := OpenSplit(a, b)
+			if err == nil {
+				d.Close()
+				t.Fatal("parts of different crashes opened as one dump")
+			}
+			if !strings.Contains(err.Error(), "vmcore.1") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want it to name vmcore.1 and %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestSplitMissingPart: parts that leave page frames uncovered (one part
+// of three not given) open with a warning naming the gap, so that pages
+// read as absent there are not taken for pages the dump left out.
+func TestSplitMissingPart(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, r := range [][2]uint64{{0, 8}, {16, 64}} {
+		k := &kdumpFile{blockSize: 4096, maxPFN: 64, ram: func(p uint64) bool { return p < 48 }, pfns: testPFNs,
+			page: testPage, encode: encMixed, status: flagZlib, notes: noteBlob(testNotes()), vmcoreinfo: []byte(testVMCOREINFO),
+			level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 2, timestamp: 1795693901, split: true, startPFN: r[0], endPFN: r[1]}
+		p := filepath.Join(dir, fmt.Sprintf("vmcore.%d", i))
+		if err := os.WriteFile(p, k.bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	d, err := OpenSplit(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w := strings.Join(d.Info().Warnings, "\n")
+	if !strings.Contains(w, "[8, 16)") || !strings.Contains(w, "missing") {
+		t.Errorf("warnings %q do not name the uncovered range [8, 16)", w)
+	}
+}
+
 func TestEnumStrings(t *testing.T) {
 	for _, c := range []struct {
 		got  fmt.Stringer

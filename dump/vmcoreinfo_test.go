@@ -1,7 +1,10 @@
 package dump
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -115,5 +118,64 @@ func TestVMCOREINFODecode(t *testing.T) {
 		if ok != (c.want != nil) || (ok && v != c.want) {
 			t.Errorf("%s = %v %v, want %v", c.name, v, ok, c.want)
 		}
+	}
+}
+
+// TestHostileVMCOREINFO: a kdump's VMCOREINFO range that is huge, NUL
+// filled, one enormous line or thousands of bad lines opens (or is refused)
+// with the file named, holding no more than the file's size.
+func TestHostileVMCOREINFO(t *testing.T) {
+	many := strings.Repeat("this is not a key value line\n", 5000) + "OSRELEASE=6.1\n"
+	cases := []struct {
+		name    string
+		vi      []byte
+		patch   func(b []byte)
+		wantErr string // a FormatError naming the file and this
+		warn    string // else a warning containing this
+		release string
+	}{
+		{"claims 1 GiB", []byte(testVMCOREINFO), func(b []byte) { binary.LittleEndian.PutUint64(b[4096+40:], 1<<30) }, "extends past the end of the file", "", ""},
+		{"NUL filled", make([]byte, 64<<10), nil, "", "", "6.1.0-test"},
+		{"one 10 MB line", append([]byte("OSRELEASE="), bytes.Repeat([]byte("x"), 10<<20)...), nil, "", "more than", "6.1.0-test"},
+		{"thousands of bad lines", []byte(many), nil, "", "and 4997 more malformed lines", "6.1.0-test"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			k := &kdumpFile{blockSize: 4096, maxPFN: 64, pfns: testPFNs, page: testPage, encode: encZlib, status: flagZlib,
+				notes: noteBlob(testNotes()[:2]), vmcoreinfo: c.vi, level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 2}
+			b := k.bytes()
+			if c.patch != nil {
+				c.patch(b)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			d, err := OpenReaderAt(bytes.NewReader(b), int64(len(b)), "hostile.kdump")
+			if d != nil {
+				defer d.Close()
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if c.wantErr != "" {
+				var fe *FormatError
+				if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "hostile.kdump: offset ") || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("got %v, want a FormatError naming the file, an offset and %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := int64(after.HeapAlloc) - int64(before.HeapAlloc); n > 2*maxVMCOREINFO+int64(len(b)) {
+				t.Errorf("holds %d bytes after opening a %d-byte file", n, len(b))
+			}
+			w := strings.Join(d.Info().Warnings, "\n")
+			if c.warn != "" && (!strings.Contains(w, c.warn) || !strings.Contains(w, "hostile.kdump")) {
+				t.Errorf("warnings %q lack the file and %q", w, c.warn)
+			}
+			if d.Info().Release != c.release {
+				t.Errorf("release %q", d.Info().Release)
+			}
+		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/ktriage/ktriage/internal/yamlshape"
 )
 
 // Entry is one known kernel bug: how to recognise its crashes, why it
@@ -252,6 +254,9 @@ type compiledRange struct {
 // compile and version bounds that do not parse; every error names the file
 // and, where known, the line. Other problems are reported by Lint.
 func parseEntry(name string, data []byte) (*Entry, error) {
+	if err := checkShape(name, data); err != nil {
+		return nil, err
+	}
 	file, err := parseYAML(data)
 	if err != nil {
 		return nil, yamlError(name, err)
@@ -285,6 +290,21 @@ func parseEntry(name string, data []byte) (*Entry, error) {
 		return nil, errors.Join(fatal...)
 	}
 	return &e, nil
+}
+
+// maxEntryFile bounds an entry's text: real entries are a few KiB.
+const maxEntryFile = 256 << 10
+
+// checkShape refuses an entry too large, or nested too deep for the YAML
+// parser to take safely (see yamlshape), naming the file and line.
+func checkShape(name string, data []byte) error {
+	if len(data) > maxEntryFile {
+		return &Problem{File: name, Msg: fmt.Sprintf("%d bytes, larger than the %d an entry may be", len(data), maxEntryFile)}
+	}
+	if se := yamlshape.Check(data); se != nil {
+		return &Problem{File: name, Line: se.Line, Msg: se.Msg}
+	}
+	return nil
 }
 
 // parseYAML parses data into an AST, turning a parser panic into an error.

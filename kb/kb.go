@@ -50,6 +50,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ktriage/ktriage/internal/boundedio"
 )
 
 //go:embed entries/*.yaml
@@ -116,7 +118,7 @@ func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
 		if de.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
-		data, err := fs.ReadFile(fsys, pathJoin(dir, name))
+		data, err := readEntryFile(fsys, pathJoin(dir, name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s%s: %w", label, name, err))
 			continue
@@ -129,6 +131,25 @@ func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
 		out = append(out, e)
 	}
 	return out, errors.Join(errs...)
+}
+
+// readEntryFile reads an entry file of at most maxEntryFile bytes. It
+// looks before it opens, so that a FIFO is refused rather than waited on,
+// and a device (a link to /dev/zero) or a huge file is refused unread.
+func readEntryFile(fsys fs.FS, name string) ([]byte, error) {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%s)", boundedio.ErrNotRegular, st.Mode().Type())
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return boundedio.ReadRegular(f, maxEntryFile)
 }
 
 func pathJoin(dir, name string) string {

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestEmbeddedKB is the knowledge base's own gate: it must lint clean and
@@ -202,6 +205,8 @@ func TestLintRules(t *testing.T) {
 		{"driver scope without driver", r("references:\n", "workaround:\n  text: t\n  ethtool_offload: {features: [tso], state: 'off', scope: driver}\nreferences:\n"), "", "scope driver needs driver"},
 		{"bad sysctl", r("references:\n", "workaround:\n  text: t\n  sysctl: [{key: 'tcp sack', value: '0'}]\nreferences:\n"), "", `sysctl key "tcp sack"`},
 		{"workaround without text", r("references:\n", "workaround:\n  sysctl: [{key: net.ipv4.tcp_sack, value: '0'}]\nreferences:\n"), "", "workaround.text is required"},
+		{"long excerpt", r(`verified: false}`, `verified: false, excerpt: "`+strings.Repeat("3b4929f65b0d ", 200)+`"}`), "", "excerpt of 2600 bytes is not a short quote"},
+		{"long fix excerpt", r("references:\n", "fixed_in:\n  upstream: {commit: 3b4929f65b0d, title: fix, verified: false, source: 'https://example.org/c', excerpt: '"+strings.Repeat("x", 2000)+"'}\nreferences:\n"), "", "excerpt of 2000 bytes is not a short quote"},
 		{"bad module", r("references:\n", "workaround:\n  text: t\n  avoid_modules: ['xt TCPMSS']\nreferences:\n"), "", `module name "xt TCPMSS"`},
 	}
 	for _, c := range cases {
@@ -297,6 +302,86 @@ references:
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
 				t.Errorf("problems %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestLoadHostileDir: a --kb-dir is input like any other. A FIFO, a link to
+// a device, a huge file or a deeply nested one is refused by name (and
+// line, where there is one) without hanging or taking memory in proportion
+// to the nesting; the good entry beside it still loads.
+func TestLoadHostileDir(t *testing.T) {
+	flow := "id: deep\ntitle: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n"
+	var block strings.Builder
+	block.WriteString("id: deep\ntitle:\n")
+	for i := range 600 {
+		block.WriteString(strings.Repeat(" ", i+1) + "-\n")
+	}
+	bomb := strings.Replace(validEntry, "  functions: ['my_driver_xmit']",
+		"  functions: &a ['a','a','a','a','a','a','a','a','a','a']\n  frames: [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]", 1)
+	cases := []struct {
+		name string
+		make func(t *testing.T, p string)
+		want string
+	}{
+		{"fifo", func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"link to /dev/zero", func(t *testing.T, p string) {
+			if err := os.Symlink("/dev/zero", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"huge sparse file", func(t *testing.T, p string) {
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(2 << 30); err != nil {
+				t.Fatal(err)
+			}
+		}, "larger than"},
+		{"huge excerpt", func(t *testing.T, p string) {
+			os.WriteFile(p, []byte(validEntry+"excerpt: \""+strings.Repeat("a", 20<<20)+"\"\n"), 0o644)
+		}, "larger than"},
+		{"deep flow nesting", func(t *testing.T, p string) { os.WriteFile(p, []byte(flow), 0o644) }, ":2: nested deeper than"},
+		{"deep block nesting", func(t *testing.T, p string) { os.WriteFile(p, []byte(block.String()), 0o644) }, "nested deeper than"},
+		{"wrong types", func(t *testing.T, p string) {
+			os.WriteFile(p, []byte("id: [1, 2]\ntitle: {a: b}\nfixed_in: 5\n"), 0o644)
+		}, ":1:5: "},
+		{"aliases", func(t *testing.T, p string) { os.WriteFile(p, []byte(bomb), 0o644) }, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "hostile.yaml")
+			c.make(t, p)
+			writeFile(t, dir, "user-bug.yaml", validEntry)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			done := make(chan struct{})
+			var k *KB
+			var err error
+			go func() { k, err = Load(dir); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("Load hung")
+			}
+			runtime.ReadMemStats(&after)
+			if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
+				t.Errorf("allocated %d MB", n>>20)
+			}
+			if c.want != "" && (err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("got %v, want an error naming %s and %q", err, p, c.want)
+			}
+			if k.Get("user-bug") == nil {
+				t.Error("the good entry beside the hostile one was not loaded")
 			}
 		})
 	}

@@ -153,6 +153,7 @@ func (e *Entry) lint() []*Problem {
 			if u.Excerpt != "" && u.Source == "" {
 				add("$.fixed_in.upstream.excerpt", nil, "excerpt without the source it quotes")
 			}
+			lintExcerpt("$.fixed_in.upstream.excerpt", u.Excerpt, add)
 		}
 		for i, d := range f.Distros {
 			p := fmt.Sprintf("$.fixed_in.distros[%d]", i)
@@ -211,6 +212,7 @@ func (e *Entry) lint() []*Problem {
 		if r.Excerpt != "" && r.URL == "" {
 			add(p+".excerpt", nil, "excerpt without the url it quotes")
 		}
+		lintExcerpt(p+".excerpt", r.Excerpt, add)
 	}
 	return ps
 }
@@ -343,6 +345,18 @@ func (e *Entry) citesCommit(commit string) bool {
 		}
 	}
 	return false
+}
+
+// maxExcerpt bounds an excerpt: a line or two of its source naming the
+// commit. A long one proves little, since a pasted page of git log names
+// many hashes, and is not what a reader checks by eye.
+const maxExcerpt = 1024
+
+// lintExcerpt reports an excerpt longer than maxExcerpt.
+func lintExcerpt(path, excerpt string, add func(path string, err error, format string, args ...any)) {
+	if len(excerpt) > maxExcerpt {
+		add(path, nil, "excerpt of %d bytes is not a short quote (at most %d): keep the lines that name the commit", len(excerpt), maxExcerpt)
+	}
 }
 
 // namesCommit reports whether one of texts (a URL, an excerpt) names the

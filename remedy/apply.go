@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -114,12 +115,17 @@ type ApplyResult struct {
 // With opts.Now it then switches the features on the running interfaces.
 func Apply(ctx context.Context, h *Host, p *Plan, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{}
+	fsys, err := openRootFS(h.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.r.Close()
 	for _, e := range p.Edits {
 		real := h.Real(e.Path)
 		if err := confined(h.Root, real); err != nil {
 			return nil, err
 		}
-		cur, err := os.ReadFile(real)
+		cur, err := fsys.readFile(path.Clean("/" + e.Path))
 		switch {
 		case e.Create && err == nil:
 			return nil, fmt.Errorf("%s appeared after the plan was made; nothing was changed: run plan again", e.Path)
@@ -278,28 +284,54 @@ func confined(root, p string) error {
 }
 
 // Runs lists the apply runs recorded under the host's root, oldest first.
+// The records are read under the root like the configuration (see Scan):
+// no link out of it is followed and no record is read unbounded.
 func Runs(root string) ([]*RunRecord, error) {
-	base := filepath.Join(root, filepath.FromSlash(RunDir))
-	ents, err := os.ReadDir(base)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	fsys, err := openRootFS(root)
 	if err != nil {
-		return nil, fmt.Errorf("listing runs: %w", err)
+		return nil, err
+	}
+	defer fsys.r.Close()
+	return fsys.runs()
+}
+
+// openRootFS opens root (made absolute) for reading under it.
+func openRootFS(root string) (rootFS, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return rootFS{}, fmt.Errorf("root %s: %w", root, err)
+	}
+	r, err := os.OpenRoot(abs)
+	if err != nil {
+		return rootFS{}, fmt.Errorf("root: %w", err)
+	}
+	return rootFS{r: r, abs: abs}, nil
+}
+
+func (fsys rootFS) runs() ([]*RunRecord, error) {
+	base := "/" + RunDir
+	ents, err := fsys.readDir(base)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs in %s: %w", base, err)
 	}
 	var out []*RunRecord
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
 		}
-		f := filepath.Join(base, e.Name(), "run.json")
-		b, err := os.ReadFile(f)
+		f := base + "/" + e.Name() + "/run.json"
+		b, err := fsys.readFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("run %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("run %s: reading %s: %w", e.Name(), f, err)
 		}
 		var rec RunRecord
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		// The directory names the run: an id in the record that differs
+		// could point anywhere.
+		if rec.ID != e.Name() {
+			return nil, fmt.Errorf("%s: names run %q, not its directory's %q", f, rec.ID, e.Name())
 		}
 		out = append(out, &rec)
 	}
@@ -310,14 +342,16 @@ func Runs(root string) ([]*RunRecord, error) {
 // Revert restores the files of one apply run (the latest applied one when
 // id is empty) from its backups and removes the files it created. A file
 // changed since that run is not overwritten: Revert refuses, touching
-// nothing, and names it.
+// nothing, and names it. Everything it reads and writes is under the root.
 func Revert(root, id string) (*RunRecord, []string, error) {
-	abs, err := filepath.Abs(root)
+	fsys, err := openRootFS(root)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer fsys.r.Close()
+	abs := fsys.abs
 	h := &Host{Root: abs}
-	runs, err := Runs(abs)
+	runs, err := fsys.runs()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -339,13 +373,16 @@ func Revert(root, id string) (*RunRecord, []string, error) {
 		return nil, nil, fmt.Errorf("run %s is %s, not applied: nothing to revert", rec.ID, rec.Status)
 	}
 	dir := filepath.Join(abs, filepath.FromSlash(RunDir), rec.ID)
+	if err := confined(abs, filepath.Join(dir, "run.json")); err != nil {
+		return nil, nil, err
+	}
 	backups := map[string][]byte{}
 	for _, f := range rec.Files {
 		real := h.Real(f.Path)
 		if err := confined(abs, real); err != nil {
 			return nil, nil, err
 		}
-		cur, err := os.ReadFile(real)
+		cur, err := fsys.readFile(path.Clean("/" + f.Path))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
@@ -353,7 +390,11 @@ func Revert(root, id string) (*RunRecord, []string, error) {
 			return nil, nil, fmt.Errorf("%s changed after run %s; nothing was reverted: restore it by hand from %s", f.Path, rec.ID, filepath.Join(dir, filepath.FromSlash(f.Backup)))
 		}
 		if !f.Created {
-			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Backup)))
+			bp := path.Join("/", RunDir, rec.ID, f.Backup)
+			if !strings.HasPrefix(bp, path.Join("/", RunDir, rec.ID, "files")+"/") {
+				return nil, nil, fmt.Errorf("backup of %s: %q lies outside the run's files directory: nothing was reverted", f.Path, f.Backup)
+			}
+			b, err := fsys.readFile(bp)
 			if err != nil {
 				return nil, nil, fmt.Errorf("backup of %s: %w", f.Path, err)
 			}

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
 )
 
@@ -60,10 +62,95 @@ func (h *Host) Real(hostPath string) string {
 	return filepath.Join(h.Root, filepath.FromSlash(path.Clean("/"+hostPath)))
 }
 
+// maxConfigFile bounds a configuration file Scan reads: the largest real
+// one is a few KiB, so a bigger file is not configuration (a sparse or
+// device file planted in an unpacked sosreport) and is refused unread.
+const maxConfigFile = 4 << 20
+
+// maxAbsLinks bounds the absolute links followed to read one file.
+const maxAbsLinks = 8
+
+// rootFS reads files under a root through an os.Root, so that no path,
+// whether by "..", an absolute link or a link to a directory, is resolved
+// outside it.
+type rootFS struct {
+	r   *os.Root
+	abs string
+}
+
+// wrap says in words what os.Root's refusal to leave the root means.
+func (fsys rootFS) wrap(err error) error {
+	if err != nil && strings.Contains(err.Error(), "escapes from parent") {
+		return fmt.Errorf("links outside the root %s: %w", fsys.abs, fs.ErrPermission)
+	}
+	return err
+}
+
+// readDir lists the directory at the host path; a missing one is empty.
+func (fsys rootFS) readDir(hostPath string) ([]fs.DirEntry, error) {
+	f, err := fsys.r.Open(strings.TrimPrefix(hostPath, "/"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fsys.wrap(err)
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	return ents, nil
+}
+
+// readFile reads the regular file at the host path, of at most
+// maxConfigFile bytes. A link to /dev/null reads as empty, and an absolute
+// link is followed under the root (up to maxAbsLinks of them), since the
+// root is the host's /. It opens without blocking, so a FIFO is refused
+// rather than waited on, and checks what it opened, so a device or a
+// directory is refused too.
+func (fsys rootFS) readFile(hostPath string) ([]byte, error) {
+	name := strings.TrimPrefix(path.Clean("/"+hostPath), "/")
+	var f *os.File
+	for hops := 0; ; hops++ {
+		var err error
+		f, err = fsys.r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		if err == nil {
+			break
+		}
+		t, lerr := fsys.r.Readlink(name)
+		if lerr != nil || !path.IsAbs(t) || hops == maxAbsLinks {
+			return nil, fsys.wrap(err)
+		}
+		// A link to /dev/null is how systemd masks a file of the same
+		// name further down its search path: it reads as empty.
+		if t == os.DevNull {
+			return []byte{}, nil
+		}
+		// An absolute link names a path on the host, whose / is the
+		// root, as in a chroot.
+		name = strings.TrimPrefix(path.Clean(t), "/")
+	}
+	defer f.Close()
+	return boundedio.ReadRegular(f, maxConfigFile)
+}
+
 // Scan reads every configuration file remedy knows under root. Any file
 // that does not parse makes Scan fail, with every such file named, because
-// a plan made from a partly read host could be wrong.
+// a plan made from a partly read host could be wrong. So does a file that
+// links outside the root, is not a regular file or is implausibly large:
+// nothing outside the root is read, and no file is read whole unbounded.
 func Scan(root string) (*Host, error) {
+	h, err := scan(root)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the host's network configuration, nothing was changed: %w", err)
+	}
+	return h, nil
+}
+
+// scan is Scan with its errors unprefixed, for callers that change nothing.
+func scan(root string) (*Host, error) {
 	if root == "" {
 		root = "/"
 	}
@@ -78,14 +165,18 @@ func Scan(root string) (*Host, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("root %s is not a directory", abs)
 	}
+	r, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	defer r.Close()
+	fsys := rootFS{r: r, abs: abs}
 	h := &Host{Root: abs, ethtool: map[string]*netconf.Offloads{}, macs: map[string]string{}, drivers: map[string]string{}}
 	var errs []error
 	read := func(dir string, keep func(name string) bool, parse func(hostPath string, data []byte) error) {
-		ents, err := os.ReadDir(filepath.Join(abs, dir))
+		ents, err := fsys.readDir("/" + dir)
 		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("reading /%s: %w", dir, err))
-			}
+			errs = append(errs, fmt.Errorf("reading /%s: %w", dir, err))
 			return
 		}
 		for _, e := range ents {
@@ -93,7 +184,7 @@ func Scan(root string) (*Host, error) {
 				continue
 			}
 			hp := "/" + dir + "/" + e.Name()
-			data, err := os.ReadFile(h.Real(hp))
+			data, err := fsys.readFile(hp)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reading %s: %w", hp, err))
 				continue
@@ -154,30 +245,44 @@ func Scan(root string) (*Host, error) {
 	}
 	sort.SliceStable(links, func(i, j int) bool { return path.Base(links[i].Path()) < path.Base(links[j].Path()) })
 	h.links = links
-	if fi, err := os.Stat(filepath.Join(abs, linkDirs[0])); err == nil && fi.IsDir() {
+	if fi, err := r.Stat(linkDirs[0]); err == nil && fi.IsDir() {
 		h.networkdDir = true
 	}
-	if ents, err := os.ReadDir(filepath.Join(abs, sysNetDir)); err == nil {
+	// sysfs and the release file are optional: a missing one is no error
+	// (nor is a path through a file, such as sys/class/net/bonding_masters
+	// taken for an interface), but one that is there is read as carefully
+	// as the rest.
+	optional := func(hp string) string {
+		b, err := fsys.readFile(hp)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				errs = append(errs, fmt.Errorf("reading %s: %w", hp, err))
+			}
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if ents, err := fsys.readDir("/" + sysNetDir); err == nil {
 		for _, e := range ents {
 			dev := e.Name()
-			if b, err := os.ReadFile(filepath.Join(abs, sysNetDir, dev, "address")); err == nil {
-				h.macs[dev] = strings.ToLower(strings.TrimSpace(string(b)))
+			if a := optional("/" + sysNetDir + "/" + dev + "/address"); a != "" {
+				h.macs[dev] = strings.ToLower(a)
 			}
-			if t, err := os.Readlink(filepath.Join(abs, sysNetDir, dev, "device", "driver")); err == nil {
-				h.drivers[dev] = filepath.Base(t)
+			if t, err := r.Readlink(path.Join(sysNetDir, dev, "device", "driver")); err == nil {
+				h.drivers[dev] = path.Base(filepath.ToSlash(t))
 			}
 		}
+	} else {
+		errs = append(errs, fmt.Errorf("reading /%s: %w", sysNetDir, err))
 	}
-	if b, err := os.ReadFile(filepath.Join(abs, "etc/redhat-release")); err == nil {
-		h.release = strings.TrimSpace(string(b))
-	}
+	h.release = optional("/etc/redhat-release")
 	for _, f := range h.ifcfgs {
 		if hw := strings.ToLower(f.Value("HWADDR")); hw != "" && h.macs[f.Device()] == "" {
 			h.macs[f.Device()] = hw
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("cannot read the host's network configuration, nothing was changed: %w", errors.Join(errs...))
+		return nil, errors.Join(errs...)
 	}
 	return h, nil
 }

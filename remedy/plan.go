@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
 )
@@ -62,12 +62,15 @@ type Workaround struct {
 	Offload kb.EthtoolOffload
 }
 
+// maxDiagnosis bounds a DIAGNOSIS.json read for its workaround.
+const maxDiagnosis = 64 << 20
+
 // LoadWorkaround finds the ethtool_offload action named by arg: a
 // knowledge-base id, or a DIAGNOSIS.json written by ktriage analyze --json
 // (its matches' workarounds). A diagnosis with several different offload
 // actions is ambiguous and an error listing them.
 func LoadWorkaround(arg string, k *kb.KB) (*Workaround, error) {
-	if data, err := os.ReadFile(arg); err == nil {
+	if data, err := boundedio.ReadFile(arg, maxDiagnosis); err == nil {
 		var d struct {
 			Matches []struct {
 				ID         string         `json:"id"`
@@ -357,6 +360,11 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		p.Edits = append(p.Edits, &Edit{Path: np.Path, Old: np.Data, New: netconf.ApplySplices(np.Data, ss), Kind: "netplan", Devices: netplanDevs[np]})
 		p.Notes = append(p.Notes, "netplan: run netplan apply (or reboot) to render the .link settings")
 	}
+	for _, e := range p.Edits {
+		if err := reparse(e); err != nil {
+			errs = append(errs, &ConflictError{File: e.Path, Msg: fmt.Sprintf("the edit would not parse as %s any more (%v): change the file by hand", e.Kind, err)})
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("refusing to change anything: %w", errors.Join(errs...))
 	}
@@ -367,6 +375,26 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		p.Notes = append(p.Notes, "ETHTOOL_OPTS with several ';'-separated parts needs initscripts 9.03.24 or later (RHEL 6.2+); each part names its device")
 	}
 	return p, nil
+}
+
+// reparse reads an edit's new content with the parser of its kind: the
+// editors splice text into files, and an odd but accepted file can be
+// spliced into one its own parser (and so the host) no longer reads.
+func reparse(e *Edit) error {
+	var err error
+	switch e.Kind {
+	case "ifcfg":
+		_, err = netconf.ParseIfcfg(e.Path, e.New)
+	case "keyfile":
+		_, err = netconf.ParseKeyfile(e.Path, e.New)
+	case "link":
+		_, err = netconf.ParseLink(e.Path, e.New)
+	case "netplan":
+		_, err = netconf.ParseNetplan(e.Path, e.New)
+	default:
+		err = fmt.Errorf("no parser for kind %q", e.Kind)
+	}
+	return err
 }
 
 func hasKind(es []*Edit, kind string) bool {

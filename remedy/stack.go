@@ -66,9 +66,9 @@ func (s Stack) Persistence() string {
 // files). A root with none of them gives none; a file that does not parse
 // is an error, as for Scan.
 func Stacks(root string) ([]Stack, error) {
-	h, err := Scan(root)
+	h, err := scan(root)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot tell the network stack under %s: %w", root, err)
 	}
 	return h.stacks(), nil
 }

@@ -3,10 +3,10 @@ package remedy
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
+	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
 	"github.com/ktriage/ktriage/kb"
 )
@@ -146,7 +146,7 @@ func (v Verdict) Err() error {
 func loadEthtoolK(files []string) (map[string]*netconf.Offloads, error) {
 	out := map[string]*netconf.Offloads{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := boundedio.ReadFile(f, maxConfigFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading ethtool -k output: %w", err)
 		}

@@ -107,20 +107,26 @@ func analyzeFile(path string, opt Options) (*document, error) {
 		return nil, fmt.Errorf("%s: offset 0: %w", path, err)
 	}
 	head = head[:n]
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if dump.Sniff(head) != "" {
+		if !st.Mode().IsRegular() && st.Mode()&fs.ModeDevice == 0 {
+			return nil, fmt.Errorf("%s: offset 0: a %s dump must be read at random, from a file, not a pipe", path, dump.Sniff(head))
+		}
 		f.Close()
 		return analyzeVmcore(path)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var r io.Reader = f
+	// The head already read goes first, so that a pipe (analyze
+	// <(journalctl -k), /dev/stdin) reads as a file does.
+	var r io.Reader = io.MultiReader(bytes.NewReader(head), f)
 	if opt.Wrap != nil {
 		size := int64(0)
-		if st, err := f.Stat(); err == nil {
+		if st.Mode().IsRegular() {
 			size = st.Size()
 		}
-		r = opt.Wrap(path, f, size)
+		r = opt.Wrap(path, r, size)
 	}
 	return scanDocument(path, r)
 }
@@ -161,6 +167,11 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	doc := &document{input: Input{Path: path, Kind: KindLog}, release: sc.Release()}
 	if prompts > 0 || len(sess.Backtraces) > 0 || sess.Sys != nil {
 		doc.input.Kind = KindCrashSession
+	}
+	if sess.Dropped > 0 {
+		// Memory stays bounded by dropping the rest; the user must still
+		// learn that what is shown is not all there was.
+		doc.input.Note = fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped)
 	}
 	doc.reports = join(path, reps, sess, doc.release)
 	doc.findings, doc.owner, doc.next = objectFindings(sess, doc.reports)

@@ -36,7 +36,8 @@ const (
 type Input struct {
 	Path string    `json:"path"`
 	Kind InputKind `json:"kind"`
-	// Note says why an input gave nothing, when it did not.
+	// Note says why an input gave nothing, when it did not, or what of
+	// it was not read.
 	Note string `json:"note,omitempty"`
 }
 

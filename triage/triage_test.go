@@ -8,11 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ktriage/ktriage/checks"
+	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/oops"
 )
@@ -388,5 +390,62 @@ func TestDebianKdumpDir(t *testing.T) {
 	}
 	if d.Vmcore == nil || d.Vmcore.CrashTime == nil || *d.Vmcore.CrashTime != "2026-11-26T11:50:26Z" {
 		t.Errorf("vmcore %+v", d.Vmcore)
+	}
+}
+
+// TestDroppedBacktracesNoted: a transcript with more backtraces than the
+// scanner keeps says so on its input, rather than passing the first 4096
+// off as all there were.
+func TestDroppedBacktracesNoted(t *testing.T) {
+	var b strings.Builder
+	for i := range crashlog.MaxBacktraces + 904 {
+		fmt.Fprintf(&b, "crash> bt %d\nPID: %d  TASK: ffff8800%08x  CPU: 0   COMMAND: \"x\"\n #0 [ffff880061a03190] f%d at ffffffff8103b60b\n    [exception RIP: skb_checksum+725]\n", i, i, i, i)
+	}
+	doc, err := scanDocument("many.txt", strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := doc.input.Note; !strings.Contains(n, "904") || !strings.Contains(n, "4096") {
+		t.Errorf("note %q does not say 904 backtraces past the first 4096 were not read", n)
+	}
+	doc, err = scanDocument("one.txt", strings.NewReader("crash> bt\n #0 [ffff880061a03190] f at ffffffff8103b60b\n    [exception RIP: skb_checksum+725]\n"))
+	if err != nil || doc.input.Note != "" {
+		t.Errorf("a small transcript: note %q, %v", doc.input.Note, err)
+	}
+}
+
+// TestPipe: a log named by a pipe (analyze <(journalctl -k), /dev/stdin)
+// is read as it streams, not refused for want of seeking.
+func TestPipe(t *testing.T) {
+	log, err := os.ReadFile("../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	feed := func(b []byte) {
+		go func() {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			f.Write(b)
+			f.Close()
+		}()
+	}
+	feed(log)
+	d, err := Analyze([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reports) == 0 {
+		t.Error("no crash read from the pipe")
+	}
+	// A dump cannot be read from a pipe: the error says so.
+	feed(append([]byte("KDUMP   "), make([]byte, 8192)...))
+	if _, err := Analyze([]string{p}, Options{}); err == nil || !strings.Contains(err.Error(), p+": offset 0: ") || !strings.Contains(err.Error(), "not a pipe") {
+		t.Errorf("a dump through a pipe: %v", err)
 	}
 }

@@ -55,10 +55,14 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 			if asJSON {
 				return render.JSON(out, d)
 			}
+			// A root that cannot be read costs only the choice of stack:
+			// the diagnosis still prints, with a warning naming what was
+			// wrong, and the workaround names every stack.
 			var stacks []remedy.Stack
 			if root != "" {
 				if stacks, err = remedy.Stacks(root); err != nil {
-					return fmt.Errorf("--root: %w", err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: warning: --root: %v; the workaround names every network stack\n", err)
+					stacks = nil
 				}
 			}
 			color := false

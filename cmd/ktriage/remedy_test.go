@@ -168,3 +168,35 @@ func TestAnalyzeRootPersistence(t *testing.T) {
 		t.Errorf("--json changed with --root: %v", err)
 	}
 }
+
+// TestAnalyzeBadRoot: a --root that cannot be read costs only the choice
+// of stack: the diagnosis still prints, a warning names the root's
+// problem (the file, for a file), and the workaround names every choice.
+func TestAnalyzeBadRoot(t *testing.T) {
+	const ticket = "../../examples/ticket-skb-checksum.txt"
+	const every = "by the host's network stack, one of: "
+	unparsable := remedytest.Root(t, "rhel6")
+	os.WriteFile(filepath.Join(unparsable, "etc/sysconfig/network-scripts/ifcfg-eth9"), []byte("DEVICE=eth9\nnot an assignment\n"), 0o644)
+	linked := remedytest.Root(t, "rhel6")
+	os.Symlink("../../../../../../../../../../etc/passwd", filepath.Join(linked, "etc/sysconfig/network-scripts/ifcfg-eth9"))
+	cases := []struct {
+		name, root, want string
+	}{
+		{"missing", filepath.Join(t.TempDir(), "nope"), "nope"},
+		{"unparsable file", unparsable, "/etc/sysconfig/network-scripts/ifcfg-eth9:2"},
+		{"link out of the root", linked, "/etc/sysconfig/network-scripts/ifcfg-eth9: links outside the root"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := runCLI(t, "analyze", "--root", c.root, ticket)
+			if err != nil {
+				t.Fatalf("analyze failed instead of warning: %v", err)
+			}
+			for _, want := range []string{"kernel BUG in dev_hard_start_xmit", "warning: --root", c.want, every} {
+				if !strings.Contains(out, want) {
+					t.Errorf("lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}

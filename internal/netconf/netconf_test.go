@@ -1,6 +1,8 @@
 package netconf
 
 import (
+	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -123,5 +125,52 @@ func TestNetplanFlowRefused(t *testing.T) {
 	}
 	if _, err := ParseNetplan("n", []byte("network: [\n")); err == nil {
 		t.Error("bad YAML accepted")
+	}
+}
+
+// TestNetplanDeepNesting: YAML nested far deeper than any netplan file is
+// refused with the file and line before the parser, whose memory grows with
+// the square of the nesting, sees it.
+func TestNetplanDeepNesting(t *testing.T) {
+	var block strings.Builder
+	block.WriteString("network:\n")
+	for i := range 600 {
+		block.WriteString(strings.Repeat(" ", i+2) + "-\n")
+	}
+	for name, doc := range map[string]string{
+		"flow":  "network: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n",
+		"map":   "network:\n  ethernets: " + strings.Repeat("{a: ", 50000) + "x" + strings.Repeat("}", 50000) + "\n",
+		"block": block.String(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := ParseNetplan("/etc/netplan/deep.yaml", []byte(doc))
+			runtime.ReadMemStats(&after)
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.File != "/etc/netplan/deep.yaml" || pe.Line == 0 || !strings.Contains(err.Error(), "nested deeper") {
+				t.Errorf("got %v, want a ParseError naming the file and line", err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 32<<20 {
+				t.Errorf("allocated %d MB", n>>20)
+			}
+		})
+	}
+}
+
+// TestNetplanSetOffloadsChecksItsOutput: goccy accepts some text that is
+// not YAML by the spec (a key's value continued at the key's own
+// indentation, found by FuzzNetplan); an insertion into such an entry would
+// leave a file that does not parse, and is refused instead, naming the file
+// and entry.
+func TestNetplanSetOffloadsChecksItsOutput(t *testing.T) {
+	np, err := ParseNetplan("/etc/netplan/x.yaml", []byte(" \nnetwork:\n  0: 0\n  1: 0\n  ethernets:\n   00:\n    00:\n#\n    00"))
+	if err != nil || len(np.Ethernets) == 0 {
+		t.Skipf("goccy no longer accepts the input: %v", err)
+	}
+	out, err := np.SetOffloads(np.Ethernets[0], [][2]string{{"large-receive-offload", "false"}})
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.File != "/etc/netplan/x.yaml" || !strings.Contains(err.Error(), "ethernets.00") {
+		t.Fatalf("got %v and\n%q\nwant a ParseError naming the file and entry", err, out)
 	}
 }

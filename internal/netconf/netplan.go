@@ -6,6 +6,8 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/ktriage/ktriage/internal/yamlshape"
 )
 
 // Netplan is one netplan YAML file (/etc/netplan/*.yaml). netplan renders
@@ -54,6 +56,9 @@ func ParseNetplan(path string, data []byte) (np *Netplan, err error) {
 			np, err = nil, perr(path, 0, "YAML parser failed on this input: %v", r)
 		}
 	}()
+	if se := yamlshape.Check(data); se != nil {
+		return nil, perr(path, se.Line, "%s", se.Msg)
+	}
 	f, perror := parser.ParseBytes(data, 0)
 	if perror != nil {
 		return nil, &ParseError{File: path, Msg: "invalid YAML", Err: perror}
@@ -272,7 +277,8 @@ func NetplanBool(v string) (on, ok bool) {
 // SetOffloads returns the file with the given keys added to ethernets.ID as
 // lines at the entry's indentation after its last line. Existing keys are
 // left to the caller (it refuses or skips them). A flow-style entry cannot
-// be extended without rewriting it, and is an error.
+// be extended without rewriting it, and is an error, as is an insertion
+// whose result does not read back with the keys set.
 func (np *Netplan) SetOffloads(e *NetplanEthernet, kv [][2]string) ([]byte, error) {
 	if e.flow {
 		return nil, perr(np.Path, e.Line, "ethernets.%s is written in flow style ({...}) or empty: rewrite it as a block mapping, then run remedy again", e.ID)
@@ -293,5 +299,27 @@ func (np *Netplan) SetOffloads(e *NetplanEthernet, kv [][2]string) ([]byte, erro
 	for _, p := range kv {
 		b.WriteString(pad + p[0] + ": " + p[1] + "\n")
 	}
-	return ApplySplices(np.Data, []Splice{{off, off, b.String()}}), nil
+	out := ApplySplices(np.Data, []Splice{{off, off, b.String()}})
+	// The insertion trusts the entry's lines as goccy read them, and goccy
+	// accepts some text the YAML spec (and netplan) does not: read the
+	// result back, and refuse rather than write a file netplan rejects.
+	np2, err := ParseNetplan(np.Path, out)
+	var e2 *NetplanEthernet
+	if err == nil {
+		for _, x := range np2.Ethernets {
+			if x.ID == e.ID {
+				e2 = x
+			}
+		}
+	}
+	for _, p := range kv {
+		if e2 == nil || e2.Settings[p[0]].Value != p[1] {
+			why := "it does not read back"
+			if err != nil {
+				why = err.Error()
+			}
+			return nil, perr(np.Path, e.Line, "adding %s to ethernets.%s would leave a file netplan cannot read (%s): add it by hand", p[0], e.ID, why)
+		}
+	}
+	return out, nil
 }
