@@ -139,7 +139,6 @@ const (
 	SeverityInfo    Severity = "info"
 )
 
-
 // Check ids. They are public (JSON output, KB rules and tickets quote them):
 // add new ones, never rename.
 const (

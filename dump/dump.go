@@ -119,7 +119,6 @@ const (
 	FormatFlattened Format = "flattened"
 )
 
-
 // Compression names how a dump stores its pages.
 type Compression string
 
@@ -134,7 +133,6 @@ const (
 	// CompressionMixed: the header announces more than one compression.
 	CompressionMixed Compression = "mixed"
 )
-
 
 // Note is one ELF note: the kernel's per-CPU registers (CORE/NT_PRSTATUS),
 // VMCOREINFO, QEMU's CPU state and whatever else the capture stored.

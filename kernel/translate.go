@@ -60,7 +60,6 @@ const (
 	LevelPTE PageTableLevel = "PTE"
 )
 
-
 var (
 	levels4 = []PageTableLevel{LevelPGD, LevelPUD, LevelPMD, LevelPTE}
 	levels5 = []PageTableLevel{LevelPGD, LevelP4D, LevelPUD, LevelPMD, LevelPTE}

@@ -24,7 +24,6 @@ const (
 	Inferred Proof = "inferred"
 )
 
-
 // Link is one step of the chain.
 type Link struct {
 	From  string `json:"from"`

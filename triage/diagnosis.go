@@ -30,7 +30,6 @@ const (
 	KindSosreport InputKind = "sosreport"
 )
 
-
 // Input is one piece of evidence as the user named it, or a file found in a
 // directory they named.
 type Input struct {
