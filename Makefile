@@ -47,11 +47,14 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
 # Short runs of every fuzz target (each parser has one); FUZZTIME=5m for longer.
+# Minimizing a new input is capped at FUZZMINIMIZE: the dump fuzzers' inputs are
+# large, and uncapped a worker spent its whole run minimizing (3-7 executions).
 FUZZTIME ?= 20s
+FUZZMINIMIZE ?= 5s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 	  done; \
 	done
 
