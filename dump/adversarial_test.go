@@ -83,6 +83,7 @@ type subject struct {
 	fields       []field
 	cuts         []int64
 	extra        []mutant // structure-specific mutants (bitmaps, markers)
+	logs         []mutant // damage to the memory the log is read from
 	// stream: open the mutants as a pipe would deliver them, through
 	// dump.OpenFlattened's spool into tmp, not at random.
 	stream bool
@@ -175,7 +176,7 @@ func (s *subject) mutants() []mutant {
 		rnd.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 		ms = ms[:advMaxPerDump]
 	}
-	return ms
+	return append(ms, s.logs...)
 }
 
 // read reads n bytes of the subject at off, or zeros past its end.
@@ -226,6 +227,9 @@ func (s *subject) describeELF() {
 		phnum = int64(s.u32(shoff + 44))
 	}
 	s.cuts = append(s.cuts, 4, 16, 63, 64, phoff, phoff+56, phoff+56*phnum-1, phoff+56*phnum)
+	if phnum < 1<<16 {
+		s.logPageMutants(phoff, phnum)
+	}
 	for _, i := range slices.Compact([]int64{0, 1, 2, phnum / 2, phnum - 1}) {
 		if i < 0 || i >= phnum {
 			continue
@@ -253,6 +257,166 @@ func (s *subject) describeELF() {
 			}
 		}
 	}
+}
+
+// logPageMutants damages, one page at a time, the memory the kernel log
+// is read from (page tables, the printk ring's descriptors, infos and
+// text), where an ELF dump stores it verbatim: zeroed, the descriptors
+// lose their state and the ring its records; filled with 0xff, every
+// index and size is at its maximum.
+func (s *subject) logPageMutants(phoff, phnum int64) {
+	pfns := logPFNs(s)
+	type seg struct{ paddr, off, filesz uint64 }
+	var segs []seg
+	for i := range phnum {
+		at := phoff + 56*i
+		if s.u32(at) == 1 {
+			segs = append(segs, seg{s.u64(at + 24), s.u64(at + 8), s.u64(at + 32)})
+		}
+	}
+	fileOff := func(pfn uint64) int64 {
+		pa := pfn * 4096
+		for _, sg := range segs {
+			if pa >= sg.paddr && pa+4096 <= sg.paddr+sg.filesz {
+				return int64(sg.off + pa - sg.paddr)
+			}
+		}
+		return -1
+	}
+	// Each run of consecutive pages (an array: the descriptors, the
+	// infos, the text ring) damaged whole, and a seeded sample of single
+	// pages.
+	fill := func(what string, pfn uint64, n int, b byte) {
+		off := fileOff(pfn)
+		if off < 0 || fileOff(pfn+uint64(n)-1) != off+int64(n-1)*4096 {
+			return
+		}
+		s.logs = append(s.logs, mutant{name: fmt.Sprintf("%s at pfn %#x, %d pages, all %#x", what, pfn, n, b),
+			patches: []patch{{off, bytes.Repeat([]byte{b}, n*4096)}}, size: -1})
+	}
+	for i := 0; i < len(pfns); {
+		j := i + 1
+		for j < len(pfns) && pfns[j] == pfns[j-1]+1 {
+			j++
+		}
+		fill("log pages", pfns[i], j-i, 0)
+		fill("log pages", pfns[i], j-i, 0xff)
+		i = j
+	}
+	// The printk ring's own fields, and its descriptor array whole.
+	for _, f := range ringFields(s, fileOff) {
+		for _, v := range f.values() {
+			s.logs = append(s.logs, mutant{name: fmt.Sprintf("%s=%x", f.name, v), patches: []patch{{f.off, v}}, size: -1})
+		}
+	}
+	rnd := rand.New(rand.NewPCG(advSeed, uint64(len(pfns))))
+	for range min(len(pfns), 16) {
+		pfn := pfns[rnd.IntN(len(pfns))]
+		fill("log page", pfn, 1, []byte{0, 0xff, 0x80}[rnd.IntN(3)])
+	}
+}
+
+// ringFields finds the lockless printk ring of an ELF dump the way Dmesg
+// does (VMCOREINFO's SYMBOL(prb) and offsets) and returns where its
+// counts and indices are in the file; it also adds the mutants that
+// zero, or set to "reserved", every descriptor at once: a ring with no
+// readable record.
+func ringFields(s *subject, fileOff func(pfn uint64) int64) []field {
+	d, err := dump.OpenReaderAt(s.r, s.size, s.name)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	k, err := kernel.New(d, d.VMCOREINFO())
+	if err != nil {
+		return nil
+	}
+	vi := k.VMCOREINFO()
+	off := func(key string) uint64 { v, _ := vi.Offset(key); return uint64(v) }
+	at := func(vaddr uint64) int64 {
+		pa, err := k.Translate(vaddr)
+		if err != nil {
+			return -1
+		}
+		if o := fileOff(pa / 4096); o >= 0 {
+			return o + int64(pa%4096)
+		}
+		return -1
+	}
+	u64 := func(vaddr uint64) uint64 {
+		var b [8]byte
+		k.ReadVirt(b[:], vaddr)
+		return binary.LittleEndian.Uint64(b[:])
+	}
+	sym, ok := vi.Symbol("prb")
+	if !ok {
+		return nil
+	}
+	rb := u64(sym)
+	desc := rb + off("printk_ringbuffer.desc_ring")
+	text := rb + off("printk_ringbuffer.text_data_ring")
+	counter := off("atomic_long_t.counter")
+	var fs []field
+	for _, f := range []struct {
+		name  string
+		vaddr uint64
+		width int
+	}{
+		{"prb", sym, 8},
+		{"prb.desc_ring.count_bits", desc + off("prb_desc_ring.count_bits"), 4},
+		{"prb.desc_ring.descs", desc + off("prb_desc_ring.descs"), 8},
+		{"prb.desc_ring.infos", desc + off("prb_desc_ring.infos"), 8},
+		{"prb.desc_ring.head_id", desc + off("prb_desc_ring.head_id") + counter, 8},
+		{"prb.desc_ring.tail_id", desc + off("prb_desc_ring.tail_id") + counter, 8},
+		{"prb.text_data_ring.size_bits", text + off("prb_data_ring.size_bits"), 4},
+		{"prb.text_data_ring.data", text + off("prb_data_ring.data"), 8},
+	} {
+		if o := at(f.vaddr); o >= 0 {
+			fs = append(fs, field{name: f.name, off: o, width: f.width})
+		}
+	}
+	// Every descriptor's state: zeroed (reserved, id 0) or all ones.
+	countBits := binary.LittleEndian.Uint32(s.read(at(desc+off("prb_desc_ring.count_bits")), 4))
+	descs := u64(desc + off("prb_desc_ring.descs"))
+	size, _ := vi.Size("prb_desc")
+	if countBits > 20 || size <= 0 {
+		return fs
+	}
+	for _, b := range []byte{0, 0xff} {
+		var ps []patch
+		n := uint64(size) << countBits
+		for v := descs; v < descs+n; v = (v + 4096) &^ 4095 {
+			o := at(v)
+			if o < 0 {
+				return fs
+			}
+			ps = append(ps, patch{o, bytes.Repeat([]byte{b}, int(min(descs+n, (v+4096)&^4095)-v))})
+		}
+		s.logs = append(s.logs, mutant{name: fmt.Sprintf("every printk descriptor all %#x", b), patches: ps, size: -1})
+	}
+	return fs
+}
+
+// logPFNs lists the page frames reading the subject's log touches, or
+// none when it has no log to read.
+func logPFNs(s *subject) []uint64 {
+	d, err := dump.OpenReaderAt(s.r, s.size, s.name)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	rec := &pageRecorder{Dump: d, pfns: map[uint64]bool{}}
+	k, err := kernel.New(rec, d.VMCOREINFO())
+	if err != nil || k.Dmesg(io.Discard) != nil {
+		return nil
+	}
+	return slices.Sorted(func(yield func(uint64) bool) {
+		for p := range rec.pfns {
+			if !yield(p) {
+				return
+			}
+		}
+	})
 }
 
 func (s *subject) describeKdump() {
