@@ -36,9 +36,10 @@ func TestHelperKtriage(t *testing.T) {
 	os.Exit(0)
 }
 
-// TestDmesgWarnings: dmesg passes on what `vmcore info` knows of a damaged
-// dump on stderr, while stdout holds only the log.
-func TestDmesgWarnings(t *testing.T) {
+// TestDumpWarnings: dmesg and analyze pass on what `vmcore info` knows of a
+// damaged dump on stderr, while stdout holds only the log (the summary,
+// the JSON).
+func TestDumpWarnings(t *testing.T) {
 	src := filepath.Join(testshared.Path(t, "fixtures/vmcore"), "skbcsum-kdump", "vmcore.kdump-d31")
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -48,17 +49,28 @@ func TestDmesgWarnings(t *testing.T) {
 	if err := os.WriteFile(cut, b[:len(b)-4096], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs([]string{"dmesg", cut})
-	err = root.Execute()
-	if !strings.Contains(errOut.String(), "warning: "+cut+": offset ") || !strings.Contains(errOut.String(), "truncated") {
-		t.Errorf("stderr %q lacks the truncation warning (err %v)", errOut.String(), err)
-	}
-	if strings.Contains(out.String(), "warning") || !strings.HasPrefix(out.String(), "[    0.000000] Linux version") {
-		t.Errorf("stdout is not the log alone: %.200q", out.String())
+	for _, c := range []struct {
+		args  []string
+		start string // what stdout starts with
+	}{
+		{[]string{"dmesg", cut}, "[    0.000000] Linux version"},
+		{[]string{"analyze", cut}, ""},
+		{[]string{"analyze", "--json", cut}, "{"},
+	} {
+		t.Run(strings.Join(c.args[:len(c.args)-1], " "), func(t *testing.T) {
+			root := newRootCmd()
+			var out, errOut bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&errOut)
+			root.SetArgs(c.args)
+			err := root.Execute()
+			if !strings.Contains(errOut.String(), "warning: "+cut+": offset ") || !strings.Contains(errOut.String(), "truncated") {
+				t.Errorf("stderr %q lacks the truncation warning (err %v)", errOut.String(), err)
+			}
+			if strings.Contains(out.String(), "ktriage: warning") || !strings.HasPrefix(out.String(), c.start) || out.Len() == 0 {
+				t.Errorf("stdout is not the output alone: %.200q", out.String())
+			}
+		})
 	}
 }
 
