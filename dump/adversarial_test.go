@@ -37,7 +37,7 @@ const (
 	advHang = 15 * time.Second
 	// advAlloc bounds the bytes one mutant may allocate in all, advHeld
 	// what it may hold while open (the page cache is 64 MiB at most).
-	advAlloc = 512 << 20
+	advAlloc = 128 << 20
 	advHeld  = 96 << 20
 	// advRandom random mutants per dump: a few bytes of its headers
 	// rewritten, or the file cut at a random offset.
@@ -521,6 +521,8 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 // verdict is what one mutant came to.
 type verdict struct {
 	outcome, detail string
+	took            time.Duration // open and dmesg, wall clock
+	alloc           uint64        // bytes allocated meanwhile
 }
 
 // runMutant opens a mutant and reads its log, as `ktriage dmesg` does.
@@ -544,19 +546,20 @@ func runMutant(s *subject, m mutant) verdict {
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- verdict{outOther, fmt.Sprintf("panic: %v", p)}
+				done <- verdict{outcome: outOther, detail: fmt.Sprintf("panic: %v", p)}
 			}
 		}()
 		done <- openAndDmesg(open, name, &before)
 	}()
 	select {
 	case v := <-done:
-		if el := time.Since(start); el > advTime && v.outcome != outOther {
-			return verdict{outOther, fmt.Sprintf("took %v (bound %v): %s", el.Round(time.Millisecond), advTime, v.detail)}
+		v.took = time.Since(start)
+		if v.took > advTime && v.outcome != outOther {
+			v.outcome, v.detail = outOther, fmt.Sprintf("took %v (bound %v): %s", v.took.Round(time.Millisecond), advTime, v.detail)
 		}
 		return v
 	case <-time.After(advHang):
-		return verdict{outOther, fmt.Sprintf("hung: no result after %v", advHang)}
+		return verdict{outcome: outOther, detail: fmt.Sprintf("hung: no result after %v", advHang)}
 	}
 }
 
@@ -578,19 +581,24 @@ func openAndDmesg(open func() (*dump.Dump, error), name string, before *runtime.
 	err = k.Dmesg(&w)
 	var mid runtime.MemStats
 	runtime.ReadMemStats(&mid)
-	if a := mid.TotalAlloc - before.TotalAlloc; a > advAlloc {
-		return verdict{outOther, fmt.Sprintf("allocated %d MiB (bound %d MiB)", a>>20, advAlloc>>20)}
-	}
-	if h := int64(mid.HeapAlloc) - int64(before.HeapAlloc); h > advHeld {
-		return verdict{outOther, fmt.Sprintf("holds %d MiB open (bound %d MiB)", h>>20, advHeld>>20)}
-	}
-	if w.n > 0 {
-		return verdict{outLog, fmt.Sprintf("%d bytes of log (%v)", w.n, err)}
-	}
-	if err == nil {
-		return verdict{outOther, "an empty log without an error"}
-	}
-	return classifyErr(err, "dmesg", "kernel: ")
+	alloc := mid.TotalAlloc - before.TotalAlloc
+	v := func() verdict {
+		if alloc > advAlloc {
+			return verdict{outcome: outOther, detail: fmt.Sprintf("allocated %d MiB (bound %d MiB)", alloc>>20, advAlloc>>20)}
+		}
+		if h := int64(mid.HeapAlloc) - int64(before.HeapAlloc); h > advHeld {
+			return verdict{outcome: outOther, detail: fmt.Sprintf("holds %d MiB open (bound %d MiB)", h>>20, advHeld>>20)}
+		}
+		if w.n > 0 {
+			return verdict{outcome: outLog, detail: fmt.Sprintf("%d bytes of log (%v)", w.n, err)}
+		}
+		if err == nil {
+			return verdict{outcome: outOther, detail: "an empty log without an error"}
+		}
+		return classifyErr(err, "dmesg", "kernel: ")
+	}()
+	v.alloc = alloc
+	return v
 }
 
 // classifyErr accepts an error that says where it comes from; one that
@@ -599,11 +607,11 @@ func classifyErr(err error, stage, prefix string) verdict {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "internal error"):
-		return verdict{outOther, stage + ": " + msg}
+		return verdict{outcome: outOther, detail: stage + ": " + msg}
 	case !strings.HasPrefix(msg, prefix):
-		return verdict{outOther, fmt.Sprintf("%s: error does not start with %q: %s", stage, prefix, msg)}
+		return verdict{outcome: outOther, detail: fmt.Sprintf("%s: error does not start with %q: %s", stage, prefix, msg)}
 	}
-	return verdict{outError, stage + ": " + msg}
+	return verdict{outcome: outError, detail: stage + ": " + msg}
 }
 
 // tally counts outcomes overall and by format.
@@ -611,6 +619,9 @@ type tally struct {
 	mu       sync.Mutex
 	byFormat map[string]map[string]int
 	others   []string
+	// the slowest mutant and the most allocating one
+	slowest, hungriest       verdict
+	slowestWhat, hungriestOf string
 }
 
 func (t *tally) add(format string, v verdict, what string) {
@@ -620,6 +631,12 @@ func (t *tally) add(format string, v verdict, what string) {
 		t.byFormat[format] = map[string]int{}
 	}
 	t.byFormat[format][v.outcome]++
+	if v.took > t.slowest.took {
+		t.slowest, t.slowestWhat = v, what
+	}
+	if v.alloc > t.hungriest.alloc {
+		t.hungriest, t.hungriestOf = v, what
+	}
 	if v.outcome == outOther {
 		t.others = append(t.others, what+": "+v.detail)
 	}
@@ -691,6 +708,8 @@ func TestAdversarialDumps(t *testing.T) {
 		}
 	}
 	t.Logf("%-14s %4d mutants of %d dumps in %v: %d clean error, %d log, %d other", "all", total, len(subjects), time.Since(start).Round(time.Millisecond), sum[outError], sum[outLog], sum[outOther])
+	t.Logf("slowest: %v (bound %v), %s; most allocating: %d MiB (bound %d MiB), %s",
+		tl.slowest.took.Round(time.Millisecond), advTime, tl.slowestWhat, tl.hungriest.alloc>>20, advAlloc>>20, tl.hungriestOf)
 	for _, s := range subjects {
 		if ents, _ := os.ReadDir(s.tmp); s.stream && len(ents) > 0 {
 			t.Errorf("%s: spool files left behind: %v", s.name, ents)
