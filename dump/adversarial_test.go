@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -228,7 +229,7 @@ func (s *subject) describeELF() {
 	}
 	s.cuts = append(s.cuts, 4, 16, 63, 64, phoff, phoff+56, phoff+56*phnum-1, phoff+56*phnum)
 	if phnum < 1<<16 {
-		s.logPageMutants(phoff, phnum)
+		s.logPageMutants(s.elfFileOff(phoff, phnum))
 	}
 	for _, i := range slices.Compact([]int64{0, 1, 2, phnum / 2, phnum - 1}) {
 		if i < 0 || i >= phnum {
@@ -259,13 +260,8 @@ func (s *subject) describeELF() {
 	}
 }
 
-// logPageMutants damages, one page at a time, the memory the kernel log
-// is read from (page tables, the printk ring's descriptors, infos and
-// text), where an ELF dump stores it verbatim: zeroed, the descriptors
-// lose their state and the ring its records; filled with 0xff, every
-// index and size is at its maximum.
-func (s *subject) logPageMutants(phoff, phnum int64) {
-	pfns := logPFNs(s)
+// elfFileOff maps a page frame to where an ELF dump stores it, or -1.
+func (s *subject) elfFileOff(phoff, phnum int64) func(pfn uint64) int64 {
 	type seg struct{ paddr, off, filesz uint64 }
 	var segs []seg
 	for i := range phnum {
@@ -274,7 +270,7 @@ func (s *subject) logPageMutants(phoff, phnum int64) {
 			segs = append(segs, seg{s.u64(at + 24), s.u64(at + 8), s.u64(at + 32)})
 		}
 	}
-	fileOff := func(pfn uint64) int64 {
+	return func(pfn uint64) int64 {
 		pa := pfn * 4096
 		for _, sg := range segs {
 			if pa >= sg.paddr && pa+4096 <= sg.paddr+sg.filesz {
@@ -283,6 +279,41 @@ func (s *subject) logPageMutants(phoff, phnum int64) {
 		}
 		return -1
 	}
+}
+
+// kdumpFileOff maps a page frame to where a kdump-compressed dump stores
+// it uncompressed (descriptor flags 0, a whole page), or -1: its rank in
+// the dumpable bitmap picks its descriptor.
+func (s *subject) kdumpFileOff(bs, bm2, descOff int64) func(pfn uint64) int64 {
+	return func(pfn uint64) int64 {
+		if bs != 4096 {
+			return -1
+		}
+		bm := s.read(bm2, int(pfn/8+1))
+		if bm[pfn/8]&(1<<(pfn%8)) == 0 {
+			return -1
+		}
+		rank := 0
+		for _, b := range bm[:pfn/8] {
+			rank += bits.OnesCount8(b)
+		}
+		rank += bits.OnesCount8(bm[pfn/8] & (1<<(pfn%8) - 1))
+		d := s.read(descOff+24*int64(rank), 24)
+		off, size, flags := binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint32(d[8:]), binary.LittleEndian.Uint32(d[12:])
+		if flags != 0 || size != 4096 || off+4096 > uint64(s.size) {
+			return -1
+		}
+		return int64(off)
+	}
+}
+
+// logPageMutants damages the memory the kernel log is read from (page
+// tables, the printk ring's descriptors, infos and text) where the dump
+// stores it verbatim (ELF, uncompressed kdump pages): zeroed, the
+// descriptors lose their state and the ring its records; filled with
+// 0xff, every index and size is at its maximum.
+func (s *subject) logPageMutants(fileOff func(pfn uint64) int64) {
+	pfns := logPFNs(s)
 	// Each run of consecutive pages (an array: the descriptors, the
 	// infos, the text ring) damaged whole, and a seeded sample of single
 	// pages.
@@ -458,6 +489,9 @@ func (s *subject) describeKdump() {
 			return
 		}
 		s.extra = append(s.extra, mutant{name: name, patches: []patch{{off, bytes.Repeat([]byte{b}, int(n))}}, size: -1})
+	}
+	if s.u32(424)&0x3f == 0 { // no page compression: pages are verbatim
+		s.logPageMutants(s.kdumpFileOff(bs, bm2, descOff))
 	}
 	fill("dumpable bitmap: first block all set", bm2, min(bs, half), 0xff)
 	fill("dumpable bitmap: first block clear", bm2, min(bs, half), 0)

@@ -31,8 +31,8 @@ func TinySamples() []Sample {
 }
 
 // ReencodedFixtures are the shared fixture kdump with its pages stored
-// snappy- and zstd-compressed, which no real capture here makes: dumps of
-// those compressions with a printk ring to read. Only the page frames keep
+// snappy- and zstd-compressed, which no real capture here makes, and
+// uncompressed: dumps of those encodings with a printk ring to read. Only the page frames keep
 // accepts are kept (the rest become excluded), so that the suite's
 // mutants stay small.
 func ReencodedFixtures(t testing.TB, keep func(pfn uint64) bool) []Sample {
@@ -65,6 +65,8 @@ func ReencodedFixtures(t testing.TB, keep func(pfn uint64) bool) []Sample {
 	return []Sample{
 		{"kdump-snappy", "skbcsum-snappy", re(encSnappy, flagSnappy)},
 		{"kdump-zstd", "skbcsum-zstd", re(encZstd, flagZstd)},
+		// Pages stored verbatim: the suite can damage the log's memory.
+		{"kdump-raw", "skbcsum-raw", re(encRaw, 0)},
 	}
 }
 
