@@ -489,6 +489,12 @@ func (d *Dump) finish() {
 			d.vmcoreinfo = string(bytes.TrimRight(n.Desc, "\x00"))
 		}
 	}
+	if i := strings.IndexByte(d.vmcoreinfo, 0); i >= 0 {
+		// Trailing NULs are the note's padding; one inside the text ends
+		// it for every parser, so what follows is lost: say so.
+		d.info.Warnings = append(d.info.Warnings, fmt.Sprintf("%s: VMCOREINFO has a NUL byte at offset %d of its %d bytes: the %d bytes after it are ignored",
+			d.name, i, len(d.vmcoreinfo), len(d.vmcoreinfo)-i-1))
+	}
 	if d.vmcoreinfo != "" {
 		kv, err := ParseVMCOREINFO(d.vmcoreinfo)
 		if err != nil {

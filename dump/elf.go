@@ -19,9 +19,20 @@ const (
 )
 
 // elfMachine names an ELF e_machine the way uname -m does, or
-// "elf-machine-N". A switch, not a map: `ktriage dmesg` starts a process
-// per dump, and a map literal would be built at every start.
-func elfMachine(m uint16) string {
+// "elf-machine-N"; bigEndian tells ppc64 from ppc64le and aarch64 from
+// aarch64_be, which share a number. A switch, not a map: `ktriage dmesg`
+// starts a process per dump, and a map literal would be built at every
+// start.
+func elfMachine(m uint16, bigEndian bool) string {
+	switch {
+	case m == 21 && !bigEndian:
+		return "ppc64le"
+	case m == 183 && bigEndian:
+		return "aarch64_be"
+	case m == 62 && bigEndian:
+		// Not a machine that exists: say what the header claims.
+		return "x86_64 (big-endian)"
+	}
 	switch m {
 	case 3:
 		return "i386"
@@ -118,7 +129,7 @@ func openELF(r io.ReaderAt, size int64, name string, outer Format) (*Dump, error
 	}
 	d := &Dump{name: name}
 	m := &elfMemory{r: r, size: size, name: name}
-	d.info = Info{Format: FormatELF, Compression: CompressionNone, Arch: elfMachine(machine), DumpLevel: -1, PanicCPU: -1, Size: size,
+	d.info = Info{Format: FormatELF, Compression: CompressionNone, Arch: elfMachine(machine, eh[5] == 2), DumpLevel: -1, PanicCPU: -1, Size: size,
 		Incomplete: flags&elfIncomplete != 0}
 	if outer != "" {
 		d.info.Format = outer

@@ -248,11 +248,21 @@ func (f *flatReader) ReadAt(p []byte, off int64) (int, error) {
 	return done, nil
 }
 
+// maxSpool bounds the bytes OpenFlattened copies from a stream into its
+// temporary file: more than any dump we expect, less than a disk fills
+// with before a runaway producer (an endless stream of valid records) is
+// noticed. A variable so that tests can lower it.
+var maxSpool int64 = 1 << 40
+
 // OpenFlattened opens a dump arriving as a stream — makedumpfile -F output
 // piped on stdin, say. A seekable regular file is indexed in place; any
-// other stream is rearranged once into a temporary file in tmpdir ("" for
-// the default), removed on Close. A plain ELF or kdump-compressed stream
-// is spooled the same way.
+// other stream has its magic checked on its first bytes, so that a stream
+// that is no dump (/dev/zero, a log) is refused before anything is copied,
+// and is then rearranged once into a temporary file in tmpdir ("" for the
+// default), at most 1 TiB of it. A plain ELF or kdump-compressed stream is
+// spooled the same way. The temporary file is unlinked as soon as it is
+// created (where the system allows it), so that no signal, not even
+// SIGKILL, can leave it behind; elsewhere it is removed on Close.
 func OpenFlattened(r io.Reader, name string, tmpdir string) (d *Dump, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -268,24 +278,40 @@ func OpenFlattened(r io.Reader, name string, tmpdir string) (d *Dump, err error)
 		}
 	}
 	br := bufio.NewReaderSize(r, 1<<20)
-	head, _ := br.Peek(32)
+	head, perr := br.Peek(sniffLen)
+	switch {
+	case len(head) < 8:
+		if perr == io.EOF {
+			perr = nil
+		}
+		return nil, &FormatError{File: name, Offset: int64(len(head)), Msg: fmt.Sprintf("stream too short for any dump format (%d bytes)", len(head)), Err: perr}
+	case Sniff(head) == "":
+		return nil, &FormatError{File: name, Offset: 0, Msg: fmt.Sprintf("unknown dump format (magic %q): not ELF, kdump-compressed or flattened; nothing was spooled", head[:8])}
+	}
 	tmp, err := os.CreateTemp(tmpdir, "ktriage-vmcore-*")
 	if err != nil {
 		return nil, err
 	}
+	tmpName := tmp.Name()
+	if os.Remove(tmpName) == nil {
+		tmpName = "" // unlinked: gone with the last descriptor
+	}
 	fail := func(e error) (*Dump, error) {
 		tmp.Close()
-		os.Remove(tmp.Name())
+		if tmpName != "" {
+			os.Remove(tmpName)
+		}
 		return nil, e
 	}
+	lim := &spoolLimit{w: tmp, left: maxSpool}
 	var size int64
 	var outer Format
 	var warn []string
 	if Sniff(head) == FormatFlattened {
 		outer = FormatFlattened
-		size, warn, err = spoolFlattened(br, tmp, name)
+		size, warn, err = spoolFlattened(br, lim, name)
 	} else {
-		size, err = io.Copy(tmp, br)
+		size, err = io.Copy(io.NewOffsetWriter(lim, 0), br)
 		if err != nil {
 			err = &FormatError{File: name, Offset: size, Msg: "spooling the dump to " + tmp.Name(), Err: err}
 		}
@@ -299,8 +325,25 @@ func OpenFlattened(r io.Reader, name string, tmpdir string) (d *Dump, err error)
 	}
 	d.info.Warnings = append(warn, d.info.Warnings...)
 	d.closers = append(d.closers, tmp)
-	d.tmp = tmp.Name()
+	d.tmp = tmpName
 	return d, nil
+}
+
+// errSpoolCap is wrapped by the error for a stream larger than maxSpool.
+var errSpoolCap = errors.New("the stream is larger than the 1 TiB ktriage spools from a pipe: save it to a file and open the file")
+
+// spoolLimit is the spool file, refusing writes past maxSpool bytes.
+type spoolLimit struct {
+	w    io.WriterAt
+	left int64
+}
+
+func (l *spoolLimit) WriteAt(p []byte, off int64) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, errSpoolCap
+	}
+	l.left -= int64(len(p))
+	return l.w.WriteAt(p, off)
 }
 
 // spoolFlattened rearranges a flattened stream into w (makedumpfile -R).

@@ -81,7 +81,13 @@ func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, err
 	maxMapnr32 := le.Uint32(h[440:])
 	status := le.Uint32(h[424:])
 	nrCPUs := int32(le.Uint32(h[460:]))
-	if blockSize < 512 || blockSize > 1<<20 || blockSize&(blockSize-1) != 0 {
+	be := binary.BigEndian
+	if !kdumpHeaderOK(version, blockSize) && kdumpHeaderOK(int32(be.Uint32(h[8:])), int32(be.Uint32(h[428:]))) {
+		// makedumpfile writes the header in the dumped machine's byte
+		// order: a big-endian one (s390x, ppc64) reads as nonsense here.
+		return nil, &FormatError{File: name, Offset: 428, Msg: fmt.Sprintf("big-endian kdump-compressed header (machine %q): big-endian dumps are not supported yet", cstr(h[12+65*4:12+65*5]))}
+	}
+	if !kdumpBlockSizeOK(blockSize) {
 		return nil, &FormatError{File: name, Offset: 428, Msg: fmt.Sprintf("kdump block_size %d is not a power of two between 512 and 1 MiB (a big-endian or 32-bit dump?)", blockSize)}
 	}
 	if version < 1 || version > 64 {
@@ -269,6 +275,18 @@ func openKdump(r io.ReaderAt, size int64, name string, outer Format) (*Dump, err
 		d.info.CPUs = int(max(nrCPUs, 0))
 	}
 	return d, nil
+}
+
+// kdumpBlockSizeOK accepts the block sizes makedumpfile writes: a power of
+// two from 512 bytes to 1 MiB.
+func kdumpBlockSizeOK(bs int32) bool {
+	return bs >= 512 && bs <= 1<<20 && bs&(bs-1) == 0
+}
+
+// kdumpHeaderOK accepts a header version and block size as makedumpfile
+// writes them; read in the wrong byte order, both are nonsense.
+func kdumpHeaderOK(version, bs int32) bool {
+	return version >= 1 && version <= 64 && kdumpBlockSizeOK(bs)
 }
 
 // compressionName names the compression the header status announces.

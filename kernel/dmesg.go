@@ -96,19 +96,33 @@ func (k *Kernel) Dmesg(w io.Writer) error {
 	if ferr := out.flush(); err == nil {
 		err = ferr
 	}
+	if err == nil && out.written == 0 {
+		// A crashed kernel has always logged something: an empty log is a
+		// ring the walk could not follow, and must not pass for a log.
+		err = fmt.Errorf("kernel: the %s holds no readable record: %w", k.DmesgGeneration(), ErrEmptyLog)
+	}
 	return err
 }
 
+// ErrEmptyLog is wrapped by Dmesg's error when the printk buffer gave no
+// record at all: its indices or descriptors are corrupt (or the dump's
+// memory is not the kernel's). A caller that can go on without the log
+// tells it from a log cut midway with errors.Is.
+var ErrEmptyLog = errors.New("the printk buffer is corrupt or empty")
+
 // logWriter batches output and remembers the first write error.
 type logWriter struct {
-	w   io.Writer
-	buf []byte
-	err error
+	w       io.Writer
+	buf     []byte
+	err     error
+	written int64 // bytes passed to w
 }
 
 func (o *logWriter) flush() error {
 	if o.err == nil && len(o.buf) > 0 {
-		_, o.err = o.w.Write(o.buf)
+		var n int
+		n, o.err = o.w.Write(o.buf)
+		o.written += int64(n)
 	}
 	o.buf = o.buf[:0]
 	return o.err

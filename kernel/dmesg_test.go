@@ -341,3 +341,38 @@ func TestDmesgCycle(t *testing.T) {
 		t.Error(d)
 	}
 }
+
+// TestDmesgEmptyRing: a ring from which no record can be read gives
+// ErrEmptyLog, not an empty log that passes for the kernel's.
+func TestDmesgEmptyRing(t *testing.T) {
+	stateless := func() dmesgCase {
+		s := newSynthKernel(4, "6.1.0-synthetic")
+		r := newPRB(layout61, 4, 9, 0)
+		r.tail, r.head = 0, 5
+		for id := uint64(0); id <= 5; id++ {
+			r.add(id, 0, id, "reserved, never committed") // every descriptor corrupt
+		}
+		r.install(s)
+		return dmesgCase{name: "lockless, no committed descriptor", s: s}
+	}
+	noRecords := func() dmesgCase {
+		s := newSynthKernel(4, "6.1.0-synthetic")
+		r := newPRB(layout61, 4, 9, 0)
+		r.tail, r.head = 3, 3 // one id, its slot never written
+		r.install(s)
+		return dmesgCase{name: "lockless, head and tail on an empty slot", s: s}
+	}
+	emptyLegacy := legacyCase("legacy, log_end 0", "3.4.0", "", false, 0)
+	for _, c := range []dmesgCase{stateless(), noRecords(), emptyLegacy} {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			err := mustKernel(t, c.s).Dmesg(&b)
+			if !errors.Is(err, ErrEmptyLog) || !strings.Contains(err.Error(), "no readable record") {
+				t.Fatalf("got %v with %d bytes, want ErrEmptyLog", err, b.Len())
+			}
+			if b.Len() != 0 {
+				t.Fatalf("wrote %q", b.String())
+			}
+		})
+	}
+}

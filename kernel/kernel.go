@@ -99,6 +99,9 @@ func New(mem PhysReader, vmcoreinfo string, opts ...Option) (*Kernel, error) {
 	if mem == nil {
 		return nil, errors.New("kernel: no physical memory reader")
 	}
+	if err := checkArch(mem); err != nil {
+		return nil, err
+	}
 	// Malformed lines are skipped (dump.Info.Warnings names them): a
 	// line the kernel truncated must not cost the whole dump.
 	info, err := dump.ParseVMCOREINFO(vmcoreinfo)
@@ -140,6 +143,26 @@ func New(mem PhysReader, vmcoreinfo string, opts ...Option) (*Kernel, error) {
 	}
 	k.root, k.rootErr = k.pageTableRoot()
 	return k, nil
+}
+
+// describer is what a dump.Dump tells about itself beyond its memory.
+type describer interface{ Info() dump.Info }
+
+// checkArch refuses memory whose container names another machine: this
+// package walks x86_64 page tables and reads little-endian structures, so
+// an aarch64 or big-endian dump would be misread, not read. A reader that
+// does not say (a test's byte slice) is taken as x86_64.
+func checkArch(mem PhysReader) error {
+	d, ok := mem.(describer)
+	if !ok {
+		return nil
+	}
+	switch arch := d.Info().Arch; arch {
+	case "", "x86_64":
+		return nil
+	default:
+		return fmt.Errorf("kernel: %s dumps are not supported yet: only x86_64 kernels are read", arch)
+	}
 }
 
 // Release returns the kernel release (OSRELEASE, `uname -r`), the first

@@ -27,6 +27,10 @@ type Options struct {
 	// Wrap, when set, wraps each file's reader (size bytes, 0 if unknown):
 	// the command line shows progress through it on a terminal.
 	Wrap func(path string, r io.Reader, size int64) io.Reader
+	// Warn, when set, is told the problems that leave an input readable
+	// (a dump's file cut short, a NUL in its VMCOREINFO), each naming
+	// the file, for the command line to show; --json output is unchanged.
+	Warn func(msg string)
 }
 
 // maxDirFiles bounds how many files of one directory tree are read.
@@ -116,7 +120,7 @@ func analyzeFile(path string, opt Options) (*document, error) {
 			return nil, fmt.Errorf("%s: offset 0: a %s dump must be read at random, from a file, not a pipe", path, dump.Sniff(head))
 		}
 		f.Close()
-		return analyzeVmcore(path)
+		return analyzeVmcore(path, opt.Warn)
 	}
 	// The head already read goes first, so that a pipe (analyze
 	// <(journalctl -k), /dev/stdin) reads as a file does.

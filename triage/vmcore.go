@@ -47,12 +47,17 @@ func OpenVmcoreStream(r io.Reader, name string) (*dump.Dump, *kernel.Kernel, err
 // analyzeVmcore reads a dump's kernel log and analyzes it as the document
 // the dump holds; the reports name the dump as their source, with line
 // numbers of its log as `ktriage dmesg` prints it.
-func analyzeVmcore(path string) (*document, error) {
+func analyzeVmcore(path string, warn func(string)) (*document, error) {
 	d, k, err := OpenVmcore(path)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
+	if warn != nil {
+		for _, w := range d.Info().Warnings {
+			warn(w)
+		}
+	}
 	var log bytes.Buffer
 	if err := k.Dmesg(&log); err != nil {
 		return nil, fmt.Errorf("%s: kernel log: %w", path, err)

@@ -47,7 +47,8 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 			if err != nil {
 				return err
 			}
-			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap()})
+			warn := func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: warning: %s\n", msg) }
+			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn})
 			if err != nil {
 				return err
 			}

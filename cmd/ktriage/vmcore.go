@@ -36,6 +36,12 @@ flattened stream; "-" reads a flattened stream from standard input.`,
 				return err
 			}
 			defer d.Close()
+			// What `vmcore info` knows of the dump (a truncated file, a
+			// NUL in VMCOREINFO) goes to stderr: stdout stays
+			// makedumpfile's, byte for byte.
+			for _, warn := range d.Info().Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: warning: %s\n", warn)
+			}
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			if err := k.Dmesg(w); err != nil {
 				w.Flush()
