@@ -265,6 +265,10 @@ func scan(root string) (*Host, error) {
 	if ents, err := fsys.readDir("/" + sysNetDir); err == nil {
 		for _, e := range ents {
 			dev := e.Name()
+			if err := netconf.CheckIfaceName(dev); err != nil {
+				errs = append(errs, fmt.Errorf("reading /%s/%s: %w", sysNetDir, dev, err))
+				continue
+			}
 			if a := optional("/" + sysNetDir + "/" + dev + "/address"); a != "" {
 				h.macs[dev] = strings.ToLower(a)
 			}

@@ -170,8 +170,12 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 		for _, i := range opts.Ifaces {
 			for _, j := range strings.Split(i, ",") {
 				if j = strings.TrimSpace(j); j != "" {
-					if strings.ContainsAny(j, "/ \t") || strings.HasPrefix(j, "-") {
-						return nil, nil, fmt.Errorf("bad interface name %q", j)
+					if err := netconf.CheckIfaceName(j); err != nil {
+						return nil, nil, fmt.Errorf("--iface: %w", err)
+					}
+					// ethtool would take it for an option.
+					if strings.HasPrefix(j, "-") {
+						return nil, nil, fmt.Errorf("--iface: bad interface name %q", j)
 					}
 					set[j] = true
 				}
@@ -194,7 +198,7 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 			names = append(names, b)
 		}
 		sort.Strings(names)
-		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), names[0]))
+		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), ShellJoin(names[:1])))
 		return sortedKeys(set), notes, nil
 	case kb.ScopeAll, "":
 		p := h.physical()
@@ -205,6 +209,11 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 	case kb.ScopeDevice:
 		if len(w.Offload.Devices) == 0 {
 			return nil, nil, fmt.Errorf("entry %s: scope device without devices: name the interfaces with --iface", w.EntryID)
+		}
+		for _, d := range w.Offload.Devices {
+			if err := netconf.CheckIfaceName(d); err != nil {
+				return nil, nil, fmt.Errorf("entry %s: devices: %w", w.EntryID, err)
+			}
 		}
 		return append([]string(nil), w.Offload.Devices...), nil, nil
 	case kb.ScopeDriver:
@@ -319,7 +328,7 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		case len(kfs) == 1:
 			e, inPlace, err = planKeyfile(kfs[0], dev, feats, state)
 			if e != nil {
-				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
+				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; %s", dev, ShellJoin([]string{"nmcli", "connection", "up", kfs[0].ID()})))
 			}
 		case len(nps) == 1:
 			var s *netconf.Splice

@@ -189,7 +189,7 @@ func writePlan(w io.Writer, p *remedy.Plan) error {
 	}
 	fmt.Fprintln(w, "\nruntime commands (apply --now runs them):")
 	for _, c := range p.Commands {
-		fmt.Fprintf(w, "  %s\n", strings.Join(c, " "))
+		fmt.Fprintf(w, "  %s\n", remedy.ShellJoin(c))
 	}
 	if len(p.Notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")
@@ -219,7 +219,7 @@ func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult) {
 	for _, r := range res.Runtime {
 		var parts []string
 		if r.Command != nil {
-			parts = append(parts, "ran "+strings.Join(r.Command, " "))
+			parts = append(parts, "ran "+remedy.ShellJoin(r.Command))
 		}
 		if len(r.Already) > 0 {
 			parts = append(parts, strings.Join(r.Already, " ")+" already "+p.Offload.State)
