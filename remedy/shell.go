@@ -4,7 +4,8 @@ import "strings"
 
 // ShellJoin joins a command's words for an operator to copy into a shell:
 // a word of only safe characters is left bare, any other is single-quoted
-// (a ' inside written as '\''), so that a name taken from a file ("$(...)",
+// (a quote inside closes the quoting, escapes itself and reopens it), so
+// that a name taken from a file ("$(...)",
 // a blank, a ';') is passed on as one word and never run. Every command
 // remedy shows goes through it.
 func ShellJoin(args []string) string {
