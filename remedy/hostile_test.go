@@ -166,11 +166,11 @@ func TestRevertHostileRoot(t *testing.T) {
 			}
 		}, "outside the root"},
 		{"run.json is /dev/zero", func(t *testing.T, root string) {
-			os.MkdirAll(filepath.Join(root, RunDir, "x"), 0o755)
-			if err := os.Symlink("/dev/zero", filepath.Join(root, RunDir, "x", "run.json")); err != nil {
+			os.MkdirAll(filepath.Join(root, RunDir, "20260101T000000.000000Z"), 0o755)
+			if err := os.Symlink("/dev/zero", filepath.Join(root, RunDir, "20260101T000000.000000Z", "run.json")); err != nil {
 				t.Fatal(err)
 			}
-		}, "/" + RunDir + "/x/run.json"},
+		}, "/" + RunDir + "/20260101T000000.000000Z/run.json"},
 		{"backup climbs out", func(t *testing.T, root string) {
 			dir := filepath.Join(root, RunDir, "20260101T000000.000000Z")
 			os.MkdirAll(dir, 0o755)
@@ -187,7 +187,7 @@ func TestRevertHostileRoot(t *testing.T) {
 			c.make(t, root)
 			before := snapshot(t, outside)
 			done := make(chan error, 1)
-			go func() { _, _, err := Revert(root, ""); done <- err }()
+			go func() { _, err := Revert(root, ""); done <- err }()
 			var err error
 			select {
 			case err = <-done:

@@ -122,17 +122,22 @@ func LoadWorkaround(arg string, k *kb.KB) (*Workaround, error) {
 }
 
 // LatestRunWorkaround is the workaround of the latest apply run recorded
-// under root, for verifying what was applied without naming it again.
-func LatestRunWorkaround(root string) (*Workaround, error) {
-	runs, err := Runs(root)
+// under root that completed (applied, or applied and reverted since), for
+// verifying what was applied without naming it again. The notes say which
+// run directories were passed over (runs cut short or failed, directories
+// that are not runs) and why.
+func LatestRunWorkaround(root string) (*Workaround, []string, error) {
+	runs, skipped, err := Runs(root)
 	if err != nil {
-		return nil, err
+		return nil, skipped, err
 	}
-	if len(runs) == 0 {
-		return nil, fmt.Errorf("no apply run under %s to take the workaround from: name a KB-ID or DIAGNOSIS.json", root)
+	for i := len(runs) - 1; i >= 0; i-- {
+		if r := runs[i]; r.Status == statusApplied || r.Status == statusReverted {
+			return &Workaround{EntryID: r.EntryID, Offload: r.Offload}, skipped, nil
+		}
+		skipped = append(skipped, fmt.Sprintf("skipped run %s: it failed and was rolled back", runs[i].ID))
 	}
-	last := runs[len(runs)-1]
-	return &Workaround{EntryID: last.EntryID, Offload: last.Offload}, nil
+	return nil, skipped, fmt.Errorf("no completed apply run under %s to take the workaround from: name a KB-ID or DIAGNOSIS.json", root)
 }
 
 func validOffload(w *Workaround) error {
