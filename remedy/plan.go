@@ -137,7 +137,11 @@ func LatestRunWorkaround(root string) (*Workaround, []string, error) {
 		}
 		skipped = append(skipped, fmt.Sprintf("skipped run %s: it failed and was rolled back", runs[i].ID))
 	}
-	return nil, skipped, fmt.Errorf("no completed apply run under %s to take the workaround from: name a KB-ID or DIAGNOSIS.json", root)
+	why := ""
+	if len(skipped) > 0 {
+		why = " (" + strings.Join(skipped, "; ") + ")"
+	}
+	return nil, skipped, fmt.Errorf("no completed apply run under %s to take the workaround from%s: name a KB-ID or DIAGNOSIS.json", root, why)
 }
 
 func validOffload(w *Workaround) error {
