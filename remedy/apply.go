@@ -59,7 +59,8 @@ type RunRecord struct {
 	Offload    kb.EthtoolOffload `json:"ethtool_offload"`
 	Interfaces []string          `json:"interfaces"`
 	Files      []RunFile         `json:"files"`
-	// Status is applying, applied, failed (rolled back) or reverted.
+	// Status is applying (written before any backup or file: left so, the
+	// run was cut short), applied, failed (rolled back) or reverted.
 	Status   string     `json:"status"`
 	Reverted *time.Time `json:"reverted,omitempty"`
 }
