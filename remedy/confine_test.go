@@ -1,13 +1,18 @@
 package remedy
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/ktriage/ktriage/internal/remedytest"
 )
 
 // TestOneOpener: remedy reads and writes under a root only through
@@ -91,4 +96,39 @@ func mustAbs(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return abs
+}
+
+// TestScanAnyFS: Scan's reader takes any fs.FS, so a root that is not a
+// directory (an archive) needs only an fs.FS: a fixture root as an
+// in-memory fstest.MapFS gives the same plan as the directory.
+func TestScanAnyFS(t *testing.T) {
+	for _, fixture := range []string{"rhel6", "rhel8-nm", "ubuntu-netplan", "networkd"} {
+		root := remedytest.Root(t, fixture)
+		mfs := fstest.MapFS{}
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			b, err := os.ReadFile(p)
+			mfs[filepath.ToSlash(rel)] = &fstest.MapFile{Data: b, Mode: 0o644}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h1, err := Scan(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2, err := scanFS(mfs, root)
+		if err != nil {
+			t.Fatalf("%s as an fs.FS: %v", fixture, err)
+		}
+		p1, err1 := NewPlan(h1, seedWorkaround(t), Options{})
+		p2, err2 := NewPlan(h2, seedWorkaround(t), Options{})
+		if fmt.Sprint(err1) != fmt.Sprint(err2) || (err1 == nil && p1.Diff() != p2.Diff()) {
+			t.Errorf("%s: the directory and the fs.FS differ: %v / %v", fixture, err1, err2)
+		}
+	}
 }
