@@ -406,6 +406,8 @@ func loadRun(fsys fs.FS, id string) (*RunRecord, error) {
 		switch {
 		case !path.IsAbs(rf.Path) || path.Clean(rf.Path) != rf.Path || rf.Path == "/" || strings.ContainsRune(rf.Path, 0):
 			return nil, fmt.Errorf("%s: file %q is not a clean absolute path", f, rf.Path)
+		case !writable(rf.Path):
+			return nil, fmt.Errorf("%s: file %s is not in a directory apply writes to", f, rf.Path)
 		case rf.Created && rf.Backup != "":
 			return nil, fmt.Errorf("%s: created file %s has a backup %q", f, rf.Path, rf.Backup)
 		case !rf.Created && rf.Backup != backupName(rf.Path):
@@ -413,6 +415,17 @@ func loadRun(fsys fs.FS, id string) (*RunRecord, error) {
 		}
 	}
 	return &rec, nil
+}
+
+// writable tells whether apply could have written the host path: a file
+// directly in one of the configuration directories it edits. A record
+// naming any other file (/etc/shadow) was not written by apply.
+func writable(hostPath string) bool {
+	switch path.Dir(hostPath) {
+	case "/" + ifcfgDir, "/" + nmDir, "/" + netplanDir, "/" + linkDirs[0]:
+		return true
+	}
+	return false
 }
 
 // RevertResult says what Revert did.

@@ -215,6 +215,13 @@ func TestHostileRoots(t *testing.T) {
 			cur, _ := os.ReadFile(filepath.Join(root, eth0))
 			writeRunJSON(t, root, runID, runFor(runID, "/../../"+eth0, "files/../../"+eth0, secret, cur))
 		}, opRevert(""), "not a clean absolute path", false},
+		{"file outside apply's directories", func(t *testing.T, root, out string) {
+			cur := []byte("root:x:0:0\n")
+			os.WriteFile(filepath.Join(root, "etc", "shadow"), cur, 0o600)
+			writeRunJSON(t, root, runID, runFor(runID, "/etc/shadow", "files/etc/shadow", []byte("root::0:0\n"), cur))
+			os.MkdirAll(filepath.Join(root, RunDir, runID, "files", "etc"), 0o700)
+			os.WriteFile(filepath.Join(root, RunDir, runID, "files", "etc", "shadow"), []byte("root::0:0\n"), 0o600)
+		}, opRevert(""), "/etc/shadow is not in a directory apply writes to", false},
 		{"unknown status", func(t *testing.T, root, out string) {
 			writeRunJSON(t, root, runID, `{"id":"`+runID+`","status":"pwned","files":[]}`)
 		}, opVerifyLatest, `unknown status "pwned"`, false},
