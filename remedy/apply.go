@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ktriage/ktriage/internal/atomicfile"
+	"github.com/ktriage/ktriage/internal/rootfs"
 	"github.com/ktriage/ktriage/kb"
 )
 
@@ -59,7 +59,8 @@ type RunRecord struct {
 	Offload    kb.EthtoolOffload `json:"ethtool_offload"`
 	Interfaces []string          `json:"interfaces"`
 	Files      []RunFile         `json:"files"`
-	// Status is applying, applied, failed (rolled back) or reverted.
+	// Status is applying (written before any backup or file: left so, the
+	// run was cut short), applied, failed (rolled back) or reverted.
 	Status   string     `json:"status"`
 	Reverted *time.Time `json:"reverted,omitempty"`
 }
@@ -108,36 +109,84 @@ type ApplyResult struct {
 	Runtime []RuntimeResult
 }
 
-// Apply writes the plan's edits: it first checks that every file is still
-// as planned, saves a backup of each into a new run directory with its
-// run.json, then replaces each file atomically, undoing the ones already
-// written if a later one fails. With no edits it writes nothing (no run).
-// With opts.Now it then switches the features on the running interfaces.
+// lockWait bounds how long apply and revert wait for another run holding
+// the root's state directory.
+const lockWait = 2 * time.Minute
+
+// ErrChanged is what an error wraps when a file is no longer as the plan
+// read it: another run or an editor changed it in between. Nothing of the
+// plan was written (or what was is restored); plan again.
+var ErrChanged = errors.New("changed after the plan was made")
+
+// Run statuses. A run's record is written, as applying, before any backup
+// or file, so that a directory without a record was never a run; applying
+// left behind means the run was cut short.
+const (
+	statusApplying = "applying"
+	statusApplied  = "applied"
+	statusFailed   = "failed"
+	statusReverted = "reverted"
+)
+
+// runIDLayout is the time layout of a run id; a second run in the same
+// microsecond adds -N.
+const runIDLayout = "20060102T150405.000000Z"
+
+// validRunID tells whether id is one apply makes: a run id names a
+// directory, so anything else ("../..", "/x", "a/b") is refused.
+func validRunID(id string) bool {
+	base, n, hasN := strings.Cut(id, "-")
+	if len(base) != len(runIDLayout) {
+		return false
+	}
+	if _, err := time.Parse(runIDLayout, base); err != nil {
+		return false
+	}
+	if hasN {
+		if n == "" || len(n) > 6 || strings.TrimLeft(n, "0123456789") != "" || n[0] == '0' {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply writes the plan's edits: it holds the root's state directory
+// locked, so that concurrent runs take turns, checks that every file is
+// still as planned, records the run (run.json, as applying) and saves a
+// backup of each file into the new run directory, then replaces each file
+// atomically after reading it once more, undoing the ones already written
+// if a later one fails or changed. With no edits it writes nothing (no
+// run). With opts.Now it then switches the features on the running
+// interfaces. Every path is resolved under the root (rootfs).
 func Apply(ctx context.Context, h *Host, p *Plan, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{}
-	fsys, err := openRootFS(h.Root)
-	if err != nil {
-		return nil, err
-	}
-	defer fsys.r.Close()
-	for _, e := range p.Edits {
-		real := h.Real(e.Path)
-		if err := confined(h.Root, real); err != nil {
+	if len(p.Edits) > 0 {
+		d, err := rootfs.Open(h.Root)
+		if err != nil {
 			return nil, err
 		}
-		cur, err := fsys.readFile(path.Clean("/" + e.Path))
-		switch {
-		case e.Create && err == nil:
-			return nil, fmt.Errorf("%s appeared after the plan was made; nothing was changed: run plan again", e.Path)
-		case e.Create && errors.Is(err, os.ErrNotExist):
-		case err != nil:
-			return nil, fmt.Errorf("%s: %w", e.Path, err)
-		case !bytes.Equal(cur, e.Old):
-			return nil, fmt.Errorf("%s changed after the plan was made; nothing was changed: run plan again", e.Path)
+		defer d.Close()
+		// A stale plan is refused before anything, the state directory
+		// included, is made; and again once the lock is held.
+		for _, e := range p.Edits {
+			if err := unchanged(d.FS(), e); err != nil {
+				return nil, fmt.Errorf("nothing was changed: %w", err)
+			}
 		}
-	}
-	if len(p.Edits) > 0 {
-		if err := writeRun(h, p, opts, res); err != nil {
+		if err := d.MkdirAll(RunDir, 0o700); err != nil {
+			return nil, fmt.Errorf("apply failed, nothing was changed: making /%s: %w", RunDir, err)
+		}
+		unlock, err := d.Lock(RunDir, lockWait)
+		if err != nil {
+			return nil, fmt.Errorf("apply failed, nothing was changed: %w", err)
+		}
+		defer unlock()
+		for _, e := range p.Edits {
+			if err := unchanged(d.FS(), e); err != nil {
+				return nil, fmt.Errorf("nothing was changed: %w", err)
+			}
+		}
+		if err := writeRun(d, p, opts, res); err != nil {
 			return res, err
 		}
 	}
@@ -161,80 +210,114 @@ func Apply(ctx context.Context, h *Host, p *Plan, opts ApplyOptions) (*ApplyResu
 	return res, nil
 }
 
-func writeRun(h *Host, p *Plan, opts ApplyOptions, res *ApplyResult) error {
+// unchanged fails, naming the file, when e's file is not as the plan read
+// it.
+func unchanged(fsys fs.FS, e *Edit) error {
+	cur, err := readFile(fsys, e.Path)
+	switch {
+	case e.Create && err == nil:
+		return fmt.Errorf("%s appeared after the plan was made: %w: run plan again", e.Path, ErrChanged)
+	case e.Create && errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("%s: %w", e.Path, err)
+	case !bytes.Equal(cur, e.Old):
+		return fmt.Errorf("%s %w: run plan again", e.Path, ErrChanged)
+	}
+	return nil
+}
+
+// backupName is where apply keeps a file's backup in its run directory;
+// revert takes no other.
+func backupName(hostPath string) string { return "files/" + fsName(hostPath) }
+
+func writeRun(d *rootfs.Dir, p *Plan, opts ApplyOptions, res *ApplyResult) error {
 	now := time.Now
 	if opts.Clock != nil {
 		now = opts.Clock
 	}
 	t := now().UTC()
-	id := t.Format("20060102T150405.000000Z")
-	base := h.Real("/" + RunDir)
-	dir := filepath.Join(base, id)
+	id := t.Format(runIDLayout)
 	for i := 1; ; i++ {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		err := d.Mkdir(path.Join(RunDir, id), 0o700)
+		if err == nil {
 			break
 		}
-		dir = filepath.Join(base, fmt.Sprintf("%s-%d", id, i))
+		if !errors.Is(err, fs.ErrExist) || i > 1000 {
+			return fmt.Errorf("apply failed, nothing was changed: making the run directory: %w", err)
+		}
+		id = fmt.Sprintf("%s-%d", t.Format(runIDLayout), i)
 	}
-	id = filepath.Base(dir)
-	if err := confined(h.Root, dir); err != nil {
-		return err
+	dir := path.Join(RunDir, id)
+	res.RunDir = filepath.Join(d.Path(), filepath.FromSlash(dir))
+	// Nothing has changed yet: a failure before the first file is written
+	// leaves no run directory behind.
+	cleanup := func(err error) error {
+		if rerr := d.RemoveAll(dir); rerr != nil {
+			return fmt.Errorf("apply failed, nothing was changed: %w (and removing /%s failed: %w)", err, dir, rerr)
+		}
+		res.RunDir = ""
+		return fmt.Errorf("apply failed, nothing was changed: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o700); err != nil {
-		return fmt.Errorf("making the run directory: %w", err)
-	}
-	rec := &RunRecord{ID: id, Time: t, EntryID: p.EntryID, Offload: p.Offload, Interfaces: p.Interfaces, Status: "applying"}
+	rec := &RunRecord{ID: id, Time: t, EntryID: p.EntryID, Offload: p.Offload, Interfaces: p.Interfaces, Status: statusApplying}
 	for _, e := range p.Edits {
 		f := RunFile{Path: e.Path, Created: e.Create, NewSHA: digest(e.New)}
 		if !e.Create {
-			f.OldSHA = digest(e.Old)
-			f.Backup = filepath.ToSlash(filepath.Join("files", filepath.FromSlash(strings.TrimPrefix(e.Path, "/"))))
-			bp := filepath.Join(dir, filepath.FromSlash(f.Backup))
-			if err := os.MkdirAll(filepath.Dir(bp), 0o700); err != nil {
-				return fmt.Errorf("backing up %s: %w", e.Path, err)
-			}
-			if err := atomicfile.Write(bp, e.Old, 0o600); err != nil {
-				return fmt.Errorf("backing up %s: %w", e.Path, err)
-			}
+			f.OldSHA, f.Backup = digest(e.Old), backupName(e.Path)
 		}
 		rec.Files = append(rec.Files, f)
 	}
-	if err := saveRun(dir, rec); err != nil {
-		return err
+	if err := saveRun(d, rec); err != nil {
+		return cleanup(err)
 	}
-	res.Run, res.RunDir = rec, dir
+	for i, e := range p.Edits {
+		f := rec.Files[i]
+		if f.Backup == "" {
+			continue
+		}
+		bp := path.Join(dir, f.Backup)
+		if err := d.MkdirAll(path.Dir(bp), 0o700); err != nil {
+			return cleanup(fmt.Errorf("backing up %s: %w", e.Path, err))
+		}
+		if err := d.WriteFile(bp, e.Old, 0o600); err != nil {
+			return cleanup(fmt.Errorf("backing up %s: %w", e.Path, err))
+		}
+	}
+	res.Run = rec
 	var done []*Edit
 	for _, e := range p.Edits {
-		real := h.Real(e.Path)
-		var err error
-		if e.Create {
-			if err = os.MkdirAll(filepath.Dir(real), 0o755); err == nil {
-				err = atomicfile.Write(real, e.New, 0o644)
-			}
-		} else {
-			err = atomicfile.Write(real, e.New, 0o644)
+		// Read once more just before the rename: the lock keeps other
+		// remedy runs out, not an editor.
+		err := unchanged(d.FS(), e)
+		if err == nil && e.Create {
+			err = d.MkdirAll(path.Dir(fsName(e.Path)), 0o755)
+		}
+		if err == nil {
+			err = d.WriteFile(fsName(e.Path), e.New, 0o644)
 		}
 		if err != nil {
 			var undo []error
-			for _, d := range done {
-				if d.Create {
-					undo = append(undo, os.Remove(h.Real(d.Path)))
+			for _, u := range done {
+				if u.Create {
+					undo = append(undo, d.Remove(fsName(u.Path)))
 				} else {
-					undo = append(undo, atomicfile.Write(h.Real(d.Path), d.Old, 0o644))
+					undo = append(undo, d.WriteFile(fsName(u.Path), u.Old, 0o644))
 				}
 			}
-			rec.Status = "failed"
-			undo = append(undo, saveRun(dir, rec))
+			rec.Status = statusFailed
+			undo = append(undo, saveRun(d, rec))
 			if u := errors.Join(undo...); u != nil {
-				return fmt.Errorf("writing %s: %w; undoing the files already written also failed (backups in %s): %w", e.Path, err, dir, u)
+				return fmt.Errorf("apply failed: writing %s: %w; undoing the files already written also failed (backups in %s): %w", e.Path, err, res.RunDir, u)
 			}
-			return fmt.Errorf("writing %s: %w (the files already written were restored)", e.Path, err)
+			return fmt.Errorf("apply failed: writing %s: %w (the files already written were restored)", e.Path, err)
 		}
 		done = append(done, e)
 		res.Written = append(res.Written, e.Path)
 	}
-	rec.Status = "applied"
-	return saveRun(dir, rec)
+	rec.Status = statusApplied
+	if err := saveRun(d, rec); err != nil {
+		return fmt.Errorf("the files were written but the run record was not (revert by hand from the backups in %s): %w", res.RunDir, err)
+	}
+	return nil
 }
 
 func digest(b []byte) string {
@@ -242,181 +325,208 @@ func digest(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func saveRun(dir string, rec *RunRecord) error {
+func saveRun(d *rootfs.Dir, rec *RunRecord) error {
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding the run record: %w", err)
 	}
-	if err := atomicfile.Write(filepath.Join(dir, "run.json"), append(b, '\n'), 0o600); err != nil {
+	if err := d.WriteFile(path.Join(RunDir, rec.ID, "run.json"), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving the run record: %w", err)
 	}
 	return nil
 }
 
-// confined fails when p, with its directories' symbolic links resolved,
-// lies outside root: remedy writes nothing outside the root it was given.
-func confined(root, p string) error {
-	r, err := filepath.EvalSymlinks(root)
+// Runs lists the complete apply runs recorded under the host's root,
+// oldest first, and says which directories it skipped and why (no record,
+// a run cut short, a record that names what apply would not). The records
+// are read under the root like the configuration (see Scan): no link out of
+// it is followed and no record is read unbounded.
+func Runs(root string) ([]*RunRecord, []string, error) {
+	d, err := rootfs.Open(root)
 	if err != nil {
-		return fmt.Errorf("root %s: %w", root, err)
+		return nil, nil, err
 	}
-	dir := filepath.Dir(p)
-	// The deepest existing ancestor decides.
-	for {
-		if _, err := os.Lstat(dir); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	d, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
-	}
-	rel, err := filepath.Rel(r, d)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("%s resolves to %s, outside the root %s: refusing to write there", p, d, r)
-	}
-	return nil
+	defer d.Close()
+	return runs(d.FS())
 }
 
-// Runs lists the apply runs recorded under the host's root, oldest first.
-// The records are read under the root like the configuration (see Scan):
-// no link out of it is followed and no record is read unbounded.
-func Runs(root string) ([]*RunRecord, error) {
-	fsys, err := openRootFS(root)
-	if err != nil {
-		return nil, err
-	}
-	defer fsys.r.Close()
-	return fsys.runs()
-}
-
-// openRootFS opens root (made absolute) for reading under it.
-func openRootFS(root string) (rootFS, error) {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return rootFS{}, fmt.Errorf("root %s: %w", root, err)
-	}
-	r, err := os.OpenRoot(abs)
-	if err != nil {
-		return rootFS{}, fmt.Errorf("root: %w", err)
-	}
-	return rootFS{r: r, abs: abs}, nil
-}
-
-func (fsys rootFS) runs() ([]*RunRecord, error) {
+func runs(fsys fs.FS) ([]*RunRecord, []string, error) {
 	base := "/" + RunDir
-	ents, err := fsys.readDir(base)
+	ents, err := readDir(fsys, base)
 	if err != nil {
-		return nil, fmt.Errorf("listing runs in %s: %w", base, err)
+		return nil, nil, fmt.Errorf("listing runs in %s: %w", base, err)
 	}
 	var out []*RunRecord
+	var skipped []string
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
 		}
-		f := base + "/" + e.Name() + "/run.json"
-		b, err := fsys.readFile(f)
+		rec, err := loadRun(fsys, e.Name())
 		if err != nil {
-			return nil, fmt.Errorf("run %s: reading %s: %w", e.Name(), f, err)
+			skipped = append(skipped, fmt.Sprintf("skipped %s/%s: %v", base, e.Name(), err))
+			continue
 		}
-		var rec RunRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		if rec.Status == statusApplying {
+			skipped = append(skipped, fmt.Sprintf("skipped %s/%s: the run was cut short before it completed (its files may be half written: compare them with its backups)", base, e.Name()))
+			continue
 		}
-		// The directory names the run: an id in the record that differs
-		// could point anywhere.
-		if rec.ID != e.Name() {
-			return nil, fmt.Errorf("%s: names run %q, not its directory's %q", f, rec.ID, e.Name())
-		}
-		out = append(out, &rec)
+		out = append(out, rec)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return out, skipped, nil
+}
+
+// loadRun reads and checks the record of run id: every path it names must
+// be one apply would have written, since revert writes and reads there.
+func loadRun(fsys fs.FS, id string) (*RunRecord, error) {
+	if !validRunID(id) {
+		return nil, fmt.Errorf("not a run: %q is not a run id", id)
+	}
+	f := "/" + RunDir + "/" + id + "/run.json"
+	b, err := readFile(fsys, f)
+	if err != nil {
+		return nil, fmt.Errorf("no run record: reading %s: %w", f, err)
+	}
+	var rec RunRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	// The directory names the run: an id in the record that differs
+	// could point anywhere.
+	if rec.ID != id {
+		return nil, fmt.Errorf("%s: names run %q, not its directory's %q", f, rec.ID, id)
+	}
+	switch rec.Status {
+	case statusApplying, statusApplied, statusFailed, statusReverted:
+	default:
+		return nil, fmt.Errorf("%s: unknown status %q", f, rec.Status)
+	}
+	for _, rf := range rec.Files {
+		switch {
+		case !path.IsAbs(rf.Path) || path.Clean(rf.Path) != rf.Path || rf.Path == "/" || strings.ContainsRune(rf.Path, 0):
+			return nil, fmt.Errorf("%s: file %q is not a clean absolute path", f, rf.Path)
+		case !writable(rf.Path):
+			return nil, fmt.Errorf("%s: file %s is not in a directory apply writes to", f, rf.Path)
+		case rf.Created && rf.Backup != "":
+			return nil, fmt.Errorf("%s: created file %s has a backup %q", f, rf.Path, rf.Backup)
+		case !rf.Created && rf.Backup != backupName(rf.Path):
+			return nil, fmt.Errorf("%s: backup of %s: %q lies outside the run's files directory (apply keeps it as %q)", f, rf.Path, rf.Backup, backupName(rf.Path))
+		}
+	}
+	return &rec, nil
+}
+
+// writable tells whether apply could have written the host path: a file
+// directly in one of the configuration directories it edits. A record
+// naming any other file (/etc/shadow) was not written by apply.
+func writable(hostPath string) bool {
+	switch path.Dir(hostPath) {
+	case "/" + ifcfgDir, "/" + nmDir, "/" + netplanDir, "/" + linkDirs[0]:
+		return true
+	}
+	return false
+}
+
+// RevertResult says what Revert did.
+type RevertResult struct {
+	// Run is the run reverted.
+	Run *RunRecord
+	// Restored are the files restored or removed, in the run's order.
+	Restored []string
+	// Skipped are run directories passed over, each with why.
+	Skipped []string
 }
 
 // Revert restores the files of one apply run (the latest applied one when
 // id is empty) from its backups and removes the files it created. A file
 // changed since that run is not overwritten: Revert refuses, touching
-// nothing, and names it. Everything it reads and writes is under the root.
-func Revert(root, id string) (*RunRecord, []string, error) {
-	fsys, err := openRootFS(root)
-	if err != nil {
-		return nil, nil, err
+// nothing, and names it. It holds the state directory locked as Apply
+// does, takes no run id but one apply makes, and reads each backup through
+// the run's own directory, so that no path a record names leads elsewhere;
+// everything it reads and writes is under the root.
+func Revert(root, id string) (*RevertResult, error) {
+	if id != "" && !validRunID(id) {
+		return nil, fmt.Errorf("%q is not a run id (ktriage remedy verify names the latest; runs are directories of /%s)", id, RunDir)
 	}
-	defer fsys.r.Close()
-	abs := fsys.abs
-	h := &Host{Root: abs}
-	runs, err := fsys.runs()
+	d, err := rootfs.Open(root)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	defer d.Close()
+	abs := d.Path()
+	res := &RevertResult{}
+	if _, err := fs.Stat(d.FS(), RunDir); err == nil {
+		unlock, err := d.Lock(RunDir, lockWait)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	runs, skipped, err := runs(d.FS())
+	res.Skipped = skipped
+	if err != nil {
+		return res, err
 	}
 	var rec *RunRecord
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		if (id == "" && r.Status == "applied") || r.ID == id {
+		if (id == "" && r.Status == statusApplied) || r.ID == id {
 			rec = r
 			break
 		}
 	}
 	if rec == nil {
-		if id != "" {
-			return nil, nil, fmt.Errorf("no run %s under %s", id, filepath.Join(abs, RunDir))
+		why := ""
+		if len(skipped) > 0 {
+			why = " (" + strings.Join(skipped, "; ") + ")"
 		}
-		return nil, nil, fmt.Errorf("no applied run to revert under %s", filepath.Join(abs, RunDir))
+		if id != "" {
+			return res, fmt.Errorf("no run %s under %s%s", id, filepath.Join(abs, RunDir), why)
+		}
+		return res, fmt.Errorf("no applied run to revert under %s%s", filepath.Join(abs, RunDir), why)
 	}
-	if rec.Status != "applied" {
-		return nil, nil, fmt.Errorf("run %s is %s, not applied: nothing to revert", rec.ID, rec.Status)
+	res.Run = rec
+	if rec.Status != statusApplied {
+		return res, fmt.Errorf("run %s is %s, not applied: nothing to revert", rec.ID, rec.Status)
 	}
-	dir := filepath.Join(abs, filepath.FromSlash(RunDir), rec.ID)
-	if err := confined(abs, filepath.Join(dir, "run.json")); err != nil {
-		return nil, nil, err
+	dir := path.Join(RunDir, rec.ID)
+	run, err := d.Sub(dir)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", rec.ID, err)
 	}
+	defer run.Close()
 	backups := map[string][]byte{}
 	for _, f := range rec.Files {
-		real := h.Real(f.Path)
-		if err := confined(abs, real); err != nil {
-			return nil, nil, err
-		}
-		cur, err := fsys.readFile(path.Clean("/" + f.Path))
+		cur, err := readFile(d.FS(), f.Path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+			return res, fmt.Errorf("%s: %w", f.Path, err)
 		}
 		if digest(cur) != f.NewSHA {
-			return nil, nil, fmt.Errorf("%s changed after run %s; nothing was reverted: restore it by hand from %s", f.Path, rec.ID, filepath.Join(dir, filepath.FromSlash(f.Backup)))
+			return res, fmt.Errorf("%s changed after run %s; nothing was reverted: restore it by hand from %s", f.Path, rec.ID, filepath.Join(abs, filepath.FromSlash(path.Join(dir, f.Backup))))
 		}
 		if !f.Created {
-			bp := path.Join("/", RunDir, rec.ID, f.Backup)
-			if !strings.HasPrefix(bp, path.Join("/", RunDir, rec.ID, "files")+"/") {
-				return nil, nil, fmt.Errorf("backup of %s: %q lies outside the run's files directory: nothing was reverted", f.Path, f.Backup)
-			}
-			b, err := fsys.readFile(bp)
+			b, err := readFile(run.FS(), f.Backup)
 			if err != nil {
-				return nil, nil, fmt.Errorf("backup of %s: %w", f.Path, err)
+				return res, fmt.Errorf("backup of %s in /%s: %w", f.Path, dir, err)
 			}
 			if digest(b) != f.OldSHA {
-				return nil, nil, fmt.Errorf("backup of %s in %s does not match its recorded digest: nothing was reverted", f.Path, dir)
+				return res, fmt.Errorf("backup of %s in /%s does not match its recorded digest: nothing was reverted", f.Path, dir)
 			}
 			backups[f.Path] = b
 		}
 	}
-	var restored []string
 	for _, f := range rec.Files {
-		real := h.Real(f.Path)
 		if f.Created {
-			if err := os.Remove(real); err != nil {
-				return rec, restored, fmt.Errorf("removing %s: %w", f.Path, err)
+			if err := d.Remove(fsName(f.Path)); err != nil {
+				return res, fmt.Errorf("removing %s: %w", f.Path, err)
 			}
-		} else if err := atomicfile.Write(real, backups[f.Path], 0o644); err != nil {
-			return rec, restored, fmt.Errorf("restoring %s: %w", f.Path, err)
+		} else if err := d.WriteFile(fsName(f.Path), backups[f.Path], 0o644); err != nil {
+			return res, fmt.Errorf("restoring %s: %w", f.Path, err)
 		}
-		restored = append(restored, f.Path)
+		res.Restored = append(res.Restored, f.Path)
 	}
 	t := time.Now().UTC()
-	rec.Status, rec.Reverted = "reverted", &t
-	return rec, restored, saveRun(dir, rec)
+	rec.Status, rec.Reverted = statusReverted, &t
+	return res, saveRun(d, rec)
 }

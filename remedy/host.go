@@ -13,6 +13,7 @@ import (
 
 	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
+	"github.com/ktriage/ktriage/internal/rootfs"
 )
 
 // Host is a machine's network configuration as read under a root directory
@@ -70,58 +71,43 @@ const maxConfigFile = 4 << 20
 // maxAbsLinks bounds the absolute links followed to read one file.
 const maxAbsLinks = 8
 
-// rootFS reads files under a root through an os.Root, so that no path,
-// whether by "..", an absolute link or a link to a directory, is resolved
-// outside it.
-type rootFS struct {
-	r   *os.Root
-	abs string
+// readDir lists the directory at the host path in fsys, in name order; a
+// missing one is empty.
+func readDir(fsys fs.FS, hostPath string) ([]fs.DirEntry, error) {
+	ents, err := fs.ReadDir(fsys, fsName(hostPath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return ents, err
 }
 
-// wrap says in words what os.Root's refusal to leave the root means.
-func (fsys rootFS) wrap(err error) error {
-	if err != nil && strings.Contains(err.Error(), "escapes from parent") {
-		return fmt.Errorf("links outside the root %s: %w", fsys.abs, fs.ErrPermission)
+// fsName is a host path (/etc/...) as an fs.FS name (etc/...).
+func fsName(hostPath string) string {
+	n := strings.TrimPrefix(path.Clean("/"+hostPath), "/")
+	if n == "" {
+		return "."
 	}
-	return err
+	return n
 }
 
-// readDir lists the directory at the host path; a missing one is empty.
-func (fsys rootFS) readDir(hostPath string) ([]fs.DirEntry, error) {
-	f, err := fsys.r.Open(strings.TrimPrefix(hostPath, "/"))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fsys.wrap(err)
-	}
-	defer f.Close()
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-	return ents, nil
-}
-
-// readFile reads the regular file at the host path, of at most
+// readFile reads the regular file at the host path in fsys, of at most
 // maxConfigFile bytes. A link to /dev/null reads as empty, and an absolute
 // link is followed under the root (up to maxAbsLinks of them), since the
-// root is the host's /. It opens without blocking, so a FIFO is refused
-// rather than waited on, and checks what it opened, so a device or a
-// directory is refused too.
-func (fsys rootFS) readFile(hostPath string) ([]byte, error) {
-	name := strings.TrimPrefix(path.Clean("/"+hostPath), "/")
-	var f *os.File
+// root is the host's /. The root's fs.FS (rootfs) opens without blocking,
+// so a FIFO is refused rather than waited on, and what was opened is
+// checked, so a device or a directory is refused too.
+func readFile(fsys fs.FS, hostPath string) ([]byte, error) {
+	name := fsName(hostPath)
+	var f fs.File
 	for hops := 0; ; hops++ {
 		var err error
-		f, err = fsys.r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		f, err = fsys.Open(name)
 		if err == nil {
 			break
 		}
-		t, lerr := fsys.r.Readlink(name)
+		t, lerr := fs.ReadLink(fsys, name)
 		if lerr != nil || !path.IsAbs(t) || hops == maxAbsLinks {
-			return nil, fsys.wrap(err)
+			return nil, err
 		}
 		// A link to /dev/null is how systemd masks a file of the same
 		// name further down its search path: it reads as empty.
@@ -130,7 +116,7 @@ func (fsys rootFS) readFile(hostPath string) ([]byte, error) {
 		}
 		// An absolute link names a path on the host, whose / is the
 		// root, as in a chroot.
-		name = strings.TrimPrefix(path.Clean(t), "/")
+		name = fsName(t)
 	}
 	defer f.Close()
 	return boundedio.ReadRegular(f, maxConfigFile)
@@ -151,30 +137,24 @@ func Scan(root string) (*Host, error) {
 
 // scan is Scan with its errors unprefixed, for callers that change nothing.
 func scan(root string) (*Host, error) {
-	if root == "" {
-		root = "/"
-	}
-	abs, err := filepath.Abs(root)
+	d, err := rootfs.Open(root)
 	if err != nil {
-		return nil, fmt.Errorf("root %s: %w", root, err)
+		return nil, err
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("root: %w", err)
+	defer d.Close()
+	if fi, err := fs.Stat(d.FS(), "."); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("root %s is not a directory", d.Path())
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("root %s is not a directory", abs)
-	}
-	r, err := os.OpenRoot(abs)
-	if err != nil {
-		return nil, fmt.Errorf("root: %w", err)
-	}
-	defer r.Close()
-	fsys := rootFS{r: r, abs: abs}
+	return scanFS(d.FS(), d.Path())
+}
+
+// scanFS reads the configuration in fsys, the root abs; it reads through
+// fsys alone, so the root could be an archive.
+func scanFS(fsys fs.FS, abs string) (*Host, error) {
 	h := &Host{Root: abs, ethtool: map[string]*netconf.Offloads{}, macs: map[string]string{}, drivers: map[string]string{}}
 	var errs []error
 	read := func(dir string, keep func(name string) bool, parse func(hostPath string, data []byte) error) {
-		ents, err := fsys.readDir("/" + dir)
+		ents, err := readDir(fsys, "/"+dir)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading /%s: %w", dir, err))
 			return
@@ -184,7 +164,7 @@ func scan(root string) (*Host, error) {
 				continue
 			}
 			hp := "/" + dir + "/" + e.Name()
-			data, err := fsys.readFile(hp)
+			data, err := readFile(fsys, hp)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reading %s: %w", hp, err))
 				continue
@@ -245,7 +225,7 @@ func scan(root string) (*Host, error) {
 	}
 	sort.SliceStable(links, func(i, j int) bool { return path.Base(links[i].Path()) < path.Base(links[j].Path()) })
 	h.links = links
-	if fi, err := r.Stat(linkDirs[0]); err == nil && fi.IsDir() {
+	if fi, err := fs.Stat(fsys, linkDirs[0]); err == nil && fi.IsDir() {
 		h.networkdDir = true
 	}
 	// sysfs and the release file are optional: a missing one is no error
@@ -253,7 +233,7 @@ func scan(root string) (*Host, error) {
 	// taken for an interface), but one that is there is read as carefully
 	// as the rest.
 	optional := func(hp string) string {
-		b, err := fsys.readFile(hp)
+		b, err := readFile(fsys, hp)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 				errs = append(errs, fmt.Errorf("reading %s: %w", hp, err))
@@ -262,13 +242,17 @@ func scan(root string) (*Host, error) {
 		}
 		return strings.TrimSpace(string(b))
 	}
-	if ents, err := fsys.readDir("/" + sysNetDir); err == nil {
+	if ents, err := readDir(fsys, "/"+sysNetDir); err == nil {
 		for _, e := range ents {
 			dev := e.Name()
+			if err := netconf.CheckIfaceName(dev); err != nil {
+				errs = append(errs, fmt.Errorf("reading /%s/%s: %w", sysNetDir, dev, err))
+				continue
+			}
 			if a := optional("/" + sysNetDir + "/" + dev + "/address"); a != "" {
 				h.macs[dev] = strings.ToLower(a)
 			}
-			if t, err := r.Readlink(path.Join(sysNetDir, dev, "device", "driver")); err == nil {
+			if t, err := fs.ReadLink(fsys, path.Join(sysNetDir, dev, "device", "driver")); err == nil {
 				h.drivers[dev] = path.Base(filepath.ToSlash(t))
 			}
 		}

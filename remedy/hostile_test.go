@@ -166,11 +166,11 @@ func TestRevertHostileRoot(t *testing.T) {
 			}
 		}, "outside the root"},
 		{"run.json is /dev/zero", func(t *testing.T, root string) {
-			os.MkdirAll(filepath.Join(root, RunDir, "x"), 0o755)
-			if err := os.Symlink("/dev/zero", filepath.Join(root, RunDir, "x", "run.json")); err != nil {
+			os.MkdirAll(filepath.Join(root, RunDir, "20260101T000000.000000Z"), 0o755)
+			if err := os.Symlink("/dev/zero", filepath.Join(root, RunDir, "20260101T000000.000000Z", "run.json")); err != nil {
 				t.Fatal(err)
 			}
-		}, "/" + RunDir + "/x/run.json"},
+		}, "/" + RunDir + "/20260101T000000.000000Z/run.json"},
 		{"backup climbs out", func(t *testing.T, root string) {
 			dir := filepath.Join(root, RunDir, "20260101T000000.000000Z")
 			os.MkdirAll(dir, 0o755)
@@ -187,7 +187,7 @@ func TestRevertHostileRoot(t *testing.T) {
 			c.make(t, root)
 			before := snapshot(t, outside)
 			done := make(chan error, 1)
-			go func() { _, _, err := Revert(root, ""); done <- err }()
+			go func() { _, err := Revert(root, ""); done <- err }()
 			var err error
 			select {
 			case err = <-done:
@@ -290,5 +290,51 @@ func TestScanSysfsFiles(t *testing.T) {
 	}
 	if h.macs["eth0"] != "3c:ec:ef:10:20:30" {
 		t.Errorf("macs %v", h.macs)
+	}
+}
+
+// TestHostileNames: an interface name from a flag, a kb entry or sysfs is
+// checked as the kernel would, and every command plan shows quotes its
+// words, so that a profile named "$(reboot)" is shown as one word, not run
+// when the operator pastes the line.
+func TestHostileNames(t *testing.T) {
+	for _, bad := range []string{"a/b", "..", "eth0\n[Link]", "$(reboot) x", "abcdefghijklmnop", "-K"} {
+		root := remedytest.Root(t, "rhel6")
+		h, err := Scan(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewPlan(h, seedWorkaround(t), Options{Ifaces: []string{bad}}); err == nil || !strings.Contains(err.Error(), "--iface") {
+			t.Errorf("--iface %q: got %v", bad, err)
+		}
+	}
+	root := remedytest.Root(t, "rhel6")
+	if err := os.MkdirAll(filepath.Join(root, sysNetDir, "eth0\n[Link]"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Scan(root); err == nil || !strings.Contains(err.Error(), "/"+sysNetDir+"/eth0\n[Link]") {
+		t.Errorf("a sysfs interface named with a newline: %v", err)
+	}
+
+	root = remedytest.Root(t, "rhel8-nm")
+	kf := filepath.Join(root, nmDir, "bond0-port1.nmconnection")
+	b, _ := os.ReadFile(kf)
+	os.WriteFile(kf, []byte(strings.Replace(string(b), "id=bond0-port1", "id=$(reboot) 'x'", 1)), 0o600)
+	_, p := plan(t, root, "ens3f0")
+	want := `nmcli connection up '$(reboot) '\''x'\'''`
+	if !strings.Contains(strings.Join(p.Notes, "\n"), want) {
+		t.Errorf("notes %q, want the profile quoted: %s", p.Notes, want)
+	}
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"ethtool", "-K", "eth0", "tso", "off"}, "ethtool -K eth0 tso off"},
+		{[]string{"nmcli", "connection", "up", "System eth0"}, "nmcli connection up 'System eth0'"},
+		{[]string{"x", "", "a;b", "`id`", "it's"}, `x '' 'a;b' '` + "`id`" + `' 'it'\''s'`},
+	} {
+		if got := ShellJoin(c.in); got != c.want {
+			t.Errorf("ShellJoin(%q) = %s, want %s", c.in, got, c.want)
+		}
 	}
 }

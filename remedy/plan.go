@@ -122,17 +122,26 @@ func LoadWorkaround(arg string, k *kb.KB) (*Workaround, error) {
 }
 
 // LatestRunWorkaround is the workaround of the latest apply run recorded
-// under root, for verifying what was applied without naming it again.
-func LatestRunWorkaround(root string) (*Workaround, error) {
-	runs, err := Runs(root)
+// under root that completed (applied, or applied and reverted since), for
+// verifying what was applied without naming it again. The notes say which
+// run directories were passed over (runs cut short or failed, directories
+// that are not runs) and why.
+func LatestRunWorkaround(root string) (*Workaround, []string, error) {
+	runs, skipped, err := Runs(root)
 	if err != nil {
-		return nil, err
+		return nil, skipped, err
 	}
-	if len(runs) == 0 {
-		return nil, fmt.Errorf("no apply run under %s to take the workaround from: name a KB-ID or DIAGNOSIS.json", root)
+	for i := len(runs) - 1; i >= 0; i-- {
+		if r := runs[i]; r.Status == statusApplied || r.Status == statusReverted {
+			return &Workaround{EntryID: r.EntryID, Offload: r.Offload}, skipped, nil
+		}
+		skipped = append(skipped, fmt.Sprintf("skipped run %s: it failed and was rolled back", runs[i].ID))
 	}
-	last := runs[len(runs)-1]
-	return &Workaround{EntryID: last.EntryID, Offload: last.Offload}, nil
+	why := ""
+	if len(skipped) > 0 {
+		why = " (" + strings.Join(skipped, "; ") + ")"
+	}
+	return nil, skipped, fmt.Errorf("no completed apply run under %s to take the workaround from%s: name a KB-ID or DIAGNOSIS.json", root, why)
 }
 
 func validOffload(w *Workaround) error {
@@ -170,8 +179,12 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 		for _, i := range opts.Ifaces {
 			for _, j := range strings.Split(i, ",") {
 				if j = strings.TrimSpace(j); j != "" {
-					if strings.ContainsAny(j, "/ \t") || strings.HasPrefix(j, "-") {
-						return nil, nil, fmt.Errorf("bad interface name %q", j)
+					if err := netconf.CheckIfaceName(j); err != nil {
+						return nil, nil, fmt.Errorf("--iface: %w", err)
+					}
+					// ethtool would take it for an option.
+					if strings.HasPrefix(j, "-") {
+						return nil, nil, fmt.Errorf("--iface: bad interface name %q", j)
 					}
 					set[j] = true
 				}
@@ -194,7 +207,7 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 			names = append(names, b)
 		}
 		sort.Strings(names)
-		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), names[0]))
+		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), ShellJoin(names[:1])))
 		return sortedKeys(set), notes, nil
 	case kb.ScopeAll, "":
 		p := h.physical()
@@ -205,6 +218,11 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 	case kb.ScopeDevice:
 		if len(w.Offload.Devices) == 0 {
 			return nil, nil, fmt.Errorf("entry %s: scope device without devices: name the interfaces with --iface", w.EntryID)
+		}
+		for _, d := range w.Offload.Devices {
+			if err := netconf.CheckIfaceName(d); err != nil {
+				return nil, nil, fmt.Errorf("entry %s: devices: %w", w.EntryID, err)
+			}
 		}
 		return append([]string(nil), w.Offload.Devices...), nil, nil
 	case kb.ScopeDriver:
@@ -319,7 +337,7 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		case len(kfs) == 1:
 			e, inPlace, err = planKeyfile(kfs[0], dev, feats, state)
 			if e != nil {
-				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; nmcli connection up %q", dev, kfs[0].ID()))
+				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; %s", dev, ShellJoin([]string{"nmcli", "connection", "up", kfs[0].ID()})))
 			}
 		case len(nps) == 1:
 			var s *netconf.Splice

@@ -9,6 +9,8 @@
 // uses, so that a diagnosis can say where a workaround is made persistent.
 // The file formats themselves are read and edited by internal/netconf.
 //
-// The package never prints and never exits; every path it writes lies under
-// the root it was given.
+// The package never prints and never exits. Every file it reads or writes
+// under the root it was given goes through internal/rootfs (reads through
+// an fs.FS, so that no link leads out of the root), and apply and revert
+// take turns on a lock of the root's state directory.
 package remedy

@@ -154,8 +154,13 @@ func TestRHEL6Seed(t *testing.T) {
 		}
 	}
 	// Revert restores both files byte for byte.
-	rec, restored, err := Revert(root, "")
-	if err != nil || len(restored) != 2 || rec.Status != "reverted" {
+	rr, err := Revert(root, "")
+	if err != nil || len(rr.Restored) != 2 || rr.Run.Status != "reverted" {
+		var rec *RunRecord
+		var restored []string
+		if rr != nil {
+			rec, restored = rr.Run, rr.Restored
+		}
 		t.Fatalf("revert: %v %v %+v", err, restored, rec)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "ifcfg-eth0")); string(got) != string(old0) {
@@ -164,7 +169,7 @@ func TestRHEL6Seed(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "ifcfg-eth1")); string(got) != string(old1) {
 		t.Error("ifcfg-eth1 not restored")
 	}
-	if _, _, err := Revert(root, ""); err == nil {
+	if _, err := Revert(root, ""); err == nil {
 		t.Error("a second revert found something to revert")
 	}
 }
@@ -178,7 +183,7 @@ func TestRevertRefusesChangedFile(t *testing.T) {
 	f := filepath.Join(root, ifcfgDir, "ifcfg-eth0")
 	os.WriteFile(f, []byte("DEVICE=eth0\n# edited by hand\n"), 0o644)
 	before := snapshot(t, root)
-	if _, _, err := Revert(root, ""); err == nil || !strings.Contains(err.Error(), "changed after run") {
+	if _, err := Revert(root, ""); err == nil || !strings.Contains(err.Error(), "changed after run") {
 		t.Fatalf("revert over a hand edit: %v", err)
 	}
 	sameSnapshot(t, before, snapshot(t, root))
@@ -349,8 +354,8 @@ func TestOtherDistros(t *testing.T) {
 					t.Errorf("%+v", s)
 				}
 			}
-			if _, restored, err := Revert(root, ""); err != nil || len(restored) != len(c.want) {
-				t.Fatalf("revert: %v %v", restored, err)
+			if rr, err := Revert(root, ""); err != nil || len(rr.Restored) != len(c.want) {
+				t.Fatalf("revert: %v %v", rr, err)
 			}
 			_, p3 := plan(t, root)
 			if p3.Diff() != p.Diff() {

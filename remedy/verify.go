@@ -82,7 +82,7 @@ func runtimeApply(ctx context.Context, r Runner, dev string, o kb.EthtoolOffload
 		if runErr != nil {
 			rr.Err = fmt.Errorf("%s: %s still not %s: %w", dev, strings.Join(rr.Failed, " "), o.State, runErr)
 		} else {
-			rr.Err = fmt.Errorf("%s: %s still not %s after %s", dev, strings.Join(rr.Failed, " "), o.State, strings.Join(rr.Command, " "))
+			rr.Err = fmt.Errorf("%s: %s still not %s after %s", dev, strings.Join(rr.Failed, " "), o.State, ShellJoin(rr.Command))
 		}
 	}
 	return rr

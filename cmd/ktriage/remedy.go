@@ -87,7 +87,7 @@ of a host's files (an unpacked sosreport, an image) instead of /.`,
 				return err
 			}
 			res, err := remedy.Apply(context.Background(), h, p, remedy.ApplyOptions{Now: now, Runner: remedy.ExecRunner{Netns: netns}})
-			writeApply(cmd.OutOrStdout(), p, res)
+			writeApply(cmd.OutOrStdout(), p, res, err)
 			return err
 		},
 	}
@@ -101,15 +101,20 @@ of a host's files (an unpacked sosreport, an image) instead of /.`,
 		Short: "Restore the files of one apply run (the latest by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rec, restored, err := remedy.Revert(root, runID)
+			res, err := remedy.Revert(root, runID)
 			out := cmd.OutOrStdout()
-			for _, f := range restored {
-				fmt.Fprintf(out, "restored %s\n", f)
+			if res != nil {
+				for _, n := range res.Skipped {
+					fmt.Fprintf(out, "note: %s\n", n)
+				}
+				for _, f := range res.Restored {
+					fmt.Fprintf(out, "restored %s\n", f)
+				}
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "run %s reverted (%d files); running interfaces keep their current offloads until the next ifup or reboot\n", rec.ID, len(restored))
+			fmt.Fprintf(out, "run %s reverted (%d files); running interfaces keep their current offloads until the next ifup or reboot\n", res.Run.ID, len(res.Restored))
 			return nil
 		},
 	}
@@ -133,10 +138,14 @@ exits non-zero when the workaround is off anywhere.`,
 				return err
 			}
 			var w *remedy.Workaround
+			var skipped []string
 			if len(args) == 1 {
 				w, err = remedy.LoadWorkaround(args[0], k)
 			} else {
-				w, err = remedy.LatestRunWorkaround(root)
+				w, skipped, err = remedy.LatestRunWorkaround(root)
+			}
+			for _, n := range skipped {
+				fmt.Fprintf(cmd.OutOrStdout(), "note: %s\n", n)
 			}
 			if err != nil {
 				return err
@@ -189,7 +198,7 @@ func writePlan(w io.Writer, p *remedy.Plan) error {
 	}
 	fmt.Fprintln(w, "\nruntime commands (apply --now runs them):")
 	for _, c := range p.Commands {
-		fmt.Fprintf(w, "  %s\n", strings.Join(c, " "))
+		fmt.Fprintf(w, "  %s\n", remedy.ShellJoin(c))
 	}
 	if len(p.Notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")
@@ -201,16 +210,23 @@ func writePlan(w io.Writer, p *remedy.Plan) error {
 	return err
 }
 
-func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult) {
+func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult, err error) {
 	if res == nil {
 		return
 	}
 	for _, f := range res.Written {
 		fmt.Fprintf(w, "wrote %s\n", f)
 	}
-	if res.Run != nil {
+	// A failed apply is not "nothing to change": its error says what
+	// failed and what was left as it was.
+	switch {
+	case res.Run != nil && res.Run.Status != "applied":
+		fmt.Fprintf(w, "run %s %s: its record and backups are in %s\n", res.Run.ID, res.Run.Status, res.RunDir)
+	case res.Run != nil:
 		fmt.Fprintf(w, "run %s: backups and run.json in %s (ktriage remedy revert --run %s undoes it)\n", res.Run.ID, res.RunDir, res.Run.ID)
-	} else {
+	case err != nil && len(p.Edits) > 0:
+		fmt.Fprintln(w, "apply failed: no file was changed")
+	default:
 		fmt.Fprintln(w, "nothing to change: every file already has the workaround")
 		for _, s := range p.InPlace {
 			fmt.Fprintf(w, "  %s\n", s)
@@ -219,7 +235,7 @@ func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult) {
 	for _, r := range res.Runtime {
 		var parts []string
 		if r.Command != nil {
-			parts = append(parts, "ran "+strings.Join(r.Command, " "))
+			parts = append(parts, "ran "+remedy.ShellJoin(r.Command))
 		}
 		if len(r.Already) > 0 {
 			parts = append(parts, strings.Join(r.Already, " ")+" already "+p.Offload.State)

@@ -200,3 +200,18 @@ func TestAnalyzeBadRoot(t *testing.T) {
 		})
 	}
 }
+
+// TestRemedyApplyFailureSaysSo: an apply that fails says it failed, never
+// "nothing to change" (the state directory linked out of the root made
+// apply print that above its error).
+func TestRemedyApplyFailureSaysSo(t *testing.T) {
+	root := remedytest.Root(t, "rhel6")
+	os.MkdirAll(filepath.Join(root, "var"), 0o755)
+	if err := os.Symlink(t.TempDir(), filepath.Join(root, "var", "lib")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "remedy", "apply", "--root", root, "tcp-trim-head-skb-data-len")
+	if err == nil || !strings.Contains(err.Error(), "apply failed") || strings.Contains(out, "nothing to change") {
+		t.Fatalf("apply with its state directory linked out: %v\n%s", err, out)
+	}
+}

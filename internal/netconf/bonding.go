@@ -21,6 +21,9 @@ type Bond struct {
 // driver's banner; a file that does not is not bonding status and is an
 // error naming the line.
 func ParseBonding(name, path string, data []byte) (*Bond, error) {
+	if err := checkName(path, 0, "the bond named by the file name", name); err != nil {
+		return nil, err
+	}
 	b := &Bond{Name: name, SlaveHWAddrs: map[string]string{}}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -49,8 +52,8 @@ func ParseBonding(name, path string, data []byte) (*Bond, error) {
 		case "Currently Active Slave":
 			b.ActiveSlave = v
 		case "Slave Interface":
-			if v == "" || strings.ContainsAny(v, " \t/") {
-				return nil, perr(path, n, "bad slave interface name %q", v)
+			if err := checkName(path, n, "Slave Interface", v); err != nil {
+				return nil, err
 			}
 			cur = v
 			b.Slaves = append(b.Slaves, v)

@@ -163,6 +163,20 @@ func ParseIfcfg(path string, data []byte) (*Ifcfg, error) {
 			}
 		}
 	}
+	// The device and its bond are interface names that plan writes into
+	// files and commands: they must be names the kernel would take.
+	if v, ok := f.Get("DEVICE"); ok && v.Value != "" {
+		if err := checkName(path, v.Line, "DEVICE", v.Value); err != nil {
+			return nil, err
+		}
+	} else if err := checkName(path, 0, "the interface named by the file name", f.Device()); err != nil {
+		return nil, err
+	}
+	if v, ok := f.Get("MASTER"); ok && v.Value != "" {
+		if err := checkName(path, v.Line, "MASTER", v.Value); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
 }
 

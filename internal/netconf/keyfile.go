@@ -21,6 +21,11 @@ func ParseKeyfile(path string, data []byte) (*Keyfile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k, ok := f.get("connection", "interface-name"); ok && k.Value != "" {
+		if err := checkName(path, k.Line, "interface-name", k.Value); err != nil {
+			return nil, err
+		}
+	}
 	return &Keyfile{ini: f}, nil
 }
 

@@ -23,6 +23,12 @@ func ParseLink(path string, data []byte) (*LinkFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// [Link] Name= is carried into the file plan writes for an interface.
+	if k, ok := f.get("Link", "Name"); ok && k.Value != "" {
+		if err := checkName(path, k.Line, "Name", k.Value); err != nil {
+			return nil, err
+		}
+	}
 	return &LinkFile{ini: f}, nil
 }
 

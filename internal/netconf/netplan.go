@@ -64,6 +64,13 @@ func ParseNetplan(path string, data []byte) (np *Netplan, err error) {
 		return nil, &ParseError{File: path, Msg: "invalid YAML", Err: perror}
 	}
 	np = &Netplan{Path: path, Data: data, Bonds: map[string][]string{}}
+	// bondIfaces keeps each bond interface's line, to check the names once
+	// every ethernet is known.
+	type bondIface struct {
+		id   string
+		line int
+	}
+	var bondIfaces []bondIface
 	lines := strings.Split(string(data), "\n")
 	for _, doc := range f.Docs {
 		if doc == nil || doc.Body == nil {
@@ -103,6 +110,9 @@ func ParseNetplan(path string, data []byte) (np *Netplan, err error) {
 						return nil, perr(path, nodeLine(sec.Value), "bonds: is not a mapping")
 					}
 					for _, b := range bonds {
+						if err := checkName(path, nodeLine(b.Key), "bonds", keyName(b)); err != nil {
+							return nil, err
+						}
 						props, _ := entries(b.Value)
 						for _, p := range props {
 							if keyName(p) != "interfaces" {
@@ -114,10 +124,24 @@ func ParseNetplan(path string, data []byte) (np *Netplan, err error) {
 							}
 							for _, v := range seq.Values {
 								np.Bonds[keyName(b)] = append(np.Bonds[keyName(b)], scalar(v))
+								bondIfaces = append(bondIfaces, bondIface{scalar(v), nodeLine(v)})
 							}
 						}
 					}
 				}
+			}
+		}
+	}
+	// A bond's interface is an ethernets id; the id is the interface's
+	// name unless that ethernet matches by other means.
+	for _, bi := range bondIfaces {
+		named := false
+		for _, e := range np.Ethernets {
+			named = named || e.ID == bi.id
+		}
+		if !named {
+			if err := checkName(path, bi.line, "bond interfaces", bi.id); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -177,6 +201,11 @@ func netplanEthernet(path string, lines []string, e *ast.MappingValueNode) (*Net
 			ne.Name = matchName
 		case !hasMatch:
 			ne.Name = ne.ID
+		}
+	}
+	if ne.Name != "" {
+		if err := checkName(path, ne.Line, "ethernets."+ne.ID, ne.Name); err != nil {
+			return nil, err
 		}
 	}
 	if !ne.flow {
