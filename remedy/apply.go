@@ -173,10 +173,10 @@ func Apply(ctx context.Context, h *Host, p *Plan, opts ApplyOptions) (*ApplyResu
 				return nil, fmt.Errorf("nothing was changed: %w", err)
 			}
 		}
-		if err := d.MkdirAll(RunDir, 0o700); err != nil {
-			return nil, fmt.Errorf("apply failed, nothing was changed: making /%s: %w", RunDir, err)
+		if err := d.MkdirAll(runDir, 0o700); err != nil {
+			return nil, fmt.Errorf("apply failed, nothing was changed: making /%s: %w", runDir, err)
 		}
-		unlock, err := d.Lock(RunDir, lockWait)
+		unlock, err := d.Lock(runDir, lockWait)
 		if err != nil {
 			return nil, fmt.Errorf("apply failed, nothing was changed: %w", err)
 		}
@@ -238,7 +238,7 @@ func writeRun(d *rootfs.Dir, p *Plan, opts ApplyOptions, res *ApplyResult) error
 	t := now().UTC()
 	id := t.Format(runIDLayout)
 	for i := 1; ; i++ {
-		err := d.Mkdir(path.Join(RunDir, id), 0o700)
+		err := d.Mkdir(path.Join(runDir, id), 0o700)
 		if err == nil {
 			break
 		}
@@ -247,7 +247,7 @@ func writeRun(d *rootfs.Dir, p *Plan, opts ApplyOptions, res *ApplyResult) error
 		}
 		id = fmt.Sprintf("%s-%d", t.Format(runIDLayout), i)
 	}
-	dir := path.Join(RunDir, id)
+	dir := path.Join(runDir, id)
 	res.RunDir = filepath.Join(d.Path(), filepath.FromSlash(dir))
 	// Nothing has changed yet: a failure before the first file is written
 	// leaves no run directory behind.
@@ -330,7 +330,7 @@ func saveRun(d *rootfs.Dir, rec *RunRecord) error {
 	if err != nil {
 		return fmt.Errorf("encoding the run record: %w", err)
 	}
-	if err := d.WriteFile(path.Join(RunDir, rec.ID, "run.json"), append(b, '\n'), 0o600); err != nil {
+	if err := d.WriteFile(path.Join(runDir, rec.ID, "run.json"), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving the run record: %w", err)
 	}
 	return nil
@@ -351,7 +351,7 @@ func Runs(root string) ([]*RunRecord, []string, error) {
 }
 
 func runs(fsys fs.FS) ([]*RunRecord, []string, error) {
-	base := "/" + RunDir
+	base := "/" + runDir
 	ents, err := readDir(fsys, base)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing runs in %s: %w", base, err)
@@ -383,7 +383,7 @@ func loadRun(fsys fs.FS, id string) (*RunRecord, error) {
 	if !validRunID(id) {
 		return nil, fmt.Errorf("not a run: %q is not a run id", id)
 	}
-	f := "/" + RunDir + "/" + id + "/run.json"
+	f := "/" + runDir + "/" + id + "/run.json"
 	b, err := readFile(fsys, f)
 	if err != nil {
 		return nil, fmt.Errorf("no run record: reading %s: %w", f, err)
@@ -447,7 +447,7 @@ type RevertResult struct {
 // everything it reads and writes is under the root.
 func Revert(root, id string) (*RevertResult, error) {
 	if id != "" && !validRunID(id) {
-		return nil, fmt.Errorf("%q is not a run id (ktriage remedy verify names the latest; runs are directories of /%s)", id, RunDir)
+		return nil, fmt.Errorf("%q is not a run id (ktriage remedy verify names the latest; runs are directories of /%s)", id, runDir)
 	}
 	d, err := rootfs.Open(root)
 	if err != nil {
@@ -456,8 +456,8 @@ func Revert(root, id string) (*RevertResult, error) {
 	defer d.Close()
 	abs := d.Path()
 	res := &RevertResult{}
-	if _, err := fs.Stat(d.FS(), RunDir); err == nil {
-		unlock, err := d.Lock(RunDir, lockWait)
+	if _, err := fs.Stat(d.FS(), runDir); err == nil {
+		unlock, err := d.Lock(runDir, lockWait)
 		if err != nil {
 			return nil, err
 		}
@@ -482,15 +482,15 @@ func Revert(root, id string) (*RevertResult, error) {
 			why = " (" + strings.Join(skipped, "; ") + ")"
 		}
 		if id != "" {
-			return res, fmt.Errorf("no run %s under %s%s", id, filepath.Join(abs, RunDir), why)
+			return res, fmt.Errorf("no run %s under %s%s", id, filepath.Join(abs, runDir), why)
 		}
-		return res, fmt.Errorf("no applied run to revert under %s%s", filepath.Join(abs, RunDir), why)
+		return res, fmt.Errorf("no applied run to revert under %s%s", filepath.Join(abs, runDir), why)
 	}
 	res.Run = rec
 	if rec.Status != statusApplied {
 		return res, fmt.Errorf("run %s is %s, not applied: nothing to revert", rec.ID, rec.Status)
 	}
-	dir := path.Join(RunDir, rec.ID)
+	dir := path.Join(runDir, rec.ID)
 	run, err := d.Sub(dir)
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", rec.ID, err)

@@ -49,9 +49,9 @@ const (
 	bondingDir  = "proc/net/bonding"
 	sysNetDir   = "sys/class/net"
 	sosEthtoolK = "sos_commands/networking"
-	// RunDir is where apply records its runs (backups and run.json),
+	// runDir is where apply records its runs (backups and run.json),
 	// relative to the root.
-	RunDir = "var/lib/ktriage/remedy"
+	runDir = "var/lib/ktriage/remedy"
 )
 
 var linkDirs = []string{"etc/systemd/network", "run/systemd/network", "usr/lib/systemd/network", "lib/systemd/network"}

@@ -101,7 +101,7 @@ func applied(t *testing.T, root string) string {
 // writeRun writes a crafted run record for run id.
 func writeRunJSON(t *testing.T, root, id, body string) {
 	t.Helper()
-	dir := filepath.Join(root, RunDir, id)
+	dir := filepath.Join(root, runDir, id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestHostileRoots(t *testing.T) {
 		}, opApply, "links outside the root", false},
 		{"state directory var/lib links out: apply", func(t *testing.T, root, out string) {
 			symlink(t, out, filepath.Join(root, "var", "lib"))
-		}, opApply, "/" + RunDir + ": links outside the root", false},
+		}, opApply, "/" + runDir + ": links outside the root", false},
 		{"state directory var/lib links out: revert", func(t *testing.T, root, out string) {
 			os.MkdirAll(filepath.Join(out, "ktriage/remedy", runID), 0o755)
 			os.WriteFile(filepath.Join(out, "ktriage/remedy", runID, "run.json"), []byte(runFor(runID, eth0, "files"+eth0, secret, secret)), 0o644)
@@ -158,7 +158,7 @@ func TestHostileRoots(t *testing.T) {
 		}, opVerifyLatest, "links outside the root", false},
 		{"run directory's files link out", func(t *testing.T, root, out string) {
 			id := applied(t, root)
-			files := filepath.Join(root, RunDir, id, "files")
+			files := filepath.Join(root, runDir, id, "files")
 			os.RemoveAll(files)
 			symlink(t, out, files)
 		}, opRevert(""), "links outside the root", false},
@@ -171,19 +171,19 @@ func TestHostileRoots(t *testing.T) {
 			}
 		}, opApply, eth0 + ": not a regular file", false},
 		{"run.json is a FIFO", func(t *testing.T, root, out string) {
-			os.MkdirAll(filepath.Join(root, RunDir, runID), 0o700)
-			if err := syscall.Mkfifo(filepath.Join(root, RunDir, runID, "run.json"), 0o600); err != nil {
+			os.MkdirAll(filepath.Join(root, runDir, runID), 0o700)
+			if err := syscall.Mkfifo(filepath.Join(root, runDir, runID, "run.json"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, opRevert(""), "/" + RunDir + "/" + runID + "/run.json: not a regular file", false},
+		}, opRevert(""), "/" + runDir + "/" + runID + "/run.json: not a regular file", false},
 		{"backup links to the root's /dev/zero", func(t *testing.T, root, out string) {
 			id := applied(t, root)
 			os.MkdirAll(filepath.Join(root, "dev"), 0o755)
 			if err := syscall.Mknod(filepath.Join(root, "dev", "zero"), syscall.S_IFCHR|0o666, 1<<8|5); err != nil {
 				t.Skip("mknod:", err)
 			}
-			symlink(t, "/dev/zero", filepath.Join(root, RunDir, id, "files"+eth0))
-		}, opRevert(""), "backup of " + eth0 + " in /" + RunDir, false},
+			symlink(t, "/dev/zero", filepath.Join(root, runDir, id, "files"+eth0))
+		}, opRevert(""), "backup of " + eth0 + " in /" + runDir, false},
 		{"config file links to /dev/zero", func(t *testing.T, root, out string) {
 			symlink(t, "/dev/zero", filepath.Join(root, eth0))
 		}, opScan, eth0 + ": openat dev/zero: no such file", false},
@@ -209,7 +209,7 @@ func TestHostileRoots(t *testing.T) {
 			other := []byte("DEVICE=eth0\n# another file\n")
 			os.WriteFile(filepath.Join(root, "etc", "other"), other, 0o644)
 			writeRunJSON(t, root, runID, runFor(runID, eth0, "files"+eth0, other, cur))
-			symlink(t, strings.Repeat("../", 9)+"etc/other", filepath.Join(root, RunDir, runID, "files"+eth0))
+			symlink(t, strings.Repeat("../", 9)+"etc/other", filepath.Join(root, runDir, runID, "files"+eth0))
 		}, opRevert(""), "links outside the root", false},
 		{"file path not clean", func(t *testing.T, root, out string) {
 			cur, _ := os.ReadFile(filepath.Join(root, eth0))
@@ -219,8 +219,8 @@ func TestHostileRoots(t *testing.T) {
 			cur := []byte("root:x:0:0\n")
 			os.WriteFile(filepath.Join(root, "etc", "shadow"), cur, 0o600)
 			writeRunJSON(t, root, runID, runFor(runID, "/etc/shadow", "files/etc/shadow", []byte("root::0:0\n"), cur))
-			os.MkdirAll(filepath.Join(root, RunDir, runID, "files", "etc"), 0o700)
-			os.WriteFile(filepath.Join(root, RunDir, runID, "files", "etc", "shadow"), []byte("root::0:0\n"), 0o600)
+			os.MkdirAll(filepath.Join(root, runDir, runID, "files", "etc"), 0o700)
+			os.WriteFile(filepath.Join(root, runDir, runID, "files", "etc", "shadow"), []byte("root::0:0\n"), 0o600)
 		}, opRevert(""), "/etc/shadow is not in a directory apply writes to", false},
 		{"unknown status", func(t *testing.T, root, out string) {
 			writeRunJSON(t, root, runID, `{"id":"`+runID+`","status":"pwned","files":[]}`)
@@ -229,15 +229,15 @@ func TestHostileRoots(t *testing.T) {
 		// Runs cut short: skipped, said, and the rest still work.
 		{"run directory without run.json is skipped", func(t *testing.T, root, out string) {
 			applied(t, root)
-			os.MkdirAll(filepath.Join(root, RunDir, "20990101T000000.000000Z", "files"), 0o700)
-		}, opRevert(""), "skipped /" + RunDir + "/20990101T000000.000000Z: no run record", true},
+			os.MkdirAll(filepath.Join(root, runDir, "20990101T000000.000000Z", "files"), 0o700)
+		}, opRevert(""), "skipped /" + runDir + "/20990101T000000.000000Z: no run record", true},
 		{"run cut short while applying is skipped", func(t *testing.T, root, out string) {
 			applied(t, root)
 			writeRunJSON(t, root, "20990101T000000.000000Z", `{"id":"20990101T000000.000000Z","status":"applying","files":[]}`)
 		}, opRevert(""), "the run was cut short", true},
 		{"verify passes over a broken run", func(t *testing.T, root, out string) {
 			applied(t, root)
-			os.MkdirAll(filepath.Join(root, RunDir, "20990101T000000.000000Z"), 0o700)
+			os.MkdirAll(filepath.Join(root, runDir, "20990101T000000.000000Z"), 0o700)
 		}, opVerifyLatest, "workaround tcp-trim-head-skb-data-len", true},
 
 		// Hostile interface names, one format each.
@@ -458,7 +458,7 @@ func TestConcurrentApplies(t *testing.T) {
 				if f.OldSHA != prev {
 					t.Errorf("run %s backed up content no run left", r.ID)
 				}
-				b, _ := os.ReadFile(filepath.Join(root, RunDir, r.ID, f.Backup))
+				b, _ := os.ReadFile(filepath.Join(root, runDir, r.ID, f.Backup))
 				if digest(b) != f.OldSHA {
 					t.Errorf("run %s: backup does not match its digest", r.ID)
 				}

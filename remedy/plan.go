@@ -13,12 +13,13 @@ import (
 
 	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
+	"github.com/ktriage/ktriage/internal/shellquote"
 	"github.com/ktriage/ktriage/kb"
 )
 
-// Cost is the one line every plan carries on what the workaround costs, so
-// that nobody turns offloads off without knowing.
-const Cost = "cost: with these offloads off the CPU computes checksums and cuts TCP segments itself: more softirq CPU and less peak throughput on busy links; the fix is a kernel without the bug."
+// offloadCost is the one line every plan carries on what the workaround
+// costs, so that nobody turns offloads off without knowing.
+const offloadCost = "cost: with these offloads off the CPU computes checksums and cuts TCP segments itself: more softirq CPU and less peak throughput on busy links; the fix is a kernel without the bug."
 
 // Edit is one file change of a plan: the file's content before (nil for a
 // file remedy creates) and after.
@@ -47,6 +48,9 @@ type Plan struct {
 	// interface.
 	Commands [][]string
 	Notes    []string
+	// Cost says in one line what the workaround costs: shown with every
+	// plan and apply, so that nobody turns offloads off without knowing.
+	Cost string
 }
 
 // Options choose what a plan covers.
@@ -207,7 +211,7 @@ func (h *Host) interfaces(w *Workaround, opts Options) ([]string, []string, erro
 			names = append(names, b)
 		}
 		sort.Strings(names)
-		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), ShellJoin(names[:1])))
+		notes = append(notes, fmt.Sprintf("%s: the offloads run in the slaves' drivers, so the slaves are changed and the bond itself is left as it is (add --iface %s and the slaves to switch its software offloads too)", strings.Join(names, ", "), shellquote.Join(names[:1])))
 		return sortedKeys(set), notes, nil
 	case kb.ScopeAll, "":
 		p := h.physical()
@@ -273,7 +277,7 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Root: h.Root, EntryID: w.EntryID, Offload: w.Offload, Interfaces: ifaces, Notes: notes}
+	p := &Plan{Root: h.Root, EntryID: w.EntryID, Offload: w.Offload, Interfaces: ifaces, Notes: notes, Cost: offloadCost}
 	feats := w.features()
 	state := w.Offload.State
 	var errs []error
@@ -337,7 +341,7 @@ func NewPlan(h *Host, w *Workaround, opts Options) (*Plan, error) {
 		case len(kfs) == 1:
 			e, inPlace, err = planKeyfile(kfs[0], dev, feats, state)
 			if e != nil {
-				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; %s", dev, ShellJoin([]string{"nmcli", "connection", "up", kfs[0].ID()})))
+				notes = append(notes, fmt.Sprintf("%s: NetworkManager applies [ethtool] when it activates the profile: nmcli connection reload; %s", dev, shellquote.Join([]string{"nmcli", "connection", "up", kfs[0].ID()})))
 			}
 		case len(nps) == 1:
 			var s *netconf.Splice

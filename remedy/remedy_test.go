@@ -129,7 +129,7 @@ func TestRHEL6Seed(t *testing.T) {
 			t.Errorf("backup of %s is not the old file", f.Path)
 		}
 	}
-	if !strings.HasPrefix(res.RunDir, filepath.Join(root, RunDir)) {
+	if !strings.HasPrefix(res.RunDir, filepath.Join(root, runDir)) {
 		t.Errorf("run dir %s outside the root", res.RunDir)
 	}
 	// Idempotent.

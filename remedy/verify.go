@@ -8,6 +8,7 @@ import (
 
 	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/internal/netconf"
+	"github.com/ktriage/ktriage/internal/shellquote"
 	"github.com/ktriage/ktriage/kb"
 )
 
@@ -82,7 +83,7 @@ func runtimeApply(ctx context.Context, r Runner, dev string, o kb.EthtoolOffload
 		if runErr != nil {
 			rr.Err = fmt.Errorf("%s: %s still not %s: %w", dev, strings.Join(rr.Failed, " "), o.State, runErr)
 		} else {
-			rr.Err = fmt.Errorf("%s: %s still not %s after %s", dev, strings.Join(rr.Failed, " "), o.State, ShellJoin(rr.Command))
+			rr.Err = fmt.Errorf("%s: %s still not %s after %s", dev, strings.Join(rr.Failed, " "), o.State, shellquote.Join(rr.Command))
 		}
 	}
 	return rr

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ktriage/ktriage/internal/shellquote"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/remedy"
 )
@@ -198,7 +199,7 @@ func writePlan(w io.Writer, p *remedy.Plan) error {
 	}
 	fmt.Fprintln(w, "\nruntime commands (apply --now runs them):")
 	for _, c := range p.Commands {
-		fmt.Fprintf(w, "  %s\n", remedy.ShellJoin(c))
+		fmt.Fprintf(w, "  %s\n", shellquote.Join(c))
 	}
 	if len(p.Notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")
@@ -206,7 +207,7 @@ func writePlan(w io.Writer, p *remedy.Plan) error {
 			fmt.Fprintf(w, "  - %s\n", n)
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%s\n", remedy.Cost)
+	_, err := fmt.Fprintf(w, "\n%s\n", p.Cost)
 	return err
 }
 
@@ -235,7 +236,7 @@ func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult, err error)
 	for _, r := range res.Runtime {
 		var parts []string
 		if r.Command != nil {
-			parts = append(parts, "ran "+remedy.ShellJoin(r.Command))
+			parts = append(parts, "ran "+shellquote.Join(r.Command))
 		}
 		if len(r.Already) > 0 {
 			parts = append(parts, strings.Join(r.Already, " ")+" already "+p.Offload.State)
@@ -252,6 +253,6 @@ func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult, err error)
 		fmt.Fprintf(w, "now %s: %s\n", r.Iface, strings.Join(parts, "; "))
 	}
 	if !(len(p.Edits) == 0 && len(res.Runtime) == 0) {
-		fmt.Fprintln(w, remedy.Cost)
+		fmt.Fprintln(w, p.Cost)
 	}
 }
