@@ -221,7 +221,9 @@ type Deb struct {
 // String formats the version as dpkg prints it.
 func (v Deb) String() string {
 	s := v.Upstream
-	if v.Epoch != 0 {
+	// An epoch of 0 is left out unless the upstream part holds a ':', which
+	// would then be read back as the epoch's.
+	if v.Epoch != 0 || strings.Contains(s, ":") {
 		s = strconv.Itoa(v.Epoch) + ":" + s
 	}
 	if v.Revision != "" {
