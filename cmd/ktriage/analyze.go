@@ -66,7 +66,7 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 				}
 			}
 			color := false
-			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
+			if isTerminal(out) && os.Getenv("NO_COLOR") == "" {
 				color = true
 			}
 			if err := render.Text(out, d, render.Style{Color: color, Stacks: stacks}); err != nil {
