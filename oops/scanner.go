@@ -15,6 +15,9 @@ const (
 	maxReportLines = 400  // lines kept per report
 	maxLineBytes   = 512  // bytes kept per line
 	maxReports     = 4096 // reports kept per document
+	// maxDroppedKeys bounds the texts of reports not kept that are
+	// remembered, to count the distinct ones among them.
+	maxDroppedKeys = 4 * maxReports
 	maxRawLine     = 1 << 20
 	// A report ends this many lines after its last trace-like line, so that
 	// a log that goes on after a crash does not stretch it.
@@ -48,6 +51,14 @@ type Scanner struct {
 	OnLine func(lineno int, line []byte)
 	// Dropped counts lines over the raw line limit that were cut.
 	Dropped int
+	// ReportsDropped counts the distinct reports not kept because the
+	// document showed more than the scanner keeps (4096).
+	ReportsDropped int
+	// ReportsUntold counts the showings of reports not kept once so many
+	// were dropped that their texts are no longer remembered to tell
+	// them apart: each may be a new crash or one already counted.
+	ReportsUntold int
+	droppedKeys   map[string]struct{}
 	// faultLine is the last "FAULT_INJECTION: forcing a failure" line.
 	faultLine int
 }
@@ -299,18 +310,38 @@ func (s *Scanner) finishCur() {
 	}
 	key := textKey(c.lines)
 	if i, ok := s.seen[key]; ok {
-		// The same crash shown again (a report pasted twice).
+		// The same crash shown again (a report pasted twice, a WARNING
+		// firing again): one report, counted.
 		s.last = s.reports[i]
+		s.last.Occurrences = s.last.Times() + 1
 		s.lastEnd = c.end
 		return
 	}
 	if len(s.reports) >= maxReports {
+		s.dropReport(key)
 		return
 	}
 	s.seen[key] = len(s.reports)
 	s.reports = append(s.reports, r)
 	s.last = r
 	s.lastEnd = c.end
+}
+
+// dropReport counts a report not kept, once per distinct text while the
+// texts remembered stay within maxDroppedKeys.
+func (s *Scanner) dropReport(key string) {
+	if s.droppedKeys == nil {
+		s.droppedKeys = map[string]struct{}{}
+	}
+	if _, ok := s.droppedKeys[key]; ok {
+		return
+	}
+	if len(s.droppedKeys) >= maxDroppedKeys {
+		s.ReportsUntold++
+		return
+	}
+	s.droppedKeys[key] = struct{}{}
+	s.ReportsDropped++
 }
 
 // Finish ends the document: it closes the open report and gives every
