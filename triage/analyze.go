@@ -79,6 +79,15 @@ type document struct {
 	vmcore   *Vmcore
 }
 
+// addNote adds what a note says to an input's note: one input may have
+// several things cut.
+func (in *Input) addNote(note string) {
+	if in.Note != "" {
+		in.Note += "; "
+	}
+	in.Note += note
+}
+
 // addObjects adds what the checks and the owner chain found in a document.
 func (d *Diagnosis) addObjects(doc *document) {
 	d.Findings = append(d.Findings, doc.findings...)
@@ -168,10 +177,17 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	if prompts > 0 || len(sess.Backtraces) > 0 || sess.Sys != nil {
 		doc.input.Kind = KindCrashSession
 	}
+	// Memory stays bounded by dropping the rest; the user must still
+	// learn that what is shown is not all there was.
 	if sess.Dropped > 0 {
-		// Memory stays bounded by dropping the rest; the user must still
-		// learn that what is shown is not all there was.
-		doc.input.Note = fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped)
+		doc.input.addNote(fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped))
+	}
+	if sc.ReportsDropped > 0 {
+		n := fmt.Sprintf("only the first %d distinct crash reports were kept: %d more were not", len(reps), sc.ReportsDropped)
+		if sc.ReportsUntold > 0 {
+			n += fmt.Sprintf(", nor %d further showings of crashes not told apart from them", sc.ReportsUntold)
+		}
+		doc.input.addNote(n)
 	}
 	doc.reports = join(path, reps, sess, doc.release)
 	doc.findings, doc.owner, doc.next = objectFindings(sess, doc.reports)
@@ -215,7 +231,7 @@ func isText(head []byte) bool {
 func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 	kind := dirKind(dir)
 	var docs []*document
-	count := 0
+	count, unread := 0, 0
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
@@ -224,9 +240,6 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 			if p != dir && strings.HasPrefix(e.Name(), ".") {
 				return filepath.SkipDir
 			}
-			return nil
-		}
-		if count >= maxDirFiles {
 			return nil
 		}
 		if !e.Type().IsRegular() {
@@ -238,6 +251,10 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 			}
 		}
 		if kind == KindSosreport && !sosLogFile(dir, p) {
+			return nil
+		}
+		if count >= maxDirFiles {
+			unread++
 			return nil
 		}
 		count++
@@ -270,7 +287,11 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	d.Inputs = append(d.Inputs, Input{Path: dir, Kind: kind})
+	in := Input{Path: dir, Kind: kind}
+	if unread > 0 {
+		in.addNote(fmt.Sprintf("only the first %d files were read: %d more were not", maxDirFiles, unread))
+	}
+	d.Inputs = append(d.Inputs, in)
 	release := ""
 	for _, doc := range docs {
 		d.Inputs = append(d.Inputs, doc.input)

@@ -1,0 +1,103 @@
+package triage
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// warning is one WARNING report; f names its function, ts its timestamp.
+func warning(f string, ts int) string {
+	var b strings.Builder
+	for _, l := range []string{
+		"WARNING: CPU: 0 PID: 1 at net/core/dev.c:100 " + f + "+0x10/0x20",
+		"Modules linked in:",
+		"RIP: 0010:" + f + "+0x10/0x20",
+		"Call Trace:",
+		" <TASK>",
+		" dev_queue_xmit+0x10/0x20",
+		" ip_finish_output2+0x10/0x20",
+		" </TASK>",
+		"---[ end trace 0000000000000000 ]---",
+	} {
+		fmt.Fprintf(&b, "[%5d.%06d] %s\n", ts/1000000, ts%1000000, l)
+	}
+	return b.String()
+}
+
+// TestNothingCutSilently: what the bounds cut is said, on the input it was
+// cut from, and a report shown many times is one report with its count.
+func TestNothingCutSilently(t *testing.T) {
+	cases := []struct {
+		name        string
+		files       func(dir string) string // writes the input, returns its path
+		reports     int
+		occurrences int    // of the first report
+		note        string // in the note of the first input
+	}{
+		{"one warning shown 1000 times", func(dir string) string {
+			var b strings.Builder
+			for i := range 1000 {
+				b.WriteString(warning("tcp_xmit", i*1000))
+			}
+			return writeFile(t, dir, "same.log", b.String())
+		}, 1, 1000, ""},
+		{"4100 distinct warnings", func(dir string) string {
+			var b strings.Builder
+			for i := range 4100 {
+				b.WriteString(warning(fmt.Sprintf("f%d", i), i))
+				b.WriteString(warning(fmt.Sprintf("f%d", i), i)) // shown twice: one dropped crash, not two
+			}
+			return writeFile(t, dir, "many.log", b.String())
+		}, 4096, 2, "only the first 4096 distinct crash reports were kept: 4 more were not"},
+		{"a directory of 2003 files", func(dir string) string {
+			logs := filepath.Join(dir, "logs")
+			os.Mkdir(logs, 0o755)
+			for i := range 2003 {
+				writeFile(t, logs, fmt.Sprintf("%04d.log", i), "[    1.000000] Linux version 6.1.0-13-amd64\n")
+			}
+			writeFile(t, logs, "9999.log", warning("tcp_xmit", 5))
+			return logs
+		}, 0, 0, "only the first 2000 files were read: 4 more were not"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Analyze([]string{c.files(t.TempDir())}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Reports) != c.reports {
+				t.Fatalf("%d reports, want %d", len(d.Reports), c.reports)
+			}
+			if c.reports > 0 && d.Reports[0].Times() != c.occurrences {
+				t.Errorf("occurrences %d, want %d", d.Reports[0].Times(), c.occurrences)
+			}
+			if d.Inputs[0].Note != c.note {
+				t.Errorf("note %q, want %q", d.Inputs[0].Note, c.note)
+			}
+			raw, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.occurrences > 1 && !bytes.Contains(raw, fmt.Appendf(nil, `"occurrences":%d`, c.occurrences)) {
+				t.Errorf("JSON lacks the occurrences")
+			}
+			if c.note != "" && !bytes.Contains(raw, []byte(c.note)) {
+				t.Errorf("JSON lacks the note")
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
