@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 // warning is one WARNING report; f names its function, ts its timestamp.
@@ -100,4 +103,47 @@ func writeFile(t *testing.T, dir, name, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestControlBytes: a NUL, 0xFF or other control byte inside a line (a
+// serial line's noise, a zeroed ring slot) changes neither how many crashes
+// the seed shows nor their titles and signatures.
+func TestControlBytes(t *testing.T) {
+	seed, err := os.ReadFile(testshared.Path(t, testshared.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reportKeys(t, seed)
+	cases := []struct{ name, old, new string }{
+		{"NUL in a bt frame", " #8 [ffff880061a03568] dev_hard_start_xmit", " #8 [ffff880061a03568] dev_hard_\x00start_xmit"},
+		{"0xFF in a bt frame", " #8 [ffff880061a03568] dev_hard_start_xmit", " #8 [ffff880061a03568] dev_hard_\xffstart_xmit"},
+		{"NUL before kernel BUG at", "<2>[259117.681597] kernel BUG at", "<2>[259117.681597] \x00kernel BUG at"},
+		{"CR and DEL in a bt frame", " #9 [ffff880061a035c8] sch_direct_xmit", " #9 [ffff880061a035c8] sch_direct\r_x\x7fmit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !bytes.Contains(seed, []byte(c.old)) {
+				t.Fatalf("the seed lacks %q", c.old)
+			}
+			got := reportKeys(t, bytes.Replace(seed, []byte(c.old), []byte(c.new), 1))
+			if !slices.Equal(got, want) {
+				t.Errorf("reports %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// reportKeys analyzes text and returns each report's title and signature.
+func reportKeys(t *testing.T, text []byte) []string {
+	t.Helper()
+	p := writeFile(t, t.TempDir(), "seed.txt", string(text))
+	d, err := Analyze([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range d.Reports {
+		keys = append(keys, r.Title+" "+r.Signature)
+	}
+	return keys
 }
