@@ -199,3 +199,20 @@ func TestStdoutWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeStdin: "analyze -" reads standard input.
+func TestAnalyzeStdin(t *testing.T) {
+	f, err := os.Open("../../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetIn(f)
+	root.SetArgs([]string{"analyze", "-"})
+	if err := root.Execute(); err != nil || !strings.Contains(out.String(), "kernel BUG in dev_hard_start_xmit") || !strings.Contains(out.String(), "standard input") {
+		t.Errorf("analyze -: %v\n%s", err, out.String())
+	}
+}

@@ -1,0 +1,140 @@
+// Package decompress reads a compressed input file (gzip, xz, zstd) as the
+// stream it holds, the compression chosen by the file's first bytes rather
+// than its name, and bounds how much it may give: a log rotated by logrotate
+// or kept by kdump as vmcore-dmesg.txt.gz is read as the text it holds, and a
+// compression bomb is refused by name instead of scanned for hours.
+package decompress
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// Format is a compression format.
+type Format string
+
+// The formats Sniff knows.
+const (
+	Gzip Format = "gzip"
+	XZ   Format = "xz"
+	Zstd Format = "zstd"
+)
+
+// The magic numbers that start each format's stream (RFC 1952, the xz file
+// format 1.0.4 §2.1.1.1, RFC 8878 §3.1.1).
+var magics = []struct {
+	f     Format
+	magic string
+}{
+	{Gzip, "\x1f\x8b"},
+	{XZ, "\xfd7zXZ\x00"},
+	{Zstd, "\x28\xb5\x2f\xfd"},
+}
+
+// Sniff names the compression whose magic number starts head, or "".
+func Sniff(head []byte) Format {
+	for _, m := range magics {
+		if bytes.HasPrefix(head, []byte(m.magic)) {
+			return m.f
+		}
+	}
+	return ""
+}
+
+// DefaultLimit is how many decompressed bytes NewReader gives by default:
+// far more than any kernel log holds, and few enough to scan in seconds.
+const DefaultLimit = 4 << 30
+
+// maxWindow bounds the memory a zstd stream's window may claim.
+const maxWindow = 256 << 20
+
+// ErrTooLarge is wrapped by the error of a stream that decompresses to more
+// than its limit.
+var ErrTooLarge = errors.New("decompresses to more than the limit")
+
+// NewReader returns the stream r holds, decompressed as f. Reading past limit
+// decompressed bytes (DefaultLimit when limit is 0) fails with an error that
+// names name and wraps ErrTooLarge; a corrupt stream's error names name too.
+// Close releases the decoder, not r.
+func NewReader(r io.Reader, f Format, name string, limit int64) (io.ReadCloser, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	var dr io.Reader
+	closer := func() {}
+	switch f {
+	case Gzip:
+		// Concatenated members are read on, as gunzip does.
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		dr, closer = z, func() { z.Close() }
+	case XZ:
+		z, err := xz.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: xz: %w", name, err)
+		}
+		dr = z
+	case Zstd:
+		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow))
+		if err != nil {
+			return nil, fmt.Errorf("%s: zstd: %w", name, err)
+		}
+		dr, closer = z, z.Close
+	default:
+		return nil, fmt.Errorf("%s: unknown compression %q", name, f)
+	}
+	return &reader{r: dr, close: closer, f: f, name: name, left: limit, limit: limit}, nil
+}
+
+// reader counts what a decoder gives against the limit and names the file
+// in the decoder's errors.
+type reader struct {
+	r     io.Reader
+	close func()
+	f     Format
+	name  string
+	left  int64
+	limit int64
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		// One byte more tells a stream of exactly limit bytes from a
+		// longer one.
+		var one [1]byte
+		if n, err := io.ReadFull(r.r, one[:]); n == 0 {
+			return 0, r.wrap(err)
+		}
+		return 0, fmt.Errorf("%s: %s data %w (%d bytes): refused as a compression bomb; decompress it yourself if it is a log", r.name, r.f, ErrTooLarge, r.limit)
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.r.Read(p)
+	r.left -= int64(n)
+	return n, r.wrap(err)
+}
+
+func (r *reader) wrap(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %s data ends early (a truncated file?): %w", r.name, r.f, err)
+	}
+	return fmt.Errorf("%s: %s: %w", r.name, r.f, err)
+}
+
+// Close releases the decoder.
+func (r *reader) Close() error {
+	r.close()
+	return nil
+}
