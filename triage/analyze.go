@@ -35,6 +35,10 @@ type Options struct {
 	MaxDecompressed int64
 }
 
+// maxDumpDecompressed bounds what a dump compressed whole (vmcore.gz) may
+// decompress to: it is spooled to a temporary file.
+const maxDumpDecompressed = 64 << 30
+
 // maxDirFiles bounds how many files of one directory tree are read.
 const maxDirFiles = 2000
 
@@ -173,10 +177,17 @@ func analyzeStream(path string, r io.Reader, st fs.FileInfo, opt Options) (*docu
 		if head, err = readHead(dr); err != nil {
 			return nil, err
 		}
-		if kind := dump.Sniff(head); kind != "" {
-			return nil, fmt.Errorf("%s: a %s-compressed %s dump: decompress it first (dumps are read at random, not as a stream)", path, c, kind)
-		}
 		r = io.MultiReader(bytes.NewReader(head), dr)
+		if dump.Sniff(head) != "" {
+			// A dump compressed whole is read at random once spooled
+			// to a temporary file, under a limit of its own.
+			limit := opt.MaxDecompressed
+			if limit <= 0 {
+				limit = maxDumpDecompressed
+			}
+			dr.SetLimit(limit)
+			return analyzeVmcoreStream(path, r)
+		}
 	}
 	doc, err := scanDocument(path, r)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/ktriage/ktriage/internal/decompress"
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 func compress(t *testing.T, f decompress.Format, b []byte) []byte {
@@ -77,7 +78,7 @@ func TestCompressedInputs(t *testing.T) {
 		{"bomb.gz", compress(t, decompress.Gzip, make([]byte, 1<<20)), 64 << 10, nil, "", "bomb.gz: gzip data decompresses to more than the limit (65536 bytes)"},
 		{"exact.gz", compress(t, decompress.Gzip, ticket), int64(len(ticket)), want, "", ""},
 		{"cut.xz", compress(t, decompress.XZ, ticket)[:200], 0, nil, "", "cut.xz: xz"},
-		{"vmcore.gz", compress(t, decompress.Gzip, append([]byte("KDUMP   "), make([]byte, 8192)...)), 0, nil, "", "vmcore.gz: a gzip-compressed kdump"},
+		{"vmcore.gz", compress(t, decompress.Gzip, append([]byte("KDUMP   "), make([]byte, 8192)...)), 0, nil, "", "vmcore.gz"},
 		{"utf16.log", u16, 0, want, "not text: it is UTF-16LE (byte-order mark FF FE)", ""},
 		{"blob.bin", bin, 0, nil, "not text: 2732 of its first 4096 bytes are control bytes", ""},
 	}
@@ -108,6 +109,33 @@ func TestCompressedInputs(t *testing.T) {
 				t.Errorf("note %q, want %q", d.Inputs[0].Note, c.note)
 			}
 		})
+	}
+}
+
+// TestCompressedDump: a dump compressed whole reads as the dump does.
+func TestCompressedDump(t *testing.T) {
+	dumps, _ := filepath.Glob(filepath.Join(testshared.Path(t, "fixtures/vmcore"), "warn-kdump", "vmcore.*"))
+	if len(dumps) == 0 {
+		t.Fatal("no fixture dump")
+	}
+	raw, err := os.ReadFile(dumps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Analyze(dumps[:1], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, t.TempDir(), "vmcore.zst", string(compress(t, decompress.Zstd, raw)))
+	got, err := Analyze([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Reports) == 0 || len(got.Reports) != len(want.Reports) || got.Reports[0].Signature != want.Reports[0].Signature || got.Vmcore == nil || got.Inputs[0].Kind != KindVmcore {
+		t.Errorf("compressed dump: %d reports, vmcore %v; want %d", len(got.Reports), got.Vmcore, len(want.Reports))
+	}
+	if _, err := Analyze([]string{p}, Options{MaxDecompressed: 1 << 20}); !errors.Is(err, decompress.ErrTooLarge) {
+		t.Errorf("a dump past the limit: %v", err)
 	}
 }
 

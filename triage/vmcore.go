@@ -53,6 +53,22 @@ func analyzeVmcore(path string) (*document, error) {
 		return nil, err
 	}
 	defer d.Close()
+	return analyzeDump(path, d, k)
+}
+
+// analyzeVmcoreStream is analyzeVmcore for a dump read as a stream (one
+// that was compressed as a whole): it is spooled once to a temporary file.
+func analyzeVmcoreStream(path string, r io.Reader) (*document, error) {
+	d, k, err := OpenVmcoreStream(r, path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return analyzeDump(path, d, k)
+}
+
+// analyzeDump analyzes the kernel log of an open dump.
+func analyzeDump(path string, d *dump.Dump, k *kernel.Kernel) (*document, error) {
 	var log bytes.Buffer
 	if err := k.Dmesg(&log); err != nil {
 		return nil, fmt.Errorf("%s: kernel log: %w", path, err)

@@ -62,7 +62,7 @@ var ErrTooLarge = errors.New("decompresses to more than the limit")
 // decompressed bytes (DefaultLimit when limit is 0) fails with an error that
 // names name and wraps ErrTooLarge; a corrupt stream's error names name too.
 // Close releases the decoder, not r.
-func NewReader(r io.Reader, f Format, name string, limit int64) (io.ReadCloser, error) {
+func NewReader(r io.Reader, f Format, name string, limit int64) (*Reader, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -91,12 +91,12 @@ func NewReader(r io.Reader, f Format, name string, limit int64) (io.ReadCloser, 
 	default:
 		return nil, fmt.Errorf("%s: unknown compression %q", name, f)
 	}
-	return &reader{r: dr, close: closer, f: f, name: name, left: limit, limit: limit}, nil
+	return &Reader{r: dr, close: closer, f: f, name: name, left: limit, limit: limit}, nil
 }
 
-// reader counts what a decoder gives against the limit and names the file
-// in the decoder's errors.
-type reader struct {
+// Reader is a decompressed stream: it counts what its decoder gives against
+// the limit and names the file in the decoder's errors.
+type Reader struct {
 	r     io.Reader
 	close func()
 	f     Format
@@ -105,7 +105,19 @@ type reader struct {
 	limit int64
 }
 
-func (r *reader) Read(p []byte) (int, error) {
+// SetLimit changes the limit on the bytes decompressed in all, once the
+// first of them showed what the stream holds (a dump is larger than a log).
+func (r *Reader) SetLimit(limit int64) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	r.left += limit - r.limit
+	r.limit = limit
+}
+
+// Read reads decompressed bytes; past the limit it fails with an error that
+// names the file and wraps ErrTooLarge.
+func (r *Reader) Read(p []byte) (int, error) {
 	if r.left <= 0 {
 		// One byte more tells a stream of exactly limit bytes from a
 		// longer one.
@@ -123,7 +135,7 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, r.wrap(err)
 }
 
-func (r *reader) wrap(err error) error {
+func (r *Reader) wrap(err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
@@ -134,7 +146,7 @@ func (r *reader) wrap(err error) error {
 }
 
 // Close releases the decoder.
-func (r *reader) Close() error {
+func (r *Reader) Close() error {
 	r.close()
 	return nil
 }
