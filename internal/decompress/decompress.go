@@ -6,6 +6,7 @@
 package decompress
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -51,7 +52,8 @@ func Sniff(head []byte) Format {
 // far more than any kernel log holds, and few enough to scan in seconds.
 const DefaultLimit = 4 << 30
 
-// maxWindow bounds the memory a zstd stream's window may claim.
+// maxWindow bounds the memory a zstd stream's window or an xz stream's
+// dictionary may claim: the decoders allocate what the header asks.
 const maxWindow = 256 << 20
 
 // ErrTooLarge is wrapped by the error of a stream that decompresses to more
@@ -77,6 +79,12 @@ func NewReader(r io.Reader, f Format, name string, limit int64) (*Reader, error)
 		}
 		dr, closer = z, func() { z.Close() }
 	case XZ:
+		br := bufio.NewReader(r)
+		head, _ := br.Peek(12 + 1024)
+		if dict, ok := xzDictSize(head); ok && dict > maxWindow {
+			return nil, fmt.Errorf("%s: xz: its first block claims a %d-byte dictionary, over the %d bytes allowed (xz -9 uses 64 MiB)", name, dict, maxWindow)
+		}
+		r = br
 		z, err := xz.NewReader(r)
 		if err != nil {
 			return nil, fmt.Errorf("%s: xz: %w", name, err)
@@ -149,4 +157,59 @@ func (r *Reader) wrap(err error) error {
 func (r *Reader) Close() error {
 	r.close()
 	return nil
+}
+
+// xzDictSize reads the LZMA2 dictionary size from the first block header of
+// an xz stream (the xz file format 1.0.4, §3.1 and §5.3.1), which the xz
+// decoder allocates at once. ok is false when head does not hold it.
+func xzDictSize(head []byte) (dict uint64, ok bool) {
+	const streamHeader = 12
+	if len(head) <= streamHeader || head[streamHeader] == 0 {
+		return 0, false // no block: an index follows
+	}
+	size := (int(head[streamHeader]) + 1) * 4
+	if len(head) < streamHeader+size {
+		return 0, false
+	}
+	h := head[streamHeader+1 : streamHeader+size]
+	flags := h[0]
+	h = h[1:]
+	varint := func() (uint64, bool) {
+		var v uint64
+		for i := 0; i < 9 && i < len(h); i++ {
+			v |= uint64(h[i]&0x7f) << (7 * i)
+			if h[i]&0x80 == 0 {
+				h = h[i+1:]
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	for _, present := range []bool{flags&0x40 != 0, flags&0x80 != 0} {
+		if present {
+			if _, ok := varint(); !ok {
+				return 0, false
+			}
+		}
+	}
+	for range int(flags&3) + 1 {
+		id, ok1 := varint()
+		n, ok2 := varint()
+		if !ok1 || !ok2 || n > uint64(len(h)) {
+			return 0, false
+		}
+		props := h[:n]
+		h = h[n:]
+		if id == 0x21 && n == 1 {
+			d := uint64(props[0])
+			if d > 40 {
+				return 0, false
+			}
+			if d == 40 {
+				return 1<<32 - 1, true
+			}
+			return (2 | d&1) << (d/2 + 11), true
+		}
+	}
+	return 0, false
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
 )
 
 func TestSniff(t *testing.T) {
@@ -54,5 +56,29 @@ func TestLimit(t *testing.T) {
 		if c.tooLarge && !bytes.HasPrefix([]byte(err.Error()), []byte("x.gz: ")) {
 			t.Errorf("error %q does not name the file", err)
 		}
+	}
+}
+
+// TestXZDictSize: the dictionary a stream's first block claims is read
+// from its header, and a hostile one is refused before it is allocated.
+func TestXZDictSize(t *testing.T) {
+	var z bytes.Buffer
+	w, err := xz.NewWriter(&z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("hello\n"))
+	w.Close()
+	dict, ok := xzDictSize(z.Bytes())
+	if !ok || dict != 8<<20 {
+		t.Fatalf("dictionary %d, %v; want 8 MiB", dict, ok)
+	}
+	// Claim 4 GiB: the LZMA2 property byte is the last before the
+	// header's padding and CRC32.
+	hostile := bytes.Clone(z.Bytes())
+	i := 12 + 1 + 1 + 1 + 1 // header size, flags, filter id, props size
+	hostile[i] = 40
+	if _, err := NewReader(bytes.NewReader(hostile), XZ, "big.xz", 0); err == nil || !strings.Contains(err.Error(), "big.xz: xz: its first block claims a 4294967295-byte dictionary") {
+		t.Errorf("4 GiB dictionary: %v", err)
 	}
 }
