@@ -34,6 +34,7 @@ func NormalizeLine(raw []byte) Line {
 type lineView struct {
 	text    []byte
 	ctx     []byte
+	time    []byte // the kernel timestamp's seconds ("123.456789"), if any
 	kernel  bool
 	stamped bool
 }
@@ -110,6 +111,7 @@ func normalize(raw []byte, st *styleState) lineView {
 	// "[  123.456789]" timestamp, possibly followed by a caller id.
 	if rest, ok := kernelTimestamp(b); ok {
 		ln.stamped = true
+		ln.time = bytes.TrimLeft(b[1:len(b)-len(rest)-1], " ")
 		b = rest
 		// journalctl -o short-monotonic: "[ 123.456789] host kernel: msg".
 		// Only the kernel tag is stripped: "usb 1-1: ..." is a kernel

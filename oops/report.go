@@ -66,6 +66,13 @@ type Report struct {
 	// same WARNING firing again. It is set only when that is more than
 	// once, and absent from JSON otherwise; Source is the first showing.
 	Occurrences int `json:"occurrences,omitempty"`
+	// FirstTime and LastTime are the kernel timestamps (seconds since
+	// boot, as printed: "259117.681597") of the first and last showing,
+	// set with Occurrences when the log stamps both.
+	FirstTime string `json:"first_time,omitempty"`
+	LastTime  string `json:"last_time,omitempty"`
+	// time is the header line's timestamp, kept for FirstTime.
+	time string
 	// Stacks holds further traces of the report (KASAN's allocation and
 	// free stacks, lockdep's chains), in order; Frames is the first.
 	Stacks [][]Frame `json:"-"`

@@ -67,6 +67,7 @@ type building struct {
 	f         *format
 	header    string
 	ctx       string
+	time      string // the header line's kernel timestamp, if any
 	start     int
 	end       int // last line that belonged to the report
 	lastTrace int
@@ -141,10 +142,10 @@ func (s *Scanner) feed(raw []byte) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}
-	s.line(text, v.ctx)
+	s.line(text, v.ctx, v.time)
 }
 
-func (s *Scanner) line(b []byte, ctxb []byte) {
+func (s *Scanner) line(b, ctxb, stamp []byte) {
 	n := s.lineno
 	if s.cur != nil && len(ctxb) > 0 && s.cur.ctx != "" && string(ctxb) != s.cur.ctx {
 		// Another task's output interleaved: not part of this report, but it
@@ -204,7 +205,7 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 		if s.cur != nil {
 			s.finishCur()
 		}
-		s.cur = &building{f: f, header: trim, ctx: string(ctxb), start: n, end: n, lastTrace: n}
+		s.cur = &building{f: f, header: trim, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
 		s.cur.add(n, text)
 		return
 	}
@@ -300,6 +301,7 @@ func (s *Scanner) finishCur() {
 		r.CorruptedReason = "fault injection stack intermixed"
 	}
 	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
+	r.time = c.time
 	if r.Release == nil && s.release != "" {
 		rel := s.release
 		r.Release = &rel
@@ -314,6 +316,9 @@ func (s *Scanner) finishCur() {
 		// firing again): one report, counted.
 		s.last = s.reports[i]
 		s.last.Occurrences = s.last.Times() + 1
+		if s.last.time != "" && c.time != "" {
+			s.last.FirstTime, s.last.LastTime = s.last.time, c.time
+		}
 		s.lastEnd = c.end
 		return
 	}

@@ -99,7 +99,11 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		}
 		fmt.Fprintf(&b, "    from %s:%d-%d, signature %s\n", r.Source.Path, r.Source.StartLine, r.Source.EndLine, r.Signature[:16])
 		if r.Times() > 1 {
-			fmt.Fprintf(&b, "    shown %s times with the same text; the first is above\n", thousands(r.Times()))
+			fmt.Fprintf(&b, "    shown %s times with the same text", thousands(r.Times()))
+			if r.FirstTime != "" {
+				fmt.Fprintf(&b, ", from [%s] to [%s]", r.FirstTime, r.LastTime)
+			}
+			b.WriteString("; the first is above\n")
 		}
 	}
 	for _, m := range d.Matches {

@@ -164,7 +164,10 @@ func TestTextSaysWhatWasCut(t *testing.T) {
 		want []string
 	}{
 		{"occurrences", func(d *triage.Diagnosis) { d.Reports[0].Occurrences = 705000 },
-			[]string{"1 crash (705,000 times)", "Details: 1 crash (705,000 times) in", "shown 705,000 times with the same text"}},
+			[]string{"1 crash (705,000 times)", "Details: 1 crash (705,000 times) in", "shown 705,000 times with the same text; the first is above"}},
+		{"occurrences with times", func(d *triage.Diagnosis) {
+			d.Reports[0].Occurrences, d.Reports[0].FirstTime, d.Reports[0].LastTime = 3, "1.000000", "9.500000"
+		}, []string{"shown 3 times with the same text, from [1.000000] to [9.500000]; the first is above"}},
 		{"once", func(d *triage.Diagnosis) {}, []string{"1 crash, one known bug"}},
 		{"note", func(d *triage.Diagnosis) { d.Inputs[0].Note = "only the first 2000 files were read: 4 more were not" },
 			[]string{": only the first 2000 files were read: 4 more were not\n"}},

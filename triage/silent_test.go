@@ -40,6 +40,7 @@ func TestNothingCutSilently(t *testing.T) {
 		files       func(dir string) string // writes the input, returns its path
 		reports     int
 		occurrences int    // of the first report
+		first, last string // its first and last times
 		note        string // in the note of the first input
 	}{
 		{"one warning shown 1000 times", func(dir string) string {
@@ -48,7 +49,7 @@ func TestNothingCutSilently(t *testing.T) {
 				b.WriteString(warning("tcp_xmit", i*1000))
 			}
 			return writeFile(t, dir, "same.log", b.String())
-		}, 1, 1000, ""},
+		}, 1, 1000, "0.000000", "0.999000", ""},
 		{"4100 distinct warnings", func(dir string) string {
 			var b strings.Builder
 			for i := range 4100 {
@@ -56,7 +57,7 @@ func TestNothingCutSilently(t *testing.T) {
 				b.WriteString(warning(fmt.Sprintf("f%d", i), i)) // shown twice: one dropped crash, not two
 			}
 			return writeFile(t, dir, "many.log", b.String())
-		}, 4096, 2, "only the first 4096 distinct crash reports were kept: 4 more were not"},
+		}, 4096, 2, "0.000000", "0.000000", "only the first 4096 distinct crash reports were kept: 4 more were not"},
 		{"a directory of 2003 files", func(dir string) string {
 			logs := filepath.Join(dir, "logs")
 			os.Mkdir(logs, 0o755)
@@ -65,7 +66,7 @@ func TestNothingCutSilently(t *testing.T) {
 			}
 			writeFile(t, logs, "9999.log", warning("tcp_xmit", 5))
 			return logs
-		}, 0, 0, "only the first 2000 files were read: 4 more were not"},
+		}, 0, 0, "", "", "only the first 2000 files were read: 4 more were not"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -78,6 +79,9 @@ func TestNothingCutSilently(t *testing.T) {
 			}
 			if c.reports > 0 && d.Reports[0].Times() != c.occurrences {
 				t.Errorf("occurrences %d, want %d", d.Reports[0].Times(), c.occurrences)
+			}
+			if c.reports > 0 && c.first != "" && (d.Reports[0].FirstTime != c.first || d.Reports[0].LastTime != c.last) {
+				t.Errorf("first and last times %q, %q; want %q, %q", d.Reports[0].FirstTime, d.Reports[0].LastTime, c.first, c.last)
 			}
 			if d.Inputs[0].Note != c.note {
 				t.Errorf("note %q, want %q", d.Inputs[0].Note, c.note)
