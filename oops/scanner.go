@@ -294,22 +294,8 @@ func (s *Scanner) finishCur() {
 		c.lines = c.lines[:len(c.lines)-1]
 		c.lineNos = c.lineNos[:len(c.lineNos)-1]
 	}
-	r := analyze(c.f, c.lines)
-	if s.faultLine > 0 && s.faultLine >= c.start-100 && s.faultLine <= c.end && !r.Corrupted && hasFaultInjection(r) {
-		// An injected failure's stack dump ran into the report's own.
-		r.Corrupted = true
-		r.CorruptedReason = "fault injection stack intermixed"
-	}
-	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
-	r.time = c.time
-	if r.Release == nil && s.release != "" {
-		rel := s.release
-		r.Release = &rel
-	}
-	if r.Hardware == nil && s.hw != "" {
-		hw := s.hw
-		r.Hardware = &hw
-	}
+	// The text decides first: a report shown again is counted without
+	// being analyzed again (705,000 of one WARNING).
 	key := textKey(c.lines)
 	if i, ok := s.seen[key]; ok {
 		// The same crash shown again (a report pasted twice, a WARNING
@@ -325,6 +311,22 @@ func (s *Scanner) finishCur() {
 	if len(s.reports) >= maxReports {
 		s.dropReport(key)
 		return
+	}
+	r := analyze(c.f, c.lines)
+	if s.faultLine > 0 && s.faultLine >= c.start-100 && s.faultLine <= c.end && !r.Corrupted && hasFaultInjection(r) {
+		// An injected failure's stack dump ran into the report's own.
+		r.Corrupted = true
+		r.CorruptedReason = "fault injection stack intermixed"
+	}
+	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
+	r.time = c.time
+	if r.Release == nil && s.release != "" {
+		rel := s.release
+		r.Release = &rel
+	}
+	if r.Hardware == nil && s.hw != "" {
+		hw := s.hw
+		r.Hardware = &hw
 	}
 	s.seen[key] = len(s.reports)
 	s.reports = append(s.reports, r)
