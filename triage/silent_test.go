@@ -151,3 +151,27 @@ func reportKeys(t *testing.T, text []byte) []string {
 	}
 	return keys
 }
+
+// TestDumpWarningsNoted: what the dump readers warn of (a truncated kdump
+// file whose log is still readable) is noted on the dump's input.
+func TestDumpWarningsNoted(t *testing.T) {
+	dumps, _ := filepath.Glob(filepath.Join(testshared.Path(t, "fixtures/vmcore"), "skbcsum-kdump", "vmcore.*"))
+	if len(dumps) == 0 {
+		t.Fatal("no fixture dump")
+	}
+	raw, err := os.ReadFile(dumps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, t.TempDir(), "vmcore", string(raw[:len(raw)*95/100]))
+	d, err := Analyze([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reports) == 0 {
+		t.Fatal("no crash read from the truncated dump's log")
+	}
+	if n := d.Inputs[0].Note; !strings.Contains(n, "past the end of the file") || strings.HasPrefix(n, p) {
+		t.Errorf("note %q does not say the dump is truncated (once, without its path)", n)
+	}
+}

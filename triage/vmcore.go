@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/ktriage/ktriage/dump"
@@ -73,11 +74,21 @@ func analyzeDump(path string, d *dump.Dump, k *kernel.Kernel) (*document, error)
 	if err := k.Dmesg(&log); err != nil {
 		return nil, fmt.Errorf("%s: kernel log: %w", path, err)
 	}
+	empty := log.Len() == 0
 	doc, err := scanDocument(path, &log)
 	if err != nil {
 		return nil, err
 	}
 	doc.input.Kind = KindVmcore
+	// What the dump's readers found wrong (a truncated file, a missing
+	// part) and an empty log are said, as vmcore info says them: the
+	// diagnosis may lack what the dump lost.
+	for _, w := range d.Info().Warnings {
+		doc.input.addNote(strings.TrimPrefix(w, path+": "))
+	}
+	if empty {
+		doc.input.addNote("its kernel log holds no record: the printk ring may be corrupt or overwritten (ktriage vmcore info names the log's layout)")
+	}
 	doc.vmcore = vmcoreSection(d, k)
 	if doc.vmcore.PanicCPU == nil {
 		// The container does not say; the crash's own report does.
