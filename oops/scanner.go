@@ -18,7 +18,6 @@ const (
 	// maxDroppedKeys bounds the texts of reports not kept that are
 	// remembered, to count the distinct ones among them.
 	maxDroppedKeys = 4 * maxReports
-	maxRawLine     = 1 << 20
 	// A report ends this many lines after its last trace-like line, so that
 	// a log that goes on after a crash does not stretch it.
 	quietLines = 60
@@ -26,6 +25,10 @@ const (
 	// is that report's consequence, not a new crash.
 	panicWindow = 400
 )
+
+// MaxLine is how many bytes of one line the scanner reads; the rest of a
+// longer line is skipped, and counted in Scanner.Dropped.
+const MaxLine = 1 << 20
 
 // Scanner finds reports in a stream of log lines. Feed it with Scan or
 // ScanAll, or line by line with Line and Finish.
@@ -49,7 +52,7 @@ type Scanner struct {
 	// during the call and must not be modified; a consumer copies what it
 	// keeps.
 	OnLine func(lineno int, line []byte)
-	// Dropped counts lines over the raw line limit that were cut.
+	// Dropped counts lines longer than MaxLine, read only up to it.
 	Dropped int
 	// ReportsDropped counts the distinct reports not kept because the
 	// document showed more than the scanner keeps (4096).
@@ -96,26 +99,30 @@ func (s *Scanner) ScanAll(r io.Reader) ([]*Report, error) {
 // Scan feeds every line of r to the scanner.
 func (s *Scanner) Scan(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
-	var long []byte // a line longer than the buffer, kept up to maxRawLine
+	var long []byte // a line longer than the buffer, kept up to MaxLine
+	cut := false
+	keep := func(chunk []byte) {
+		n := min(len(chunk), MaxLine-len(long))
+		long = append(long, chunk[:n]...)
+		cut = cut || len(bytes.TrimRight(chunk[n:], "\r\n")) > 0
+	}
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			if len(long) < maxRawLine {
-				long = append(long, chunk[:min(len(chunk), maxRawLine-len(long))]...)
-			}
+			keep(chunk)
 			continue
 		}
 		if long != nil {
-			if len(long) < maxRawLine {
-				long = append(long, chunk[:min(len(chunk), maxRawLine-len(long))]...)
-			}
+			keep(chunk)
 			chunk = long
-			s.Dropped++
+			if cut {
+				s.Dropped++
+			}
 		}
 		if len(chunk) > 0 {
 			s.feed(chunk)
 		}
-		long = nil
+		long, cut = nil, false
 		if err == io.EOF {
 			return nil
 		}

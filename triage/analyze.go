@@ -288,6 +288,9 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	if sess.Dropped > 0 {
 		doc.input.addNote(fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped))
 	}
+	if sc.Dropped > 0 {
+		doc.input.addNote(fmt.Sprintf("lines longer than %d bytes, read only up to that length: %d", oops.MaxLine, sc.Dropped))
+	}
 	if sc.ReportsDropped > 0 {
 		n := fmt.Sprintf("only the first %d distinct crash reports were kept: %d more were not", len(reps), sc.ReportsDropped)
 		if sc.ReportsUntold > 0 {

@@ -58,6 +58,11 @@ func TestNothingCutSilently(t *testing.T) {
 			}
 			return writeFile(t, dir, "many.log", b.String())
 		}, 4096, 2, "0.000000", "0.000000", "only the first 4096 distinct crash reports were kept: 4 more were not"},
+		{"a 3 MiB line", func(dir string) string {
+			long := "[    0.500000] " + strings.Repeat("x", 3<<20) + "\n"
+			edge := "[    0.600000] " + strings.Repeat("y", 1<<20-len("[    0.600000] ")) + "\n"
+			return writeFile(t, dir, "long.log", long+edge+warning("tcp_xmit", 1000000))
+		}, 1, 1, "", "", "lines longer than 1048576 bytes, read only up to that length: 1"},
 		{"a directory of 2003 files", func(dir string) string {
 			logs := filepath.Join(dir, "logs")
 			os.Mkdir(logs, 0o755)
