@@ -175,15 +175,16 @@ func isJunk(c byte) bool {
 // every line of a log.
 func mayHoldJunk(b []byte) bool {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		del := x ^ (ones * 0x7f)
-		// With no high bit set, a byte below 0x20 borrows into its own
-		// high bit, and a byte equal to DEL leaves del's byte zero.
-		if (x|(x-ones*0x20)&^x|(del-ones)&^del)&high != 0 {
+	// A byte's high bit ends up set by x itself (non-ASCII), by x-0x20
+	// (a byte below 0x20 borrows) or by x+1 (DEL becomes 0x80). Carries
+	// and borrows cross bytes only where one of these already holds, so
+	// there is no false negative; two words a round halve the branches.
+	for len(b) >= 16 {
+		x, y := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+		if (x|(x-ones*0x20)|(x+ones)|y|(y-ones*0x20)|(y+ones))&high != 0 {
 			return true
 		}
-		b = b[8:]
+		b = b[16:]
 	}
 	for _, c := range b {
 		if c < 0x20 || c >= 0x7f {
