@@ -14,8 +14,19 @@ import (
 func FuzzNormalizeLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ln := NormalizeLine(raw)
-		if bytes.IndexByte(raw, 0x1b) < 0 && !strings.HasSuffix(strings.TrimRight(string(raw), "\r\n"), ln.Text) {
-			t.Fatalf("text %q is not a suffix of %q", ln.Text, raw)
+		// Junk bytes (controls, DEL, bytes never in UTF-8) are dropped
+		// before the prefixes are: the text is a suffix of what is left.
+		var kept []byte
+		for _, c := range bytes.TrimRight(raw, "\r\n") {
+			if !isJunk(c) {
+				kept = append(kept, c)
+			}
+		}
+		if bytes.IndexByte(raw, 0x1b) < 0 && !strings.HasSuffix(string(kept), ln.Text) {
+			t.Fatalf("text %q is not a suffix of %q", ln.Text, kept)
+		}
+		if strings.ContainsFunc(ln.Text, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+			t.Fatalf("text %q holds a control byte", ln.Text)
 		}
 	})
 }

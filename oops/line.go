@@ -2,6 +2,7 @@ package oops
 
 import (
 	"bytes"
+	"encoding/binary"
 )
 
 // Line is one log line with the prefixes that logging layers add removed:
@@ -33,6 +34,7 @@ func NormalizeLine(raw []byte) Line {
 type lineView struct {
 	text    []byte
 	ctx     []byte
+	time    []byte // the kernel timestamp's seconds ("123.456789"), if any
 	kernel  bool
 	stamped bool
 }
@@ -55,8 +57,12 @@ func normalize(raw []byte, st *styleState) lineView {
 	for len(b) > 0 && (b[len(b)-1] == '\r' || b[len(b)-1] == '\n') {
 		b = b[:len(b)-1]
 	}
-	if bytes.IndexByte(b, 0x1b) >= 0 {
-		b = stripANSI(b)
+	// Colour escapes, and bytes no kernel message holds (a NUL from a
+	// serial line or a zeroed ring slot, 0xFF noise), go before any
+	// matching, so that one of them neither splits a trace nor changes
+	// a title: every consumer of a line sees it cleaned here.
+	if mayHoldJunk(b) {
+		b = dropJunk(b)
 	}
 	ln := lineView{kernel: true}
 	// Pasted text is often indented as a whole; the kernel's own indentation
@@ -105,6 +111,7 @@ func normalize(raw []byte, st *styleState) lineView {
 	// "[  123.456789]" timestamp, possibly followed by a caller id.
 	if rest, ok := kernelTimestamp(b); ok {
 		ln.stamped = true
+		ln.time = bytes.TrimLeft(b[1:len(b)-len(rest)-1], " ")
 		b = rest
 		// journalctl -o short-monotonic: "[ 123.456789] host kernel: msg".
 		// Only the kernel tag is stripped: "usb 1-1: ..." is a kernel
@@ -156,23 +163,66 @@ func stripNonASCIILead(b []byte) []byte {
 	return b
 }
 
-// stripANSI removes CSI escape sequences (colours, cursor moves).
-func stripANSI(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] != 0x1b {
-			out = append(out, b[i])
-			continue
+// isJunk tells the bytes a log line may carry that no kernel message
+// holds: C0 controls but the tab, DEL, and bytes never valid in UTF-8.
+func isJunk(c byte) bool {
+	return c < 0x20 && c != '\t' || c == 0x7f || c == 0xc0 || c == 0xc1 || c >= 0xf5
+}
+
+// mayHoldJunk is a fast test, eight bytes at a time, that b holds no junk:
+// false for a line of printable ASCII, true when it holds a control byte,
+// DEL or any non-ASCII byte (dropJunk then looks closer). This runs on
+// every line of a log.
+func mayHoldJunk(b []byte) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	// A byte's high bit ends up set by x itself (non-ASCII), by x-0x20
+	// (a byte below 0x20 borrows) or by x+1 (DEL becomes 0x80). Carries
+	// and borrows cross bytes only where one of these already holds, so
+	// there is no false negative; two words a round halve the branches.
+	for len(b) >= 16 {
+		x, y := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+		if (x|(x-ones*0x20)|(x+ones)|y|(y-ones*0x20)|(y+ones))&high != 0 {
+			return true
 		}
-		if i+1 < len(b) && b[i+1] == '[' {
-			j := i + 2
-			for j < len(b) && (b[j] < 0x40 || b[j] > 0x7e) {
-				j++
+		b = b[16:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// dropJunk returns b without its CSI escape sequences (colours, cursor
+// moves) and junk bytes; b itself when it holds neither.
+func dropJunk(b []byte) []byte {
+	i := 0
+	for i < len(b) && !isJunk(b[i]) {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, i, len(b))
+	copy(out, b[:i])
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == 0x1b {
+			if i+1 < len(b) && b[i+1] == '[' {
+				j := i + 2
+				for j < len(b) && (b[j] < 0x40 || b[j] > 0x7e) {
+					j++
+				}
+				i = j
+				continue
 			}
-			i = j
+			i++ // two-byte escape
 			continue
 		}
-		i++ // two-byte escape
+		if !isJunk(c) {
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -61,12 +61,28 @@ type Report struct {
 	PanicMessage string `json:"panic_message,omitempty"`
 	// Header is the line that opened the report, prefixes stripped.
 	Header string `json:"header"`
+	// Occurrences is how many times the document shows the report with
+	// the same text (timestamps and prefixes aside): re-printed, or the
+	// same WARNING firing again. It is set only when that is more than
+	// once, and absent from JSON otherwise; Source is the first showing.
+	Occurrences int `json:"occurrences,omitempty"`
+	// FirstTime and LastTime are the kernel timestamps (seconds since
+	// boot, as printed: "259117.681597") of the first and last showing,
+	// set with Occurrences when the log stamps both.
+	FirstTime string `json:"first_time,omitempty"`
+	LastTime  string `json:"last_time,omitempty"`
+	// time is the header line's timestamp, kept for FirstTime.
+	time string
 	// Stacks holds further traces of the report (KASAN's allocation and
 	// free stacks, lockdep's chains), in order; Frames is the first.
 	Stacks [][]Frame `json:"-"`
 	// Text is the report's lines, prefixes stripped, bounded in size.
 	Text []string `json:"-"`
 }
+
+// Times is how many times the document shows the report: Occurrences, or
+// 1 when it is not set.
+func (r *Report) Times() int { return max(r.Occurrences, 1) }
 
 // FrameFunctions returns the function names of the report's frames, optionally
 // only the reliable ones.

@@ -15,7 +15,9 @@ const (
 	maxReportLines = 400  // lines kept per report
 	maxLineBytes   = 512  // bytes kept per line
 	maxReports     = 4096 // reports kept per document
-	maxRawLine     = 1 << 20
+	// maxDroppedKeys bounds the texts of reports not kept that are
+	// remembered, to count the distinct ones among them.
+	maxDroppedKeys = 4 * maxReports
 	// A report ends this many lines after its last trace-like line, so that
 	// a log that goes on after a crash does not stretch it.
 	quietLines = 60
@@ -23,6 +25,10 @@ const (
 	// is that report's consequence, not a new crash.
 	panicWindow = 400
 )
+
+// MaxLine is how many bytes of one line the scanner reads; the rest of a
+// longer line is skipped, and counted in Scanner.Dropped.
+const MaxLine = 1 << 20
 
 // Scanner finds reports in a stream of log lines. Feed it with Scan or
 // ScanAll, or line by line with Line and Finish.
@@ -46,8 +52,16 @@ type Scanner struct {
 	// during the call and must not be modified; a consumer copies what it
 	// keeps.
 	OnLine func(lineno int, line []byte)
-	// Dropped counts lines over the raw line limit that were cut.
+	// Dropped counts lines longer than MaxLine, read only up to it.
 	Dropped int
+	// ReportsDropped counts the distinct reports not kept because the
+	// document showed more than the scanner keeps (4096).
+	ReportsDropped int
+	// ReportsUntold counts the showings of reports not kept once so many
+	// were dropped that their texts are no longer remembered to tell
+	// them apart: each may be a new crash or one already counted.
+	ReportsUntold int
+	droppedKeys   map[string]struct{}
 	// faultLine is the last "FAULT_INJECTION: forcing a failure" line.
 	faultLine int
 }
@@ -56,6 +70,7 @@ type building struct {
 	f         *format
 	header    string
 	ctx       string
+	time      string // the header line's kernel timestamp, if any
 	start     int
 	end       int // last line that belonged to the report
 	lastTrace int
@@ -84,26 +99,30 @@ func (s *Scanner) ScanAll(r io.Reader) ([]*Report, error) {
 // Scan feeds every line of r to the scanner.
 func (s *Scanner) Scan(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
-	var long []byte // a line longer than the buffer, kept up to maxRawLine
+	var long []byte // a line longer than the buffer, kept up to MaxLine
+	cut := false
+	keep := func(chunk []byte) {
+		n := min(len(chunk), MaxLine-len(long))
+		long = append(long, chunk[:n]...)
+		cut = cut || len(bytes.TrimRight(chunk[n:], "\r\n")) > 0
+	}
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			if len(long) < maxRawLine {
-				long = append(long, chunk[:min(len(chunk), maxRawLine-len(long))]...)
-			}
+			keep(chunk)
 			continue
 		}
 		if long != nil {
-			if len(long) < maxRawLine {
-				long = append(long, chunk[:min(len(chunk), maxRawLine-len(long))]...)
-			}
+			keep(chunk)
 			chunk = long
-			s.Dropped++
+			if cut {
+				s.Dropped++
+			}
 		}
 		if len(chunk) > 0 {
 			s.feed(chunk)
 		}
-		long = nil
+		long, cut = nil, false
 		if err == io.EOF {
 			return nil
 		}
@@ -130,10 +149,10 @@ func (s *Scanner) feed(raw []byte) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}
-	s.line(text, v.ctx)
+	s.line(text, v.ctx, v.time)
 }
 
-func (s *Scanner) line(b []byte, ctxb []byte) {
+func (s *Scanner) line(b, ctxb, stamp []byte) {
 	n := s.lineno
 	if s.cur != nil && len(ctxb) > 0 && s.cur.ctx != "" && string(ctxb) != s.cur.ctx {
 		// Another task's output interleaved: not part of this report, but it
@@ -193,7 +212,7 @@ func (s *Scanner) line(b []byte, ctxb []byte) {
 		if s.cur != nil {
 			s.finishCur()
 		}
-		s.cur = &building{f: f, header: trim, ctx: string(ctxb), start: n, end: n, lastTrace: n}
+		s.cur = &building{f: f, header: trim, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
 		s.cur.add(n, text)
 		return
 	}
@@ -282,6 +301,24 @@ func (s *Scanner) finishCur() {
 		c.lines = c.lines[:len(c.lines)-1]
 		c.lineNos = c.lineNos[:len(c.lineNos)-1]
 	}
+	// The text decides first: a report shown again is counted without
+	// being analyzed again (705,000 of one WARNING).
+	key := textKey(c.lines)
+	if i, ok := s.seen[key]; ok {
+		// The same crash shown again (a report pasted twice, a WARNING
+		// firing again): one report, counted.
+		s.last = s.reports[i]
+		s.last.Occurrences = s.last.Times() + 1
+		if s.last.time != "" && c.time != "" {
+			s.last.FirstTime, s.last.LastTime = s.last.time, c.time
+		}
+		s.lastEnd = c.end
+		return
+	}
+	if len(s.reports) >= maxReports {
+		s.dropReport(key)
+		return
+	}
 	r := analyze(c.f, c.lines)
 	if s.faultLine > 0 && s.faultLine >= c.start-100 && s.faultLine <= c.end && !r.Corrupted && hasFaultInjection(r) {
 		// An injected failure's stack dump ran into the report's own.
@@ -289,6 +326,7 @@ func (s *Scanner) finishCur() {
 		r.CorruptedReason = "fault injection stack intermixed"
 	}
 	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
+	r.time = c.time
 	if r.Release == nil && s.release != "" {
 		rel := s.release
 		r.Release = &rel
@@ -297,20 +335,27 @@ func (s *Scanner) finishCur() {
 		hw := s.hw
 		r.Hardware = &hw
 	}
-	key := textKey(c.lines)
-	if i, ok := s.seen[key]; ok {
-		// The same crash shown again (a report pasted twice).
-		s.last = s.reports[i]
-		s.lastEnd = c.end
-		return
-	}
-	if len(s.reports) >= maxReports {
-		return
-	}
 	s.seen[key] = len(s.reports)
 	s.reports = append(s.reports, r)
 	s.last = r
 	s.lastEnd = c.end
+}
+
+// dropReport counts a report not kept, once per distinct text while the
+// texts remembered stay within maxDroppedKeys.
+func (s *Scanner) dropReport(key string) {
+	if s.droppedKeys == nil {
+		s.droppedKeys = map[string]struct{}{}
+	}
+	if _, ok := s.droppedKeys[key]; ok {
+		return
+	}
+	if len(s.droppedKeys) >= maxDroppedKeys {
+		s.ReportsUntold++
+		return
+	}
+	s.droppedKeys[key] = struct{}{}
+	s.ReportsDropped++
 }
 
 // Finish ends the document: it closes the open report and gives every

@@ -55,7 +55,7 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 			b.WriteByte('\n')
 		}
 		b.WriteString("\nDetails: ")
-		fmt.Fprintf(&b, "%s in %s", plural(n, "crash", "crashes"), inputsList(d))
+		fmt.Fprintf(&b, "%s%s in %s", plural(n, "crash", "crashes"), timesShown(d.Reports), inputsList(d))
 		if len(d.Matches) > 0 {
 			ids := map[string]bool{}
 			for _, m := range d.Matches {
@@ -98,6 +98,13 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 			fmt.Fprintf(&b, "    %s\n", st.paint("33", "report incomplete: "+r.CorruptedReason))
 		}
 		fmt.Fprintf(&b, "    from %s:%d-%d, signature %s\n", r.Source.Path, r.Source.StartLine, r.Source.EndLine, r.Signature[:16])
+		if r.Times() > 1 {
+			fmt.Fprintf(&b, "    shown %s times with the same text", thousands(r.Times()))
+			if r.FirstTime != "" {
+				fmt.Fprintf(&b, ", from [%s] to [%s]", r.FirstTime, r.LastTime)
+			}
+			b.WriteString("; the first is above\n")
+		}
 	}
 	for _, m := range d.Matches {
 		var idx []string
@@ -178,6 +185,31 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// timesShown says how many times the reports were shown in all, when a
+// report was shown more than once: " (705,000 times)".
+func timesShown(rs []*oops.Report) string {
+	total := 0
+	for _, r := range rs {
+		total += r.Times()
+	}
+	if total == len(rs) {
+		return ""
+	}
+	return fmt.Sprintf(" (%s times)", thousands(total))
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // known writes format with *v, and nothing when v is unknown (nil).

@@ -154,3 +154,40 @@ func TestUnverifiedMarks(t *testing.T) {
 		})
 	}
 }
+
+// TestTextSaysWhatWasCut: a report shown many times says how many, and an
+// input's note on what was not read is printed.
+func TestTextSaysWhatWasCut(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(d *triage.Diagnosis)
+		want []string
+	}{
+		{"occurrences", func(d *triage.Diagnosis) { d.Reports[0].Occurrences = 705000 },
+			[]string{"1 crash (705,000 times)", "Details: 1 crash (705,000 times) in", "shown 705,000 times with the same text; the first is above"}},
+		{"occurrences with times", func(d *triage.Diagnosis) {
+			d.Reports[0].Occurrences, d.Reports[0].FirstTime, d.Reports[0].LastTime = 3, "1.000000", "9.500000"
+		}, []string{"shown 3 times with the same text, from [1.000000] to [9.500000]; the first is above"}},
+		{"once", func(d *triage.Diagnosis) {}, []string{"1 crash, one known bug"}},
+		{"note", func(d *triage.Diagnosis) { d.Inputs[0].Note = "only the first 2000 files were read: 4 more were not" },
+			[]string{": only the first 2000 files were read: 4 more were not\n"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := diagnosis(t)
+			c.edit(d)
+			var b bytes.Buffer
+			if err := Text(&b, d, Style{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("text lacks %q:\n%s", w, b.String())
+				}
+			}
+			if c.name == "once" && strings.Contains(b.String(), " times") {
+				t.Errorf("a report shown once has a count:\n%s", b.String())
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	}
 	var out []string
 	// What crashed.
-	head := plural(len(d.Reports), "crash", "crashes")
+	head := plural(len(d.Reports), "crash", "crashes") + timesShown(d.Reports)
 	switch len(d.Matches) {
 	case 0:
 	case 1:

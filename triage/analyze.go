@@ -15,6 +15,7 @@ import (
 	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/dump"
+	"github.com/ktriage/ktriage/internal/decompress"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/owner"
@@ -31,7 +32,16 @@ type Options struct {
 	// (a dump's file cut short, a NUL in its VMCOREINFO), each naming
 	// the file, for the command line to show; --json output is unchanged.
 	Warn func(msg string)
+	// Stdin is read for the path "-", as a log; nil reads nothing.
+	Stdin io.Reader
+	// MaxDecompressed bounds what a compressed input may decompress to
+	// (decompress.DefaultLimit when 0).
+	MaxDecompressed int64
 }
+
+// maxDumpDecompressed bounds what a dump compressed whole (vmcore.gz) may
+// decompress to: it is spooled to a temporary file.
+const maxDumpDecompressed = 64 << 30
 
 // maxDirFiles bounds how many files of one directory tree are read.
 const maxDirFiles = 2000
@@ -49,6 +59,20 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 	}
 	d := &Diagnosis{Inputs: []Input{}, Reports: []*oops.Report{}, Findings: []checks.Finding{}, Matches: []Match{}, NextSteps: []string{}}
 	for _, p := range paths {
+		if p == "-" {
+			in := opt.Stdin
+			if in == nil {
+				in = bytes.NewReader(nil)
+			}
+			doc, err := analyzeStream(Stdin, in, nil, opt)
+			if err != nil {
+				return nil, err
+			}
+			d.Inputs = append(d.Inputs, doc.input)
+			d.Reports = append(d.Reports, doc.reports...)
+			d.addObjects(doc)
+			continue
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
@@ -83,6 +107,15 @@ type document struct {
 	vmcore   *Vmcore
 }
 
+// addNote adds what a note says to an input's note: one input may have
+// several things cut.
+func (in *Input) addNote(note string) {
+	if in.Note != "" {
+		in.Note += "; "
+	}
+	in.Note += note
+}
+
 // addObjects adds what the checks and the owner chain found in a document.
 func (d *Diagnosis) addObjects(doc *document) {
 	d.Findings = append(d.Findings, doc.findings...)
@@ -105,34 +138,116 @@ func analyzeFile(path string, opt Options) (*document, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
-	head := make([]byte, 4096)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: offset 0: %w", path, err)
-	}
-	head = head[:n]
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if dump.Sniff(head) != "" {
-		if !st.Mode().IsRegular() && st.Mode()&fs.ModeDevice == 0 {
-			return nil, fmt.Errorf("%s: offset 0: a %s dump must be read at random, from a file, not a pipe", path, dump.Sniff(head))
+	return analyzeStream(path, f, st, opt)
+}
+
+// Stdin is the name analyze gives standard input, read for the path "-".
+const Stdin = "standard input"
+
+// analyzeStream reads one input from r, a file whose st is given, or nil
+// for standard input. Nothing is read twice: a pipe (analyze <(journalctl
+// -k), analyze -) reads as a file does.
+func analyzeStream(path string, r io.Reader, st fs.FileInfo, opt Options) (*document, error) {
+	head, err := readHead(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: offset 0: %w", path, err)
+	}
+	if kind := dump.Sniff(head); kind != "" {
+		if st == nil || !st.Mode().IsRegular() && st.Mode()&fs.ModeDevice == 0 {
+			return nil, fmt.Errorf("%s: offset 0: a %s dump must be read at random, from a file, not a pipe", path, kind)
 		}
-		f.Close()
 		return analyzeVmcore(path, opt.Warn)
 	}
-	// The head already read goes first, so that a pipe (analyze
-	// <(journalctl -k), /dev/stdin) reads as a file does.
-	var r io.Reader = io.MultiReader(bytes.NewReader(head), f)
+	// The head already read goes first.
+	r = io.MultiReader(bytes.NewReader(head), r)
 	if opt.Wrap != nil {
 		size := int64(0)
-		if st.Mode().IsRegular() {
+		if st != nil && st.Mode().IsRegular() {
 			size = st.Size()
 		}
+		// Progress counts the bytes of the file, compressed or not.
 		r = opt.Wrap(path, r, size)
 	}
-	return scanDocument(path, r)
+	if c := decompress.Sniff(head); c != "" {
+		dr, err := decompress.NewReader(r, c, path, opt.MaxDecompressed)
+		if err != nil {
+			return nil, err
+		}
+		defer dr.Close()
+		if head, err = readHead(dr); err != nil {
+			return nil, err
+		}
+		r = io.MultiReader(bytes.NewReader(head), dr)
+		if dump.Sniff(head) != "" {
+			// A dump compressed whole is read at random once spooled
+			// to a temporary file, under a limit of its own.
+			limit := opt.MaxDecompressed
+			if limit <= 0 {
+				limit = maxDumpDecompressed
+			}
+			dr.SetLimit(limit)
+			return analyzeVmcoreStream(path, r, opt.Warn)
+		}
+	}
+	doc, err := scanDocument(path, r)
+	if err != nil {
+		return nil, err
+	}
+	if why := notText(head); why != "" {
+		doc.input.addNote("not text: " + why + "; read with its control bytes dropped")
+	}
+	return doc, nil
+}
+
+// readHead reads the first 4 KiB of r, or all of it when shorter.
+func readHead(r io.Reader) ([]byte, error) {
+	head := make([]byte, 4096)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return head[:n], nil
+}
+
+// notText says why head is not the start of a text file, or "" when it is
+// (or is empty): such a file is still read, but the user learns that what
+// it gave may not be all it holds.
+func notText(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}):
+		return "it is UTF-16LE (byte-order mark FF FE); convert it with iconv -f UTF-16 -t UTF-8"
+	case bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		return "it is UTF-16BE (byte-order mark FE FF); convert it with iconv -f UTF-16 -t UTF-8"
+	case len(head) == 0 || isText(head):
+		return ""
+	}
+	var nul [2]int
+	bad := 0
+	for i, c := range head {
+		if c == 0 {
+			nul[i%2]++
+		}
+		if isJunkByte(c) {
+			bad++
+		}
+	}
+	half := len(head) / 2
+	switch {
+	case nul[1] > half*9/10 && nul[0] < half/10:
+		return "it looks like UTF-16LE without a byte-order mark (every second byte is NUL); convert it with iconv -f UTF-16LE -t UTF-8"
+	case nul[0] > half*9/10 && nul[1] < half/10:
+		return "it looks like UTF-16BE without a byte-order mark (every second byte is NUL); convert it with iconv -f UTF-16BE -t UTF-8"
+	}
+	return fmt.Sprintf("%d of its first %d bytes are control bytes (a binary file?)", bad, len(head))
+}
+
+// isJunkByte tells the control bytes isText counts.
+func isJunkByte(c byte) bool {
+	return c == 0 || c < 0x09 || (c > 0x0d && c < 0x20 && c != 0x1b)
 }
 
 // scanDocument reads one text document once, feeding each line to the oops
@@ -172,10 +287,20 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 	if prompts > 0 || len(sess.Backtraces) > 0 || sess.Sys != nil {
 		doc.input.Kind = KindCrashSession
 	}
+	// Memory stays bounded by dropping the rest; the user must still
+	// learn that what is shown is not all there was.
 	if sess.Dropped > 0 {
-		// Memory stays bounded by dropping the rest; the user must still
-		// learn that what is shown is not all there was.
-		doc.input.Note = fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped)
+		doc.input.addNote(fmt.Sprintf("only the first %d backtraces and %d sys blocks were read: %d more were not", crashlog.MaxBacktraces, crashlog.MaxSysBlocks, sess.Dropped))
+	}
+	if sc.Dropped > 0 {
+		doc.input.addNote(fmt.Sprintf("lines longer than %d bytes, read only up to that length: %d", oops.MaxLine, sc.Dropped))
+	}
+	if sc.ReportsDropped > 0 {
+		n := fmt.Sprintf("only the first %d distinct crash reports were kept: %d more were not", len(reps), sc.ReportsDropped)
+		if sc.ReportsUntold > 0 {
+			n += fmt.Sprintf(", nor %d further showings of crashes not told apart from them", sc.ReportsUntold)
+		}
+		doc.input.addNote(n)
 	}
 	doc.reports = join(path, reps, sess, doc.release)
 	doc.findings, doc.owner, doc.next = objectFindings(sess, doc.reports)
@@ -207,7 +332,7 @@ func isText(head []byte) bool {
 	}
 	bad := 0
 	for _, c := range head {
-		if c == 0 || c < 0x09 || (c > 0x0d && c < 0x20 && c != 0x1b) {
+		if isJunkByte(c) {
 			bad++
 		}
 	}
@@ -219,7 +344,7 @@ func isText(head []byte) bool {
 func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 	kind := dirKind(dir)
 	var docs []*document
-	count := 0
+	count, unread := 0, 0
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
@@ -228,9 +353,6 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 			if p != dir && strings.HasPrefix(e.Name(), ".") {
 				return filepath.SkipDir
 			}
-			return nil
-		}
-		if count >= maxDirFiles {
 			return nil
 		}
 		if !e.Type().IsRegular() {
@@ -244,6 +366,10 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 		if kind == KindSosreport && !sosLogFile(dir, p) {
 			return nil
 		}
+		if count >= maxDirFiles {
+			unread++
+			return nil
+		}
 		count++
 		f, err := os.Open(p)
 		if err != nil {
@@ -253,19 +379,25 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 		n, _ := io.ReadFull(f, head)
 		f.Close()
 		head = head[:n]
-		if dump.Sniff(head) == "" && !isText(head) {
+		packed := decompress.Sniff(head) != ""
+		if dump.Sniff(head) == "" && !packed && !isText(head) {
 			return nil
 		}
 		doc, err := analyzeFile(p, opt)
-		if err != nil && dump.Sniff(head) != "" {
-			// A dump that cannot be read does not hide the logs beside it.
-			docs = append(docs, &document{input: Input{Path: p, Kind: KindVmcore, Note: err.Error()}})
+		if err != nil && (dump.Sniff(head) != "" || packed) {
+			// A dump or compressed file that cannot be read does not hide
+			// the logs beside it.
+			kind := KindLog
+			if dump.Sniff(head) != "" {
+				kind = KindVmcore
+			}
+			docs = append(docs, &document{input: Input{Path: p, Kind: kind, Note: err.Error()}})
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if doc.input.Kind == KindLog && len(doc.reports) == 0 && doc.release == "" && !looksKernel(head) {
+		if doc.input.Kind == KindLog && len(doc.reports) == 0 && doc.release == "" && !packed && !looksKernel(head) {
 			return nil
 		}
 		docs = append(docs, doc)
@@ -274,7 +406,11 @@ func analyzeDir(d *Diagnosis, dir string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	d.Inputs = append(d.Inputs, Input{Path: dir, Kind: kind})
+	in := Input{Path: dir, Kind: kind}
+	if unread > 0 {
+		in.addNote(fmt.Sprintf("only the first %d files were read: %d more were not", maxDirFiles, unread))
+	}
+	d.Inputs = append(d.Inputs, in)
 	release := ""
 	for _, doc := range docs {
 		d.Inputs = append(d.Inputs, doc.input)

@@ -2,6 +2,8 @@ package triage
 
 import (
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,4 +95,78 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return ""
+}
+
+// TestEmptyRingDump: a dump whose printk descriptors are all zeroed is still
+// analyzed (its vmcore section filled), with a note that its log held no
+// record, instead of failing the whole analysis.
+func TestEmptyRingDump(t *testing.T) {
+	src := vmcores.Lookup(t, "elf-qemu").Path
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, k, err := OpenVmcore(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vi := k.VMCOREINFO()
+	off := func(key string) uint64 { v, _ := vi.Offset(key); return uint64(v) }
+	u64 := func(vaddr uint64) uint64 {
+		var w [8]byte
+		if _, err := k.ReadVirt(w[:], vaddr); err != nil {
+			t.Fatalf("reading %#x: %v", vaddr, err)
+		}
+		return binary.LittleEndian.Uint64(w[:])
+	}
+	sym, ok := vi.Symbol("prb")
+	size, _ := vi.Size("prb_desc")
+	if !ok || size <= 0 {
+		t.Fatal("VMCOREINFO lacks prb or prb_desc")
+	}
+	desc := u64(sym) + off("printk_ringbuffer.desc_ring")
+	var cb [4]byte
+	k.ReadVirt(cb[:], desc+off("prb_desc_ring.count_bits"))
+	descs := u64(desc + off("prb_desc_ring.descs"))
+	n := uint64(size) << binary.LittleEndian.Uint32(cb[:])
+	d.Close()
+	// The ELF file offset of a physical address, from its PT_LOADs.
+	ef, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileOff := func(pa uint64) int64 {
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_LOAD && pa >= p.Paddr && pa < p.Paddr+p.Filesz {
+				return int64(p.Off + pa - p.Paddr)
+			}
+		}
+		t.Fatalf("physical %#x is in no PT_LOAD", pa)
+		return 0
+	}
+	for v := descs; v < descs+n; v++ {
+		pa, err := k.Translate(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[fileOff(pa)] = 0
+	}
+	dst := filepath.Join(t.TempDir(), "vmcore")
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	diag, err := Analyze([]string{dst}, Options{Warn: func(s string) { warned = append(warned, s) }})
+	if err != nil {
+		t.Fatalf("analyze failed on a dump with an empty log: %v", err)
+	}
+	if len(diag.Inputs) != 1 || !strings.Contains(diag.Inputs[0].Note, "no record") {
+		t.Errorf("inputs %+v: no note of the empty log", diag.Inputs)
+	}
+	if diag.Vmcore == nil || diag.Vmcore.Release == nil {
+		t.Errorf("vmcore section %+v: the dump is still described", diag.Vmcore)
+	}
+	if len(diag.Reports) != 0 {
+		t.Errorf("%d reports from an empty log", len(diag.Reports))
+	}
 }

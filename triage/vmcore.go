@@ -2,8 +2,10 @@ package triage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/ktriage/ktriage/dump"
@@ -53,20 +55,50 @@ func analyzeVmcore(path string, warn func(string)) (*document, error) {
 		return nil, err
 	}
 	defer d.Close()
+	return analyzeDump(path, d, k, warn)
+}
+
+// analyzeVmcoreStream is analyzeVmcore for a dump read as a stream (one
+// that was compressed as a whole): it is spooled once to a temporary file.
+func analyzeVmcoreStream(path string, r io.Reader, warn func(string)) (*document, error) {
+	d, k, err := OpenVmcoreStream(r, path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return analyzeDump(path, d, k, warn)
+}
+
+// analyzeDump analyzes the kernel log of an open dump. Its readers'
+// warnings go to warn (the command line's stderr) as well as into the
+// input's note (the diagnosis).
+func analyzeDump(path string, d *dump.Dump, k *kernel.Kernel, warn func(string)) (*document, error) {
 	if warn != nil {
 		for _, w := range d.Info().Warnings {
 			warn(w)
 		}
 	}
 	var log bytes.Buffer
-	if err := k.Dmesg(&log); err != nil {
+	// A log with no record is still a dump to describe (release, CPUs,
+	// crash time): it is noted below, not a failure of the analysis.
+	if err := k.Dmesg(&log); err != nil && !errors.Is(err, kernel.ErrEmptyLog) {
 		return nil, fmt.Errorf("%s: kernel log: %w", path, err)
 	}
+	empty := log.Len() == 0
 	doc, err := scanDocument(path, &log)
 	if err != nil {
 		return nil, err
 	}
 	doc.input.Kind = KindVmcore
+	// What the dump's readers found wrong (a truncated file, a missing
+	// part) and an empty log are said, as vmcore info says them: the
+	// diagnosis may lack what the dump lost.
+	for _, w := range d.Info().Warnings {
+		doc.input.addNote(strings.TrimPrefix(w, path+": "))
+	}
+	if empty {
+		doc.input.addNote("its kernel log holds no record: the printk ring may be corrupt or overwritten (ktriage vmcore info names the log's layout)")
+	}
 	doc.vmcore = vmcoreSection(d, k)
 	if doc.vmcore.PanicCPU == nil {
 		// The container does not say; the crash's own report does.

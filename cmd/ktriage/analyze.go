@@ -34,7 +34,8 @@ func newAnalyzeCmd() *cobra.Command {
 		Long: `analyze reads console logs, dmesg, vmcore-dmesg.txt, syslog and journal
 exports, crash(8) transcripts and pasted tickets, finds every kernel crash in
 them, and matches each to the knowledge base of known bugs. A directory is
-read as one body of evidence (a kdump directory, a sosreport).
+read as one body of evidence (a kdump directory, a sosreport). "-" reads
+standard input; gzip, xz and zstd files are read through their decompressor.
 
 --root DIR names the crashed host's root directory (/ on the host itself, an
 unpacked sosreport): an offload workaround then says how to make it persistent
@@ -48,7 +49,7 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 				return err
 			}
 			warn := func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: warning: %s\n", msg) }
-			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn})
+			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn, Stdin: cmd.InOrStdin()})
 			if err != nil {
 				return err
 			}
@@ -67,7 +68,7 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 				}
 			}
 			color := false
-			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
+			if isTerminal(out) && os.Getenv("NO_COLOR") == "" {
 				color = true
 			}
 			if err := render.Text(out, d, render.Style{Color: color, Stacks: stacks}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktriage/ktriage/internal/remedytest"
 	"github.com/ktriage/ktriage/internal/testshared"
 )
 
@@ -145,5 +146,73 @@ func TestVmcoreCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, "dmesg", "main_test.go"); err == nil {
 		t.Error("dmesg of a text file succeeded")
+	}
+}
+
+// TestStdoutWriteError runs the real binary with standard output on
+// /dev/full: every command that writes output must exit non-zero, naming
+// the write, instead of losing it silently.
+func TestStdoutWriteError(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	full.Close()
+	bin := filepath.Join(t.TempDir(), "ktriage")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	dumps, _ := filepath.Glob(filepath.Join(testshared.Path(t, "fixtures/vmcore"), "*", "vmcore.*"))
+	if len(dumps) == 0 {
+		t.Fatal("no fixture dumps")
+	}
+	root := remedytest.Root(t, "rhel6")
+	const entry = "tcp-trim-head-skb-data-len"
+	for _, args := range [][]string{
+		{"analyze", "../../examples/ticket-skb-checksum.txt"},
+		{"analyze", "--json", "../../examples/ticket-skb-checksum.txt"},
+		{"kb", "list"},
+		{"kb", "show", entry},
+		{"kb", "show", "--json", entry},
+		{"kb", "lint"},
+		{"dmesg", dumps[0]},
+		{"vmcore", "info", dumps[0]},
+		{"vmcore", "info", "--raw", dumps[0]},
+		{"remedy", "plan", "--root", root, entry},
+		{"remedy", "apply", "--root", root, entry},
+		{"remedy", "verify", "--root", root},
+		{"remedy", "revert", "--root", root},
+		{"--help"},
+	} {
+		full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout = full
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err = cmd.Run()
+		full.Close()
+		if err == nil || !strings.Contains(stderr.String(), "no space left on device") {
+			t.Errorf("%v > /dev/full: err %v, stderr %q", args, err, stderr.String())
+		}
+	}
+}
+
+// TestAnalyzeStdin: "analyze -" reads standard input.
+func TestAnalyzeStdin(t *testing.T) {
+	f, err := os.Open("../../examples/ticket-skb-checksum.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetIn(f)
+	root.SetArgs([]string{"analyze", "-"})
+	if err := root.Execute(); err != nil || !strings.Contains(out.String(), "kernel BUG in dev_hard_start_xmit") || !strings.Contains(out.String(), "standard input") {
+		t.Errorf("analyze -: %v\n%s", err, out.String())
 	}
 }
