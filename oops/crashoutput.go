@@ -278,20 +278,20 @@ func StartsCrashOutput(t string) bool {
 // prompt: MayStartCrashOutput compares them on a borrowed line before
 // anything copies it. The sys keys that start output alone join them from
 // crashSysKeys, so the table stays the one owner of those.
-var crashOutputStarts = sync.OnceValue(func() (starts struct {
-	prefixes []string
-	first    [256]bool
-}) {
-	starts.prefixes = []string{crashProgram, "PID: ", "#", "[exception RIP:", "struct ", "union "}
+var crashOutputStarts = sync.OnceValue(func() *[256][]string {
+	prefixes := []string{crashProgram, "PID: ", "#", "[exception RIP:", "struct ", "union "}
 	for k := SysKernel; k < numSysKeys; k++ {
 		if crashSysKeys[k].alone != notAlone {
-			starts.prefixes = append(starts.prefixes, crashSysKeys[k].name+":")
+			prefixes = append(prefixes, crashSysKeys[k].name+":")
 		}
 	}
-	for _, p := range starts.prefixes {
-		starts.first[p[0]] = true
+	// Indexed by first byte: a console line's first byte ('[' of its
+	// timestamp, mostly) picks the one or two prefixes worth comparing.
+	var byFirst [256][]string
+	for _, p := range prefixes {
+		byFirst[p[0]] = append(byFirst[p[0]], p)
 	}
-	return starts
+	return &byFirst
 })
 
 // MayStartCrashOutput is StartsCrashOutput's and CrashPrompt's cheap first
@@ -300,11 +300,10 @@ var crashOutputStarts = sync.OnceValue(func() (starts struct {
 // means the line is neither a prompt nor the start of crash output; true
 // means ask them.
 func MayStartCrashOutput(line []byte) bool {
-	st := crashOutputStarts()
-	if len(line) == 0 || !st.first[line[0]] {
+	if len(line) == 0 {
 		return false
 	}
-	for _, p := range st.prefixes {
+	for _, p := range crashOutputStarts()[line[0]] {
 		if len(line) >= len(p) && string(line[:len(p)]) == p {
 			return true
 		}
