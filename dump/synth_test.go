@@ -378,11 +378,13 @@ func TestFixtureVMCOREINFOParses(t *testing.T) {
 	}
 }
 
-// TestSplit writes a dump as two split parts and reads them as one.
-func TestSplit(t *testing.T) {
+// writeSplitParts writes the parts of one split kdump file, each holding
+// the page frames [start, end) of its range, and returns their paths.
+func writeSplitParts(t *testing.T, ranges [][2]uint64) []string {
+	t.Helper()
 	dir := t.TempDir()
 	var paths []string
-	for i, r := range [][2]uint64{{8, 64}, {0, 8}} {
+	for i, r := range ranges {
 		k := &kdumpFile{blockSize: 4096, maxPFN: 64, ram: func(p uint64) bool { return p < 48 }, pfns: testPFNs,
 			page: testPage, encode: encMixed, status: flagZlib, notes: noteBlob(testNotes()), vmcoreinfo: []byte(testVMCOREINFO),
 			level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 2, timestamp: 1795693901, split: true, startPFN: r[0], endPFN: r[1]}
@@ -392,6 +394,12 @@ func TestSplit(t *testing.T) {
 		}
 		paths = append(paths, p)
 	}
+	return paths
+}
+
+// TestSplit writes a dump as two split parts and reads them as one.
+func TestSplit(t *testing.T) {
+	paths := writeSplitParts(t, [][2]uint64{{8, 64}, {0, 8}})
 	// One part alone reads its own range only.
 	one, err := Open(paths[1])
 	if err != nil {
@@ -463,18 +471,7 @@ func TestSplitInconsistent(t *testing.T) {
 // of three not given) open with a warning naming the gap, so that pages
 // read as absent there are not taken for pages the dump left out.
 func TestSplitMissingPart(t *testing.T) {
-	dir := t.TempDir()
-	var paths []string
-	for i, r := range [][2]uint64{{0, 8}, {16, 64}} {
-		k := &kdumpFile{blockSize: 4096, maxPFN: 64, ram: func(p uint64) bool { return p < 48 }, pfns: testPFNs,
-			page: testPage, encode: encMixed, status: flagZlib, notes: noteBlob(testNotes()), vmcoreinfo: []byte(testVMCOREINFO),
-			level: 31, release: "6.1.0-test", machine: "x86_64", cpus: 2, timestamp: 1795693901, split: true, startPFN: r[0], endPFN: r[1]}
-		p := filepath.Join(dir, fmt.Sprintf("vmcore.%d", i))
-		if err := os.WriteFile(p, k.bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
+	paths := writeSplitParts(t, [][2]uint64{{0, 8}, {16, 64}})
 	d, err := OpenSplit(paths...)
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ktriage/ktriage/internal/hostilefile"
 )
 
 // TestEmbeddedKB is the knowledge base's own gate: it must lint clean and
@@ -325,26 +326,13 @@ func TestLoadHostileDir(t *testing.T) {
 		make func(t *testing.T, p string)
 		want string
 	}{
-		{"fifo", func(t *testing.T, p string) {
-			if err := syscall.Mkfifo(p, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}, "not a regular file"},
+		{"fifo", func(t *testing.T, p string) { hostilefile.FIFO(t, p) }, "not a regular file"},
 		{"link to /dev/zero", func(t *testing.T, p string) {
 			if err := os.Symlink("/dev/zero", p); err != nil {
 				t.Fatal(err)
 			}
 		}, "not a regular file"},
-		{"huge sparse file", func(t *testing.T, p string) {
-			f, err := os.Create(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if err := f.Truncate(2 << 30); err != nil {
-				t.Fatal(err)
-			}
-		}, "larger than"},
+		{"huge sparse file", func(t *testing.T, p string) { hostilefile.Sparse(t, p, 2<<30) }, "larger than"},
 		{"huge excerpt", func(t *testing.T, p string) {
 			os.WriteFile(p, []byte(validEntry+"excerpt: \""+strings.Repeat("a", 20<<20)+"\"\n"), 0o644)
 		}, "larger than"},

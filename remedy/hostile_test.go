@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ktriage/ktriage/internal/hostilefile"
 	"github.com/ktriage/ktriage/internal/remedytest"
 )
 
@@ -45,10 +45,7 @@ func TestScanHostileRoot(t *testing.T) {
 		}, "dev/zero: no such file"},
 		{"link to the root's /dev/zero", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
 			root := strings.TrimSuffix(p, "/"+ifcfgDir+"/ifcfg-eth9")
-			os.Mkdir(filepath.Join(root, "dev"), 0o755)
-			if err := syscall.Mknod(filepath.Join(root, "dev", "zero"), syscall.S_IFCHR|0o666, 1<<8|5); err != nil {
-				t.Skip("mknod:", err)
-			}
+			hostilefile.Zero(t, filepath.Join(root, "dev", "zero"))
 			if err := os.Symlink("/dev/zero", p); err != nil {
 				t.Fatal(err)
 			}
@@ -58,28 +55,14 @@ func TestScanHostileRoot(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "ifcfg-eth9"},
-		{"fifo", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
-			if err := syscall.Mkfifo(p, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}, "not a regular file"},
+		{"fifo", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) { hostilefile.FIFO(t, p) }, "not a regular file"},
 		{"link to a directory", ifcfgDir + "/ifcfg-eth9", func(t *testing.T, p string) {
 			os.Mkdir(filepath.Join(filepath.Dir(p), "sub"), 0o755)
 			if err := os.Symlink("sub", p); err != nil {
 				t.Fatal(err)
 			}
 		}, "not a regular file"},
-		{"huge sparse netplan", netplanDir + "/01-huge.yaml", func(t *testing.T, p string) {
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			f, err := os.Create(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if err := f.Truncate(2 << 30); err != nil {
-				t.Fatal(err)
-			}
-		}, "larger than"},
+		{"huge sparse netplan", netplanDir + "/01-huge.yaml", func(t *testing.T, p string) { hostilefile.Sparse(t, p, 2<<30) }, "larger than"},
 		{"sysfs address links out", sysNetDir + "/eth9/address", func(t *testing.T, p string) {
 			os.MkdirAll(filepath.Dir(p), 0o755)
 			if err := os.Symlink("../../../../../../../../../../dev/zero", p); err != nil {
@@ -254,9 +237,7 @@ func TestPlanRefusesUnparsableEdit(t *testing.T) {
 func TestLoadWorkaroundHostileFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo.json")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	hostilefile.FIFO(t, fifo)
 	huge := filepath.Join(dir, "huge.json")
 	os.WriteFile(huge, nil, 0o644)
 	if err := os.Truncate(huge, 2<<30); err != nil {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/ktriage/ktriage/internal/boundedio"
+	"github.com/ktriage/ktriage/internal/hostilefile"
 	"github.com/ktriage/ktriage/internal/remedytest"
+	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kb"
 )
 
@@ -166,22 +168,15 @@ func TestHostileRoots(t *testing.T) {
 		// FIFOs and devices.
 		{"config file is a FIFO", func(t *testing.T, root, out string) {
 			os.Remove(filepath.Join(root, eth0))
-			if err := syscall.Mkfifo(filepath.Join(root, eth0), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			hostilefile.FIFO(t, filepath.Join(root, eth0))
 		}, opApply, eth0 + ": not a regular file", false},
 		{"run.json is a FIFO", func(t *testing.T, root, out string) {
 			os.MkdirAll(filepath.Join(root, runDir, runID), 0o700)
-			if err := syscall.Mkfifo(filepath.Join(root, runDir, runID, "run.json"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			hostilefile.FIFO(t, filepath.Join(root, runDir, runID, "run.json"))
 		}, opRevert(""), "/" + runDir + "/" + runID + "/run.json: not a regular file", false},
 		{"backup links to the root's /dev/zero", func(t *testing.T, root, out string) {
 			id := applied(t, root)
-			os.MkdirAll(filepath.Join(root, "dev"), 0o755)
-			if err := syscall.Mknod(filepath.Join(root, "dev", "zero"), syscall.S_IFCHR|0o666, 1<<8|5); err != nil {
-				t.Skip("mknod:", err)
-			}
+			hostilefile.Zero(t, filepath.Join(root, "dev", "zero"))
 			symlink(t, "/dev/zero", filepath.Join(root, runDir, id, "files"+eth0))
 		}, opRevert(""), "backup of " + eth0 + " in /" + runDir, false},
 		{"config file links to /dev/zero", func(t *testing.T, root, out string) {
@@ -325,15 +320,12 @@ func seedWorkaroundErr() (*Workaround, error) {
 
 // TestFullFilesystem: an apply on a full filesystem fails, says so, leaves
 // no run directory that would break later reverts, and changes no file.
-// It mounts a small tmpfs, so it needs root; without, it is skipped.
+// It mounts a small tmpfs, so it needs root (as CI runs it).
 func TestFullFilesystem(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
+	testshared.Require(t, os.Geteuid() == 0, "needs root to mount a tmpfs")
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
+	mount, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt).CombinedOutput()
+	testshared.Require(t, err == nil, "mount tmpfs: %v: %s", err, mount)
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	src := remedytest.Root(t, "rhel6")
 	root := filepath.Join(mnt, "root")

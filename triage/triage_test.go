@@ -8,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/crashlog"
+	"github.com/ktriage/ktriage/internal/hostilefile"
 	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/oops"
 )
@@ -422,9 +422,7 @@ func TestPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "pipe")
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostilefile.FIFO(t, p)
 	feed := func(b []byte) {
 		go func() {
 			f, err := os.OpenFile(p, os.O_WRONLY, 0)

@@ -154,9 +154,7 @@ func TestVmcoreCommands(t *testing.T) {
 // the write, instead of losing it silently.
 func TestStdoutWriteError(t *testing.T) {
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip("no /dev/full:", err)
-	}
+	testshared.Require(t, err == nil, "needs /dev/full: %v", err)
 	full.Close()
 	bin := filepath.Join(t.TempDir(), "ktriage")
 	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -14,11 +14,12 @@ import (
 	"github.com/ktriage/ktriage/internal/testshared"
 )
 
-// TestHelperKtriage is not a test: run by the tests below as a child
-// process (KTRIAGE_HELPER=1), it is ktriage with the arguments after "--".
-func TestHelperKtriage(t *testing.T) {
+// TestMain runs the tests, or, with KTRIAGE_HELPER=1, is ktriage itself
+// with the arguments after "--": the tests below run it as a child process
+// to interrupt it or watch its $TMPDIR.
+func TestMain(m *testing.M) {
 	if os.Getenv("KTRIAGE_HELPER") != "1" {
-		t.Skip("the child process of other tests")
+		os.Exit(m.Run())
 	}
 	args := os.Args
 	for i, a := range args {
@@ -78,7 +79,7 @@ func TestDumpWarnings(t *testing.T) {
 // no spool file in $TMPDIR, and a stream that is no dump is refused at once.
 func TestDmesgStdinInterrupted(t *testing.T) {
 	child := func(tmp string) *exec.Cmd {
-		c := exec.Command(os.Args[0], "-test.run=^TestHelperKtriage$", "--", "dmesg", "-")
+		c := exec.Command(os.Args[0], "--", "dmesg", "-")
 		c.Env = append(os.Environ(), "KTRIAGE_HELPER=1", "TMPDIR="+tmp)
 		return c
 	}

@@ -166,7 +166,7 @@ func TestNetplanDeepNesting(t *testing.T) {
 func TestNetplanSetOffloadsChecksItsOutput(t *testing.T) {
 	np, err := ParseNetplan("/etc/netplan/x.yaml", []byte(" \nnetwork:\n  0: 0\n  1: 0\n  ethernets:\n   00:\n    00:\n#\n    00"))
 	if err != nil || len(np.Ethernets) == 0 {
-		t.Skipf("goccy no longer accepts the input: %v", err)
+		t.Fatalf("goccy no longer accepts the input (%v): find another that it accepts and the insertion breaks, or drop the read-back check's test if none is left", err)
 	}
 	out, err := np.SetOffloads(np.Ethernets[0], [][2]string{{"large-receive-offload", "false"}})
 	var pe *ParseError
