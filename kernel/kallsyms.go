@@ -253,16 +253,23 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 		maxIdx = max(maxIdx, uint64(binary.LittleEndian.Uint16(t.tokenIndex[2*i:])))
 	}
 	tt := addr["kallsyms_token_table"]
-	// The last token ends within maxTokenLen of its index; memory that
-	// ends sooner is fine as long as the tokens fit (checked by decode).
-	t.tokenTable, err = k.readBounded(tt, maxIdx+maxTokenLen+1, "kallsyms_token_table")
+	// scripts/kallsyms.c writes kallsyms_token_index right after the
+	// token table, which then ends there. Otherwise the last token ends
+	// within maxTokenLen of its index; memory that ends sooner is fine as
+	// long as the tokens fit (checked by decode).
+	size := maxIdx + maxTokenLen + 1
+	if ti > tt && ti-tt <= 1<<16+maxTokenLen+1 {
+		size = ti - tt
+	}
+	t.tokenTable, err = k.readBounded(tt, size, "kallsyms_token_table")
+	t.tokenTableAddr, t.tokenIndexAddr = tt, ti
 	if uint64(len(t.tokenTable)) <= maxIdx {
 		return nil, bad("kallsyms_token_table", tt, fmt.Sprintf("%d bytes readable, token index reaches %d", len(t.tokenTable), maxIdx), err)
 	}
 	// The names end where the next table starts; when the token table
 	// does not follow them closely, read what is readable up to the bound.
 	na := addr["kallsyms_names"]
-	size := uint64(maxNamesBytes)
+	size = uint64(maxNamesBytes)
 	if tt > na && tt-na < size {
 		size = tt - na
 	}
@@ -308,7 +315,9 @@ type kallsymsTables struct {
 	namesErr        error  // why names is no longer, if a read stopped it
 	namesAddr       uint64
 	tokenTable      []byte
+	tokenTableAddr  uint64
 	tokenIndex      []byte // 512 bytes
+	tokenIndexAddr  uint64
 	offsets         []byte // 4*numSyms, or nil
 	offsetsAddr     uint64
 	relativeBase    uint64
@@ -372,8 +381,11 @@ func decodeNames(t *kallsymsTables, tokens *[256]string, long bool) (*decodedNam
 		if len(buf) < 2 {
 			return nil, t.namesError(uint64(pos-n), fmt.Sprintf("symbol %d of %d has no name after its type", i, t.numSyms))
 		}
-		if d.names.Len()+len(buf) > maxDecodedNames {
-			return nil, t.namesError(uint64(pos-n), fmt.Sprintf("names expand to more than %d bytes", maxDecodedNames))
+		// Real tokens compress names about 2:1; a corrupt token table
+		// that makes every byte a long string must not cost memory
+		// beyond a small multiple of the names read.
+		if limit := min(maxDecodedNames, 8*pos+1<<20); d.names.Len()+len(buf) > limit {
+			return nil, t.namesError(uint64(pos-n), fmt.Sprintf("names expand to more than %d bytes by symbol %d of %d (a corrupt token table?)", limit, i, t.numSyms))
 		}
 		d.typ = append(d.typ, buf[0])
 		d.names.Write(buf[1:])
@@ -408,18 +420,18 @@ func (t *kallsymsTables) namesError(off uint64, reason string) error {
 // tokens expands the token table.
 func (t *kallsymsTables) tokens() (*[256]string, error) {
 	if len(t.tokenIndex) < tokenIndexBytes {
-		return nil, &KallsymsError{Key: "SYMBOL(kallsyms_token_index)", Reason: fmt.Sprintf("%d bytes, want %d", len(t.tokenIndex), tokenIndexBytes)}
+		return nil, &KallsymsError{Key: "SYMBOL(kallsyms_token_index)", Addr: t.tokenIndexAddr, Reason: fmt.Sprintf("%d bytes, want %d", len(t.tokenIndex), tokenIndexBytes)}
 	}
 	var tok [256]string
 	for b := range tok {
 		i := int(binary.LittleEndian.Uint16(t.tokenIndex[2*b:]))
 		if i >= len(t.tokenTable) {
-			return nil, &KallsymsError{Key: "SYMBOL(kallsyms_token_table)", Reason: fmt.Sprintf("token %#02x at %d, past the table's %d bytes", b, i, len(t.tokenTable))}
+			return nil, &KallsymsError{Key: "SYMBOL(kallsyms_token_table)", Addr: t.tokenTableAddr + uint64(i), Reason: fmt.Sprintf("token %#02x at %d, past the table's %d bytes", b, i, len(t.tokenTable))}
 		}
 		rest := t.tokenTable[i:min(len(t.tokenTable), i+maxTokenLen+1)]
 		end := slices.Index(rest, 0)
 		if end < 0 {
-			return nil, &KallsymsError{Key: "SYMBOL(kallsyms_token_table)", Reason: fmt.Sprintf("token %#02x at %d has no NUL within %d bytes", b, i, len(rest))}
+			return nil, &KallsymsError{Key: "SYMBOL(kallsyms_token_table)", Addr: t.tokenTableAddr + uint64(i), Reason: fmt.Sprintf("token %#02x at %d has no NUL within %d bytes", b, i, len(rest))}
 		}
 		tok[b] = string(rest[:end])
 	}
