@@ -15,8 +15,8 @@ import (
 //
 // The tables, as scripts/kallsyms.c (write_src) lays them out:
 //
-//   - kallsyms_num_syms: u32 (an unsigned long before 6.?; the low 32 bits
-//     read the same on little-endian x86_64);
+//   - kallsyms_num_syms: read as a u32 (where a kernel wrote an unsigned
+//     long, its low half on little-endian x86_64 is the same number);
 //   - kallsyms_names: per symbol a length, then that many token bytes.
 //     Since 6.1 (73bbb94466fd3 "kallsyms: support big kernel symbols") the
 //     length is ULEB128 of at most two bytes: a first byte with bit 7 set
@@ -29,9 +29,9 @@ import (
 //   - addresses in the names' order: kallsyms_addresses (unsigned long,
 //     CONFIG_KALLSYMS_BASE_RELATIVE=n), or s32 kallsyms_offsets that are
 //     base-relative (relative_base + (u32)off), absolute-percpu (off >= 0
-//     is absolute, else relative_base - 1 - off; x86_64 SMP before 6.15) or
-//     place-relative (&kallsyms_offsets[i] + off, 6.15+/7.0, no
-//     kallsyms_relative_base);
+//     is absolute, else relative_base - 1 - off; x86_64 SMP kernels such as
+//     6.1) or place-relative (&kallsyms_offsets[i] + off, the newest
+//     kernels, which drop kallsyms_relative_base);
 //   - kallsyms_markers (optional here): the names offset of every 256th
 //     symbol.
 //
@@ -231,7 +231,6 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 			return nil, bad("kallsyms_offsets", offs, fmt.Sprintf("%d offsets unreadable", n), err)
 		}
 		t.offsetsAddr = offs
-		t.relativeBase, t.hasRelativeBase = 0, false
 		if rb, ok := k.info.Symbol("kallsyms_relative_base"); ok {
 			if t.relativeBase, err = k.readU64(rb); err != nil {
 				return nil, bad("kallsyms_relative_base", rb, "unreadable", err)
@@ -276,8 +275,8 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 	t.names, t.namesErr = k.readBounded(na, size, "kallsyms_names")
 	t.namesAddr = na
 	if m, ok := k.info.Symbol("kallsyms_markers"); ok {
-		// u32 since 6.2, unsigned long before: read the wider and let
-		// the decoder try both.
+		// u32 or unsigned long by kernel: read the wider and let the
+		// decoder try both.
 		nm := (uint64(n) + 255) / 256
 		if t.markers, err = k.readBounded(m, 8*nm, "kallsyms_markers"); uint64(len(t.markers)) < 4*nm {
 			return nil, bad("kallsyms_markers", m, "unreadable", err)

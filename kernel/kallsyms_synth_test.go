@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -86,7 +87,7 @@ func TestDecodeKallsymsEncodings(t *testing.T) {
 	long := strings.Repeat("x", 200)
 	for _, enc := range []AddrEncoding{EncAbsolute, EncBaseRelative, EncAbsolutePercpu, EncPlaceRelative} {
 		for _, twoByte := range []bool{false, true} {
-			t.Run(enc.String(), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%v/two-byte-lengths=%v", enc, twoByte), func(t *testing.T) {
 				syms := synthSyms(long)
 				s, err := decodeKallsyms(encodeKallsyms(syms, enc, twoByte))
 				if err != nil {
