@@ -328,11 +328,12 @@ type kallsymsTables struct {
 
 // decodedNames is kallsyms_names decoded under one length format.
 type decodedNames struct {
-	long  bool
-	names strings.Builder
-	ends  []uint32 // end of each name in names
-	typ   []byte
-	found map[string][]uint32 // indexes of the names in want
+	long    bool
+	twoByte bool // a two-byte length was read
+	names   strings.Builder
+	ends    []uint32 // end of each name in names
+	typ     []byte
+	found   map[string][]uint32 // indexes of the names in want
 }
 
 // decodeNames expands numSyms names. long selects the 6.1+ two-byte
@@ -365,6 +366,7 @@ func decodeNames(t *kallsymsTables, tokens *[256]string, long bool) (*decodedNam
 			}
 			n = n&0x7f | int(t.names[pos])<<7
 			pos++
+			d.twoByte = true
 		}
 		if n == 0 || pos+n > len(t.names) {
 			return nil, t.namesError(uint64(pos), fmt.Sprintf("symbol %d of %d: %d token bytes, %d readable", i, t.numSyms, n, len(t.names)-pos))
@@ -499,9 +501,6 @@ func decodeKallsyms(t *kallsymsTables) (*Symbols, error) {
 			why = append(why, lens+": "+err.Error())
 			continue
 		}
-		if prev != nil && d.names.String() == prev.names.String() && slices.Equal(d.ends, prev.ends) {
-			continue // no long names: both formats read the same
-		}
 		prev = d
 		idx := d.found["_stext"]
 		if len(idx) == 0 {
@@ -514,6 +513,9 @@ func decodeKallsyms(t *kallsymsTables) (*Symbols, error) {
 				continue
 			}
 			return d.symbols(fn, encs[e]), nil
+		}
+		if long && !d.twoByte {
+			break // no length had bit 7 set: one-byte lengths read the same
 		}
 	}
 	if prev == nil {

@@ -327,3 +327,24 @@ func TestKallsymsCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSymbols is the first use of a fixture's kallsyms: reading and
+// decoding the tables, and one lookup each way.
+func BenchmarkSymbols(b *testing.B) {
+	d, _, _ := openFixture(b, "skbcsum-kdump", "vmcore.kdump-d31")
+	defer d.Close()
+	for b.Loop() {
+		k, err := kernel.New(d, d.VMCOREINFO())
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := k.Symbols()
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, _ := s.Lookup("__skb_checksum")
+		if n, _, _ := s.Addr(a + 760); n != "__skb_checksum" {
+			b.Fatal(n)
+		}
+	}
+}
