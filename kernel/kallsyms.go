@@ -119,6 +119,19 @@ func (e *KallsymsError) Error() string {
 // Unwrap exposes the read failure.
 func (e *KallsymsError) Unwrap() error { return e.Err }
 
+// SymbolFinder answers symbol queries from one source. kallsyms (Symbols)
+// is the first; module symbols and a --vmlinux's DWARF will be others,
+// asked in order, the first hit winning. A miss is ok == false, never an
+// error: a source that cannot be read fails when it is loaded.
+type SymbolFinder interface {
+	// Lookup returns the address of the symbol name.
+	Lookup(name string) (addr uint64, ok bool)
+	// Addr returns the symbol at or below addr, and addr's offset in it.
+	Addr(addr uint64) (name string, off uint64, ok bool)
+}
+
+var _ SymbolFinder = (*Symbols)(nil)
+
 // Symbols is the kernel's kallsyms table: names and addresses of the core
 // kernel's functions and, with CONFIG_KALLSYMS_ALL, its variables. Module
 // symbols are not in it. It is read-only and safe for concurrent use.
