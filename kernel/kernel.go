@@ -55,6 +55,10 @@ type Kernel struct {
 	directGiB map[uint64]bool // GiBs after page_offset: direct map or not
 
 	tables tableCache
+
+	symsOnce sync.Once
+	syms     *Symbols
+	symsErr  error
 }
 
 // Option adjusts New for what VMCOREINFO cannot say on its own, typically

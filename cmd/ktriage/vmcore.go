@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -108,6 +109,67 @@ func newVmcoreCmd() *cobra.Command {
 	}
 	info.Flags().BoolVar(&raw, "raw", false, "print the VMCOREINFO text itself")
 	info.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	cmd.AddCommand(info)
+	cmd.AddCommand(info, newSymCmd())
 	return cmd
+}
+
+func newSymCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sym DUMP NAME|ADDR...",
+		Short: "Translate symbol names to addresses and addresses to symbol+offset, from the dump's own kallsyms",
+		Long: `sym answers as crash(8)'s sym does, from the kallsyms table in the dump's
+memory (kernels 6.0 and later, whose VMCOREINFO names it): a name gives
+"ADDR NAME", an address (hex, with or without 0x) "ADDR NAME+OFFSET" with a
+decimal offset. An argument that is a symbol's name is taken as one even when
+it reads as hex ("add"). Module symbols are not known yet.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, k, err := triage.OpenVmcore(args[0])
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			syms, err := k.Symbols()
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			out := cmd.OutOrStdout()
+			missed := 0
+			for _, q := range args[1:] {
+				line, err := symLine(syms, q)
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: sym: %v\n", err)
+					missed++
+					continue
+				}
+				fmt.Fprintln(out, line)
+			}
+			if missed > 0 {
+				return fmt.Errorf("%s: sym: %d of %d not found", args[0], missed, len(args)-1)
+			}
+			return nil
+		},
+	}
+}
+
+// symLine answers one sym query.
+func symLine(syms *kernel.Symbols, q string) (string, error) {
+	hex, isHex := strings.CutPrefix(strings.ToLower(q), "0x")
+	if !isHex {
+		if a, ok := syms.Lookup(q); ok {
+			return fmt.Sprintf("%016x %s", a, q), nil
+		}
+	}
+	a, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil {
+		return "", fmt.Errorf("%s: no such symbol in kallsyms", q)
+	}
+	name, off, ok := syms.Addr(a)
+	if !ok {
+		return "", fmt.Errorf("%#x: no kallsyms symbol at or below it (module symbols are not read yet)", a)
+	}
+	if off == 0 {
+		return fmt.Sprintf("%016x %s", a, name), nil
+	}
+	return fmt.Sprintf("%016x %s+%d", a, name, off), nil
 }

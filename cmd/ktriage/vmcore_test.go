@@ -157,3 +157,38 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestVmcoreSym: `vmcore sym` answers names and addresses from the dump's
+// kallsyms as crash(8) names them (crash-bt.txt's exception RIP), and says
+// which queries it could not answer.
+func TestVmcoreSym(t *testing.T) {
+	dump := filepath.Join(testshared.Path(t, "fixtures/vmcore"), "skbcsum-kdump", "vmcore.kdump-d31")
+	for _, c := range []struct {
+		args         []string
+		out, errOut  string
+		wantErrorMsg string
+	}{
+		{[]string{"_stext", "ffffffff92d8e3a8", "0xffffffff92dacfaf"},
+			"ffffffff92600000 _stext\nffffffff92d8e3a8 __skb_checksum+760\nffffffff92dacfaf validate_xmit_skb+", "", ""},
+		{[]string{"no_such_symbol", "0xffffffffc03f9295", "__dev_queue_xmit"},
+			"ffffffff92dad", "no_such_symbol: no such symbol", "2 of 3 not found"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			root := newRootCmd()
+			var out, errOut bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&errOut)
+			root.SetArgs(append([]string{"vmcore", "sym", dump}, c.args...))
+			err := root.Execute()
+			if !strings.HasPrefix(out.String(), c.out) {
+				t.Errorf("stdout %q, want it to start %q", out.String(), c.out)
+			}
+			if !strings.Contains(errOut.String(), c.errOut) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), c.errOut)
+			}
+			if c.wantErrorMsg == "" && err != nil || c.wantErrorMsg != "" && (err == nil || !strings.Contains(err.Error(), c.wantErrorMsg)) {
+				t.Errorf("error %v, want %q", err, c.wantErrorMsg)
+			}
+		})
+	}
+}
