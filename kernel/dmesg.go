@@ -465,8 +465,13 @@ func (k *Kernel) dmesgStructured(out *logWriter) error {
 		if recLen(p) == 0 {
 			rec = 0
 		}
+		// The text ends where the record does: a corrupt text_len larger
+		// than its record would print the records after it again, each
+		// time (FuzzRingbuffer: 8 MB of output from a 4 KiB buffer).
 		textLen := field(buf, rec+textLenOff, 2)
-		text := buf[min(rec+hdrSize, size):min(rec+hdrSize+textLen, size)]
+		lo := min(rec+hdrSize, size)
+		hi := max(lo, min(rec+hdrSize+textLen, rec+recLen(rec), size))
+		text := buf[lo:hi]
 		out.record(field(buf, rec+tsOff, 8), text)
 		if err := out.maybeFlush(); err != nil {
 			return err
