@@ -101,6 +101,13 @@ func parseINI(path string, data []byte, syn iniSyntax) (*iniFile, error) {
 				val = strings.TrimSuffix(val, "\\") + " " + strings.TrimSpace(string(data[off:end]))
 				ve = end
 			}
+			// A continuation with no line left to continue is refused: a
+			// key added after it would become part of its value
+			// (FuzzLink: "0=\\" at the end of the file swallowed the
+			// offload key written after it).
+			if syn.continuation && strings.HasSuffix(val, "\\") {
+				return nil, perr(path, n, "a backslash continues the value of %s past the end of the file", key)
+			}
 			g := &f.Groups[len(f.Groups)-1]
 			g.Keys = append(g.Keys, iniKey{Key: key, Value: val, Line: n, ValStart: vs, ValEnd: ve})
 			g.LastEnd = next

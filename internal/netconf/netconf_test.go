@@ -174,3 +174,19 @@ func TestNetplanSetOffloadsChecksItsOutput(t *testing.T) {
 		t.Fatalf("got %v and\n%q\nwant a ParseError naming the file and entry", err, out)
 	}
 }
+
+// TestDanglingContinuation: a .link value whose backslash continues past
+// the end of the file is refused, naming its line, since a key written
+// after it would be swallowed into its value.
+func TestDanglingContinuation(t *testing.T) {
+	for _, data := range []string{"[Link]\n0=\\", "[Link]\nName=x\\\n", "[Link]\nA=b \\\n  c \\"} {
+		_, err := ParseLink("x.link", []byte(data))
+		var pe *ParseError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "past the end of the file") {
+			t.Errorf("%q: %v", data, err)
+		}
+	}
+	if _, err := ParseLink("x.link", []byte("[Link]\nA=b \\\n  c\n")); err != nil {
+		t.Errorf("a continued value: %v", err)
+	}
+}
