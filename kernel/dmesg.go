@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -387,15 +388,7 @@ func (k *Kernel) dmesgLockless(out *logWriter) error {
 		}
 		ids = append(ids, slotID{pos, id})
 	}
-	slices.SortFunc(ids, func(a, b slotID) int {
-		switch {
-		case a.pos < b.pos:
-			return -1
-		case a.pos > b.pos:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ids, func(a, b slotID) int { return cmp.Compare(a.pos, b.pos) })
 	for _, s := range ids {
 		dump(s.id)
 		if err := out.maybeFlush(); err != nil {

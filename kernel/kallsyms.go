@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -574,15 +575,7 @@ func (d *decodedNames) symbols(fn addrFunc, enc AddrEncoding) *Symbols {
 		s.syms[i] = ksym{addr: fn(uint32(i)), off: start, n: uint16(end - start), typ: d.typ[i]}
 		start = end
 	}
-	slices.SortStableFunc(s.syms, func(a, b ksym) int {
-		switch {
-		case a.addr < b.addr:
-			return -1
-		case a.addr > b.addr:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(s.syms, func(a, b ksym) int { return cmp.Compare(a.addr, b.addr) })
 	s.byName = make([]int32, len(s.syms))
 	for i := range s.byName {
 		s.byName[i] = int32(i)
