@@ -278,14 +278,21 @@ func scanDocument(path string, r io.Reader) (*document, error) {
 		}
 		cs.Line(n, string(line))
 	}
-	if err := sc.Scan(r); err != nil {
-		return nil, err
+	// A compressed input cut short (copied while it was rotated, a
+	// partial download) ends in io.ErrUnexpectedEOF: what came before the
+	// cut is still evidence, so it is analyzed and the cut is noted.
+	scanErr := sc.Scan(r)
+	if scanErr != nil && !errors.Is(scanErr, io.ErrUnexpectedEOF) {
+		return nil, scanErr
 	}
 	reps := sc.Finish()
 	sess := cs.Finish()
 	doc := &document{input: Input{Path: path, Kind: KindLog}, release: sc.Release()}
 	if prompts > 0 || len(sess.Backtraces) > 0 || sess.Sys != nil {
 		doc.input.Kind = KindCrashSession
+	}
+	if scanErr != nil {
+		doc.input.addNote("it ends early, and was read up to the cut: " + strings.ReplaceAll(scanErr.Error(), path+": ", ""))
 	}
 	// Memory stays bounded by dropping the rest; the user must still
 	// learn that what is shown is not all there was.

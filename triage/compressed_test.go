@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -181,5 +182,39 @@ func TestStdin(t *testing.T) {
 		if len(d.Reports) == 0 || d.Inputs[0].Path != Stdin || d.Reports[0].Source.Path != Stdin {
 			t.Errorf("standard input: %d reports, inputs %+v", len(d.Reports), d.Inputs)
 		}
+	}
+}
+
+// TestTruncatedCompressed: a compressed log cut short (copied while it was
+// rotated, a partial download) still gives the crashes before the cut, with
+// a note that it ends early, in each format.
+func TestTruncatedCompressed(t *testing.T) {
+	log, err := os.ReadFile("../examples/qemu-skb-over-panic/console.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Text after the crash, so that the cut falls past it, in blocks of
+	// their own (a decoder gives nothing of a block it cannot finish).
+	for i := range 60000 {
+		log = fmt.Appendf(log, "[ %d.%06d] filler line %d after the crash, to be cut\n", 9999+i/1000, i*7919%1000000, i*104729)
+	}
+	for _, f := range []decompress.Format{decompress.Gzip, decompress.XZ, decompress.Zstd} {
+		t.Run(string(f), func(t *testing.T) {
+			c := compress(t, f, log)
+			p := filepath.Join(t.TempDir(), "console.log.cut")
+			if err := os.WriteFile(p, c[:len(c)*9/10], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d, err := Analyze([]string{p}, Options{})
+			if err != nil {
+				t.Fatalf("a truncated %s log failed the analysis: %v", f, err)
+			}
+			if len(d.Reports) != 1 || !strings.Contains(d.Reports[0].Title, "crashnet_start_xmit") {
+				t.Errorf("reports %d, want the example's crash", len(d.Reports))
+			}
+			if len(d.Inputs) != 1 || !strings.Contains(d.Inputs[0].Note, "ends early") {
+				t.Errorf("inputs %+v: no note that the file ends early", d.Inputs)
+			}
+		})
 	}
 }
