@@ -193,11 +193,17 @@ func analyzeStream(path string, r io.Reader, st fs.FileInfo, opt Options) (*docu
 			return analyzeVmcoreStream(path, r, opt.Warn)
 		}
 	}
+	// A regular file that does not start as text is still read (a log
+	// whose first blocks were zeroed by a crash), but a device or pipe
+	// that streams binary data (/dev/zero named as a log) may never end.
+	if why, utf16 := notText(head); why != "" && !utf16 && (st == nil || !st.Mode().IsRegular()) {
+		return nil, fmt.Errorf("%s: offset 0: not text: %s; a stream or device that does not start as text is not read", path, why)
+	}
 	doc, err := scanDocument(path, r)
 	if err != nil {
 		return nil, err
 	}
-	if why := notText(head); why != "" {
+	if why, _ := notText(head); why != "" {
 		doc.input.addNote("not text: " + why + "; read with its control bytes dropped")
 	}
 	return doc, nil
@@ -214,16 +220,16 @@ func readHead(r io.Reader) ([]byte, error) {
 }
 
 // notText says why head is not the start of a text file, or "" when it is
-// (or is empty): such a file is still read, but the user learns that what
-// it gave may not be all it holds.
-func notText(head []byte) string {
+// (or is empty), and whether it is UTF-16 text: such a file is still read,
+// but the user learns that what it gave may not be all it holds.
+func notText(head []byte) (why string, utf16 bool) {
 	switch {
 	case bytes.HasPrefix(head, []byte{0xff, 0xfe}):
-		return "it is UTF-16LE (byte-order mark FF FE); convert it with iconv -f UTF-16 -t UTF-8"
+		return "it is UTF-16LE (byte-order mark FF FE); convert it with iconv -f UTF-16 -t UTF-8", true
 	case bytes.HasPrefix(head, []byte{0xfe, 0xff}):
-		return "it is UTF-16BE (byte-order mark FE FF); convert it with iconv -f UTF-16 -t UTF-8"
+		return "it is UTF-16BE (byte-order mark FE FF); convert it with iconv -f UTF-16 -t UTF-8", true
 	case len(head) == 0 || isText(head):
-		return ""
+		return "", false
 	}
 	var nul [2]int
 	bad := 0
@@ -238,11 +244,11 @@ func notText(head []byte) string {
 	half := len(head) / 2
 	switch {
 	case nul[1] > half*9/10 && nul[0] < half/10:
-		return "it looks like UTF-16LE without a byte-order mark (every second byte is NUL); convert it with iconv -f UTF-16LE -t UTF-8"
+		return "it looks like UTF-16LE without a byte-order mark (every second byte is NUL); convert it with iconv -f UTF-16LE -t UTF-8", true
 	case nul[0] > half*9/10 && nul[1] < half/10:
-		return "it looks like UTF-16BE without a byte-order mark (every second byte is NUL); convert it with iconv -f UTF-16BE -t UTF-8"
+		return "it looks like UTF-16BE without a byte-order mark (every second byte is NUL); convert it with iconv -f UTF-16BE -t UTF-8", true
 	}
-	return fmt.Sprintf("%d of its first %d bytes are control bytes (a binary file?)", bad, len(head))
+	return fmt.Sprintf("%d of its first %d bytes are control bytes (a binary file?)", bad, len(head)), false
 }
 
 // isJunkByte tells the control bytes isText counts.

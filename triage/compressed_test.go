@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/klauspost/compress/gzip"
@@ -216,5 +217,25 @@ func TestTruncatedCompressed(t *testing.T) {
 				t.Errorf("inputs %+v: no note that the file ends early", d.Inputs)
 			}
 		})
+	}
+}
+
+// TestBinaryStream: a device or pipe that streams binary data (a link to
+// /dev/zero named as a log) is refused on its first bytes, not read without
+// end; a regular file of the same bytes is still read, with its note.
+func TestBinaryStream(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "messages")
+	if err := os.Symlink("/dev/zero", p); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Analyze([]string{p}, Options{}); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "offset 0") || !strings.Contains(err.Error(), "not text") {
+			t.Errorf("error %v, want one naming offset 0 and saying it is not text", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("analyze of /dev/zero still reading after 20 s")
 	}
 }
