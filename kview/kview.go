@@ -205,7 +205,7 @@ func (v *View) fieldUint(addr uint64, f ktypes.Field) (uint64, error) {
 	if f.BitfieldSize != 0 {
 		byteOff := f.Offset / 8
 		var b [16]byte
-		n := int((f.Offset%8+uint64(f.BitfieldSize)+7)/8)
+		n := int((f.Offset%8 + uint64(f.BitfieldSize) + 7) / 8)
 		if err := v.Read(b[:n], addr+byteOff); err != nil {
 			return 0, err
 		}
