@@ -58,7 +58,8 @@ type Result struct {
 	// tried, SKBs the sk_buffs among them, decoded.
 	Candidates int
 	SKBs       []*kobj.Object
-	// Findings are the checks' verdicts on those sk_buffs.
+	// Findings are the checks' verdicts on those sk_buffs that have an
+	// error or a warning (with their context); healthy ones give none.
 	Findings []checks.Finding
 	// Owner is the chain from the first corrupt sk_buff, nil when none
 	// is corrupt.
@@ -160,7 +161,7 @@ func Run(v *kview.View, in Input) (*Result, error) {
 	}
 	rip, _, _, _ := v.Symbol(regs["RIP"])
 	env := checks.Env{Objects: set, Regs: regs, Release: in.Release, PtrSize: 8, PageSize: in.PageSize, RIPFunction: rip}
-	res.Findings = checks.Run(env)
+	res.Findings = relevant(checks.Run(env))
 	for _, f := range res.Findings {
 		if f.Severity != checks.SeverityError || f.Object == nil || f.Object.Type != "sk_buff" {
 			continue
@@ -174,6 +175,27 @@ func Run(v *kview.View, in Input) (*Result, error) {
 		break
 	}
 	return res, nil
+}
+
+// relevant keeps the findings on objects with an error or a warning:
+// memory holds many healthy sk_buffs (clones on their way out, queued
+// packets) whose context notes (a clone's shared data) would only bury
+// the verdict; an engineer dumping objects in crash(8) picks those of
+// interest, and this picks the same.
+func relevant(fs []checks.Finding) []checks.Finding {
+	bad := map[*kobj.Object]bool{}
+	for _, f := range fs {
+		if f.Severity == checks.SeverityError || f.Severity == checks.SeverityWarning {
+			bad[f.Object] = true
+		}
+	}
+	var out []checks.Finding
+	for _, f := range fs {
+		if bad[f.Object] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // panicCPU picks the crashing CPU's note: the one whose task is the
