@@ -199,7 +199,8 @@ func relevant(fs []checks.Finding) []checks.Finding {
 }
 
 // panicCPU picks the crashing CPU's note: the one whose task is the
-// report's PID, else the report's CPU, else the kernel's panic_cpu.
+// report's PID, else the report's CPU, else the only note, else the
+// kernel's panic_cpu.
 func panicCPU(v *kview.View, in Input) (CPUState, string, error) {
 	if len(in.CPUs) == 0 {
 		return CPUState{}, "", errors.New("the dump has no NT_PRSTATUS notes: no crashing registers")
@@ -218,6 +219,9 @@ func panicCPU(v *kview.View, in Input) (CPUState, string, error) {
 			}
 		}
 	}
+	if len(in.CPUs) == 1 {
+		return in.CPUs[0], "the only note", nil
+	}
 	if a, _, err := v.Lookup("panic_cpu"); err == nil {
 		if n, err := v.U32(a); err == nil {
 			for _, c := range in.CPUs {
@@ -226,9 +230,6 @@ func panicCPU(v *kview.View, in Input) (CPUState, string, error) {
 				}
 			}
 		}
-	}
-	if len(in.CPUs) == 1 {
-		return in.CPUs[0], "the only note", nil
 	}
 	return CPUState{}, "", fmt.Errorf("none of the %d NT_PRSTATUS notes is the crashing CPU's (no report names its PID or CPU, and panic_cpu is unreadable)", len(in.CPUs))
 }
