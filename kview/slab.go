@@ -209,6 +209,11 @@ func (v *View) SlabObject(addr uint64) (SlabObject, error) {
 	}
 	headPFN := (head - vmemmap) / psize
 	base := po + headPFN<<12 + redLeft
+	// CONFIG_SLAB (gone in 6.8) starts objects at s_mem, after the
+	// slab's colour; SLUB at the page itself.
+	if sm, err := v.Uint(head, "slab", "s_mem"); err == nil && sm >= base && sm-base < uint64(4096)<<maxSlabOrder {
+		base = sm
+	}
 	if addr < base {
 		return fail(fmt.Sprintf("in the left red zone of the first object of %s's slab at %#x", name, base-redLeft), nil)
 	}
