@@ -67,19 +67,61 @@ type Result struct {
 	// Notes say what could not be read, so the diagnosis can tell what
 	// its memory part lacks.
 	Notes []string
+
+	taskAddr uint64 // the crashing task, 0 when unknown
 }
 
 // threadSize is THREAD_SIZE on x86_64 (16 KiB; 32 KiB under KASAN, whose
 // stacks the scan then covers only in part).
 const threadSize = 16 << 10
 
-// skbCaches are the slab caches whose objects are sk_buffs, and whether
-// an object holds two (sk_buff_fclones: the second at sizeof(sk_buff)).
-// skbuff_head_cache became skbuff_cache in 6.4.
+// skbCaches are the slab caches whose objects are sk_buffs, by name, and
+// whether an object holds two (sk_buff_fclones: the second at
+// sizeof(sk_buff)). skbuff_head_cache became skbuff_cache in 6.4. Names
+// are the fallback: a cache merged into another (SLUB merges
+// skbuff_fclone_cache with caches of its size, e.g. pool_workqueue on
+// 6.12) goes by the other's name, so the kernel's own pointers to its
+// skbuff caches (skbCacheVars) decide first.
 var skbCaches = map[string]bool{
 	"skbuff_head_cache":   false,
 	"skbuff_cache":        false,
 	"skbuff_fclone_cache": true,
+}
+
+// skbCacheVars are the kernel variables that point to the skbuff caches:
+// globals up to 6.8 (skbuff_fclone_cache is static, in kallsyms with
+// CONFIG_KALLSYMS_ALL), members of net_hotdata since 6.9.
+var skbCacheVars = []struct {
+	sym, member, cache string
+	fclone             bool
+}{
+	{"skbuff_head_cache", "", "skbuff_head_cache", false},
+	{"skbuff_cache", "", "skbuff_cache", false},
+	{"skbuff_fclone_cache", "", "skbuff_fclone_cache", true},
+	{"net_hotdata", "skbuff_cache", "skbuff_cache", false},
+	{"net_hotdata", "skbuff_fclone_cache", "skbuff_fclone_cache", true},
+}
+
+// skbCacheAddrs reads the skbuff caches' struct kmem_cache addresses.
+func skbCacheAddrs(v *kview.View) map[uint64]skbSlab {
+	out := map[uint64]skbSlab{}
+	for _, c := range skbCacheVars {
+		a, _, err := v.Lookup(c.sym)
+		if err != nil {
+			continue
+		}
+		if c.member != "" {
+			off, err := v.Offset(c.sym, c.member)
+			if err != nil {
+				continue
+			}
+			a += off
+		}
+		if p, err := v.U64(a); err == nil && p != 0 {
+			out[p] = skbSlab{cache: c.cache, fclone: c.fclone}
+		}
+	}
+	return out
 }
 
 // sockCaches are the slab caches of struct sock (each proto's slab,
@@ -132,20 +174,22 @@ func Run(v *kview.View, in Input) (*Result, error) {
 	regs := ExceptionRegs(st.Regs)
 	task, err := v.CurrentTask(st.CPU)
 	if err != nil {
-		res.Notes = append(res.Notes, fmt.Sprintf("the current task of CPU %d could not be read (%v): only its registers were searched", st.CPU, err))
+		res.Notes = append(res.Notes, fmt.Sprintf("the current task of CPU %d could not be read: %v", st.CPU, err))
 	}
-	words := candidates(v, regs, task, res)
+	res.taskAddr = task
+	words := candidates(v, regs, task, st.PID, res)
 	res.Candidates = len(words)
 
 	set := &kobj.Set{}
 	seen := map[uint64]bool{}
-	var caches = map[uint64]string{}
+	where := map[uint64]skbSlab{}
+	skbCacheAt := skbCacheAddrs(v)
 	for _, w := range words {
 		if seen[w.addr] {
 			continue
 		}
 		seen[w.addr] = true
-		skb, cache, ok := skbAt(v, w.addr)
+		skb, at, ok := skbAt(v, w.addr, skbCacheAt)
 		if !ok {
 			continue
 		}
@@ -154,7 +198,7 @@ func Run(v *kview.View, in Input) (*Result, error) {
 			res.Notes = append(res.Notes, fmt.Sprintf("sk_buff %x: %v", skb, err))
 			continue
 		}
-		caches[skb] = cache
+		where[skb] = at
 		set.Add(obj)
 		res.SKBs = append(res.SKBs, obj)
 		addShared(v, set, obj, res)
@@ -170,7 +214,7 @@ func Run(v *kview.View, in Input) (*Result, error) {
 		if skb == nil {
 			continue
 		}
-		m := ownerMemory(v, skb, caches[skb.Addr], regs, words, res)
+		m := ownerMemory(v, skb, where[skb.Addr], regs, words, res)
 		res.Owner = owner.FromMemory(m)
 		break
 	}
@@ -244,8 +288,10 @@ type word struct {
 // candidates are the registers, then the words of the task's stack from
 // the exception RSP up to the stack's top (the whole stack when RSP is
 // on another stack: an IRQ or exception stack, which is scanned too up to
-// its 16 KiB boundary).
-func candidates(v *kview.View, regs map[string]uint64, task uint64, res *Result) []word {
+// its 16 KiB boundary). When the task_struct is not in the dump, the
+// stack's top is found from RSP alone: kernel stacks are THREAD_SIZE
+// aligned.
+func candidates(v *kview.View, regs map[string]uint64, task uint64, pid int, res *Result) []word {
 	var out []word
 	for _, n := range regOrder {
 		if a, ok := regs[n]; ok && n != "RIP" && n != "RSP" {
@@ -253,23 +299,34 @@ func candidates(v *kview.View, regs map[string]uint64, task uint64, res *Result)
 		}
 	}
 	rsp := regs["RSP"] &^ 7
-	var ranges [][2]uint64
-	if task != 0 {
-		stack, err := v.Uint(task, "task_struct", "stack")
-		pid, _ := v.Uint(task, "task_struct", "pid")
-		comm, _ := v.String(task + commOffset(v))
-		res.Task = fmt.Sprintf("pid %d (%s)", int32(pid), comm)
-		switch {
-		case err != nil || stack == 0:
-			res.Notes = append(res.Notes, fmt.Sprintf("the kernel stack of %s could not be read: only the registers were searched", res.Task))
-		case rsp >= stack && rsp < stack+threadSize:
-			ranges = append(ranges, [2]uint64{rsp, stack + threadSize})
-		default:
-			ranges = append(ranges, [2]uint64{stack, stack + threadSize})
-			if end := (rsp | (threadSize - 1)) + 1; rsp != 0 && end > rsp {
-				ranges = append(ranges, [2]uint64{rsp, end})
-			}
+	toBoundary := func() [][2]uint64 {
+		if end := (rsp | (threadSize - 1)) + 1; rsp != 0 && end > rsp {
+			return [][2]uint64{{rsp, end}}
 		}
+		return nil
+	}
+	res.Task = fmt.Sprintf("pid %d", pid)
+	var ranges [][2]uint64
+	stack, err := uint64(0), error(nil)
+	if task != 0 {
+		stack, err = v.Uint(task, "task_struct", "stack")
+		if p, err := v.Uint(task, "task_struct", "pid"); err == nil {
+			comm, _ := v.String(task + commOffset(v))
+			res.Task = fmt.Sprintf("pid %d (%s)", int32(p), comm)
+		}
+	}
+	switch {
+	case task == 0 || err != nil || stack == 0:
+		why := "its task is unknown"
+		if err != nil {
+			why = err.Error()
+		}
+		ranges = toBoundary()
+		res.Notes = append(res.Notes, fmt.Sprintf("the kernel stack of %s could not be located (%s): it was searched from RSP %#x to its %d KiB boundary", res.Task, why, rsp, threadSize>>10))
+	case rsp >= stack && rsp < stack+threadSize:
+		ranges = append(ranges, [2]uint64{rsp, stack + threadSize})
+	default:
+		ranges = append([][2]uint64{{stack, stack + threadSize}}, toBoundary()...)
 	}
 	for _, r := range ranges {
 		buf := make([]byte, r[1]-r[0])
@@ -297,26 +354,45 @@ func commOffset(v *kview.View) uint64 {
 	return off
 }
 
+// skbSlab is where in its slab an sk_buff is.
+type skbSlab struct {
+	// cache is the skbuff cache, with the cache it was merged into when
+	// that goes by another name.
+	cache  string
+	fclone bool
+	// second is set for the second sk_buff of an fclone pair.
+	second bool
+}
+
 // skbAt says whether addr is an sk_buff: the start of an object of an
-// skbuff cache, or the second sk_buff of an fclone object.
-func skbAt(v *kview.View, addr uint64) (uint64, string, bool) {
+// skbuff cache, or the second sk_buff of an fclone object. caches are
+// the kernel's own skbuff caches by address.
+func skbAt(v *kview.View, addr uint64, caches map[uint64]skbSlab) (uint64, skbSlab, bool) {
 	so, err := v.SlabObject(addr)
 	if err != nil {
-		return 0, "", false
+		return 0, skbSlab{}, false
 	}
-	fclone, ok := skbCaches[so.Cache]
-	if !ok {
-		return 0, "", false
+	at, ok := caches[so.CacheAddr]
+	switch {
+	case ok && at.cache != so.Cache:
+		at.cache = fmt.Sprintf("%s (merged into %s)", at.cache, so.Cache)
+	case !ok:
+		fclone, named := skbCaches[so.Cache]
+		if !named {
+			return 0, skbSlab{}, false
+		}
+		at = skbSlab{cache: so.Cache, fclone: fclone}
 	}
 	if addr == so.Start {
-		return addr, so.Cache, true
+		return addr, at, true
 	}
-	if fclone {
+	if at.fclone {
 		if off, err := v.Offset("sk_buff_fclones", "skb2"); err == nil && addr == so.Start+off {
-			return addr, so.Cache, true
+			at.second = true
+			return addr, at, true
 		}
 	}
-	return 0, "", false
+	return 0, skbSlab{}, false
 }
 
 // maxFragList bounds the frag_list sk_buffs decoded per sk_buff.
@@ -363,8 +439,8 @@ func shared(v *kview.View, set *kobj.Set, obj *kobj.Object, res *Result) *kobj.O
 }
 
 // ownerMemory reads what the owner chain needs of skb.
-func ownerMemory(v *kview.View, skb *kobj.Object, cache string, regs map[string]uint64, words []word, res *Result) owner.Memory {
-	m := owner.Memory{SKB: owner.MemSKB{Addr: skb.Addr, Cache: cache, Task: res.Task}}
+func ownerMemory(v *kview.View, skb *kobj.Object, at skbSlab, regs map[string]uint64, words []word, res *Result) owner.Memory {
+	m := owner.Memory{SKB: owner.MemSKB{Addr: skb.Addr, Cache: at.cache, FcloneSecond: at.second, Task: res.Task}}
 	for _, n := range regOrder {
 		if a, ok := regs[n]; ok && a == skb.Addr {
 			m.SKB.Regs = append(m.SKB.Regs, n)
@@ -415,7 +491,7 @@ func ownerMemory(v *kview.View, skb *kobj.Object, cache string, regs map[string]
 		m.Device = &owner.MemDevice{Name: m.SKB.DevName, Addr: m.SKB.Dev}
 	}
 	if m.Sock != nil && m.Sock.File != 0 {
-		m.Holder, m.HolderErr = holder(v, m.Sock.File)
+		m.Holder, m.HolderErr = holder(v, m.Sock.File, res.taskAddr)
 	}
 	return m
 }
@@ -459,27 +535,15 @@ func sockMemory(v *kview.View, sk uint64) *owner.MemSock {
 	return s
 }
 
-// holder finds the descriptor whose file is file, among every task's
-// descriptor table; threads sharing a table answer as their group.
-func holder(v *kview.View, file uint64) (*owner.MemHolder, string) {
-	tasks, err := v.Tasks()
-	if len(tasks) == 0 && err != nil {
-		return nil, err.Error()
-	}
-	sort.SliceStable(tasks, func(i, j int) bool { return tasks[i].PID < tasks[j].PID })
-	seenFiles := map[uint64]bool{}
-	for _, t := range tasks {
-		if t.PID == 0 {
-			continue
-		}
-		ft, err := v.Uint(t.Addr, "task_struct", "files")
-		if err != nil || ft == 0 || seenFiles[ft] {
-			continue
-		}
-		seenFiles[ft] = true
+// holder finds the descriptor whose file is file: in the crashing task's
+// table first (the task that was sending), then in every task's; threads
+// sharing a table answer as their group. When none holds it, the reason
+// is "" if every table was read, else what broke the search.
+func holder(v *kview.View, file, crashing uint64) (*owner.MemHolder, string) {
+	find := func(t *kview.Task) *owner.MemHolder {
 		fds, err := v.Files(t.Addr)
 		if err != nil {
-			continue
+			return nil
 		}
 		for _, fd := range fds {
 			if fd.File == file {
@@ -487,12 +551,34 @@ func holder(v *kview.View, file uint64) (*owner.MemHolder, string) {
 				if pid == 0 {
 					pid = t.PID
 				}
-				return &owner.MemHolder{FD: fd.Num, PID: pid, Comm: t.Comm, File: fd.File, Socket: fd.Socket}, ""
+				return &owner.MemHolder{FD: fd.Num, PID: pid, Comm: t.Comm, File: fd.File, Socket: fd.Socket}
 			}
+		}
+		return nil
+	}
+	tasks, err := v.Tasks()
+	if len(tasks) == 0 && err != nil {
+		return nil, "the task list could not be read: " + err.Error()
+	}
+	sort.SliceStable(tasks, func(i, j int) bool {
+		return tasks[i].Addr == crashing && tasks[j].Addr != crashing
+	})
+	seenFiles := map[uint64]bool{}
+	for _, t := range tasks {
+		if t.PID == 0 && t.Addr != crashing {
+			continue
+		}
+		ft, ferr := v.Uint(t.Addr, "task_struct", "files")
+		if ferr != nil || ft == 0 || seenFiles[ft] {
+			continue
+		}
+		seenFiles[ft] = true
+		if h := find(t); h != nil {
+			return h, ""
 		}
 	}
 	if err != nil {
-		return nil, err.Error()
+		return nil, fmt.Sprintf("none of the %d tasks read holds that file, and the task list broke: %v", len(tasks), err)
 	}
 	return nil, ""
 }

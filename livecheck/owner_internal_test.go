@@ -54,7 +54,7 @@ func TestOwnerOfRealSocket(t *testing.T) {
 		{Name: "sk", Value: &kobj.Value{Kind: kobj.Pointer, Num: sockFD.Sock}},
 		{Name: "dev", Value: &kobj.Value{Kind: kobj.Pointer}},
 	}}}
-	m := ownerMemory(v, skb, "skbuff_head_cache", map[string]uint64{"RDI": skb.Addr}, nil, &Result{})
+	m := ownerMemory(v, skb, skbSlab{cache: "skbuff_head_cache"}, map[string]uint64{"RDI": skb.Addr}, nil, &Result{})
 	o := owner.FromMemory(m)
 	t.Logf("%+v", m.Sock)
 	for _, l := range o.Links {

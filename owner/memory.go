@@ -15,8 +15,10 @@ type Memory struct {
 	// read (SKB.SK and SKB.SKErr tell which).
 	Sock *MemSock
 	// Holder is the descriptor whose file holds the sock's socket; nil
-	// when no task's descriptor table was found to hold it (HolderErr
-	// says why when the tables could not be read).
+	// when no task's descriptor table was found to hold it. HolderErr
+	// then says, as a clause, why the search may have missed it ("none
+	// of the 48 tasks read holds it, and the task list broke: …"), ""
+	// when every table was read.
 	Holder    *MemHolder
 	HolderErr string
 	// Device is the device the chain ends on: the one whose IPv4 address
@@ -27,8 +29,11 @@ type Memory struct {
 // MemSKB is the corrupt sk_buff and how the crashing context holds it.
 type MemSKB struct {
 	Addr uint64
-	// Cache is the kmem_cache the sk_buff is an object of.
-	Cache string
+	// Cache is the kmem_cache the sk_buff is an object of;
+	// FcloneSecond is set when it is the second sk_buff of an object of
+	// skbuff_fclone_cache (the clone TCP transmits), not its start.
+	Cache        string
+	FcloneSecond bool
 	// Regs are the crashing CPU's registers that hold Addr, by crash's
 	// names; Slot the first stack slot that holds it (0: none), on the
 	// stack of the task Task names ("pid 104 (insmod)").
@@ -90,7 +95,10 @@ func FromMemory(m Memory) *Owner {
 	o.SKB = &addr
 	s := m.SKB
 	of := ""
-	if s.Cache != "" {
+	switch {
+	case s.Cache != "" && s.FcloneSecond:
+		of = ", the second sk_buff of an object of " + s.Cache
+	case s.Cache != "":
 		of = ", the start of an object of " + s.Cache
 	}
 	on := ""
@@ -160,7 +168,7 @@ func FromMemory(m Memory) *Owner {
 		default:
 			why := fmt.Sprintf("sk->sk_socket = %#x, whose file is %#x, but no task's descriptor table holds that file", k.Socket, k.File)
 			if m.HolderErr != "" {
-				why = fmt.Sprintf("sk->sk_socket = %#x, whose file is %#x; the descriptor tables could not be read: %s", k.Socket, k.File, m.HolderErr)
+				why = fmt.Sprintf("sk->sk_socket = %#x, whose file is %#x; %s", k.Socket, k.File, m.HolderErr)
 			}
 			o.Links = append(o.Links, Link{From: "socket", To: "file descriptor", Proof: Inferred, Why: why})
 		}
