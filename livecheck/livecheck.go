@@ -178,7 +178,6 @@ func Run(v *kview.View, in Input) (*Result, error) {
 	}
 	res.taskAddr = task
 	words := candidates(v, regs, task, st.PID, res)
-	res.Candidates = len(words)
 
 	set := &kobj.Set{}
 	seen := map[uint64]bool{}
@@ -203,6 +202,7 @@ func Run(v *kview.View, in Input) (*Result, error) {
 		res.SKBs = append(res.SKBs, obj)
 		addShared(v, set, obj, res)
 	}
+	res.Candidates = len(seen)
 	rip, _, _, _ := v.Symbol(regs["RIP"])
 	env := checks.Env{Objects: set, Regs: regs, Release: in.Release, PtrSize: 8, PageSize: in.PageSize, RIPFunction: rip}
 	res.Findings = relevant(checks.Run(env))
