@@ -2,6 +2,7 @@
 # gen-vmcores.sh - generate REAL vmcores of a REAL kernel panic for ktriage's tests.
 #
 # usage: tools/gen-vmcores.sh [OUTDIR]        (default: <repo>/.cache/vmcores, git-ignored)
+#        KSERIES=6.12 QMP=0 tools/gen-vmcores.sh .cache/vmcores-6.12   (internal/vmcores' Set612)
 #
 # The stock Debian 12 cloud kernel (the one tools/make-example.sh uses, from the same
 # cache) boots under QEMU TCG (KVM does not work on our machines) with a busybox
@@ -217,6 +218,8 @@ if [ -n "$need_boot" ] && [ ! -s "$VMLINUZ" ]; then
   rm -rf "$KDIR" && mv "$KDIR.tmp" "$KDIR"
 fi
 KPKGVER=$(dpkg-deb -f "$(deb_of "linux-image-$KVER")" Version 2>/dev/null || true)
+# no .deb (all dumps there, the cache cleaned): the version the manifest recorded
+[ -n "$KPKGVER" ] || KPKGVER=$(sed -n 's/^ "kernel_package": "\(.*\)",$/\1/p' "$OUT/manifest.json" 2>/dev/null || true)
 [ -n "$KPKGVER" ] || KPKGVER=unknown
 echo "$KVER" > "$OUT/kernel.txt"
 say "kernel $KVER ($KPKGVER), makedumpfile $MKDF_VERSION; out $OUT"
