@@ -424,7 +424,7 @@ func parseRelease(r string) (maj, min int) {
 
 // probe validates layout l on a loaded table.
 func probe(t *loaded, l Layout, probes []uint64) (bool, string) {
-	calls, bad, firstBad := 0, 0, -1
+	calls, ends, bad, firstBad := 0, 0, 0, -1
 	for i := 0; i < t.N; i++ {
 		e, err := Decode(t.ents[i*EntrySize:], l)
 		if err != nil {
@@ -437,12 +437,21 @@ func probe(t *loaded, l Layout, probes []uint64) (bool, string) {
 		if e.Type == TypeCall && (e.SPReg == RegSP || e.SPReg == RegBP) {
 			calls++
 		}
+		if e.Type == TypeEndOfStack {
+			ends++
+		}
 	}
 	if bad > 0 {
 		return false, fmt.Sprintf("%d of %d entries invalid, the first at %#x", bad, t.N, t.Entries+uint64(firstBad)*EntrySize)
 	}
 	if calls*2 < t.N {
 		return false, fmt.Sprintf("only %d of %d entries are CALL frames based on SP or BP", calls, t.N)
+	}
+	// Every kernel ends some stacks (entry code, startup_64,
+	// ret_from_fork): a layout that finds no END_OF_STACK reads the end
+	// bit in the wrong place (v1 read as v2 sees it as a signal bit).
+	if ends == 0 {
+		return false, "no END_OF_STACK entry"
 	}
 	good := 0
 	for _, a := range probes {
@@ -456,7 +465,7 @@ func probe(t *loaded, l Layout, probes []uint64) (bool, string) {
 		}
 		good++
 	}
-	return true, fmt.Sprintf("all %d entries decode, %d are CALL frames, and %d of %d function entry points decode to CALL sp=SP+8", t.N, calls, good, len(probes))
+	return true, fmt.Sprintf("all %d entries decode, %d are CALL frames, %d END_OF_STACK, and %d of %d function entry points decode to CALL sp=SP+8", t.N, calls, ends, good, len(probes))
 }
 
 // Lookup returns the ORC entry covering ip and the name of its table. ok
