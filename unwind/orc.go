@@ -275,13 +275,21 @@ func (t *loaded) read(mem Memory) error {
 	if t.N <= 0 || t.N > maxEntries {
 		return &TableError{Table: t.Name, Addr: t.IPs, Msg: fmt.Sprintf("implausible entry count %d", t.N)}
 	}
-	raw := make([]byte, 4*t.N)
-	if n, err := mem.ReadVirt(raw, t.IPs); n < len(raw) {
-		return &TableError{Table: t.Name, Addr: t.IPs + uint64(n), Msg: fmt.Sprintf("reading the IP array (%d entries)", t.N), Err: err}
-	}
+	// Read the IPs in chunks into []int32, so that the raw bytes are
+	// never held whole beside them.
 	t.ips = make([]int32, t.N)
-	for i := range t.ips {
-		t.ips[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+	var raw [16 << 10]byte
+	for i := 0; i < t.N; {
+		k := min(t.N-i, len(raw)/4)
+		at := t.IPs + uint64(i)*4
+		if n, err := mem.ReadVirt(raw[:4*k], at); n < 4*k {
+			t.ips = nil
+			return &TableError{Table: t.Name, Addr: at + uint64(n), Msg: fmt.Sprintf("reading the IP array (%d entries)", t.N), Err: err}
+		}
+		for j := 0; j < k; j++ {
+			t.ips[i+j] = int32(binary.LittleEndian.Uint32(raw[4*j:]))
+		}
+		i += k
 	}
 	t.ents = make([]byte, EntrySize*t.N)
 	if n, err := mem.ReadVirt(t.ents, t.Entries); n < len(t.ents) {

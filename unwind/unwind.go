@@ -247,7 +247,7 @@ func (u *Unwinder) Unwind(regs map[string]uint64, opt Options) (*Trace, error) {
 			tr.User, tr.Complete, tr.Stop = user.m(), true, "user-mode registers"
 			break
 		}
-		tr.Frames = append(tr.Frames, u.frame(f, f.Regs != nil))
+		tr.Frames = append(tr.Frames, u.frame(f, f.Regs != nil && w.signal))
 	}
 	tr.Guessed = w.guessed
 	if opt.Guesses {
@@ -454,7 +454,10 @@ func (w *walker) step(e Entry, method Method) (Frame, *regSet, error) {
 			return Frame{}, rs, nil
 		}
 		f = Frame{SP: sp + iretOffset, IP: rs.v[regIndexIP], Method: method, Regs: rs.m()}
-		w.ip, w.sp, w.regs, w.prev, w.signal = rs.v[regIndexIP], rs.v[regIndexSP], rs, nil, true
+		// signal says whether regs->ip is the interrupted instruction
+		// (looked up as is) or a return address (looked up at IP-1);
+		// before 6.3 it was always the former.
+		w.ip, w.sp, w.regs, w.prev, w.signal = rs.v[regIndexIP], rs.v[regIndexSP], rs, nil, e.Signal
 	case TypeRegsPartial:
 		b, err := w.read(sp, iretSize)
 		if err != nil {
@@ -471,7 +474,7 @@ func (w *walker) step(e Entry, method Method) (Frame, *regSet, error) {
 		if w.regs != nil && w.regs.full {
 			w.prev = w.regs
 		}
-		w.ip, w.sp, w.regs, w.signal = rs.v[regIndexIP], rs.v[regIndexSP], rs, true
+		w.ip, w.sp, w.regs, w.signal = rs.v[regIndexIP], rs.v[regIndexSP], rs, e.Signal
 	default:
 		return Frame{}, nil, stopf("ORC entry for %#x has type %v", w.ip, e.Type)
 	}
