@@ -563,7 +563,7 @@ func (w *walker) scanFind() (slot, ra uint64, err error) {
 // [reg+disp8], [reg+disp32], [rip+disp32] and SIB forms, with or without a
 // REX prefix (which the check needs not see: it sits before the opcode).
 func (u *Unwinder) returnAddress(v uint64) bool {
-	if v < 8 || !u.orc.Text(v) {
+	if v < 8 || !u.orc.Text(v) || u.sym != nil && !u.named(v) {
 		return false
 	}
 	var b [8]byte
