@@ -100,6 +100,56 @@ func compareTrace(t *testing.T, tr *Trace, lt logTrace) {
 	}
 }
 
+// checkGuesses asserts that the walk with its "?" guesses interleaved is,
+// from the first frame it shares with the log's Call Trace on, a
+// subsequence of that trace, "?" for "?": every guess of ours is one the
+// kernel printed too, in the same place. (The kernel prints every text
+// address on the stack; we keep those that follow a call.)
+func checkGuesses(t *testing.T, all *Trace, lt logTrace) {
+	t.Helper()
+	var mine []logItem
+	for _, f := range all.Frames[1:] {
+		it := item(f)
+		it.guess = !f.Reliable
+		mine = append(mine, it)
+	}
+	start := -1
+	for i, m := range mine {
+		if m.guess {
+			continue
+		}
+		for j, l := range lt.items {
+			if !l.guess && sameItem(m, l) {
+				start = i
+				mine = mine[i:]
+				lt.items = lt.items[j:]
+				break
+			}
+		}
+		if start >= 0 {
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatal("no frame in common with the log")
+	}
+	guesses, j := 0, 0
+	for _, m := range mine {
+		for j < len(lt.items) && !(sameItem(m, lt.items[j]) && m.guess == lt.items[j].guess) {
+			j++
+		}
+		if j == len(lt.items) {
+			t.Errorf("our frame %v (guess %v) is not in the log's trace in that place", m, m.guess)
+			return
+		}
+		if m.guess {
+			guesses++
+		}
+		j++
+	}
+	t.Logf("%d frames, %d of them guesses, in the log's order", len(mine), guesses)
+}
+
 func hasFunc(fs []Frame, name string) bool {
 	for _, f := range fs {
 		if f.Func == name {
@@ -197,16 +247,17 @@ func TestKdumpFixtures(t *testing.T) {
 			}
 			logFrames(t, tr)
 			compareTrace(t, tr, lt)
+			all, err := u.Unwind(st.Regs, Options{Stacks: v.stacks(t, st.CPU), Guesses: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGuesses(t, all, lt)
 
 			crashPath := filepath.Join(dir, "crash-bt.txt")
 			if _, err := os.Stat(crashPath); err != nil {
 				return
 			}
 			bt := parseCrashBT(t, crashPath)
-			all, err := u.Unwind(st.Regs, Options{Stacks: v.stacks(t, st.CPU), Guesses: true})
-			if err != nil {
-				t.Fatal(err)
-			}
 			bySP := map[uint64]Frame{}
 			for _, f := range all.Frames[1:] {
 				bySP[f.SP] = f
@@ -335,6 +386,11 @@ func TestGeneratedDumps(t *testing.T) {
 			sub := *tr
 			sub.Frames = tr.Frames[exc:]
 			compareTrace(t, &sub, lt)
+			all, err := u.Unwind(st.Regs, Options{Stacks: v.stacks(t, st.CPU), Guesses: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGuesses(t, all, lt)
 		})
 	}
 }

@@ -62,10 +62,11 @@ func openVmcore(t testing.TB, path string) *vmcore {
 	for _, m := range v.mods {
 		tables = append(tables, m.tables...)
 	}
-	v.orc, err = LoadKernel(k, syms, k.Release(), tables...)
+	o, err := LoadKernel(k, syms, k.Release())
 	if err != nil {
 		t.Fatal(err)
 	}
+	v.orc = o.WithModules(tables...)
 	return v
 }
 

@@ -476,6 +476,17 @@ func probe(t *loaded, l Layout, probes []uint64) (bool, string) {
 	return true, fmt.Sprintf("all %d entries decode, %d are CALL frames, %d END_OF_STACK, and %d of %d function entry points decode to CALL sp=SP+8", t.N, calls, ends, good, len(probes))
 }
 
+// WithModules returns an ORC that shares o's kernel table and layout and
+// looks modules up in tables instead of o's: the module list can be read
+// (or re-read) after the kernel table.
+func (o *ORC) WithModules(tables ...Table) *ORC {
+	n := &ORC{mem: o.mem, layout: o.layout, reason: o.reason, kernel: o.kernel}
+	for _, m := range tables {
+		n.modules = append(n.modules, &loaded{Table: m})
+	}
+	return n
+}
+
 // Lookup returns the ORC entry covering ip and the name of its table. ok
 // is false when no table covers ip; an unreadable or corrupt table is an
 // error naming it.
