@@ -234,6 +234,9 @@ type Table struct {
 // thousand; more is a corrupt count, refused before allocating.
 const maxEntries = 4 << 20
 
+// exactN is the most entries allocated before they are read.
+const exactN = 1 << 20
+
 // TableError says which ORC table could not be used and where it is.
 type TableError struct {
 	Table string
@@ -275,10 +278,16 @@ func (t *loaded) read(mem Memory) error {
 	if t.N <= 0 || t.N > maxEntries {
 		return &TableError{Table: t.Name, Addr: t.IPs, Msg: fmt.Sprintf("implausible entry count %d", t.N)}
 	}
-	// Read the IPs in chunks into []int32, so that the raw bytes are
-	// never held whole beside them.
-	t.ips = make([]int32, t.N)
+	// Read both arrays in chunks, so that the IPs' raw bytes are never
+	// held whole beside the []int32. Up to exactN entries (10 MiB) are
+	// allocated at once, as a real vmlinux needs; above, the arrays grow
+	// as reads succeed, so a lying N costs only what memory holds.
 	var raw [16 << 10]byte
+	first := t.N
+	if first > exactN {
+		first = len(raw)
+	}
+	t.ips = make([]int32, 0, first)
 	for i := 0; i < t.N; {
 		k := min(t.N-i, len(raw)/4)
 		at := t.IPs + uint64(i)*4
@@ -287,13 +296,27 @@ func (t *loaded) read(mem Memory) error {
 			return &TableError{Table: t.Name, Addr: at + uint64(n), Msg: fmt.Sprintf("reading the IP array (%d entries)", t.N), Err: err}
 		}
 		for j := 0; j < k; j++ {
-			t.ips[i+j] = int32(binary.LittleEndian.Uint32(raw[4*j:]))
+			t.ips = append(t.ips, int32(binary.LittleEndian.Uint32(raw[4*j:])))
 		}
 		i += k
 	}
-	t.ents = make([]byte, EntrySize*t.N)
-	if n, err := mem.ReadVirt(t.ents, t.Entries); n < len(t.ents) {
-		return &TableError{Table: t.Name, Addr: t.Entries + uint64(n), Msg: fmt.Sprintf("reading the entry array (%d entries)", t.N), Err: err}
+	t.ents = make([]byte, 0, first*EntrySize)
+	for off := 0; off < t.N*EntrySize; {
+		k := min(t.N*EntrySize-off, len(raw))
+		at := t.Entries + uint64(off)
+		if n, err := mem.ReadVirt(raw[:k], at); n < k {
+			t.ips, t.ents = nil, nil
+			return &TableError{Table: t.Name, Addr: at + uint64(n), Msg: fmt.Sprintf("reading the entry array (%d entries)", t.N), Err: err}
+		}
+		t.ents = append(t.ents, raw[:k]...)
+		off += k
+	}
+	// Give back what doubling left unused (up to half the capacity).
+	if cap(t.ips) > len(t.ips)*5/4 {
+		t.ips = append(make([]int32, 0, len(t.ips)), t.ips...)
+	}
+	if cap(t.ents) > len(t.ents)*5/4 {
+		t.ents = append(make([]byte, 0, len(t.ents)), t.ents...)
 	}
 	// The kernel sorts the tables at build time (sorttable) and at module
 	// load; binary search needs it. Check every pair: it is cheap.
