@@ -102,11 +102,16 @@ var synthTable = []synthEntry{
 	{off: 0x000, typ: TypeUndefined},
 	{off: 0x100, typ: TypeCall, sp: RegSP, spo: 8},
 	{off: 0x104, typ: TypeCall, sp: RegSP, spo: 24},
+	{off: 0x108, typ: TypeCall, sp: RegSP, spo: 32},
+	{off: 0x10c, typ: TypeCall, sp: RegSP, spo: 24},
 	{off: 0x200, typ: TypeCall, sp: RegSP, spo: 8},
 	{off: 0x201, typ: TypeCall, sp: RegSP, spo: 16, bp: RegPrevSP, bpo: -16},
 	{off: 0x204, typ: TypeCall, sp: RegBP, spo: 16, bp: RegPrevSP, bpo: -16},
+	{off: 0x2f0, typ: TypeCall, sp: RegSP, spo: 8},
 	{off: 0x300, typ: TypeRegs, sp: RegSP, spo: 0, sign: true},
 	{off: 0x340, typ: TypeEndOfStack},
+	{off: 0x380, typ: TypeRegsPartial, sp: RegSP, spo: 0, sign: true},
+	{off: 0x3c0, typ: TypeUndefined},
 	{off: 0x400, typ: TypeUndefined},
 }
 
@@ -127,7 +132,7 @@ func synthKernel(l Layout, rows []synthEntry) (*fakeMem, Table, []byte) {
 	for i := range text {
 		text[i] = 0xcc
 	}
-	for _, ra := range []uint64{0x180, 0x250, 0x320} {
+	for _, ra := range []uint64{0x180, 0x250, 0x320, 0x3a0} {
 		text[ra-5] = 0xe8
 	}
 	m.add(synthText, text)
@@ -154,7 +159,7 @@ func (synthSyms) Symbol(addr uint64) (string, uint64, string, bool) {
 	for _, f := range []struct {
 		name string
 		off  uint64
-	}{{"entry", 0x300}, {"mid", 0x200}, {"leaf", 0x100}} {
+	}{{"irqentry", 0x380}, {"entry", 0x300}, {"mid", 0x200}, {"leaf", 0x100}} {
 		if addr >= synthText+f.off && addr < synthText+0x400 {
 			return f.name, addr - synthText - f.off, "", true
 		}
@@ -224,6 +229,52 @@ func checkFrames(t *testing.T, tr *Trace, want []Frame) {
 		if g.SP != w.SP || g.IP != w.IP || g.Func != w.Func || g.Off != w.Off || g.Module != w.Module || g.Reliable != w.Reliable || g.Method != w.Method {
 			t.Errorf("frame %d: %+v, want %+v", i, g, w)
 		}
+	}
+}
+
+// TestSyntheticIRQ walks from an IRQ stack through an IRET frame
+// (REGS_PARTIAL) to the task stack it interrupted, with guesses on both.
+func TestSyntheticIRQ(t *testing.T) {
+	m, tab, task := synthKernel(LayoutV3, synthTable)
+	const irqBase = synthStack + 0x10000
+	irq := make([]byte, 0x1000)
+	m.add(irqBase, irq)
+	stacks := []Stack{synthStacks[0], {Name: "irq", Start: irqBase, End: irqBase + 0x1000}}
+	o, err := Load(m, "6.8", tab, []uint64{synthText + 0x100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putAt := func(b []byte, base, addr, v uint64) { binary.LittleEndian.PutUint64(b[addr-base:], v) }
+	rsp := irqBase + 0x100
+	putAt(irq, irqBase, rsp+8, synthText+0x180)  // stale: a guess
+	putAt(irq, irqBase, rsp+16, synthText+0x3a0) // leaf returns into irqentry
+	iret := rsp + 24
+	putAt(irq, irqBase, iret, synthText+0x250)                 // ip: mid, interrupted
+	putAt(irq, irqBase, iret+8, 0x10)                          // cs
+	putAt(irq, irqBase, iret+16, 0x246)                        // flags
+	putAt(irq, irqBase, iret+24, synthStack+0x200)             // sp: the task stack
+	putAt(irq, irqBase, iret+32, 0x18)                         // ss
+	rbp := synthStack + 0x240                                  // the task's, kept by the IRQ
+	putAt(task, synthStack, synthStack+0x210, synthText+0x180) // stale: a guess
+	putAt(task, synthStack, rbp+8, synthText+0x320)
+	userRegs(task, rbp+16)
+	tr, err := New(m, o, synthSyms{}).Unwind(map[string]uint64{"RIP": synthText + 0x150, "RSP": rsp, "RBP": rbp}, Options{Stacks: stacks, Guesses: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFrames(t, tr, []Frame{
+		{SP: rsp, IP: synthText + 0x150, Func: "leaf", Off: 0x50, Reliable: true, Method: MethodRegs},
+		{SP: rsp + 8, IP: synthText + 0x180, Func: "leaf", Off: 0x80, Method: MethodScan},
+		{SP: rsp + 16, IP: synthText + 0x3a0, Func: "irqentry", Off: 0x20, Reliable: true, Method: MethodORC},
+		{SP: iret, IP: synthText + 0x250, Func: "mid", Off: 0x50, Reliable: true, Method: MethodORC},
+		{SP: synthStack + 0x210, IP: synthText + 0x180, Func: "leaf", Off: 0x80, Method: MethodScan},
+		{SP: rbp + 8, IP: synthText + 0x320, Func: "entry", Off: 0x20, Reliable: true, Method: MethodORC},
+	})
+	if r := tr.Frames[3].Regs; len(r) != 5 || r["RIP"] != synthText+0x250 || r["RSP"] != synthStack+0x200 || r["CS"] != 0x10 {
+		t.Errorf("IRET frame registers %x, want RIP, CS, EFLAGS, RSP, SS only", r)
+	}
+	if !tr.Complete || tr.User["RIP"] != 0x401000 {
+		t.Errorf("complete=%v user=%x stop=%s", tr.Complete, tr.User, tr.Stop)
 	}
 }
 
@@ -343,7 +394,7 @@ func TestCorruptTables(t *testing.T) {
 
 	t.Run("stack going the wrong way", func(t *testing.T) {
 		rows := append([]synthEntry(nil), synthTable...)
-		rows[2] = synthEntry{off: 0x104, typ: TypeCall, sp: RegSP, spo: 0} // return address below SP
+		rows[4] = synthEntry{off: 0x10c, typ: TypeCall, sp: RegSP, spo: 0} // return address below SP
 		m, tab, stack := synthKernel(LayoutV1, rows)
 		o, err := Load(m, "6.1", tab, nil)
 		if err != nil {
