@@ -352,3 +352,52 @@ func lastTrace(t testing.TB, path string) logTrace {
 	}
 	return lt
 }
+
+// sleeper is a task not running on any CPU, from the init_task list.
+type sleeper struct {
+	pid      int
+	comm     string
+	stack    uint64
+	threadSP uint64
+}
+
+// sleepers lists the group leaders of init_task's tasks list that are not
+// current on a CPU (6.1: task_struct.tasks, pid, comm, stack, thread.sp).
+func (v *vmcore) sleepers(t testing.TB) []sleeper {
+	t.Helper()
+	initTask, ok := v.syms.Lookup("init_task")
+	if !ok {
+		t.Fatal("no init_task")
+	}
+	current := map[uint64]bool{}
+	offs, _ := v.syms.Lookup("__per_cpu_offset")
+	ct, _ := v.syms.Lookup("current_task")
+	for cpu := range v.d.PRStatus() {
+		current[v.u64(t, v.u64(t, offs+8*uint64(cpu))+ct)] = true
+	}
+	tasksOff := v.offsetOf(t, "task_struct", "tasks")
+	pidOff := v.offsetOf(t, "task_struct", "pid")
+	commOff := v.offsetOf(t, "task_struct", "comm")
+	stackOff := v.offsetOf(t, "task_struct", "stack")
+	spOff := v.offsetOf(t, "task_struct", "thread", "sp")
+	var out []sleeper
+	head := initTask + tasksOff
+	for p, n := v.u64(t, head), 0; p != head; p, n = v.u64(t, p), n+1 {
+		if n > 10000 {
+			t.Fatal("task list does not end")
+		}
+		task := p - tasksOff
+		if current[task] {
+			continue
+		}
+		var comm [16]byte
+		v.k.ReadVirt(comm[:], task+commOff)
+		out = append(out, sleeper{
+			pid:      int(int32(v.u32(t, task+pidOff))),
+			comm:     string(bytes.TrimRight(comm[:], "\x00")),
+			stack:    v.u64(t, task+stackOff),
+			threadSP: v.u64(t, task+spOff),
+		})
+	}
+	return out
+}

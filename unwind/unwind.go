@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Symbolizer names code addresses. The caller chains its sources
@@ -101,6 +102,11 @@ type Options struct {
 	Stacks []Stack
 	// MaxFrames caps the frames (DefaultMaxFrames when 0).
 	MaxFrames int
+	// ReturnAddress says RIP is a return address, not an interrupted
+	// instruction: a switched-out task's (see SwitchedOut), except a task
+	// that never ran, whose RIP is ret_from_fork itself. It is then looked
+	// up and named at RIP-1, as the kernel's __unwind_start does.
+	ReturnAddress bool
 	// Guesses interleaves, as the kernel's own "Call Trace" does with
 	// "?", every other text address found on the walked stacks that
 	// follows a call instruction, as unreliable MethodScan frames.
@@ -219,9 +225,14 @@ func (u *Unwinder) Unwind(regs map[string]uint64, opt Options) (*Trace, error) {
 	for i, n := range ptRegsNames {
 		rs.v[i] = regs[n]
 	}
-	w.regs, w.signal = rs, true
+	w.regs, w.signal = rs, !opt.ReturnAddress
+	if opt.ReturnAddress {
+		// A switched-out task has no pt_regs: only the callee-saved
+		// registers are known, which ORC never bases SP on.
+		w.regs = nil
+	}
 	tr := &Trace{}
-	tr.Frames = append(tr.Frames, u.frame(Frame{SP: rsp, IP: rip, Reliable: true, Method: MethodRegs}, true))
+	tr.Frames = append(tr.Frames, u.frame(Frame{SP: rsp, IP: rip, Reliable: true, Method: MethodRegs}, w.signal))
 	if cs, ok := regs["CS"]; ok && cs&3 != 0 {
 		tr.Frames = nil
 		tr.User, tr.Complete, tr.Stop = rs.m(), true, "the registers are user mode"
@@ -257,6 +268,30 @@ func (u *Unwinder) Unwind(regs map[string]uint64, opt Options) (*Trace, error) {
 }
 
 const endOfStack = "end of stack (ORC END_OF_STACK)"
+
+// inactiveFrameSize is sizeof(struct inactive_task_frame) on x86_64: r15,
+// r14, r13, r12, bx, bp, ret_addr, pushed by __switch_to_asm.
+const inactiveFrameSize = 7 * 8
+
+// SwitchedOut returns the registers to start a walk of a task that is not
+// running on a CPU, from the struct inactive_task_frame __switch_to_asm
+// left at its thread.sp: RIP is the frame's return address (walk with
+// Options.ReturnAddress unless it is ret_from_fork), RSP is just above the
+// frame, RBP and the callee-saved registers are the saved ones.
+func SwitchedOut(mem Memory, threadSP uint64) (map[string]uint64, error) {
+	var b [inactiveFrameSize]byte
+	if n, err := mem.ReadVirt(b[:], threadSP); n < len(b) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("unwind: inactive_task_frame at thread.sp %#x unreadable at %#x: %w", threadSP, threadSP+uint64(n), err)
+	}
+	regs := map[string]uint64{"RSP": threadSP + inactiveFrameSize}
+	for i, n := range []string{"R15", "R14", "R13", "R12", "RBX", "RBP", "RIP"} {
+		regs[n] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return regs, nil
+}
 
 // frame names f.IP: a return address by IP-1, an interrupted IP as is.
 func (u *Unwinder) frame(f Frame, exact bool) Frame {
