@@ -390,6 +390,10 @@ func TestCorruptTables(t *testing.T) {
 		if tr.Complete || !strings.Contains(tr.Stop, "crashnet") || !strings.Contains(tr.Stop, fmt.Sprintf("%#x", mod.IPs)) {
 			t.Errorf("stop %q should name the module table and its address", tr.Stop)
 		}
+		var te *TableError
+		if !errors.As(tr.Err, &te) || te.Table != "crashnet" || te.Addr != mod.IPs {
+			t.Errorf("Trace.Err %v is not the module's *TableError at %#x", tr.Err, mod.IPs)
+		}
 	})
 
 	t.Run("stack going the wrong way", func(t *testing.T) {

@@ -92,6 +92,10 @@ type Trace struct {
 	Complete bool
 	// Stop says why the walk ended, with the address involved.
 	Stop string
+	// Err is the error that ended the walk when it was not the stack's
+	// own doing: a module's ORC table that cannot be read or decoded (a
+	// *TableError). Nil otherwise.
+	Err error
 }
 
 // Options bound and shape one walk.
@@ -250,7 +254,7 @@ func (u *Unwinder) Unwind(regs map[string]uint64, opt Options) (*Trace, error) {
 				tr.Stop = se.msg
 				tr.Complete = se.msg == endOfStack
 			} else {
-				tr.Stop = err.Error()
+				tr.Stop, tr.Err = err.Error(), err
 			}
 			break
 		}
