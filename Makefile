@@ -63,11 +63,13 @@ bench: build
 	@command -v makedumpfile >/dev/null || (apt-get update -qq && apt-get install -y -qq makedumpfile >/dev/null)
 	$(GO) run ./internal/bench/dmesg -ktriage ./$(BIN)
 
-# Real vmcores for the tests (QEMU TCG, ~1 min warm), cached in .cache/vmcores; tests that
-# need them make them through internal/vmcores when missing. FORCE=1 to remake.
+# Real vmcores for the tests (QEMU TCG, ~1 min warm), cached in .cache/vmcores, and the
+# kdump dumps of Debian's 6.12 kernel in .cache/vmcores-6.12 (~40 s); tests that need them
+# make them through internal/vmcores when missing. FORCE=1 to remake.
 .PHONY: vmcores
 vmcores:
 	bash tools/gen-vmcores.sh
+	KSERIES=6.12 QMP=0 bash tools/gen-vmcores.sh .cache/vmcores-6.12
 
 clean:
 	rm -rf bin

@@ -3,6 +3,7 @@ package kernel
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -141,6 +142,7 @@ type Symbols struct {
 	syms   []ksym  // by address, then table order
 	byName []int32 // indexes of syms by name, then global first, then address
 	enc    AddrEncoding
+	how    string
 }
 
 type ksym struct {
@@ -157,6 +159,10 @@ func (s *Symbols) name(i int) string {
 
 // Len returns the number of symbols.
 func (s *Symbols) Len() int { return len(s.syms) }
+
+// Source says where the tables' addresses came from: "VMCOREINFO" (Linux
+// 6.0 and later) or "a scan of the kernel image".
+func (s *Symbols) Source() string { return s.how }
 
 // Encoding returns the address encoding that validated.
 func (s *Symbols) Encoding() AddrEncoding { return s.enc }
@@ -209,7 +215,49 @@ func (k *Kernel) Symbols() (*Symbols, error) {
 	return k.syms, k.symsErr
 }
 
+// kallsymsAddrs are where the tables are, from VMCOREINFO or a scan of the
+// image. A zero address is a table the kernel does not have.
+type kallsymsAddrs struct {
+	numSyms, names, tokenTable, tokenIndex uint64
+	offsets, relativeBase, addresses       uint64
+	markers                                uint64
+	// how says where the addresses came from, for errors.
+	how string
+}
+
 func (k *Kernel) loadKallsyms() (*Symbols, error) {
+	a, err := k.kallsymsFromVMCOREINFO()
+	var missing *MissingError
+	if errors.As(err, &missing) {
+		// Kernels before 6.0: find the tables in the image.
+		cands, scanErr := k.scanKallsyms()
+		if scanErr != nil {
+			missing.Hint = "VMCOREINFO names kallsyms since Linux 6.0, and a scan of the kernel image for the tables failed: " + scanErr.Error()
+			return nil, missing
+		}
+		// Offsets or absolute addresses: the scan cannot tell, the
+		// validation can.
+		var firstErr error
+		for _, c := range cands {
+			syms, err := k.readKallsyms(c)
+			if err == nil {
+				return syms, nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+		return nil, fmt.Errorf("kallsyms found by a scan of the kernel image (VMCOREINFO lacks %s): %w", strings.Join(missing.Keys, ", "), firstErr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k.readKallsyms(a)
+}
+
+// kallsymsFromVMCOREINFO takes the tables' addresses from VMCOREINFO's
+// SYMBOL() keys (Linux 6.0 and later).
+func (k *Kernel) kallsymsFromVMCOREINFO() (kallsymsAddrs, error) {
 	var missing []string
 	addr := map[string]uint64{}
 	for _, n := range kallsymsKeys {
@@ -225,9 +273,22 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 		missing = append(missing, "SYMBOL(kallsyms_offsets) or SYMBOL(kallsyms_addresses)")
 	}
 	if missing != nil {
-		return nil, &MissingError{What: "kallsyms", Keys: missing,
-			Hint: "VMCOREINFO names kallsyms since Linux 6.0; older kernels need the tables found by scanning the kernel image, which is not implemented yet"}
+		return kallsymsAddrs{}, &MissingError{What: "kallsyms", Keys: missing}
 	}
+	a := kallsymsAddrs{numSyms: addr["kallsyms_num_syms"], names: addr["kallsyms_names"],
+		tokenTable: addr["kallsyms_token_table"], tokenIndex: addr["kallsyms_token_index"],
+		offsets: offs, addresses: abs, how: "VMCOREINFO"}
+	a.relativeBase, _ = k.info.Symbol("kallsyms_relative_base")
+	a.markers, _ = k.info.Symbol("kallsyms_markers")
+	return a, nil
+}
+
+// readKallsyms reads the tables at a and decodes them.
+func (k *Kernel) readKallsyms(a kallsymsAddrs) (*Symbols, error) {
+	addr := map[string]uint64{"kallsyms_num_syms": a.numSyms, "kallsyms_names": a.names,
+		"kallsyms_token_table": a.tokenTable, "kallsyms_token_index": a.tokenIndex}
+	offs, hasOffs := a.offsets, a.offsets != 0
+	abs, hasAbs := a.addresses, a.addresses != 0
 	t := &kallsymsTables{want: k.wantSymbols()}
 	bad := func(key string, a uint64, reason string, err error) error {
 		return &KallsymsError{Key: "SYMBOL(" + key + ")", Addr: a, Reason: reason, Err: err}
@@ -245,7 +306,7 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 			return nil, bad("kallsyms_offsets", offs, fmt.Sprintf("%d offsets unreadable", n), err)
 		}
 		t.offsetsAddr = offs
-		if rb, ok := k.info.Symbol("kallsyms_relative_base"); ok {
+		if rb := a.relativeBase; rb != 0 {
 			if t.relativeBase, err = k.readU64(rb); err != nil {
 				return nil, bad("kallsyms_relative_base", rb, "unreadable", err)
 			}
@@ -288,7 +349,7 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 	}
 	t.names, t.namesErr = k.readBounded(na, size, "kallsyms_names")
 	t.namesAddr = na
-	if m, ok := k.info.Symbol("kallsyms_markers"); ok {
+	if m := a.markers; m != 0 {
 		// u32 or unsigned long by kernel: read the wider and let the
 		// decoder try both.
 		nm := (uint64(n) + 255) / 256
@@ -296,7 +357,12 @@ func (k *Kernel) loadKallsyms() (*Symbols, error) {
 			return nil, bad("kallsyms_markers", m, "unreadable", err)
 		}
 	}
-	return decodeKallsyms(t)
+	syms, err := decodeKallsyms(t)
+	if err != nil {
+		return nil, err
+	}
+	syms.how = a.how
+	return syms, nil
 }
 
 // wantSymbols returns the SYMBOL() keys of VMCOREINFO that validate a

@@ -13,6 +13,9 @@ import (
 type BTF struct {
 	spec *btf.Spec
 	src  string
+	// base is the kernel's BTF under a module's split BTF: names the
+	// module does not define are the kernel's.
+	base *BTF
 }
 
 // LoadBTF parses raw BTF (a .BTF section's bytes, as the kernel keeps them
@@ -40,7 +43,7 @@ func (b *BTF) LoadSplit(raw []byte, src string) (*BTF, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return &BTF{spec: spec, src: src}, nil
+	return &BTF{spec: spec, src: src, base: b}, nil
 }
 
 // Source implements Types.
@@ -59,6 +62,11 @@ func (b *BTF) Type(name string) (btf.Type, error) {
 	if t := pick(cands, kind); t != nil {
 		return t, nil
 	}
+	if b.base != nil {
+		if t, err := b.base.Type(name); err == nil {
+			return t, nil
+		}
+	}
 	return nil, &NotFoundError{Kind: "type", Name: name, Source: b.src}
 }
 
@@ -73,6 +81,9 @@ func (b *BTF) Var(name string) (btf.Type, error) {
 		if v, ok := c.(*btf.Var); ok {
 			return v.Type, nil
 		}
+	}
+	if b.base != nil {
+		return b.base.Var(name)
 	}
 	return wellKnownVar(b, name, b.src)
 }

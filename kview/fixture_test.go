@@ -146,3 +146,32 @@ func TestModules(t *testing.T) {
 		t.Errorf("modules %v, log %v", got, want)
 	}
 }
+
+// TestModuleBTF: the fixture's modules carry split BTF over the kernel's.
+func TestModuleBTF(t *testing.T) {
+	v := openFixture(t, "skbcsum-kdump")
+	mods, err := v.Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBTF := 0
+	for _, m := range mods {
+		ts, err := v.ModuleTypes(m)
+		if err != nil {
+			t.Logf("%s: %v", m.Name, err)
+			continue
+		}
+		withBTF++
+		// split BTF sees the kernel's types through its base
+		if _, err := ts.Type("sk_buff"); err != nil {
+			t.Errorf("%s: sk_buff through split BTF: %v", m.Name, err)
+		}
+	}
+	if withBTF == 0 {
+		t.Error("no module has BTF")
+	}
+	// a type only a module defines is found in that module's BTF
+	if _, mod, err := v.TypeOf("struct fw_cfg_sysfs_entry"); err != nil || mod != "qemu_fw_cfg" {
+		t.Errorf("fw_cfg_sysfs_entry: module %q, %v", mod, err)
+	}
+}

@@ -2,6 +2,7 @@
 # gen-vmcores.sh - generate REAL vmcores of a REAL kernel panic for ktriage's tests.
 #
 # usage: tools/gen-vmcores.sh [OUTDIR]        (default: <repo>/.cache/vmcores, git-ignored)
+#        KSERIES=6.12 QMP=0 tools/gen-vmcores.sh .cache/vmcores-6.12   (internal/vmcores' Set612)
 #
 # The stock Debian 12 cloud kernel (the one tools/make-example.sh uses, from the same
 # cache) boots under QEMU TCG (KVM does not work on our machines) with a busybox
@@ -49,23 +50,49 @@
 #                                    + vmcore-dmesg.txt made inside the capture kernel
 #       kdump-proc-d31/vmcore        makedumpfile -c -d 31 run inside the capture kernel
 #
+#  3. tcpskb kdump boot (TCPSKB=1; as 2, ktv.trigger=tcpskb): the seed's bug on a real TCP
+#     socket. tcpskb.ko (tools/vmcore-guest/tcpskb.c) hooks NF_INET_POST_ROUTING; the guest
+#     puts a veth pair between its netns and a second one (host iproute2 `ip` and `ethtool`
+#     in the initramfs), turns veth0's tx-checksumming off, and tcpsend (tools/vmcore-guest/
+#     tcpsend.c, gcc -static) connects through veth0 to a sink in the other netns, prints
+#       tcpskb: pid=N comm=tcpsend fd=N ino=N local=IP:PORT remote=IP:PORT dev=veth0 len=144
+#     (console and /dev/kmsg) and write()s 144 bytes. The hook makes that segment's payload
+#     unbacked (data_len 144, nr_frags 0, no frag_list, CHECKSUM_PARTIAL) and prints
+#     `tcpskb: skb=%px sk=%px ...` (the skb also in the global tcpskb_bad_skb); then
+#     __dev_queue_xmit -> validate_xmit_skb -> skb_checksum_help -> __skb_checksum BUG_ON(len)
+#     in the process's write(). The capture kernel runs makedumpfile -c -d 31 only:
+#       tcpskb-kdump-d31/vmcore      kdump-compressed, zlib, -d 31, + vmcore-dmesg.txt; its
+#                                    entry has "guest": the two lines above parsed (pid, comm,
+#                                    fd, ino, local, remote, dev, len, skb, sk)
+#
+# Other kernels: KSERIES=6.12 picks the newest linux-image-6.12.*-cloud-amd64 apt knows
+# (KVER= names one exactly); the set is then pinned by OUTDIR/kernel.txt. QMP=0 leaves out
+# boot 1 and its derived dumps (internal/vmcores makes its 6.12 set so: boots 2 and 3).
+# Module builds use /usr/src/linux-headers-$KVER when installed, else Debian's header
+# packages (flavour, -common, linux-kbuild) downloaded and extracted under $CACHE.
+#
 # Beside every dump: dmesg.makedumpfile.txt = makedumpfile --dump-dmesg on that dump (for
 # a flattened one, on its `makedumpfile -R` de-flattening; for QEMU's ELF, on the rewritten
 # copy) - the expected output of `ktriage dmesg`; console.log (the serial console of the
 # boot, CRLF); entry.json (this dump's manifest entry). manifest.json lists them all with
-# their sizes and is written last: tests (internal/vmcores) treat it as "done".
+# their sizes and is written last: tests (internal/vmcores) treat it as "done". It records
+# generator_version (internal/vmcores regenerates, keeping what exists, when its own is
+# higher and an entry it wants is missing), kernel_package_version (dpkg-deb -f Version of
+# the linux-image .deb booted) and debug_package (`apt-get download` it for the vmlinux).
 # ELF files are made sparse (fallocate --dig-holes): with init_on_free=1 (KARGS) freed
 # pages are zero, so a 256 MiB guest's ELF takes ~60 MB of disk; all dumps ~380 MB on disk
 # (~950 MB apparent). -cpu max,la57=off: 4-level paging, as on most machines (-cpu max
 # alone gives the guest LA57 and 5-level page tables: CPU=max to get those).
 # Timings (2 cores, warm cache): QMP boot to panic ~5 s, the three QEMU dumps ~3 s, the
-# four makedumpfile dumps ~4 s, kdump boot to capture done ~25 s; ~45 s in all.
+# four makedumpfile dumps ~4 s, kdump boot to capture done ~15 s, tcpskb kdump boot ~15 s;
+# ~60 s in all.
 #
 # Idempotent: a dump that exists is kept; QMP-boot dumps are made together (a new boot
 # means new memory, so its derived dumps are remade too). FORCE=1 starts from scratch.
 # env: MEM=256 SMP=2 (QMP boot)   KDUMP_MEM=320 CRASHKERNEL=96M (kdump boot)
 #      BOOT_TIMEOUT=300 (hard limit per QEMU run, s)   PAGING=1 (0: no elf-qemu-paging)
 #      KDUMP=1 (0: no kdump boot)   TRIGGER=crashnet|sysrq   KVER=6.1.0-NN-cloud-amd64
+#      QMP=1 (0: no QMP boot nor derived dumps)   TCPSKB=1 (0: no tcpskb boot)   KSERIES=6.12
 #      CACHE=<repo>/.cache/example (kernel .deb and crashnet.ko, shared with make-example.sh)
 #      CPU=max,la57=off   KARGS=init_on_free=1 (extra guest kernel arguments)
 #      SKIP_APT=1 (never apt-get install)
@@ -81,10 +108,15 @@ CRASHKERNEL=${CRASHKERNEL:-96M}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 PAGING=${PAGING:-1}
 KDUMP=${KDUMP:-1}
+QMP=${QMP:-1}
+TCPSKB=${TCPSKB:-1}
+TCPSKB_PORT=7777
+TCPSKB_LEN=144  # the seed's data_len: 210-byte frame = 14 Ethernet + 20 IP + 32 TCP + 144
 TRIGGER=${TRIGGER:-crashnet}
 CPU=${CPU:-max,la57=off}
 KARGS=${KARGS:-init_on_free=1}
 GUEST=$ROOT/tools/vmcore-guest
+GENERATOR_VERSION=2  # 2: tcpskb-kdump-d31, QMP=0, KSERIES; internal/vmcores compares it
 T0=$(date +%s)
 say() { printf '[gen-vmcores %3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { say "FATAL: $*"; exit 1; }
@@ -105,10 +137,14 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------ what is missing
-QMP_DIRS="elf-qemu kdump-zlib-qemu"
-[ "$PAGING" = 1 ] && QMP_DIRS="$QMP_DIRS elf-qemu-paging"
-DERIVED_DIRS="kdump-zlib kdump-lzo kdump-d31 flat"
+QMP_DIRS= DERIVED_DIRS=
+if [ "$QMP" = 1 ]; then
+  QMP_DIRS="elf-qemu kdump-zlib-qemu"
+  [ "$PAGING" = 1 ] && QMP_DIRS="$QMP_DIRS elf-qemu-paging"
+  DERIVED_DIRS="kdump-zlib kdump-lzo kdump-d31 flat"
+fi
 KDUMP_DIRS="elf-proc-vmcore kdump-proc-d31"
+TCPSKB_DIRS="tcpskb-kdump-d31"
 have() { [ -s "$OUT/$1/entry.json" ]; }
 need_qmp=
 for d in $QMP_DIRS; do have "$d" || need_qmp=1; done
@@ -116,7 +152,9 @@ need_derived=$need_qmp
 for d in $DERIVED_DIRS; do have "$d" || need_derived=1; done
 need_kdump=
 if [ "$KDUMP" = 1 ]; then for d in $KDUMP_DIRS; do have "$d" || need_kdump=1; done; fi
-need_boot=$need_qmp$need_kdump
+need_tcpskb=
+if [ "$TCPSKB" = 1 ]; then for d in $TCPSKB_DIRS; do have "$d" || need_tcpskb=1; done; fi
+need_boot=$need_qmp$need_kdump$need_tcpskb
 
 # ------------------------------------------------------------------ host packages
 export DEBIAN_FRONTEND=noninteractive
@@ -145,60 +183,143 @@ kernel_version() {
   apt-cache depends linux-image-cloud-amd64 2>/dev/null |
     sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*\)$/\1/p' | head -1
 }
+# series_version SERIES: the newest linux-image-SERIES.*-cloud-amd64 apt knows (6.12 ->
+# 6.12.118+deb12-cloud-amd64), the signed images only (-dbg and -unsigned end otherwise)
+series_version() {
+  local re=${1//./\\.}
+  apt-cache pkgnames "linux-image-$1." 2>/dev/null | grep -E "^linux-image-$re\.[0-9][^ ]*-cloud-amd64\$" |
+    sed 's/^linux-image-//' | sort -V | tail -1
+}
 if [ -z "${KVER:-}" ] && [ -s "$OUT/kernel.txt" ]; then KVER=$(cat "$OUT/kernel.txt"); fi
+if [ -z "${KVER:-}" ] && [ -n "${KSERIES:-}" ]; then
+  KVER=$(series_version "$KSERIES")
+  [ -n "$KVER" ] || { apt_update; KVER=$(series_version "$KSERIES"); }
+  [ -n "$KVER" ] || die "no linux-image-$KSERIES.*-cloud-amd64 in apt's lists"
+fi
 if [ -z "${KVER:-}" ]; then
   KVER=$(kernel_version)
   [ -n "$KVER" ] || { apt_update; KVER=$(kernel_version); }
 fi
 [ -n "$KVER" ] || die "cannot determine the Debian cloud kernel version (set KVER)"
+# fetch_deb PACKAGE: $CACHE/debs/PACKAGE_*.deb, downloaded (not installed) once
+fetch_deb() {
+  ls "$CACHE/debs/${1}_"*.deb >/dev/null 2>&1 && return 0
+  mkdir -p "$CACHE/debs"
+  (cd "$CACHE/debs" && apt-get download "$1" >/dev/null 2>&1) ||
+    { apt_update; (cd "$CACHE/debs" && apt-get download "$1" >/dev/null); }
+}
+deb_of() { ls "$CACHE/debs/${1}_"*.deb 2>/dev/null | head -1; }
 KDIR=$CACHE/kernel-$KVER
 VMLINUZ=$KDIR/boot/vmlinuz-$KVER
 if [ -n "$need_boot" ] && [ ! -s "$VMLINUZ" ]; then
-  mkdir -p "$CACHE/debs"
-  ls "$CACHE/debs/linux-image-${KVER}_"*.deb >/dev/null 2>&1 ||
-    (cd "$CACHE/debs" && apt-get download "linux-image-$KVER" >/dev/null 2>&1) ||
-    { apt_update; (cd "$CACHE/debs" && apt-get download "linux-image-$KVER" >/dev/null); } || die "apt-get download linux-image-$KVER"
+  fetch_deb "linux-image-$KVER" || die "apt-get download linux-image-$KVER"
   rm -rf "$KDIR.tmp" && mkdir -p "$KDIR.tmp"
-  dpkg-deb -x "$CACHE/debs/linux-image-${KVER}_"*.deb "$KDIR.tmp"
+  dpkg-deb -x "$(deb_of "linux-image-$KVER")" "$KDIR.tmp"
   rm -rf "$KDIR" && mv "$KDIR.tmp" "$KDIR"
 fi
-KPKGVER=$(dpkg-deb -f "$CACHE/debs/linux-image-${KVER}_"*.deb Version 2>/dev/null || echo unknown)
+KPKGVER=$(dpkg-deb -f "$(deb_of "linux-image-$KVER")" Version 2>/dev/null || true)
+# no .deb (all dumps there, the cache cleaned): the version the manifest recorded
+[ -n "$KPKGVER" ] || KPKGVER=$(sed -n 's/^ "kernel_package": "\(.*\)",$/\1/p' "$OUT/manifest.json" 2>/dev/null || true)
+[ -n "$KPKGVER" ] || KPKGVER=unknown
 echo "$KVER" > "$OUT/kernel.txt"
 say "kernel $KVER ($KPKGVER), makedumpfile $MKDF_VERSION; out $OUT"
 KMOD=$KDIR/lib/modules/$KVER/kernel
 
-# ------------------------------------------------------------------ crashnet.ko (source: make-example.sh)
+# ------------------------------------------------------------------ modules and tcpsend
+# kernel_headers: sets KHDR to a build tree for KVER's modules: /usr/src/linux-headers-$KVER
+# when installed, else the flavour's header package, its -common and linux-kbuild packages
+# downloaded and extracted under $CACHE (installing them would pull the image, initramfs-
+# tools and more into the host), the flavour's Makefile pointed at the extracted -common.
+KHDR=
+kernel_headers() {
+  [ -n "$KHDR" ] && return 0
+  if [ -f "/usr/src/linux-headers-$KVER/Makefile" ]; then KHDR=/usr/src/linux-headers-$KVER; return 0; fi
+  local H=$CACHE/headers-$KVER p deps
+  if [ ! -f "$H/usr/src/linux-headers-$KVER/Makefile" ]; then
+    fetch_deb "linux-headers-$KVER" || { say "apt-get download linux-headers-$KVER failed"; return 1; }
+    deps=$(dpkg-deb -f "$(deb_of "linux-headers-$KVER")" Depends | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' |
+           grep -E '^linux-(headers-.*-common|kbuild-.*)$' || true)
+    rm -rf "$H.tmp" && mkdir -p "$H.tmp"
+    for p in "linux-headers-$KVER" $deps; do
+      fetch_deb "$p" || { say "apt-get download $p failed"; return 1; }
+      # -common holds every architecture's headers: x86's only (a third fewer files to write)
+      dpkg-deb --fsys-tarfile "$(deb_of "$p")" |
+        tar -x -C "$H.tmp" --wildcards --exclude='./usr/src/*/arch/[!x]*' --exclude='./usr/src/*/arch/xtensa' \
+          --exclude='./usr/share/doc/*'
+    done
+    sed -i "s|^include /usr/src/|include $H/usr/src/|" "$H.tmp/usr/src/linux-headers-$KVER/Makefile"
+    rm -rf "$H" && mv "$H.tmp" "$H"
+    say "headers: $(for p in "linux-headers-$KVER" $deps; do basename "$(deb_of "$p")"; done | tr '\n' ' ')extracted"
+  fi
+  KHDR=$H/usr/src/linux-headers-$KVER
+}
+# build_module NAME SOURCE: $CACHE/NAME-$KVER/NAME.ko, rebuilt when SOURCE changed. No
+# BTF for the module: 6.12's headers carry a vmlinux for it, which would need pahole.
+build_module() {
+  local name=$1 src=$2 dir=$CACHE/$1-$KVER
+  [ -s "$dir/$name.ko" ] && cmp -s "$src" "$dir/$name.c" && return 0
+  apt_install gcc make || return 1
+  kernel_headers || return 1
+  mkdir -p "$dir" && rm -f "$dir/$name.ko"
+  cp "$src" "$dir/$name.c" && echo "obj-m := $name.o" > "$dir/Makefile"
+  say "building $name.ko"
+  make -s -C "$KHDR" M="$dir" CONFIG_DEBUG_INFO_BTF_MODULES= modules >&2 && [ -s "$dir/$name.ko" ]
+}
 MODDIR=$CACHE/crashnet-$KVER
-build_crashnet() {
-  [ -s "$MODDIR/crashnet.ko" ] && return 0
-  apt_install gcc make "linux-headers-$KVER" || return 1
-  mkdir -p "$MODDIR"
-  sed -n '/crashnet\.c\.new" <<.EOF.$/,/^EOF$/p' "$ROOT/tools/make-example.sh" | sed '1d;$d' > "$MODDIR/crashnet.c.gen"
-  grep -q crashnet_start_xmit "$MODDIR/crashnet.c.gen" || { say "no crashnet source in tools/make-example.sh"; return 1; }
-  mv "$MODDIR/crashnet.c.gen" "$MODDIR/crashnet.c"
-  echo 'obj-m := crashnet.o' > "$MODDIR/Makefile"
-  say "building crashnet.ko"
-  make -s -C "/usr/src/linux-headers-$KVER" M="$MODDIR" modules >&2
+build_crashnet() {  # source: tools/make-example.sh
+  sed -n '/crashnet\.c\.new" <<.EOF.$/,/^EOF$/p' "$ROOT/tools/make-example.sh" | sed '1d;$d' > "$W/crashnet.c"
+  grep -q crashnet_start_xmit "$W/crashnet.c" || { say "no crashnet source in tools/make-example.sh"; return 1; }
+  build_module crashnet "$W/crashnet.c"
+}
+TCPSEND=$CACHE/tcpsend/tcpsend
+build_tcpskb() {  # tcpskb.ko and the static tcpsend, both from tools/vmcore-guest
+  build_module tcpskb "$GUEST/tcpskb.c" || return 1
+  [ -x "$TCPSEND" ] && cmp -s "$GUEST/tcpsend.c" "$CACHE/tcpsend/tcpsend.c" && return 0
+  apt_install gcc libc6-dev || return 1
+  # built aside and renamed: the generator of another set may be copying it right now
+  mkdir -p "$CACHE/tcpsend"
+  say "building tcpsend (static)"
+  gcc -static -O2 -Wall -o "$TCPSEND.$$" "$GUEST/tcpsend.c" >&2 && mv "$TCPSEND.$$" "$TCPSEND" &&
+    cp "$GUEST/tcpsend.c" "$CACHE/tcpsend/tcpsend.c.$$" && mv "$CACHE/tcpsend/tcpsend.c.$$" "$CACHE/tcpsend/tcpsend.c"
 }
 TRIGGER_DESC=
-if [ -n "$need_boot" ]; then
+if [ -n "$need_qmp$need_kdump" ]; then
   if [ "$TRIGGER" = crashnet ] && ! build_crashnet; then
     say "crashnet.ko unavailable: falling back to sysrq-c"; TRIGGER=sysrq
   fi
 fi
+if [ -n "$need_tcpskb" ]; then
+  apt_install iproute2 ethtool xz-utils || need_tcpskb=
+  [ -n "$need_tcpskb" ] && { build_tcpskb || need_tcpskb=; }
+  [ -n "$need_tcpskb" ] || fail "tcpskb: cannot build tcpskb.ko or tcpsend, or no ip/ethtool: no tcpskb boot"
+fi
+TCPSKB_DESC="tcpskb.ko + tcpsend: write() of $TCPSKB_LEN bytes on a TCP socket connected over veth0 (tx-checksumming off) -> POST_ROUTING hook leaves data_len=$TCPSKB_LEN with nr_frags 0, no frag_list, CHECKSUM_PARTIAL -> __dev_queue_xmit -> validate_xmit_skb -> skb_checksum_help -> __skb_checksum BUG_ON(len) -> kernel BUG at net/core/skbuff.c, oops=panic"
 case $TRIGGER in
-  crashnet) TRIGGER_DESC="crashnet.ko bug=skb_over + ping: ARP request -> __dev_queue_xmit -> sch_direct_xmit -> crashnet_start_xmit -> skb_put past the end -> skb_over_panic -> kernel BUG at net/core/skbuff.c, oops=panic" ;;
-  sysrq)    TRIGGER_DESC="echo c > /proc/sysrq-trigger" ;;
+  crashnet) CRASH_DESC="crashnet.ko bug=skb_over + ping: ARP request -> __dev_queue_xmit -> sch_direct_xmit -> crashnet_start_xmit -> skb_put past the end -> skb_over_panic -> kernel BUG at net/core/skbuff.c, oops=panic" ;;
+  sysrq)    CRASH_DESC="echo c > /proc/sysrq-trigger" ;;
   *) die "unknown TRIGGER=$TRIGGER" ;;
 esac
+TRIGGER_DESC=$CRASH_DESC
 
 # ------------------------------------------------------------------ initramfs
-copy_with_libs() {  # copy an ELF program and the shared libraries it needs into $1
-  local root=$1 bin=$2 lib
-  mkdir -p "$root$(dirname "$bin")" && cp -L "$bin" "$root$bin"
+copy_with_libs() {  # copy an ELF program (to $3, default its own path) and the shared libraries it needs into $1
+  local root=$1 bin=$2 lib dest=${3:-$2}
+  mkdir -p "$root$(dirname "$dest")" && cp -L "$bin" "$root$dest"
   for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
     mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"
   done
+}
+# kmod ROOT RELPATH: copy drivers/RELPATH.ko of the kernel package into ROOT/lib/modules,
+# unpacked when the package has .ko.xz (6.12: busybox insmod reads plain ELF only); nothing
+# when the kernel has it built in (6.12 builds virtio and virtio_pci in).
+kmod() {
+  local f=$KMOD/drivers/$2 n
+  n=$(basename "$2")
+  if [ -f "$f.ko" ]; then cp "$f.ko" "$1/lib/modules/$n.ko"
+  elif [ -f "$f.ko.xz" ]; then xz -dc "$f.ko.xz" > "$1/lib/modules/$n.ko"
+  elif grep -qx "kernel/drivers/$2.ko" "$KDIR/lib/modules/$KVER/modules.builtin" 2>/dev/null; then :
+  else say "no module drivers/$2 in linux-image-$KVER"; return 1
+  fi
 }
 mkcpio() { (cd "$1" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | gzip -1n > "$2"; }
 build_initramfs() {
@@ -209,11 +330,18 @@ build_initramfs() {
   cp "$GUEST/init" "$r/init" && chmod +x "$r/init"
   for m in firmware/qemu_fw_cfg misc/pvpanic/pvpanic misc/pvpanic/pvpanic-pci virtio/virtio_ring virtio/virtio \
            virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk; do
-    cp "$KMOD/drivers/$m.ko" "$r/lib/modules/"
+    kmod "$r" "$m"
   done
-  [ "$TRIGGER" = crashnet ] && cp "$MODDIR/crashnet.ko" "$r/lib/modules/"
+  if [ "$TRIGGER" = crashnet ] && [ -s "$MODDIR/crashnet.ko" ]; then cp "$MODDIR/crashnet.ko" "$r/lib/modules/"; fi
   copy_with_libs "$r" "$(command -v makedumpfile)"
   copy_with_libs "$r" "$(command -v kexec)"
+  if [ -n "$need_tcpskb" ]; then  # the tcpskb boot: its module, tcpsend, veth, iproute2's ip, ethtool
+    kmod "$r" net/veth
+    cp "$CACHE/tcpskb-$KVER/tcpskb.ko" "$r/lib/modules/"
+    cp "$TCPSEND" "$r/bin/tcpsend"
+    copy_with_libs "$r" "$(command -v ip)" /usr/libexec/ktv/ip            # busybox ip has no veth
+    copy_with_libs "$r" "$(command -v ethtool)" /usr/libexec/ktv/ethtool
+  fi
   mkcpio "$r" "$W/initramfs.cpio.gz"           # QMP boot and capture kernel
   cp "$VMLINUZ" "$r/boot/vmlinuz"
   cp "$W/initramfs.cpio.gz" "$r/boot/capture.cpio.gz"
@@ -450,19 +578,22 @@ derive_all() {
 }
 
 # ------------------------------------------------------------------ 2. kdump boot
-kdump_boot() {
-  local S=$W/kdump-boot con try tq tb
-  local append="console=ttyS0,115200 oops=panic panic=0 $KARGS crashkernel=$CRASHKERNEL ktv.mode=kdump ktv.d31=1 ktv.trigger=$TRIGGER"
+# kdump_run NAME TRIGGER [ARGS]: boot with ktv.trigger=TRIGGER (and ARGS) until the capture
+# kernel is done; its results are then in $W/NAME/res (untarred) and $W/NAME/vmcore.img,
+# its console in $W/NAME/console.log and logs/NAME-console.log. Sets tq and tb.
+kdump_run() {
+  local name=$1 trig=$2 S=$W/$1 con try
+  local append="console=ttyS0,115200 oops=panic panic=0 $KARGS crashkernel=$CRASHKERNEL ktv.mode=kdump ktv.d31=1 ktv.trigger=$trig${3:+ $3}"
   # KASLR also places the kernel at a random physical address: in a small guest there is
   # now and then no free 16 MiB-aligned block for crashkernel=. Then boot again.
   for try in 1 2 3; do
     rm -rf "$S" && mkdir -p "$S/res"; con=$S/console.log
     truncate -s 64M "$S/res.img"; truncate -s "${KDUMP_MEM}M" "$S/vmcore.img"
-    say "kdump boot (try $try): -m $KDUMP_MEM -smp $SMP, $append"
+    say "$name (try $try): -m $KDUMP_MEM -smp $SMP, $append"
     tb=$(date +%s)
     "${QEMU[@]}" -smp "$SMP" -m "$KDUMP_MEM" -serial "file:$con" -initrd "$W/initramfs-kdump.cpio.gz" -append "$append" \
       -drive "file=$S/res.img,format=raw,if=virtio" -drive "file=$S/vmcore.img,format=raw,if=virtio" \
-      </dev/null >"$OUT/logs/qemu-kdump.log" 2>&1 &
+      </dev/null >"$OUT/logs/qemu-$name.log" 2>&1 &
     QPID=$!
     local state=
     while kill -0 "$QPID" 2>/dev/null; do
@@ -473,25 +604,33 @@ kdump_boot() {
     [ -n "$state" ] && { kill "$QPID" 2>/dev/null || true; }
     wait "$QPID" 2>/dev/null || true
     QPID=; tq=$(( $(date +%s) - tb ))
-    cp "$con" "$OUT/logs/kdump-console.log"
+    cp "$con" "$OUT/logs/$name-console.log"
     if [ "$state" = noload ]; then
-      say "kdump boot: no crash kernel loaded ($(grep -a -m1 -o 'crashkernel reservation failed[^\r]*\|kexec -p failed' "$con" || true)), again"
+      say "$name: no crash kernel loaded ($(grep -a -m1 -o 'crashkernel reservation failed[^\r]*\|kexec -p failed' "$con" || true)), again"
       continue
     fi
     break
   done
-  grep -q 'KTV: capture done' "$con" || { fail "kdump boot: the capture kernel did not finish (${tq}s, ${state:-timeout}; see logs/kdump-console.log)"; tail -25 "$con" >&2; return 1; }
-  say "kdump boot: QEMU exited after ${tq}s"
-  grep -a 'KTV:' "$con" | tr -d '\r' | sed 's/^/    /' >&2
-  tar -xf "$S/res.img" -C "$S/res" || { fail "kdump boot: no results tar on the first disk"; return 1; }
-  local size; size=$(cat "$S/res/vmcore.size")
+  grep -q 'KTV: capture done' "$con" || { fail "$name: the capture kernel did not finish (${tq}s, ${state:-timeout}; see logs/$name-console.log)"; tail -25 "$con" >&2; return 1; }
+  say "$name: QEMU exited after ${tq}s"
+  grep -a 'KTV:\|tcpskb:' "$con" | tr -d '\r' | sed 's/^/    /' >&2
+  tar -xf "$S/res.img" -C "$S/res" || { fail "$name: no results tar on the first disk"; return 1; }
+  local f
+  for f in "$S/res/"*.log; do [ -f "$f" ] && cp "$f" "$OUT/logs/$name-$(basename "$f")"; done
+  return 0
+}
+
+kdump_boot() {
+  local S=$W/kdump tq tb
+  TRIGGER_DESC=$CRASH_DESC
+  kdump_run kdump "$TRIGGER" || return 1
+  local con=$S/console.log size; size=$(cat "$S/res/vmcore.size")
   truncate -s "$size" "$S/vmcore.img"; sparse "$S/vmcore.img"
   for d in $KDUMP_DIRS; do rm -rf "${OUT:?}/$d"; done
   mkdir -p "$OUT/elf-proc-vmcore"
   cp "$con" "$OUT/elf-proc-vmcore/console.log"
   mv "$S/vmcore.img" "$OUT/elf-proc-vmcore/vmcore.elf"
   cp "$S/res/vmcore-dmesg.txt" "$OUT/elf-proc-vmcore/vmcore-dmesg.txt" 2>/dev/null || fail "no vmcore-dmesg.txt from the capture kernel"
-  cp "$S/res/"*.log "$OUT/logs/" 2>/dev/null || true
   dmesg_of "$OUT/elf-proc-vmcore/vmcore.elf" "$OUT/elf-proc-vmcore/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on /proc/vmcore's copy"
   cmp -s "$OUT/elf-proc-vmcore/dmesg.makedumpfile.txt" "$OUT/elf-proc-vmcore/vmcore-dmesg.txt" ||
     fail "elf-proc-vmcore: host dmesg differs from the capture kernel's"
@@ -503,19 +642,71 @@ kdump_boot() {
     cmp -s "$OUT/kdump-proc-d31/dmesg.makedumpfile.txt" "$OUT/elf-proc-vmcore/dmesg.makedumpfile.txt" ||
       fail "kdump-proc-d31: dmesg differs from elf-proc-vmcore's"
     write_entry kdump-proc-d31 vmcore kdump zlib 31 "makedumpfile -c -d 31 /proc/vmcore (in the capture kernel)" "$regs" elf-proc-vmcore \
-      '"makedumpfile": '"$(json_str "$MKDF_VERSION")"
+      '"makedumpfile": '"$(json_str "$MKDF_VERSION")$(mkdf_quirk kdump-proc-d31 kdump-makedumpfile-d31)"
   else
     fail "kdump boot: the capture kernel made no makedumpfile -c -d 31 dump"
   fi
   write_entry elf-proc-vmcore vmcore.elf elf none 0 "/proc/vmcore of the kdump capture kernel (kexec -p, crashkernel=$CRASHKERNEL), copied with dd" \
-    "$regs" "" '"elf_phoff": '"$(u64 "$OUT/elf-proc-vmcore/vmcore.elf" 32)"', "capture_dmesg": "elf-proc-vmcore/vmcore-dmesg.txt"'
+    "$regs" "" '"elf_phoff": '"$(u64 "$OUT/elf-proc-vmcore/vmcore.elf" 32)"', "capture_dmesg": "elf-proc-vmcore/vmcore-dmesg.txt"'"$(mkdf_quirk elf-proc-vmcore kdump-makedumpfile-dmesg)"
   say "kdump boot done in $(( $(date +%s) - tb ))s: /proc/vmcore $size bytes"
 }
 
+# mkdf_quirk DIR CAPTURE_LOG: `, "quirk": "..."` when makedumpfile (on the host for DIR's
+# dmesg, or in the capture kernel, logs/CAPTURE_LOG.log) did not know the kernel version
+# (1.7.2 and 6.12): it warns that its work may be incomplete, and did it all the same.
+mkdf_quirk() {
+  local w=
+  grep -qs 'kernel version is not supported' "$OUT/logs/dmesg-$1.log" && w="the host's --dump-dmesg"
+  grep -qs 'kernel version is not supported' "$OUT/logs/$2.log" && w="${w:+$w and }the capture kernel's run"
+  [ -n "$w" ] || return 0
+  printf ', "quirk": %s' "$(json_str "makedumpfile $MKDF_VERSION does not know kernel $KVER: $w warned \"The kernel version is not supported. The makedumpfile operation may be incomplete.\" and completed")"
+}
+
+# ------------------------------------------------------------------ 3. tcpskb kdump boot
+# guest_record CONSOLE: the JSON object of what the guest printed about the process and the
+# skb: tcpsend's line (pid= ... len=) and tcpskb.ko's (skb= sk= ...). Fails without both.
+guest_record() {
+  local con=$1 p k v out= sep=
+  p=$(tr -d '\r' < "$con" | grep -a -m1 -o 'tcpskb: pid=.*' | sed 's/^tcpskb: //') || return 1
+  k=$(tr -d '\r' < "$con" | grep -a -m1 -o 'tcpskb: skb=[0-9a-f]* sk=[0-9a-f]*' | sed 's/^tcpskb: //') || return 1
+  for kv in $p $k; do
+    v=${kv#*=}
+    case ${kv%%=*} in
+      pid|fd|ino|len) [[ $v =~ ^[0-9]+$ ]] || return 1; out+="$sep\"${kv%%=*}\": $v" ;;
+      skb|sk) out+="$sep\"${kv%%=*}\": \"0x$v\"" ;;
+      *) out+="$sep\"${kv%%=*}\": $(json_str "$v")" ;;
+    esac
+    sep=', '
+  done
+  printf '{%s}' "$out"
+}
+tcpskb_boot() {
+  local S=$W/tcpskb tq tb TRIGGER_DESC=$TCPSKB_DESC d=tcpskb-kdump-d31 guest
+  # ktv.elf=0: the capture kernel makes the -d 31 dump only (no copy of /proc/vmcore)
+  kdump_run tcpskb tcpskb "ktv.elf=0 ktv.tcpskb=$TCPSKB_PORT,$TCPSKB_LEN" || return 1
+  [ -s "$S/res/vmcore-d31" ] || { fail "tcpskb: the capture kernel made no makedumpfile -c -d 31 dump"; return 1; }
+  guest=$(guest_record "$S/console.log") || { fail "tcpskb: no tcpsend or tcpskb.ko line on the console"; return 1; }
+  rm -rf "${OUT:?}/$d" && mkdir -p "$OUT/$d"
+  cp "$S/console.log" "$OUT/$d/console.log"
+  mv "$S/res/vmcore-d31" "$OUT/$d/vmcore"
+  cp "$S/res/vmcore-dmesg.txt" "$OUT/$d/vmcore-dmesg.txt" 2>/dev/null || fail "tcpskb: no vmcore-dmesg.txt from the capture kernel"
+  dmesg_of "$OUT/$d/vmcore" "$OUT/$d/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on $d"
+  cmp -s "$OUT/$d/dmesg.makedumpfile.txt" "$OUT/$d/vmcore-dmesg.txt" || fail "$d: host dmesg differs from the capture kernel's"
+  grep -q 'kernel BUG at net/core/skbuff.c' "$OUT/$d/dmesg.makedumpfile.txt" || fail "$d: no kernel BUG at net/core/skbuff.c in its dmesg"
+  write_entry "$d" vmcore kdump zlib 31 "makedumpfile -c -d 31 /proc/vmcore (in the capture kernel)" \
+    "crash-time NT_PRSTATUS per CPU, saved by the panicking kernel" "" \
+    '"makedumpfile": '"$(json_str "$MKDF_VERSION")"', "capture_dmesg": '"$(json_str "$d/vmcore-dmesg.txt")"', "guest": '"$guest$(mkdf_quirk "$d" tcpskb-makedumpfile-d31)"
+  say "tcpskb boot done in $(( $(date +%s) - tb ))s: $d/vmcore $(stat -c %s "$OUT/$d/vmcore") bytes; guest $guest"
+}
+
 # ------------------------------------------------------------------ run
-if [ -n "$need_qmp" ]; then qmp_boot || fail "QMP boot failed"; else say "QMP dumps present"; fi
-if [ -n "$need_derived" ]; then derive_all || true; else say "makedumpfile dumps present"; fi
+if [ "$QMP" != 1 ]; then say "QMP=0: no QMP boot, no dumps derived from it"
+else
+  if [ -n "$need_qmp" ]; then qmp_boot || fail "QMP boot failed"; else say "QMP dumps present"; fi
+  if [ -n "$need_derived" ]; then derive_all || true; else say "makedumpfile dumps present"; fi
+fi
 if [ -n "$need_kdump" ]; then kdump_boot || fail "kdump boot failed"; elif [ "$KDUMP" = 1 ]; then say "kdump dumps present"; fi
+if [ -n "$need_tcpskb" ]; then tcpskb_boot || fail "tcpskb boot failed"; elif [ "$TCPSKB" = 1 ] && have tcpskb-kdump-d31; then say "tcpskb dump present"; fi
 
 # ------------------------------------------------------------------ manifest
 # the first line of the log that matches $2, without its timestamp
@@ -524,14 +715,17 @@ OOPS_RE='kernel BUG at|BUG: |Oops: |general protection fault|WARNING: CPU|sysrq:
 PANIC_RE='Kernel panic - not syncing'
 
 {
-  printf '{\n "generator": "tools/gen-vmcores.sh",\n "kernel": %s,\n "kernel_package": %s,\n' "$(json_str "$KVER")" "$(json_str "$KPKGVER")"
+  printf '{\n "generator": "tools/gen-vmcores.sh",\n "generator_version": %s,\n "kernel": %s,\n "kernel_package": %s,\n' \
+    "$GENERATOR_VERSION" "$(json_str "$KVER")" "$(json_str "$KPKGVER")"
+  printf ' "kernel_package_name": %s,\n "kernel_package_version": %s,\n "debug_package": %s,\n' \
+    "$(json_str "linux-image-$KVER")" "$(json_str "$KPKGVER")" "$(json_str "linux-image-$KVER-dbg=$KPKGVER")"
   printf ' "makedumpfile": %s,\n "qemu": %s,\n' "$(json_str "$MKDF_VERSION")" "$(json_str "$QEMU_VERSION")"
   printf ' "errors": ['
   sep=
   for e in ${ERRORS[@]+"${ERRORS[@]}"}; do printf '%s%s' "$sep" "$(json_str "$e")"; sep=', '; done
   printf '],\n "entries": [\n'
   sep=
-  for d in $QMP_DIRS $DERIVED_DIRS $KDUMP_DIRS; do
+  for d in $QMP_DIRS $DERIVED_DIRS $KDUMP_DIRS $TCPSKB_DIRS; do
     have "$d" || continue
     f=$OUT/$(sed -n 's/.*"path": "\([^"]*\)".*/\1/p' "$OUT/$d/entry.json")
     [ -f "$f" ] || continue

@@ -14,13 +14,37 @@ import (
 	"github.com/ktriage/ktriage/internal/vmcores"
 )
 
-// TestGeneratedVmcores runs over every dump tools/gen-vmcores.sh makes (it
-// runs when the cache is empty): each is opened in the format and page
-// compression the generator wrote, its kernel log equals makedumpfile's
+// TestGeneratedVmcores runs over every dump tools/gen-vmcores.sh makes of the
+// default kernel (it runs when the cache is empty): each is opened in the format
+// and page compression the generator wrote, its kernel log equals makedumpfile's
 // byte for byte, and analyze finds the crash its console log shows.
 func TestGeneratedVmcores(t *testing.T) {
-	entries := vmcores.Manifest(t)
-	dir := vmcores.Dir(t)
+	formats := checkGeneratedSet(t, vmcores.Require(t, vmcores.Default))
+	// No format the generator promises may go missing silently.
+	for _, f := range []string{"elf/none", "kdump-compressed/zlib", "kdump-compressed/lzo", "flattened/zlib", "flattened/none"} {
+		if !formats[f] {
+			t.Errorf("no generated dump in %s", f)
+		}
+	}
+}
+
+// TestGeneratedVmcores612 does the same over the dumps of Debian's 6.12 kernel:
+// the kdump capture kernel's ELF and -d 31 dumps of the crashnet and tcpskb
+// triggers.
+func TestGeneratedVmcores612(t *testing.T) {
+	formats := checkGeneratedSet(t, vmcores.Require(t, vmcores.Set612))
+	for _, f := range []string{"elf/none", "kdump-compressed/zlib"} {
+		if !formats[f] {
+			t.Errorf("no generated dump in %s", f)
+		}
+	}
+}
+
+// checkGeneratedSet checks every dump of a set and returns the formats seen
+// ("kdump-compressed/zlib"). A dump whose guest named the crashing process (the
+// tcpskb trigger) must be analyzed as a BUG in __skb_checksum in that process.
+func checkGeneratedSet(t *testing.T, set *vmcores.Set) map[string]bool {
+	entries, dir := set.Entries, set.Dir
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
@@ -58,7 +82,16 @@ func TestGeneratedVmcores(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(diag.Reports) == 0 || !strings.HasPrefix(diag.Reports[0].Title, "kernel BUG in ") {
-				t.Errorf("reports %v", titlesOf(diag))
+				t.Fatalf("reports %v", titlesOf(diag))
+			}
+			if g := e.Guest; g != nil {
+				r := diag.Reports[0]
+				if r.RIP == nil || r.RIP.Function != "__skb_checksum" {
+					t.Errorf("RIP %+v, want __skb_checksum", r.RIP)
+				}
+				if r.PID == nil || *r.PID != g.PID || r.Comm == nil || *r.Comm != g.Comm {
+					t.Errorf("task %v %v, the guest's process is pid %d comm %s", r.PID, r.Comm, g.PID, g.Comm)
+				}
 			}
 			if e.Console != "" {
 				fromLog, err := Analyze([]string{abs(e.Console)}, Options{})
@@ -71,12 +104,7 @@ func TestGeneratedVmcores(t *testing.T) {
 			}
 		})
 	}
-	// No format the generator promises may go missing silently.
-	for _, f := range []string{"elf/none", "kdump-compressed/zlib", "kdump-compressed/lzo", "flattened/zlib", "flattened/none"} {
-		if !formats[f] {
-			t.Errorf("no generated dump in %s", f)
-		}
-	}
+	return formats
 }
 
 func titlesOf(d *Diagnosis) []string {
