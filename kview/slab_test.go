@@ -1,11 +1,7 @@
 package kview_test
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -58,58 +54,32 @@ func TestSlabObject(t *testing.T) {
 // start of an object of the TCP cache and its skb the second sk_buff of an
 // fclone object.
 func TestSlabObjectTCP(t *testing.T) {
-	dir61 := vmcores.Dir(t)
-	dir612 := os.Getenv("KTRIAGE_VMCORES_6_12")
-	if dir612 == "" {
-		dir612 = vmcores.CacheDir() + "-6.12"
-	}
-	for _, dir := range []string{dir61, dir612} {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	for _, set := range vmcores.Sets {
+		t.Run(set, func(t *testing.T) {
+			e := vmcores.Require(t, set).Lookup(t, "tcpskb-kdump-d31")
+			if e.Guest == nil {
+				t.Fatal("no guest record")
+			}
+			d, k, err := triage.OpenVmcore(e.Path)
 			if err != nil {
-				t.Skipf("no %s/manifest.json", dir)
-			}
-			var m struct {
-				Entries []struct {
-					Name  string `json:"name"`
-					Path  string `json:"path"`
-					Guest *struct {
-						SKB string `json:"skb"`
-						SK  string `json:"sk"`
-					} `json:"guest"`
-				} `json:"entries"`
-			}
-			if err := json.Unmarshal(raw, &m); err != nil {
 				t.Fatal(err)
 			}
-			for _, e := range m.Entries {
-				if e.Name != "tcpskb-kdump-d31" || e.Guest == nil {
-					continue
-				}
-				d, k, err := triage.OpenVmcore(filepath.Join(dir, e.Path))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer d.Close()
-				v := kview.New(k)
-				skb, _ := strconv.ParseUint(e.Guest.SKB, 0, 64)
-				sk, _ := strconv.ParseUint(e.Guest.SK, 0, 64)
-				so, err := v.SlabObject(sk)
-				if err != nil || so.Cache != "TCP" || so.Start != sk {
-					t.Errorf("sock %#x: %+v %v", sk, so, err)
-				}
-				second, err := v.Offset("sk_buff_fclones", "skb2")
-				if err != nil {
-					t.Fatal(err)
-				}
-				o, err := v.SlabObject(skb)
-				if err != nil || o.Start != skb-second || o.Size < 2*second {
-					t.Errorf("skb %#x: %+v %v (sk_buff_fclones.skb2 at %d)", skb, o, err, second)
-				}
-				t.Logf("%s: sock in %s, skb in %s", k.Release(), so.Cache, o.Cache)
-				return
+			defer d.Close()
+			v := kview.New(k)
+			skb, sk := uint64(e.Guest.SKB), uint64(e.Guest.SK)
+			so, err := v.SlabObject(sk)
+			if err != nil || so.Cache != "TCP" || so.Start != sk {
+				t.Errorf("sock %#x: %+v %v", sk, so, err)
 			}
-			t.Skipf("%s/manifest.json has no tcpskb-kdump-d31 entry", dir)
+			second, err := v.Offset("sk_buff_fclones", "skb2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := v.SlabObject(skb)
+			if err != nil || o.Start != skb-second || o.Size < 2*second {
+				t.Errorf("skb %#x: %+v %v (sk_buff_fclones.skb2 at %d)", skb, o, err, second)
+			}
+			t.Logf("%s: sock in %s, skb in %s", k.Release(), so.Cache, o.Cache)
 		})
 	}
 }
