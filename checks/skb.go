@@ -850,6 +850,14 @@ func (s *skbView) checkCsum() []Finding {
 	if th, ok := s.headerOffset("transport_header"); ok {
 		ev["transport_header"] = th
 	}
+	if cs == 0 && co == 0 && s.dataOff > 0 {
+		// Never set, not corrupt: TCP marks a segment CHECKSUM_PARTIAL
+		// when it queues it and sets the offsets at transmit, on the
+		// clone it sends (tcp_v4_send_check), so the original on the
+		// write queue keeps zeros.
+		return []Finding{s.finding(CheckSKBCsum, SeverityInfo,
+			"CHECKSUM_PARTIAL with csum_start and csum_offset both 0: the offsets are not set yet, as on a segment still on TCP's write queue (they are set at transmit, on the clone sent)", ev)}
+	}
 	var bad []string
 	if int64(cs) < s.dataOff {
 		bad = append(bad, fmt.Sprintf("csum_start %d lies in the headroom, %d bytes before data (offset %d): the checksum would start outside the packet",

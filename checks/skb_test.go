@@ -254,6 +254,8 @@ func TestViolations(t *testing.T) {
 			CheckSKBCsum, SeverityError, "csum_start + csum_offset = 310 + 16 ends at 328, beyond tail 320"},
 		{"csum_start in headroom", func(sp *skbSpec, sh *shSpec) { sp.csumStart = 200 }, Env{},
 			CheckSKBCsum, SeverityError, "csum_start 200 lies in the headroom, 54 bytes before data"},
+		{"csum offsets not set yet (TCP write queue)", func(sp *skbSpec, sh *shSpec) { sp.csumStart, sp.csumOffset = 0, 0 }, Env{},
+			CheckSKBCsum, SeverityInfo, "the offsets are not set yet"},
 		{"network header beyond end", func(sp *skbSpec, sh *shSpec) { sp.network = 500 }, Env{},
 			CheckSKBHeaders, SeverityError, "network_header 500 is at or beyond end 384"},
 		{"truesize below len", func(sp *skbSpec, sh *shSpec) { sp.truesize = 1000 }, Env{},

@@ -10,6 +10,9 @@ import (
 
 	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/kernel"
+	"github.com/ktriage/ktriage/kview"
+	"github.com/ktriage/ktriage/livecheck"
+	"github.com/ktriage/ktriage/oops"
 )
 
 // OpenVmcore opens a memory dump and the kernel in it: the dump's own
@@ -110,6 +113,7 @@ func analyzeDump(path string, d *dump.Dump, k *kernel.Kernel, warn func(string))
 			}
 		}
 	}
+	memoryObjects(d, k, doc)
 	for _, r := range doc.reports {
 		if r.Release == nil && k.Release() != "" {
 			rel := k.Release()
@@ -152,4 +156,55 @@ func vmcoreSection(d *dump.Dump, k *kernel.Kernel) *Vmcore {
 		v.PanicCPU = &c
 	}
 	return v
+}
+
+// maxMemoryNotes bounds the notes of what memory reads failed: the first
+// few say what is missing; a dump that lost much says so in its warnings.
+const maxMemoryNotes = 3
+
+// memoryObjects searches the dump's memory for corrupt objects the crashing
+// context holds (the registers of the crashing CPU and its task's stack),
+// checks them, and follows a corrupt one to its owner: the findings and
+// owner a crash(8) transcript would give, from the dump alone. What stops
+// it (no BTF, no CPU notes) is a note on the input, never a failure of
+// the analysis: the log's diagnosis stands without it.
+func memoryObjects(d *dump.Dump, k *kernel.Kernel, doc *document) {
+	in := livecheck.Input{Release: k.Release(), PageSize: d.Info().PageSize}
+	for _, n := range d.PRStatus() {
+		in.CPUs = append(in.CPUs, livecheck.CPUState{CPU: n.CPU, PID: n.PID, Regs: n.Regs})
+	}
+	if r := crashingReport(doc.reports); r != nil {
+		in.PID, in.CPU = r.PID, r.CPU
+	}
+	res, err := livecheck.Run(kview.New(k), in)
+	if err != nil {
+		doc.input.addNote("its memory was not searched for corrupt objects: " + err.Error())
+		return
+	}
+	doc.findings = append(doc.findings, res.Findings...)
+	if doc.owner == nil {
+		doc.owner = res.Owner
+	}
+	for i, n := range res.Notes {
+		if i == maxMemoryNotes {
+			doc.input.addNote(fmt.Sprintf("and %d more reads of memory failed", len(res.Notes)-i))
+			break
+		}
+		doc.input.addNote("in memory, " + n)
+	}
+}
+
+// crashingReport is the report that took the kernel down: the one a panic
+// followed, else the last that names its task.
+func crashingReport(reps []*oops.Report) *oops.Report {
+	var last *oops.Report
+	for _, r := range reps {
+		if r.Panicked && (r.PID != nil || r.CPU != nil) {
+			return r
+		}
+		if r.PID != nil || r.CPU != nil {
+			last = r
+		}
+	}
+	return last
 }
