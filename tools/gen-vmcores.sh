@@ -90,8 +90,8 @@
 # (~950 MB apparent). -cpu max,la57=off: 4-level paging, as on most machines (-cpu max
 # alone gives the guest LA57 and 5-level page tables: CPU=max to get those).
 # Timings (2 cores, warm cache): QMP boot to panic ~5 s, the three QEMU dumps ~3 s, the
-# four makedumpfile dumps ~4 s, kdump boot to capture done ~15 s, tcpskb kdump boot ~15 s;
-# ~60 s in all.
+# four makedumpfile dumps ~4 s, kdump boot to capture done ~15 s, tcpskb kdump boot ~15 s
+# (6.12 at -d 1: ~20-30 s); ~60 s in all (6.12 set, QMP=0: ~50 s).
 #
 # Idempotent: a dump that exists is kept; QMP-boot dumps are made together (a new boot
 # means new memory, so its derived dumps are remade too). FORCE=1 starts from scratch.
