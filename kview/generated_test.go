@@ -8,17 +8,17 @@ import (
 	"github.com/ktriage/ktriage/triage"
 )
 
-// TestTcpskbGuest reads, on the tcpskb dump of every kernel series, what
-// the guest itself recorded before the crash: the module global holds the
-// skb the module printed, whose sk is the process's sock; the process is a
-// task with that pid and comm whose fd holds a socket on that sock; the
-// sock's addresses are the ones the process printed; the device is there
-// with the local address.
+// TestTcpskbGuest reads, on the tcpskb dump of every kernel series (-d 31
+// on 6.1, -d 1 on 6.12: see vmcores.Set.Tcpskb), what the guest itself
+// recorded before the crash: the module global holds the skb the module
+// printed, whose sk is the process's sock; the process is a task with that
+// pid and comm whose fd holds a socket on that sock; the sock's addresses are
+// the ones the process printed; the device is there with the local address.
 func TestTcpskbGuest(t *testing.T) {
 	for _, set := range vmcores.Sets {
 		t.Run(set, func(t *testing.T) {
 			s := vmcores.Require(t, set)
-			e := s.Lookup(t, "tcpskb-kdump-d31")
+			e := s.Tcpskb(t)
 			g := e.Guest
 			if g == nil {
 				t.Fatal("no guest record")

@@ -64,6 +64,12 @@
 #       tcpskb-kdump-d31/vmcore      kdump-compressed, zlib, -d 31, + vmcore-dmesg.txt; its
 #                                    entry has "guest": the two lines above parsed (pid, comm,
 #                                    fd, ino, local, remote, dev, len, skb, sk)
+#     or, when its makedumpfile warns that it does not know the kernel and the kernel has no
+#     PG_slab flag (6.12 with Debian 12's makedumpfile 1.7.2, which then takes slab pages for
+#     user pages and -d 31 drops live task_structs, files and sockets), -c -d 1 instead:
+#       tcpskb-kdump-d1/vmcore       the same, -d 1 (zero pages only); its quirk says why.
+#                                    Too big for the capture kernel's tmpfs: it is written
+#                                    flattened (-F) to the second disk and de-flattened here
 #
 # Other kernels: KSERIES=6.12 picks the newest linux-image-6.12.*-cloud-amd64 apt knows
 # (KVER= names one exactly); the set is then pinned by OUTDIR/kernel.txt. QMP=0 leaves out
@@ -84,8 +90,8 @@
 # (~950 MB apparent). -cpu max,la57=off: 4-level paging, as on most machines (-cpu max
 # alone gives the guest LA57 and 5-level page tables: CPU=max to get those).
 # Timings (2 cores, warm cache): QMP boot to panic ~5 s, the three QEMU dumps ~3 s, the
-# four makedumpfile dumps ~4 s, kdump boot to capture done ~15 s, tcpskb kdump boot ~15 s;
-# ~60 s in all.
+# four makedumpfile dumps ~4 s, kdump boot to capture done ~15 s, tcpskb kdump boot ~15 s
+# (6.12 at -d 1: ~20-30 s); ~60 s in all (6.12 set, QMP=0: ~50 s).
 #
 # Idempotent: a dump that exists is kept; QMP-boot dumps are made together (a new boot
 # means new memory, so its derived dumps are remade too). FORCE=1 starts from scratch.
@@ -116,7 +122,9 @@ TRIGGER=${TRIGGER:-crashnet}
 CPU=${CPU:-max,la57=off}
 KARGS=${KARGS:-init_on_free=1}
 GUEST=$ROOT/tools/vmcore-guest
-GENERATOR_VERSION=2  # 2: tcpskb-kdump-d31, QMP=0, KSERIES; internal/vmcores compares it
+# 2: tcpskb-kdump-d31, QMP=0, KSERIES; 3: tcpskb-kdump-d1 where -d 31 loses slab pages.
+# internal/vmcores compares it
+GENERATOR_VERSION=3
 T0=$(date +%s)
 say() { printf '[gen-vmcores %3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { say "FATAL: $*"; exit 1; }
@@ -144,8 +152,19 @@ if [ "$QMP" = 1 ]; then
   DERIVED_DIRS="kdump-zlib kdump-lzo kdump-d31 flat"
 fi
 KDUMP_DIRS="elf-proc-vmcore kdump-proc-d31"
-TCPSKB_DIRS="tcpskb-kdump-d31"
+# tcpskb-kdump-d1 instead of -d31 when the capture kernel's makedumpfile would drop slab
+# pages (see tcpskb_boot)
+TCPSKB_DIRS="tcpskb-kdump-d31 tcpskb-kdump-d1"
 have() { [ -s "$OUT/$1/entry.json" ]; }
+# tcpskb_current: a tcpskb dump is there, and is not a -d 31 one that lacks slab pages: made
+# by generator version 2 (no ktv.keepslab) with a makedumpfile that warned it does not know
+# the kernel, of a kernel without PG_slab in VMCOREINFO
+tcpskb_current() {
+  have tcpskb-kdump-d1 && return 0
+  have tcpskb-kdump-d31 || return 1
+  grep -q 'kernel version is not supported' "$OUT/tcpskb-kdump-d31/entry.json" || return 0
+  head -c 1048576 "$OUT/tcpskb-kdump-d31/vmcore" | grep -a -q -F 'NUMBER(PG_slab)='
+}
 need_qmp=
 for d in $QMP_DIRS; do have "$d" || need_qmp=1; done
 need_derived=$need_qmp
@@ -153,7 +172,7 @@ for d in $DERIVED_DIRS; do have "$d" || need_derived=1; done
 need_kdump=
 if [ "$KDUMP" = 1 ]; then for d in $KDUMP_DIRS; do have "$d" || need_kdump=1; done; fi
 need_tcpskb=
-if [ "$TCPSKB" = 1 ]; then for d in $TCPSKB_DIRS; do have "$d" || need_tcpskb=1; done; fi
+if [ "$TCPSKB" = 1 ]; then tcpskb_current || need_tcpskb=1; fi
 need_boot=$need_qmp$need_kdump$need_tcpskb
 
 # ------------------------------------------------------------------ host packages
@@ -654,12 +673,15 @@ kdump_boot() {
 # mkdf_quirk DIR CAPTURE_LOG: `, "quirk": "..."` when makedumpfile (on the host for DIR's
 # dmesg, or in the capture kernel, logs/CAPTURE_LOG.log) did not know the kernel version
 # (1.7.2 and 6.12): it warns that its work may be incomplete, and did it all the same.
+# MORE, if given, is added to the quirk.
 mkdf_quirk() {
-  local w=
+  local w= q=
   grep -qs 'kernel version is not supported' "$OUT/logs/dmesg-$1.log" && w="the host's --dump-dmesg"
   grep -qs 'kernel version is not supported' "$OUT/logs/$2.log" && w="${w:+$w and }the capture kernel's run"
-  [ -n "$w" ] || return 0
-  printf ', "quirk": %s' "$(json_str "makedumpfile $MKDF_VERSION does not know kernel $KVER: $w warned \"The kernel version is not supported. The makedumpfile operation may be incomplete.\" and completed")"
+  [ -n "$w" ] && q="makedumpfile $MKDF_VERSION does not know kernel $KVER: $w warned \"The kernel version is not supported. The makedumpfile operation may be incomplete.\" and completed"
+  [ -n "${3:-}" ] && q="${q:+$q. }$3"
+  [ -n "$q" ] || return 0
+  printf ', "quirk": %s' "$(json_str "$q")"
 }
 
 # ------------------------------------------------------------------ 3. tcpskb kdump boot
@@ -680,22 +702,39 @@ guest_record() {
   done
   printf '{%s}' "$out"
 }
+# The capture kernel dumps at -d 31, or at -d 1 (zero pages only; ktv.keepslab=1, see
+# tools/vmcore-guest/init) when its makedumpfile warns that it does not know the kernel and
+# VMCOREINFO has no NUMBER(PG_slab): makedumpfile 1.7.2 on 6.12 counts slab pages whose
+# page->mapping word is odd (struct slab's per-cpu partial count `slabs` lies there) as
+# anonymous user pages, and its -d 8 bit drops them: live task_structs, files, sockets.
+# The entry's name and dump_level say the level used.
 tcpskb_boot() {
-  local S=$W/tcpskb tq tb TRIGGER_DESC=$TCPSKB_DESC d=tcpskb-kdump-d31 guest
-  # ktv.elf=0: the capture kernel makes the -d 31 dump only (no copy of /proc/vmcore)
-  kdump_run tcpskb tcpskb "ktv.elf=0 ktv.tcpskb=$TCPSKB_PORT,$TCPSKB_LEN" || return 1
-  [ -s "$S/res/vmcore-d31" ] || { fail "tcpskb: the capture kernel made no makedumpfile -c -d 31 dump"; return 1; }
+  local S=$W/tcpskb tq tb TRIGGER_DESC=$TCPSKB_DESC d lvl guest x why=
+  # ktv.elf=0: the capture kernel makes the filtered dump only (no copy of /proc/vmcore)
+  kdump_run tcpskb tcpskb "ktv.elf=0 ktv.keepslab=1 ktv.tcpskb=$TCPSKB_PORT,$TCPSKB_LEN" || return 1
+  local prod="makedumpfile -c -d 31 /proc/vmcore (in the capture kernel)"
+  if [ -s "$S/res/vmcore-d31" ]; then lvl=31
+  elif [ -e "$S/res/vmcore-d1.flat-on-vdb" ] &&
+       makedumpfile -R "$S/res/vmcore-d1" < "$S/vmcore.img" > "$OUT/logs/tcpskb-deflatten.log" 2>&1; then
+    lvl=1
+    prod="makedumpfile -F -c -d 1 /proc/vmcore > /dev/vdb (in the capture kernel: the dump does not fit its tmpfs), then makedumpfile -R on the host"
+    why="So the capture kernel dumped at -d 1 (zero pages only), not -d 31: this kernel has no PG_slab flag (VMCOREINFO: slab pages are marked in page_type), and makedumpfile $MKDF_VERSION then counts slab pages whose page->mapping word is odd (struct slab's slabs count) as anonymous user pages, which -d 31 drops (live task_structs, files, sockets)"
+  else fail "tcpskb: the capture kernel made no makedumpfile -c -d 31 or -d 1 dump"; return 1
+  fi
+  rm -f "$S/vmcore.img"
+  d=tcpskb-kdump-d$lvl
   guest=$(guest_record "$S/console.log") || { fail "tcpskb: no tcpsend or tcpskb.ko line on the console"; return 1; }
-  rm -rf "${OUT:?}/$d" && mkdir -p "$OUT/$d"
+  for x in $TCPSKB_DIRS; do rm -rf "${OUT:?}/$x"; done
+  mkdir -p "$OUT/$d"
   cp "$S/console.log" "$OUT/$d/console.log"
-  mv "$S/res/vmcore-d31" "$OUT/$d/vmcore"
+  mv "$S/res/vmcore-d$lvl" "$OUT/$d/vmcore"
   cp "$S/res/vmcore-dmesg.txt" "$OUT/$d/vmcore-dmesg.txt" 2>/dev/null || fail "tcpskb: no vmcore-dmesg.txt from the capture kernel"
   dmesg_of "$OUT/$d/vmcore" "$OUT/$d/dmesg.makedumpfile.txt" || fail "makedumpfile --dump-dmesg on $d"
   cmp -s "$OUT/$d/dmesg.makedumpfile.txt" "$OUT/$d/vmcore-dmesg.txt" || fail "$d: host dmesg differs from the capture kernel's"
   grep -q 'kernel BUG at net/core/skbuff.c' "$OUT/$d/dmesg.makedumpfile.txt" || fail "$d: no kernel BUG at net/core/skbuff.c in its dmesg"
-  write_entry "$d" vmcore kdump zlib 31 "makedumpfile -c -d 31 /proc/vmcore (in the capture kernel)" \
+  write_entry "$d" vmcore kdump zlib "$lvl" "$prod" \
     "crash-time NT_PRSTATUS per CPU, saved by the panicking kernel" "" \
-    '"makedumpfile": '"$(json_str "$MKDF_VERSION")"', "capture_dmesg": '"$(json_str "$d/vmcore-dmesg.txt")"', "guest": '"$guest$(mkdf_quirk "$d" tcpskb-makedumpfile-d31)"
+    '"makedumpfile": '"$(json_str "$MKDF_VERSION")"', "capture_dmesg": '"$(json_str "$d/vmcore-dmesg.txt")"', "guest": '"$guest$(mkdf_quirk "$d" "tcpskb-makedumpfile-d$lvl" "$why")"
   say "tcpskb boot done in $(( $(date +%s) - tb ))s: $d/vmcore $(stat -c %s "$OUT/$d/vmcore") bytes; guest $guest"
 }
 
@@ -706,7 +745,7 @@ else
   if [ -n "$need_derived" ]; then derive_all || true; else say "makedumpfile dumps present"; fi
 fi
 if [ -n "$need_kdump" ]; then kdump_boot || fail "kdump boot failed"; elif [ "$KDUMP" = 1 ]; then say "kdump dumps present"; fi
-if [ -n "$need_tcpskb" ]; then tcpskb_boot || fail "tcpskb boot failed"; elif [ "$TCPSKB" = 1 ] && have tcpskb-kdump-d31; then say "tcpskb dump present"; fi
+if [ -n "$need_tcpskb" ]; then tcpskb_boot || fail "tcpskb boot failed"; elif [ "$TCPSKB" = 1 ] && tcpskb_current; then say "tcpskb dump present"; fi
 
 # ------------------------------------------------------------------ manifest
 # the first line of the log that matches $2, without its timestamp

@@ -29,8 +29,8 @@ func TestGeneratedVmcores(t *testing.T) {
 }
 
 // TestGeneratedVmcores612 does the same over the dumps of Debian's 6.12 kernel:
-// the kdump capture kernel's ELF and -d 31 dumps of the crashnet and tcpskb
-// triggers.
+// the kdump capture kernel's ELF and -d 31 dumps of the crashnet trigger and
+// its -d 1 dump of the tcpskb trigger.
 func TestGeneratedVmcores612(t *testing.T) {
 	formats := checkGeneratedSet(t, vmcores.Require(t, vmcores.Set612))
 	for _, f := range []string{"elf/none", "kdump-compressed/zlib"} {
