@@ -227,8 +227,11 @@ func (t *Tracer) note(cpu, pid int) (dump.PRStatus, bool) {
 			}
 		}
 	}
+	// QEMU's dump-guest-memory writes its own numbering in pr_pid (the
+	// vCPU's thread), never the guest's pids: when no note has a guest
+	// pid, the note's index is its CPU.
 	for _, n := range t.notes {
-		if n.CPU == cpu && n.Regs != nil && (n.PID == pid || pid == 0) {
+		if n.CPU == cpu && n.Regs != nil && (n.PID == pid || pid == 0 || !t.guestPIDs()) {
 			return n, true
 		}
 	}

@@ -62,7 +62,14 @@ func (t *Tracer) FindPanic(log LogContext) (*Panic, error) {
 		}
 	}
 	if p.Task == nil {
-		return nil, fmt.Errorf("panic task: CPU %d's current task %#x is not in the task list", p.CPU, cur)
+		// The list may be broken (a filtered page on the way): read the
+		// task itself.
+		tk := t.v.Task(cur)
+		if tk.Err != nil {
+			return nil, fmt.Errorf("panic task: CPU %d's current task %#x is not in the task list and cannot be read: %w", p.CPU, cur, tk.Err)
+		}
+		tk.Active, tk.CPU = true, p.CPU
+		p.Task, p.PID = tk, tk.PID
 	}
 	if log.PID >= 0 {
 		if log.PID == p.PID {
@@ -71,7 +78,7 @@ func (t *Tracer) FindPanic(log LogContext) (*Panic, error) {
 			p.Disagreements = append(p.Disagreements, fmt.Sprintf("the log's report names PID %d, CPU %d runs PID %d", log.PID, p.CPU, p.PID))
 		}
 	}
-	if n, ok := t.note(p.CPU, p.PID); ok {
+	if n, ok := t.note(p.CPU, p.PID); ok && t.guestPIDs() {
 		if n.PID == p.PID {
 			p.Witnesses = append(p.Witnesses, "NT_PRSTATUS")
 		} else {
@@ -79,6 +86,22 @@ func (t *Tracer) FindPanic(log LogContext) (*Panic, error) {
 		}
 	}
 	return p, nil
+}
+
+// guestPIDs reports whether the notes' pr_pid are the guest's pids (the
+// kernel's own notes) rather than QEMU's numbering: some note names the
+// task current on its CPU.
+func (t *Tracer) guestPIDs() bool {
+	for _, n := range t.notes {
+		cur, err := t.v.CurrentTask(n.CPU)
+		if err != nil {
+			continue
+		}
+		if pid, err := t.v.Uint(cur, "task_struct", "pid"); err == nil && int(int32(pid)) == n.PID {
+			return true
+		}
+	}
+	return false
 }
 
 // panicCPU reads panic_cpu (atomic_t; -1 until a CPU panics).

@@ -195,6 +195,10 @@ func stateName(state, exit uint64) string {
 	return "??"
 }
 
+// Task reads the one task_struct at addr, for a task the lists cannot
+// reach (a broken list, a filtered page on the way).
+func (v *View) Task(addr uint64) *Task { return v.readTask(addr) }
+
 func (v *View) readTask(addr uint64) *Task {
 	t := &Task{Addr: addr}
 	fail := func(err error) *Task {
