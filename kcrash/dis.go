@@ -3,6 +3,8 @@ package kcrash
 import (
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
@@ -161,6 +163,19 @@ func (s *Session) gnu(inst x86asm.Inst, pc uint64) string {
 		rest, args, hasArgs = strings.Cut(args, " ")
 		op += " " + rest
 	}
+	if g, ok := gdbMnemonic[op]; ok && !(strings.HasPrefix(op, "push") || strings.HasPrefix(op, "pop")) || ok && strings.HasPrefix(args, "%") {
+		op = g
+	}
+	if inst.DataSize == 64 || inst.MemBytes == 8 {
+		// gdb shows a sign-extended immediate as the 64-bit value.
+		args = negImm.ReplaceAllStringFunc(args, func(m string) string {
+			n, err := strconv.ParseUint(m[4:], 16, 64)
+			if err != nil {
+				return m
+			}
+			return fmt.Sprintf("$%#x", -n)
+		})
+	}
 	for _, a := range inst.Args {
 		rel, ok := a.(x86asm.Rel)
 		if !ok {
@@ -177,6 +192,12 @@ func (s *Session) gnu(inst x86asm.Inst, pc uint64) string {
 	}
 	return fmt.Sprintf("%-6s %s", op, args)
 }
+
+// gdbMnemonic drops the operand-size suffix that x86asm writes and gdb
+// (binutils 2.31 and later) does not.
+var gdbMnemonic = map[string]string{"callq": "call", "retq": "ret", "jmpq": "jmp", "pushq": "push", "popq": "pop", "leaveq": "leave"}
+
+var negImm = regexp.MustCompile(`\$-0x[0-9a-f]+`)
 
 func isPrefix(op string) bool {
 	switch op {
