@@ -21,27 +21,32 @@ import (
 const fixture = "fixtures/vmcore/skbcsum-kdump/"
 
 var (
-	sessOnce sync.Once
-	sess     *kcrash.Session
-	sessErr  error
+	sessMu   sync.Mutex
+	sessions = map[string]*kcrash.Session{}
 )
 
 // fixtureSession opens the skbcsum fixture once for all tests.
 func fixtureSession(t *testing.T) *kcrash.Session {
 	t.Helper()
-	path := testshared.Path(t, fixture+"vmcore.kdump-d31")
-	sessOnce.Do(func() {
-		d, k, err := triage.OpenVmcore(path)
-		if err != nil {
-			sessErr = err
-			return
-		}
-		sess = kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()))
-	})
-	if sessErr != nil {
-		t.Fatal(sessErr)
+	return fixtureNamed(t, fixture)
+}
+
+// fixtureNamed opens a fixture folder's dump once for all tests.
+func fixtureNamed(t *testing.T, dir string) *kcrash.Session {
+	t.Helper()
+	path := testshared.Path(t, dir+"vmcore.kdump-d31")
+	sessMu.Lock()
+	defer sessMu.Unlock()
+	if s := sessions[dir]; s != nil {
+		return s
 	}
-	return sess
+	d, k, err := triage.OpenVmcore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()))
+	sessions[dir] = s
+	return s
 }
 
 // run runs one command, failing the test on an error.
@@ -223,35 +228,10 @@ func TestSys(t *testing.T) {
 // (skbcsum_init), where crash, without the module's object file, said
 // _MODULE_INIT_START_skbcsum.
 func TestSymFrames(t *testing.T) {
+	for _, dir := range []string{fixture, "fixtures/vmcore/warn-kdump/"} {
+		t.Run(dir, func(t *testing.T) { symFrames(t, dir) })
+	}
 	s := fixtureSession(t)
-	crash := crashlog.NewScanner()
-	for i, l := range strings.Split(readShared(t, fixture+"crash-bt.txt"), "\n") {
-		crash.Line(i+1, l)
-	}
-	bts := crash.Finish().Backtraces
-	if len(bts) != 1 || len(bts[0].AllFrames) != 21 {
-		t.Fatalf("crash-bt.txt: %d backtraces", len(bts))
-	}
-	log := readShared(t, fixture+"dmesg.makedumpfile.txt")
-	for _, f := range bts[0].AllFrames[1:] { // #0 is machine_kexec's own frame
-		a := run(t, s, fmt.Sprintf("sym %x", f.Address))
-		r := a.Result.(*kcrash.SymResult)
-		e := r.Symbols[0]
-		want := f.Function
-		if f.Module != "" {
-			m := regexp.MustCompile(`\s(\w+)\+0x` + strconv.FormatUint(e.Offset, 16) + `/0x[0-9a-f]+ \[` + f.Module + `\]`).FindStringSubmatch(log)
-			if m == nil {
-				t.Fatalf("the log names no %s function at offset %#x", f.Module, e.Offset)
-			}
-			want = m[1]
-			if e.Module != f.Module {
-				t.Errorf("%x: module %q, crash %q", f.Address, e.Module, f.Module)
-			}
-		}
-		if e.Name != want {
-			t.Errorf("sym %x = %s, want %s", f.Address, e, want)
-		}
-	}
 	// A name gives its address and type; a module symbol its module.
 	a := run(t, s, "sym __skb_checksum skbcsum_bad_skb")
 	r := a.Result.(*kcrash.SymResult)
@@ -342,5 +322,41 @@ func checkJSON(t *testing.T, a kcrash.Answer, want string) {
 	}
 	if !strings.Contains(string(b), want) {
 		t.Errorf("%s: JSON lacks %s: %.300s", a.Command, want, b)
+	}
+}
+
+func symFrames(t *testing.T, dir string) {
+	s := fixtureNamed(t, dir)
+	crash := crashlog.NewScanner()
+	for i, l := range strings.Split(readShared(t, dir+"crash-bt.txt"), "\n") {
+		crash.Line(i+1, l)
+	}
+	bts := crash.Finish().Backtraces
+	if len(bts) != 1 || len(bts[0].AllFrames) < 10 {
+		t.Fatalf("crash-bt.txt: %d backtraces", len(bts))
+	}
+	log := readShared(t, dir+"dmesg.makedumpfile.txt")
+	n := 0
+	for _, f := range bts[0].AllFrames[1:] { // #0 is machine_kexec's own frame
+		a := run(t, s, fmt.Sprintf("sym %x", f.Address))
+		e := a.Result.(*kcrash.SymResult).Symbols[0]
+		want := f.Function
+		if f.Module != "" {
+			m := regexp.MustCompile(`\s(\w+)\+0x` + strconv.FormatUint(e.Offset, 16) + `/0x[0-9a-f]+ \[` + f.Module + `\]`).FindStringSubmatch(log)
+			if m == nil {
+				t.Fatalf("the log names no %s function at offset %#x", f.Module, e.Offset)
+			}
+			want = m[1]
+			if e.Module != f.Module {
+				t.Errorf("%x: module %q, crash %q", f.Address, e.Module, f.Module)
+			}
+		}
+		if e.Name != want {
+			t.Errorf("sym %x = %s, want %s", f.Address, e, want)
+		}
+		n++
+	}
+	if dir == fixture && n != 20 {
+		t.Errorf("%d frames checked, crash-bt.txt has 20 past #0", n)
 	}
 }

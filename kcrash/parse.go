@@ -182,6 +182,9 @@ func (t *Table) Parse(words []string) (*Call, error) {
 		return nil, &ParseError{Reason: "empty command"}
 	}
 	name := words[0]
+	if name == "" {
+		return nil, &ParseError{Command: `""`, Word: name, Reason: "empty command name"}
+	}
 	cmd := t.Lookup(name)
 	call := &Call{Typed: name, Flags: map[string]bool{}}
 	rest := words[1:]

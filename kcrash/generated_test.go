@@ -1,0 +1,67 @@
+package kcrash_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ktriage/ktriage/internal/vmcores"
+	"github.com/ktriage/ktriage/kcrash"
+	"github.com/ktriage/ktriage/kview"
+	"github.com/ktriage/ktriage/triage"
+)
+
+// TestGeneratedDumps: on every generated dump (ELF from QEMU and
+// /proc/vmcore, kdump-compressed, flattened; 6.1.0-57), sys names the
+// release and the manifest's oops as PANIC, ps reads back with the
+// crashing task active, and mod and net answer.
+func TestGeneratedDumps(t *testing.T) {
+	for _, e := range vmcores.Manifest(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			d, k, err := triage.OpenVmcore(e.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			s := kcrash.New(kview.New(k), kcrash.WithDumpFile(e.Path, d.Info()))
+			caps := s.Capabilities()
+			if !caps.Kallsyms || !caps.BTF || !caps.KallsymsAll || !caps.ORC {
+				t.Errorf("capabilities %+v", caps)
+			}
+			as := s.Exec("sys; ps; mod; net")
+			for _, a := range as {
+				if a.Err != nil {
+					t.Errorf("%s: %v", a.Command, a.Err)
+				}
+			}
+			cs, text := transcript(t, as...)
+			if cs.Sys == nil || cs.Sys.Release != e.Kernel {
+				t.Errorf("sys: %+v, want release %s", cs.Sys, e.Kernel)
+			} else if e.Oops != "" && cs.Sys.Panic != e.Oops {
+				t.Errorf("PANIC %q, manifest's oops %q", cs.Sys.Panic, e.Oops)
+			}
+			active := 0
+			for _, tk := range cs.Tasks {
+				if tk.Active && tk.PID != 0 {
+					active++
+				}
+			}
+			if len(cs.Tasks) < 20 || active == 0 {
+				t.Errorf("ps: %d tasks read back, %d active non-idle", len(cs.Tasks), active)
+			}
+			log, err := os.ReadFile(e.Dmesg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mods := as[2].Result.(*kcrash.ModResult).Modules
+			for _, m := range mods {
+				if !strings.Contains(string(log), m.Name) {
+					t.Errorf("module %s is not in the log", m.Name)
+				}
+			}
+			if len(mods) == 0 || len(cs.NetDevs) == 0 {
+				t.Errorf("%d modules, %d devices in:\n%.2000s", len(mods), len(cs.NetDevs), text)
+			}
+		})
+	}
+}
