@@ -44,10 +44,7 @@ func (c *Call) Has(flag string) bool { return c.Flags[flag] }
 
 // String is the call as a command line.
 func (c *Call) String() string {
-	w := []string{c.Typed}
-	for _, f := range sortedFlags(c.Flags) {
-		w = append(w, f)
-	}
+	w := append([]string{c.Typed}, sortedFlags(c.Flags)...)
 	return strings.Join(append(w, c.Args...), " ")
 }
 
@@ -74,6 +71,9 @@ type ParseError struct {
 func (e *ParseError) Error() string {
 	if e.Command == "" {
 		return fmt.Sprintf("%q: %s", e.Word, e.Reason)
+	}
+	if e.Word == e.Command {
+		return e.Command + ": " + e.Reason
 	}
 	return fmt.Sprintf("%s: %q: %s", e.Command, e.Word, e.Reason)
 }
