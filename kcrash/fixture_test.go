@@ -3,6 +3,7 @@ package kcrash_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kcrash"
+	"github.com/ktriage/ktriage/ktypes"
 	"github.com/ktriage/ktriage/kview"
 	"github.com/ktriage/ktriage/triage"
 )
@@ -358,5 +360,31 @@ func symFrames(t *testing.T, dir string) {
 	}
 	if dir == fixture && n != 20 {
 		t.Errorf("%d frames checked, crash-bt.txt has 20 past #0", n)
+	}
+}
+
+// TestWellKnownGlobals: every global ktypes types without the kernel's
+// help prints with p when kallsyms has it, its type found in the dump's
+// BTF (a per-cpu one, at its small per-cpu offset, may not be readable).
+func TestWellKnownGlobals(t *testing.T) {
+	s := fixtureSession(t)
+	syms, err := s.View().Kernel().Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range ktypes.WellKnownVars() {
+		if _, ok := syms.Lookup(name); !ok {
+			continue
+		}
+		a := s.Exec("p " + name)[0]
+		if errors.Is(a.Err, ktypes.ErrNotFound) {
+			t.Errorf("p %s: %v", name, a.Err)
+		}
+	}
+	if got := kcrash.Text(run(t, s, "px avenrun").Result); !strings.HasPrefix(got, "avenrun = $") || !strings.Contains(got, "{0x") {
+		t.Errorf("px avenrun: %q", got)
+	}
+	if got := kcrash.Text(run(t, s, "p jiffies").Result); !regexp.MustCompile(`^jiffies = \$\d+ = \d+\n$`).MatchString(got) {
+		t.Errorf("p jiffies: %q", got)
 	}
 }

@@ -189,6 +189,9 @@ func (t *Table) Parse(words []string) (*Call, error) {
 	call := &Call{Typed: name, Flags: map[string]bool{}}
 	rest := words[1:]
 	if cmd == nil {
+		if why, ok := planned[name]; ok {
+			return nil, &ParseError{Command: name, Word: name, Reason: why}
+		}
 		st := t.Lookup("struct")
 		if st == nil || len(rest) == 0 || !isIdent(name) {
 			return nil, &ParseError{Command: name, Word: name, Reason: "no such command (help lists them)"}
@@ -272,6 +275,13 @@ func (c *Command) flagList() string {
 		n = append(n, f.Name)
 	}
 	return " (" + c.Name + " takes " + strings.Join(n, ", ") + ")"
+}
+
+// planned names the crash commands still to come, so that asking for one
+// says why it is missing rather than that it does not exist. An entry
+// stops mattering once Register adds the command.
+var planned = map[string]string{
+	"bt": "not available yet: the backtrace needs the ORC unwinder being written",
 }
 
 // isIdent reports whether s can be a C type name.
