@@ -1,6 +1,7 @@
 package kcrash_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -61,6 +62,29 @@ func TestGeneratedDumps(t *testing.T) {
 			}
 			if len(mods) == 0 || len(cs.NetDevs) == 0 {
 				t.Errorf("%d modules, %d devices in:\n%.2000s", len(mods), len(cs.NetDevs), text)
+			}
+			// The guest pinged: its raw socket is listed under its task,
+			// as crashlog reads foreach net -s.
+			fe := run(t, s, "foreach net -s")
+			want := map[string]kcrash.Socket{}
+			for _, ts := range fe.Result.(*kcrash.SocketsResult).Tasks {
+				for _, sk := range ts.Sockets {
+					want[fmt.Sprintf("%d/%d", ts.Task.PID, sk.FD)] = sk
+				}
+			}
+			fs, ftext := transcript(t, fe)
+			if len(want) == 0 || len(fs.Sockets) != len(want) {
+				t.Fatalf("%d sockets, crashlog reads %d:\n%.2000s", len(want), len(fs.Sockets), ftext)
+			}
+			for _, got := range fs.Sockets {
+				if got.Task == nil {
+					t.Errorf("socket %x read without its task", got.Sock)
+					continue
+				}
+				w, ok := want[fmt.Sprintf("%d/%d", got.Task.PID, got.FD)]
+				if !ok || got.Sock != uint64(w.Sock) || got.Socket != uint64(w.Socket) || got.Family != w.Family || got.Type != w.Type {
+					t.Errorf("crashlog reads %+v, foreach gave %+v", got, w)
+				}
 			}
 		})
 	}
