@@ -46,7 +46,7 @@ func (t PsTask) String() string {
 	if t.KernelThread {
 		comm = "[" + comm + "]"
 	}
-	return fmt.Sprintf("%s%5d %7d %4d  %016x  %2s  %4.1f %8d %8d  %s", mark, t.PID, t.PPID, t.CPU, uint64(t.Task), t.State, t.MemPct, t.VSZ, t.RSS, comm)
+	return fmt.Sprintf("%s%6d %6d %3d  %016x  %2s  %4.1f %8d %8d  %s", mark, t.PID, t.PPID, t.CPU, uint64(t.Task), t.State, t.MemPct, t.VSZ, t.RSS, comm)
 }
 
 // WriteText implements Result.
