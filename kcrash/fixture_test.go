@@ -126,7 +126,7 @@ func TestRdSymbol(t *testing.T) {
 	if len(cs.Reads) != 1 || len(cs.Reads[0].Words) != 1 || cs.Reads[0].Words[0] != skb {
 		t.Errorf("crashlog reads %+v, want the word %#x", cs.Reads, skb)
 	}
-	checkJSON(t, a, fmt.Sprintf(`"words":[%d]`, skb))
+	checkJSON(t, a, fmt.Sprintf(`"words":["%#x"]`, skb))
 }
 
 // TestStructSKB: `struct sk_buff ADDR` shows every member crash-skb.txt

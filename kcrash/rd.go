@@ -14,8 +14,10 @@ const maxRdBytes = 64 << 10
 type RdResult struct {
 	Addr Addr `json:"addr"`
 	// Size is the bytes per word: 8, 4, 2 or 1.
-	Size  int      `json:"size"`
-	Words []uint64 `json:"words"`
+	Size int `json:"size"`
+	// Words are the values, in JSON as hex strings like addresses (a
+	// 64-bit word does not survive a JSON number).
+	Words []Addr `json:"words"`
 	// Note says what a bound or an unreadable page cut.
 	Note string `json:"note,omitempty"`
 
@@ -32,7 +34,7 @@ func (r *RdResult) WriteText(w io.Writer) error {
 		end := min(i+perLine, len(r.Words))
 		var words []string
 		for _, x := range r.Words[i:end] {
-			words = append(words, fmt.Sprintf("%0*x", 2*r.Size, x))
+			words = append(words, fmt.Sprintf("%0*x", 2*r.Size, uint64(x)))
 		}
 		line := strings.Join(words, " ")
 		fmt.Fprintf(&b, "%016x:  %-*s   %s\n", uint64(r.Addr)+uint64(i*r.Size), width, line, ascii(r.raw[i*r.Size:end*r.Size]))
@@ -112,7 +114,7 @@ func runRd(s *Session, c *Call) (Result, error) {
 		default:
 			x = uint64(raw[i])
 		}
-		r.Words = append(r.Words, x)
+		r.Words = append(r.Words, Addr(x))
 	}
 	if readErr != nil {
 		if len(r.Words) == 0 {
