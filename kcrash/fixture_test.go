@@ -388,3 +388,25 @@ func TestWellKnownGlobals(t *testing.T) {
 		t.Errorf("p jiffies: %q", got)
 	}
 }
+
+// TestPerCPU: p of a per-cpu variable lists each CPU's copy, and CPU 0's
+// current_task holds the task ps marks active on CPU 0.
+func TestPerCPU(t *testing.T) {
+	s := fixtureSession(t)
+	a := run(t, s, "p current_task")
+	r, ok := a.Result.(*kcrash.PerCPUResult)
+	if !ok || len(r.Addrs) != 2 || !strings.Contains(kcrash.Text(r), "  struct task_struct *current_task;\n") {
+		t.Fatalf("p current_task: %s", kcrash.Text(a.Result))
+	}
+	rd := run(t, s, fmt.Sprintf("rd %x", uint64(r.Addrs[0]))).Result.(*kcrash.RdResult)
+	var active kcrash.Addr
+	for _, tk := range run(t, s, "ps").Result.(*kcrash.PsResult).Tasks {
+		if tk.Active && tk.CPU == 0 {
+			active = tk.Task
+		}
+	}
+	if active == 0 || len(rd.Words) != 1 || rd.Words[0] != active {
+		t.Errorf("cpu 0's current_task holds %v, ps's active task on cpu 0 is %v", rd.Words, active)
+	}
+	checkJSON(t, a, `"symbol":"current_task"`)
+}

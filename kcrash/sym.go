@@ -164,6 +164,9 @@ func runPrint(s *Session, c *Call) (Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s at %#x: %w (rd reads it untyped)", name, addr, err)
 	}
+	if s.isPerCPU(addr) {
+		return s.perCPU(name, addr, t)
+	}
 	if arr, ok := t.(*btf.Array); ok && arr.Nelems == 0 {
 		t = &btf.Array{Index: arr.Index, Type: arr.Type, Nelems: maxArrayVar}
 	}
@@ -173,4 +176,52 @@ func runPrint(s *Session, c *Call) (Result, error) {
 	}
 	s.seq++
 	return &PrintResult{Symbol: name, Addr: Addr(addr), Type: ktypes.TypeName(t), Value: toJSON("", v), Seq: s.seq, v: v, p: s.printer(c.Typed == "px")}, nil
+}
+
+// isPerCPU reports whether addr is a per-cpu variable's kallsyms value:
+// an offset between __per_cpu_start and __per_cpu_end, not an address.
+func (s *Session) isPerCPU(addr uint64) bool {
+	syms, err := s.v.Kernel().Symbols()
+	if err != nil {
+		return false
+	}
+	start, ok1 := syms.Lookup("__per_cpu_start")
+	end, ok2 := syms.Lookup("__per_cpu_end")
+	return ok1 && ok2 && addr >= start && addr < end
+}
+
+// PerCPUResult is p of a per-cpu variable: its type and each CPU's copy's
+// address, as crash shows it.
+type PerCPUResult struct {
+	Symbol string `json:"symbol"`
+	Type   string `json:"type"`
+	Offset Addr   `json:"offset"`
+	Addrs  []Addr `json:"addrs"`
+}
+
+// WriteText implements Result.
+func (r *PerCPUResult) WriteText(w io.Writer) error {
+	var b strings.Builder
+	decl := r.Type + " " + r.Symbol
+	if strings.HasSuffix(r.Type, "*") {
+		decl = r.Type + r.Symbol
+	}
+	fmt.Fprintf(&b, "PER-CPU DATA TYPE:\n  %s;\nPER-CPU ADDRESSES:\n", decl)
+	for i, a := range r.Addrs {
+		fmt.Fprintf(&b, "  [%d]: %x\n", i, uint64(a))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (s *Session) perCPU(name string, off uint64, t btf.Type) (Result, error) {
+	r := &PerCPUResult{Symbol: name, Type: ktypes.TypeName(t), Offset: Addr(off)}
+	for cpu := 0; cpu < s.v.NumCPUs(); cpu++ {
+		a, err := s.v.PerCPU(off, cpu)
+		if err != nil {
+			return r, fmt.Errorf("%s: cpu %d: %w", name, cpu, err)
+		}
+		r.Addrs = append(r.Addrs, Addr(a))
+	}
+	return r, nil
 }
