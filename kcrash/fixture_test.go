@@ -15,6 +15,7 @@ import (
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/kcrash"
+	"github.com/ktriage/ktriage/kernel"
 	"github.com/ktriage/ktriage/ktypes"
 	"github.com/ktriage/ktriage/kview"
 	"github.com/ktriage/ktriage/triage"
@@ -409,4 +410,43 @@ func TestPerCPU(t *testing.T) {
 		t.Errorf("cpu 0's current_task holds %v, ps's active task on cpu 0 is %v", rd.Words, active)
 	}
 	checkJSON(t, a, `"symbol":"current_task"`)
+}
+
+// TestNoKallsyms: a kernel whose VMCOREINFO lacks the kallsyms keys (as
+// before 6.0) is named so on the capability line, sys still answers from
+// VMCOREINFO and the log, and the commands that need symbols say why they
+// cannot answer.
+func TestNoKallsyms(t *testing.T) {
+	path := testshared.Path(t, fixture+"vmcore.kdump-d31")
+	d, _, err := triage.OpenVmcore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var kept []string
+	for _, l := range strings.Split(d.VMCOREINFO(), "\n") {
+		if !strings.Contains(l, "kallsyms") {
+			kept = append(kept, l)
+		}
+	}
+	k, err := kernel.New(d, strings.Join(kept, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()))
+	caps := s.Capabilities()
+	line := kcrash.Text(caps)
+	if caps.Kallsyms || caps.BTF || !strings.Contains(line, "no kallsyms: VMCOREINFO lacks its kallsyms keys (kernel 6.0+") || !strings.Contains(line, "pass --vmlinux") {
+		t.Errorf("capabilities: %s", line)
+	}
+	sys := run(t, s, "sys").Result.(*kcrash.SysResult)
+	if sys.Release != "6.1.0-56-cloud-amd64" || sys.Panic != "kernel BUG at net/core/skbuff.c:3090!" || sys.Date.IsZero() {
+		t.Errorf("sys without kallsyms: %+v", sys)
+	}
+	for _, line := range []string{"ps", "rd skbcsum_bad_skb", "struct sk_buff ffff8afc013cd300", "mod"} {
+		a := s.Exec(line)[0]
+		if a.Err == nil || !strings.Contains(a.Error(), "kallsyms") {
+			t.Errorf("%s: error %v, want one naming kallsyms", line, a.Err)
+		}
+	}
 }
