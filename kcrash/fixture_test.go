@@ -450,3 +450,38 @@ func TestNoKallsyms(t *testing.T) {
 		}
 	}
 }
+
+// TestFiles: the panic task's files with their full paths, walked across
+// the devtmpfs mount (/dev/console) as d_path does, its root and cwd;
+// crash's header reads back as the task.
+func TestFiles(t *testing.T) {
+	s := fixtureSession(t)
+	a := run(t, s, "files 104")
+	r := a.Result.(*kcrash.FilesResult)
+	if len(r.Tasks) != 1 || r.Tasks[0].Root != "/" || r.Tasks[0].Cwd == "" {
+		t.Fatalf("files 104: %s", kcrash.Text(r))
+	}
+	paths := map[int]string{}
+	for _, f := range r.Tasks[0].Files {
+		paths[f.FD] = f.Path
+	}
+	// insmod was given its module on the command line, with its
+	// console as stdin, stdout and stderr.
+	if paths[0] != "/dev/console" || paths[2] != "/dev/console" || paths[3] != "/lib/modules/skbcsum.ko" {
+		t.Errorf("paths %v", paths)
+	}
+	if !strings.Contains(kcrash.Text(r), "ROOT: / ") {
+		t.Errorf("no ROOT line: %s", kcrash.Text(r))
+	}
+	checkJSON(t, a, `"path":"/lib/modules/skbcsum.ko"`)
+	// Every task's files: the idle tasks are left out, as crash does.
+	all := run(t, s, "foreach files").Result.(*kcrash.FilesResult)
+	for _, tf := range all.Tasks {
+		if tf.Task.PID == 0 {
+			t.Errorf("foreach lists an idle task")
+		}
+	}
+	if len(all.Tasks) < 20 {
+		t.Errorf("foreach files: %d tasks", len(all.Tasks))
+	}
+}

@@ -3,6 +3,7 @@ package kcrash_test
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,6 +72,11 @@ func TestGeneratedDumps(t *testing.T) {
 				for _, sk := range ts.Sockets {
 					want[fmt.Sprintf("%d/%d", ts.Task.PID, sk.FD)] = sk
 				}
+			}
+			// Its socket's path is as /proc/PID/fd shows it.
+			fl := kcrash.Text(run(t, s, "foreach files").Result)
+			if !regexp.MustCompile(` SOCK socket:\[\d+\]\n`).MatchString(fl) {
+				t.Errorf("no socket:[INODE] path in foreach files")
 			}
 			fs, ftext := transcript(t, fe)
 			if len(want) == 0 || len(fs.Sockets) != len(want) {

@@ -213,14 +213,17 @@ type FilesResult struct {
 
 // TaskFiles is one task's descriptors.
 type TaskFiles struct {
-	Task   TaskRef `json:"task"`
-	Files  []File  `json:"files"`
+	Task TaskRef `json:"task"`
+	// Root and Cwd are the task's root and working directory.
+	Root   string `json:"root,omitempty"`
+	Cwd    string `json:"cwd,omitempty"`
+	Files  []File `json:"files"`
 	Error  string  `json:"error,omitempty"`
 	header string
 }
 
-// File is one descriptor. Path is the dentry's last component only: the
-// full path needs a walk of the mounts, not done yet.
+// File is one descriptor. Path is the file's full path, walked up its
+// dentries and mounts as d_path does.
 type File struct {
 	FD     int    `json:"fd"`
 	File   Addr   `json:"file"`
@@ -238,6 +241,9 @@ func (r *FilesResult) WriteText(w io.Writer) error {
 			b.WriteByte('\n')
 		}
 		b.WriteString(t.header + "\n")
+		if t.Root != "" || t.Cwd != "" {
+			fmt.Fprintf(&b, "ROOT: %s    CWD: %s\n", t.Root, t.Cwd)
+		}
 		if t.Error != "" {
 			b.WriteString(t.Error + "\n")
 			continue
@@ -259,12 +265,17 @@ func (s *Session) files(tasks []*kview.Task) *FilesResult {
 	r := &FilesResult{}
 	for _, t := range tasks {
 		tf := TaskFiles{Task: taskRef(t), header: taskHeader(t), Files: []File{}}
+		tf.Root, tf.Cwd = s.rootCwd(t.Addr)
 		fds, err := s.v.Files(t.Addr)
 		if err != nil {
 			tf.Error = fmt.Sprintf("files of PID %d: %v", t.PID, err)
 		}
 		for _, fd := range fds {
-			tf.Files = append(tf.Files, File{FD: fd.Num, File: Addr(fd.File), Dentry: Addr(fd.Dentry), Inode: Addr(fd.Inode), Type: fd.Type, Path: fd.Path})
+			path := s.filePath(fd.File, fd.Type, fd.Inode)
+			if path == "" {
+				path = fd.Path // the last component, when the walk fails
+			}
+			tf.Files = append(tf.Files, File{FD: fd.Num, File: Addr(fd.File), Dentry: Addr(fd.Dentry), Inode: Addr(fd.Inode), Type: fd.Type, Path: path})
 		}
 		r.Tasks = append(r.Tasks, tf)
 	}
