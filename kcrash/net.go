@@ -218,7 +218,7 @@ type TaskFiles struct {
 	Root   string `json:"root,omitempty"`
 	Cwd    string `json:"cwd,omitempty"`
 	Files  []File `json:"files"`
-	Error  string  `json:"error,omitempty"`
+	Error  string `json:"error,omitempty"`
 	header string
 }
 
