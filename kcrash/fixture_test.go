@@ -485,3 +485,29 @@ func TestFiles(t *testing.T) {
 		t.Errorf("foreach files: %d tasks", len(all.Tasks))
 	}
 }
+
+// TestStructTask: a task_struct prints its comm as gdb does, past the
+// NUL, and crashlog reads the dump back with its pid and comm.
+func TestStructTask(t *testing.T) {
+	s := fixtureSession(t)
+	var task kcrash.Addr
+	for _, tk := range run(t, s, "ps 104").Result.(*kcrash.PsResult).Tasks {
+		task = tk.Task
+	}
+	a := run(t, s, fmt.Sprintf("task_struct %x", uint64(task)))
+	text := kcrash.Text(a.Result)
+	if !strings.Contains(text, "\n  comm = \"insmod\\000\\000\\000\\000\\000\\000\\000\\000\\000\",\n") {
+		t.Errorf("comm not as gdb prints it")
+	}
+	cs, _ := transcript(t, a)
+	obj := cs.Objects.Find("task_struct", uint64(task))
+	if obj == nil {
+		t.Fatal("crashlog reads no task_struct back")
+	}
+	if pid, ok := obj.Value.Uint("pid"); !ok || pid != 104 {
+		t.Errorf("pid %d %v", pid, ok)
+	}
+	if comm, ok := obj.Value.Get("comm"); !ok || !strings.HasPrefix(comm.Str, "insmod") {
+		t.Errorf("comm %+v", comm)
+	}
+}

@@ -1,6 +1,7 @@
 package kcrash
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -129,4 +130,27 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d words kept", n)
 		}
 	})
+}
+
+func TestGdbString(t *testing.T) {
+	z := func(n int) []byte { return make([]byte, n) }
+	for _, c := range []struct {
+		in   []byte
+		want string
+	}{
+		{append([]byte("insmod"), z(10)...), `"insmod\000\000\000\000\000\000\000\000\000"`},
+		{append([]byte{0xd2}, z(47)...), `"\322", '\000' <repeats 46 times>`},
+		{z(16), `'\000' <repeats 15 times>`},
+		{z(4), `"\000\000\000"`},
+		{nil, `""`},
+		{[]byte("abc"), `"abc"`},
+		{[]byte("a\"b'\n\x7f"), `"a\"b'\n\177"`},
+		{append(append([]byte("x"), bytes.Repeat([]byte("y"), 11)...), 'z', 0), `"x", 'y' <repeats 11 times>, "z"`},
+		{bytes.Repeat([]byte("y"), 10), `"yyyyyyyyyy"`},
+		{bytes.Repeat([]byte("ab"), 150), `"` + strings.Repeat("ab", 100) + `"...`},
+	} {
+		if got := gdbString(c.in); got != c.want {
+			t.Errorf("%q: %s, want %s", c.in, got, c.want)
+		}
+	}
 }

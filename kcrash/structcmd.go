@@ -31,6 +31,8 @@ type StructItem struct {
 	Addr  Addr       `json:"addr"`
 	Value *jsonValue `json:"value"`
 	obj   *kobj.Object
+	t     btf.Type
+	raw   []byte
 }
 
 // LayoutEntry is one member of `struct -o`: its byte offset, C type and
@@ -58,15 +60,20 @@ func (r *StructResult) WriteText(w io.Writer) error {
 	}
 	for _, o := range r.Objects {
 		v := o.obj.Value
+		at := &loc{t: o.t, raw: o.raw}
 		if len(r.Members) == 0 {
 			fmt.Fprintf(&b, "%s {\n", r.Type)
-			r.p.fields(&b, v, 2)
+			r.p.fields(&b, v, at, 2)
 			b.WriteString("}\n")
 			continue
 		}
 		for _, m := range r.Members {
 			mv, _ := v.Get(m)
-			r.p.member(&b, lastPart(m), mv, 2, true)
+			var ml *loc
+			if f, err := ktypes.Member(o.t, m); err == nil {
+				ml = &loc{t: f.Type, off: f.Offset, raw: o.raw}
+			}
+			r.p.member(&b, lastPart(m), mv, ml, 2, true)
 		}
 	}
 	if r.Note != "" {
@@ -140,11 +147,11 @@ func runStruct(s *Session, c *Call) (Result, error) {
 	size, _ := btf.Sizeof(t)
 	for i := uint64(0); i < n; i++ {
 		a := addr + i*uint64(size)
-		obj, err := s.v.Object(kind+typ, a)
+		obj, ot, raw, err := s.v.ObjectBytes(kind+typ, a)
 		if err != nil {
 			return r, fmt.Errorf("%s at %#x: %w", r.Type, a, err)
 		}
-		item := &StructItem{Addr: Addr(a), obj: obj}
+		item := &StructItem{Addr: Addr(a), obj: obj, t: ot, raw: raw}
 		if len(r.Members) == 0 {
 			item.Value = toJSON("", obj.Value)
 		} else {

@@ -127,8 +127,9 @@ type PrintResult struct {
 	Value  *jsonValue `json:"value"`
 	Seq    int        `json:"seq"`
 
-	v *kobj.Value
-	p *printer
+	v  *kobj.Value
+	p  *printer
+	at *loc
 }
 
 // WriteText implements Result: crash's "jiffies = $1 = 4294937296".
@@ -137,7 +138,7 @@ func (r *PrintResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%s = $%d = ", r.Symbol, r.Seq)
 	if r.v.Kind == kobj.Struct || isStructy(r.v) {
 		var m strings.Builder
-		r.p.member(&m, "", r.v, 0, false)
+		r.p.member(&m, "", r.v, r.at, 0, false)
 		b.WriteString(m.String())
 	} else {
 		b.WriteString(r.p.scalar(r.v) + "\n")
@@ -170,12 +171,13 @@ func runPrint(s *Session, c *Call) (Result, error) {
 	if arr, ok := t.(*btf.Array); ok && arr.Nelems == 0 {
 		t = &btf.Array{Index: arr.Index, Type: arr.Type, Nelems: maxArrayVar}
 	}
-	v, err := s.v.Value(t, addr)
+	raw, err := s.v.ValueBytes(t, addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	v := s.v.Decode(t, raw)
 	s.seq++
-	return &PrintResult{Symbol: name, Addr: Addr(addr), Type: ktypes.TypeName(t), Value: toJSON("", v), Seq: s.seq, v: v, p: s.printer(c.Typed == "px")}, nil
+	return &PrintResult{Symbol: name, Addr: Addr(addr), Type: ktypes.TypeName(t), Value: toJSON("", v), Seq: s.seq, v: v, p: s.printer(c.Typed == "px"), at: &loc{t: t, raw: raw}}, nil
 }
 
 // isPerCPU reports whether addr is a per-cpu variable's kallsyms value:

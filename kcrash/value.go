@@ -13,8 +13,8 @@ import (
 // gdb's default `set print elements 200`.
 const maxPrintElems = 200
 
-// repeatThreshold is gdb's: a run of this many equal elements prints as
-// "V <repeats N times>".
+// repeatThreshold is gdb's: a run of more than this many equal elements
+// prints as "V <repeats N times>".
 const repeatThreshold = 10
 
 // printer renders kobj values as gdb (and so crash) prints them.
@@ -127,7 +127,7 @@ func (p *printer) inlineArray(v *kobj.Value) string {
 		for j < len(v.Elems) && p.scalar(v.Elems[j]) == e {
 			j++
 		}
-		if j-i >= repeatThreshold {
+		if j-i > repeatThreshold {
 			parts = append(parts, fmt.Sprintf("%s <repeats %d times>", e, j-i))
 			n += repeatThreshold
 			i = j
@@ -151,9 +151,24 @@ func isStructy(v *kobj.Value) bool {
 	return v.Kind == kobj.Array && len(v.Elems) > 0 && v.Elems[0].Kind == kobj.Struct
 }
 
+// loc is where a value lies in the bytes read, when they are known: its
+// type and bit offset. It lets a char array print past its first NUL.
+type loc struct {
+	t   btf.Type
+	off uint64
+	raw []byte
+}
+
+func (l *loc) known() bool { return l != nil && l.t != nil && l.raw != nil }
+
+// at is the location of member m of the struct or union at l.
+func (l *loc) at(m btf.Member) *loc {
+	return &loc{t: m.Type, off: l.off + uint64(m.Offset), raw: l.raw}
+}
+
 // member writes one "name = value" (or an anonymous member's "{...}") at
 // indent, with its trailing comma when comma is set.
-func (p *printer) member(b *strings.Builder, name string, v *kobj.Value, indent int, comma bool) {
+func (p *printer) member(b *strings.Builder, name string, v *kobj.Value, at *loc, indent int, comma bool) {
 	pad := strings.Repeat(" ", indent)
 	b.WriteString(pad)
 	if name != "" {
@@ -162,22 +177,37 @@ func (p *printer) member(b *strings.Builder, name string, v *kobj.Value, indent 
 	switch {
 	case v.Kind == kobj.Struct:
 		b.WriteString("{\n")
-		p.fields(b, v, indent+2)
+		p.fields(b, v, at, indent+2)
 		b.WriteString(pad + "}")
 	case isStructy(v):
 		b.WriteString("{{\n")
+		var elem btf.Type
+		var stride uint64
+		if at.known() {
+			if arr, ok := btf.UnderlyingType(at.t).(*btf.Array); ok {
+				if sz, err := btf.Sizeof(arr.Type); err == nil {
+					elem, stride = arr.Type, uint64(sz)*8
+				}
+			}
+		}
 		n := min(len(v.Elems), maxPrintElems)
 		for i := 0; i < n; i++ {
 			if i > 0 {
 				b.WriteString(pad + "  }, {\n")
 			}
-			p.fields(b, v.Elems[i], indent+4)
+			var el *loc
+			if elem != nil {
+				el = &loc{t: elem, off: at.off + uint64(i)*stride, raw: at.raw}
+			}
+			p.fields(b, v.Elems[i], el, indent+4)
 		}
 		b.WriteString(pad + "  }")
 		if n < len(v.Elems) {
 			b.WriteString("...")
 		}
 		b.WriteString("}")
+	case v.Kind == kobj.String && at.known():
+		b.WriteString(p.charArray(v, at))
 	default:
 		b.WriteString(p.scalar(v))
 	}
@@ -188,10 +218,84 @@ func (p *printer) member(b *strings.Builder, name string, v *kobj.Value, indent 
 }
 
 // fields writes a struct's members at indent, gdb's commas between them.
-func (p *printer) fields(b *strings.Builder, v *kobj.Value, indent int) {
-	for i, f := range v.Fields {
-		p.member(b, f.Name, f.Value, indent, i < len(v.Fields)-1)
+func (p *printer) fields(b *strings.Builder, v *kobj.Value, at *loc, indent int) {
+	var members []btf.Member
+	if at.known() {
+		switch c := btf.UnderlyingType(at.t).(type) {
+		case *btf.Struct:
+			members = c.Members
+		case *btf.Union:
+			members = c.Members
+		}
 	}
+	for i, f := range v.Fields {
+		var fl *loc
+		if len(members) == len(v.Fields) {
+			fl = at.at(members[i])
+		}
+		p.member(b, f.Name, f.Value, fl, indent, i < len(v.Fields)-1)
+	}
+}
+
+// charArray prints a char array's bytes as gdb does with its defaults
+// (print null-stop off, repeats 10, elements 200): every byte, the final
+// NUL taken as the terminator, runs of more than ten alike as
+// '\000' <repeats 46 times>.
+func (p *printer) charArray(v *kobj.Value, at *loc) string {
+	arr, ok := btf.UnderlyingType(at.t).(*btf.Array)
+	start := at.off / 8
+	if !ok || at.off%8 != 0 || start > uint64(len(at.raw)) {
+		return quote(v.Str)
+	}
+	bs := at.raw[start:min(start+uint64(arr.Nelems), uint64(len(at.raw)))]
+	return gdbString(bs)
+}
+
+// gdbString renders bytes as gdb prints a char array.
+func gdbString(bs []byte) string {
+	cut := false
+	if len(bs) > maxPrintElems {
+		bs, cut = bs[:maxPrintElems], true
+	} else if len(bs) > 0 && bs[len(bs)-1] == 0 {
+		bs = bs[:len(bs)-1]
+	}
+	var segs []string
+	var cur strings.Builder
+	open := false
+	for i := 0; i < len(bs); {
+		j := i + 1
+		for j < len(bs) && bs[j] == bs[i] {
+			j++
+		}
+		if j-i > repeatThreshold {
+			if open {
+				segs = append(segs, cur.String()+`"`)
+				cur.Reset()
+				open = false
+			}
+			segs = append(segs, fmt.Sprintf("'%s' <repeats %d times>", escapeChar(bs[i], '\''), j-i))
+			i = j
+			continue
+		}
+		if !open {
+			cur.WriteByte('"')
+			open = true
+		}
+		for ; i < j; i++ {
+			cur.WriteString(escapeChar(bs[i], '"'))
+		}
+	}
+	if open {
+		segs = append(segs, cur.String()+`"`)
+	}
+	if len(segs) == 0 {
+		segs = []string{`""`}
+	}
+	s := strings.Join(segs, ", ")
+	if cut {
+		s += "..."
+	}
+	return s
 }
 
 // escapeChar renders one byte as C does inside quotes q.
