@@ -511,3 +511,18 @@ func TestStructTask(t *testing.T) {
 		t.Errorf("comm %+v", comm)
 	}
 }
+
+// TestRdSymbols: rd -s shows a word that points at a symbol as the
+// symbol, as crashlog reads it back.
+func TestRdSymbols(t *testing.T) {
+	s := fixtureSession(t)
+	off, err := s.View().Offset("uts_namespace", "user_ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := run(t, s, fmt.Sprintf("rd -s init_uts_ns+%d 2", off))
+	cs, text := transcript(t, a)
+	if len(cs.Reads) != 1 || len(cs.Reads[0].Symbols) != 2 || cs.Reads[0].Symbols[0] != "init_user_ns" {
+		t.Errorf("crashlog reads %+v from:\n%s", cs.Reads, text)
+	}
+}

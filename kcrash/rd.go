@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// kernelImageBase is where x86_64's kernel image and module area begin.
+const kernelImageBase = 0xffffffff80000000
+
 // maxRdBytes bounds one rd: 64 KiB, 8192 64-bit words.
 const maxRdBytes = 64 << 10
 
@@ -18,6 +21,9 @@ type RdResult struct {
 	// Words are the values, in JSON as hex strings like addresses (a
 	// 64-bit word does not survive a JSON number).
 	Words []Addr `json:"words"`
+	// Symbols holds, for rd -s, the symbol each word points at
+	// ("init_user_ns", "skb_checksum_help+138"), "" for a plain word.
+	Symbols []string `json:"symbols,omitempty"`
 	// Note says what a bound or an unreadable page cut.
 	Note string `json:"note,omitempty"`
 
@@ -33,10 +39,19 @@ func (r *RdResult) WriteText(w io.Writer) error {
 	for i := 0; i < len(r.Words); i += perLine {
 		end := min(i+perLine, len(r.Words))
 		var words []string
-		for _, x := range r.Words[i:end] {
+		for k, x := range r.Words[i:end] {
+			if r.Symbols != nil && r.Symbols[i+k] != "" {
+				words = append(words, fmt.Sprintf("%-16s", r.Symbols[i+k]))
+				continue
+			}
 			words = append(words, fmt.Sprintf("%0*x", 2*r.Size, uint64(x)))
 		}
 		line := strings.Join(words, " ")
+		if r.Symbols != nil {
+			// rd -s prints no ASCII column.
+			fmt.Fprintf(&b, "%016x:  %s\n", uint64(r.Addr)+uint64(i*r.Size), strings.TrimRight(line, " "))
+			continue
+		}
 		fmt.Fprintf(&b, "%016x:  %-*s   %s\n", uint64(r.Addr)+uint64(i*r.Size), width, line, ascii(r.raw[i*r.Size:end*r.Size]))
 	}
 	if r.Note != "" {
@@ -115,6 +130,19 @@ func runRd(s *Session, c *Call) (Result, error) {
 			x = uint64(raw[i])
 		}
 		r.Words = append(r.Words, Addr(x))
+	}
+	if c.Has("-s") {
+		if size != 8 {
+			return nil, fmt.Errorf("-s shows 64-bit words only")
+		}
+		r.Symbols = make([]string, len(r.Words))
+		for i, w := range r.Words {
+			// Only the kernel image and modules (the top 2 GiB) hold
+			// symbols; a small number near an absolute symbol is data.
+			if uint64(w) >= kernelImageBase {
+				r.Symbols[i] = s.symOff(uint64(w))
+			}
+		}
 	}
 	if readErr != nil {
 		if len(r.Words) == 0 {
