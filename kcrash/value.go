@@ -103,6 +103,13 @@ func (p *printer) scalar(v *kobj.Value) string {
 		if strings.HasPrefix(v.Type, "char ") || strings.HasPrefix(v.Type, "const char ") || strings.HasPrefix(v.Type, "unsigned char ") {
 			return s + " " + quote(v.Str)
 		}
+		// Into the kernel image or a module: gdb names the symbol and
+		// the offset in it.
+		if v.Num >= kernelImageBase {
+			if name := p.s.symOff(v.Num); name != "" {
+				return s + " <" + name + ">"
+			}
+		}
 		return s
 	case kobj.String:
 		return quote(v.Str)
