@@ -526,3 +526,25 @@ func TestRdSymbols(t *testing.T) {
 		t.Errorf("crashlog reads %+v from:\n%s", cs.Reads, text)
 	}
 }
+
+// TestStructLayout: struct -o gives each member's offset as the type
+// says, anonymous unions opened in place, and the size.
+func TestStructLayout(t *testing.T) {
+	s := fixtureSession(t)
+	a := run(t, s, "struct -o sk_buff")
+	text := kcrash.Text(a.Result)
+	for _, m := range []struct{ path, decl string }{{"len", "unsigned int len;"}, {"head", "unsigned char *head;"}, {"cb", "char cb[48];"}, {"dev", "struct net_device *dev;"}} {
+		off, err := s.View().Offset("sk_buff", m.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`\n *\[` + strconv.FormatUint(off, 10) + `\] +` + regexp.QuoteMeta(m.decl) + `\n`).MatchString(text) {
+			t.Errorf("no [%d] %s in:\n%.1500s", off, m.decl, text)
+		}
+	}
+	r := a.Result.(*kcrash.StructResult)
+	if r.Size < 200 || !strings.HasSuffix(text, fmt.Sprintf("}\nSIZE: %d\n", r.Size)) || !strings.Contains(text, "union {\n") {
+		t.Errorf("size %d, text ends %q", r.Size, text[max(0, len(text)-40):])
+	}
+	checkJSON(t, a, `"name":"len"`)
+}

@@ -21,9 +21,12 @@ type StructResult struct {
 	Members []string      `json:"members,omitempty"`
 	Objects []*StructItem `json:"objects,omitempty"`
 	Layout  []LayoutEntry `json:"layout,omitempty"`
-	Note    string        `json:"note,omitempty"`
+	// Size is sizeof the type, with -o.
+	Size int    `json:"size,omitempty"`
+	Note string `json:"note,omitempty"`
 
 	p *printer
+	t btf.Type
 }
 
 // StructItem is one decoded object.
@@ -49,14 +52,8 @@ func (r *StructResult) WriteText(w io.Writer) error {
 	var b strings.Builder
 	if r.Layout != nil {
 		fmt.Fprintf(&b, "%s {\n", r.Type)
-		for _, e := range r.Layout {
-			bits := ""
-			if e.Bits != 0 {
-				bits = fmt.Sprintf(" : %d", e.Bits)
-			}
-			fmt.Fprintf(&b, "  [%d] %s %s%s;\n", e.Offset, e.Type, e.Name, bits)
-		}
-		b.WriteString("}\n")
+		writeLayout(&b, r.t, 0, 1)
+		fmt.Fprintf(&b, "}\nSIZE: %d\n", r.Size)
 	}
 	for _, o := range r.Objects {
 		v := o.obj.Value
@@ -119,7 +116,9 @@ func runStruct(s *Session, c *Call) (Result, error) {
 		}
 	}
 	if c.Has("-o") {
-		r.Layout = layout(t)
+		r.Layout, r.t = layout(t), t
+		size, _ := btf.Sizeof(t)
+		r.Size = size
 	}
 	if len(c.Args) < 2 {
 		if r.Layout == nil {
@@ -192,4 +191,55 @@ func layout(t btf.Type) []LayoutEntry {
 	}
 	walk(t, 0, 0)
 	return out
+}
+
+// maxLayoutDepth bounds the anonymous members expanded by -o.
+const maxLayoutDepth = 8
+
+// writeLayout writes t's members as crash's struct -o does: the byte
+// offset in brackets, then the declaration, anonymous structs and unions
+// opened in place.
+func writeLayout(b *strings.Builder, t btf.Type, base uint64, depth int) {
+	var ms []btf.Member
+	switch c := btf.UnderlyingType(t).(type) {
+	case *btf.Struct:
+		ms = c.Members
+	case *btf.Union:
+		ms = c.Members
+	}
+	pad := strings.Repeat("    ", depth)
+	for _, m := range ms {
+		off := base + uint64(m.Offset)
+		if m.Name == "" && depth < maxLayoutDepth {
+			kind := "struct"
+			if _, ok := btf.UnderlyingType(m.Type).(*btf.Union); ok {
+				kind = "union"
+			}
+			fmt.Fprintf(b, "       %s%s {\n", pad[4:], kind)
+			writeLayout(b, m.Type, off, depth+1)
+			fmt.Fprintf(b, "       %s};\n", pad[4:])
+			continue
+		}
+		d := declare(m.Type, m.Name)
+		if m.BitfieldSize != 0 {
+			d += fmt.Sprintf(" : %d", m.BitfieldSize)
+		}
+		fmt.Fprintf(b, "%6s %s%s;\n", fmt.Sprintf("[%d]", off/8), pad[4:], d)
+	}
+}
+
+// declare writes a C declaration of name with type t: "struct sk_buff
+// *next", "char cb[48]", "void (*destructor)()".
+func declare(t btf.Type, name string) string {
+	s := ktypes.TypeName(t)
+	switch {
+	case strings.Contains(s, "(*)"):
+		return strings.Replace(s, "(*)", "(*"+name+")", 1)
+	case strings.Contains(s, " ["):
+		i := strings.Index(s, " [")
+		return s[:i] + " " + name + s[i+1:]
+	case strings.HasSuffix(s, "*"):
+		return s + name
+	}
+	return s + " " + name
 }
