@@ -12,7 +12,8 @@ func builtins() []*Command {
 	return []*Command{
 		{Name: "sys", Usage: "sys", Help: "the system and the panic: release, version, CPUs, crash time, memory, panic message", MaxArgs: 0, Run: runSys},
 		{Name: "log", Usage: "log", Help: "the kernel log, as makedumpfile --dump-dmesg prints it", MaxArgs: 0, Run: runLog},
-		{Name: "ps", Usage: "ps [PID|TASK|COMMAND]...", Help: "tasks: > marks those on a CPU at the crash; [kernel threads]", MaxArgs: -1, Run: runPs},
+		{Name: "ps", Usage: "ps [-k|-u] [-A] [PID|TASK|COMMAND]...", Help: "tasks: > marks those on a CPU at the crash; [kernel threads]",
+			Flags: []Flag{{Name: "-k", Help: "kernel threads only"}, {Name: "-u", Help: "user tasks only"}, {Name: "-A", Help: "the tasks active on a CPU only"}}, MaxArgs: -1, Run: runPs},
 		{Name: "struct", Aliases: []string{"union"}, Usage: "struct [-o] [-x] TYPE[.member[,member]] [ADDR [COUNT]]  (or TYPE ADDR)",
 			Help:  "a struct at an address, decoded with the dump's BTF; -o the layout with offsets",
 			Flags: []Flag{{Name: "-o", Help: "show member offsets"}, {Name: "-x", Help: "integers in hex"}}, MinArgs: 1, MaxArgs: 3, Run: runStruct},

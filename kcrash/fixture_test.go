@@ -271,6 +271,19 @@ func TestPs(t *testing.T) {
 		t.Errorf("the panic task %s (pid %d on cpu %s) is not marked active", m[3], pid, m[1])
 	}
 	checkJSON(t, a, fmt.Sprintf(`"pid":%d,`, pid))
+	// The filters: active tasks are one per CPU, kernel threads and user
+	// tasks split the list.
+	active := run(t, s, "ps -A").Result.(*kcrash.PsResult).Tasks
+	k := run(t, s, "ps -k").Result.(*kcrash.PsResult).Tasks
+	u := run(t, s, "ps -u").Result.(*kcrash.PsResult).Tasks
+	if len(active) != 2 || len(k)+len(u) != len(r.Tasks) || len(u) == 0 || len(k) == 0 {
+		t.Errorf("ps -A %d, -k %d, -u %d of %d", len(active), len(k), len(u), len(r.Tasks))
+	}
+	for _, tk := range u {
+		if tk.KernelThread {
+			t.Errorf("ps -u lists kernel thread %s", tk.Comm)
+		}
+	}
 }
 
 // TestNetAndDis: net lists the skb's device csum0 as crashlog reads it;

@@ -91,6 +91,10 @@ func runPs(s *Session, c *Call) (Result, error) {
 		if len(want) > 0 && !want[strconv.Itoa(t.PID)] && !want[t.Comm] && !want[fmt.Sprintf("%x", t.Addr)] {
 			continue
 		}
+		kthread := t.MM == 0
+		if c.Has("-k") && !kthread || c.Has("-u") && kthread || c.Has("-A") && !t.Active {
+			continue
+		}
 		r.Tasks = append(r.Tasks, s.psTask(t))
 	}
 	if err != nil {
