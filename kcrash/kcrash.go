@@ -5,8 +5,21 @@
 // over) and marshals to JSON.
 //
 // Commands are data: a Table of Command values with their flags and
-// argument bounds, parsed by one parser. Register adds one (bt is the next,
-// on top of an ORC unwinder).
+// argument bounds, parsed by one parser (SplitLine, Table.Parse). bt is
+// the next, on top of the ORC unwinder; it registers itself without
+// touching the parser:
+//
+//	sess.Register(&kcrash.Command{
+//		Name: "bt", Usage: "bt [-f] [PID|TASK]", Help: "a task's backtrace",
+//		Flags: []kcrash.Flag{{Name: "-f", Help: "every stack word"}},
+//		MaxArgs: 1,
+//		Run: func(s *kcrash.Session, c *kcrash.Call) (kcrash.Result, error) { ... },
+//	})
+//
+// Until then `bt` answers that it awaits the unwinder. A Result's text is
+// crash's layout ("crash> CMD" prompts before each make it a transcript
+// that crashlog reads back to the same values); its JSON form carries the
+// same values, addresses as hex strings.
 package kcrash
 
 import (
