@@ -27,8 +27,8 @@ func builtins() []*Command {
 			Flags: []Flag{{Name: "-s", Help: "sockets of a task"}}, MaxArgs: -1, Run: runNet},
 		{Name: "dis", Usage: "dis [-l] [-r] ADDR|SYMBOL [COUNT]", Help: "disassembly in AT&T syntax; a symbol alone is its whole function",
 			Flags: []Flag{{Name: "-l", Help: "source lines (none without debuginfo)"}, {Name: "-r", Help: "from the function's start up to ADDR"}}, MinArgs: 1, MaxArgs: 2, Run: runDis},
-		{Name: "foreach", Usage: "foreach net|files [-s]", Help: "net -s or files for every task",
-			Flags: []Flag{{Name: "-s", Help: "sockets (the only net form)"}}, MinArgs: 1, MaxArgs: 1, Run: runForeach},
+		{Name: "foreach", Usage: "foreach net|files|bt [-s]", Help: "net -s, files (or bt, once registered) for every task",
+			Flags: []Flag{{Name: "-s", Help: "sockets (the only net form)"}}, PassFlags: true, MinArgs: 1, MaxArgs: 1, Run: runForeach},
 		{Name: "help", Usage: "help [COMMAND]", Help: "the commands, or one command's usage and flags", MaxArgs: 1, Run: runHelp},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -560,4 +561,51 @@ func TestStructLayout(t *testing.T) {
 		t.Errorf("size %d, text ends %q", r.Size, text[max(0, len(text)-40):])
 	}
 	checkJSON(t, a, `"name":"len"`)
+}
+
+// fakeBt stands for the bt to come: its text is a task header, as bt's.
+type fakeBt struct{ PID string }
+
+func (f fakeBt) WriteText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "PID: %s (bt)\n", f.PID)
+	return err
+}
+
+// TestRegister: a command registered later (bt) parses with its flags,
+// runs, and foreach runs it once per task; before, bt says why it is
+// missing.
+func TestRegister(t *testing.T) {
+	path := testshared.Path(t, fixture+"vmcore.kdump-d31")
+	d, k, err := triage.OpenVmcore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := kcrash.New(kview.New(k))
+	if a := s.Exec("bt 104")[0]; a.Err == nil || !strings.Contains(a.Error(), "ORC unwinder") {
+		t.Errorf("bt before registration: %v", a.Err)
+	}
+	if a := s.Exec("foreach bt")[0]; a.Err == nil || !strings.Contains(a.Error(), "ORC unwinder") {
+		t.Errorf("foreach bt before registration: %v", a.Err)
+	}
+	bt := &kcrash.Command{Name: "bt", Usage: "bt [-f] [PID]", Help: "backtrace", Flags: []kcrash.Flag{{Name: "-f"}}, MaxArgs: 1,
+		Run: func(s *kcrash.Session, c *kcrash.Call) (kcrash.Result, error) {
+			if !c.Has("-f") {
+				return nil, fmt.Errorf("want -f")
+			}
+			return fakeBt{PID: c.Args[0]}, nil
+		}}
+	if err := s.Register(bt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Register(bt); err == nil {
+		t.Error("bt registered twice")
+	}
+	if got := kcrash.Text(run(t, s, "bt -f 104").Result); got != "PID: 104 (bt)\n" {
+		t.Errorf("bt: %q", got)
+	}
+	r := run(t, s, "foreach bt -f").Result.(*kcrash.ForeachResult)
+	if len(r.Tasks) < 20 || r.Tasks[0].Error != "" || !strings.HasPrefix(kcrash.Text(r), fmt.Sprintf("PID: %d (bt)\n\nPID: ", r.Tasks[0].Task.PID)) {
+		t.Errorf("foreach bt: %d tasks, %.200q", len(r.Tasks), kcrash.Text(r))
+	}
 }

@@ -42,6 +42,7 @@ func TestHostile(t *testing.T) {
 		{line: "files 999999", errHas: "999999"},
 		{line: "net -s no_such_comm", errHas: "no_such_comm"},
 		{line: "foreach vm", errHas: `"vm"`},
+		{line: "foreach net -q", errHas: `"-q": not a flag of foreach net`},
 		{line: "help nosuch", errHas: "nosuch"},
 		{line: "ps 999999", errHas: "999999"},
 		{line: "rd " + strings.Repeat("f", 100), errHas: "fff"},

@@ -56,6 +56,9 @@ type Command struct {
 	MinArgs, MaxArgs int
 	// NumericArgs lets "-1" be an argument rather than a flag.
 	NumericArgs bool
+	// PassFlags takes flags the table does not list, for Run to check:
+	// foreach passes them to the command it runs.
+	PassFlags bool
 	// Run carries the command out.
 	Run func(s *Session, c *Call) (Result, error)
 }

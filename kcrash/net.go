@@ -324,15 +324,84 @@ func runForeach(s *Session, c *Call) (Result, error) {
 		}
 		sel = append(sel, t)
 	}
-	switch c.Args[0] {
+	kw := c.Args[0]
+	for f := range c.Flags {
+		ok := f == "-s" && (kw == "net" || kw == "files")
+		if cmd := s.table.Lookup(kw); cmd != nil && foreachable[kw] && cmd.hasFlag(f) {
+			ok = true
+		}
+		if !ok {
+			return nil, &ParseError{Command: "foreach", Word: f, Reason: fmt.Sprintf("not a flag of foreach %s", kw)}
+		}
+	}
+	switch kw {
 	case "net":
 		return s.sockets(sel)
 	case "files":
 		return s.files(sel), nil
-	case "bt":
-		return nil, fmt.Errorf("%q: bt is not available yet (it needs the ORC unwinder)", c.Args[0])
+	default:
+		// A registered command that takes a task (bt, once the unwinder
+		// registers it) runs once per task.
+		cmd := s.table.Lookup(kw)
+		if cmd == nil || !foreachable[kw] {
+			if why, ok := planned[kw]; ok {
+				return nil, fmt.Errorf("%q: %s", kw, why)
+			}
+			return nil, fmt.Errorf("%q: foreach runs net, files or bt", kw)
+		}
+		r := &ForeachResult{}
+		for _, t := range sel {
+			call := &Call{Name: cmd.Name, Typed: kw, Flags: c.Flags, Args: []string{strconv.Itoa(t.PID)}}
+			res, err := s.Run(call)
+			it := ForeachItem{Task: taskRef(t), Result: res, header: taskHeader(t)}
+			if err != nil {
+				it.Error = err.Error()
+			}
+			r.Tasks = append(r.Tasks, it)
+		}
+		return r, nil
 	}
-	return nil, fmt.Errorf("%q: foreach runs net or files", c.Args[0])
+}
+
+// foreachable are the commands foreach may run per task besides net and
+// files: they take a PID as their argument.
+var foreachable = map[string]bool{"bt": true}
+
+// ForeachResult is foreach of a task command: each task's answer.
+type ForeachResult struct {
+	Tasks []ForeachItem `json:"tasks"`
+}
+
+// ForeachItem is one task's answer.
+type ForeachItem struct {
+	Task   TaskRef `json:"task"`
+	Result Result  `json:"result,omitempty"`
+	Error  string  `json:"error,omitempty"`
+	header string
+}
+
+// WriteText implements Result.
+func (r *ForeachResult) WriteText(w io.Writer) error {
+	for i, it := range r.Tasks {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if it.Result != nil {
+			if err := it.Result.WriteText(w); err != nil {
+				return err
+			}
+		} else if _, err := io.WriteString(w, it.header+"\n"); err != nil {
+			return err
+		}
+		if it.Error != "" {
+			if _, err := io.WriteString(w, it.Error+"\n"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // trimLines drops trailing blanks from each line (a device without an

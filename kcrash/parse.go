@@ -210,7 +210,7 @@ func (t *Table) Parse(words []string) (*Call, error) {
 			flagsDone = true
 			continue
 		}
-		if cmd.hasFlag(w) {
+		if cmd.hasFlag(w) || cmd.PassFlags {
 			call.Flags[w] = true
 			continue
 		}
