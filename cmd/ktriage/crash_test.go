@@ -120,3 +120,26 @@ func TestCrashCommands(t *testing.T) {
 		t.Errorf("--vmlinux: exit %d, %s", code, errOut)
 	}
 }
+
+// TestCrashShellTerminal: on a terminal (script(1) gives the child one)
+// the shell prompts "crash> ", answers, keeps its history under
+// $XDG_STATE_HOME and leaves on q.
+func TestCrashShellTerminal(t *testing.T) {
+	dump := crashFixture(t)
+	script := testshared.Tool(t, "script")
+	state := t.TempDir()
+	c := exec.Command(script, "-qec", os.Args[0]+" -- crash "+dump, "/dev/null")
+	c.Env = append(os.Environ(), "KTRIAGE_HELPER=1", "XDG_STATE_HOME="+state)
+	c.Stdin = strings.NewReader("rd skbcsum_bad_skb\nq\n")
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "crash> ") || !strings.Contains(string(out), "ffffffffc03e9380:  ffff8afc013cd300") {
+		t.Errorf("no prompt or answer in %q", out)
+	}
+	hist, err := os.ReadFile(filepath.Join(state, "ktriage", "crash_history"))
+	if err != nil || !strings.Contains(string(hist), "rd skbcsum_bad_skb\n") {
+		t.Errorf("history %q %v", hist, err)
+	}
+}
