@@ -15,11 +15,13 @@ import (
 // init_task.c, kernel/sched/core.c, arch/x86/kernel/setup_percpu.c,
 // kernel/panic.c, kernel/module/main.c, net/core/net_namespace.c,
 // kernel/sched/loadavg.c, kernel/time/timer.c, mm/slab_common.c). "[]"
-// is an array whose length the kernel sizes at build time (NR_CPUS).
+// is an array whose length the kernel sizes at build time (NR_CPUS). Base
+// types are spelt as BTF and DWARF name them ("long unsigned int", not
+// "unsigned long"): the lookup is by that name.
 var wellKnown = map[string]string{
 	"init_task":          "struct task_struct",
 	"runqueues":          "struct rq",
-	"__per_cpu_offset":   "unsigned long []",
+	"__per_cpu_offset":   "long unsigned int []",
 	"panic_cpu":          "atomic_t",
 	"modules":            "struct list_head",
 	"init_net":           "struct net",
@@ -29,12 +31,12 @@ var wellKnown = map[string]string{
 	"current_task":       "struct task_struct *",
 	"pcpu_hot":           "struct pcpu_hot",
 	"hardirq_stack_ptr":  "void *",
-	"jiffies":            "unsigned long",
+	"jiffies":            "long unsigned int",
 	"jiffies_64":         "u64",
 	"nr_cpu_ids":         "unsigned int",
 	"__cpu_online_mask":  "struct cpumask",
 	"__cpu_present_mask": "struct cpumask",
-	"avenrun":            "unsigned long [3]",
+	"avenrun":            "long unsigned int [3]",
 	"slab_caches":        "struct list_head",
 	"totalram_pages":     "atomic_long_t",
 	"crashing_cpu":       "int",

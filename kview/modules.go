@@ -285,6 +285,12 @@ func (v *View) Symbol(addr uint64) (name string, off uint64, module string, ok b
 	if m := v.ModuleOf(addr); m != nil {
 		i := sort.Search(len(m.Syms), func(i int) bool { return m.Syms[i].Addr > addr }) - 1
 		if i >= 0 {
+			// Of aliases at one address (skbcsum_init and the init_module
+			// that module_init() makes of it), the first in the module's
+			// symbol table, as the kernel's %pS names it.
+			for i > 0 && m.Syms[i-1].Addr == m.Syms[i].Addr {
+				i--
+			}
 			s := m.Syms[i]
 			return s.Name, addr - s.Addr, m.Name, true
 		}

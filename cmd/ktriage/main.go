@@ -18,7 +18,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAnalyzeCmd(), newKBCmd(), newDmesgCmd(), newVmcoreCmd(), newRemedyCmd())
+	root.AddCommand(newAnalyzeCmd(), newKBCmd(), newDmesgCmd(), newVmcoreCmd(), newRemedyCmd(), newCrashCmd())
 	return root
 }
 
