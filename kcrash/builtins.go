@@ -6,8 +6,7 @@ import (
 	"strings"
 )
 
-// builtins is the command table. bt is not in it: it is registered by
-// the unwinder's package when that exists, with Session.Register.
+// builtins is the command table.
 func builtins() []*Command {
 	return []*Command{
 		{Name: "sys", Usage: "sys", Help: "the system and the panic: release, version, CPUs, crash time, memory, panic message", MaxArgs: 0, Run: runSys},
@@ -29,6 +28,8 @@ func builtins() []*Command {
 			Flags: []Flag{{Name: "-l", Help: "source lines (none without debuginfo)"}, {Name: "-r", Help: "from the function's start up to ADDR"}}, MinArgs: 1, MaxArgs: 2, Run: runDis},
 		{Name: "foreach", Usage: "foreach net|files|bt [-s]", Help: "net -s, files (or bt, once registered) for every task",
 			Flags: []Flag{{Name: "-s", Help: "sockets (the only net form)"}}, PassFlags: true, MinArgs: 1, MaxArgs: 1, Run: runForeach},
+		{Name: "bt", Usage: "bt [-a] [-t] [PID|TASK|COMMAND]", Help: "a task's kernel stack, unwound with the dump's ORC tables (default: the panic task)",
+			Flags: []Flag{{Name: "-a", Help: "every task active on a CPU"}, {Name: "-t", Help: "add the stack's other text addresses as ? guesses"}}, MaxArgs: 1, Run: runBt},
 		{Name: "help", Usage: "help [COMMAND]", Help: "the commands, or one command's usage and flags", MaxArgs: 1, Run: runHelp},
 	}
 }

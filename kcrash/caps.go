@@ -16,6 +16,9 @@ type Capabilities struct {
 	// Kallsyms: the symbol table decoded through VMCOREINFO's keys (6.0+).
 	Kallsyms      bool `json:"kallsyms"`
 	KallsymsCount int  `json:"kallsyms_count,omitempty"`
+	// KallsymsFrom says how the tables were found: "VMCOREINFO" or "a
+	// scan of the kernel image" (kernels before 6.0).
+	KallsymsFrom string `json:"kallsyms_from,omitempty"`
 	// KallsymsAll: data symbols are there too (init_task found).
 	KallsymsAll bool `json:"kallsyms_all"`
 	// BTF: the kernel's own type information, with its size in bytes.
@@ -50,12 +53,12 @@ func (s *Session) capabilities() Capabilities {
 	if err != nil {
 		var me *kernel.MissingError
 		if errors.As(err, &me) {
-			miss("no kallsyms: VMCOREINFO lacks its kallsyms keys (kernel 6.0+ exports them; this is %s): pass --vmlinux", c.Release)
+			miss("no kallsyms: VMCOREINFO lacks its kallsyms keys (kernel 6.0+ exports them; this is %s) and a scan of the image found no tables: pass --vmlinux", c.Release)
 		} else {
 			miss("no kallsyms: %v", err)
 		}
 	} else {
-		c.Kallsyms, c.KallsymsCount = true, syms.Len()
+		c.Kallsyms, c.KallsymsCount, c.KallsymsFrom = true, syms.Len(), syms.Source()
 		if _, ok := syms.Lookup("init_task"); ok {
 			c.KallsymsAll = true
 		} else {
@@ -92,18 +95,15 @@ func (s *Session) capabilities() Capabilities {
 			miss("no module BTF: CONFIG_DEBUG_INFO_BTF_MODULES is off (5.11+): module types need --vmlinux and the module's .ko")
 		} else if mods, err := s.v.Modules(); err == nil {
 			c.Modules = len(mods)
+			var none []string
 			for _, m := range mods {
-				if b, err := s.v.Uint(m.Addr, "module", "btf_data"); err == nil && b != 0 {
+				if _, err := s.v.ModuleTypes(m); err == nil {
 					c.ModuleBTF++
+				} else {
+					none = append(none, m.Name)
 				}
 			}
 			if c.Modules > c.ModuleBTF {
-				var none []string
-				for _, m := range mods {
-					if b, err := s.v.Uint(m.Addr, "module", "btf_data"); err != nil || b == 0 {
-						none = append(none, m.Name)
-					}
-				}
 				miss("modules without BTF: %s (built without pahole, or out of tree)", strings.Join(none, ", "))
 			}
 		}
@@ -123,7 +123,7 @@ func (c Capabilities) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dump allows: kallsyms %s", yesNo(c.Kallsyms))
 	if c.Kallsyms {
-		fmt.Fprintf(&b, " (%d symbols, VMCOREINFO)", c.KallsymsCount)
+		fmt.Fprintf(&b, " (%d symbols, %s)", c.KallsymsCount, c.KallsymsFrom)
 	}
 	fmt.Fprintf(&b, "; KALLSYMS_ALL %s; BTF %s", yesNo(c.KallsymsAll), yesNo(c.BTF))
 	if c.BTFSize > 0 {

@@ -48,7 +48,7 @@ func fixtureNamed(t *testing.T, dir string) *kcrash.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()))
+	s := kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()), kcrash.WithNotes(d.PRStatus()))
 	sessions[dir] = s
 	return s
 }
@@ -437,17 +437,37 @@ func TestNoKallsyms(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	var kept []string
-	for _, l := range strings.Split(d.VMCOREINFO(), "\n") {
-		if !strings.Contains(l, "kallsyms") {
+	without := func(drop ...string) string {
+		var kept []string
+	lines:
+		for _, l := range strings.Split(d.VMCOREINFO(), "\n") {
+			for _, w := range drop {
+				if strings.Contains(l, w) {
+					continue lines
+				}
+			}
 			kept = append(kept, l)
 		}
+		return strings.Join(kept, "\n")
 	}
-	k, err := kernel.New(d, strings.Join(kept, "\n"))
+	// Without the kallsyms keys (a kernel before 6.0) the tables are
+	// found by a scan of the image, and the line says so.
+	k, err := kernel.New(d, without("kallsyms"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()))
+	if caps := s.Capabilities(); !caps.Kallsyms || !strings.Contains(kcrash.Text(caps), "scan") {
+		t.Errorf("capabilities after a scan: %s", kcrash.Text(caps))
+	}
+	if a := s.Exec("rd skbcsum_bad_skb")[0]; a.Err != nil {
+		t.Errorf("rd after a scan: %v", a.Err)
+	}
+	// Without _stext as well nothing starts or validates a scan.
+	if k, err = kernel.New(d, without("kallsyms", "SYMBOL(_stext)")); err != nil {
+		t.Fatal(err)
+	}
+	s = kcrash.New(kview.New(k), kcrash.WithDumpFile(path, d.Info()))
 	caps := s.Capabilities()
 	line := kcrash.Text(caps)
 	if caps.Kallsyms || caps.BTF || !strings.Contains(line, "no kallsyms: VMCOREINFO lacks its kallsyms keys (kernel 6.0+") || !strings.Contains(line, "pass --vmlinux") {
@@ -571,9 +591,8 @@ func (f fakeBt) WriteText(w io.Writer) error {
 	return err
 }
 
-// TestRegister: a command registered later (bt) parses with its flags,
-// runs, and foreach runs it once per task; before, bt says why it is
-// missing.
+// TestRegister: a command registered later parses with its flags and
+// runs; a taken name is refused.
 func TestRegister(t *testing.T) {
 	path := testshared.Path(t, fixture+"vmcore.kdump-d31")
 	d, k, err := triage.OpenVmcore(path)
@@ -582,30 +601,52 @@ func TestRegister(t *testing.T) {
 	}
 	defer d.Close()
 	s := kcrash.New(kview.New(k))
-	if a := s.Exec("bt 104")[0]; a.Err == nil || !strings.Contains(a.Error(), "ORC unwinder") {
-		t.Errorf("bt before registration: %v", a.Err)
-	}
-	if a := s.Exec("foreach bt")[0]; a.Err == nil || !strings.Contains(a.Error(), "ORC unwinder") {
-		t.Errorf("foreach bt before registration: %v", a.Err)
-	}
-	bt := &kcrash.Command{Name: "bt", Usage: "bt [-f] [PID]", Help: "backtrace", Flags: []kcrash.Flag{{Name: "-f"}}, MaxArgs: 1,
+	who := &kcrash.Command{Name: "who", Usage: "who [-f] PID", Help: "test", Flags: []kcrash.Flag{{Name: "-f"}}, MinArgs: 1, MaxArgs: 1,
 		Run: func(s *kcrash.Session, c *kcrash.Call) (kcrash.Result, error) {
 			if !c.Has("-f") {
 				return nil, fmt.Errorf("want -f")
 			}
 			return fakeBt{PID: c.Args[0]}, nil
 		}}
-	if err := s.Register(bt); err != nil {
+	if a := s.Exec("who -f 104")[0]; a.Err == nil {
+		t.Error("who before registration ran")
+	}
+	if err := s.Register(who); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Register(bt); err == nil {
-		t.Error("bt registered twice")
+	if err := s.Register(who); err == nil {
+		t.Error("who registered twice")
 	}
-	if got := kcrash.Text(run(t, s, "bt -f 104").Result); got != "PID: 104 (bt)\n" {
-		t.Errorf("bt: %q", got)
+	if err := s.Register(&kcrash.Command{Name: "bt", Run: who.Run}); err == nil {
+		t.Error("bt is built in, yet registered again")
 	}
-	r := run(t, s, "foreach bt -f").Result.(*kcrash.ForeachResult)
-	if len(r.Tasks) < 20 || r.Tasks[0].Error != "" || !strings.HasPrefix(kcrash.Text(r), fmt.Sprintf("PID: %d (bt)\n\nPID: ", r.Tasks[0].Task.PID)) {
-		t.Errorf("foreach bt: %d tasks, %.200q", len(r.Tasks), kcrash.Text(r))
+	if got := kcrash.Text(run(t, s, "who -f 104").Result); got != "PID: 104 (bt)\n" {
+		t.Errorf("who: %q", got)
+	}
+}
+
+// TestForeachBt: foreach bt walks every task; all but none end at their
+// stack's recognised end, each headed by its task.
+func TestForeachBt(t *testing.T) {
+	path := testshared.Path(t, fixture+"vmcore.kdump-d31")
+	d, k, err := triage.OpenVmcore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := kcrash.New(kview.New(k), kcrash.WithNotes(d.PRStatus()))
+	r := run(t, s, "foreach bt").Result.(*kcrash.ForeachResult)
+	if len(r.Tasks) < 20 {
+		t.Fatalf("foreach bt: %d tasks", len(r.Tasks))
+	}
+	for _, it := range r.Tasks {
+		if it.Error != "" {
+			t.Errorf("pid %d: %s", it.Task.PID, it.Error)
+			continue
+		}
+		bt := it.Result.(*kcrash.BtResult)
+		if len(bt.Traces) != 1 || !bt.Traces[0].Complete || len(bt.Traces[0].Frames) < 2 {
+			t.Errorf("pid %d %s: %+v", it.Task.PID, it.Task.Comm, bt.Traces)
+		}
 	}
 }

@@ -25,12 +25,12 @@ func TestGeneratedDumps(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			s := kcrash.New(kview.New(k), kcrash.WithDumpFile(e.Path, d.Info()))
+			s := kcrash.New(kview.New(k), kcrash.WithDumpFile(e.Path, d.Info()), kcrash.WithNotes(d.PRStatus()))
 			caps := s.Capabilities()
 			if !caps.Kallsyms || !caps.BTF || !caps.KallsymsAll || !caps.ORC {
 				t.Errorf("capabilities %+v", caps)
 			}
-			as := s.Exec("sys; ps; mod; net")
+			as := s.Exec("sys; ps; mod; net; bt")
 			for _, a := range as {
 				if a.Err != nil {
 					t.Errorf("%s: %v", a.Command, a.Err)
@@ -41,6 +41,9 @@ func TestGeneratedDumps(t *testing.T) {
 				t.Errorf("sys: %+v, want release %s", cs.Sys, e.Kernel)
 			} else if e.Oops != "" && cs.Sys.Panic != e.Oops {
 				t.Errorf("PANIC %q, manifest's oops %q", cs.Sys.Panic, e.Oops)
+			}
+			if len(cs.Backtraces) != 1 || len(cs.Backtraces[0].AllFrames) < 3 || !as[4].Result.(*kcrash.BtResult).Traces[0].Complete {
+				t.Errorf("bt: %d backtraces read back:\n%s", len(cs.Backtraces), text)
 			}
 			active := 0
 			for _, tk := range cs.Tasks {

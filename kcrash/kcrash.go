@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ktriage/ktriage/backtrace"
 	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/kview"
 )
@@ -129,6 +130,13 @@ type Session struct {
 
 	capsOnce sync.Once
 	caps     Capabilities
+
+	notes      []dump.PRStatus
+	tracerOnce sync.Once
+	bt         *backtrace.Tracer
+	panicOnce  sync.Once
+	panicInfo  *backtrace.Panic
+	panicErr   error
 }
 
 // Option adjusts New.

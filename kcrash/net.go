@@ -79,44 +79,6 @@ func runNet(s *Session, c *Call) (Result, error) {
 
 // panicTask is the task active on the panic CPU: the one the log's
 // "CPU: N PID: M" names, else the first active task.
-func (s *Session) panicTask() (*kview.Task, error) {
-	tasks, err := s.v.Tasks()
-	if len(tasks) == 0 {
-		if err == nil {
-			err = fmt.Errorf("no tasks")
-		}
-		return nil, err
-	}
-	if log, _ := s.logText(); len(log) > 0 {
-		if pid, ok := logPanicPID(string(log)); ok {
-			for _, t := range tasks {
-				if t.PID == pid && t.Active {
-					return t, nil
-				}
-			}
-		}
-	}
-	for _, t := range tasks {
-		if t.Active && t.PID != 0 {
-			return t, nil
-		}
-	}
-	return nil, fmt.Errorf("no active task")
-}
-
-// logPanicPID reads the last "CPU: N PID: M" line of the log.
-func logPanicPID(log string) (int, bool) {
-	i := strings.LastIndex(log, " PID: ")
-	if i < 0 || !strings.Contains(log[max(0, i-12):i], "CPU: ") {
-		return 0, false
-	}
-	f := strings.Fields(log[i+6:])
-	if len(f) == 0 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(f[0])
-	return n, err == nil
-}
 
 // SocketsResult is `net -s`: each task's sockets.
 type SocketsResult struct {

@@ -280,9 +280,7 @@ func (c *Command) flagList() string {
 // planned names the crash commands still to come, so that asking for one
 // says why it is missing rather than that it does not exist. An entry
 // stops mattering once Register adds the command.
-var planned = map[string]string{
-	"bt": "not available yet: the backtrace needs the ORC unwinder being written",
-}
+var planned = map[string]string{}
 
 // isIdent reports whether s can be a C type name.
 func isIdent(s string) bool {

@@ -72,7 +72,7 @@ func TestParse(t *testing.T) {
 		{words: []string{"frobnicate"}, errCmd: "frobnicate", errWord: "frobnicate"},
 		{words: []string{"0xffff", "1"}, errCmd: "0xffff", errWord: "0xffff"},
 		{words: []string{"sys", "extra"}, errCmd: "sys", errWord: "extra"},
-		{words: []string{"bt", "104"}, errCmd: "bt", errWord: "bt"},
+		{words: []string{"bt", "104", "105"}, errCmd: "bt", errWord: "105"},
 	} {
 		call, err := tb.Parse(c.words)
 		if c.errCmd != "" {

@@ -55,7 +55,7 @@ as commands, one line at a time. The first line says what the dump allows.`,
 				}
 				opts = append(opts, kview.WithTypes(ts))
 			}
-			sess := kcrash.New(kview.New(k, opts...), kcrash.WithDumpFile(args[0], d.Info()))
+			sess := kcrash.New(kview.New(k, opts...), kcrash.WithDumpFile(args[0], d.Info()), kcrash.WithNotes(d.PRStatus()))
 			sh := &shell{sess: sess, out: cmd.OutOrStdout(), errw: cmd.ErrOrStderr(), json: asJSON}
 			if err := sh.capabilities(); err != nil {
 				return err
