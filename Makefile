@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK   := $(CURDIR)/.cache/bin/staticcheck-$(STATICCHECK_VERSION)
 export KTRIAGE_SHARED ?= $(abspath ../shared)
 
-.PHONY: all build demo test unit lint fuzz bench deps testdeps vmcores clean
+.PHONY: all build demo test unit lint fuzz bench deps testdeps vmcores dbg clean
 
 all: build
 
@@ -15,9 +15,11 @@ deps:
 	$(GO) mod download
 
 # What the tests run for real: ethtool and ip in a network namespace (the
-# vmcore generator installs its own packages when it runs).
+# vmcore generator installs its own packages when it runs); crash(8) and drgn
+# (Debian's python3-drgn, with libkdumpfile for kdump-compressed dumps), the
+# references the vmcore reader is compared with; readelf for tools/fetch-dbg.sh.
 testdeps: deps
-	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile)
+	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null && command -v crash >/dev/null && command -v drgn >/dev/null && command -v readelf >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile crash python3-drgn binutils)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ktriage
@@ -28,7 +30,7 @@ demo: build
 	./$(BIN) analyze examples/qemu-skb-over-panic/console.log
 	./$(BIN) analyze examples/ticket-skb-checksum.txt
 
-test: testdeps lint unit
+test: testdeps dbg lint unit
 
 unit:
 	$(GO) test -count=1 ./...
@@ -70,6 +72,16 @@ bench: build
 vmcores:
 	bash tools/gen-vmcores.sh
 	KSERIES=6.12 QMP=0 bash tools/gen-vmcores.sh .cache/vmcores-6.12
+
+# The debug vmlinux (DWARF) of each kernel the generated vmcores were made by, for
+# crash(8), drgn and ktypes' DWARF tests: the exact Debian package version the
+# manifest names, checked against the dump's build-id, cached in
+# $${KTRIAGE_DBG_CACHE:-$${XDG_CACHE_HOME:-~/.cache}/ktriage/dbg} (~600 MB a kernel;
+# the download, ~300 MB, is deleted). Makes the vmcores first if they are missing.
+VMCORES ?= $(or $(KTRIAGE_VMCORES),$(CURDIR)/.cache/vmcores)
+dbg: deps
+	@test -f $(VMCORES)/manifest.json || bash tools/gen-vmcores.sh $(VMCORES)
+	$(GO) run ./internal/refdebug/fetchdbg $(VMCORES)
 
 clean:
 	rm -rf bin

@@ -5,7 +5,7 @@
 # usage: tools/fetch-dbg.sh [-d DUMP] KVER PKGVERSION [CACHEDIR]
 #   KVER        kernel release, e.g. 6.1.0-57-cloud-amd64
 #   PKGVERSION  Debian package version of that build, e.g. 6.1.192-3
-#   CACHEDIR    default ${XDG_CACHE_HOME:-$HOME/.cache}/ktriage/dbg (outside the clone, so
+#   CACHEDIR    default $KTRIAGE_DBG_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/ktriage/dbg (outside the clone, so
 #               a fresh clone on the same machine reuses it)
 #   -d DUMP     a vmcore of that kernel: the vmlinux's GNU build-id must equal the dump's
 #               VMCOREINFO BUILD-ID (else exit 1: the dump was made by another build)
@@ -34,7 +34,7 @@ shift $((OPTIND - 1))
 [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: $0 [-d DUMP] KVER PKGVERSION [CACHEDIR]"
 kver=$1
 pkgver=$2
-cachedir=${3:-${XDG_CACHE_HOME:-$HOME/.cache}/ktriage/dbg}
+cachedir=${3:-${KTRIAGE_DBG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ktriage/dbg}}
 # Both go into a file name and an apt version pin: refuse anything but the characters
 # Debian allows in them.
 [[ $kver =~ ^[A-Za-z0-9._+-]+$ ]] || die "kernel release $kver: unexpected characters"
