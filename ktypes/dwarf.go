@@ -1,0 +1,376 @@
+package ktypes
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/cilium/ebpf/btf"
+)
+
+// DWARF is the types and global variables of a debug vmlinux (or a
+// module's .ko with debug info), read with the standard library's
+// debug/dwarf and given as btf types, so that code laying values over
+// memory sees one type model whatever the source.
+//
+// LoadDWARF indexes only the names at the top of each compilation unit
+// (types and variables, with their offsets: a 6.1 vmlinux holds ~165 MB of
+// .debug_info, and most of it is functions); a type is converted when it
+// is asked for, with the types it refers to, and kept. A DWARF is safe for
+// concurrent use.
+type DWARF struct {
+	path string
+	src  string
+	file *elf.File
+	// unmap releases the file's mapping; nil when sections were read.
+	unmap func() error
+
+	mu sync.Mutex
+	// data is not safe for concurrent use (its type cache and readers):
+	// mu guards it as well as conv.
+	data *dwarf.Data
+	// types holds, per kind and name, the first complete definition;
+	// vars, per name, the variable entry that types it best (see
+	// record).
+	types   map[dwarfKey]dwarf.Offset
+	vars    map[string]dwarfVar
+	conv    map[dwarf.Type]btf.Type
+	order   binary.ByteOrder
+	infoLen int
+}
+
+// dwarfKind is the C namespace a type name lives in.
+type dwarfKind uint8
+
+const (
+	dkStruct dwarfKind = iota
+	dkUnion
+	dkTypedef
+	dkEnum
+	dkBase
+)
+
+type dwarfKey struct {
+	kind dwarfKind
+	name string
+}
+
+type dwarfVar struct {
+	off dwarf.Offset
+	// rank: 0 a declaration, 1 a definition typed by its declaration, 2
+	// a definition with its own type.
+	rank int8
+}
+
+// LoadDWARF opens the ELF file at path and indexes its DWARF's type and
+// variable names. Errors name the file. Close releases it.
+func LoadDWARF(path string) (*DWARF, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ktypes: DWARF: %w", err)
+	}
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ktypes: DWARF of %s: %w", path, err)
+	}
+	d := &DWARF{path: path, file: ef, order: ef.ByteOrder}
+	ok := false
+	defer func() {
+		if !ok {
+			d.close(f)
+		}
+	}()
+	if err := d.open(f); err != nil {
+		return nil, fmt.Errorf("ktypes: DWARF of %s: %w", path, err)
+	}
+	if err := d.index(); err != nil {
+		return nil, fmt.Errorf("ktypes: DWARF of %s: %w", path, err)
+	}
+	if len(d.types) == 0 {
+		return nil, fmt.Errorf("ktypes: DWARF of %s: no named types", path)
+	}
+	f.Close() // the mapping, or the sections read, outlive the descriptor
+	ok = true
+	d.src = fmt.Sprintf("DWARF of %s (%.1f MB)", path, float64(d.infoLen)/1e6)
+	return d, nil
+}
+
+// open makes d.data from the DWARF sections, mapped where the system
+// allows so that the ~170 MB are paged in from the file as read rather
+// than copied to the heap.
+func (d *DWARF) open(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	mapped, unmap := mapFile(f, st.Size())
+	d.unmap = unmap
+	section := func(name string, required bool) ([]byte, error) {
+		s := d.file.Section(name)
+		if s == nil || s.Type == elf.SHT_NOBITS {
+			if required {
+				return nil, fmt.Errorf("no %s section (not a debug build, or stripped)", name)
+			}
+			return nil, nil
+		}
+		if mapped != nil && s.Flags&elf.SHF_COMPRESSED == 0 {
+			end := s.Offset + s.Size
+			if end < s.Offset || end > uint64(len(mapped)) {
+				return nil, fmt.Errorf("section %s [%#x, +%#x) beyond the file's %d bytes", name, s.Offset, s.Size, len(mapped))
+			}
+			return mapped[s.Offset:end:end], nil
+		}
+		// Compressed sections are inflated to the heap; bound what the
+		// header claims by the file size (compression is rarely better
+		// than 1:20 on DWARF).
+		if s.Flags&elf.SHF_COMPRESSED == 0 && s.Offset+s.Size > uint64(st.Size()) {
+			return nil, fmt.Errorf("section %s [%#x, +%#x) beyond the file's %d bytes", name, s.Offset, s.Size, st.Size())
+		}
+		if s.Flags&elf.SHF_COMPRESSED != 0 && s.Size > 64*uint64(st.Size()) {
+			return nil, fmt.Errorf("section %s claims %d bytes uncompressed", name, s.Size)
+		}
+		b, err := s.Data()
+		if err != nil {
+			return nil, fmt.Errorf("section %s: %w", name, err)
+		}
+		return b, nil
+	}
+	abbrev, err := section(".debug_abbrev", true)
+	if err != nil {
+		return err
+	}
+	info, err := section(".debug_info", true)
+	if err != nil {
+		return err
+	}
+	str, err := section(".debug_str", false)
+	if err != nil {
+		return err
+	}
+	d.infoLen = len(info)
+	// .debug_line is not read: types need no line table, and it is
+	// 16 MB in a 6.1 vmlinux.
+	data, err := dwarf.New(abbrev, nil, nil, info, nil, nil, nil, str)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{".debug_str_offsets", ".debug_addr", ".debug_line_str", ".debug_rnglists"} {
+		b, err := section(name, false)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			if err := data.AddSection(name, b); err != nil {
+				return fmt.Errorf("section %s: %w", name, err)
+			}
+		}
+	}
+	d.data = data
+	return nil
+}
+
+// index reads the entries at the top of each unit, recording where each
+// named type and variable is, and skips the rest (function bodies, members)
+// through their sibling links.
+func (d *DWARF) index() error {
+	d.types = make(map[dwarfKey]dwarf.Offset, 1<<16)
+	d.vars = make(map[string]dwarfVar, 1<<16)
+	d.conv = make(map[dwarf.Type]btf.Type)
+	r := d.data.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return nil
+		}
+		switch e.Tag {
+		case dwarf.TagCompileUnit, dwarf.TagPartialUnit:
+			// Its children are the top level: read on.
+			continue
+		case 0:
+			// The end of a unit's children.
+			continue
+		}
+		d.record(e)
+		if e.Children {
+			r.SkipChildren()
+		}
+	}
+}
+
+func (d *DWARF) record(e *dwarf.Entry) {
+	var kind dwarfKind
+	switch e.Tag {
+	case dwarf.TagStructType:
+		kind = dkStruct
+	case dwarf.TagUnionType:
+		kind = dkUnion
+	case dwarf.TagTypedef:
+		kind = dkTypedef
+	case dwarf.TagEnumerationType:
+		kind = dkEnum
+	case dwarf.TagBaseType:
+		kind = dkBase
+	case dwarf.TagVariable:
+		name, _ := e.Val(dwarf.AttrName).(string)
+		if name == "" {
+			// A definition in the unit that also declares the variable
+			// names it through DW_AT_specification; it has the complete
+			// type (const char linux_banner[] has its length only
+			// there). Rare enough to read the declaration for it.
+			spec, ok := e.Val(dwarf.AttrSpecification).(dwarf.Offset)
+			if !ok {
+				return
+			}
+			r := d.data.Reader()
+			r.Seek(spec)
+			if se, err := r.Next(); err == nil && se != nil && se.Tag == dwarf.TagVariable {
+				name, _ = se.Val(dwarf.AttrName).(string)
+			}
+			if name == "" {
+				return
+			}
+		}
+		// A definition beats a declaration, and one with a type of its
+		// own beats one typed by its declaration: in the unit that
+		// defines an array declared without a length, only the
+		// definition's type has the length.
+		rank := int8(0)
+		if e.Val(dwarf.AttrDeclaration) == nil {
+			rank = 1
+			if _, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
+				rank = 2
+			}
+		}
+		if v, seen := d.vars[name]; !seen || v.rank < rank {
+			d.vars[name] = dwarfVar{off: e.Offset, rank: rank}
+		}
+		return
+	default:
+		return
+	}
+	name, _ := e.Val(dwarf.AttrName).(string)
+	if name == "" || e.Val(dwarf.AttrDeclaration) != nil {
+		return
+	}
+	k := dwarfKey{kind, name}
+	if _, seen := d.types[k]; !seen {
+		d.types[k] = e.Offset
+	}
+}
+
+// Close releases the file's mapping. Types already returned stay valid:
+// they hold no reference to it.
+func (d *DWARF) Close() error { return d.close(nil) }
+
+func (d *DWARF) close(f *os.File) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var err error
+	if f != nil {
+		err = f.Close()
+	}
+	if d.unmap != nil {
+		err = errors.Join(err, d.unmap())
+		d.unmap = nil
+	}
+	d.data = nil
+	return err
+}
+
+// Source implements Types.
+func (d *DWARF) Source() string { return d.src }
+
+// Names returns how many type names (per C namespace) and variable names
+// the index holds, for a capability line and tests.
+func (d *DWARF) Names() (types, vars int) { return len(d.types), len(d.vars) }
+
+// Type implements Types.
+func (d *DWARF) Type(name string) (btf.Type, error) {
+	kind, bare := splitKind(name)
+	if bare == "" {
+		return nil, fmt.Errorf("ktypes: empty type name")
+	}
+	var kinds []dwarfKind
+	switch kind {
+	case "struct":
+		kinds = []dwarfKind{dkStruct}
+	case "union":
+		kinds = []dwarfKind{dkUnion}
+	case "enum":
+		kinds = []dwarfKind{dkEnum}
+	default:
+		// The order of rank: a struct before its typedef of the same
+		// name.
+		kinds = []dwarfKind{dkStruct, dkUnion, dkTypedef, dkEnum, dkBase}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.data == nil {
+		return nil, fmt.Errorf("ktypes: %s: closed", d.src)
+	}
+	for _, k := range kinds {
+		off, ok := d.types[dwarfKey{k, bare}]
+		if !ok {
+			continue
+		}
+		t, err := d.typeAt(off)
+		if err != nil {
+			return nil, fmt.Errorf("%s: type %q: %w", d.src, name, err)
+		}
+		return t, nil
+	}
+	return nil, &NotFoundError{Kind: "type", Name: name, Source: d.src}
+}
+
+// Var implements Types: every global and per-cpu variable is in the DWARF.
+func (d *DWARF) Var(name string) (btf.Type, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.data == nil {
+		return nil, fmt.Errorf("ktypes: %s: closed", d.src)
+	}
+	v, ok := d.vars[name]
+	if !ok {
+		return nil, &NotFoundError{Kind: "variable", Name: name, Source: d.src}
+	}
+	t, err := d.varType(v.off, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: variable %q: %w", d.src, name, err)
+	}
+	return t, nil
+}
+
+// varType reads the type of the variable entry at off, following
+// DW_AT_specification and DW_AT_abstract_origin to the declaration that
+// carries it.
+func (d *DWARF) varType(off dwarf.Offset, depth int) (btf.Type, error) {
+	if depth > 4 {
+		return nil, fmt.Errorf("entry %#x: specification chain too long", off)
+	}
+	r := d.data.Reader()
+	r.Seek(off)
+	e, err := r.Next()
+	if err != nil {
+		return nil, err
+	}
+	if e == nil || e.Tag != dwarf.TagVariable {
+		return nil, fmt.Errorf("entry %#x is not a variable", off)
+	}
+	if toff, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
+		return d.typeAt(toff)
+	}
+	for _, a := range []dwarf.Attr{dwarf.AttrSpecification, dwarf.AttrAbstractOrigin} {
+		if spec, ok := e.Val(a).(dwarf.Offset); ok {
+			return d.varType(spec, depth+1)
+		}
+	}
+	return nil, fmt.Errorf("entry %#x: variable without a type", off)
+}
