@@ -59,9 +59,25 @@ func (e *CrashError) Unwrap() error { return e.Err }
 // refuses ("sym: invalid address") is not an error: its output is crash's
 // message. ctx bounds the run (DefaultTimeout when it has no deadline).
 func Crash(ctx context.Context, vmlinux, dump string, cmds ...string) (map[string]string, error) {
+	out, _, err := CrashRun(ctx, vmlinux, dump, cmds...)
+	return out, err
+}
+
+// Usage is what a reference run cost: for benchmarks that give ktriage's
+// time and memory as a ratio of crash's.
+type Usage struct {
+	// Wall is the elapsed time; User and Sys the CPU time.
+	Wall, User, Sys time.Duration
+	// MaxRSS is the peak resident set in bytes (getrusage's ru_maxrss);
+	// 0 where the system does not say.
+	MaxRSS int64
+}
+
+// CrashRun is Crash, with what the run cost.
+func CrashRun(ctx context.Context, vmlinux, dump string, cmds ...string) (map[string]string, Usage, error) {
 	for _, c := range cmds {
 		if strings.ContainsAny(c, "\n\r") {
-			return nil, fmt.Errorf("crash command %q: a newline would run it as two commands", c)
+			return nil, Usage{}, fmt.Errorf("crash command %q: a newline would run it as two commands", c)
 		}
 	}
 	if _, ok := ctx.Deadline(); !ok {
@@ -71,7 +87,7 @@ func Crash(ctx context.Context, vmlinux, dump string, cmds ...string) (map[strin
 	}
 	nonce := make([]byte, 12)
 	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("crash: marker: %w", err)
+		return nil, Usage{}, fmt.Errorf("crash: marker: %w", err)
 	}
 	mark := "refdebug-" + hex.EncodeToString(nonce) + "-"
 	var in strings.Builder
@@ -89,12 +105,14 @@ func Crash(ctx context.Context, vmlinux, dump string, cmds ...string) (map[strin
 	// command does not); WaitDelay keeps a stuck one from holding the
 	// pipes past the deadline.
 	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
 	runErr := cmd.Run()
+	use := usage(cmd, time.Since(start))
 	if ctx.Err() != nil {
 		runErr = fmt.Errorf("%w: %v", ctx.Err(), runErr)
 	}
 	if stdout.over {
-		return nil, &CrashError{Vmlinux: vmlinux, Dump: dump, Err: fmt.Errorf("output over %d bytes", maxOutput)}
+		return nil, use, &CrashError{Vmlinux: vmlinux, Dump: dump, Err: fmt.Errorf("output over %d bytes", maxOutput)}
 	}
 	out, missing := splitMarked(stdout.String(), mark, cmds)
 	if missing >= 0 || runErr != nil {
@@ -105,9 +123,19 @@ func Crash(ctx context.Context, vmlinux, dump string, cmds ...string) (map[strin
 				e.Missing = cmds[missing]
 			}
 		}
-		return nil, e
+		return nil, use, e
 	}
-	return out, nil
+	return out, use, nil
+}
+
+// usage reads what a finished command cost.
+func usage(cmd *exec.Cmd, wall time.Duration) Usage {
+	u := Usage{Wall: wall}
+	if st := cmd.ProcessState; st != nil {
+		u.User, u.Sys = st.UserTime(), st.SystemTime()
+		u.MaxRSS = maxRSS(st)
+	}
+	return u
 }
 
 // splitMarked cuts crash's stdout at the marker lines: output before

@@ -58,6 +58,12 @@ sys.stdout.write("\n")
 // drgn's own interpreter so that whichever python3 is first on PATH does
 // not matter. ctx bounds the run (DefaultTimeout when it has no deadline).
 func DrgnTasks(ctx context.Context, vmlinux, dump string) ([]Task, error) {
+	tasks, _, err := DrgnTasksRun(ctx, vmlinux, dump)
+	return tasks, err
+}
+
+// DrgnTasksRun is DrgnTasks, with what the run cost.
+func DrgnTasksRun(ctx context.Context, vmlinux, dump string) ([]Task, Usage, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
@@ -65,30 +71,33 @@ func DrgnTasks(ctx context.Context, vmlinux, dump string) ([]Task, error) {
 	}
 	dir, err := os.MkdirTemp("", "refdebug-drgn")
 	if err != nil {
-		return nil, fmt.Errorf("drgn: %w", err)
+		return nil, Usage{}, fmt.Errorf("drgn: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	script := filepath.Join(dir, "tasks.py")
 	if err := os.WriteFile(script, []byte(drgnTasksScript), 0o600); err != nil {
-		return nil, fmt.Errorf("drgn: %w", err)
+		return nil, Usage{}, fmt.Errorf("drgn: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, "drgn", "-q", "-c", dump, "-s", vmlinux, "--no-default-symbols", script)
 	var stdout, stderr boundedBuffer
 	stdout.max, stderr.max = maxOutput, 64<<10
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err = cmd.Run()
+	use := usage(cmd, time.Since(start))
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w: %v", ctx.Err(), err)
 		}
-		return nil, fmt.Errorf("drgn -c %s -s %s: %w: %s", dump, vmlinux, err, tail(stderr.String(), 2000))
+		return nil, use, fmt.Errorf("drgn -c %s -s %s: %w: %s", dump, vmlinux, err, tail(stderr.String(), 2000))
 	}
 	if stdout.over {
-		return nil, fmt.Errorf("drgn -c %s: output over %d bytes", dump, maxOutput)
+		return nil, use, fmt.Errorf("drgn -c %s: output over %d bytes", dump, maxOutput)
 	}
 	var tasks []Task
 	if err := json.Unmarshal(stdout.Bytes(), &tasks); err != nil {
-		return nil, fmt.Errorf("drgn -c %s: task list: %w (stderr: %s)", dump, err, tail(stderr.String(), 500))
+		return nil, use, fmt.Errorf("drgn -c %s: task list: %w (stderr: %s)", dump, err, tail(stderr.String(), 500))
 	}
-	return tasks, nil
+	return tasks, use, nil
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/internal/refdebug"
@@ -89,12 +89,14 @@ func TestCrashOnDumps(t *testing.T) {
 
 			symCmd := fmt.Sprintf("sym %x", ripFn+*rep.RIP.Offset)
 			structCmd := fmt.Sprintf("struct list_head %x", modules)
-			start := time.Now()
-			out, err := refdebug.Crash(context.Background(), vmlinux, e.Path, "sys", "ps", "bt", symCmd, structCmd)
+			out, use, err := refdebug.CrashRun(context.Background(), vmlinux, e.Path, "sys", "ps", "bt", symCmd, structCmd)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("crash: %v", time.Since(start))
+			t.Logf("crash: %v wall, %v user, %.0f MB peak RSS", use.Wall, use.User, float64(use.MaxRSS)/1e6)
+			if use.Wall <= 0 || use.User <= 0 || (runtime.GOOS == "linux" && use.MaxRSS < 10<<20) {
+				t.Errorf("crash's usage unmeasured: %+v", use)
+			}
 
 			sys, err := refdebug.ParseSys(out["sys"])
 			if err != nil {
@@ -175,12 +177,11 @@ func TestDrgnTasks(t *testing.T) {
 			}
 			vmlinux := refdebug.Vmlinux(t, e)
 			rep, _ := panicReport(t, ve)
-			start := time.Now()
-			tasks, err := refdebug.DrgnTasks(context.Background(), vmlinux, e.Path)
+			tasks, use, err := refdebug.DrgnTasksRun(context.Background(), vmlinux, e.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("drgn: %d tasks in %v", len(tasks), time.Since(start))
+			t.Logf("drgn: %d tasks; %v wall, %v user, %.0f MB peak RSS", len(tasks), use.Wall, use.User, float64(use.MaxRSS)/1e6)
 			i := slices.IndexFunc(tasks, func(x refdebug.Task) bool { return x.PID == *rep.PID })
 			if i < 0 {
 				t.Fatalf("drgn lists no task %d among %d", *rep.PID, len(tasks))
