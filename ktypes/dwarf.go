@@ -28,6 +28,10 @@ type DWARF struct {
 	file *elf.File
 	// unmap releases the file's mapping; nil when sections were read.
 	unmap func() error
+	// mapped is the file's mapping, nil when sections were read; info
+	// is .debug_info, at infoOff in the file.
+	mapped, info []byte
+	infoOff      int
 
 	mu sync.Mutex
 	// data is not safe for concurrent use (its type cache and readers):
@@ -110,6 +114,7 @@ func (d *DWARF) open(f *os.File) error {
 	}
 	mapped, unmap := mapFile(f, st.Size())
 	d.unmap = unmap
+	d.mapped = mapped
 	section := func(name string, required bool) ([]byte, error) {
 		s := d.file.Section(name)
 		if s == nil || s.Type == elf.SHT_NOBITS {
@@ -153,6 +158,10 @@ func (d *DWARF) open(f *os.File) error {
 		return err
 	}
 	d.infoLen = len(info)
+	d.info = info
+	if s := d.file.Section(".debug_info"); s != nil {
+		d.infoOff = int(s.Offset)
+	}
 	// .debug_line is not read: types need no line table, and it is
 	// 16 MB in a 6.1 vmlinux.
 	data, err := dwarf.New(abbrev, nil, nil, info, nil, nil, nil, str)
@@ -182,6 +191,13 @@ func (d *DWARF) index() error {
 	d.vars = make(map[string]dwarfVar, 1<<16)
 	d.conv = make(map[dwarf.Type]btf.Type)
 	r := d.data.Reader()
+	// The pass reads all of .debug_info once; the pages it is done with
+	// are let go as it goes (they stay in the page cache, shared and
+	// clean), so that the index costs ~20 MB of resident file pages
+	// rather than all 165 MB of a 6.1 vmlinux's.
+	const releaseEvery = 16 << 20
+	released := 0
+	defer func() { d.release(len(d.info)) }()
 	for {
 		e, err := r.Next()
 		if err != nil {
@@ -189,6 +205,10 @@ func (d *DWARF) index() error {
 		}
 		if e == nil {
 			return nil
+		}
+		if off := int(e.Offset); off-released >= 2*releaseEvery {
+			released = off - releaseEvery
+			d.release(released)
 		}
 		switch e.Tag {
 		case dwarf.TagCompileUnit, dwarf.TagPartialUnit:
@@ -202,6 +222,20 @@ func (d *DWARF) index() error {
 		if e.Children {
 			r.SkipChildren()
 		}
+	}
+}
+
+// release drops the resident pages of the mapping up to .debug_info's
+// first n bytes, when the file is mapped. Only .debug_info and what comes
+// before it in the file (which is not read) are let go.
+func (d *DWARF) release(n int) {
+	if d.mapped == nil || n <= 0 {
+		return
+	}
+	end := d.infoOff + min(n, len(d.info))
+	end -= end % os.Getpagesize()
+	if end > 0 && end <= len(d.mapped) {
+		releasePages(d.mapped[:end])
 	}
 }
 
@@ -282,6 +316,7 @@ func (d *DWARF) close(f *os.File) error {
 		d.unmap = nil
 	}
 	d.data = nil
+	d.mapped, d.info = nil, nil
 	return err
 }
 
