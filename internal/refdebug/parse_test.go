@@ -138,6 +138,35 @@ func TestParseStruct(t *testing.T) {
 	}
 }
 
+// TestParseBigStructs reads crash's longest dumps of the triage's structs
+// (task_struct: 1010 lines with a 10 KB char array line; net_device).
+func TestParseBigStructs(t *testing.T) {
+	for _, c := range []struct {
+		cmd, file string
+		want      map[string]uint64
+	}{
+		{"struct task_struct ffff8b3113f20000", "struct-task_struct.txt", map[string]uint64{
+			"pid": 105, "tgid": 105, "__state": 0, "on_cpu": 1, "prio": 120, "flags": 4194560}},
+		{"struct net_device ffff8b3101a57000", "struct-net_device.txt", map[string]uint64{
+			"mtu": 1500, "ifindex": 2, "flags": 4099}},
+	} {
+		obj, err := ParseStruct(c.cmd, readTestdata(t, c.file))
+		if err != nil {
+			t.Errorf("%s: %v", c.cmd, err)
+			continue
+		}
+		sc := Scalars(obj.Value)
+		if len(sc) < 400 {
+			t.Errorf("%s: only %d scalars", c.cmd, len(sc))
+		}
+		for p, want := range c.want {
+			if got, ok := sc[p]; !ok || got != want {
+				t.Errorf("%s: %s = %d (%v), want %d", c.cmd, p, got, ok, want)
+			}
+		}
+	}
+}
+
 func TestSplitMarked(t *testing.T) {
 	const m = "refdebug-x-"
 	cmds := []string{"sys", "ps", "sys"}
@@ -161,7 +190,7 @@ func TestSplitMarked(t *testing.T) {
 // corrupt dump is anything, and must give an error or values, never a
 // panic.
 func FuzzCrashOutput(f *testing.F) {
-	for _, n := range []string{"sym.txt", "ps.txt", "sys.txt", "bt.txt", "struct-sk_buff.txt"} {
+	for _, n := range []string{"sym.txt", "ps.txt", "sys.txt", "bt.txt", "struct-sk_buff.txt", "struct-net_device.txt"} {
 		f.Add(readTestdata(f, n))
 	}
 	f.Fuzz(func(t *testing.T, s string) {
