@@ -23,8 +23,9 @@ import (
 // is asked for, with the types it refers to, and kept. A DWARF is safe for
 // concurrent use.
 type DWARF struct {
-	path string
-	src  string
+	src string
+	// file is the ELF while it is loaded; nil after (its reader is
+	// closed).
 	file *elf.File
 	// unmap releases the file's mapping; nil when sections were read.
 	unmap func() error
@@ -65,8 +66,8 @@ type dwarfKey struct {
 
 type dwarfVar struct {
 	off dwarf.Offset
-	// rank: 0 a declaration, 1 a definition typed by its declaration, 2
-	// a definition with its own type.
+	// rank: 1 a static definition, 2 a declaration, 3 a global's
+	// definition typed by its declaration, 4 one with its own type.
 	rank int8
 }
 
@@ -82,7 +83,7 @@ func LoadDWARF(path string) (*DWARF, error) {
 		f.Close()
 		return nil, fmt.Errorf("ktypes: DWARF of %s: %w", path, err)
 	}
-	d := &DWARF{path: path, file: ef, order: ef.ByteOrder}
+	d := &DWARF{file: ef, order: ef.ByteOrder}
 	ok := false
 	defer func() {
 		if !ok {
@@ -99,6 +100,7 @@ func LoadDWARF(path string) (*DWARF, error) {
 		return nil, fmt.Errorf("ktypes: DWARF of %s: no named types", path)
 	}
 	f.Close() // the mapping, or the sections read, outlive the descriptor
+	d.file = nil
 	ok = true
 	d.src = fmt.Sprintf("DWARF of %s (%.1f MB)", path, float64(d.infoLen)/1e6)
 	return d, nil
@@ -272,16 +274,23 @@ func (d *DWARF) record(e *dwarf.Entry) {
 				return
 			}
 		}
-		// A definition beats a declaration, and one with a type of its
-		// own beats one typed by its declaration: in the unit that
+		// The global of that name beats a static one of some unit, and
+		// its definition its declarations; a definition with a type of
+		// its own beats one typed by its declaration: in the unit that
 		// defines an array declared without a length, only the
 		// definition's type has the length.
-		rank := int8(0)
-		if e.Val(dwarf.AttrDeclaration) == nil {
-			rank = 1
-			if _, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
-				rank = 2
-			}
+		_, ownType := e.Val(dwarf.AttrType).(dwarf.Offset)
+		external, _ := e.Val(dwarf.AttrExternal).(bool)
+		var rank int8
+		switch {
+		case e.Val(dwarf.AttrDeclaration) != nil:
+			rank = 2
+		case e.Val(dwarf.AttrSpecification) != nil && !ownType:
+			rank = 3
+		case e.Val(dwarf.AttrSpecification) != nil || external:
+			rank = 4
+		default:
+			rank = 1 // static
 		}
 		if v, seen := d.vars[name]; !seen || v.rank < rank {
 			d.vars[name] = dwarfVar{off: e.Offset, rank: rank}
