@@ -1,10 +1,13 @@
 package ktypes_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +67,15 @@ var (
 // __start_BTF and __stop_BTF.
 func dumpBTF(t *testing.T, path string) *ktypes.BTF {
 	t.Helper()
+	b, err := ktypes.LoadBTF(dumpBTFRaw(t, path), "BTF of "+filepath.Base(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func dumpBTFRaw(t *testing.T, path string) []byte {
+	t.Helper()
 	d, k, err := triage.OpenVmcore(path)
 	if err != nil {
 		t.Fatal(err)
@@ -82,11 +94,7 @@ func dumpBTF(t *testing.T, path string) *ktypes.BTF {
 	if n, err := k.ReadVirt(raw, start); err != nil || n != len(raw) {
 		t.Fatalf("%s: BTF at %#x: read %d of %d: %v", path, start, n, len(raw), err)
 	}
-	b, err := ktypes.LoadBTF(raw, "BTF of "+filepath.Base(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return raw
 }
 
 // memberPaths lists every member path of a struct or union as C names
@@ -137,7 +145,7 @@ func TestDWARFAgainstBTF(t *testing.T) {
 	t.Logf("%s: loaded in %v, %d type names, %d variables", dw.Source(), dwarfLoad, types, vars)
 	bt := dumpBTF(t, e.Path)
 
-	var paths, agree, names, structs int
+	var paths, agree, names, flat, structs int
 	for _, name := range layoutStructs {
 		bs, err := bt.Type("struct " + name)
 		if err != nil {
@@ -159,45 +167,148 @@ func TestDWARFAgainstBTF(t *testing.T) {
 		if bsz != dsz {
 			t.Errorf("struct %s: size %d in BTF, %d in DWARF", name, bsz, dsz)
 		}
-		var ps []string
-		memberPaths(bs, "", 0, &ps)
-		if len(ps) == 0 {
+		p, a, n, f, diffs := comparePaths(bs, ds)
+		if p == 0 {
 			t.Errorf("struct %s: no members in BTF", name)
 		}
-		for _, p := range ps {
-			paths++
-			bf, err := ktypes.Member(bs, p)
-			if err != nil {
-				t.Errorf("struct %s: BTF %s: %v", name, p, err)
-				continue
-			}
-			df, err := ktypes.Member(ds, p)
-			if err != nil {
-				t.Errorf("struct %s: DWARF %s: %v", name, p, err)
-				continue
-			}
-			bsz, berr := btf.Sizeof(bf.Type)
-			dsz, derr := btf.Sizeof(df.Type)
-			if bf.Offset != df.Offset || bf.BitfieldSize != df.BitfieldSize || bsz != dsz || (berr == nil) != (derr == nil) {
-				t.Errorf("%s.%s: BTF bit %d width %d size %d (%v), DWARF bit %d width %d size %d (%v)",
-					name, p, bf.Offset, bf.BitfieldSize, bsz, berr, df.Offset, df.BitfieldSize, dsz, derr)
-				continue
-			}
-			agree++
-			if bn, dn := ktypes.TypeName(bf.Type), ktypes.TypeName(df.Type); bn == dn {
-				names++
-			} else {
-				t.Logf("%s.%s: type %q in BTF, %q in DWARF", name, p, bn, dn)
-			}
+		for _, d := range diffs {
+			t.Errorf("struct %s: %s", name, d)
 		}
+		paths, agree, names, flat = paths+p, agree+a, names+n, flat+f
 	}
-	t.Logf("agreement: %d structs, %d/%d member paths agree on offset, bitfield width and size; %d/%d on type name",
-		structs, agree, paths, names, paths)
+	t.Logf("agreement: %d structs, %d/%d member paths agree on offset, bitfield width and size; %d/%d on type name (%d multi-dimensional arrays BTF flattens)",
+		structs, agree, paths, names, paths-flat, flat)
 	if structs < 30 {
 		t.Errorf("only %d structs compared", structs)
 	}
-	if agree != paths {
-		t.Errorf("%d of %d member paths disagree", paths-agree, paths)
+	if agree != paths || names != paths-flat {
+		t.Errorf("%d of %d member paths disagree, %d type names", paths-agree, paths, paths-flat-names)
+	}
+}
+
+// comparePaths compares every member path of bs (BTF) with the same path
+// in ds (DWARF): offset, bitfield width, size and type name. A
+// multi-dimensional array is one dimension in BTF (pahole multiplies the
+// dimensions: folios[4][2][5] is folios[40]) and nested in DWARF, as C
+// declares it: such a member is compared by offset and size only and
+// counted in flat, and the paths inside it are left out.
+func comparePaths(bs, ds btf.Type) (paths, agree, names, flat int, diffs []string) {
+	var ps []string
+	memberPaths(bs, "", 0, &ps)
+	var skip string
+	for _, p := range ps {
+		if skip != "" && strings.HasPrefix(p, skip) {
+			continue
+		}
+		paths++
+		bf, berr := ktypes.Member(bs, p)
+		df, derr := ktypes.Member(ds, p)
+		if berr != nil || derr != nil {
+			diffs = append(diffs, fmt.Sprintf("%s: BTF %v, DWARF %v", p, berr, derr))
+			continue
+		}
+		bsz, berr := btf.Sizeof(bf.Type)
+		dsz, derr := btf.Sizeof(df.Type)
+		if bf.Offset != df.Offset || bf.BitfieldSize != df.BitfieldSize || bsz != dsz || (berr == nil) != (derr == nil) {
+			diffs = append(diffs, fmt.Sprintf("%s: BTF bit %d width %d size %d (%v), DWARF bit %d width %d size %d (%v)",
+				p, bf.Offset, bf.BitfieldSize, bsz, berr, df.Offset, df.BitfieldSize, dsz, derr))
+			continue
+		}
+		agree++
+		if da, ok := btf.UnderlyingType(df.Type).(*btf.Array); ok {
+			if _, nested := btf.UnderlyingType(da.Type).(*btf.Array); nested {
+				flat++
+				skip = p + "["
+				continue
+			}
+		}
+		if ktypes.TypeName(bf.Type) == ktypes.TypeName(df.Type) {
+			names++
+		}
+	}
+	return paths, agree, names, flat, diffs
+}
+
+// TestDWARFAllStructs compares every struct and union the kernel's BTF
+// names once (a name BTF holds twice is two unrelated types of two units,
+// and DWARF's index keeps one of them) with the DWARF's of that name.
+func TestDWARFAllStructs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compares ~10000 types")
+	}
+	dw, e := loadDebug(t)
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(dumpBTFRaw(t, e.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		union bool
+		name  string
+	}
+	seen := map[key][]btf.Type{}
+	for typ, err := range spec.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch c := typ.(type) {
+		case *btf.Struct:
+			if c.Name != "" {
+				seen[key{false, c.Name}] = append(seen[key{false, c.Name}], c)
+			}
+		case *btf.Union:
+			if c.Name != "" {
+				seen[key{true, c.Name}] = append(seen[key{true, c.Name}], c)
+			}
+		}
+	}
+	var types, typesAgree, dup, paths, agree, names, flat int
+	var bad, local []string
+	for k, ts := range seen {
+		if len(ts) > 1 {
+			dup++
+			continue
+		}
+		kind := "struct "
+		if k.union {
+			kind = "union "
+		}
+		ds, err := dw.Type(kind + k.name)
+		if errors.Is(err, ktypes.ErrNotFound) {
+			// Types a function body defines are not indexed (reading
+			// every function's DIEs would cost the index most of its
+			// speed): in 6.1, 8 helpers' local structs (bts_record, sg,
+			// h_misc …), none a crash dump reader needs.
+			local = append(local, k.name)
+			continue
+		}
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s%s: %v", kind, k.name, err))
+			types++
+			continue
+		}
+		types++
+		bsz, _ := btf.Sizeof(ts[0])
+		dsz, _ := btf.Sizeof(ds)
+		p, a, n, f, diffs := comparePaths(ts[0], ds)
+		paths, agree, names, flat = paths+p, agree+a, names+n, flat+f
+		if bsz == dsz && len(diffs) == 0 {
+			typesAgree++
+		} else {
+			bad = append(bad, fmt.Sprintf("%s%s: size %d/%d, %v", kind, k.name, bsz, dsz, diffs[:min(len(diffs), 3)]))
+		}
+	}
+	slices.Sort(bad)
+	for _, b := range bad[:min(len(bad), 20)] {
+		t.Log(b)
+	}
+	slices.Sort(local)
+	t.Logf("agreement: %d/%d structs and unions agree in size and every member path (%d names held twice in BTF left out, %d defined in function bodies not indexed: %v); %d/%d member paths agree, %d/%d on type name (%d multi-dimensional arrays BTF flattens)",
+		typesAgree, types, dup, len(local), local, agree, paths, names, paths-flat, flat)
+	if types < 5000 || typesAgree != types || agree != paths || names != paths-flat {
+		t.Errorf("%d of %d types disagree", types-typesAgree, types)
+	}
+	if len(local)*200 > types {
+		t.Errorf("%d types missing from the DWARF index", len(local))
 	}
 }
 

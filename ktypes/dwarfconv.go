@@ -185,7 +185,8 @@ func (c *converter) structShell(x *dwarf.StructType, pass int) (btf.Type, error)
 		if isUnion {
 			k.kind, fk = dkUnion, btf.FwdUnion
 		}
-		if off, ok := c.d.types[k]; ok && x.StructName != "" {
+		if def, ok := c.d.types[k]; ok && x.StructName != "" {
+			off := def.off
 			full, err := c.d.data.Type(off)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s at %#x: %w", x.Kind, x.StructName, off, err)
@@ -226,7 +227,8 @@ func (c *converter) enum(x *dwarf.EnumType, pass int) (btf.Type, error) {
 	if x.ByteSize <= 0 {
 		// A declaration: the complete enum by name, else an empty one of
 		// int size (BTF has no forward enum; pahole writes this).
-		if off, ok := c.d.types[dwarfKey{dkEnum, x.EnumName}]; ok && x.EnumName != "" {
+		if def, ok := c.d.types[dwarfKey{dkEnum, x.EnumName}]; ok && x.EnumName != "" {
+			off := def.off
 			full, err := c.d.data.Type(off)
 			if err != nil {
 				return nil, fmt.Errorf("enum %s at %#x: %w", x.EnumName, off, err)
