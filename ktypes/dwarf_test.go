@@ -345,6 +345,23 @@ func TestDWARFVars(t *testing.T) {
 			t.Errorf("linux_banner: %s, want the defined length", ktypes.TypeName(v))
 		}
 	}
+	// A multi-dimensional array: nested in DWARF as C declares it
+	// (list_head folios[MAX_NR_GENS][ANON_AND_FILE][MAX_NR_ZONES]), one
+	// dimension in BTF; element [1][1][2] is element 17 of the flat one.
+	if dl, err := dw.Type("struct lru_gen_struct"); err != nil {
+		t.Errorf("lru_gen_struct: %v", err)
+	} else if bl, err := bt.Type("struct lru_gen_struct"); err != nil {
+		t.Errorf("lru_gen_struct in BTF: %v", err)
+	} else {
+		df, derr := ktypes.Member(dl, "folios")
+		de, eerr := ktypes.Member(dl, "folios[1][1][2].prev")
+		be, berr := ktypes.Member(bl, "folios[17].prev")
+		if derr != nil || eerr != nil || berr != nil {
+			t.Errorf("folios: %v %v %v", derr, eerr, berr)
+		} else if got := ktypes.TypeName(df.Type); got != "struct list_head [4][2][5]" || de.Offset != be.Offset || de.Offset != df.Offset+(17*16+8)*8 {
+			t.Errorf("folios: DWARF %s, [1][1][2].prev at bit %d; BTF folios[17].prev at bit %d", got, de.Offset, be.Offset)
+		}
+	}
 	// The per-cpu variables are the ones kernel BTF records itself.
 	for _, name := range []string{"runqueues", "current_task", "hardirq_stack_ptr", "cpu_number"} {
 		b, berr := bt.Var(name)
