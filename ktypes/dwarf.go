@@ -127,6 +127,21 @@ func (d *DWARF) open(f *os.File) error {
 	if err != nil {
 		return err
 	}
+	if d.file.Type == elf.ET_REL {
+		// A module's .ko: its DWARF needs its relocations applied
+		// (string offsets are addends of relocations against
+		// .debug_str), which debug/elf does on a copy. Modules are
+		// small.
+		data, err := d.file.DWARF()
+		if err != nil {
+			return err
+		}
+		if s := d.file.Section(".debug_info"); s != nil {
+			d.infoLen = int(s.Size)
+		}
+		d.data = data
+		return nil
+	}
 	mapped, unmap := mapFile(f, st.Size())
 	d.unmap = unmap
 	d.mapped = mapped

@@ -506,3 +506,44 @@ func TestDWARFGoBinary(t *testing.T) {
 		t.Error("Type after Close: no error")
 	}
 }
+
+// TestDWARFModule reads a module's DWARF (a relocatable .ko, whose DWARF
+// needs its relocations applied): crashnet.ko, which tools/make-example.sh
+// builds for the generated dumps' kernel. Its sk_buff must be the
+// vmlinux's, member for member.
+func TestDWARFModule(t *testing.T) {
+	kos, _ := filepath.Glob(filepath.Join(vmcores.CacheDir(), "..", "example", "crashnet-*", "crashnet.ko"))
+	if len(kos) == 0 {
+		t.Skip("no crashnet.ko beside the vmcores (tools/make-example.sh builds it)")
+	}
+	m, err := ktypes.LoadDWARF(kos[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	priv, err := m.Type("struct crashnet_priv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]uint64{"tx_ring": 0, "min_frame": 64, "use_ring": 96} {
+		if f, err := ktypes.Member(priv, path); err != nil || f.Offset != want {
+			t.Errorf("crashnet_priv.%s: bit %d (%v), want %d", path, f.Offset, err, want)
+		}
+	}
+	mskb, err := m.Type("struct sk_buff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw, e := loadDebug(t)
+	if filepath.Base(filepath.Dir(kos[0])) != "crashnet-"+e.Build.Release {
+		t.Skipf("%s is not built for %s", kos[0], e.Build.Release)
+	}
+	vskb, err := dw.Type("struct sk_buff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, agree, _, _, diffs := comparePaths(vskb, mskb)
+	if paths < 100 || agree != paths {
+		t.Errorf("sk_buff of crashnet.ko and vmlinux: %d/%d paths agree: %v", agree, paths, diffs[:min(len(diffs), 5)])
+	}
+}
