@@ -22,6 +22,12 @@ import (
 // .debug_info, and most of it is functions); a type is converted when it
 // is asked for, with the types it refers to, and kept. A DWARF is safe for
 // concurrent use.
+//
+// Where it differs from kernel BTF: a multi-dimensional array stays nested
+// as C declares it (list_head folios[4][2][5]), where pahole flattens it
+// to one dimension (folios[40]); types defined inside a function body are
+// not indexed (8 local helper structs in 6.1). Every global and static
+// variable has a type here, where BTF types only per-cpu ones.
 type DWARF struct {
 	src string
 	// file is the ELF while it is loaded; nil after (its reader is
@@ -47,6 +53,8 @@ type DWARF struct {
 	order   binary.ByteOrder
 	infoLen int
 }
+
+var _ Types = (*DWARF)(nil)
 
 // dwarfKind is the C namespace a type name lives in.
 type dwarfKind uint8
