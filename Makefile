@@ -73,15 +73,17 @@ vmcores:
 	bash tools/gen-vmcores.sh
 	KSERIES=6.12 QMP=0 bash tools/gen-vmcores.sh .cache/vmcores-6.12
 
-# The debug vmlinux (DWARF) of each kernel the generated vmcores were made by, for
-# crash(8), drgn and ktypes' DWARF tests: the exact Debian package version the
-# manifest names, checked against the dump's build-id, cached in
+# The debug vmlinux (DWARF) of each kernel the generated vmcore sets were made by, for
+# crash(8), drgn and ktypes' DWARF tests: the exact Debian package version each
+# manifest names, checked against a dump's build-id, cached in
 # $${KTRIAGE_DBG_CACHE:-$${XDG_CACHE_HOME:-~/.cache}/ktriage/dbg} (~600 MB a kernel;
-# the download, ~300 MB, is deleted). Makes the vmcores first if they are missing.
+# the download, ~300 MB, is deleted). Makes the sets first if they are missing.
 VMCORES ?= $(or $(KTRIAGE_VMCORES),$(CURDIR)/.cache/vmcores)
+VMCORES_612 ?= $(or $(KTRIAGE_VMCORES_6_12),$(VMCORES)-6.12)
 dbg: deps
 	@test -f $(VMCORES)/manifest.json || bash tools/gen-vmcores.sh $(VMCORES)
-	$(GO) run ./internal/refdebug/fetchdbg $(VMCORES)
+	@test -f $(VMCORES_612)/manifest.json || KSERIES=6.12 QMP=0 bash tools/gen-vmcores.sh $(VMCORES_612)
+	$(GO) run ./internal/refdebug/fetchdbg $(VMCORES) $(VMCORES_612)
 
 # make dbg for make test: a failure fails CI (CI=true), elsewhere the tests that
 # need the debug vmlinux skip, naming it, as those needing the dumps do.

@@ -14,7 +14,6 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -212,21 +211,4 @@ func ReadManifest(dir string) ([]ManifestEntry, error) {
 		return nil, fmt.Errorf("vmcore manifest %s: no entries", p)
 	}
 	return out, nil
-}
-
-// ErrNoEntry is returned by FindEntry for a name the manifest lacks.
-var ErrNoEntry = errors.New("no such vmcore entry")
-
-// FindEntry returns the entry called name of the manifest in dir.
-func FindEntry(dir, name string) (ManifestEntry, error) {
-	es, err := ReadManifest(dir)
-	if err != nil {
-		return ManifestEntry{}, err
-	}
-	for _, e := range es {
-		if e.Name == name {
-			return e, nil
-		}
-	}
-	return ManifestEntry{}, fmt.Errorf("vmcore manifest in %s: %q: %w", dir, name, ErrNoEntry)
 }

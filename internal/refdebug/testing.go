@@ -7,6 +7,7 @@ import (
 
 	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/internal/testshared"
+	"github.com/ktriage/ktriage/internal/vmcores"
 )
 
 // DumpBuildID returns the BUILD-ID the dump's VMCOREINFO records: the
@@ -28,14 +29,21 @@ func DumpBuildID(path string) (string, error) {
 	return id, nil
 }
 
-// Vmlinux returns the debug vmlinux of the build that made e's dump, for a
-// test. When it is not at hand the test is skipped naming what is missing
-// and how to fetch it (failed under CI=true, where `make dbg` must have
-// fetched it); when its build-id is not the dump's the test fails, since
-// every comparison against it would be wrong.
-func Vmlinux(t testing.TB, e ManifestEntry) string {
+// SetBuild is the build that made a generated vmcore set: its kernel
+// release and package version, as its manifest names them.
+func SetBuild(s *vmcores.Set) Build {
+	return Build{Release: s.Kernel, Package: s.KernelPackageVersion}
+}
+
+// Vmlinux returns the debug vmlinux of the build that made dump e of set s,
+// for a test. When it is not at hand the test is skipped naming what is
+// missing and how to fetch it (failed under CI=true, where `make dbg` must
+// have fetched it); when its build-id is not the dump's the test fails,
+// since every comparison against it would be wrong.
+func Vmlinux(t testing.TB, s *vmcores.Set, e vmcores.Entry) string {
 	t.Helper()
-	p, err := Locate(e.Build)
+	b := SetBuild(s)
+	p, err := Locate(b)
 	testshared.Require(t, err == nil, "%v", err)
 	want, err := DumpBuildID(e.Path)
 	if err != nil {
@@ -46,7 +54,7 @@ func Vmlinux(t testing.TB, e ManifestEntry) string {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(got, want) && !strings.HasPrefix(want, got) {
-		t.Fatalf("%s has build-id %s but dump %s was written by BUILD-ID=%s: not the kernel of %s", p, got, e.Path, want, e.Build)
+		t.Fatalf("%s has build-id %s but dump %s was written by BUILD-ID=%s: not the kernel of %s", p, got, e.Path, want, b)
 	}
 	return p
 }

@@ -1,15 +1,20 @@
-// Command fetchdbg fetches the debug vmlinux of every kernel build a
-// generated vmcore set holds, with tools/fetch-dbg.sh, checking each against
+// Command fetchdbg fetches the debug vmlinux of every kernel build the
+// generated vmcore sets hold, with tools/fetch-dbg.sh, checking each against
 // a dump of that build. `make dbg` runs it.
 //
-//	go run ./internal/refdebug/fetchdbg [VMCORES_DIR]
+//	go run ./internal/refdebug/fetchdbg [VMCORES_DIR...]
 //
-// VMCORES_DIR defaults to $KTRIAGE_VMCORES, else the repository's
-// .cache/vmcores. The cache directory is refdebug.CacheDir().
+// Without arguments it reads every set internal/vmcores knows where that
+// package finds it ($KTRIAGE_VMCORES, $KTRIAGE_VMCORES_6_12, else the
+// repository's .cache/vmcores and .cache/vmcores-6.12); a set not generated
+// yet is passed over with a note. The cache directory is
+// refdebug.CacheDir().
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,36 +24,40 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "fetchdbg:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	dir := vmcores.CacheDir()
-	switch len(os.Args) {
-	case 1:
-	case 2:
-		dir = os.Args[1]
-	default:
-		return fmt.Errorf("usage: fetchdbg [VMCORES_DIR]")
-	}
-	entries, err := refdebug.ReadManifest(dir)
-	if err != nil {
-		return err
+func run(dirs []string) error {
+	given := len(dirs) > 0
+	if !given {
+		for _, set := range vmcores.Sets {
+			dirs = append(dirs, vmcores.SetDir(set))
+		}
 	}
 	script := filepath.Join(vmcores.RepoRoot(), "tools", "fetch-dbg.sh")
 	done := map[refdebug.Build]bool{}
-	for _, e := range entries {
-		if done[e.Build] {
+	for _, dir := range dirs {
+		entries, err := refdebug.ReadManifest(dir)
+		if errors.Is(err, fs.ErrNotExist) && !given {
+			fmt.Fprintf(os.Stderr, "fetchdbg: %s: no vmcores generated there (make vmcores): passed over\n", dir)
 			continue
 		}
-		done[e.Build] = true
-		cmd := exec.Command("bash", script, "-d", e.Path, e.Build.Release, e.Build.Package, refdebug.CacheDir())
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s (checked against %s): %w", e.Build, e.Name, err)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if done[e.Build] {
+				continue
+			}
+			done[e.Build] = true
+			cmd := exec.Command("bash", script, "-d", e.Path, e.Build.Release, e.Build.Package, refdebug.CacheDir())
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s (checked against %s): %w", e.Build, e.Path, err)
+			}
 		}
 	}
 	return nil
