@@ -34,33 +34,42 @@ var layoutStructs = []string{
 	"uts_namespace", "new_utsname", "timer_list", "work_struct", "percpu_ref",
 }
 
-// loadDebug loads the DWARF of the generated dumps' kernel once for all
-// tests of the package (a few seconds), and names the dump that kernel
-// wrote.
-func loadDebug(t *testing.T) (*ktypes.DWARF, refdebug.ManifestEntry) {
+// loadDebug loads the DWARF of the kernel of a vmcore set once for all
+// tests of the package (about a second), and gives the dump its BTF is
+// read from: the /proc/vmcore ELF, unfiltered.
+func loadDebug(t *testing.T, set string) (*ktypes.DWARF, vmcores.Entry) {
 	t.Helper()
-	dir := vmcores.Dir(t)
-	e, err := refdebug.FindEntry(dir, "kdump-proc-d31")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := refdebug.Vmlinux(t, e)
-	dwarfOnce.Do(func() {
+	s := vmcores.Require(t, set)
+	e := s.Lookup(t, "elf-proc-vmcore")
+	path := refdebug.Vmlinux(t, s, e)
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
+	l, ok := loaded[path]
+	if !ok {
 		start := time.Now()
-		dwarfTypes, dwarfErr = ktypes.LoadDWARF(path)
-		dwarfLoad = time.Since(start)
-	})
-	if dwarfErr != nil {
-		t.Fatal(dwarfErr)
+		l.dw, l.err = ktypes.LoadDWARF(path)
+		l.took = time.Since(start)
+		loaded[path] = l
+		if l.err == nil {
+			types, vars := l.dw.Names()
+			t.Logf("%s: loaded in %v, %d type names, %d variables", l.dw.Source(), l.took, types, vars)
+		}
 	}
-	return dwarfTypes, e
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.dw, e
+}
+
+type loadedDWARF struct {
+	dw   *ktypes.DWARF
+	err  error
+	took time.Duration
 }
 
 var (
-	dwarfOnce  sync.Once
-	dwarfTypes *ktypes.DWARF
-	dwarfErr   error
-	dwarfLoad  time.Duration
+	loadedMu sync.Mutex
+	loaded   = map[string]loadedDWARF{}
 )
 
 // dumpBTF reads the kernel's BTF out of the dump's memory, between
@@ -140,10 +149,18 @@ func memberPaths(t btf.Type, prefix string, depth int, out *[]string) {
 // triage reads, the offset, bitfield width and size must agree, and the
 // type names too.
 func TestDWARFAgainstBTF(t *testing.T) {
-	dw, e := loadDebug(t)
-	types, vars := dw.Names()
-	t.Logf("%s: loaded in %v, %d type names, %d variables", dw.Source(), dwarfLoad, types, vars)
-	bt := dumpBTF(t, e.Path)
+	for _, set := range vmcores.Sets {
+		t.Run(set, func(t *testing.T) { dwarfAgainstBTF(t, set) })
+	}
+}
+
+func dwarfAgainstBTF(t *testing.T, set string) {
+	dw, e := loadDebug(t, set)
+	raw := dumpBTFRaw(t, e.Path)
+	bt, err := ktypes.LoadBTF(raw, "BTF of "+e.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var paths, agree, names, flat, structs int
 	for _, name := range layoutStructs {
@@ -183,6 +200,40 @@ func TestDWARFAgainstBTF(t *testing.T) {
 	}
 	if agree != paths || names != paths-flat {
 		t.Errorf("%d of %d member paths disagree, %d type names", paths-agree, paths, paths-flat-names)
+	}
+
+	// The variables kernel BTF records (the per-cpu ones) must have the
+	// same type in the DWARF.
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nvars, vagree int
+	for typ, err := range spec.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := typ.(*btf.Var)
+		if !ok {
+			continue
+		}
+		nvars++
+		d, err := dw.Var(v.Name)
+		if err != nil {
+			t.Errorf("per-cpu %s: %v", v.Name, err)
+			continue
+		}
+		bs, berr := btf.Sizeof(v.Type)
+		ds, derr := btf.Sizeof(d)
+		if bn, dn := ktypes.TypeName(v.Type), ktypes.TypeName(d); bn != dn || bs != ds || berr != nil || derr != nil {
+			t.Errorf("per-cpu %s: BTF %s (%d bytes, %v), DWARF %s (%d bytes, %v)", v.Name, bn, bs, berr, dn, ds, derr)
+			continue
+		}
+		vagree++
+	}
+	t.Logf("agreement: %d/%d variables of the BTF have the same type and size in the DWARF", vagree, nvars)
+	if nvars < 100 {
+		t.Errorf("only %d variables in BTF", nvars)
 	}
 }
 
@@ -236,7 +287,7 @@ func TestDWARFAllStructs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compares ~10000 types")
 	}
-	dw, e := loadDebug(t)
+	dw, e := loadDebug(t, vmcores.Set61)
 	spec, err := btf.LoadSpecFromReader(bytes.NewReader(dumpBTFRaw(t, e.Path)))
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +367,7 @@ func TestDWARFAllStructs(t *testing.T) {
 // from the DWARF, and holds the per-cpu ones to the BTF's own variable
 // records.
 func TestDWARFVars(t *testing.T) {
-	dw, e := loadDebug(t)
+	dw, e := loadDebug(t, vmcores.Set61)
 	bt := dumpBTF(t, e.Path)
 	for _, c := range []struct{ name, want string }{
 		{"init_task", "struct task_struct"},
@@ -534,9 +585,9 @@ func TestDWARFModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dw, e := loadDebug(t)
-	if filepath.Base(filepath.Dir(kos[0])) != "crashnet-"+e.Build.Release {
-		t.Skipf("%s is not built for %s", kos[0], e.Build.Release)
+	dw, e := loadDebug(t, vmcores.Set61)
+	if filepath.Base(filepath.Dir(kos[0])) != "crashnet-"+e.Kernel {
+		t.Skipf("%s is not built for %s", kos[0], e.Kernel)
 	}
 	vskb, err := dw.Type("struct sk_buff")
 	if err != nil {
