@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK   := $(CURDIR)/.cache/bin/staticcheck-$(STATICCHECK_VERSION)
 export KTRIAGE_SHARED ?= $(abspath ../shared)
 
-.PHONY: all build demo test unit lint fuzz bench deps testdeps vmcores clean
+.PHONY: all build demo test unit lint fuzz bench deps testdeps vmcores dbg testdbg clean
 
 all: build
 
@@ -15,9 +15,11 @@ deps:
 	$(GO) mod download
 
 # What the tests run for real: ethtool and ip in a network namespace (the
-# vmcore generator installs its own packages when it runs).
+# vmcore generator installs its own packages when it runs); crash(8) and drgn
+# (Debian's python3-drgn, with libkdumpfile for kdump-compressed dumps), the
+# references the vmcore reader is compared with; readelf for tools/fetch-dbg.sh.
 testdeps: deps
-	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile)
+	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null && command -v crash >/dev/null && command -v drgn >/dev/null && command -v readelf >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile crash python3-drgn binutils)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ktriage
@@ -28,7 +30,7 @@ demo: build
 	./$(BIN) analyze examples/qemu-skb-over-panic/console.log
 	./$(BIN) analyze examples/ticket-skb-checksum.txt
 
-test: testdeps lint unit
+test: testdeps testdbg lint unit
 
 unit:
 	$(GO) test -count=1 ./...
@@ -70,6 +72,23 @@ bench: build
 vmcores:
 	bash tools/gen-vmcores.sh
 	KSERIES=6.12 QMP=0 bash tools/gen-vmcores.sh .cache/vmcores-6.12
+
+# The debug vmlinux (DWARF) of each kernel the generated vmcore sets were made by, for
+# crash(8), drgn and ktypes' DWARF tests: the exact Debian package version each
+# manifest names, checked against a dump's build-id, cached in
+# $${KTRIAGE_DBG_CACHE:-$${XDG_CACHE_HOME:-~/.cache}/ktriage/dbg} (~600 MB a kernel;
+# the download, ~300 MB, is deleted). Makes the sets first if they are missing.
+VMCORES ?= $(or $(KTRIAGE_VMCORES),$(CURDIR)/.cache/vmcores)
+VMCORES_612 ?= $(or $(KTRIAGE_VMCORES_6_12),$(VMCORES)-6.12)
+dbg: deps
+	@test -f $(VMCORES)/manifest.json || bash tools/gen-vmcores.sh $(VMCORES)
+	@test -f $(VMCORES_612)/manifest.json || KSERIES=6.12 QMP=0 bash tools/gen-vmcores.sh $(VMCORES_612)
+	$(GO) run ./internal/refdebug/fetchdbg $(VMCORES) $(VMCORES_612)
+
+# make dbg for make test: a failure fails CI (CI=true), elsewhere the tests that
+# need the debug vmlinux skip, naming it, as those needing the dumps do.
+testdbg:
+	@$(MAKE) --no-print-directory dbg || { [ "$$CI" != true ] && echo "make dbg failed: tests that need the debug vmlinux will be skipped"; }
 
 clean:
 	rm -rf bin

@@ -87,6 +87,7 @@ func TestVarAndDecl(t *testing.T) {
 		"unsigned int [3]":      "unsigned int [3]",
 		"struct outer *[2]":     "struct outer * [2]",
 		"long unsigned int [2]": "long unsigned int [2]",
+		"unsigned int [4][2]":   "unsigned int [4][2]",
 	} {
 		got, err := ktypes.ParseDecl(ts, decl)
 		if err != nil {

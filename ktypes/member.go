@@ -128,7 +128,15 @@ func TypeName(t btf.Type) string {
 		}
 		return inner + " *"
 	case *btf.Array:
-		return fmt.Sprintf("%s [%d]", TypeName(c.Type), c.Nelems)
+		// int a[4][2] is an array of 4 arrays of 2: the outer length
+		// first, as C writes it.
+		var dims strings.Builder
+		var elem btf.Type = c
+		for a, ok := elem.(*btf.Array); ok; a, ok = elem.(*btf.Array) {
+			fmt.Fprintf(&dims, "[%d]", a.Nelems)
+			elem = a.Type
+		}
+		return TypeName(elem) + " " + dims.String()
 	case *btf.Const:
 		return "const " + TypeName(c.Type)
 	case *btf.Volatile:
