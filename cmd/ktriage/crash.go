@@ -49,7 +49,7 @@ as commands, one line at a time. The first line says what the dump allows.`,
 			}
 			var opts []kview.Option
 			if vmlinux != "" {
-				ts, err := loadVmlinux(vmlinux)
+				ts, err := loadVmlinux(vmlinux, k)
 				if err != nil {
 					return fmt.Errorf("--vmlinux %s: %w", vmlinux, err)
 				}

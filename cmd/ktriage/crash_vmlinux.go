@@ -1,17 +1,27 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"strings"
 
+	"github.com/ktriage/ktriage/internal/refdebug"
+	"github.com/ktriage/ktriage/kernel"
 	"github.com/ktriage/ktriage/ktypes"
 )
 
-// errNoDWARF is --vmlinux's answer until ktypes reads DWARF.
-var errNoDWARF = errors.New("reading a vmlinux's DWARF is not yet built (ktypes.LoadDWARF is being written); without --vmlinux the dump's own BTF is used")
-
-// loadVmlinux gives the types of a debug vmlinux. When ktypes.LoadDWARF
-// lands, its body becomes: return ktypes.LoadDWARF(path).
-func loadVmlinux(path string) (ktypes.Types, error) {
-	_ = path
-	return nil, errNoDWARF
+// loadVmlinux gives the types of a debug vmlinux (its DWARF), after
+// checking that it is the build that wrote the dump: a vmlinux of another
+// build lays every struct out differently, and would answer wrongly
+// rather than fail.
+func loadVmlinux(path string, k *kernel.Kernel) (ktypes.Types, error) {
+	if want := strings.ToLower(k.VMCOREINFO()["BUILD-ID"]); want != "" {
+		got, err := refdebug.BuildID(path)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(want, got) && !strings.HasPrefix(got, want) {
+			return nil, fmt.Errorf("its build-id %s is not the dump's %s (VMCOREINFO BUILD-ID): another build of the kernel", got, want)
+		}
+	}
+	return ktypes.LoadDWARF(path)
 }
