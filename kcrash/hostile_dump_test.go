@@ -1,0 +1,453 @@
+package kcrash_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktriage/ktriage/backtrace"
+	"github.com/ktriage/ktriage/dump"
+	"github.com/ktriage/ktriage/internal/testshared"
+	"github.com/ktriage/ktriage/internal/vmcores"
+	"github.com/ktriage/ktriage/kcrash"
+	"github.com/ktriage/ktriage/kernel"
+	"github.com/ktriage/ktriage/kview"
+	"github.com/ktriage/ktriage/triage"
+)
+
+// ruleMode is what a hostile rule does to the physical bytes it covers.
+type ruleMode int
+
+const (
+	modeZero    ruleMode = iota // read as zeros
+	modeGarbage                 // read as bytes that mean nothing
+	modeFail                    // fail to read
+	modePatch                   // read as the rule's data
+)
+
+// physRule is one physical range [lo, hi) made hostile.
+type physRule struct {
+	lo, hi uint64
+	mode   ruleMode
+	data   []byte // modePatch: the bytes from lo
+}
+
+var errHostile = errors.New("test: hostile page unreadable")
+
+// hostileMem serves a dump's physical memory with some ranges zeroed,
+// garbled, patched or unreadable.
+type hostileMem struct {
+	kernel.PhysReader
+	rules []physRule
+}
+
+func (m *hostileMem) ReadPhys(p []byte, pa uint64) (int, error) {
+	end := pa + uint64(len(p))
+	for _, r := range m.rules {
+		if r.mode != modeFail || end <= r.lo || pa >= r.hi {
+			continue
+		}
+		if pa >= r.lo {
+			return 0, fmt.Errorf("%#x: %w", pa, errHostile)
+		}
+		n, err := m.ReadPhys(p[:r.lo-pa], pa)
+		if err == nil {
+			err = fmt.Errorf("%#x: %w", r.lo, errHostile)
+		}
+		return n, err
+	}
+	n, err := m.PhysReader.ReadPhys(p, pa)
+	for _, r := range m.rules {
+		lo, hi := max(r.lo, pa), min(r.hi, pa+uint64(n))
+		for a := lo; a < hi; a++ {
+			switch r.mode {
+			case modeZero:
+				p[a-pa] = 0
+			case modeGarbage:
+				p[a-pa] = byte((a * 0x9e3779b97f4a7c15) >> 56)
+			case modePatch:
+				p[a-pa] = r.data[a-r.lo]
+			}
+		}
+	}
+	return n, err
+}
+
+// hostileRef is what the cases aim at, read from the intact dump.
+type hostileRef struct {
+	t    *testing.T
+	k    *kernel.Kernel
+	v    *kview.View
+	info string
+	d    *dump.Dump
+	// skb is a sk_buff the log names; pid a user task with files.
+	skb uint64
+	pid int
+	// panicTask is the task the notes say crashed.
+	panicTask *kview.Task
+}
+
+// sym is a core symbol's address.
+func (r *hostileRef) sym(name string) uint64 {
+	r.t.Helper()
+	// The kallsyms tables are not in kallsyms: VMCOREINFO names them.
+	if a, ok := r.k.VMCOREINFO().Symbol(name); ok {
+		return a
+	}
+	a, _, err := r.v.Lookup(name)
+	if err != nil {
+		r.t.Fatalf("%s: %v", name, err)
+	}
+	return a
+}
+
+func (r *hostileRef) off(typ, path string) uint64 {
+	r.t.Helper()
+	o, err := r.v.Offset(typ, path)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return o
+}
+
+func (r *hostileRef) u64(va uint64) uint64 {
+	r.t.Helper()
+	x, err := r.v.U64(va)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return x
+}
+
+// virt makes [va, va+n) of kernel virtual memory hostile, page by page.
+func (r *hostileRef) virt(va, n uint64, mode ruleMode, data []byte) []physRule {
+	r.t.Helper()
+	var out []physRule
+	for a := va; a < va+n; {
+		next := min((a|0xfff)+1, va+n)
+		pa, err := r.k.Translate(a)
+		if err != nil {
+			r.t.Fatalf("%#x: %v", a, err)
+		}
+		rule := physRule{lo: pa, hi: pa + (next - a), mode: mode}
+		if mode == modePatch {
+			rule.data = data[a-va : next-va]
+		}
+		out = append(out, rule)
+		a = next
+	}
+	return out
+}
+
+// ptr makes the pointer at va read as val.
+func (r *hostileRef) ptr(va, val uint64) []physRule {
+	b := binary.LittleEndian.AppendUint64(nil, val)
+	return r.virt(va, 8, modePatch, b)
+}
+
+// span is a core symbol range [start, stop).
+func (r *hostileRef) span(start, stop string) (uint64, uint64) {
+	a, b := r.sym(start), r.sym(stop)
+	if b <= a {
+		r.t.Fatalf("%s %#x .. %s %#x", start, a, stop, b)
+	}
+	return a, b - a
+}
+
+// nthNode is the n-th node of the list at head.
+func (r *hostileRef) nthNode(head uint64, n int) uint64 {
+	r.t.Helper()
+	node := r.u64(head)
+	for range n {
+		node = r.u64(node)
+	}
+	if node == head {
+		r.t.Fatalf("list at %#x is shorter than %d", head, n+1)
+	}
+	return node
+}
+
+// unmapped is a canonical kernel address no page table maps.
+const unmapped = 0xffffc9ffff000000
+
+// hostileCase is one corruption and what must still work.
+type hostileCase struct {
+	name string
+	// rules makes the corruption; names lists what an error must name
+	// (any one of them) when a command cannot answer.
+	rules func(r *hostileRef) ([]physRule, []string)
+	// fails are the commands that cannot answer whole, with what their
+	// error, or the note of their partial answer, must name.
+	fails map[string]string
+	// answers are commands that must answer beyond sys and log.
+	answers []string
+}
+
+// hostileCommands are the commands each case runs, %x the skb and %d the
+// pid.
+var hostileCommands = []string{"sys", "log", "ps", "bt", "struct sk_buff %x", "rd jiffies", "sym jiffies", "mod", "net", "files %d", "foreach bt", "dis -r __skb_checksum+8"}
+
+func hostileCases() []hostileCase {
+	return []hostileCase{
+		{name: "btf zeroed", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_BTF", "__stop_BTF")
+			return r.virt(a, n, modeZero, nil), []string{"BTF"}
+		}, fails: map[string]string{"ps": "BTF", "struct sk_buff %x": "BTF", "files %d": "BTF"}, answers: []string{"rd jiffies", "sym jiffies"}},
+		{name: "btf half unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_BTF", "__stop_BTF")
+			return r.virt(a+n/2, n-n/2, modeFail, nil), []string{"BTF"}
+		}, fails: map[string]string{"ps": "BTF", "struct sk_buff %x": "BTF"}, answers: []string{"rd jiffies", "sym jiffies"}},
+		{name: "btf header garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, _ := r.span("__start_BTF", "__stop_BTF")
+			return r.virt(a, 24, modeGarbage, nil), []string{"BTF"}
+		}, fails: map[string]string{"ps": "BTF", "struct sk_buff %x": "BTF"}, answers: []string{"rd jiffies", "sym jiffies"}},
+		{name: "btf second half garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_BTF", "__stop_BTF")
+			return r.virt(a+n/2, n-n/2, modeGarbage, nil), []string{"BTF"}
+		}, answers: []string{"rd jiffies", "sym jiffies"}},
+		{name: "orc ip table zeroed", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_orc_unwind_ip", "__stop_orc_unwind_ip")
+			return r.virt(a, n, modeZero, nil), []string{"ORC"}
+		}, answers: []string{"ps", "struct sk_buff %x", "mod", "net", "files %d"}},
+		{name: "orc entries zeroed", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_orc_unwind", "__stop_orc_unwind")
+			return r.virt(a, n, modeZero, nil), []string{"ORC"}
+		}, answers: []string{"ps", "struct sk_buff %x", "mod", "net", "files %d"}},
+		{name: "orc ip page unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_orc_unwind_ip", "__stop_orc_unwind_ip")
+			return r.virt((a+n/2)&^0xfff, 4096, modeFail, nil), []string{"ORC", "orc"}
+		}, answers: []string{"ps", "struct sk_buff %x", "mod", "net", "files %d"}},
+		{name: "orc entries page unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_orc_unwind", "__stop_orc_unwind")
+			return r.virt((a+n/2)&^0xfff, 4096, modeFail, nil), []string{"ORC", "orc"}
+		}, answers: []string{"ps", "struct sk_buff %x", "mod", "net", "files %d"}},
+		{name: "orc ip table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, n := r.span("__start_orc_unwind_ip", "__stop_orc_unwind_ip")
+			return r.virt(a, n, modeGarbage, nil), []string{"ORC", "orc"}
+		}, answers: []string{"ps", "struct sk_buff %x", "mod", "net", "files %d"}},
+		{name: "kallsyms names zeroed", rules: func(r *hostileRef) ([]physRule, []string) {
+			a := r.sym("kallsyms_names")
+			return r.virt(a, 64<<10, modeZero, nil), []string{"kallsyms"}
+		}, fails: map[string]string{"rd jiffies": "kallsyms"}},
+		{name: "kallsyms token table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			a := r.sym("kallsyms_token_table")
+			b := r.sym("kallsyms_token_index")
+			return r.virt(a, b-a, modeGarbage, nil), []string{"kallsyms"}
+		}},
+		{name: "kallsyms offsets unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			a := r.sym("kallsyms_offsets")
+			return r.virt(a, 4096, modeFail, nil), []string{"kallsyms"}
+		}, fails: map[string]string{"rd jiffies": "kallsyms"}},
+		{name: "modules next to itself", rules: func(r *hostileRef) ([]physRule, []string) {
+			node := r.nthNode(r.sym("modules"), 0)
+			return r.ptr(node, node), []string{"loops", fmt.Sprintf("%#x", node)}
+		}, fails: map[string]string{"mod": "loops"}, answers: []string{"ps", "rd jiffies"}},
+		{name: "modules next garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.sym("modules"), 0x4141414141414141), []string{"0x4141414141414141"}
+		}, fails: map[string]string{"mod": "0x4141414141414141"}, answers: []string{"ps", "rd jiffies", "net"}},
+		{name: "modules next unmapped", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.sym("modules"), unmapped), []string{fmt.Sprintf("%#x", uint64(unmapped))}
+		}, fails: map[string]string{"mod": fmt.Sprintf("%#x", uint64(unmapped))}, answers: []string{"ps", "rd jiffies", "net"}},
+		{name: "tasks loop to the middle", rules: func(r *hostileRef) ([]physRule, []string) {
+			head := r.sym("init_task") + r.off("task_struct", "tasks")
+			return r.ptr(r.nthNode(head, 20), r.nthNode(head, 10)), []string{"loops"}
+		}, fails: map[string]string{"ps": "loops"}, answers: []string{"mod", "rd jiffies"}},
+		{name: "tasks cut", rules: func(r *hostileRef) ([]physRule, []string) {
+			head := r.sym("init_task") + r.off("task_struct", "tasks")
+			return r.ptr(r.nthNode(head, 20), unmapped), []string{"0xffffc9ffff"}
+		}, fails: map[string]string{"ps": "0xffffc9ffff"}, answers: []string{"mod", "rd jiffies"}},
+		{name: "fd table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			var task uint64
+			for _, tk := range must(r.v.Tasks()) {
+				if tk.PID == r.pid {
+					task = tk.Addr
+				}
+			}
+			files := r.u64(task + r.off("task_struct", "files"))
+			return r.ptr(files+r.off("files_struct", "fdt"), 0x4141414141414141), []string{"0x4141414141414141"}
+		}, fails: map[string]string{"files %d": "0x4141414141414141"}, answers: []string{"ps", "mod", "net", "rd jiffies"}},
+		{name: "net devices loop", rules: func(r *hostileRef) ([]physRule, []string) {
+			node := r.nthNode(r.sym("init_net")+r.off("net", "dev_base_head"), 0)
+			return r.ptr(node, node), []string{"loops"}
+		}, fails: map[string]string{"net": "loops"}, answers: []string{"ps", "mod", "rd jiffies"}},
+		{name: "net devices garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.sym("init_net")+r.off("net", "dev_base_head"), 0x4141414141414141), []string{"0x41414141414141"}
+		}, fails: map[string]string{"net": "0x41414141414141"}, answers: []string{"ps", "mod", "rd jiffies"}},
+		{name: "panic stack unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			st := r.panicTask.Stack
+			return r.virt(st, 16<<10, modeFail, nil), []string{"stack", fmt.Sprintf("%x", st>>12)}
+		}, fails: map[string]string{"bt": "unreadable"}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x"}},
+		{name: "panic stack garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			st := r.panicTask.Stack
+			return r.virt(st, 16<<10, modeGarbage, nil), []string{"stack"}
+		}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x"}},
+	}
+}
+
+func must[T any](x T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return x
+}
+
+// hostileRefOf opens a dump and reads what the cases aim at.
+func hostileRefOf(t *testing.T, path string, skbSym string, pid int) *hostileRef {
+	d, k, err := triage.OpenVmcore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	info, err := d.RequireVMCOREINFO()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &hostileRef{t: t, k: k, v: kview.New(k), info: info, d: d, pid: pid}
+	r.skb = r.u64(r.sym(skbSym))
+	p, err := backtrace.New(r.v, d.PRStatus()).FindPanic(backtrace.LogContext{CPU: -1, PID: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.panicTask = p.Task
+	if r.panicTask == nil || r.panicTask.Stack == 0 {
+		t.Fatalf("no panic task with a stack: %+v", r.panicTask)
+	}
+	if r.pid == 0 {
+		r.pid = r.panicTask.PID
+	}
+	return r
+}
+
+// hostileTimeout bounds one case: a hang is a failure, not a stuck test.
+const hostileTimeout = 20 * time.Second
+
+// TestHostileDump: a dump whose BTF, ORC, kallsyms, module list, task
+// list, fd table, device list or panic stack is zeroed, garbled, cut or
+// looped still answers sys and log, answers every command that does not
+// need the broken part, and fails the others with an error naming what
+// broke; nothing panics, hangs or allocates without bound.
+func TestHostileDump(t *testing.T) {
+	dumps := []struct {
+		name   string
+		path   func(t *testing.T) (string, int)
+		skbSym string
+	}{
+		{"skbcsum", func(t *testing.T) (string, int) {
+			return testshared.Path(t, fixture+"vmcore.kdump-d31"), 0
+		}, "skbcsum_bad_skb"},
+		{"tcpskb", func(t *testing.T) (string, int) {
+			e := vmcores.Require(t, vmcores.Set61).Tcpskb(t)
+			return e.Path, e.Guest.PID
+		}, "tcpskb_bad_skb"},
+	}
+	for _, dc := range dumps {
+		t.Run(dc.name, func(t *testing.T) {
+			path, pid := dc.path(t)
+			ref := hostileRefOf(t, path, dc.skbSym, pid)
+			for _, c := range hostileCases() {
+				t.Run(c.name, func(t *testing.T) { runHostile(t, ref, path, c) })
+			}
+		})
+	}
+}
+
+func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
+	ref.t = t
+	rules, names := c.rules(ref)
+	mem := &hostileMem{PhysReader: ref.d, rules: rules}
+	k, err := kernel.New(mem, ref.info)
+	if err != nil {
+		t.Fatalf("kernel.New: %v", err)
+	}
+	s := kcrash.New(kview.New(k), kcrash.WithDumpFile(path, ref.d.Info()), kcrash.WithNotes(ref.d.PRStatus()))
+	type outcome struct {
+		line string
+		err  error
+		text string
+		dur  time.Duration
+	}
+	done := make(chan []outcome, 1)
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	go func() {
+		var outs []outcome
+		for _, cmd := range hostileCommands {
+			line := strings.ReplaceAll(strings.ReplaceAll(cmd, "%x", fmt.Sprintf("%x", ref.skb)), "%d", fmt.Sprint(ref.pid))
+			t0 := time.Now()
+			as := s.Exec(line)
+			o := outcome{line: cmd, dur: time.Since(t0)}
+			if len(as) != 1 {
+				o.err = fmt.Errorf("%d answers", len(as))
+			} else {
+				o.err = as[0].Err
+				var b strings.Builder
+				if err := as[0].WriteText(&b); err != nil && o.err == nil {
+					o.err = err
+				}
+				o.text = b.String()
+			}
+			outs = append(outs, o)
+		}
+		done <- outs
+	}()
+	var outs []outcome
+	select {
+	case outs = <-done:
+	case <-time.After(hostileTimeout):
+		t.Fatalf("no answer in %v: a walk hangs", hostileTimeout)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%v, %d MiB allocated", time.Since(start).Round(time.Millisecond), alloc>>20)
+	if alloc > 2<<30 {
+		t.Errorf("%d MiB allocated", alloc>>20)
+	}
+	mustAnswer := map[string]bool{"sys": true, "log": true}
+	for _, a := range c.answers {
+		mustAnswer[a] = true
+	}
+	for _, o := range outs {
+		t.Logf("%-22s %6v %7d bytes  err: %v", o.line, o.dur.Round(time.Millisecond), len(o.text), o.err)
+		if testing.Verbose() && o.err == nil && len(o.text) < 2000 && o.line != "sys" {
+			t.Logf("%s", o.text)
+		}
+		if o.err != nil && strings.Contains(o.err.Error(), "internal error") {
+			t.Errorf("%s panicked: %v", o.line, o.err)
+			continue
+		}
+		if want, ok := c.fails[o.line]; ok {
+			// A partial answer says what cut it, as an error would.
+			if o.err == nil && !strings.Contains(o.text, want) {
+				t.Errorf("%s answered without naming %q:\n%s", o.line, want, o.text)
+			} else if o.err != nil && !strings.Contains(o.err.Error(), want) {
+				t.Errorf("%s: %v; want an error naming %q", o.line, o.err, want)
+			}
+			continue
+		}
+		if mustAnswer[o.line] && o.err != nil {
+			t.Errorf("%s: %v; it does not need what broke", o.line, o.err)
+			continue
+		}
+		if o.err != nil && !containsAny(o.err.Error(), names) {
+			t.Errorf("%s: %v; want an error naming one of %q", o.line, o.err, names)
+		}
+		if len(o.text) > 64<<20 {
+			t.Errorf("%s: %d bytes", o.line, len(o.text))
+		}
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
