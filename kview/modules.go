@@ -99,12 +99,15 @@ func (v *View) List(head uint64, fn func(node uint64) error) error {
 			return fmt.Errorf("node %#x is met twice: the list loops", node)
 		}
 		seen[node] = true
-		if err := fn(node); err != nil {
-			return err
-		}
+		// Read the node before handing it on: a node whose own link is
+		// unreadable (a garbage or unmapped pointer) is no object, and
+		// fn would make one up out of nothing.
 		next, err := v.U64(node)
 		if err != nil {
 			return fmt.Errorf("next of %#x: %w", node, err)
+		}
+		if err := fn(node); err != nil {
+			return err
 		}
 		node = next
 	}
