@@ -185,6 +185,8 @@ type hostileCase struct {
 	fails map[string]string
 	// answers are commands that must answer beyond sys and log.
 	answers []string
+	// madeUp is text no answer may hold: a row made of a bad pointer.
+	madeUp string
 }
 
 // hostileCommands are the commands each case runs, %x the skb and %d the
@@ -248,10 +250,10 @@ func hostileCases() []hostileCase {
 		}, fails: map[string]string{"mod": "loops"}, answers: []string{"ps", "rd jiffies"}},
 		{name: "modules next garbage", rules: func(r *hostileRef) ([]physRule, []string) {
 			return r.ptr(r.sym("modules"), 0x4141414141414141), []string{"0x4141414141414141"}
-		}, fails: map[string]string{"mod": "0x4141414141414141"}, answers: []string{"ps", "rd jiffies", "net"}},
+		}, fails: map[string]string{"mod": "0x4141414141414141"}, answers: []string{"ps", "rd jiffies", "net"}, madeUp: "4141414141414139"},
 		{name: "modules next unmapped", rules: func(r *hostileRef) ([]physRule, []string) {
 			return r.ptr(r.sym("modules"), unmapped), []string{fmt.Sprintf("%#x", uint64(unmapped))}
-		}, fails: map[string]string{"mod": fmt.Sprintf("%#x", uint64(unmapped))}, answers: []string{"ps", "rd jiffies", "net"}},
+		}, fails: map[string]string{"mod": fmt.Sprintf("%#x", uint64(unmapped))}, answers: []string{"ps", "rd jiffies", "net"}, madeUp: "ffffc9fffe"},
 		{name: "tasks loop to the middle", rules: func(r *hostileRef) ([]physRule, []string) {
 			head := r.sym("init_task") + r.off("task_struct", "tasks")
 			return r.ptr(r.nthNode(head, 20), r.nthNode(head, 10)), []string{"loops"}
@@ -259,7 +261,7 @@ func hostileCases() []hostileCase {
 		{name: "tasks cut", rules: func(r *hostileRef) ([]physRule, []string) {
 			head := r.sym("init_task") + r.off("task_struct", "tasks")
 			return r.ptr(r.nthNode(head, 20), unmapped), []string{"0xffffc9ffff"}
-		}, fails: map[string]string{"ps": "0xffffc9ffff"}, answers: []string{"mod", "rd jiffies"}},
+		}, fails: map[string]string{"ps": "0xffffc9ffff"}, answers: []string{"mod", "rd jiffies"}, madeUp: "ffffc9fffe"},
 		{name: "fd table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
 			var task uint64
 			for _, tk := range must(r.v.Tasks()) {
@@ -416,6 +418,9 @@ func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
 		t.Logf("%-22s %6v %7d bytes  err: %v", o.line, o.dur.Round(time.Millisecond), len(o.text), o.err)
 		if testing.Verbose() && o.err == nil && len(o.text) < 2000 && o.line != "sys" {
 			t.Logf("%s", o.text)
+		}
+		if c.madeUp != "" && strings.Contains(o.text, c.madeUp) {
+			t.Errorf("%s shows a row made of the bad pointer (%s):\n%s", o.line, c.madeUp, o.text)
 		}
 		if o.err != nil && strings.Contains(o.err.Error(), "internal error") {
 			t.Errorf("%s panicked: %v", o.line, o.err)
