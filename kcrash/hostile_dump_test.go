@@ -84,9 +84,11 @@ type hostileRef struct {
 	v    *kview.View
 	info string
 	d    *dump.Dump
-	// skb is a sk_buff the log names; pid a user task with files.
-	skb uint64
-	pid int
+	// skb is a sk_buff the log names (skbSym holds it); pid a user
+	// task with files.
+	skb    uint64
+	skbSym string
+	pid    int
 	// panicTask is the task the notes say crashed.
 	panicTask *kview.Task
 }
@@ -171,6 +173,31 @@ func (r *hostileRef) nthNode(head uint64, n int) uint64 {
 	return node
 }
 
+// taskFiles is the files_struct of the case's pid.
+func (r *hostileRef) taskFiles() uint64 {
+	r.t.Helper()
+	for _, tk := range must(r.v.Tasks()) {
+		if tk.PID == r.pid {
+			return r.u64(tk.Addr + r.off("task_struct", "files"))
+		}
+	}
+	r.t.Fatalf("no task %d", r.pid)
+	return 0
+}
+
+// module is the module that defines the dump's skb symbol.
+func (r *hostileRef) module() uint64 {
+	r.t.Helper()
+	name := strings.TrimSuffix(r.skbSym, "_bad_skb")
+	for _, m := range must(r.v.Modules()) {
+		if m.Name == name {
+			return m.Addr
+		}
+	}
+	r.t.Fatalf("no module %s", name)
+	return 0
+}
+
 // unmapped is a canonical kernel address no page table maps.
 const unmapped = 0xffffc9ffff000000
 
@@ -187,6 +214,9 @@ type hostileCase struct {
 	answers []string
 	// madeUp is text no answer may hold: a row made of a bad pointer.
 	madeUp string
+	// noLog: the case breaks the log itself, so log need not answer
+	// (sys answers, with an error saying its PANIC is unknown).
+	noLog bool
 }
 
 // hostileCommands are the commands each case runs, %x the skb and %d the
@@ -263,13 +293,7 @@ func hostileCases() []hostileCase {
 			return r.ptr(r.nthNode(head, 20), unmapped), []string{"0xffffc9ffff"}
 		}, fails: map[string]string{"ps": "0xffffc9ffff"}, answers: []string{"mod", "rd jiffies"}, madeUp: "ffffc9fffe"},
 		{name: "fd table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
-			var task uint64
-			for _, tk := range must(r.v.Tasks()) {
-				if tk.PID == r.pid {
-					task = tk.Addr
-				}
-			}
-			files := r.u64(task + r.off("task_struct", "files"))
+			files := r.taskFiles()
 			return r.ptr(files+r.off("files_struct", "fdt"), 0x4141414141414141), []string{"0x4141414141414141"}
 		}, fails: map[string]string{"files %d": "0x4141414141414141"}, answers: []string{"ps", "mod", "net", "rd jiffies"}},
 		{name: "net devices loop", rules: func(r *hostileRef) ([]physRule, []string) {
@@ -287,6 +311,36 @@ func hostileCases() []hostileCase {
 			st := r.panicTask.Stack
 			return r.virt(st, 16<<10, modeGarbage, nil), []string{"stack"}
 		}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x"}},
+		{name: "printk ring pointer zeroed", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.sym("prb"), 0), []string{"prb", "printk"}
+		}, fails: map[string]string{"log": "SYMBOL(prb)", "sys": "SYMBOL(prb)"}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x"}, noLog: true},
+		{name: "printk ring pointer garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.sym("prb"), 0x4141414141414141), []string{"prb", "0x4141414141414141"}
+		}, fails: map[string]string{"log": "0x4141414141414141", "sys": "SYMBOL(prb)"}, answers: []string{"ps", "mod", "net", "rd jiffies"}, noLog: true},
+		{name: "btf type_len huge", rules: func(r *hostileRef) ([]physRule, []string) {
+			a, _ := r.span("__start_BTF", "__stop_BTF")
+			return r.virt(a+12, 4, modePatch, []byte{0xff, 0xff, 0xff, 0xff}), []string{"BTF"}
+		}, fails: map[string]string{"ps": "BTF"}, answers: []string{"rd jiffies", "sym jiffies"}},
+		{name: "module orc table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			m := r.module()
+			rules := r.ptr(m+r.off("module", "arch.orc_unwind_ip"), 0x4141414141414141)
+			rules = append(rules, r.virt(m+r.off("module", "arch.num_orcs"), 4, modePatch, []byte{0xff, 0xff, 0x0f, 0})...)
+			return rules, []string{"ORC", "0x4141414141414141"}
+		}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x", "files %d"}},
+		{name: "module symtab garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.module()+r.off("module", "kallsyms"), 0x4141414141414141), []string{"0x4141414141414141", "kallsyms"}
+		}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x", "files %d"}},
+		{name: "per-cpu offsets garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.sym("__per_cpu_offset"), 0x4141414141414141), []string{"0x41414141", "CPU 0", "current"}
+		}, answers: []string{"bt", "mod", "net", "rd jiffies", "struct sk_buff %x", "files %d"}},
+		{name: "panic task stack pointer garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.ptr(r.panicTask.Addr+r.off("task_struct", "stack"), 0x4141414141414141), []string{"0x4141414141414141", "stack"}
+		}, fails: map[string]string{"bt": "task->stack 0x4141414141414141"}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x", "files %d"}},
+		{name: "fd table max_fds 2^20 over zeros", rules: func(r *hostileRef) ([]physRule, []string) {
+			fdt := r.u64(r.taskFiles() + r.off("files_struct", "fdt"))
+			rules := r.virt(fdt+r.off("fdtable", "max_fds"), 4, modePatch, []byte{0, 0, 0x10, 0})
+			return rules, []string{"fd"}
+		}, answers: []string{"ps", "mod", "net", "rd jiffies"}},
 	}
 }
 
@@ -308,7 +362,7 @@ func hostileRefOf(t *testing.T, path string, skbSym string, pid int) *hostileRef
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &hostileRef{t: t, k: k, v: kview.New(k), info: info, d: d, pid: pid}
+	r := &hostileRef{t: t, k: k, v: kview.New(k), info: info, d: d, pid: pid, skbSym: skbSym}
 	r.skb = r.u64(r.sym(skbSym))
 	p, err := backtrace.New(r.v, d.PRStatus()).FindPanic(backtrace.LogContext{CPU: -1, PID: -1})
 	if err != nil {
@@ -410,7 +464,7 @@ func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
 	if alloc > 2<<30 {
 		t.Errorf("%d MiB allocated", alloc>>20)
 	}
-	mustAnswer := map[string]bool{"sys": true, "log": true}
+	mustAnswer := map[string]bool{"sys": !c.noLog, "log": !c.noLog}
 	for _, a := range c.answers {
 		mustAnswer[a] = true
 	}
@@ -418,6 +472,9 @@ func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
 		t.Logf("%-22s %6v %7d bytes  err: %v", o.line, o.dur.Round(time.Millisecond), len(o.text), o.err)
 		if testing.Verbose() && o.err == nil && len(o.text) < 2000 && o.line != "sys" {
 			t.Logf("%s", o.text)
+		}
+		if o.line == "sys" && !strings.Contains(o.text, ref.k.Release()) {
+			t.Errorf("sys does not name the release %s:\n%s", ref.k.Release(), o.text)
 		}
 		if c.madeUp != "" && strings.Contains(o.text, c.madeUp) {
 			t.Errorf("%s shows a row made of the bad pointer (%s):\n%s", o.line, c.madeUp, o.text)
