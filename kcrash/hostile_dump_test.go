@@ -27,6 +27,7 @@ const (
 	modeGarbage                 // read as bytes that mean nothing
 	modeFail                    // fail to read
 	modePatch                   // read as the rule's data
+	modeGen                     // read as gen makes it, whatever the dump holds
 )
 
 // physRule is one physical range [lo, hi) made hostile.
@@ -34,6 +35,7 @@ type physRule struct {
 	lo, hi uint64
 	mode   ruleMode
 	data   []byte // modePatch: the bytes from lo
+	gen    func(pa uint64) byte
 }
 
 var errHostile = errors.New("test: hostile page unreadable")
@@ -60,6 +62,16 @@ func (m *hostileMem) ReadPhys(p []byte, pa uint64) (int, error) {
 		}
 		return n, err
 	}
+	for _, r := range m.rules {
+		// A made-up region need not exist in the dump (-d 31 drops
+		// free pages).
+		if r.mode == modeGen && pa >= r.lo && end <= r.hi {
+			for i := range p {
+				p[i] = r.gen(pa + uint64(i))
+			}
+			return len(p), nil
+		}
+	}
 	n, err := m.PhysReader.ReadPhys(p, pa)
 	for _, r := range m.rules {
 		lo, hi := max(r.lo, pa), min(r.hi, pa+uint64(n))
@@ -71,6 +83,8 @@ func (m *hostileMem) ReadPhys(p []byte, pa uint64) (int, error) {
 				p[a-pa] = byte((a * 0x9e3779b97f4a7c15) >> 56)
 			case modePatch:
 				p[a-pa] = r.data[a-r.lo]
+			case modeGen:
+				p[a-pa] = r.gen(a)
 			}
 		}
 	}
@@ -196,6 +210,50 @@ func (r *hostileRef) module() uint64 {
 	}
 	r.t.Fatalf("no module %s", name)
 	return 0
+}
+
+// ladder makes n nodes of a list in direct-mapped memory near the
+// case's skb, each node's first word the next node (the last back to the
+// first), and the word at node+self the word's own address (an empty
+// list head inside each object, as a task's thread_group). It returns
+// the rules and the first node.
+func (r *hostileRef) ladder(n int, self int64) ([]physRule, uint64) {
+	r.t.Helper()
+	stride := int64(0)
+	for _, st := range []int64{48, 56, 40, 72} {
+		if m := ((self % st) + st) % st; m != 0 && m != 8 {
+			stride = st
+			break
+		}
+	}
+	const pad = 1 << 16
+	size := uint64(pad + int64(n)*stride + pad)
+	base := (r.skb &^ (64<<20 - 1)) // a direct-map region, 64 MiB aligned
+	pa, err := r.k.Translate(base)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if end, err := r.k.Translate(base + size - 1); err != nil || end != pa+size-1 {
+		r.t.Fatalf("direct map at %#x is not %d contiguous bytes: %v", base, size, err)
+	}
+	first := base + pad
+	gen := func(a uint64) byte {
+		va := base + (a - pa)
+		word := va &^ 7
+		var w uint64
+		if word >= first {
+			rel := int64(word - first)
+			k := rel / stride
+			switch {
+			case rel%stride == 0 && k < int64(n):
+				w = first + uint64((k+1)%int64(n))*uint64(stride)
+			case ((rel-self)%stride+stride)%stride == 0 && (rel-self)/stride < int64(n):
+				w = word
+			}
+		}
+		return byte(w >> (8 * (va & 7)))
+	}
+	return []physRule{{lo: pa, hi: pa + size, mode: modeGen, gen: gen}}, first
 }
 
 // unmapped is a canonical kernel address no page table maps.
@@ -336,11 +394,17 @@ func hostileCases() []hostileCase {
 		{name: "panic task stack pointer garbage", rules: func(r *hostileRef) ([]physRule, []string) {
 			return r.ptr(r.panicTask.Addr+r.off("task_struct", "stack"), 0x4141414141414141), []string{"0x4141414141414141", "stack"}
 		}, fails: map[string]string{"bt": "task->stack 0x4141414141414141"}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x", "files %d"}},
-		{name: "fd table max_fds 2^20 over zeros", rules: func(r *hostileRef) ([]physRule, []string) {
+		{name: "fd table max_fds 2^20", rules: func(r *hostileRef) ([]physRule, []string) {
 			fdt := r.u64(r.taskFiles() + r.off("files_struct", "fdt"))
 			rules := r.virt(fdt+r.off("fdtable", "max_fds"), 4, modePatch, []byte{0, 0, 0x10, 0})
 			return rules, []string{"fd"}
-		}, answers: []string{"ps", "mod", "net", "rd jiffies"}},
+		}, fails: map[string]string{"files %d": "max_fds 1048576 overruns"}, answers: []string{"ps", "mod", "net", "rd jiffies"}},
+		{name: "tasks ladder of 2^16 distinct nodes", rules: func(r *hostileRef) ([]physRule, []string) {
+			head := r.sym("init_task") + r.off("task_struct", "tasks")
+			self := int64(r.off("task_struct", "thread_group")) - int64(r.off("task_struct", "tasks"))
+			rules, first := r.ladder(1<<16, self)
+			return append(rules, r.ptr(r.nthNode(head, 20), first)...), []string{"the list is corrupt"}
+		}, fails: map[string]string{"ps": "the list is corrupt"}, answers: []string{"mod", "rd jiffies", "net"}},
 	}
 }
 
@@ -379,7 +443,13 @@ func hostileRefOf(t *testing.T, path string, skbSym string, pid int) *hostileRef
 }
 
 // hostileTimeout bounds one case: a hang is a failure, not a stuck test.
-const hostileTimeout = 20 * time.Second
+// hostileSlow bounds it again, loosely (a case takes 0.1 to 0.4 s, and
+// a list walked into garbage took 9 s before the walks checked what
+// they read).
+const (
+	hostileTimeout = 20 * time.Second
+	hostileSlow    = 5 * time.Second
+)
 
 // TestHostileDump: a dump whose BTF, ORC, kallsyms, module list, task
 // list, fd table, device list or panic stack is zeroed, garbled, cut or
@@ -461,8 +531,11 @@ func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
 	runtime.ReadMemStats(&after)
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("%v, %d MiB allocated", time.Since(start).Round(time.Millisecond), alloc>>20)
-	if alloc > 2<<30 {
+	if alloc > 512<<20 {
 		t.Errorf("%d MiB allocated", alloc>>20)
+	}
+	if d := time.Since(start); d > hostileSlow {
+		t.Errorf("%v for the case, bound %v", d, hostileSlow)
 	}
 	mustAnswer := map[string]bool{"sys": !c.noLog, "log": !c.noLog}
 	for _, a := range c.answers {
