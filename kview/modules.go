@@ -77,7 +77,13 @@ func (v *View) loadModules() ([]*Module, error) {
 		if len(mods) >= maxModules {
 			return fmt.Errorf("more than %d modules: the list is corrupt", maxModules)
 		}
-		mods = append(mods, v.readModule(node-listOff))
+		m := v.readModule(node - listOff)
+		// A struct module read from garbage has no name: what follows
+		// it would be as made up, so the walk stops here.
+		if !plausibleName(m.Name) {
+			return fmt.Errorf("node %#x: module at %#x has no plausible name (%q): the list is corrupt", node, m.Addr, m.Name)
+		}
+		mods = append(mods, m)
 		return nil
 	})
 	if err != nil {
@@ -356,4 +362,19 @@ func (v *View) PerCPU(off uint64, cpu int) (uint64, error) {
 		return 0, fmt.Errorf("__per_cpu_offset[%d]: %w", cpu, err)
 	}
 	return off + o, nil
+}
+
+// plausibleName reports whether s can be a module's or a device's name:
+// not empty, printable ASCII without spaces (modules are [A-Za-z0-9_],
+// dev_valid_name refuses whitespace, '/' and ':').
+func plausibleName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
