@@ -405,6 +405,14 @@ func hostileCases() []hostileCase {
 			rules, first := r.ladder(1<<16, self)
 			return append(rules, r.ptr(r.nthNode(head, 20), first)...), []string{"the list is corrupt"}
 		}, fails: map[string]string{"ps": "the list is corrupt"}, answers: []string{"mod", "rd jiffies", "net"}},
+		{name: "modules ladder of 2^16 distinct nodes", rules: func(r *hostileRef) ([]physRule, []string) {
+			rules, first := r.ladder(1<<16, 16)
+			return append(rules, r.ptr(r.sym("modules"), first)...), []string{"corrupt"}
+		}, fails: map[string]string{"mod": "corrupt"}, answers: []string{"ps", "rd jiffies", "net"}, madeUp: "unknown: no object file read"},
+		{name: "net devices ladder of 2^16 distinct nodes", rules: func(r *hostileRef) ([]physRule, []string) {
+			rules, first := r.ladder(1<<16, 16)
+			return append(rules, r.ptr(r.sym("init_net")+r.off("net", "dev_base_head"), first)...), []string{"corrupt"}
+		}, fails: map[string]string{"net": "corrupt"}, answers: []string{"ps", "rd jiffies", "mod"}},
 	}
 }
 
