@@ -46,10 +46,12 @@ type ModSym struct {
 }
 
 // maxModules and maxModSyms bound what a corrupt list or count can make
-// us read.
+// us read; maxListNodes bounds any list walk (the task list's maxTasks,
+// with room for the head), whatever its caller checks.
 const (
-	maxModules = 8192
-	maxModSyms = 1 << 20
+	maxModules   = 8192
+	maxModSyms   = 1 << 20
+	maxListNodes = maxTasks + 1
 )
 
 // Modules returns the loaded modules, read from the `modules` list on the
@@ -101,6 +103,9 @@ func (v *View) List(head uint64, fn func(node uint64) error) error {
 		return err
 	}
 	for node != head {
+		if len(seen) > maxListNodes {
+			return fmt.Errorf("more than %d nodes from %#x: the list is corrupt", maxListNodes, head)
+		}
 		if seen[node] {
 			return fmt.Errorf("node %#x is met twice: the list loops", node)
 		}
