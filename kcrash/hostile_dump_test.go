@@ -619,3 +619,31 @@ func containsAny(s string, subs []string) bool {
 	}
 	return false
 }
+
+// TestHostileListBound: a list of more distinct nodes than any walk
+// takes (a ladder of 2^20+8 made-up nodes) ends with an error naming the
+// bound, in bounded time, whatever the caller checks of each node.
+func TestHostileListBound(t *testing.T) {
+	ref := hostileRefOf(t, testshared.Path(t, fixture+"vmcore.kdump-d31"), "skbcsum_bad_skb", 0)
+	rules, first := ref.ladder(1<<20+8, 16)
+	head := ref.sym("modules")
+	rules = append(rules, ref.ptr(head, first)...)
+	k, err := kernel.New(&hostileMem{PhysReader: ref.d, rules: rules}, ref.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := kview.New(k)
+	start := time.Now()
+	n := 0
+	err = v.List(head, func(uint64) error { n++; return nil })
+	t.Logf("%d nodes in %v", n, time.Since(start).Round(time.Millisecond))
+	if err == nil || !strings.Contains(err.Error(), "the list is corrupt") {
+		t.Errorf("error %v after %d nodes, want one saying the list is corrupt", err, n)
+	}
+	if n > 1<<20+1 {
+		t.Errorf("%d nodes walked", n)
+	}
+	if d := time.Since(start); d > hostileSlow {
+		t.Errorf("%v, bound %v", d, hostileSlow)
+	}
+}
