@@ -27,6 +27,22 @@ func (z zeroRanges) ReadPhys(p []byte, pa uint64) (int, error) {
 	return n, err
 }
 
+// patchPtrs reads the given physical bytes instead of the dump's.
+type patchPtrs struct {
+	mem   kernel.PhysReader
+	bytes map[uint64]byte
+}
+
+func (p patchPtrs) ReadPhys(b []byte, pa uint64) (int, error) {
+	n, err := p.mem.ReadPhys(b, pa)
+	for i := range b[:n] {
+		if v, ok := p.bytes[pa+uint64(i)]; ok {
+			b[i] = v
+		}
+	}
+	return n, err
+}
+
 // physPages are the physical ranges of [va, va+n), page by page.
 func physPages(t *testing.T, k *kernel.Kernel, va, n uint64) [][2]uint64 {
 	t.Helper()
@@ -64,7 +80,26 @@ func TestHostileAnalyze(t *testing.T) {
 		name string
 		// zero is the kernel-virtual range to zero; fail, to fail.
 		ranges func(t *testing.T, k *kernel.Kernel) (va, n uint64, fail bool)
-		note   string // what the note must name ("" for no demand)
+		// ptrs, when set instead, are pointers to overwrite: address to
+		// value.
+		ptrs func(t *testing.T, k *kernel.Kernel) map[uint64]uint64
+		note string // what the note must name ("" for no demand)
+		// keep: the memory findings of the intact dump must stand.
+		keep bool
+		// noLog: the case breaks the log, so there is no title to keep.
+		noLog bool
+	}
+	listNode := func(t *testing.T, k *kernel.Kernel, head uint64, n int) uint64 {
+		v := kview.New(k)
+		node := head
+		for range n + 1 {
+			next, err := v.U64(node)
+			if err != nil || next == head {
+				t.Fatalf("list at %#x: %d nodes: %v", head, n, err)
+			}
+			node = next
+		}
+		return node
 	}
 	span := func(a, b string) func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
 		return func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
@@ -73,15 +108,39 @@ func TestHostileAnalyze(t *testing.T) {
 		}
 	}
 	specs := []spec{
-		{"btf zeroed", span("__start_BTF", "__stop_BTF"), "BTF"},
-		{"orc zeroed", span("__start_orc_unwind", "__stop_orc_unwind"), ""},
-		{"kallsyms names zeroed", func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
+		{name: "btf zeroed", ranges: span("__start_BTF", "__stop_BTF"), note: "BTF"},
+		{name: "orc zeroed", ranges: span("__start_orc_unwind", "__stop_orc_unwind"), keep: true},
+		{name: "kallsyms names zeroed", ranges: func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
 			return symOf(t, k, "kallsyms_names"), 64 << 10, false
-		}, "kallsyms"},
-		{"kallsyms offsets unreadable", func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
+		}, note: "kallsyms"},
+		{name: "kallsyms offsets unreadable", ranges: func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
 			return symOf(t, k, "kallsyms_offsets"), 4096, true
-		}, "kallsyms"},
-		{"panic stack unreadable", func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
+		}, note: "kallsyms"},
+		{name: "modules next garbage", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
+			return map[uint64]uint64{symOf(t, k, "modules"): 0x4141414141414141}
+		}, keep: true},
+		{name: "net devices loop", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
+			off, err := kview.New(k).Offset("net", "dev_base_head")
+			if err != nil {
+				t.Fatal(err)
+			}
+			node := listNode(t, k, symOf(t, k, "init_net")+off, 0)
+			return map[uint64]uint64{node: node}
+		}},
+		{name: "tasks list cut", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
+			off, err := kview.New(k).Offset("task_struct", "tasks")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return map[uint64]uint64{listNode(t, k, symOf(t, k, "init_task")+off, 20): 0xffffc9ffff000000}
+		}},
+		{name: "per-cpu offsets garbage", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
+			return map[uint64]uint64{symOf(t, k, "__per_cpu_offset"): 0x4141414141414141}
+		}},
+		{name: "printk ring pointer zeroed", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
+			return map[uint64]uint64{symOf(t, k, "prb"): 0}
+		}, note: "SYMBOL(prb)", noLog: true, keep: true},
+		{name: "panic stack unreadable", ranges: func(t *testing.T, k *kernel.Kernel) (uint64, uint64, bool) {
 			cur, err := kview.New(k).CurrentTask(0)
 			if err != nil {
 				t.Fatal(err)
@@ -91,7 +150,7 @@ func TestHostileAnalyze(t *testing.T) {
 				t.Fatal(err)
 			}
 			return st, 16 << 10, true
-		}, "stack"},
+		}, note: "stack"},
 	}
 	dumps := map[string]func(t *testing.T) string{
 		"skbcsum": func(t *testing.T) string { return fixtureDump(t, "skbcsum-kdump") },
@@ -116,13 +175,28 @@ func TestHostileAnalyze(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					va, n, fail := c.ranges(t, k0)
-					rs := physPages(t, k0, va, n)
-					var mem kernel.PhysReader = zeroRanges{mem: d, ranges: rs}
-					if fail {
-						mem = d
-						for _, r := range rs {
-							mem = failRange{mem: mem, lo: r[0], hi: r[1]}
+					var mem kernel.PhysReader
+					if c.ptrs != nil {
+						pm := patchPtrs{mem: d, bytes: map[uint64]byte{}}
+						for va, val := range c.ptrs(t, k0) {
+							for i := range uint64(8) {
+								pa, err := k0.Translate(va + i)
+								if err != nil {
+									t.Fatal(err)
+								}
+								pm.bytes[pa] = byte(val >> (8 * i))
+							}
+						}
+						mem = pm
+					} else {
+						va, n, fail := c.ranges(t, k0)
+						rs := physPages(t, k0, va, n)
+						mem = zeroRanges{mem: d, ranges: rs}
+						if fail {
+							mem = d
+							for _, r := range rs {
+								mem = failRange{mem: mem, lo: r[0], hi: r[1]}
+							}
 						}
 					}
 					start := time.Now()
@@ -150,12 +224,18 @@ func TestHostileAnalyze(t *testing.T) {
 						t.Fatalf("analyze: %v", r.err)
 					}
 					doc := r.doc
-					t.Logf("%v; note: %s", time.Since(start).Round(time.Millisecond), doc.input.Note)
-					if len(doc.reports) == 0 || doc.reports[0].Title != title {
+					t.Logf("%v; %d findings, owner %v; note: %s", time.Since(start).Round(time.Millisecond), len(doc.findings), doc.owner != nil, doc.input.Note)
+					if !c.noLog && (len(doc.reports) == 0 || doc.reports[0].Title != title) {
 						t.Errorf("title lost: %d reports, want %q", len(doc.reports), title)
 					}
 					if c.note != "" && !strings.Contains(doc.input.Note, c.note) {
 						t.Errorf("note %q names no %s", doc.input.Note, c.note)
+					}
+					if c.keep && len(doc.findings) < len(base.findings) {
+						t.Errorf("%d memory findings, the intact dump has %d", len(doc.findings), len(base.findings))
+					}
+					if d := time.Since(start); d > 5*time.Second {
+						t.Errorf("%v, bound 5s", d)
 					}
 				})
 			}
