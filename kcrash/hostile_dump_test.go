@@ -274,6 +274,10 @@ type hostileCase struct {
 	answers []string
 	// madeUp is text no answer may hold: a row made of a bad pointer.
 	madeUp string
+	// noKallsymsKeys drops VMCOREINFO's kallsyms keys, as a kernel
+	// before 6.0 (which has SYMBOL(_stext)) writes it: the tables are
+	// found by a scan.
+	noKallsymsKeys bool
 	// noLog: the case breaks the log itself, so log need not answer
 	// (sys answers, with an error saying its PANIC is unknown).
 	noLog bool
@@ -435,6 +439,17 @@ func hostileCases() []hostileCase {
 			r.t.Skip("no open file two levels deep in one mount")
 			return nil, nil
 		}, answers: []string{"ps", "mod", "net", "rd jiffies", "files %d"}},
+		{name: "no kallsyms keys: scanned", rules: func(r *hostileRef) ([]physRule, []string) {
+			return nil, []string{"kallsyms"}
+		}, noKallsymsKeys: true, answers: []string{"ps", "bt", "mod", "net", "rd jiffies", "struct sk_buff %x", "files %d", "foreach bt"}},
+		{name: "no kallsyms keys, names zeroed", rules: func(r *hostileRef) ([]physRule, []string) {
+			a := r.sym("kallsyms_names")
+			return r.virt(a, 64<<10, modeZero, nil), []string{"kallsyms"}
+		}, noKallsymsKeys: true, fails: map[string]string{"rd jiffies": "kallsyms", "ps": "kallsyms"}},
+		{name: "no kallsyms keys, token table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
+			a := r.sym("kallsyms_token_table")
+			return r.virt(a, r.sym("kallsyms_token_index")-a, modeGarbage, nil), []string{"kallsyms"}
+		}, noKallsymsKeys: true, fails: map[string]string{"rd jiffies": "kallsyms"}},
 	}
 }
 
@@ -518,7 +533,17 @@ func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
 		c.madeUp = ref.madeUp
 	}
 	mem := &hostileMem{PhysReader: ref.d, rules: rules}
-	k, err := kernel.New(mem, ref.info)
+	info := ref.info
+	if c.noKallsymsKeys {
+		var kept []string
+		for _, l := range strings.Split(info, "\n") {
+			if !strings.HasPrefix(l, "SYMBOL(kallsyms_") {
+				kept = append(kept, l)
+			}
+		}
+		info = strings.Join(kept, "\n")
+	}
+	k, err := kernel.New(mem, info)
 	if err != nil {
 		t.Fatalf("kernel.New: %v", err)
 	}
