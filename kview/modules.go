@@ -3,6 +3,7 @@ package kview
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -83,7 +84,7 @@ func (v *View) loadModules() ([]*Module, error) {
 		// A struct module read from garbage has no name: what follows
 		// it would be as made up, so the walk stops here.
 		if !plausibleName(m.Name) {
-			return fmt.Errorf("node %#x: module at %#x has no plausible name (%q): the list is corrupt", node, m.Addr, m.Name)
+			return fmt.Errorf("node %#x: module at %#x has no plausible name (%q): %w", node, m.Addr, m.Name, errCorruptNode)
 		}
 		mods = append(mods, m)
 		return nil
@@ -94,20 +95,31 @@ func (v *View) loadModules() ([]*Module, error) {
 	return mods, nil
 }
 
+// errCorruptNode is what a List callback wraps to say its node is no
+// object of the list (garbage that reads as a node): List then treats it
+// as a break, not as the caller's own stop.
+var errCorruptNode = errors.New("the list is corrupt")
+
 // List calls fn with each node of the circular list whose head is at
 // head, stopping at the head, at a node seen twice or at a read failure.
+// When the list breaks (an unreadable link, a loop), the nodes past the
+// break are read backwards from the head's prev pointer, each checked
+// against its successor's, and handed to fn in list order; the error
+// still says where the list broke.
 func (v *View) List(head uint64, fn func(node uint64) error) error {
 	seen := map[uint64]bool{head: true}
 	node, err := v.U64(head)
 	if err != nil {
 		return err
 	}
+	var broken error
 	for node != head {
 		if len(seen) > maxListNodes {
 			return fmt.Errorf("more than %d nodes from %#x: the list is corrupt", maxListNodes, head)
 		}
 		if seen[node] {
-			return fmt.Errorf("node %#x is met twice: the list loops", node)
+			broken = fmt.Errorf("node %#x is met twice: the list loops", node)
+			break
 		}
 		seen[node] = true
 		// Read the node before handing it on: a node whose own link is
@@ -115,14 +127,51 @@ func (v *View) List(head uint64, fn func(node uint64) error) error {
 		// fn would make one up out of nothing.
 		next, err := v.U64(node)
 		if err != nil {
-			return fmt.Errorf("next of %#x: %w", node, err)
+			broken = fmt.Errorf("next of %#x: %w", node, err)
+			break
 		}
 		if err := fn(node); err != nil {
-			return err
+			if !errors.Is(err, errCorruptNode) {
+				return err
+			}
+			broken = err
+			break
 		}
 		node = next
 	}
-	return nil
+	if broken == nil {
+		return nil
+	}
+	back := v.listBack(head, seen)
+	for i := len(back) - 1; i >= 0; i-- {
+		if err := fn(back[i]); err != nil {
+			return err
+		}
+	}
+	if len(back) > 0 {
+		return fmt.Errorf("%w (%d nodes after the break read back from the head)", broken, len(back))
+	}
+	return broken
+}
+
+// listBack walks a broken list backwards from head->prev to the first
+// node already seen, keeping the nodes whose next pointer names the node
+// walked from: a prev chain into garbage ends there.
+func (v *View) listBack(head uint64, seen map[uint64]bool) []uint64 {
+	var back []uint64
+	succ := head
+	node, err := v.U64(head + 8)
+	for err == nil && node != head && !seen[node] && len(seen)+len(back) <= maxListNodes {
+		next, err1 := v.U64(node)
+		prev, err2 := v.U64(node + 8)
+		if err1 != nil || err2 != nil || next != succ {
+			break
+		}
+		seen[node] = true
+		back = append(back, node)
+		succ, node = node, prev
+	}
+	return back
 }
 
 // moduleRegions are the memory kinds of kernels 6.4 and later

@@ -70,7 +70,7 @@ func (v *View) NetDevices() ([]NetDev, error) {
 			}
 			d.Name = cstr(name[:])
 			if !plausibleName(d.Name) {
-				return fmt.Errorf("node %#x: net_device at %#x has no plausible name (%q): the list is corrupt", node, d.Addr, d.Name)
+				return fmt.Errorf("node %#x: net_device at %#x has no plausible name (%q): %w", node, d.Addr, d.Name, errCorruptNode)
 			}
 			if idx, err := v.Uint(d.Addr, "net_device", "ifindex"); err == nil {
 				d.Index = int(int32(idx))

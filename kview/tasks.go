@@ -100,7 +100,7 @@ func (v *View) Tasks() ([]*Task, error) {
 		if n := len(out); n > 0 && out[n-1].Addr == leader && out[n-1].Err == nil && (out[n-1].PID <= 0 || out[n-1].PID > maxPID) {
 			t := out[n-1]
 			out = out[:n-1]
-			return fmt.Errorf("node %#x is no task (task_struct at %#x has pid %d): the list is corrupt", node, leader, t.PID)
+			return fmt.Errorf("node %#x is no task (task_struct at %#x has pid %d): %w", node, leader, t.PID, errCorruptNode)
 		}
 		return v.threads(leader, add)
 	})
