@@ -255,6 +255,9 @@ func (r *hostileRef) ladder(n int, self int64) ([]physRule, uint64) {
 		}
 		return byte(w >> (8 * (va & 7)))
 	}
+	// A row (not the note, which names the node as 0x...) showing a
+	// ladder address is made up.
+	r.madeUp = fmt.Sprintf(" %x", first>>20)
 	return []physRule{{lo: pa, hi: pa + size, mode: modeGen, gen: gen}}, first
 }
 
@@ -351,11 +354,11 @@ func hostileCases() []hostileCase {
 		{name: "tasks loop to the middle", rules: func(r *hostileRef) ([]physRule, []string) {
 			head := r.sym("init_task") + r.off("task_struct", "tasks")
 			return r.ptr(r.nthNode(head, 20), r.nthNode(head, 10)), []string{"loops"}
-		}, fails: map[string]string{"ps": "loops"}, answers: []string{"mod", "rd jiffies"}},
+		}, fails: map[string]string{"ps": "loops"}, answers: []string{"mod", "rd jiffies", "files %d"}},
 		{name: "tasks cut", rules: func(r *hostileRef) ([]physRule, []string) {
 			head := r.sym("init_task") + r.off("task_struct", "tasks")
 			return r.ptr(r.nthNode(head, 20), unmapped), []string{"0xffffc9ffff"}
-		}, fails: map[string]string{"ps": "0xffffc9ffff"}, answers: []string{"mod", "rd jiffies"}, madeUp: "ffffc9fffe"},
+		}, fails: map[string]string{"ps": "0xffffc9ffff"}, answers: []string{"mod", "rd jiffies", "files %d"}, madeUp: "ffffc9fffe"},
 		{name: "fd table garbage", rules: func(r *hostileRef) ([]physRule, []string) {
 			files := r.taskFiles()
 			return r.ptr(files+r.off("files_struct", "fdt"), 0x4141414141414141), []string{"0x4141414141414141"}
@@ -410,11 +413,11 @@ func hostileCases() []hostileCase {
 			self := int64(r.off("task_struct", "thread_group")) - int64(r.off("task_struct", "tasks"))
 			rules, first := r.ladder(1<<16, self)
 			return append(rules, r.ptr(r.nthNode(head, 20), first)...), []string{"the list is corrupt"}
-		}, fails: map[string]string{"ps": "the list is corrupt"}, answers: []string{"mod", "rd jiffies", "net"}},
+		}, fails: map[string]string{"ps": "the list is corrupt"}, answers: []string{"mod", "rd jiffies", "net", "files %d"}},
 		{name: "modules ladder of 2^16 distinct nodes", rules: func(r *hostileRef) ([]physRule, []string) {
 			rules, first := r.ladder(1<<16, 16)
 			return append(rules, r.ptr(r.sym("modules"), first)...), []string{"corrupt"}
-		}, fails: map[string]string{"mod": "corrupt"}, answers: []string{"ps", "rd jiffies", "net"}, madeUp: "unknown: no object file read"},
+		}, fails: map[string]string{"mod": "corrupt"}, answers: []string{"ps", "rd jiffies", "net"}},
 		{name: "net devices ladder of 2^16 distinct nodes", rules: func(r *hostileRef) ([]physRule, []string) {
 			rules, first := r.ladder(1<<16, 16)
 			return append(rules, r.ptr(r.sym("init_net")+r.off("net", "dev_base_head"), first)...), []string{"corrupt"}
@@ -450,6 +453,13 @@ func hostileCases() []hostileCase {
 			a := r.sym("kallsyms_token_table")
 			return r.virt(a, r.sym("kallsyms_token_index")-a, modeGarbage, nil), []string{"kallsyms"}
 		}, noKallsymsKeys: true, fails: map[string]string{"rd jiffies": "kallsyms"}},
+		{name: "skb page unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			return r.virt(r.skb&^0xfff, 4096, modeFail, nil), []string{fmt.Sprintf("%x", r.skb>>12)}
+		}, answers: []string{"ps", "mod", "net", "rd jiffies", "files %d"}},
+		{name: "panic task_struct unreadable", rules: func(r *hostileRef) ([]physRule, []string) {
+			a := r.panicTask.Addr
+			return r.virt(a&^0xfff, 4096, modeFail, nil), []string{fmt.Sprintf("%x", a>>12)}
+		}, answers: []string{"ps", "mod", "net", "rd jiffies", "struct sk_buff %x"}},
 	}
 }
 
