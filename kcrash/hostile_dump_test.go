@@ -595,6 +595,17 @@ func runHostile(t *testing.T, ref *hostileRef, path string, c hostileCase) {
 	case <-time.After(hostileTimeout):
 		t.Fatalf("no answer in %v: a walk hangs", hostileTimeout)
 	}
+	// The banner says what the dump allows: a broken part is no "yes".
+	caps := s.Capabilities()
+	t.Logf("capabilities: BTF %v ORC %v; missing %q", caps.BTF, caps.ORC, caps.Missing)
+	switch {
+	case strings.HasPrefix(c.name, "btf") && caps.BTF:
+		t.Errorf("capabilities say BTF with the BTF broken")
+	case strings.HasPrefix(c.name, "orc") && caps.ORC:
+		t.Errorf("capabilities say ORC with the ORC tables broken")
+	case strings.HasPrefix(c.name, "modules") && !containsAny(strings.Join(caps.Missing, "\n"), []string{"module list is cut short"}):
+		t.Errorf("capabilities do not say the module list is cut: %q", caps.Missing)
+	}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	alloc := after.TotalAlloc - before.TotalAlloc
