@@ -64,6 +64,9 @@ bench: build
 	$(GO) run ./internal/bench/logscan -ktriage ./$(BIN)
 	@command -v makedumpfile >/dev/null || (apt-get update -qq && apt-get install -y -qq makedumpfile >/dev/null)
 	$(GO) run ./internal/bench/dmesg -ktriage ./$(BIN)
+	@# ktriage crash/analyze against crash(8) with the debug vmlinux (make dbg fetches it)
+	$(MAKE) dbg
+	$(GO) run ./internal/bench/crash -ktriage ./$(BIN)
 
 # Real vmcores for the tests (QEMU TCG, ~1 min warm), cached in .cache/vmcores, and the
 # kdump dumps of Debian's 6.12 kernel in .cache/vmcores-6.12 (~40 s); tests that need them

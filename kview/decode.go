@@ -38,19 +38,11 @@ func (v *View) Object(typ string, addr uint64) (*kobj.Object, error) {
 
 // Value decodes a value of type t at addr.
 func (v *View) Value(t btf.Type, addr uint64) (*kobj.Value, error) {
-	size, err := btf.Sizeof(t)
+	buf, err := v.ValueBytes(t, addr)
 	if err != nil {
-		return nil, fmt.Errorf("sizeof %s: %w", ktypes.TypeName(t), err)
+		return nil, err
 	}
-	if size <= 0 || size > maxObject {
-		return nil, fmt.Errorf("%s has size %d: not decodable", ktypes.TypeName(t), size)
-	}
-	buf := make([]byte, size)
-	if err := v.Read(buf, addr); err != nil {
-		return nil, fmt.Errorf("%s at %#x: %w", ktypes.TypeName(t), addr, err)
-	}
-	d := decoder{v: v}
-	return d.decode(t, buf, 0, 0, 0), nil
+	return v.Decode(t, buf), nil
 }
 
 // Decode lays t over buf (bytes already read), for callers that hold a

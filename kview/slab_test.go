@@ -56,7 +56,7 @@ func TestSlabObject(t *testing.T) {
 func TestSlabObjectTCP(t *testing.T) {
 	for _, set := range vmcores.Sets {
 		t.Run(set, func(t *testing.T) {
-			e := vmcores.Require(t, set).Lookup(t, "tcpskb-kdump-d31")
+			e := vmcores.Require(t, set).Tcpskb(t)
 			if e.Guest == nil {
 				t.Fatal("no guest record")
 			}

@@ -355,7 +355,7 @@ func TestMemoryOwnerNoSocket(t *testing.T) {
 func TestMemoryOwnerTCP(t *testing.T) {
 	for _, set := range vmcores.Sets {
 		t.Run(set, func(t *testing.T) {
-			e := vmcores.Require(t, set).Lookup(t, "tcpskb-kdump-d31")
+			e := vmcores.Require(t, set).Tcpskb(t)
 			g := e.Guest
 			if g == nil || g.PID == 0 || g.Comm == "" || g.Local == "" || g.Remote == "" || g.Dev == "" || g.SKB == 0 || g.SK == 0 {
 				t.Fatalf("tcpskb-kdump-d31 lacks the guest's record: %+v", g)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktriage/ktriage/backtrace"
 	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/kernel"
 	"github.com/ktriage/ktriage/kview"
@@ -179,10 +180,28 @@ func memoryObjects(d *dump.Dump, k *kernel.Kernel, doc *document) {
 	for _, n := range d.PRStatus() {
 		in.CPUs = append(in.CPUs, livecheck.CPUState{CPU: n.CPU, PID: n.PID, Regs: n.Regs})
 	}
-	if r := crashingReport(doc.reports); r != nil {
+	// The crashing task and CPU by the one rule ktriage crash's bt uses:
+	// panic_cpu, the report's CPU and PID, and the notes, agreeing.
+	v := kview.New(k)
+	lc := backtrace.LogContext{CPU: -1, PID: -1}
+	r := crashingReport(doc.reports)
+	if r != nil {
 		in.PID, in.CPU = r.PID, r.CPU
+		if r.CPU != nil {
+			lc.CPU = *r.CPU
+		}
+		if r.PID != nil {
+			lc.PID = *r.PID
+		}
 	}
-	res, err := livecheck.Run(kview.New(k), in)
+	if p, err := backtrace.New(v, d.PRStatus()).FindPanic(lc); err == nil {
+		cpu, pid := p.CPU, p.PID
+		in.CPU, in.PID = &cpu, &pid
+		for _, dis := range p.Disagreements {
+			doc.input.addNote("the panic task's witnesses disagree: " + dis)
+		}
+	}
+	res, err := livecheck.Run(v, in)
 	if err != nil {
 		doc.input.addNote("its memory was not searched for corrupt objects: " + err.Error())
 		return
