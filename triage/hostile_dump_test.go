@@ -136,7 +136,7 @@ func TestHostileAnalyze(t *testing.T) {
 		}},
 		{name: "per-cpu offsets garbage", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
 			return map[uint64]uint64{symOf(t, k, "__per_cpu_offset"): 0x4141414141414141}
-		}},
+		}, note: "current task", keep: true},
 		{name: "printk ring pointer zeroed", ptrs: func(t *testing.T, k *kernel.Kernel) map[uint64]uint64 {
 			return map[uint64]uint64{symOf(t, k, "prb"): 0}
 		}, note: "SYMBOL(prb)", noLog: true, keep: true},
