@@ -202,7 +202,9 @@ func (t *Tracer) Task(task *kview.Task, guesses bool) (*BT, error) {
 	bt.Regs = regs
 	tr, err := u.Unwind(regs, opt)
 	if err != nil {
-		return nil, err
+		// Say which stack the task claims: a corrupt task->stack is why
+		// a sound RSP lies on none of them.
+		return nil, fmt.Errorf("pid %d (task->stack %#x): %w", task.PID, task.Stack, err)
 	}
 	bt.Trace = tr
 	return bt, nil

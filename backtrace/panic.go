@@ -52,7 +52,17 @@ func (t *Tracer) FindPanic(log LogContext) (*Panic, error) {
 	}
 	cur, err := t.v.CurrentTask(p.CPU)
 	if err != nil {
-		return nil, fmt.Errorf("panic task: current task of CPU %d: %w", p.CPU, err)
+		// The per-cpu area is unreadable (a corrupt __per_cpu_offset):
+		// the log's report still names the task by PID.
+		tk, ferr := t.taskByPID(log.PID)
+		if ferr != nil {
+			return nil, fmt.Errorf("panic task: current task of CPU %d: %w (%v)", p.CPU, err, ferr)
+		}
+		tk.Active, tk.CPU = true, p.CPU
+		p.Task, p.PID = tk, tk.PID
+		p.Witnesses = append(p.Witnesses, "log")
+		p.Disagreements = append(p.Disagreements, fmt.Sprintf("CPU %d's current task is unreadable (%v): the task is the log's PID %d", p.CPU, err, log.PID))
+		return p, nil
 	}
 	tasks, _ := t.v.Tasks()
 	for _, tk := range tasks {
@@ -151,4 +161,22 @@ func members(t btf.Type) []member {
 func sizeOf(t btf.Type) (uint64, error) {
 	s, err := btf.Sizeof(t)
 	return uint64(s), err
+}
+
+// taskByPID is the task the log names by PID, for when the CPU's current
+// task cannot be read.
+func (t *Tracer) taskByPID(pid int) (*kview.Task, error) {
+	if pid < 0 {
+		return nil, fmt.Errorf("the log names no PID")
+	}
+	tasks, err := t.v.Tasks()
+	for _, tk := range tasks {
+		if tk.PID == pid && tk.Err == nil {
+			return tk, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the log's PID %d is not in the tasks read: %w", pid, err)
+	}
+	return nil, fmt.Errorf("the log's PID %d is in no task", pid)
 }

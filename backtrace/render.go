@@ -88,6 +88,12 @@ func (t *Tracer) Render(w io.Writer, bt *BT) error {
 	if bt.Trace.User != nil {
 		writeRegs(&b, bt.Trace.User)
 	}
+	if !bt.Trace.Complete && bt.Trace.Stop != "" {
+		// A walk cut short (an unreadable stack page, a corrupt frame)
+		// says where, as crash(8) prints its "bt: read error" lines:
+		// otherwise a one-frame trace reads as the whole story.
+		fmt.Fprintf(&b, "bt: the walk stops: %s\n", bt.Trace.Stop)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -79,6 +79,14 @@ func (s *Session) capabilities() Capabilities {
 		} else if c.KallsymsAll {
 			miss("no ORC: CONFIG_UNWINDER_ORC is off (x86_64, 4.14+): bt will need frame pointers or --vmlinux")
 		}
+		// The symbols say the tables exist; whether they can be read and
+		// decoded is the dump's: a zeroed or cut table is no ORC.
+		if c.ORC {
+			if _, err := s.tracer().ORC(); err != nil {
+				c.ORC = false
+				miss("ORC unreadable: %v: bt cannot unwind", err)
+			}
+		}
 	}
 	if ts, err := s.v.Types(); err == nil {
 		c.Types = ts.Source()
@@ -93,7 +101,12 @@ func (s *Session) capabilities() Capabilities {
 	if c.BTF {
 		if _, err := s.v.Offset("module", "btf_data"); err != nil {
 			miss("no module BTF: CONFIG_DEBUG_INFO_BTF_MODULES is off (5.11+): module types need --vmlinux and the module's .ko")
-		} else if mods, err := s.v.Modules(); err == nil {
+		} else {
+			mods, err := s.v.Modules()
+			if err != nil {
+				// A cut list is said: mod, sym and bt lose what is past it.
+				miss("the module list is cut short (%d read): %v", len(mods), err)
+			}
 			c.Modules = len(mods)
 			var none []string
 			for _, m := range mods {

@@ -19,7 +19,12 @@ func (s *Session) dPath(mnt, dentry uint64) (string, bool) {
 		return "", false
 	}
 	var parts []string
-	for i := 0; i < maxPathDepth; i++ {
+	for i := 0; ; i++ {
+		if i == maxPathDepth {
+			// A d_parent or mount cycle (a corrupt dentry) never
+			// reaches the root: no path rather than a made-up one.
+			return "", false
+		}
 		root, err := s.v.Uint(mnt, "vfsmount", "mnt_root")
 		if err != nil {
 			return "", false

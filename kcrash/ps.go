@@ -136,6 +136,11 @@ func (s *Session) task(word string) (*kview.Task, error) {
 			return t, nil
 		}
 	}
+	if err != nil {
+		// The task may be past where the list broke: say so, or a
+		// corrupt list reads as a task that never existed.
+		return nil, fmt.Errorf("no task with PID, address or command %q in the %d tasks read (the task list is cut short: %w)", word, len(tasks), err)
+	}
 	return nil, fmt.Errorf("no task with PID, address or command %q", word)
 }
 

@@ -148,7 +148,11 @@ func runStruct(s *Session, c *Call) (Result, error) {
 		a := addr + i*uint64(size)
 		obj, ot, raw, err := s.v.ObjectBytes(kind+typ, a)
 		if err != nil {
-			return r, fmt.Errorf("%s at %#x: %w", r.Type, a, err)
+			// kview names the object it could not read; say it once.
+			if !strings.Contains(err.Error(), fmt.Sprintf("%#x", a)) {
+				err = fmt.Errorf("%s at %#x: %w", r.Type, a, err)
+			}
+			return r, err
 		}
 		item := &StructItem{Addr: Addr(a), obj: obj, t: ot, raw: raw}
 		if len(r.Members) == 0 {

@@ -293,7 +293,9 @@ func (k *Kernel) dmesgLockless(out *logWriter) error {
 	}
 	rb, err := k.readBounded(rbAddr, rbSize, "printk_ringbuffer")
 	if err != nil {
-		return err
+		// Name the pointer that led here: a zeroed or garbage prb
+		// otherwise reads as a bare failed translation.
+		return fmt.Errorf("kernel: SYMBOL(prb) at %#x points to %#x: %w", prbSym, rbAddr, err)
 	}
 	countBits := field(rb, descRing+countBitsOff, 4)
 	sizeBits := field(rb, textRing+sizeBitsOff, 4)

@@ -40,7 +40,9 @@ func (k *Kernel) scanKallsyms() ([]kallsymsAddrs, error) {
 		return nil, errors.New("VMCOREINFO has no SYMBOL(_stext) to start from")
 	}
 	buf := make([]byte, scanChunk+scanOverlap)
-	var readErr error
+	// candErr says why the first token index found was refused: with
+	// the tables damaged, that is where they are and what is wrong.
+	var readErr, candErr error
 	read := 0
 	for off := uint64(0); off < scanLimit; {
 		base := stext + off
@@ -53,8 +55,12 @@ func (k *Kernel) scanKallsyms() ([]kallsymsAddrs, error) {
 			if !looksLikeTokenIndex(buf[p : p+tokenIndexBytes]) {
 				continue
 			}
-			if cands, err := k.tablesBefore(base + uint64(p)); err == nil {
+			cands, err := k.tablesBefore(base + uint64(p))
+			if err == nil {
 				return cands, nil
+			}
+			if candErr == nil {
+				candErr = fmt.Errorf("a token index at %#x, but %w", base+uint64(p), err)
 			}
 		}
 		switch {
@@ -69,6 +75,9 @@ func (k *Kernel) scanKallsyms() ([]kallsymsAddrs, error) {
 	}
 	if read == 0 {
 		return nil, fmt.Errorf("no memory readable in the %d MiB after _stext %#x: %v", scanLimit>>20, stext, readErr)
+	}
+	if candErr != nil {
+		return nil, fmt.Errorf("no kallsyms_token_index/kallsyms_token_table pair in the %d MiB after _stext %#x (%d bytes readable): %w", scanLimit>>20, stext, read, candErr)
 	}
 	return nil, fmt.Errorf("no kallsyms_token_index/kallsyms_token_table pair in the %d MiB after _stext %#x (%d bytes readable)", scanLimit>>20, stext, read)
 }

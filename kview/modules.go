@@ -3,6 +3,7 @@ package kview
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -46,10 +47,12 @@ type ModSym struct {
 }
 
 // maxModules and maxModSyms bound what a corrupt list or count can make
-// us read.
+// us read; maxListNodes bounds any list walk (the task list's maxTasks,
+// with room for the head), whatever its caller checks.
 const (
-	maxModules = 8192
-	maxModSyms = 1 << 20
+	maxModules   = 8192
+	maxModSyms   = 1 << 20
+	maxListNodes = maxTasks + 1
 )
 
 // Modules returns the loaded modules, read from the `modules` list on the
@@ -77,7 +80,13 @@ func (v *View) loadModules() ([]*Module, error) {
 		if len(mods) >= maxModules {
 			return fmt.Errorf("more than %d modules: the list is corrupt", maxModules)
 		}
-		mods = append(mods, v.readModule(node-listOff))
+		m := v.readModule(node - listOff)
+		// A struct module read from garbage has no name: what follows
+		// it would be as made up, so the walk stops here.
+		if !plausibleName(m.Name) {
+			return fmt.Errorf("node %#x: module at %#x has no plausible name (%q): %w", node, m.Addr, m.Name, errCorruptNode)
+		}
+		mods = append(mods, m)
 		return nil
 	})
 	if err != nil {
@@ -86,29 +95,83 @@ func (v *View) loadModules() ([]*Module, error) {
 	return mods, nil
 }
 
+// errCorruptNode is what a List callback wraps to say its node is no
+// object of the list (garbage that reads as a node): List then treats it
+// as a break, not as the caller's own stop.
+var errCorruptNode = errors.New("the list is corrupt")
+
 // List calls fn with each node of the circular list whose head is at
 // head, stopping at the head, at a node seen twice or at a read failure.
+// When the list breaks (an unreadable link, a loop), the nodes past the
+// break are read backwards from the head's prev pointer, each checked
+// against its successor's, and handed to fn in list order; the error
+// still says where the list broke.
 func (v *View) List(head uint64, fn func(node uint64) error) error {
 	seen := map[uint64]bool{head: true}
 	node, err := v.U64(head)
 	if err != nil {
 		return err
 	}
+	var broken error
 	for node != head {
+		if len(seen) > maxListNodes {
+			return fmt.Errorf("more than %d nodes from %#x: the list is corrupt", maxListNodes, head)
+		}
 		if seen[node] {
-			return fmt.Errorf("node %#x is met twice: the list loops", node)
+			broken = fmt.Errorf("node %#x is met twice: the list loops", node)
+			break
 		}
 		seen[node] = true
-		if err := fn(node); err != nil {
-			return err
-		}
+		// Read the node before handing it on: a node whose own link is
+		// unreadable (a garbage or unmapped pointer) is no object, and
+		// fn would make one up out of nothing.
 		next, err := v.U64(node)
 		if err != nil {
-			return fmt.Errorf("next of %#x: %w", node, err)
+			broken = fmt.Errorf("next of %#x: %w", node, err)
+			break
+		}
+		if err := fn(node); err != nil {
+			if !errors.Is(err, errCorruptNode) {
+				return err
+			}
+			broken = err
+			break
 		}
 		node = next
 	}
-	return nil
+	if broken == nil {
+		return nil
+	}
+	back := v.listBack(head, seen)
+	for i := len(back) - 1; i >= 0; i-- {
+		if err := fn(back[i]); err != nil {
+			return err
+		}
+	}
+	if len(back) > 0 {
+		return fmt.Errorf("%w (%d nodes after the break read back from the head)", broken, len(back))
+	}
+	return broken
+}
+
+// listBack walks a broken list backwards from head->prev to the first
+// node already seen, keeping the nodes whose next pointer names the node
+// walked from: a prev chain into garbage ends there.
+func (v *View) listBack(head uint64, seen map[uint64]bool) []uint64 {
+	var back []uint64
+	succ := head
+	node, err := v.U64(head + 8)
+	for err == nil && node != head && !seen[node] && len(seen)+len(back) <= maxListNodes {
+		next, err1 := v.U64(node)
+		prev, err2 := v.U64(node + 8)
+		if err1 != nil || err2 != nil || next != succ {
+			break
+		}
+		seen[node] = true
+		back = append(back, node)
+		succ, node = node, prev
+	}
+	return back
 }
 
 // moduleRegions are the memory kinds of kernels 6.4 and later
@@ -353,4 +416,19 @@ func (v *View) PerCPU(off uint64, cpu int) (uint64, error) {
 		return 0, fmt.Errorf("__per_cpu_offset[%d]: %w", cpu, err)
 	}
 	return off + o, nil
+}
+
+// plausibleName reports whether s can be a module's or a device's name:
+// not empty, printable ASCII without spaces (modules are [A-Za-z0-9_],
+// dev_valid_name refuses whitespace, '/' and ':').
+func plausibleName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -69,6 +69,9 @@ func (v *View) NetDevices() ([]NetDev, error) {
 				return err
 			}
 			d.Name = cstr(name[:])
+			if !plausibleName(d.Name) {
+				return fmt.Errorf("node %#x: net_device at %#x has no plausible name (%q): %w", node, d.Addr, d.Name, errCorruptNode)
+			}
 			if idx, err := v.Uint(d.Addr, "net_device", "ifindex"); err == nil {
 				d.Index = int(int32(idx))
 			}

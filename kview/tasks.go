@@ -32,6 +32,9 @@ type Task struct {
 // maxTasks bounds a walk of the task lists.
 const maxTasks = 1 << 20
 
+// maxPID is PID_MAX_LIMIT on 64-bit kernels (include/linux/threads.h).
+const maxPID = 4 << 20
+
 // Tasks returns every task: the idle task of each CPU first (PID 0), then
 // each thread group's threads in list order, as crash(8)'s ps orders by
 // PID. A list that breaks ends the walk with the tasks read so far and an
@@ -84,8 +87,21 @@ func (v *View) Tasks() ([]*Task, error) {
 	}
 	var walkErr error
 	err = v.List(initTask+tasksOff, func(node uint64) error {
+		if len(out) >= maxTasks {
+			return fmt.Errorf("more than %d tasks: the list is corrupt", maxTasks)
+		}
 		leader := node - tasksOff
 		add(leader)
+		// Every task on the list but init_task's idle has a pid in
+		// (0, PID_MAX_LIMIT]: one that has not is no task_struct, and
+		// what follows it would be as made up (a list into garbage
+		// would otherwise be walked, and each of its "tasks" unwound,
+		// up to maxTasks).
+		if n := len(out); n > 0 && out[n-1].Addr == leader && out[n-1].Err == nil && (out[n-1].PID <= 0 || out[n-1].PID > maxPID) {
+			t := out[n-1]
+			out = out[:n-1]
+			return fmt.Errorf("node %#x is no task (task_struct at %#x has pid %d): %w", node, leader, t.PID, errCorruptNode)
+		}
 		return v.threads(leader, add)
 	})
 	if err != nil {
@@ -328,6 +344,16 @@ func (v *View) Files(task uint64) ([]FD, error) {
 	if maxfds > maxFDs {
 		return nil, fmt.Errorf("fdtable at %#x: max_fds %d is implausible", fdt, maxfds)
 	}
+	// The array is a slab object (files_struct's own fd_array, or a
+	// kmalloc'ed one) unless it is large enough for vmalloc: a max_fds
+	// past the object's end would read its neighbours' words as files.
+	var overrun error
+	if so, err := v.SlabObject(arr); err == nil && so.Start <= arr {
+		if room := (so.Start + so.Size - arr) / 8; maxfds > room {
+			overrun = fmt.Errorf("fdtable at %#x: max_fds %d overruns the fd array at %#x, a %s object with room for %d: read %d", fdt, maxfds, arr, so.Cache, room, room)
+			maxfds = room
+		}
+	}
 	raw := make([]byte, maxfds*8)
 	if err := v.Read(raw, arr); err != nil {
 		return nil, fmt.Errorf("fd array at %#x: %w", arr, err)
@@ -340,7 +366,7 @@ func (v *View) Files(task uint64) ([]FD, error) {
 		}
 		out = append(out, v.readFD(int(i), f))
 	}
-	return out, nil
+	return out, overrun
 }
 
 // S_IFMT kinds as crash's files command names them.

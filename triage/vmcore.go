@@ -85,10 +85,13 @@ func analyzeDump(path string, d *dump.Dump, k *kernel.Kernel, warn func(string))
 	var log bytes.Buffer
 	// A log with no record is still a dump to describe (release, CPUs,
 	// crash time): it is noted below, not a failure of the analysis.
-	if err := k.Dmesg(&log); err != nil && !errors.Is(err, kernel.ErrEmptyLog) {
-		return nil, fmt.Errorf("%s: kernel log: %w", path, err)
+	// A log that cannot be read (a corrupt prb) is said, as an empty
+	// one is: the dump's memory and its description still stand.
+	logErr := k.Dmesg(&log)
+	if errors.Is(logErr, kernel.ErrEmptyLog) {
+		logErr = nil
 	}
-	empty := log.Len() == 0
+	empty := log.Len() == 0 && logErr == nil
 	doc, err := scanDocument(path, &log)
 	if err != nil {
 		return nil, err
@@ -99,6 +102,9 @@ func analyzeDump(path string, d *dump.Dump, k *kernel.Kernel, warn func(string))
 	// diagnosis may lack what the dump lost.
 	for _, w := range d.Info().Warnings {
 		doc.input.addNote(strings.TrimPrefix(w, path+": "))
+	}
+	if logErr != nil {
+		doc.input.addNote(fmt.Sprintf("its kernel log could not be read whole (%v): the diagnosis may lack the crash's report", logErr))
 	}
 	if empty {
 		doc.input.addNote("its kernel log holds no record: the printk ring may be corrupt or overwritten (ktriage vmcore info names the log's layout)")

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ktriage/ktriage/dump"
 	"github.com/ktriage/ktriage/kernel"
-	"github.com/ktriage/ktriage/triage"
 )
 
 // This file is the test's stand-in for package kview: it reads, with BTF,
@@ -46,11 +45,21 @@ type modSym struct {
 
 func openVmcore(t testing.TB, path string) *vmcore {
 	t.Helper()
-	d, k, err := triage.OpenVmcore(path)
+	// As triage.OpenVmcore does, without importing triage: triage
+	// imports backtrace, which imports this package.
+	d, err := dump.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	info, err := d.RequireVMCOREINFO()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kernel.New(d, info)
+	if err != nil {
+		t.Fatal(err)
+	}
 	syms, err := k.Symbols()
 	if err != nil {
 		t.Fatal(err)

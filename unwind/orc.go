@@ -325,6 +325,20 @@ func (t *loaded) read(mem Memory) error {
 			return &TableError{Table: t.Name, Addr: t.IPs + uint64(i)*4, Msg: fmt.Sprintf("IP array not sorted at entry %d (%#x after %#x)", i, t.ip(i), t.ip(i-1))}
 		}
 	}
+	// A zeroed IP array is sorted too (each entry's IP is its own
+	// address): vmlinux's IPs must be mostly in its text, which
+	// init and entry code beyond _etext cannot outweigh.
+	if t.Name == "vmlinux" && t.TextEnd > t.TextStart && t.N > 0 {
+		in := 0
+		for i := 0; i < t.N; i++ {
+			if ip := t.ip(i); ip >= t.TextStart && ip < t.TextEnd {
+				in++
+			}
+		}
+		if in*2 < t.N {
+			return &TableError{Table: t.Name, Addr: t.IPs, Msg: fmt.Sprintf("only %d of %d IPs lie in the text %#x-%#x", in, t.N, t.TextStart, t.TextEnd)}
+		}
+	}
 	return nil
 }
 
