@@ -36,6 +36,9 @@ type parsed struct {
 	// stack dump ("FAULT_INJECTION: forcing a failure", a should_fail
 	// frame) inside the report, or 0.
 	faultAt int
+	// guiltyRaw is the frame the guilty function was read from when the
+	// title names another (a grace-period wait's flavour), else "".
+	guiltyRaw string
 }
 
 type stack struct {

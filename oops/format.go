@@ -50,6 +50,10 @@ type format struct {
 	flags    int
 	// file, when set, puts the bug location from the header's file:line.
 	file bool
+	// alt, when set, is the alternative title, made from the header's
+	// captures as the title is (the other formats' alternative titles
+	// follow from their title: altFamilies).
+	alt string
 }
 
 func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
@@ -72,6 +76,7 @@ func loadTables() {
 		headerTokens = buildHeaderTokens()
 		genericNames = newNameMatcher(genericFrames)
 		headlessKinds = headlessKindTable()
+		altFamilies = altFamilyTable()
 		warnKinds = warnKindTable()
 		ripByte = firstBytes(ripStarts[:])
 		stackStartByte = firstBytes(stackStartPrefixes[:])
@@ -184,7 +189,7 @@ func formatTable() []*format {
 		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
 		// At unmount the kernel warns right after it (umount_check): the
 		// warning's stack is this report's, and says nothing the title needs.
-		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of`), title: "BUG: Dentry still in use in $1", mode: gmNone, flags: fPrelude | fNeedStack},
+		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of ([^\]]+)\]`), title: "BUG: Dentry still in use in $1", alt: "BUG: Dentry still in use [$1 of $2]", mode: gmNone, flags: fPrelude | fNeedStack},
 		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
 		{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
 		{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},

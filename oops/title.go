@@ -76,8 +76,12 @@ func titleReport(f *format, r *Report, p *parsed) {
 		}
 		brokenFrame = true
 	}
+	// raw is the frame the guilty function was read from, for the
+	// alternative titles.
+	raw := ""
 	if strings.Contains(title, "{FUNC}") {
 		fn := guilty(f, p)
+		raw = p.guiltyRaw
 		reason := "no guilty frame in the report"
 		if brokenFrame {
 			fn, reason = "", "lockdep report broken up"
@@ -95,6 +99,9 @@ func titleReport(f *format, r *Report, p *parsed) {
 			c := canonicalFunc(fn)
 			r.GuiltyFunction = &c
 			title = strings.ReplaceAll(title, "{FUNC}", c)
+			if raw == "" {
+				raw = fn
+			}
 		}
 	}
 	if f.mode != gmNone && f.flags&(fHeadless|fNoStack) == 0 && strings.Contains(f.title, "{FUNC}") && !p.stackKw && !hasFrames(p) && !r.Corrupted {
@@ -130,6 +137,16 @@ func titleReport(f *format, r *Report, p *parsed) {
 	if r.Corrupted && r.CorruptedReason == "" {
 		r.CorruptedReason = "corrupted"
 	}
+	if f.alt != "" && f.re != nil {
+		if m := f.re.FindStringSubmatchIndex(r.Header); m != nil {
+			r.AltTitles = []string{string(f.re.ExpandString(nil, f.alt, r.Header, m))}
+			return
+		}
+	}
+	if raw == "" {
+		raw = p.guiltyRaw
+	}
+	setAltTitles(r, raw)
 }
 
 // framed reports whether a lockdep report keeps its layout: the header, the
@@ -284,6 +301,7 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 					continue
 				}
 				if matchFn(synchronizeRe, StripCloneSuffixes(fr.Function)) {
+					p.guiltyRaw = fr.Function
 					return "synchronize_rcu"
 				}
 				if !skip(fr.Function) {
@@ -346,6 +364,7 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 		}
 		fn := StripCloneSuffixes(fr.Function)
 		if matchFn(stallSelf, fn) {
+			p.guiltyRaw = fn
 			return "smp_call_function"
 		}
 		if prev != "" && matchFn(stallAnchors, fn) {
@@ -376,7 +395,11 @@ func panicTitle(header string, r *Report, p *parsed) string {
 	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
 		// A stack overflow: named, like a stall, by the entry point
 		// whose work ran too deep.
-		return "corrupted stack end in " + orCorrupted(r, guilty(&format{mode: gmStall}, p))
+		fn := guilty(&format{mode: gmStall}, p)
+		if p.guiltyRaw == "" {
+			p.guiltyRaw = fn
+		}
+		return "corrupted stack end in " + orCorrupted(r, fn)
 	case strings.HasPrefix(msg, "stack-protector: Kernel stack is corrupted in"):
 		fn := strings.TrimSpace(strings.TrimPrefix(msg, "stack-protector: Kernel stack is corrupted in:"))
 		if loc, ok := parseFrame(fn); ok {
