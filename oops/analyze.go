@@ -11,6 +11,7 @@ type parsed struct {
 	stacks   []stack
 	chain0   []Frame // lockdep's "-> #0" acquisition stack
 	lockAt   string  // lockdep's first " (lock){...}, at: func" site
+	lockAt2  string  // and its second: the lock already held
 	leak     []Frame // kmemleak's backtrace
 	stallCtx []Frame // frames after the interrupt in a stall report
 	// stallStack is how many stacks had begun when stallCtx did.
@@ -52,7 +53,8 @@ var (
 	chainRe   = lazyRE(`^-> #0 `)
 	// lockAtRe matches a held lock: " (lock){+.+.}, at: func+0x1/0x2" and,
 	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
-	lockAtRe    = lazyRE(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	// Since 5.x the lock's address comes first: "ffff8880 (lock){+.+.}-{3:3}, at: func".
+	lockAtRe    = lazyRE(`^(?:#\d+: +)?(?:[0-9a-f]+ )?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
 	bugAtRe     = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
 	armCallerRe = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
 	stackStart  = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
@@ -265,10 +267,14 @@ func parse(f *format, lines []string) parsed {
 			p.panicMsg = panicMessage(t)
 			continue
 		}
-		if p.lockAt == "" && (t[0] == '(' || t[0] == '#') && strings.Contains(t, ", at: ") {
+		if p.lockAt2 == "" && (t[0] == '(' || t[0] == '#' || isHex(t[0])) && strings.Contains(t, ", at: ") {
 			if m := lockAtRe.FindStringSubmatch(t); m != nil {
 				if fr, ok := parseFrame(m[1]); ok {
-					p.lockAt = fr.Function
+					if p.lockAt == "" {
+						p.lockAt = fr.Function
+					} else {
+						p.lockAt2 = fr.Function
+					}
 				}
 			}
 		}

@@ -103,18 +103,18 @@ func byFirstByte(prefixes []string) (m [256][]string) {
 func formatTable() []*format {
 	return []*format{
 		// Sanitizers.
-		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader},
-		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip, flags: fHeaderFn},
+		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip},
+		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader, skip: kasanAccessSkip},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanAccessSkip, flags: fHeaderFn},
 		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
 		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
-		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader},
+		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader, skip: kmsanSkip},
 		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
-		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
-		{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
+		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: ubsanSkip},
+		{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: ubsanSkip},
 
 		// Memory faults.
 		{token: "BUG: unable to handle kernel NULL pointer dereference", re: re(`BUG: unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
@@ -134,7 +134,7 @@ func formatTable() []*format {
 		{token: "divide_error:", re: re(`^(?:Oops: )?divide_error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
 		{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace},
 		{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace},
-		{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmStall, flags: fCont},
+		{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", typ: "DoS", mode: gmStall, skip: stackOverflowSkip, flags: fCont},
 		{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall},
 		{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont},
 		{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace},
@@ -151,20 +151,20 @@ func formatTable() []*format {
 		// Lockups and stalls.
 		{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmStall},
 		{token: "hard LOCKUP", re: re(`[Ww]atchdog detected hard LOCKUP`), title: "BUG: hard lockup in {FUNC}", typ: "HANG", mode: gmRipTrace},
-		{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
-		{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
-		{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
-		{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
+		{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall, skip: rcuStallSkip},
+		{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall, skip: rcuStallSkip},
+		{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: atomicSchedSkip},
+		{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung},
 		{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone},
 		{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 
 		// Locking and context bugs.
-		{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
+		{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, skip: circularSkip, flags: fFramed},
 		{token: "possible recursive locking", re: re(`(?:WARNING|\[ INFO): possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
 		{token: "possible irq lock inversion", re: re(`(?:WARNING|\[ INFO): possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
 		{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
-		{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
+		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, skip: lockSockSkip, flags: fFramed},
+		{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: rcuUsageSkip, flags: fFramed},
 		{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
 		{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 		{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
@@ -172,18 +172,18 @@ func formatTable() []*format {
 		{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fNoStack},
 		{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmChain},
 		{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
+		{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: nonStaticKeySkip},
 		{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip},
-		{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule|^msleep|^usleep_range|^ssleep|^fsleep`)},
+		{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip},
+		{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: preemptibleSkip},
+		{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: anyOf(atomicSchedSkip, sleepHelperSkip)},
 		{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
 		// Taking a sleeping lock where only spinning ones may be taken.
 		{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
 		{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
 
 		// Memory management.
-		{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: re(`^bad_page|^free_|^__free|^page_|^release_|^__page|^put_|^__put|^folio|^__folio`)},
+		{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: anyOf(badPageSkip, badPageOurSkip)},
 		{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
 		{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
 		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
@@ -191,8 +191,8 @@ func formatTable() []*format {
 		// warning's stack is this report's, and says nothing the title needs.
 		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of ([^\]]+)\]`), title: "BUG: Dentry still in use in $1", alt: "BUG: Dentry still in use [$1 of $2]", mode: gmNone, flags: fPrelude | fNeedStack},
 		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
-		{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
-		{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},
+		{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: usercopySkip, flags: fPrelude},
+		{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: usercopySkip},
 		{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
 
 		// Warnings. Specialised kinds first, by the file that warned.
@@ -239,27 +239,9 @@ func formatTable() []*format {
 	}
 }
 
-// hangSkip passes over the waiting primitives a blocked task sits in.
-var hangSkip = lazyRE(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__wait_rcu_gp|wait_rcu_gp|rcu_barrier|ldsem_|tty_ldisc_lock|__filemap_fdatawait|filemap_fdatawait|fdatawait_|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
-
-// spinlockSkip passes over the spinlock debug code and the helpers that take
-// a lock for their caller (a runqueue's, a waitqueue's): the caller misused it.
-var spinlockSkip = lazyRE(`^spin_|^do_raw|^__task_rq_lock|^task_rq_lock|^__wake_up|^wake_up_(?:bit|var)$`)
-
-// leakSkip passes over the allocators a leaked object's backtrace starts
-// in: the leak is the caller's.
-var leakSkip = lazyRE(`alloc|^kstrdup|^kstrndup|^kvasprintf|^kasprintf|^kmemdup|^pcpu_|^__list_lru_init|^list_lru_init|^sget_userns|^idr_|^ida_|^kobject_|^kmemleak`)
-
-// kasanSkip passes over the helpers a KASAN report names before the caller
-// that misused memory.
-var kasanSkip = lazyRE(`^(?:work_is_static_object|read_word_at_a_time|register_lock_class|vsnprintf|hex_string|pointer|string|format_decode|finish_wait|__wake_up|__x86_indirect_thunk)`)
-
 // ripHeadless opens a report for a kernel RIP line shown without its header
 // (tickets often paste just "RIP: ... skb_over_panic+0x5d/0x70" and the trace).
 var ripHeadless = &format{title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fHeadless}
-
-// skbSkip passes over the sk_buff helpers that BUG() for their caller.
-var skbSkip = lazyRE(`^skb_|^__skb_`)
 
 // headlessKinds names the kind of a report from its faulting function when
 // the header was lost: these functions only ever fault through BUG().
@@ -291,17 +273,17 @@ var warnKinds []warnKind
 
 func warnKindTable() []warnKind {
 	return []warnKind{
-		{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: re(`^debug_|^__debug_|^free_obj|^__vunmap|^vunmap|^vfree|^__vfree|^kvfree|^free_pages|^__free_pages`)},
-		{file: "lib/refcount.c", kind: ": refcount bug", skip: re(`^refcount_|^__refcount|^kobject_get|^kref_get|^get_device`)},
-		{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: re(`lock_class|^hlock_class|^check_|^validate_|^mark_|^lock_|^__lock|^lockdep|^debug_|^find_held_lock|^reacquire_held_locks|^__reacquire`)},
-		{file: "lib/kobject.c", kind: ": kobject bug", skip: re(`^kobject_`)},
-		{file: "mm/usercopy.c", kind: ": bad usercopy", skip: re(`^usercopy_|^__check_heap_object|^check_heap_object|^__check_object_size|^check_object_size|^check_[a-z_]*object`)},
-		{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: re(`^proc_|^__proc_`)},
-		{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc", skip: re(`^__vmalloc|^vmalloc|^vzalloc|^__vzalloc|^kvmalloc|^kvzalloc|^__kvmalloc`)},
-		{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: re(`^kmalloc|^__kmalloc|^krealloc|^kvmalloc|^__kvmalloc`)},
-		{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
-		{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
-		{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: re(`^usb_submit_urb|^usb_start_wait_urb|^usb_bulk_msg|^usb_control_msg|^usb_interrupt_msg|^usb_internal_control_msg`)},
+		{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: odebugWarnSkip},
+		{file: "lib/refcount.c", kind: ": refcount bug", skip: refcountWarnSkip},
+		{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: lockSockSkip},
+		{file: "lib/kobject.c", kind: ": kobject bug", skip: kobjectWarnSkip},
+		{file: "mm/usercopy.c", kind: ": bad usercopy", skip: usercopySkip},
+		{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: procWarnSkip},
+		{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc"},
+		{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: kmallocWarnSkip},
+		{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: kmallocWarnSkip},
+		{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: kmallocWarnSkip},
+		{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: usbWarnSkip},
 	}
 }
 

@@ -179,8 +179,6 @@ func hasFrames(p *parsed) bool {
 	return false
 }
 
-var synchronizeRe = lazyRE(`^_*synchronize_(?:rcu|srcu|sched)`)
-
 var tsInTitle = lazyRE(`\[ *[0-9]+\.[0-9]+\]`)
 
 func hasLine(lines []string, sub string) bool {
@@ -285,7 +283,15 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 			return ""
 		}, rip, trace)
 	case gmChain:
-		return try(func() string { return first(p.chain0) }, lockAt, backtrace, trace, rip)
+		// The lock being taken, else the one held, as the header's
+		// "at:" lines name them; never a frame of the dependency chain,
+		// which shows where the locks were taken long before.
+		return try(lockAt, func() string {
+			if !skip(p.lockAt2) {
+				return p.lockAt2
+			}
+			return ""
+		}, backtrace, trace, rip)
 	case gmBacktrace:
 		return try(backtrace, trace, rip, lockAt)
 	case gmLeak:
@@ -293,23 +299,44 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 	case gmStall:
 		return stallGuilty(p, skip)
 	case gmHung:
-		// A task blocked waiting for a grace period is bucketed under the
-		// grace-period wait, whichever flavour it was.
-		if len(p.stacks) > 0 {
-			for _, fr := range p.stacks[0].frames {
-				if !fr.Reliable {
-					continue
+		return hungGuilty(p)
+	}
+	return ""
+}
+
+// hungGuilty names a blocked task's hang as syzkaller's
+// linuxHangTaskFrameExtractor does: by the first anchor frame anywhere in
+// the trace (hangAnchors), else by the first frame that is not waiting
+// (hangSkipWords), the global skip list aside.
+func hungGuilty(p *parsed) string {
+	if len(p.stacks) == 0 {
+		return ""
+	}
+	var frames []string
+	for _, fr := range p.stacks[0].frames {
+		if fn := StripCloneSuffixes(fr.Function); fr.Reliable && !isGeneric(fn) {
+			frames = append(frames, fn)
+		}
+	}
+	for _, fn := range frames {
+		for _, a := range hangAnchors {
+			if strings.Contains(fn, a.frame) {
+				if a.title != "" {
+					p.guiltyRaw = fn
+					return a.title
 				}
-				if matchFn(synchronizeRe, StripCloneSuffixes(fr.Function)) {
-					p.guiltyRaw = fr.Function
-					return "synchronize_rcu"
-				}
-				if !skip(fr.Function) {
-					return fr.Function
-				}
+				return fn
 			}
 		}
-		return ""
+	}
+next:
+	for _, fn := range frames {
+		for _, w := range hangSkipWords {
+			if strings.Contains(fn, w) {
+				continue next
+			}
+		}
+		return fn
 	}
 	return ""
 }
@@ -395,7 +422,7 @@ func panicTitle(header string, r *Report, p *parsed) string {
 	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
 		// A stack overflow: named, like a stall, by the entry point
 		// whose work ran too deep.
-		fn := guilty(&format{mode: gmStall}, p)
+		fn := guilty(&format{mode: gmStall, skip: stackEndSkip}, p)
 		if p.guiltyRaw == "" {
 			p.guiltyRaw = fn
 		}
@@ -404,6 +431,9 @@ func panicTitle(header string, r *Report, p *parsed) string {
 		fn := strings.TrimSpace(strings.TrimPrefix(msg, "stack-protector: Kernel stack is corrupted in:"))
 		if loc, ok := parseFrame(fn); ok {
 			fn = loc.Function
+		} else if hexRun(fn) == len(fn) {
+			// Only an address: the stack names the function.
+			return "stack is corrupted in " + orCorrupted(r, guilty(&format{mode: gmTrace, skip: stackChkSkip}, p))
 		}
 		return "stack is corrupted in " + canonicalFunc(fn)
 	}
