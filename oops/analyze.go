@@ -40,6 +40,8 @@ type parsed struct {
 	// guiltyRaw is the frame the guilty function was read from when the
 	// title names another (a grace-period wait's flavour), else "".
 	guiltyRaw string
+	// faultStop: the guilty-frame walk met an injected failure's frame.
+	faultStop bool
 }
 
 type stack struct {

@@ -215,6 +215,13 @@ func formatTable() []*format {
 		{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
 		{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone},
 		{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone},
+		// SLUB debugging's object history, printed without the report it
+		// belonged to: syzkaller titles it as is and marks it corrupted.
+		{token: "INFO: ", re: re(`INFO: (Freed|Allocated) in (.*)`), title: "INFO: $1 in $2", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
+		// A header cut right after its keyword.
+		{token: "INFO:", re: re(`^INFO:\s*$`), title: "INFO: corrupted", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
+		{token: "WARNING:", re: re(`^WARNING:\s*$`), title: "WARNING: corrupted", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
+		{token: "BUG:", re: re(`^BUG:\s*$`), title: "BUG: corrupted", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
 		{token: "Kernel BUG", re: re(`Kernel BUG`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace},
 		{token: "Oops", re: re(`^Oops: (?:[0-9a-f]{4}|Exception)`), title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fCont},
 		{token: "Kernel panic - not syncing", re: re(`Kernel panic - not syncing: (?:(?:Attempted to kill init|Fatal exception)|.*)`), title: "kernel panic: {PANIC}", typ: "DoS", mode: gmNone},

@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"slices"
 	"sync"
 )
 
@@ -45,15 +44,11 @@ var syzSkipFrames = []string{
 	"__mod_timer", "fast_dput", "dput", "mark_buffer_dirty",
 }
 
-// genericFrames are the frames the guilty-function choice passes over:
-// syzkaller's, and ours (ourSkipFrames).
-var genericFrames = append(slices.Clip(syzSkipFrames), ourSkipFrames...)
-
-// ourSkipFrames are further frames passed over that syzkaller's list does
-// not name, each anchored: the kernel's entry code and dispatchers, which
-// syzkaller's formats leave out by where their stack parts start (after the
-// RIP line, after the interrupt) rather than by name.
-var ourSkipFrames = []string{}
+// genericFrames are the frames the guilty-function choice passes over in
+// every report: syzkaller's list, nothing of ours (the entry code and
+// dispatchers our old list named are passed over by where each format's
+// stack starts, as syzkaller does).
+var genericFrames = syzSkipFrames
 
 // genericNames matches genericFrames with string checks and a small
 // regexp; built by loadTables.

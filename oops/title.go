@@ -86,6 +86,9 @@ func titleReport(f *format, r *Report, p *parsed) {
 		if brokenFrame {
 			fn, reason = "", "lockdep report broken up"
 		}
+		if fn == "" && p.faultStop {
+			reason = "fault injection stack intermixed"
+		}
 		if fn != "" && p.faultAt > 0 && mentionedAt(r.Text, fn) > p.faultAt {
 			// An injected failure's stack dump ran into the report before
 			// the frame: which stack the frame is from cannot be told.
@@ -200,6 +203,13 @@ func guilty(f *format, p *parsed) string {
 	}
 	first := func(frames []Frame) string {
 		for _, fr := range frames {
+			if isFaultInjectionFrame(fr.Function) {
+				// An injected failure's stack dump ran into this one:
+				// what follows is not this report's (syzkaller's
+				// corruptedLines).
+				p.faultStop = true
+				return ""
+			}
 			if fr.Reliable && !skip(fr.Function) {
 				return fr.Function
 			}
@@ -304,6 +314,13 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 	return ""
 }
 
+// isFaultInjectionFrame tells should_fail and should_failslab, the frames
+// of an injected failure's stack dump.
+func isFaultInjectionFrame(fn string) bool {
+	fn = StripCloneSuffixes(fn)
+	return fn == "should_fail" || fn == "should_failslab"
+}
+
 // hungGuilty names a blocked task's hang as syzkaller's
 // linuxHangTaskFrameExtractor does: by the first anchor frame anywhere in
 // the trace (hangAnchors), else by the first frame that is not waiting
@@ -314,6 +331,10 @@ func hungGuilty(p *parsed) string {
 	}
 	var frames []string
 	for _, fr := range p.stacks[0].frames {
+		if isFaultInjectionFrame(fr.Function) {
+			p.faultStop = true
+			break
+		}
 		if fn := StripCloneSuffixes(fr.Function); fr.Reliable && !isGeneric(fn) {
 			frames = append(frames, fn)
 		}
@@ -418,7 +439,16 @@ func panicTitle(header string, r *Report, p *parsed) string {
 	case strings.HasPrefix(msg, "Attempted to kill init!"):
 		return "Attempted to kill init!"
 	case strings.HasPrefix(msg, "Fatal exception"):
+		// Printed after the report that caused it: alone, a report cut
+		// short (syzkaller marks these three corrupted).
+		r.Corrupted = true
 		return "Fatal exception"
+	case strings.HasPrefix(msg, "panic_on_warn set"):
+		r.Corrupted = true
+		return "panic_on_warn set"
+	case strings.HasPrefix(msg, "hung_task: blocked tasks"):
+		r.Corrupted = true
+		return "hung_task: blocked tasks"
 	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
 		// A stack overflow: named, like a stall, by the entry point
 		// whose work ran too deep.
@@ -596,6 +626,7 @@ var titleTypes = []struct {
 	{prefix: "divide error", typ: "DoS"},
 	{prefix: "stack segment fault", typ: "DoS"},
 	{prefix: "invalid opcode", typ: "DoS"},
+	{prefix: "int3", typ: "DoS"},
 	{prefix: "PANIC: double fault", typ: "DoS"},
 	{prefix: "Internal error", typ: "DoS"},
 	{prefix: "Unhandled fault", typ: "DoS"},
