@@ -364,32 +364,25 @@ next:
 
 // stallAnchors are dispatchers: in a stall, the function they called is
 // the one that ran too long (a syscall, a softirq or timer handler, a work
-// item, a file or socket operation). The callee names the bug; the
-// dispatcher itself is the same in every stall. Matched anywhere in a name.
-var stallAnchors = lazyRE(`` +
-	// entry from user space
-	`do_syscall_|do_fast_syscall_|sysenter_dispatch|system_call|entry_SYSCALL|int_ret_from_sys_call|` +
-	`el0_svc|invoke_syscall|ret_fast_syscall|syscall_exit_to_user_mode|exit_to_user_mode|exit_to_usermode_loop|` +
-	`task_work_run|` +
-	// interrupts, softirqs, timers, work
-	`netif_receive_skb|net_rx_action|do_softirq|call_timer_fn|_run_timers|run_timer_softirq|hrtimer_run|` +
-	`run_ksoftirqd|smpboot_thread_fn|^kthread$|process_one_work|worker_thread|start_secondary|cpu_startup_entry|` +
-	`ret_from_fork|tasklet_action|rcu_do_batch|rcu_core|` +
-	// file, ioctl and socket operations
-	`vfs_write|vfs_read|mmap_region|netlink_dump|vfs_iter_read|vfs_iter_write|do_iter_read|do_iter_write|call_read_iter|call_write_iter|` +
-	`new_sync_read|new_sync_write|^vfs_ioctl|do_vfs_ioctl|ksys_ioctl|compat_ioctl|sys_ioctl|SyS_ioctl|` +
-	`blkdev_ioctl|do_iter_readv_writev|do_readv_writev|do_sendfile|^sock_sendmsg|^sock_recvmsg|__sock_sendmsg|` +
-	`sock_write_iter|sock_read_iter|sock_do_ioctl|^sock_ioctl|nfnetlink_rcv_msg|rtnetlink_rcv_msg|` +
-	`^__fput|^____fput|do_dentry_open|path_openat|__sys_setsockopt|sock_common_setsockopt|` +
-	// page faults: the mapping's fault handler
-	`^__do_fault$`)
-
-// stallSelf are functions that, when a stall's context runs through them,
-// are themselves what ran too long (cross-CPU calls).
-var stallSelf = lazyRE(`^smp_call_function`)
+// item, a file or socket operation), so the stall is named by the frame
+// before the first of them. They are linuxStallAnchorFrames of
+// google/syzkaller pkg/report/linux.go at
+// 1e72964b0111319984575e60f266d1fa0a98abb5, matched anywhere in a name.
+var stallAnchors = skipList(
+	"process_one_work", "do_syscall_", "do_fast_syscall_", "sysenter_dispatch", "tracesys_phase2", "el0_svc_handler", "invoke_syscall",
+	"ret_fast_syscall", "netif_receive_skb", "do_softirq", "call_timer_fn", "_run_timers", "run_timer_softirq", "hrtimer_run", "run_ksoftirqd",
+	"smpboot_thread_fn", "^kthread$", "start_secondary", "cpu_startup_entry", "ret_from_fork", "vfs_write", "vfs_read", "vfs_iter_read",
+	"vfs_iter_write", "do_iter_read", "do_iter_write", "call_read_iter", "call_write_iter", "new_sync_read", "new_sync_write", "vfs_ioctl",
+	"ksys_ioctl", "compat_ioctl", "compat_sys_ioctl", "blkdev_driver_ioctl", "blkdev_ioctl", "^call_read_iter", "^call_write_iter",
+	"do_iter_readv_writev", "^call_mmap", "mmap_region", "do_mmap", "do_dentry_open", "vfs_open", "^sock_sendmsg", "^sock_recvmsg",
+	"^sock_release", "^__sock_release", "^setsockopt$", "kernel_setsockopt", "sock_common_setsockopt", "^listen$", "kernel_listen",
+	"sk_common_release", "^sock_mmap", "^accept$", "kernel_accept", "^sock_do_ioctl", "^sock_ioctl", "^compat_sock_ioctl",
+	"^nfnetlink_rcv_msg", "^rtnetlink_rcv_msg", "^netlink_dump", "^(sys_)?(socketpair|connect|ioctl)", "__do_fault", "do_page_fault",
+	"^page_fault$", "__fput", "task_work_run", "exit_to_usermode", "smp_call_function", "tasklet_action", "tasklet_hi_action",
+)
 
 // stallGuilty names the code a stall ran in: the callee of the first
-// dispatcher in the interrupted context, else that context's top frame.
+// dispatcher in the interrupted context, or "" when no dispatcher shows.
 func stallGuilty(p *parsed, skip func(string) bool) string {
 	frames := p.stallCtx
 	if p.ripFirst && p.stallStack > 1 {
@@ -405,27 +398,32 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 			frames = append(frames, p.stacks[0].frames...)
 		}
 	}
-	prev, top := "", ""
+	// The frames left once the skipped ones are taken out, as
+	// linuxStallFrameExtractor sees them.
+	var names []string
 	for _, fr := range frames {
-		if !fr.Reliable {
-			continue
-		}
-		fn := StripCloneSuffixes(fr.Function)
-		if matchFn(stallSelf, fn) {
-			p.guiltyRaw = fn
-			return "smp_call_function"
-		}
-		if prev != "" && matchFn(stallAnchors, fn) {
-			return prev
-		}
-		if !skip(fn) {
-			prev = fn
-			if top == "" {
-				top = fn
-			}
+		if fn := StripCloneSuffixes(fr.Function); fr.Reliable && !skip(fn) {
+			names = append(names, fn)
 		}
 	}
-	return top
+	if len(names) == 0 {
+		return ""
+	}
+	prev := names[0]
+	for _, fn := range names {
+		if matchFn(stallAnchors, fn) {
+			if strings.Contains(fn, "smp_call_function") {
+				// A cross-CPU call is itself what ran too long,
+				// whichever variant.
+				p.guiltyRaw = fn
+				return "smp_call_function"
+			}
+			return prev
+		}
+		prev = fn
+	}
+	// No dispatcher: the stack was cut, or is some other CPU's.
+	return ""
 }
 
 var (
