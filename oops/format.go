@@ -143,7 +143,7 @@ func formatTable() []*format {
 		// Lists and kernel BUG().
 		{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude},
 		{token: "kernel BUG at lib/list_debug.c", re: re(`^(?:------------\[ cut here \]------------ *)?kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true},
-		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, file: true, flags: fCont},
+		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: anyOf(skbSkip, skbOurSkip), file: true, flags: fCont},
 		{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont},
 		{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fPrelude},
 		{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fPrelude},

@@ -20,8 +20,12 @@ var (
 	// and the page-freeing checks that report a bad page found in the
 	// dump's own stack, which syzkaller does not title by (it reads the
 	// page owner's stack; TestKinds/bad-page).
-	sleepHelperSkip   = skipList("^msleep", "^usleep_range", "^ssleep$", "^fsleep$")
-	badPageOurSkip    = skipList("^bad_page", "^free_pcp_prepare", "^free_pages_prepare", "^free_page_is_bad")
+	sleepHelperSkip = skipList("^msleep", "^usleep_range", "^ssleep$", "^fsleep$")
+	badPageOurSkip  = skipList("^bad_page", "^free_pcp_prepare", "^free_pages_prepare", "^free_page_is_bad")
+	// The double-underscore skb helpers BUG() for their caller as the
+	// plain ones do (triage's TestDirectories: a BUG in __skb_checksum
+	// reached through skb_checksum_help is validate_xmit_skb's).
+	skbOurSkip        = skipList("^__skb_")
 	preemptibleSkip   = skipList("dump_stack", "preemption", "preempt", "debug_", "processor_id", "this_cpu")
 	leakSkip          = skipList("kmemleak", "mmap", "kmem", "slab", "alloc", "create_object", "idr_get", "list_lru_init", "kasprintf", "kvasprintf", "pcpu_create", "strdup", "strndup", "memdup")
 	lockSockSkip      = skipList("lock_sock", "release_sock")
