@@ -56,10 +56,11 @@ var (
 	// lockAtRe matches a held lock: " (lock){+.+.}, at: func+0x1/0x2" and,
 	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
 	// Since 5.x the lock's address comes first: "ffff8880 (lock){+.+.}-{3:3}, at: func".
-	lockAtRe    = lazyRE(`^(?:#\d+: +)?(?:[0-9a-f]+ )?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
-	bugAtRe     = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
-	armCallerRe = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
-	stackStart  = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
+	lockAtRe        = lazyRE(`^(?:#\d+: +)?(?:[0-9a-f]+ )?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	eflagsReleaseRe = lazyRE(`^EFLAGS: [0-9a-f]+\s+\(([0-9]+\.[0-9]+[^\s()]*)\)\s*$`)
+	bugAtRe         = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
+	armCallerRe     = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
+	stackStart      = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
 // stackStartByte holds the first bytes of stackStart's alternatives, so
@@ -247,6 +248,13 @@ func parse(f *format, lines []string) parsed {
 				cpu, _ := strconv.Atoi(m[1])
 				p.cpu = &cpu
 				continue
+			}
+		}
+		if p.release == "" && strings.HasPrefix(t, "EFLAGS: ") {
+			// 2.6 kernels print the release only here:
+			// "EFLAGS: 00010246   (2.6.9-42.ELsmp)".
+			if m := eflagsReleaseRe.FindStringSubmatch(t); m != nil {
+				p.release = m[1]
 			}
 		}
 		if strings.HasPrefix(t, "Hardware name: ") {
