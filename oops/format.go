@@ -127,7 +127,7 @@ func formatTable() []*format {
 		{token: "BUG: Kernel NULL pointer dereference", re: re(`BUG: Kernel NULL pointer dereference on (?:read|write) at`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
 		{token: "BUG: Unable to handle kernel", re: re(`BUG: Unable to handle kernel (?:data access|instruction fetch)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
 		{token: "Unable to handle kernel pointer dereference", re: re(`Unable to handle kernel pointer dereference in virtual`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-		{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
+		{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel $1 in {FUNC}", mode: gmRipTrace},
 		{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace},
 		{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace},
 		{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
