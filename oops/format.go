@@ -265,14 +265,16 @@ func headlessKindTable() map[string]*format {
 var kernelRIPRe = lazyRE(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
 
 // warnKind names a WARNING by the file (and, where the file warns about
-// several things, the function) that raised it, as syzkaller does, so that
-// helper warnings bucket by their caller: "WARNING: refcount bug in f".
+// several things, the function) that raised it, so that helper warnings
+// bucket by their caller: "WARNING: refcount bug in f". The header
+// expressions, titles and skip lists are the WARNING formats of
+// google/syzkaller pkg/report/linux.go at
+// 1e72964b0111319984575e60f266d1fa0a98abb5.
 type warnKind struct {
-	file   string  // source file, matched as a path suffix
-	fn     string  // prefix of the warning function, "" for any
-	kind   string  // put after "WARNING"
-	suffix string  // put after the guilty function
-	skip   matcher // the helper's own frames, passed over
+	re     *regexp.Regexp // matched against the header, from "WARNING:" on
+	kind   string         // put after "WARNING"
+	suffix string         // put after the guilty function
+	skip   matcher        // the helper's own frames, passed over
 }
 
 // warnKinds is the table of WARNING kinds, built by loadTables.
@@ -280,35 +282,32 @@ var warnKinds []warnKind
 
 func warnKindTable() []warnKind {
 	return []warnKind{
-		{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: odebugWarnSkip},
-		{file: "lib/refcount.c", kind: ": refcount bug", skip: refcountWarnSkip},
-		{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: lockSockSkip},
-		{file: "lib/kobject.c", kind: ": kobject bug", skip: kobjectWarnSkip},
-		{file: "mm/usercopy.c", kind: ": bad usercopy", skip: usercopySkip},
-		{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: procWarnSkip},
-		{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc"},
-		{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: kmallocWarnSkip},
-		{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: kmallocWarnSkip},
-		{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: kmallocWarnSkip},
-		{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: usbWarnSkip},
+		{re: re(`WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check|at)`), kind: ": ODEBUG bug", skip: odebugWarnSkip},
+		{re: re(`WARNING: .*mm/usercopy\.c.* (?:usercopy_warn|at)`), kind: ": bad usercopy", skip: usercopySkip},
+		{re: re(`WARNING: .*lib/kobject\.c.* (?:kobject_|at)`), kind: ": kobject bug", skip: kobjectWarnSkip},
+		{re: re(`WARNING: .*fs/proc/generic\.c.* (?:proc_register|at)`), kind: ": proc registration bug", skip: procWarnSkip},
+		{re: re(`WARNING: .*lib/refcount\.c.* (?:refcount_|at)`), kind: ": refcount bug", skip: refcountWarnSkip},
+		{re: re(`WARNING: .*kernel/locking/lockdep\.c.*lock_`), kind: ": locking bug", skip: lockSockSkip},
+		{re: re(`WARNING: .*mm/.*\.c.* k?.?malloc`), kind: ": kmalloc bug", skip: kmallocWarnSkip},
+		{re: re(`WARNING: .*mm/vmalloc.c.*__vmalloc_node`), kind: ": zero-size vmalloc"},
+		{re: re(`WARNING: .* usb_submit_urb`), suffix: "/usb_submit_urb", skip: usbWarnSkip},
 	}
 }
 
-// findWarnKind returns the kind of a WARNING raised at file (with or without
+// findWarnKind returns the kind of a WARNING whose header is h; when the
+// header does not name the file, the one raised at file (with or without
 // ":line") in function fn.
-func findWarnKind(file, fn string) *warnKind {
-	if i := strings.LastIndexByte(file, ':'); i > 0 {
-		file = file[:i]
+func findWarnKind(h, file, fn string) *warnKind {
+	if i := strings.Index(h, "WARNING: "); i >= 0 {
+		h = h[i:]
+	}
+	if file != "" && !strings.Contains(h, file) {
+		h = "WARNING: at " + file + " " + fn
 	}
 	for i := range warnKinds {
-		k := &warnKinds[i]
-		if file != k.file && !strings.HasSuffix(file, "/"+k.file) {
-			continue
+		if warnKinds[i].re.MatchString(h) {
+			return &warnKinds[i]
 		}
-		if k.fn != "" && !strings.HasPrefix(fn, k.fn) {
-			continue
-		}
-		return k
 	}
 	return nil
 }

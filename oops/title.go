@@ -41,7 +41,7 @@ func titleReport(f *format, r *Report, p *parsed) {
 		if wfn == "" && p.rip != nil {
 			wfn = p.rip.Function
 		}
-		if k := findWarnKind(loc, wfn); k != nil {
+		if k := findWarnKind(r.Header, loc, wfn); k != nil {
 			kind = k.kind
 			title = strings.ReplaceAll(title, "{FUNC}", "{FUNC}"+k.suffix)
 			if k.skip != nil && f.skip == nil {
