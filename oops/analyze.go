@@ -41,6 +41,9 @@ type parsed struct {
 	guiltyRaw string
 	// faultStop: the guilty-frame walk met an injected failure's frame.
 	faultStop bool
+	// lastFunction is the work function of a workqueue's "last
+	// function: f" line.
+	lastFunction string
 }
 
 type stack struct {
@@ -56,6 +59,7 @@ var (
 	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
 	// Since 5.x the lock's address comes first: "ffff8880 (lock){+.+.}-{3:3}, at: func".
 	lockAtRe        = lazyRE(`^(?:#\d+: +)?(?:[0-9a-f]+ )?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	lastFunctionRe  = lazyRE(`^last function: ([A-Za-z_][A-Za-z0-9_.]*)`)
 	eflagsReleaseRe = lazyRE(`^EFLAGS: [0-9a-f]+\s+\(([0-9]+\.[0-9]+[^\s()]*)\)\s*$`)
 	bugAtRe         = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
 	armCallerRe     = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
@@ -364,6 +368,12 @@ func (ps *parser) facts(i int, t string) bool {
 	}
 	if p.faultAt == 0 && t[0] == 'F' && strings.HasPrefix(t, "FAULT_INJECTION: forcing a failure") {
 		p.faultAt = i
+	}
+	if p.lastFunction == "" && t[0] == 'l' && strings.HasPrefix(t, "last function: ") {
+		if m := lastFunctionRe.FindStringSubmatch(t); m != nil {
+			p.lastFunction = m[1]
+		}
+		return true
 	}
 	if isPanicLine(t) && p.panicMsg == "" {
 		p.panicMsg = panicMessage(t)

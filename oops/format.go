@@ -10,15 +10,16 @@ import (
 type guiltyMode int
 
 const (
-	gmRipTrace  guiltyMode = iota // faulting instruction, then the call trace
-	gmTrace                       // the first call trace, then the faulting instruction
-	gmHeader                      // the function the header names, then RIP and trace
-	gmStall                       // the interrupted context of a stall
-	gmHung                        // the blocked task's trace
-	gmChain                       // lockdep: the "-> #0" acquisition, then the trace
-	gmBacktrace                   // lockdep: the "stack backtrace:" trace
-	gmLeak                        // kmemleak: the allocation backtrace
-	gmNone                        // the title names no function
+	gmRipTrace     guiltyMode = iota // faulting instruction, then the call trace
+	gmTrace                          // the first call trace, then the faulting instruction
+	gmHeader                         // the function the header names, then RIP and trace
+	gmStall                          // the interrupted context of a stall
+	gmHung                           // the blocked task's trace
+	gmChain                          // lockdep: the "-> #0" acquisition, then the trace
+	gmBacktrace                      // lockdep: the "stack backtrace:" trace
+	gmLeak                           // kmemleak: the allocation backtrace
+	gmLastFunction                   // the work function a "last function:" line names
+	gmNone                           // the title names no function
 )
 
 const (
@@ -163,7 +164,7 @@ func formatTable() []*format {
 		{token: "possible recursive locking", re: re(`(?:WARNING|\[ INFO): possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
 		{token: "possible irq lock inversion", re: re(`(?:WARNING|\[ INFO): possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
 		{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, skip: lockSockSkip, flags: fFramed},
+		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
 		{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: rcuUsageSkip, flags: fFramed},
 		{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
 		{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
@@ -179,12 +180,18 @@ func formatTable() []*format {
 		{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: anyOf(atomicSchedSkip, sleepHelperSkip)},
 		{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
 		// Taking a sleeping lock where only spinning ones may be taken.
-		{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
+		{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, skip: lockSockSkip, flags: fFramed},
 		{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
 
 		// Memory management.
 		{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: anyOf(badPageSkip, badPageOurSkip)},
-		{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
+		// Printed with the page table entry, not where it was set: no function (syzkaller's title).
+		{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map", mode: gmNone},
+		{token: "BUG: Bad page cache", re: re(`BUG: Bad page cache`), title: "BUG: Bad page cache in {FUNC}", mode: gmTrace, skip: anyOf(badPageSkip, badPageOurSkip)},
+		{token: "BUG: non-zero nr_p", re: re(`BUG: non-zero (nr_ptes|nr_pmds) on freeing mm`), title: "BUG: non-zero $1 on freeing mm", mode: gmNone, flags: fNoStack},
+		// The work function that returned with the lock held names it.
+		{token: "BUG: workqueue leaked lock", re: re(`BUG: workqueue leaked lock or atomic`), title: "BUG: workqueue leaked lock or atomic in {FUNC}", mode: gmLastFunction, flags: fNoStack},
+		{token: "Object already free", re: re(`BUG kmalloc-.*: Object already free`), title: "BUG: Object already free", mode: gmNone},
 		{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
 		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
 		// At unmount the kernel warns right after it (umount_check): the

@@ -304,6 +304,8 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 		}, backtrace, trace, rip)
 	case gmBacktrace:
 		return try(backtrace, trace, rip, lockAt)
+	case gmLastFunction:
+		return p.lastFunction
 	case gmLeak:
 		return first(p.leak)
 	case gmStall:
