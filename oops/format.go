@@ -369,9 +369,39 @@ func detect(t string, b []byte) *format {
 	return nil
 }
 
+// suppression is a line that holds an oops header's keyword but is no
+// report: syzkaller's per-oops suppressions of google/syzkaller
+// pkg/report/linux.go at 1e72964b0111319984575e60f266d1fa0a98abb5, each
+// under the header keyword of its oops.
+type suppression struct {
+	header string
+	re     *lazyRegexp
+}
+
+var suppressions = []suppression{
+	{"BUG:", lazyRE(`ODEBUG:|Boot_DEBUG:|xlog_status:|DEBUG:|BUG: no syscalls can create resource`)},
+	{"WARNING:", lazyRE(`WARNING: /etc/ssh/moduli does not exist, using fixed modulus|` +
+		`WARNING: workqueue cpumask: online intersect > possible intersect|WARNING: [Tt]he mand mount option|` +
+		`WARNING: Unsupported flag value\(s\) of 0x%x in DT_FLAGS_1|WARNING: Unprivileged eBPF is enabled with eIBRS|` +
+		`WARNING: fbcon: Driver '(.*)' missed to adjust virtual screen size|WARNING: See https.* for mitigation options.|` +
+		`WARNING: kernel not compiled with CPU_SRSO|EXT4-[Ff][Ss](?: \(.*\))?:|` +
+		`(?i)warning: .* uses (deprecated v2 capabilities|wireless extensions)|XFS \(\w+\): WARNING`)},
+	{"INFO:", lazyRE(`INFO: lockdep is turned off|INFO: Stall ended before state dump start|INFO: NMI handler|` +
+		`INFO: recovery required on readonly filesystem|(handler|interrupt).*took too long|` +
+		`INFO: sys_.* is not present in /proc/kallsyms|INFO: no syscalls can create resource|rmt_storage:INFO:|_INFO:`)},
+	{"general protection fault", lazyRE(`general protection fault .* error:\d+ in `)},
+	{"Booting the kernel.", lazyRE(`Parsing ELF|Decompressing Linux|Unknown parameter '`)},
+}
+
 // suppressed filters lines that contain a header's words but are not kernel
-// reports: userspace traps, filesystem warnings, tool output.
+// reports: syzkaller's suppressions, and ours: userspace traps, crash(8)'s
+// own warnings, filesystem and tool warnings.
 func suppressed(f *format, t string) bool {
+	for _, s := range suppressions {
+		if strings.Contains(t, s.header) && s.re.MatchString(t) {
+			return true
+		}
+	}
 	switch {
 	case strings.Contains(t, "traps:") || strings.Contains(t, " ip:") && strings.Contains(t, " sp:"):
 		return true
