@@ -102,3 +102,15 @@ func setAltTitles(r *Report, raw string) {
 	slices.Sort(out)
 	r.AltTitles = slices.Compact(out)
 }
+
+// syzStrip is the name syzkaller gives a frame: the shortest of it with one
+// of stripFramePrefixes taken off.
+func syzStrip(fn string) string {
+	best := fn
+	for _, p := range stripFramePrefixes {
+		if t := strings.TrimPrefix(fn, p); len(t) < len(best) {
+			best = t
+		}
+	}
+	return best
+}

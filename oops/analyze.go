@@ -41,6 +41,10 @@ type parsed struct {
 	guiltyRaw string
 	// faultStop: the guilty-frame walk met an injected failure's frame.
 	faultStop bool
+	// lines are the report's lines, for the formats' stack rules.
+	lines []string
+	// partsFailed: a stack rule's parts were not all found.
+	partsFailed bool
 	// lastFunction is the work function of a workqueue's "last
 	// function: f" line.
 	lastFunction string
@@ -194,6 +198,7 @@ type parser struct {
 
 func parse(f *format, lines []string) parsed {
 	ps := parser{f: f}
+	ps.p.lines = lines
 	ps.header(strings.TrimSpace(firstLine(lines)))
 	for i, raw := range lines {
 		if i == 0 && f.flags&fHeadless == 0 {

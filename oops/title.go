@@ -86,6 +86,11 @@ func titleReport(f *format, r *Report, p *parsed) {
 		if brokenFrame {
 			fn, reason = "", "lockdep report broken up"
 		}
+		if fn != "" && p.partsFailed {
+			// Named, but some part of the layout was missing.
+			r.Corrupted = true
+			r.CorruptedReason = "no frames in a stack part"
+		}
 		if fn == "" && p.faultStop {
 			reason = "fault injection stack intermixed"
 		}
@@ -243,6 +248,13 @@ func guilty(f *format, p *parsed) string {
 			return p.lockAt
 		}
 		return ""
+	}
+	if f.rule != nil && len(p.lines) > 1 {
+		fn, ok := extractGuilty(p, p.lines, f.rule, skip)
+		if !ok {
+			p.partsFailed = true
+		}
+		return fn
 	}
 	if f.flags&fHeaderFn != 0 && p.headerFn != "" {
 		// The function the header names, skipped or not, rather than

@@ -1,0 +1,173 @@
+package oops
+
+import (
+	"strings"
+)
+
+// stackRule says where a format's guilty frame is read, as the stack
+// formats of google/syzkaller pkg/report/linux.go at
+// 1e72964b0111319984575e60f266d1fa0a98abb5 do: parts are matched one after
+// another over the report's lines from the header on; a part that is a
+// regexp advances to the first line it matches (yielding the function it
+// captures, if any), a nil part reads a stack trace from there. The first
+// frame gathered that is not skipped is the guilty one (or extractor's
+// choice among them). When parts find nothing, parts2 are tried.
+type stackRule struct {
+	parts, parts2 []*lazyRegexp
+	// extractor picks among the frames; nil takes the first.
+	extractor func(p *parsed, frames []string) string
+}
+
+// parseTrace is the part that reads a stack trace.
+var parseTrace *lazyRegexp
+
+// The pieces of linuxStackParams and the parts the formats share.
+const (
+	pcRe   = `\[\<?(?:0x)?[0-9a-f]+\>?\]`
+	funcRx = `([a-zA-Z0-9_]+)(?:\.|\+)`
+)
+
+var (
+	// ripPart is linuxRipFrame: the faulting instruction's line.
+	ripPart = lazyRE(`(?:IP|NIP|pc |PC is at):? (?:(?:[0-9]+:)?(?:` + pcRe + ` +){0,2}` + funcRx + `|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?` + pcRe + ` +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))`)
+	// callTracePart is linuxCallTrace.
+	callTracePart = lazyRE(`(?:Call (?:T|t)race:)|(?:Backtrace:)`)
+	// stackStarts are stackStartRes: a stack trace ends where another starts.
+	stackStarts = lazyRE(`Call (?:T|t)race|Allocated:|Allocated by task [0-9]+:|Freed:|Freed by task [0-9]+:|[^k] backtrace(?: \(crc [[:xdigit:]]*\))?:|Backtrace:|Uninit was stored to memory at|status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}`)
+	// frameLine is frameRes: a frame ("? " ones are not), and arm's
+	// "(callee) from (caller+off)", which yields both.
+	frameLine    = lazyRE(`^ *(?:` + pcRe + ` ){0,2}` + funcRx)
+	armFrameLine = lazyRE(`^ *` + pcRe + ` \(([a-zA-Z0-9_.]+)\) from ` + pcRe + ` \(` + funcRx)
+	// faultLine is corruptedLines: an injected failure's stack dump.
+	faultLine = lazyRE(`^( \[\<?(?:0x)?[0-9a-f]+\>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x`)
+)
+
+// The rules of the stall formats.
+var (
+	stallRule = &stackRule{
+		parts:     []*lazyRegexp{ripPart, callTracePart, parseTrace},
+		extractor: stallExtractor,
+	}
+	rcuStallRule = &stackRule{
+		parts:     []*lazyRegexp{lazyRE(`apic_timer_interrupt`), ripPart, parseTrace},
+		parts2:    []*lazyRegexp{lazyRE(`(?:apic_timer_interrupt|Exception stack|el1h_64_irq)`), parseTrace},
+		extractor: stallExtractor,
+	}
+	traceStallRule = &stackRule{
+		parts:     []*lazyRegexp{callTracePart, parseTrace},
+		extractor: stallExtractor,
+	}
+)
+
+// extractGuilty runs rule over a report's lines; skip tells the frames
+// passed over. It returns the guilty frame and whether the parts were all
+// found without running into an injected failure's stack.
+func extractGuilty(p *parsed, lines []string, rule *stackRule, skip func(string) bool) (string, bool) {
+	fn, ok := runParts(p, lines, rule.parts, rule, skip)
+	if ok || rule.parts2 == nil {
+		return fn, ok
+	}
+	return runParts(p, lines, rule.parts2, rule, skip)
+}
+
+func runParts(p *parsed, lines []string, parts []*lazyRegexp, rule *stackRule, skip func(string) bool) (string, bool) {
+	var frames []string
+	add := func(m []string) {
+		for _, fn := range m[1:] {
+			if fn != "" && !skip(fn) {
+				frames = append(frames, fn)
+			}
+		}
+	}
+	ok := true
+	result, haveResult := "", false
+	traces := 0
+	take := func() {
+		if haveResult {
+			return
+		}
+		haveResult = true
+		if len(frames) == 0 {
+			ok = false
+			return
+		}
+		if rule.extractor != nil {
+			result = rule.extractor(p, frames)
+		} else {
+			result = frames[0]
+		}
+		if result == "" {
+			ok = false
+		}
+	}
+	i := 0
+nextPart:
+	for pi := 0; ; pi++ {
+		if pi == len(parts) || parts[pi] == parseTrace && traces > 0 {
+			take()
+			frames = nil
+		}
+		if pi == len(parts) {
+			break
+		}
+		if parts[pi] == parseTrace {
+			traces++
+			for i < len(lines) {
+				ln := lines[i]
+				i++
+				if faultLine.MatchString(ln) {
+					ok = false
+					continue nextPart
+				}
+				if stackStarts.MatchString(ln) {
+					continue nextPart
+				}
+				if pi != len(parts)-1 {
+					if m := parts[pi+1].FindStringSubmatch(ln); m != nil {
+						add(m)
+						pi++
+						continue nextPart
+					}
+				}
+				if m := frameLine.FindStringSubmatch(ln); m != nil {
+					add(m)
+				} else if m := armFrameLine.FindStringSubmatch(ln); m != nil {
+					add(m)
+				}
+			}
+			continue
+		}
+		for i < len(lines) {
+			ln := lines[i]
+			i++
+			if faultLine.MatchString(ln) {
+				ok = false
+				continue nextPart
+			}
+			if m := parts[pi].FindStringSubmatch(ln); m != nil {
+				add(m)
+				break
+			}
+		}
+	}
+	return result, ok
+}
+
+// stallExtractor is linuxStallFrameExtractor: a stall loops somewhere in
+// code that a dispatcher (stallAnchors) called, so it is named by the
+// frame before the first dispatcher; a cross-CPU call is named by itself.
+// No dispatcher: the stack was cut.
+func stallExtractor(p *parsed, frames []string) string {
+	prev := frames[0]
+	for _, fn := range frames {
+		if matchFn(stallAnchors, syzStrip(fn)) {
+			if strings.Contains(fn, "smp_call_function") {
+				p.guiltyRaw = fn
+				return "smp_call_function"
+			}
+			return prev
+		}
+		prev = fn
+	}
+	return ""
+}
