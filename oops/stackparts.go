@@ -36,7 +36,8 @@ var (
 	stackStarts = lazyRE(`Call (?:T|t)race|Allocated:|Allocated by task [0-9]+:|Freed:|Freed by task [0-9]+:|[^k] backtrace(?: \(crc [[:xdigit:]]*\))?:|Backtrace:|Uninit was stored to memory at|status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}`)
 	// frameLine is frameRes: a frame ("? " ones are not), and arm's
 	// "(callee) from (caller+off)", which yields both.
-	frameLine    = lazyRE(`^ *(?:` + pcRe + ` ){0,2}` + funcRx)
+	// Ours on top: a hashed "[<(ptrval)>]" address (4.15 to 4.19).
+	frameLine    = lazyRE(`^ *(?:(?:` + pcRe + `|\[<\(ptrval\)>\]) ){0,2}` + funcRx)
 	armFrameLine = lazyRE(`^ *` + pcRe + ` \(([a-zA-Z0-9_.]+)\) from ` + pcRe + ` \(` + funcRx)
 	// faultLine is corruptedLines: an injected failure's stack dump.
 	faultLine = lazyRE(`^( \[\<?(?:0x)?[0-9a-f]+\>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x`)
@@ -59,18 +60,74 @@ var (
 	}
 )
 
+// The rules of the other formats, by what they read.
+var (
+	ripTraceRule = &stackRule{parts: []*lazyRegexp{ripPart, callTracePart, parseTrace}}
+	traceRule    = &stackRule{parts: []*lazyRegexp{callTracePart, parseTrace}}
+	ripOnlyRule  = &stackRule{parts: []*lazyRegexp{ripPart}}
+	kasanRule    = &stackRule{parts: []*lazyRegexp{lazyRE(`BUG: KASAN: (?:[a-z\-]+) in ` + funcRx), callTracePart, parseTrace}}
+	kasanFree    = &stackRule{parts: []*lazyRegexp{lazyRE(`BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in ` + funcRx), callTracePart, parseTrace}}
+	kmsanRule    = &stackRule{parts: []*lazyRegexp{parseTrace, lazyRE(`(Local variable .* created at:|Uninit was created at:)`), parseTrace}}
+	kfenceRule   = &stackRule{parts: []*lazyRegexp{lazyRE(`BUG: KFENCE: (?:[a-z\- ]+) in ` + funcRx), parseTrace}}
+	unlockRule   = &stackRule{parts: []*lazyRegexp{lazyRE(pcRe + ` +` + funcRx), callTracePart, parseTrace}}
+	badPageRule  = &stackRule{parts: []*lazyRegexp{lazyRE(`page last allocated`), parseTrace}}
+	leakRule     = &stackRule{parts: []*lazyRegexp{lazyRE(`backtrace(?: \(crc [[:xdigit:]]*\))?:`), parseTrace}}
+	lockAtPart   = lazyRE(`at: (?:` + pcRe + ` +)?` + funcRx)
+	circularRule = &stackRule{parts: []*lazyRegexp{lockAtPart, lockAtPart, parseTrace}}
+	unsafeRule   = &stackRule{parts: []*lazyRegexp{lazyRE(`which became (?:.*) at:`), parseTrace}}
+	// warningRule is warningStackFmt: a WARNING's trap, then its stack;
+	// older kernels print only the stack.
+	warningRule = &stackRule{
+		parts:  []*lazyRegexp{lazyRE(`(?:` + ripPart.expr + `|--- interrupt: [0-9]+ at ` + funcRx + `)`), parseTrace},
+		parts2: []*lazyRegexp{callTracePart, parseTrace},
+	}
+	hungRule = &stackRule{parts: []*lazyRegexp{callTracePart, parseTrace}, extractor: hangExtractor}
+)
+
+// hangExtractor is linuxHangTaskFrameExtractor over the frames a rule
+// gathered: the first anchor (hangAnchors), else the first frame that is
+// not waiting (hangSkipWords).
+func hangExtractor(p *parsed, frames []string) string {
+	for _, fn := range frames {
+		for _, a := range hangAnchors {
+			if strings.Contains(fn, a.frame) {
+				if a.title != "" {
+					p.guiltyRaw = fn
+					return a.title
+				}
+				return fn
+			}
+		}
+	}
+next:
+	for _, fn := range frames {
+		for _, w := range hangSkipWords {
+			if strings.Contains(fn, w) {
+				continue next
+			}
+		}
+		return fn
+	}
+	return ""
+}
+
 // extractGuilty runs rule over a report's lines; skip tells the frames
 // passed over. It returns the guilty frame and whether the parts were all
 // found without running into an injected failure's stack.
-func extractGuilty(p *parsed, lines []string, rule *stackRule, skip func(string) bool) (string, bool) {
-	fn, ok := runParts(p, lines, rule.parts, rule, skip)
+// foreign is set when the rule starts at the faulting instruction's line
+// and no line is one: the report is not laid out as the rule expects (an
+// s390 or 2.6 oops, a pasted fragment).
+func extractGuilty(p *parsed, lines []string, rule *stackRule, skip func(string) bool) (fn string, ok, foreign bool) {
+	fn, ok, foreign = runParts(p, lines, rule.parts, rule, skip)
 	if ok || rule.parts2 == nil {
-		return fn, ok
+		return fn, ok, foreign
 	}
-	return runParts(p, lines, rule.parts2, rule, skip)
+	fn, ok, foreign2 := runParts(p, lines, rule.parts2, rule, skip)
+	return fn, ok, foreign && foreign2
 }
 
-func runParts(p *parsed, lines []string, parts []*lazyRegexp, rule *stackRule, skip func(string) bool) (string, bool) {
+func runParts(p *parsed, lines []string, parts []*lazyRegexp, rule *stackRule, skip func(string) bool) (string, bool, bool) {
+	matched := false
 	var frames []string
 	add := func(m []string) {
 		for _, fn := range m[1:] {
@@ -145,12 +202,16 @@ nextPart:
 				continue nextPart
 			}
 			if m := parts[pi].FindStringSubmatch(ln); m != nil {
+				matched = true
 				add(m)
 				break
 			}
 		}
 	}
-	return result, ok
+	// Only the faulting instruction's line differs by architecture and
+	// age (s390's PSW, 2.6's "EIP is at"); any other missing part is a
+	// report cut or mixed up.
+	return result, ok, !matched && parts[0] == ripPart
 }
 
 // stallExtractor is linuxStallFrameExtractor: a stall loops somewhere in

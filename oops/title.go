@@ -250,11 +250,16 @@ func guilty(f *format, p *parsed) string {
 		return ""
 	}
 	if f.rule != nil && len(p.lines) > 1 {
-		fn, ok := extractGuilty(p, p.lines, f.rule, skip)
-		if !ok {
-			p.partsFailed = true
+		fn, ok, foreign := extractGuilty(p, p.lines, f.rule, skip)
+		if fn != "" || p.callTrace && !foreign {
+			if !ok {
+				p.partsFailed = true
+			}
+			return fn
 		}
-		return fn
+		// Not laid out as syzkaller's parts expect (s390's PSW line,
+		// a 2.6 "EIP is at", a trace without a "Call Trace:"
+		// keyword): read by the format's mode.
 	}
 	if f.flags&fHeaderFn != 0 && p.headerFn != "" {
 		// The function the header names, skipped or not, rather than
