@@ -107,14 +107,14 @@ func byFirstByte(prefixes []string) (m [256][]string) {
 func formatTable() []*format {
 	return []*format{
 		// Sanitizers.
-		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip},
-		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip},
-		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader, skip: kasanAccessSkip},
-		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanAccessSkip, flags: fHeaderFn},
+		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip, rule: kasanFree},
+		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip, rule: kasanFree},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader, skip: kasanAccessSkip, rule: kasanRule},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanAccessSkip, flags: fHeaderFn, rule: kasanRule},
 		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
-		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
-		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmTrace, skip: kmsanSkip, flags: fHeaderFn},
-		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader},
+		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont, rule: kasanRule},
+		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmTrace, skip: kmsanSkip, flags: fHeaderFn, rule: kmsanRule},
+		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader, rule: kfenceRule},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
 		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: ubsanSkip, rule: traceRule},
