@@ -186,6 +186,12 @@ nextPart:
 						continue nextPart
 					}
 				}
+				if strings.HasSuffix(ln, "(unreliable)") {
+					// ppc's guess from a stale stack slot, as "? " is
+					// x86's (ours: syzkaller reads these, and titles
+					// such hangs by the waiting caller all the same).
+					continue
+				}
 				if m := frameLine.FindStringSubmatch(ln); m != nil {
 					add(m)
 				} else if m := armFrameLine.FindStringSubmatch(ln); m != nil {
