@@ -211,12 +211,12 @@ func formatTable() []*format {
 		// 2.6.x-3.x: "WARNING: at net/core/dev.c:1915 skb_gso_segment+0x1d3/0x250()": no RIP line, and the
 		// trace's frames are often all "?", so the header's function is the one to blame.
 		{token: "WARNING: at ", re: re(`^WARNING: at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) ` + funcRe + `\(\)`), title: "WARNING{KIND} in {FUNC}", mode: gmHeader, file: true},
-		{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
-		{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
-		{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
+		{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true, rule: warningRule},
+		{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true, rule: warningRule},
+		{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, rule: warningRule},
 		// A device's warning has its name before it ("usb 5-1: WARNING: ...").
 		{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
-		{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+		{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true, rule: warningRule},
 
 		// Miscellaneous.
 		{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside},
