@@ -16,6 +16,9 @@ type stackRule struct {
 	parts, parts2 []*lazyRegexp
 	// extractor picks among the frames; nil takes the first.
 	extractor func(p *parsed, frames []string) string
+	// optionalStart: a report without the line the first part looks
+	// for is laid out otherwise, not cut (see extractGuilty).
+	optionalStart bool
 }
 
 // parseTrace is the part that reads a stack trace.
@@ -70,7 +73,9 @@ var (
 	kmsanRule    = &stackRule{parts: []*lazyRegexp{parseTrace, lazyRE(`(Local variable .* created at:|Uninit was created at:)`), parseTrace}}
 	kfenceRule   = &stackRule{parts: []*lazyRegexp{lazyRE(`BUG: KFENCE: (?:[a-z\- ]+) in ` + funcRx), parseTrace}}
 	unlockRule   = &stackRule{parts: []*lazyRegexp{lazyRE(pcRe + ` +` + funcRx), callTracePart, parseTrace}}
-	badPageRule  = &stackRule{parts: []*lazyRegexp{lazyRE(`page last allocated`), parseTrace}}
+	// Without page owner tracking there is no allocation stack: the
+	// dump's own stack is read then (ours; syzkaller's kernels have it).
+	badPageRule  = &stackRule{parts: []*lazyRegexp{lazyRE(`page last allocated`), parseTrace}, optionalStart: true}
 	leakRule     = &stackRule{parts: []*lazyRegexp{lazyRE(`backtrace(?: \(crc [[:xdigit:]]*\))?:`), parseTrace}}
 	lockAtPart   = lazyRE(`at: (?:` + pcRe + ` +)?` + funcRx)
 	circularRule = &stackRule{parts: []*lazyRegexp{lockAtPart, lockAtPart, parseTrace}}
@@ -215,9 +220,10 @@ nextPart:
 		}
 	}
 	// Only the faulting instruction's line differs by architecture and
-	// age (s390's PSW, 2.6's "EIP is at"); any other missing part is a
-	// report cut or mixed up.
-	return result, ok, !matched && parts[0] == ripPart
+	// age (s390's PSW, 2.6's "EIP is at"), and a few lines by the
+	// kernel's configuration; any other missing part is a report cut or
+	// mixed up.
+	return result, ok, !matched && (parts[0] == ripPart || rule.optionalStart)
 }
 
 // stallExtractor is linuxStallFrameExtractor: a stall loops somewhere in
