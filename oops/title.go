@@ -469,7 +469,7 @@ func panicTitle(header string, r *Report, p *parsed) string {
 	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
 		// A stack overflow: named, like a stall, by the entry point
 		// whose work ran too deep.
-		fn := guilty(&format{mode: gmStall, skip: stackEndSkip}, p)
+		fn := guilty(&format{mode: gmStall, skip: stackEndSkip, rule: traceStallRule}, p)
 		if p.guiltyRaw == "" {
 			p.guiltyRaw = fn
 		}
@@ -480,7 +480,7 @@ func panicTitle(header string, r *Report, p *parsed) string {
 			fn = loc.Function
 		} else if hexRun(fn) == len(fn) {
 			// Only an address: the stack names the function.
-			return "stack is corrupted in " + orCorrupted(r, guilty(&format{mode: gmTrace, skip: stackChkSkip}, p))
+			return "stack is corrupted in " + orCorrupted(r, guilty(&format{mode: gmTrace, skip: stackChkSkip, rule: traceRule}, p))
 		}
 		return "stack is corrupted in " + canonicalFunc(fn)
 	}
