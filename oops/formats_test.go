@@ -1,6 +1,8 @@
 package oops
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,6 +44,39 @@ BUG kmalloc-64 (Not tainted): Object already free
 				got = reps[0].Title
 			}
 			t.Errorf("%.40q: got %q, want %q", c.log, got, c.title)
+		}
+	}
+}
+
+// TestFrameLineFunc holds the hand-written frame reader of the stack rules
+// to the expression it stands for (syzkaller's frameRes, with hashed
+// pointers), on every line of the kinds fixtures and on odd lines.
+func TestFrameLineFunc(t *testing.T) {
+	lines := []string{
+		" dump_stack+0x6b/0x83", "[<c0301a08>] (memcpy) from [<c0455a30>] (foo_xfer+0x30/0x80)",
+		"[c000000001bb3710] [c0000000000286fc] __switch_to+0x43c/0x6d0", " [<(ptrval)>] foo_probe+0x1c/0x80 [foo]",
+		" [<0xffffffff81000000>] bar.isra.0+0x1/0x2", "[<>] x+0x1", "[] y+0x1", " ? baz+0x1/0x2", "Call Trace:", "",
+		"[<ffffffff8106e2e7>]", "[<ffffffff8106e2e7>] ", " [<ffff>] [<ffff>] [<ffff>] q+0x1", "abc", "abc.", "[abc] d+0x0",
+	}
+	dir := "testdata/kinds"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(string(data), "\n")...)
+	}
+	for _, ln := range lines {
+		want, wantOK := "", false
+		if m := frameLine.FindStringSubmatch(ln); m != nil {
+			want, wantOK = m[1], true
+		}
+		if got, ok := frameLineFunc(ln); got != want || ok != wantOK {
+			t.Errorf("%q: got %q %v, want %q %v", ln, got, ok, want, wantOK)
 		}
 	}
 }

@@ -177,14 +177,14 @@ nextPart:
 			for i < len(lines) {
 				ln := lines[i]
 				i++
-				if faultLine.MatchString(ln) {
+				if isFaultLine(ln) {
 					ok = false
 					continue nextPart
 				}
-				if stackStarts.MatchString(ln) {
+				if isStackStartLine(ln) {
 					continue nextPart
 				}
-				if pi != len(parts)-1 {
+				if pi != len(parts)-1 && mayMatchPart(parts[pi+1], ln) {
 					if m := parts[pi+1].FindStringSubmatch(ln); m != nil {
 						add(m)
 						pi++
@@ -197,10 +197,14 @@ nextPart:
 					// such hangs by the waiting caller all the same).
 					continue
 				}
-				if m := frameLine.FindStringSubmatch(ln); m != nil {
-					add(m)
-				} else if m := armFrameLine.FindStringSubmatch(ln); m != nil {
-					add(m)
+				if fn, ok := frameLineFunc(ln); ok {
+					if !skip(fn) {
+						frames = append(frames, fn)
+					}
+				} else if strings.Contains(ln, ") from ") {
+					if m := armFrameLine.FindStringSubmatch(ln); m != nil {
+						add(m)
+					}
 				}
 			}
 			continue
@@ -208,9 +212,12 @@ nextPart:
 		for i < len(lines) {
 			ln := lines[i]
 			i++
-			if faultLine.MatchString(ln) {
+			if isFaultLine(ln) {
 				ok = false
 				continue nextPart
+			}
+			if !mayMatchPart(parts[pi], ln) {
+				continue
 			}
 			if m := parts[pi].FindStringSubmatch(ln); m != nil {
 				matched = true
@@ -243,4 +250,84 @@ func stallExtractor(p *parsed, frames []string) string {
 		prev = fn
 	}
 	return ""
+}
+
+// isFaultLine is faultLine.MatchString, the regexp run only on lines that
+// name should_fail.
+func isFaultLine(ln string) bool {
+	return strings.Contains(ln, "should_fail") && faultLine.MatchString(ln)
+}
+
+// stackStartWords are words one of which every stackStarts line holds.
+var stackStartWords = [...]string{"race", "Allocated", "Freed", "acktrace", "Uninit was stored", "badaddr"}
+
+// isStackStartLine is stackStarts.MatchString, the regexp run only on
+// lines that hold one of its words.
+func isStackStartLine(ln string) bool {
+	for _, w := range stackStartWords {
+		if strings.Contains(ln, w) {
+			return stackStarts.MatchString(ln)
+		}
+	}
+	return false
+}
+
+// mayMatchPart tells whether part could match ln, by words its matches
+// hold, so that the common parts' regexps run on few lines.
+func mayMatchPart(part *lazyRegexp, ln string) bool {
+	switch part {
+	case ripPart:
+		return strings.Contains(ln, "IP") || strings.Contains(ln, "pc ") || strings.Contains(ln, "PC is at")
+	case callTracePart:
+		return strings.Contains(ln, "race:") || strings.Contains(ln, "Backtrace:")
+	case lockAtPart:
+		return strings.Contains(ln, "at: ")
+	}
+	return true
+}
+
+// frameLineFunc is frameLine.FindStringSubmatch(ln)[1], by hand: spaces,
+// up to two "[<addr>]" (or "[addr]", "[<(ptrval)>]") tokens each followed
+// by a space, then a name followed by '.' or '+'.
+func frameLineFunc(ln string) (string, bool) {
+	i := 0
+	for i < len(ln) && ln[i] == ' ' {
+		i++
+	}
+	for n := 0; n < 2 && i < len(ln) && ln[i] == '['; n++ {
+		j := i + 1
+		if j < len(ln) && ln[j] == '<' {
+			j++
+		}
+		k := j
+		if strings.HasPrefix(ln[j:], "(ptrval)") {
+			k = j + len("(ptrval)")
+		} else {
+			if strings.HasPrefix(ln[j:], "0x") {
+				j += 2
+				k = j
+			}
+			for k < len(ln) && (ln[k] >= '0' && ln[k] <= '9' || ln[k] >= 'a' && ln[k] <= 'f') {
+				k++
+			}
+			if k == j {
+				break
+			}
+		}
+		if k < len(ln) && ln[k] == '>' {
+			k++
+		}
+		if k+1 >= len(ln) || ln[k] != ']' || ln[k+1] != ' ' {
+			break
+		}
+		i = k + 2
+	}
+	start := i
+	for i < len(ln) && (ln[i] == '_' || ln[i] >= 'a' && ln[i] <= 'z' || ln[i] >= 'A' && ln[i] <= 'Z' || ln[i] >= '0' && ln[i] <= '9') {
+		i++
+	}
+	if i == start || i == len(ln) || ln[i] != '.' && ln[i] != '+' {
+		return "", false
+	}
+	return ln[start:i], true
 }
