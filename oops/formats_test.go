@@ -80,3 +80,23 @@ func TestFrameLineFunc(t *testing.T) {
 		}
 	}
 }
+
+// TestTitleToType checks the crash type of titles whose format sets none,
+// family by family.
+func TestTitleToType(t *testing.T) {
+	for _, c := range []struct{ title, want string }{
+		{"BUG: using smp_processor_id() in preemptible code in f", "LOCKDEP"},
+		{"WARNING: suspicious RCU usage in f", "LOCKDEP"},
+		{"WARNING: suspicious RCU usage", "WARNING"},
+		{"BUG: spinlock lockup suspected in f", "LOCKDEP"},
+		{"kernel stack overflow in f", "DoS"},
+		{"unexpected kernel reboot", "REBOOT"},
+		{"VFS: Busy inodes after unmount (use-after-free)", "DoS"},
+		{"BUG: non-zero nr_ptes on freeing mm", "BUG"},
+		{"something else", "UNKNOWN"},
+	} {
+		if got := TitleToType(c.title); got != c.want {
+			t.Errorf("%q: got %s, want %s", c.title, got, c.want)
+		}
+	}
+}
