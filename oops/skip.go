@@ -1,6 +1,7 @@
 package oops
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -45,10 +46,15 @@ var syzSkipFrames = []string{
 }
 
 // genericFrames are the frames the guilty-function choice passes over in
-// every report: syzkaller's list, nothing of ours (the entry code and
+// every report: syzkaller's list and ourSkipFrames (the entry code and
 // dispatchers our old list named are passed over by where each format's
 // stack starts, as syzkaller does).
-var genericFrames = syzSkipFrames
+var genericFrames = append(slices.Clip(syzSkipFrames), ourSkipFrames...)
+
+// ourSkipFrames are stack-dump helpers syzkaller's list misses because its
+// stack parts never read them: arm's unwinder, which prints a trace
+// without a keyword that our fallback reads.
+var ourSkipFrames = []string{"^unwind_backtrace$"}
 
 // genericNames matches genericFrames with string checks and a small
 // regexp; built by loadTables.
