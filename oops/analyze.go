@@ -9,8 +9,8 @@ import (
 type parsed struct {
 	rip      *Location
 	stacks   []stack
-	chain0   []Frame // lockdep's "-> #0" acquisition stack
 	lockAt   string  // lockdep's first " (lock){...}, at: func" site
+	lockAt2  string  // and its second: the lock already held
 	leak     []Frame // kmemleak's backtrace
 	stallCtx []Frame // frames after the interrupt in a stall report
 	// stallStack is how many stacks had begun when stallCtx did.
@@ -36,6 +36,18 @@ type parsed struct {
 	// stack dump ("FAULT_INJECTION: forcing a failure", a should_fail
 	// frame) inside the report, or 0.
 	faultAt int
+	// guiltyRaw is the frame the guilty function was read from when the
+	// title names another (a grace-period wait's flavour), else "".
+	guiltyRaw string
+	// faultStop: the guilty-frame walk met an injected failure's frame.
+	faultStop bool
+	// lines are the report's lines, for the formats' stack rules.
+	lines []string
+	// partsFailed: a stack rule's parts were not all found.
+	partsFailed bool
+	// lastFunction is the work function of a workqueue's "last
+	// function: f" line.
+	lastFunction string
 }
 
 type stack struct {
@@ -49,10 +61,13 @@ var (
 	chainRe   = lazyRE(`^-> #0 `)
 	// lockAtRe matches a held lock: " (lock){+.+.}, at: func+0x1/0x2" and,
 	// in the list of held locks, " #0: ffff8880 (lock){+.+.}-{3:3}, at: func+0x1/0x2".
-	lockAtRe    = lazyRE(`^(?:#\d+: +(?:[0-9a-f]+ )?)?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
-	bugAtRe     = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
-	armCallerRe = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
-	stackStart  = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
+	// Since 5.x the lock's address comes first: "ffff8880 (lock){+.+.}-{3:3}, at: func".
+	lockAtRe        = lazyRE(`^(?:#\d+: +)?(?:[0-9a-f]+ )?\(.+\)\{[^}]*\}(?:-\{[^}]*\})?, at: (.*)$`)
+	lastFunctionRe  = lazyRE(`^last function: ([A-Za-z_][A-Za-z0-9_.]*)`)
+	eflagsReleaseRe = lazyRE(`^EFLAGS: [0-9a-f]+\s+\(([0-9]+\.[0-9]+[^\s()]*)\)\s*$`)
+	bugAtRe         = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
+	armCallerRe     = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
+	stackStart      = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
 
 // stackStartByte holds the first bytes of stackStart's alternatives, so
@@ -136,11 +151,75 @@ func firstLine(lines []string) string {
 	return lines[0]
 }
 
+// stallState is where a scan stands relative to the interrupt that
+// reported a stall: the frames after it are the code that ran too long.
+type stallState int
+
+const (
+	stallBefore    stallState = iota // no interrupt entry seen yet
+	stallInContext                   // the interrupted context's frames follow
+	stallDone                        // that context's trace ended
+)
+
+// callTraceWindow is how many lines after "Call Trace:" may pass before a
+// frame shows (other output may be interleaved); past it, the trace is
+// missed.
+const callTraceWindow = 15
+
+// maxStackFrames bounds the frames kept per stack.
+const maxStackFrames = 256
+
+// parser is one pass over a report's lines: what it found (p) and where it
+// stands.
+type parser struct {
+	f *format
+	p parsed
+	// cur is the stack frames go to, an element of p.stacks; nil before
+	// the first.
+	cur *stack
+	// inChain0: inside lockdep's "-> #0" block, whose frames show where
+	// a lock was once taken, never where the bug is.
+	inChain0 bool
+	// inLeak: after kmemleak's "unreferenced object" line.
+	inLeak bool
+	stall  stallState
+	// traceWindow counts down the lines a frame may take to follow a
+	// "Call Trace:" line; 0 when no trace is pending.
+	traceWindow int
+	// tick: the current stack went through the timer tick, so an
+	// interrupt entry in it is the tick that found the stall.
+	tick bool
+	// pend is the caller an arm "(callee) from (caller+0x..)" line names:
+	// the next line's callee, unless the trace ends there, where it is the
+	// outermost frame and on no line of its own; pendStack is its stack.
+	pend      string
+	pendStack int
+}
+
 func parse(f *format, lines []string) parsed {
-	var p parsed
-	header := strings.TrimSpace(firstLine(lines))
+	ps := parser{f: f}
+	ps.p.lines = lines
+	ps.header(strings.TrimSpace(firstLine(lines)))
+	for i, raw := range lines {
+		if i == 0 && f.flags&fHeadless == 0 {
+			// The header line may carry a frame (KASAN, WARNING): no trace.
+			continue
+		}
+		ps.line(i, strings.TrimSpace(raw))
+	}
+	ps.flushPend()
+	if ps.traceWindow > 0 {
+		ps.p.missedTrace = true
+	}
+	return ps.p
+}
+
+// header reads what the header line itself says: the function it names,
+// the file that warned.
+func (ps *parser) header(h string) {
+	f, p := ps.f, &ps.p
 	if m := f.re; m != nil {
-		if sm := m.FindStringSubmatch(header); sm != nil {
+		if sm := m.FindStringSubmatch(h); sm != nil {
 			if (f.mode == gmHeader || f.flags&fHeaderFn != 0) && len(sm) > 1 {
 				p.headerFn = sm[len(sm)-1]
 			}
@@ -154,222 +233,275 @@ func parse(f *format, lines []string) parsed {
 		}
 	}
 	if f.file {
-		if m := bugAtRe.FindStringSubmatch(header); m != nil {
+		if m := bugAtRe.FindStringSubmatch(h); m != nil {
 			p.bugFile = m[1]
 		}
 	}
-	var cur *stack
-	inChain0, inLeak := false, false
-	// stall: 0 before the interrupt that reported a stall, 1 while the
-	// interrupted context's frames follow, 2 once that trace ended.
-	stall := 0
-	pendingCT := 0
-	// tick: the current stack went through the timer tick, so an
-	// interrupt entry in it is the tick that found the stall.
-	tick := false
-	// pend is the caller an arm "(callee) from (caller+0x..)" line names:
-	// the next line's callee, unless the trace ends there, where it is the
-	// outermost frame and on no line of its own.
-	pend, pendStack := "", 0
-	flushPend := func() {
-		if pend != "" && pendStack < len(p.stacks) && len(p.stacks[pendStack].frames) < 256 {
-			p.stacks[pendStack].frames = append(p.stacks[pendStack].frames, Frame{Location: Location{Function: pend}, Reliable: true})
-		}
-		pend = ""
+}
+
+// flushPend puts the caller an arm trace's last line named as its
+// outermost frame.
+func (ps *parser) flushPend() {
+	p := &ps.p
+	if ps.pend != "" && ps.pendStack < len(p.stacks) && len(p.stacks[ps.pendStack].frames) < maxStackFrames {
+		p.stacks[ps.pendStack].frames = append(p.stacks[ps.pendStack].frames, Frame{Location: Location{Function: ps.pend}, Reliable: true})
 	}
-	for i, raw := range lines {
-		t := strings.TrimSpace(raw)
-		if i == 0 && f.flags&fHeadless == 0 {
-			// The header line may carry a frame (KASAN, WARNING): no trace.
-			continue
+	ps.pend = ""
+}
+
+// line reads one line of the report (i is its index, t its text trimmed).
+func (ps *parser) line(i int, t string) {
+	if t == "" {
+		ps.inChain0 = false
+		return
+	}
+	ps.countTraceWindow(t)
+	if loc, ok := parseRIP(t); ok {
+		ps.rip(loc)
+		return
+	}
+	if ps.facts(i, t) {
+		return
+	}
+	if ps.lockdep(t) {
+		return
+	}
+	if strings.HasPrefix(t, "unreferenced object") {
+		ps.inLeak = true
+	}
+	if isStackStart(t) {
+		ps.stackStart(t)
+		return
+	}
+	if t == "</IRQ>" || strings.HasPrefix(t, "<EOI>") || strings.HasPrefix(t, "</NMI>") {
+		if ps.stall == stallBefore {
+			ps.enterStallContext()
 		}
-		if t == "" {
-			inChain0 = false
-			continue
+		t = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t, "<EOI>"), "</IRQ>"))
+	}
+	if fr, ok := parseFrame(t); ok {
+		ps.frame(i, t, fr)
+	}
+}
+
+// countTraceWindow: a frame must follow "Call Trace:" within
+// callTraceWindow lines.
+func (ps *parser) countTraceWindow(t string) {
+	if ps.traceWindow == 0 {
+		return
+	}
+	if _, ok := parseFrame(t); ok || strings.HasPrefix(t, "(stack is") {
+		ps.traceWindow = 0
+	} else if ps.traceWindow--; ps.traceWindow == 0 {
+		ps.p.missedTrace = true
+	}
+}
+
+// rip reads a line naming the faulting instruction.
+func (ps *parser) rip(loc Location) {
+	p := &ps.p
+	if p.rip == nil {
+		// A copy: taking loc's address would put every line's loc on
+		// the heap.
+		rip := loc
+		p.rip = &rip
+		// Registers before any trace: the report's own context (a soft
+		// lockup), not one CPU of a stall's backtraces.
+		p.ripFirst = len(p.stacks) == 0
+	}
+	if ps.stall == stallInContext && len(p.stallCtx) < maxStackFrames {
+		// The interrupted context's registers: the code that was
+		// running (also a nested fault's inside that context).
+		p.stallCtx = append(p.stallCtx, Frame{Location: loc, Reliable: true})
+	}
+}
+
+// facts reads the lines that describe the crash rather than trace it:
+// the task line, the CPU, the hardware, the modules, the access, the panic
+// message. It tells whether the line was one of those that carry nothing
+// else.
+func (ps *parser) facts(i int, t string) bool {
+	p := &ps.p
+	if p.bugFile == "" && i < 12 && strings.Contains(t, "BUG at ") {
+		if m := bugAtRe.FindStringSubmatch(t); m != nil {
+			p.bugFile = m[1]
 		}
-		if pendingCT > 0 {
-			// A frame must follow "Call Trace:" within a few lines
-			// (other output may be interleaved).
-			if _, ok := parseFrame(t); ok || strings.HasPrefix(t, "(stack is") {
-				pendingCT = 0
-			} else if pendingCT--; pendingCT == 0 {
-				p.missedTrace = true
+	}
+	if p.pid == nil || p.release == "" || p.tainted == nil {
+		if tl, ok := parseTaskLine(t); ok {
+			if p.pid == nil && tl.pid != nil {
+				p.cpu, p.pid, p.comm = tl.cpu, tl.pid, tl.comm
 			}
-		}
-		if loc, ok := parseRIP(t); ok {
-			if p.rip == nil {
-				// A copy: taking loc's address would put every line's
-				// loc on the heap.
-				rip := loc
-				p.rip = &rip
-				// Registers before any trace: the report's own context
-				// (a soft lockup), not one CPU of a stall's backtraces.
-				p.ripFirst = len(p.stacks) == 0
+			if p.tainted == nil {
+				p.tainted = tl.tainted
 			}
-			if stall == 1 && len(p.stallCtx) < 256 {
-				// The interrupted context's registers: the code that was
-				// running (also a nested fault's inside that context).
-				p.stallCtx = append(p.stallCtx, Frame{Location: loc, Reliable: true})
+			if p.release == "" {
+				p.release = tl.release
 			}
-			continue
-		}
-		if p.bugFile == "" && i < 12 && strings.Contains(t, "BUG at ") {
-			if m := bugAtRe.FindStringSubmatch(t); m != nil {
-				p.bugFile = m[1]
+			if p.hardware == "" {
+				p.hardware = tl.hardware
 			}
+			return true
 		}
-		if p.pid == nil || p.release == "" || p.tainted == nil {
-			if tl, ok := parseTaskLine(t); ok {
-				if p.pid == nil && tl.pid != nil {
-					p.cpu, p.pid, p.comm = tl.cpu, tl.pid, tl.comm
-				}
-				if p.tainted == nil {
-					p.tainted = tl.tainted
-				}
-				if p.release == "" {
-					p.release = tl.release
-				}
-				if p.hardware == "" {
-					p.hardware = tl.hardware
-				}
-				continue
-			}
+	}
+	if p.cpu == nil && strings.HasPrefix(t, "CPU ") {
+		if m := cpuOnlyRe.FindStringSubmatch(t); m != nil {
+			cpu, _ := strconv.Atoi(m[1])
+			p.cpu = &cpu
+			return true
 		}
-		if p.cpu == nil && strings.HasPrefix(t, "CPU ") {
-			if m := cpuOnlyRe.FindStringSubmatch(t); m != nil {
-				cpu, _ := strconv.Atoi(m[1])
-				p.cpu = &cpu
-				continue
-			}
+	}
+	if p.release == "" && strings.HasPrefix(t, "EFLAGS: ") {
+		// 2.6 kernels print the release only here:
+		// "EFLAGS: 00010246   (2.6.9-42.ELsmp)".
+		if m := eflagsReleaseRe.FindStringSubmatch(t); m != nil {
+			p.release = m[1]
 		}
-		if strings.HasPrefix(t, "Hardware name: ") {
-			p.hardware = strings.TrimSpace(t[len("Hardware name: "):])
-			continue
+	}
+	if strings.HasPrefix(t, "Hardware name: ") {
+		p.hardware = strings.TrimSpace(t[len("Hardware name: "):])
+		return true
+	}
+	if strings.HasPrefix(t, "Modules linked in:") {
+		p.modules = parseModules(t[len("Modules linked in:"):])
+		return true
+	}
+	if p.access == "" && (t[0] == 'R' || t[0] == 'W') {
+		if m := accessRe.FindStringSubmatch(t); m != nil {
+			p.access = m[1]
 		}
-		if strings.HasPrefix(t, "Modules linked in:") {
-			p.modules = parseModules(t[len("Modules linked in:"):])
-			continue
+	}
+	if p.faultAt == 0 && t[0] == 'F' && strings.HasPrefix(t, "FAULT_INJECTION: forcing a failure") {
+		p.faultAt = i
+	}
+	if p.lastFunction == "" && t[0] == 'l' && strings.HasPrefix(t, "last function: ") {
+		if m := lastFunctionRe.FindStringSubmatch(t); m != nil {
+			p.lastFunction = m[1]
 		}
-		if p.access == "" && (t[0] == 'R' || t[0] == 'W') {
-			if m := accessRe.FindStringSubmatch(t); m != nil {
-				p.access = m[1]
-			}
-		}
-		if p.faultAt == 0 && t[0] == 'F' && strings.HasPrefix(t, "FAULT_INJECTION: forcing a failure") {
-			p.faultAt = i
-		}
-		if isPanicLine(t) && p.panicMsg == "" {
-			p.panicMsg = panicMessage(t)
-			continue
-		}
-		if p.lockAt == "" && (t[0] == '(' || t[0] == '#') && strings.Contains(t, ", at: ") {
-			if m := lockAtRe.FindStringSubmatch(t); m != nil {
-				if fr, ok := parseFrame(m[1]); ok {
+		return true
+	}
+	if isPanicLine(t) && p.panicMsg == "" {
+		p.panicMsg = panicMessage(t)
+		return true
+	}
+	return false
+}
+
+// lockdep reads lockdep's "at:" lines, whose first two name the lock being
+// taken and the one held, and the start of its "-> #0" block. It tells
+// whether the line opened that block.
+func (ps *parser) lockdep(t string) bool {
+	p := &ps.p
+	if p.lockAt2 == "" && (t[0] == '(' || t[0] == '#' || isHex(t[0])) && strings.Contains(t, ", at: ") {
+		if m := lockAtRe.FindStringSubmatch(t); m != nil {
+			if fr, ok := parseFrame(m[1]); ok {
+				if p.lockAt == "" {
 					p.lockAt = fr.Function
-				}
-			}
-		}
-		if t[0] == '-' && chainRe.MatchString(t) {
-			inChain0 = true
-			continue
-		}
-		if strings.HasPrefix(t, "unreferenced object") {
-			inLeak = true
-		}
-		if isStackStart(t) {
-			p.stackKw = true
-			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") {
-				p.callTrace = true
-			}
-			if strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") || strings.HasPrefix(t, "Allocated by") || strings.HasPrefix(t, "Freed by") {
-				pendingCT = 15
-			}
-			if cur != nil && len(cur.frames) == 0 && !strings.HasPrefix(cur.label, "Allocated") && !strings.HasPrefix(cur.label, "Freed") {
-				// "stack backtrace:" then "Call Trace:": one stack.
-				cur.label = t
-			} else {
-				flushPend()
-				p.stacks = append(p.stacks, stack{label: t})
-				tick = false
-				cur = &p.stacks[len(p.stacks)-1]
-			}
-			if stall == 1 {
-				stall = 2
-			}
-			continue
-		}
-		if t == "</IRQ>" || strings.HasPrefix(t, "<EOI>") || strings.HasPrefix(t, "</NMI>") {
-			if stall == 0 {
-				stall = 1
-				p.stallStack = len(p.stacks)
-				p.stallCtx = p.stallCtx[:0]
-			}
-			t = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t, "<EOI>"), "</IRQ>"))
-		}
-		fr, ok := parseFrame(t)
-		if !ok {
-			continue
-		}
-		if p.faultAt == 0 && fr.Reliable && (strings.HasPrefix(fr.Function, "should_fail") || strings.HasPrefix(fr.Function, "__should_fail")) {
-			p.faultAt = i
-		}
-		if inChain0 {
-			p.chain0 = append(p.chain0, fr)
-			continue
-		}
-		if inLeak && strings.HasPrefix(lastLabel(p.stacks), "backtrace") {
-			p.leak = append(p.leak, fr)
-		}
-		if cur == nil {
-			// Frames without a "Call Trace" line (old kernels, pasted
-			// fragments, arm "Backtrace" lines) form the first stack.
-			p.stacks = append(p.stacks, stack{label: ""})
-			cur = &p.stacks[len(p.stacks)-1]
-		}
-		if pend != "" {
-			// Within one trace the chain goes on (or breaks where a
-			// noreturn call's return address names the next function).
-			if pendStack != len(p.stacks)-1 {
-				flushPend()
-			}
-			pend = ""
-		}
-		if len(cur.frames) < 256 {
-			cur.frames = append(cur.frames, fr)
-		}
-		if strings.Contains(t, ") from ") {
-			if m := armCallerRe.FindStringSubmatch(t); m != nil {
-				pend, pendStack = m[1], len(p.stacks)-1
-			}
-		}
-		if fr.Reliable && !tick && isTickFrame(fr.Function) {
-			tick = true
-		}
-		if fr.Reliable && stall < 2 && len(p.stallCtx) == 0 && isTimerIRQEntry(fr.Function, tick) {
-			// The timer interrupt that found the stall: the frames after
-			// it are the code that ran too long.
-			stall = 1
-			p.stallStack = len(p.stacks)
-			p.stallCtx = p.stallCtx[:0]
-			continue
-		}
-		if stall == 1 && len(p.stallCtx) < 256 {
-			p.stallCtx = append(p.stallCtx, fr)
-			if strings.Contains(t, ") from ") {
-				// arm names the caller only on the callee's line: the
-				// outermost one (the syscall return) is on no line of
-				// its own.
-				if m := armCallerRe.FindStringSubmatch(t); m != nil {
-					p.stallCtx = append(p.stallCtx, Frame{Location: Location{Function: m[1]}, Reliable: true})
+				} else {
+					p.lockAt2 = fr.Function
 				}
 			}
 		}
 	}
-	flushPend()
-	if pendingCT > 0 {
-		p.missedTrace = true
+	if t[0] == '-' && chainRe.MatchString(t) {
+		ps.inChain0 = true
+		return true
 	}
-	return p
+	return false
+}
+
+// stackStart reads a line that opens a stack ("Call Trace:", KASAN's
+// "Allocated by task", kmemleak's "backtrace:").
+func (ps *parser) stackStart(t string) {
+	p := &ps.p
+	p.stackKw = true
+	calls := strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace")
+	if calls {
+		p.callTrace = true
+	}
+	if calls || strings.HasPrefix(t, "Allocated by") || strings.HasPrefix(t, "Freed by") {
+		ps.traceWindow = callTraceWindow
+	}
+	if ps.cur != nil && len(ps.cur.frames) == 0 && !strings.HasPrefix(ps.cur.label, "Allocated") && !strings.HasPrefix(ps.cur.label, "Freed") {
+		// "stack backtrace:" then "Call Trace:": one stack.
+		ps.cur.label = t
+	} else {
+		ps.flushPend()
+		ps.newStack(t)
+	}
+	if ps.stall == stallInContext {
+		ps.stall = stallDone
+	}
+}
+
+func (ps *parser) newStack(label string) {
+	p := &ps.p
+	p.stacks = append(p.stacks, stack{label: label})
+	ps.tick = false
+	ps.cur = &p.stacks[len(p.stacks)-1]
+}
+
+// enterStallContext: the interrupt that found a stall was entered; the
+// frames that follow are the code it interrupted.
+func (ps *parser) enterStallContext() {
+	ps.stall = stallInContext
+	ps.p.stallStack = len(ps.p.stacks)
+	ps.p.stallCtx = ps.p.stallCtx[:0]
+}
+
+// frame reads one trace entry.
+func (ps *parser) frame(i int, t string, fr Frame) {
+	p := &ps.p
+	if p.faultAt == 0 && fr.Reliable && (strings.HasPrefix(fr.Function, "should_fail") || strings.HasPrefix(fr.Function, "__should_fail")) {
+		p.faultAt = i
+	}
+	if ps.inChain0 {
+		return
+	}
+	if ps.inLeak && strings.HasPrefix(lastLabel(p.stacks), "backtrace") {
+		p.leak = append(p.leak, fr)
+	}
+	if ps.cur == nil {
+		// Frames without a "Call Trace" line (old kernels, pasted
+		// fragments, arm "Backtrace" lines) form the first stack.
+		ps.newStack("")
+	}
+	if ps.pend != "" {
+		// Within one trace the chain goes on (or breaks where a
+		// noreturn call's return address names the next function).
+		if ps.pendStack != len(p.stacks)-1 {
+			ps.flushPend()
+		}
+		ps.pend = ""
+	}
+	if len(ps.cur.frames) < maxStackFrames {
+		ps.cur.frames = append(ps.cur.frames, fr)
+	}
+	armCaller := ""
+	if strings.Contains(t, ") from ") {
+		if m := armCallerRe.FindStringSubmatch(t); m != nil {
+			armCaller = m[1]
+			ps.pend, ps.pendStack = armCaller, len(p.stacks)-1
+		}
+	}
+	if fr.Reliable && !ps.tick && isTickFrame(fr.Function) {
+		ps.tick = true
+	}
+	if fr.Reliable && ps.stall != stallDone && len(p.stallCtx) == 0 && isTimerIRQEntry(fr.Function, ps.tick) {
+		// The timer interrupt that found the stall: the frames after it
+		// are the code that ran too long.
+		ps.enterStallContext()
+		return
+	}
+	if ps.stall == stallInContext && len(p.stallCtx) < maxStackFrames {
+		p.stallCtx = append(p.stallCtx, fr)
+		if armCaller != "" {
+			// arm names the caller only on the callee's line: the
+			// outermost one (the syscall return) is on no line of its
+			// own.
+			p.stallCtx = append(p.stallCtx, Frame{Location: Location{Function: armCaller}, Reliable: true})
+		}
+	}
 }
 
 // isTimerIRQEntry tells the frame where the timer interrupt that found a

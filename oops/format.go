@@ -10,15 +10,16 @@ import (
 type guiltyMode int
 
 const (
-	gmRipTrace  guiltyMode = iota // faulting instruction, then the call trace
-	gmTrace                       // the first call trace, then the faulting instruction
-	gmHeader                      // the function the header names, then RIP and trace
-	gmStall                       // the interrupted context of a stall
-	gmHung                        // the blocked task's trace
-	gmChain                       // lockdep: the "-> #0" acquisition, then the trace
-	gmBacktrace                   // lockdep: the "stack backtrace:" trace
-	gmLeak                        // kmemleak: the allocation backtrace
-	gmNone                        // the title names no function
+	gmRipTrace     guiltyMode = iota // faulting instruction, then the call trace
+	gmTrace                          // the first call trace, then the faulting instruction
+	gmHeader                         // the function the header names, then RIP and trace
+	gmStall                          // the interrupted context of a stall
+	gmHung                           // the blocked task's trace
+	gmChain                          // lockdep: the "-> #0" acquisition, then the trace
+	gmBacktrace                      // lockdep: the "stack backtrace:" trace
+	gmLeak                           // kmemleak: the allocation backtrace
+	gmLastFunction                   // the work function a "last function:" line names
+	gmNone                           // the title names no function
 )
 
 const (
@@ -50,6 +51,13 @@ type format struct {
 	flags    int
 	// file, when set, puts the bug location from the header's file:line.
 	file bool
+	// rule, when set, is where the guilty frame is read (syzkaller's
+	// stack parts); mode is then the fallback for inputs without text.
+	rule *stackRule
+	// alt, when set, is the alternative title, made from the header's
+	// captures as the title is (the other formats' alternative titles
+	// follow from their title: altFamilies).
+	alt string
 }
 
 func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
@@ -72,6 +80,7 @@ func loadTables() {
 		headerTokens = buildHeaderTokens()
 		genericNames = newNameMatcher(genericFrames)
 		headlessKinds = headlessKindTable()
+		altFamilies = altFamilyTable()
 		warnKinds = warnKindTable()
 		ripByte = firstBytes(ripStarts[:])
 		stackStartByte = firstBytes(stackStartPrefixes[:])
@@ -98,96 +107,102 @@ func byFirstByte(prefixes []string) (m [256][]string) {
 func formatTable() []*format {
 	return []*format{
 		// Sanitizers.
-		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace},
-		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader},
-		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanSkip, flags: fHeaderFn},
+		{token: "KASAN:", re: re(`KASAN: (?:double-free or )?invalid-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip, rule: kasanFree},
+		{token: "KASAN:", re: re(`KASAN: double-free in`), title: "KASAN: invalid-free in {FUNC}", mode: gmTrace, skip: kasanFreeSkip, rule: kasanFree},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader, skip: kasanAccessSkip, rule: kasanRule},
+		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanAccessSkip, flags: fHeaderFn, rule: kasanRule},
 		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
-		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont},
-		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmHeader},
-		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader},
+		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont, rule: kasanRule},
+		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmTrace, skip: kmsanSkip, flags: fHeaderFn, rule: kmsanRule},
+		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader, rule: kfenceRule},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
-		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
-		{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: re(`^ubsan|^__ubsan|^handle_`)},
+		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: ubsanSkip, rule: traceRule},
+		{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: ubsanSkip, rule: traceRule},
 
 		// Memory faults.
-		{token: "BUG: unable to handle kernel NULL pointer dereference", re: re(`BUG: unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-		{token: "BUG: kernel NULL pointer dereference", re: re(`BUG: kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-		{token: "BUG: unable to handle kernel paging request", re: re(`BUG: unable to handle kernel paging request`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-		{token: "BUG: unable to handle page fault", re: re(`BUG: unable to handle page fault`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-		{token: "BUG: unable to handle kernel access to user memory", re: re(`BUG: unable to handle kernel access to user memory`), title: "BUG: unable to handle kernel access to user memory in {FUNC}", mode: gmRipTrace},
+		{token: "BUG: unable to handle kernel NULL pointer dereference", re: re(`BUG: unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "BUG: kernel NULL pointer dereference", re: re(`BUG: kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "BUG: unable to handle kernel paging request", re: re(`BUG: unable to handle kernel paging request`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "BUG: unable to handle page fault", re: re(`BUG: unable to handle page fault`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "BUG: unable to handle kernel access to user memory", re: re(`BUG: unable to handle kernel access to user memory`), title: "BUG: unable to handle kernel access to user memory in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
 		{token: "BUG: unable to handle kernel", re: re(`BUG: unable to handle kernel`), title: "BUG: unable to handle kernel", mode: gmNone, flags: fCorrupt},
-		{token: "Unable to handle kernel NULL pointer", re: re(`Unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-		{token: "BUG: Kernel NULL pointer dereference", re: re(`BUG: Kernel NULL pointer dereference on (?:read|write) at`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace},
-		{token: "BUG: Unable to handle kernel", re: re(`BUG: Unable to handle kernel (?:data access|instruction fetch)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-		{token: "Unable to handle kernel pointer dereference", re: re(`Unable to handle kernel pointer dereference in virtual`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-		{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace},
-		{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace},
-		{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace},
-		{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
-		{token: "divide_error:", re: re(`^(?:Oops: )?divide_error: `), title: "divide error in {FUNC}", mode: gmRipTrace},
-		{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace},
-		{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace},
-		{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", mode: gmStall, flags: fCont},
-		{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall},
-		{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont},
-		{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace},
-		{token: "Alignment trap", re: re(`Alignment trap: `), title: "Alignment trap in {FUNC}", mode: gmRipTrace},
+		{token: "Unable to handle kernel NULL pointer", re: re(`Unable to handle kernel NULL pointer dereference`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "BUG: Kernel NULL pointer dereference", re: re(`BUG: Kernel NULL pointer dereference on (?:read|write) at`), title: "BUG: unable to handle kernel NULL pointer dereference in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "BUG: Unable to handle kernel", re: re(`BUG: Unable to handle kernel (?:data access|instruction fetch)`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "Unable to handle kernel pointer dereference", re: re(`Unable to handle kernel pointer dereference in virtual`), title: "BUG: unable to handle kernel paging request in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "Unable to handle kernel", re: re(`Unable to handle kernel (paging request|access to user memory)`), title: "BUG: unable to handle kernel $1 in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "general protection fault", re: re(`general protection fault`), title: "general protection fault in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "stack segment", re: re(`^(?:Oops: )?stack segment: `), title: "stack segment fault in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace, rule: ripOnlyRule},
+		{token: "divide_error:", re: re(`^(?:Oops: )?divide_error: `), title: "divide error in {FUNC}", mode: gmRipTrace, rule: ripOnlyRule},
+		{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace, rule: ripOnlyRule},
+		{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", typ: "DoS", mode: gmStall, skip: stackOverflowSkip, flags: fCont, rule: traceStallRule},
+		{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall, rule: stallRule},
+		{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont, rule: ripTraceRule},
+		{token: "Unhandled fault", re: re(`Unhandled fault: `), title: "Unhandled fault in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
+		{token: "Alignment trap", re: re(`Alignment trap: `), title: "Alignment trap in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
 
 		// Lists and kernel BUG().
-		{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude},
-		{token: "kernel BUG at lib/list_debug.c", re: re(`^(?:------------\[ cut here \]------------ *)?kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true},
-		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, file: true, flags: fCont},
-		{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont},
+		{token: "corruption", re: re(`^list_(add|del) corruption`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_|^check_|^__check`), flags: fPrelude, rule: traceRule},
+		{token: "kernel BUG at lib/list_debug.c", re: re(`^(?:------------\[ cut here \]------------ *)?kernel BUG at lib/list_debug.c`), title: "BUG: corrupted list in {FUNC}", typ: "MEMORY_SAFETY_BUG", mode: gmRipTrace, skip: re(`^__list|^list_`), file: true, rule: traceRule},
+		{token: "BUG at", re: re(`^(?:------------\[ cut here \]------------ *)?(?:kernel|Kernel) BUG at ([^ !]+)`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: anyOf(skbSkip, skbOurSkip), file: true, flags: fCont, rule: ripTraceRule},
+		{token: "invalid opcode", re: re(`^(?:Oops: )?invalid opcode: `), title: "invalid opcode in {FUNC}", mode: gmRipTrace, flags: fCont, rule: ripOnlyRule},
 		{token: "skb_over_panic", re: re(`skb_over_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fPrelude},
 		{token: "skb_under_panic", re: re(`skb_under_panic: text:`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: skbSkip, flags: fPrelude},
 
 		// Lockups and stalls.
-		{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmStall},
+		{token: "soft lockup", re: re(`BUG: soft lockup`), title: "BUG: soft lockup in {FUNC}", typ: "HANG", mode: gmStall, rule: stallRule},
 		{token: "hard LOCKUP", re: re(`[Ww]atchdog detected hard LOCKUP`), title: "BUG: hard lockup in {FUNC}", typ: "HANG", mode: gmRipTrace},
-		{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
-		{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall},
-		{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
-		{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, skip: hangSkip},
+		{token: "INFO: rcu", re: re(`INFO: rcu_(?:sched|preempt|bh|tasks)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall, skip: rcuStallSkip, rule: rcuStallRule},
+		{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall, skip: rcuStallSkip, rule: rcuStallRule},
+		{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: atomicSchedSkip, rule: traceRule},
+		{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, rule: hungRule},
 		{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone},
 		{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 
 		// Locking and context bugs.
-		{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
+		{token: "possible circular locking", re: re(`(?:WARNING|\[ INFO): possible circular locking dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, skip: circularSkip, flags: fFramed, rule: circularRule},
 		{token: "possible recursive locking", re: re(`(?:WARNING|\[ INFO): possible recursive locking detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
 		{token: "possible irq lock inversion", re: re(`(?:WARNING|\[ INFO): possible irq lock inversion dependency detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fFramed},
-		{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
-		{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
-		{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed},
-		{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
+		{token: "-unsafe lock order detected", re: re(`(?:WARNING|\[ INFO): (?:SOFTIRQ|HARDIRQ)-(?:safe|READ-safe) -> .*-unsafe lock order detected`), title: "possible deadlock in {FUNC}", typ: "LOCKDEP", mode: gmTrace, rule: unsafeRule},
+		{token: "inconsistent lock state", re: re(`(?:WARNING|\[ INFO): inconsistent lock state`), title: "inconsistent lock state in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed, rule: traceRule},
+		{token: "suspicious RCU usage", re: re(`WARNING: suspicious RCU usage`), title: "WARNING: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: rcuUsageSkip, flags: fFramed, rule: traceRule},
+		{token: "suspicious RCU usage", re: re(`INFO: suspicious RCU usage`), title: "INFO: suspicious RCU usage in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^rcu_|^lockdep_rcu`), flags: fFramed, rule: traceRule},
+		{token: "bad unlock balance", re: re(`WARNING: bad unlock balance detected`), title: "WARNING: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace, rule: unlockRule},
+		{token: "bad unlock balance", re: re(`BUG: bad unlock balance detected`), title: "BUG: bad unlock balance in {FUNC}", typ: "LOCKDEP", mode: gmTrace, rule: unlockRule},
 		{token: "held lock freed", re: re(`(WARNING|BUG): held lock freed`), title: "$1: held lock freed in {FUNC}", typ: "LOCKDEP", mode: gmChain},
 		{token: "lock held when returning", re: re(`(WARNING|BUG): lock held when returning to user space`), title: "$1: lock held when returning to user space in {FUNC}", typ: "LOCKDEP", mode: gmChain, flags: fNoStack},
 		{token: "still has locks held", re: re(`(WARNING|BUG): (?:\S+ )?still has locks held`), title: "$1: still has locks held in {FUNC}", typ: "LOCKDEP", mode: gmChain},
-		{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: re(`^register_lock_class|^__lock|^lock_`)},
-		{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip},
-		{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
-		{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: re(`^schedule|^__schedule|^preempt_schedule|^msleep|^usleep_range|^ssleep|^fsleep`)},
-		{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace},
+		{token: "ested lock was not taken", re: re(`WARNING: [Nn]ested lock was not taken`), title: "WARNING: nested lock was not taken in {FUNC}", typ: "LOCKDEP", mode: gmTrace, rule: warningRule},
+		{token: "INFO: trying to register non-static key", re: re(`INFO: trying to register non-static key`), title: "INFO: trying to register non-static key in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: nonStaticKeySkip, rule: traceRule},
+		{token: "BUG: spinlock", re: re(`BUG: spinlock (already unlocked|bad magic|recursion|wrong CPU|wrong owner|cpu recursion)`), title: "BUG: spinlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip, rule: traceRule},
+		{token: "BUG: rwlock", re: re(`BUG: rwlock (bad magic|recursion|wrong CPU|wrong owner|already unlocked)`), title: "BUG: rwlock $1 in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: spinlockSkip, rule: traceRule},
+		{token: "BUG: using ", re: re(`BUG: using ([a-z_]+\(\)) in preemptible`), title: "BUG: using $1 in preemptible code in {FUNC}", typ: "LOCKDEP", mode: gmTrace, skip: preemptibleSkip, rule: traceRule},
+		{token: "BUG: scheduling while atomic", re: re(`BUG: scheduling while atomic`), title: "BUG: scheduling while atomic in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmBacktrace, skip: anyOf(atomicSchedSkip, sleepHelperSkip), rule: traceRule},
+		{token: "BUG: sleeping function called", re: re(`BUG: sleeping function called from invalid context`), title: "BUG: sleeping function called from invalid context in {FUNC}", typ: "ATOMIC_SLEEP", mode: gmTrace, rule: traceRule},
 		// Taking a sleeping lock where only spinning ones may be taken.
-		{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, flags: fFramed},
+		{token: "Invalid wait context", re: re(`BUG: Invalid wait context`), title: "WARNING: locking bug in {FUNC}", typ: "LOCKDEP", mode: gmBacktrace, skip: lockSockSkip, flags: fFramed, rule: traceRule},
 		{token: "BUG: MAX_", re: re(`BUG: (MAX_[A-Z_]+ too low!)`), title: "BUG: $1", typ: "LOCKDEP", mode: gmNone},
 
 		// Memory management.
-		{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: re(`^bad_page|^free_|^__free|^page_|^release_|^__page|^put_|^__put|^folio|^__folio`)},
-		{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map in {FUNC}", mode: gmTrace},
+		{token: "BUG: Bad page state", re: re(`BUG: Bad page state`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace, skip: anyOf(badPageSkip, badPageOurSkip), rule: badPageRule},
+		// Printed with the page table entry, not where it was set: no function (syzkaller's title).
+		{token: "BUG: Bad page map", re: re(`BUG: Bad page map`), title: "BUG: Bad page map", mode: gmNone},
+		{token: "BUG: Bad page cache", re: re(`BUG: Bad page cache`), title: "BUG: Bad page cache in {FUNC}", mode: gmTrace, skip: anyOf(badPageSkip, badPageOurSkip)},
+		{token: "BUG: non-zero nr_p", re: re(`BUG: non-zero (nr_ptes|nr_pmds) on freeing mm`), title: "BUG: non-zero $1 on freeing mm", mode: gmNone, flags: fNoStack},
+		// The work function that returned with the lock held names it.
+		{token: "BUG: workqueue leaked lock", re: re(`BUG: workqueue leaked lock or atomic`), title: "BUG: workqueue leaked lock or atomic in {FUNC}", mode: gmLastFunction, flags: fNoStack},
+		{token: "Object already free", re: re(`BUG kmalloc-.*: Object already free`), title: "BUG: Object already free", mode: gmNone},
 		{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
-		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip},
+		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip, rule: leakRule},
 		// At unmount the kernel warns right after it (umount_check): the
 		// warning's stack is this report's, and says nothing the title needs.
-		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of`), title: "BUG: Dentry still in use in $1", mode: gmNone, flags: fPrelude | fNeedStack},
+		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use \(-?\d+\) \[(unmount) of ([^\]]+)\]`), title: "BUG: Dentry still in use in $1", alt: "BUG: Dentry still in use [$1 of $2]", mode: gmNone, flags: fPrelude | fNeedStack},
 		{token: "BUG: Dentry", re: re(`BUG: Dentry .* still in use`), title: "BUG: Dentry still in use in {FUNC}", mode: gmTrace},
-		{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: re(`^usercopy|^__check|^check_|^copy_|^_copy`), flags: fPrelude},
-		{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace},
+		{token: "usercopy", re: re(`usercopy: Kernel memory (?:overwrite|exposure) attempt detected`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: usercopySkip, flags: fPrelude, rule: traceRule},
+		{token: "BUG: bad usercopy", re: re(`BUG: bad usercopy`), title: "BUG: bad usercopy in {FUNC}", typ: "BUG", mode: gmRipTrace, skip: usercopySkip, rule: traceRule},
 		{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
 
 		// Warnings. Specialised kinds first, by the file that warned.
@@ -196,12 +211,12 @@ func formatTable() []*format {
 		// 2.6.x-3.x: "WARNING: at net/core/dev.c:1915 skb_gso_segment+0x1d3/0x250()": no RIP line, and the
 		// trace's frames are often all "?", so the header's function is the one to blame.
 		{token: "WARNING: at ", re: re(`^WARNING: at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) ` + funcRe + `\(\)`), title: "WARNING{KIND} in {FUNC}", mode: gmHeader, file: true},
-		{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
-		{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true},
-		{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace},
+		{token: "WARNING:", re: re(`WARNING: (?:CPU: \d+ PID: \d+ )?(?:at )?([a-zA-Z0-9_\-/.]+\.[ch]:\d+)(?:[^,]*?) ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true, rule: warningRule},
+		{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true, rule: warningRule},
+		{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, rule: warningRule},
 		// A device's warning has its name before it ("usb 5-1: WARNING: ...").
 		{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
-		{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true},
+		{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true, rule: warningRule},
 
 		// Miscellaneous.
 		{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside},
@@ -210,6 +225,13 @@ func formatTable() []*format {
 		{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
 		{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone},
 		{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone},
+		// SLUB debugging's object history, printed without the report it
+		// belonged to: syzkaller titles it as is and marks it corrupted.
+		{token: "INFO: ", re: re(`INFO: (Freed|Allocated) in (.*)`), title: "INFO: $1 in $2", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
+		// A header cut right after its keyword.
+		{token: "INFO:", re: re(`^INFO:\s*$`), title: "INFO: corrupted", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
+		{token: "WARNING:", re: re(`^WARNING:\s*$`), title: "WARNING: corrupted", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
+		{token: "BUG:", re: re(`^BUG:\s*$`), title: "BUG: corrupted", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
 		{token: "Kernel BUG", re: re(`Kernel BUG`), title: "kernel BUG in {FUNC}", typ: "BUG", mode: gmRipTrace},
 		{token: "Oops", re: re(`^Oops: (?:[0-9a-f]{4}|Exception)`), title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fCont},
 		{token: "Kernel panic - not syncing", re: re(`Kernel panic - not syncing: (?:(?:Attempted to kill init|Fatal exception)|.*)`), title: "kernel panic: {PANIC}", typ: "DoS", mode: gmNone},
@@ -234,27 +256,9 @@ func formatTable() []*format {
 	}
 }
 
-// hangSkip passes over the waiting primitives a blocked task sits in.
-var hangSkip = lazyRE(`^(?:do_read_cache|__wait_on_buffer|wait_on_buffer|call_rwsem|console_lock|rwsem_down|__lock_sock|lock_sock|__flush_work|flush_workqueue|__wait_rcu_gp|wait_rcu_gp|rcu_barrier|ldsem_|tty_ldisc_lock|__filemap_fdatawait|filemap_fdatawait|fdatawait_|jbd2_log_wait_commit|io_schedule|blk_mq_freeze_queue_wait|wb_wait_for_completion|__closure_sync|d_wait_lookup|__lock_buffer|lock_buffer|folio_wait|wait_on_page|__folio_lock|kthread_stop|__kthread_stop)`)
-
-// spinlockSkip passes over the spinlock debug code and the helpers that take
-// a lock for their caller (a runqueue's, a waitqueue's): the caller misused it.
-var spinlockSkip = lazyRE(`^spin_|^do_raw|^__task_rq_lock|^task_rq_lock|^__wake_up|^wake_up_(?:bit|var)$`)
-
-// leakSkip passes over the allocators a leaked object's backtrace starts
-// in: the leak is the caller's.
-var leakSkip = lazyRE(`alloc|^kstrdup|^kstrndup|^kvasprintf|^kasprintf|^kmemdup|^pcpu_|^__list_lru_init|^list_lru_init|^sget_userns|^idr_|^ida_|^kobject_|^kmemleak`)
-
-// kasanSkip passes over the helpers a KASAN report names before the caller
-// that misused memory.
-var kasanSkip = lazyRE(`^(?:work_is_static_object|read_word_at_a_time|register_lock_class|vsnprintf|hex_string|pointer|string|format_decode|finish_wait|__wake_up|__x86_indirect_thunk)`)
-
 // ripHeadless opens a report for a kernel RIP line shown without its header
 // (tickets often paste just "RIP: ... skb_over_panic+0x5d/0x70" and the trace).
 var ripHeadless = &format{title: "Oops in {FUNC}", typ: "DoS", mode: gmRipTrace, flags: fHeadless}
-
-// skbSkip passes over the sk_buff helpers that BUG() for their caller.
-var skbSkip = lazyRE(`^skb_|^__skb_`)
 
 // headlessKinds names the kind of a report from its faulting function when
 // the header was lost: these functions only ever fault through BUG().
@@ -271,14 +275,16 @@ func headlessKindTable() map[string]*format {
 var kernelRIPRe = lazyRE(`^RIP: 0010:.*?[A-Za-z_]\w*\+0x`)
 
 // warnKind names a WARNING by the file (and, where the file warns about
-// several things, the function) that raised it, as syzkaller does, so that
-// helper warnings bucket by their caller: "WARNING: refcount bug in f".
+// several things, the function) that raised it, so that helper warnings
+// bucket by their caller: "WARNING: refcount bug in f". The header
+// expressions, titles and skip lists are the WARNING formats of
+// google/syzkaller pkg/report/linux.go at
+// 1e72964b0111319984575e60f266d1fa0a98abb5.
 type warnKind struct {
-	file   string  // source file, matched as a path suffix
-	fn     string  // prefix of the warning function, "" for any
-	kind   string  // put after "WARNING"
-	suffix string  // put after the guilty function
-	skip   matcher // the helper's own frames, passed over
+	re     *regexp.Regexp // matched against the header, from "WARNING:" on
+	kind   string         // put after "WARNING"
+	suffix string         // put after the guilty function
+	skip   matcher        // the helper's own frames, passed over
 }
 
 // warnKinds is the table of WARNING kinds, built by loadTables.
@@ -286,35 +292,32 @@ var warnKinds []warnKind
 
 func warnKindTable() []warnKind {
 	return []warnKind{
-		{file: "lib/debugobjects.c", kind: ": ODEBUG bug", skip: re(`^debug_|^__debug_|^free_obj|^__vunmap|^vunmap|^vfree|^__vfree|^kvfree|^free_pages|^__free_pages`)},
-		{file: "lib/refcount.c", kind: ": refcount bug", skip: re(`^refcount_|^__refcount|^kobject_get|^kref_get|^get_device`)},
-		{file: "kernel/locking/lockdep.c", kind: ": locking bug", skip: re(`lock_class|^hlock_class|^check_|^validate_|^mark_|^lock_|^__lock|^lockdep|^debug_|^find_held_lock|^reacquire_held_locks|^__reacquire`)},
-		{file: "lib/kobject.c", kind: ": kobject bug", skip: re(`^kobject_`)},
-		{file: "mm/usercopy.c", kind: ": bad usercopy", skip: re(`^usercopy_|^__check_heap_object|^check_heap_object|^__check_object_size|^check_object_size|^check_[a-z_]*object`)},
-		{file: "fs/proc/generic.c", kind: ": proc registration bug", skip: re(`^proc_|^__proc_`)},
-		{file: "mm/vmalloc.c", fn: "__vmalloc_node", kind: ": zero-size vmalloc", skip: re(`^__vmalloc|^vmalloc|^vzalloc|^__vzalloc|^kvmalloc|^kvzalloc|^__kvmalloc`)},
-		{file: "mm/slab_common.c", fn: "kmalloc_slab", kind: ": kmalloc bug", skip: re(`^kmalloc|^__kmalloc|^krealloc|^kvmalloc|^__kvmalloc`)},
-		{file: "mm/util.c", fn: "kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
-		{file: "mm/util.c", fn: "__kvmalloc", kind: ": kmalloc bug", skip: re(`^kvmalloc|^__kvmalloc|^kvzalloc`)},
-		{file: "drivers/usb/core/urb.c", fn: "usb_submit_urb", suffix: "/usb_submit_urb", skip: re(`^usb_submit_urb|^usb_start_wait_urb|^usb_bulk_msg|^usb_control_msg|^usb_interrupt_msg|^usb_internal_control_msg`)},
+		{re: re(`WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check|at)`), kind: ": ODEBUG bug", skip: odebugWarnSkip},
+		{re: re(`WARNING: .*mm/usercopy\.c.* (?:usercopy_warn|at)`), kind: ": bad usercopy", skip: usercopySkip},
+		{re: re(`WARNING: .*lib/kobject\.c.* (?:kobject_|at)`), kind: ": kobject bug", skip: kobjectWarnSkip},
+		{re: re(`WARNING: .*fs/proc/generic\.c.* (?:proc_register|at)`), kind: ": proc registration bug", skip: procWarnSkip},
+		{re: re(`WARNING: .*lib/refcount\.c.* (?:refcount_|at)`), kind: ": refcount bug", skip: refcountWarnSkip},
+		{re: re(`WARNING: .*kernel/locking/lockdep\.c.*lock_`), kind: ": locking bug", skip: lockSockSkip},
+		{re: re(`WARNING: .*mm/.*\.c.* k?.?malloc`), kind: ": kmalloc bug", skip: kmallocWarnSkip},
+		{re: re(`WARNING: .*mm/vmalloc.c.*__vmalloc_node`), kind: ": zero-size vmalloc"},
+		{re: re(`WARNING: .* usb_submit_urb`), suffix: "/usb_submit_urb", skip: usbWarnSkip},
 	}
 }
 
-// findWarnKind returns the kind of a WARNING raised at file (with or without
+// findWarnKind returns the kind of a WARNING whose header is h; when the
+// header does not name the file, the one raised at file (with or without
 // ":line") in function fn.
-func findWarnKind(file, fn string) *warnKind {
-	if i := strings.LastIndexByte(file, ':'); i > 0 {
-		file = file[:i]
+func findWarnKind(h, file, fn string) *warnKind {
+	if i := strings.Index(h, "WARNING: "); i >= 0 {
+		h = h[i:]
+	}
+	if file != "" && !strings.Contains(h, file) {
+		h = "WARNING: at " + file + " " + fn
 	}
 	for i := range warnKinds {
-		k := &warnKinds[i]
-		if file != k.file && !strings.HasSuffix(file, "/"+k.file) {
-			continue
+		if warnKinds[i].re.MatchString(h) {
+			return &warnKinds[i]
 		}
-		if k.fn != "" && !strings.HasPrefix(fn, k.fn) {
-			continue
-		}
-		return k
 	}
 	return nil
 }
@@ -369,9 +372,39 @@ func detect(t string, b []byte) *format {
 	return nil
 }
 
+// suppression is a line that holds an oops header's keyword but is no
+// report: syzkaller's per-oops suppressions of google/syzkaller
+// pkg/report/linux.go at 1e72964b0111319984575e60f266d1fa0a98abb5, each
+// under the header keyword of its oops.
+type suppression struct {
+	header string
+	re     *lazyRegexp
+}
+
+var suppressions = []suppression{
+	{"BUG:", lazyRE(`ODEBUG:|Boot_DEBUG:|xlog_status:|DEBUG:|BUG: no syscalls can create resource`)},
+	{"WARNING:", lazyRE(`WARNING: /etc/ssh/moduli does not exist, using fixed modulus|` +
+		`WARNING: workqueue cpumask: online intersect > possible intersect|WARNING: [Tt]he mand mount option|` +
+		`WARNING: Unsupported flag value\(s\) of 0x%x in DT_FLAGS_1|WARNING: Unprivileged eBPF is enabled with eIBRS|` +
+		`WARNING: fbcon: Driver '(.*)' missed to adjust virtual screen size|WARNING: See https.* for mitigation options.|` +
+		`WARNING: kernel not compiled with CPU_SRSO|EXT4-[Ff][Ss](?: \(.*\))?:|` +
+		`(?i)warning: .* uses (deprecated v2 capabilities|wireless extensions)|XFS \(\w+\): WARNING`)},
+	{"INFO:", lazyRE(`INFO: lockdep is turned off|INFO: Stall ended before state dump start|INFO: NMI handler|` +
+		`INFO: recovery required on readonly filesystem|(handler|interrupt).*took too long|` +
+		`INFO: sys_.* is not present in /proc/kallsyms|INFO: no syscalls can create resource|rmt_storage:INFO:|_INFO:`)},
+	{"general protection fault", lazyRE(`general protection fault .* error:\d+ in `)},
+	{"Booting the kernel.", lazyRE(`Parsing ELF|Decompressing Linux|Unknown parameter '`)},
+}
+
 // suppressed filters lines that contain a header's words but are not kernel
-// reports: userspace traps, filesystem warnings, tool output.
+// reports: syzkaller's suppressions, and ours: userspace traps, crash(8)'s
+// own warnings, filesystem and tool warnings.
 func suppressed(f *format, t string) bool {
+	for _, s := range suppressions {
+		if strings.Contains(t, s.header) && s.re.MatchString(t) {
+			return true
+		}
+	}
 	switch {
 	case strings.Contains(t, "traps:") || strings.Contains(t, " ip:") && strings.Contains(t, " sp:"):
 		return true

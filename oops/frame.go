@@ -21,6 +21,30 @@ var inlineFrameRe = lazyRE(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-
 // armFromRe matches arm's "[<80de0078>] (dump_backtrace) from [<80de0574>] (show_stack+0x28/0x2c)".
 var armFromRe = lazyRE(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<`)
 
+// decodedFrameRe matches a frame as scripts/decode_stacktrace.sh rewrites
+// it, the offset replaced by the source line: " ? func (dir/file.c:1332
+// (discriminator 1)) [mod]", the module bare or bracketed.
+var decodedFrameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?(\?\s+)?([A-Za-z_$][A-Za-z0-9_.$]*) \([A-Za-z0-9_\-/.]+\.(?:c|h|S|rs):[0-9]+(?::[0-9]+)?(?: \(discriminator [0-9]+\))?\)(?: \[?([A-Za-z0-9_\-]+)\]?)?\s*$`)
+
+// decodedFrame parses a decode_stacktrace.sh frame; the regexp runs only
+// on lines that name a source file.
+func decodedFrame(text string) (Frame, bool) {
+	i := strings.Index(text, " (")
+	if i <= 0 || !strings.Contains(text[i:], ":") || !(strings.Contains(text[i:], ".c:") || strings.Contains(text[i:], ".h:") || strings.Contains(text[i:], ".S:") || strings.Contains(text[i:], ".rs:")) {
+		return Frame{}, false
+	}
+	m := decodedFrameRe.FindStringSubmatch(text)
+	if m == nil {
+		return Frame{}, false
+	}
+	f := Frame{Location: Location{Function: m[2]}, Reliable: m[1] == ""}
+	if m[3] != "" {
+		mod := m[3]
+		f.Module = &mod
+	}
+	return f, true
+}
+
 // parseFrame parses one trace line. ok is false when the line is no frame.
 func parseFrame(text string) (Frame, bool) {
 	if len(text) > 512 {
@@ -44,6 +68,9 @@ func slowFrame(text string) (Frame, bool) {
 		// is the callee, whose offset is not printed.
 		a := strings.ToLower(m[1])
 		return Frame{Location: Location{Function: m[2], Address: &a}, Reliable: true}, true
+	}
+	if f, ok := decodedFrame(text); ok {
+		return f, true
 	}
 	if strings.IndexByte(text, '+') < 0 {
 		return Frame{}, false
@@ -183,7 +210,14 @@ func scanFastFrame(t string) (fastFrameView, bool) {
 	for i < len(t) && t[i] == ' ' {
 		i++
 	}
-	if strings.HasPrefix(t[i:], "[<") {
+	if strings.HasPrefix(t[i:], "[<(ptrval)>]") {
+		// A hashed pointer printed as "(ptrval)" (4.15 to 4.19): a
+		// frame without its address.
+		i += len("[<(ptrval)>]")
+		for i < len(t) && t[i] == ' ' {
+			i++
+		}
+	} else if strings.HasPrefix(t[i:], "[<") {
 		j := strings.IndexByte(t[i:], '>')
 		if j < 0 || j < 8 || j > 20 || i+j+1 >= len(t) || t[i+j+1] != ']' {
 			return f, false

@@ -27,7 +27,10 @@ func TestKinds(t *testing.T) {
 		{"might-sleep", "BUG: sleeping function called from invalid context in mydrv_set_mac", "ATOMIC_SLEEP", "5.15.0-91-generic", false, false, 5},
 		{"divide-error", "divide error in find_busiest_group", "DoS", "2.6.32-220.el6.x86_64", false, true, 3},
 		{"double-fault", "PANIC: double fault in recurse_helper", "DoS", "5.4.0-150-generic", true, true, 0},
-		{"stack-guard", "BUG: stack guard page was hit in nft_chain_validate", "BUG", "5.10.0-26-amd64", false, false, 3},
+		// Named as syzkaller names a stack overflow, by the callee of the
+		// first dispatcher (its linuxStallFrameExtractor), not the
+		// recursion's top.
+		{"stack-guard", "BUG: stack guard page was hit in netlink_sendmsg", "BUG", "5.10.0-26-amd64", false, false, 3},
 		{"bad-page", "BUG: Bad page state in shrink_page_list", "BUG", "5.15.0-91-generic", false, false, 4},
 		{"mce", "machine check exception", "MCE", "", false, true, 0},
 		{"oom-panic", "kernel panic: Out of memory: system-wide panic_on_oom is enabled", "DoS", "4.18.0-372.9.1.el8.x86_64", false, false, 0},

@@ -41,7 +41,7 @@ func titleReport(f *format, r *Report, p *parsed) {
 		if wfn == "" && p.rip != nil {
 			wfn = p.rip.Function
 		}
-		if k := findWarnKind(loc, wfn); k != nil {
+		if k := findWarnKind(r.Header, loc, wfn); k != nil {
 			kind = k.kind
 			title = strings.ReplaceAll(title, "{FUNC}", "{FUNC}"+k.suffix)
 			if k.skip != nil && f.skip == nil {
@@ -76,11 +76,23 @@ func titleReport(f *format, r *Report, p *parsed) {
 		}
 		brokenFrame = true
 	}
+	// raw is the frame the guilty function was read from, for the
+	// alternative titles.
+	raw := ""
 	if strings.Contains(title, "{FUNC}") {
 		fn := guilty(f, p)
+		raw = p.guiltyRaw
 		reason := "no guilty frame in the report"
 		if brokenFrame {
 			fn, reason = "", "lockdep report broken up"
+		}
+		if fn != "" && p.partsFailed {
+			// Named, but some part of the layout was missing.
+			r.Corrupted = true
+			r.CorruptedReason = "no frames in a stack part"
+		}
+		if fn == "" && p.faultStop {
+			reason = "fault injection stack intermixed"
 		}
 		if fn != "" && p.faultAt > 0 && mentionedAt(r.Text, fn) > p.faultAt {
 			// An injected failure's stack dump ran into the report before
@@ -95,6 +107,9 @@ func titleReport(f *format, r *Report, p *parsed) {
 			c := canonicalFunc(fn)
 			r.GuiltyFunction = &c
 			title = strings.ReplaceAll(title, "{FUNC}", c)
+			if raw == "" {
+				raw = fn
+			}
 		}
 	}
 	if f.mode != gmNone && f.flags&(fHeadless|fNoStack) == 0 && strings.Contains(f.title, "{FUNC}") && !p.stackKw && !hasFrames(p) && !r.Corrupted {
@@ -130,6 +145,16 @@ func titleReport(f *format, r *Report, p *parsed) {
 	if r.Corrupted && r.CorruptedReason == "" {
 		r.CorruptedReason = "corrupted"
 	}
+	if f.alt != "" && f.re != nil {
+		if m := f.re.FindStringSubmatchIndex(r.Header); m != nil {
+			r.AltTitles = []string{string(f.re.ExpandString(nil, f.alt, r.Header, m))}
+			return
+		}
+	}
+	if raw == "" {
+		raw = p.guiltyRaw
+	}
+	setAltTitles(r, raw)
 }
 
 // framed reports whether a lockdep report keeps its layout: the header, the
@@ -162,8 +187,6 @@ func hasFrames(p *parsed) bool {
 	return false
 }
 
-var synchronizeRe = lazyRE(`^_*synchronize_(?:rcu|srcu|sched)`)
-
 var tsInTitle = lazyRE(`\[ *[0-9]+\.[0-9]+\]`)
 
 func hasLine(lines []string, sub string) bool {
@@ -185,6 +208,13 @@ func guilty(f *format, p *parsed) string {
 	}
 	first := func(frames []Frame) string {
 		for _, fr := range frames {
+			if isFaultInjectionFrame(fr.Function) {
+				// An injected failure's stack dump ran into this one:
+				// what follows is not this report's (syzkaller's
+				// corruptedLines).
+				p.faultStop = true
+				return ""
+			}
 			if fr.Reliable && !skip(fr.Function) {
 				return fr.Function
 			}
@@ -218,6 +248,18 @@ func guilty(f *format, p *parsed) string {
 			return p.lockAt
 		}
 		return ""
+	}
+	if f.rule != nil && len(p.lines) > 1 {
+		fn, ok, foreign := extractGuilty(p, p.lines, f.rule, skip)
+		if fn != "" || p.callTrace && !foreign {
+			if !ok {
+				p.partsFailed = true
+			}
+			return fn
+		}
+		// Not laid out as syzkaller's parts expect (s390's PSW line,
+		// a 2.6 "EIP is at", a trace without a "Call Trace:"
+		// keyword): read by the format's mode.
 	}
 	if f.flags&fHeaderFn != 0 && p.headerFn != "" {
 		// The function the header names, skipped or not, rather than
@@ -268,62 +310,98 @@ func guiltyByMode(f *format, p *parsed, skip func(string) bool, first func([]Fra
 			return ""
 		}, rip, trace)
 	case gmChain:
-		return try(func() string { return first(p.chain0) }, lockAt, backtrace, trace, rip)
+		// The lock being taken, else the one held, as the header's
+		// "at:" lines name them; never a frame of the dependency chain,
+		// which shows where the locks were taken long before.
+		return try(lockAt, func() string {
+			if !skip(p.lockAt2) {
+				return p.lockAt2
+			}
+			return ""
+		}, backtrace, trace, rip)
 	case gmBacktrace:
 		return try(backtrace, trace, rip, lockAt)
+	case gmLastFunction:
+		return p.lastFunction
 	case gmLeak:
 		return first(p.leak)
 	case gmStall:
 		return stallGuilty(p, skip)
 	case gmHung:
-		// A task blocked waiting for a grace period is bucketed under the
-		// grace-period wait, whichever flavour it was.
-		if len(p.stacks) > 0 {
-			for _, fr := range p.stacks[0].frames {
-				if !fr.Reliable {
-					continue
+		return hungGuilty(p)
+	}
+	return ""
+}
+
+// isFaultInjectionFrame tells should_fail and should_failslab, the frames
+// of an injected failure's stack dump.
+func isFaultInjectionFrame(fn string) bool {
+	fn = StripCloneSuffixes(fn)
+	return fn == "should_fail" || fn == "should_failslab"
+}
+
+// hungGuilty names a blocked task's hang as syzkaller's
+// linuxHangTaskFrameExtractor does: by the first anchor frame anywhere in
+// the trace (hangAnchors), else by the first frame that is not waiting
+// (hangSkipWords), the global skip list aside.
+func hungGuilty(p *parsed) string {
+	if len(p.stacks) == 0 {
+		return ""
+	}
+	var frames []string
+	for _, fr := range p.stacks[0].frames {
+		if isFaultInjectionFrame(fr.Function) {
+			p.faultStop = true
+			break
+		}
+		if fn := StripCloneSuffixes(fr.Function); fr.Reliable && !isGeneric(fn) {
+			frames = append(frames, fn)
+		}
+	}
+	for _, fn := range frames {
+		for _, a := range hangAnchors {
+			if strings.Contains(fn, a.frame) {
+				if a.title != "" {
+					p.guiltyRaw = fn
+					return a.title
 				}
-				if matchFn(synchronizeRe, StripCloneSuffixes(fr.Function)) {
-					return "synchronize_rcu"
-				}
-				if !skip(fr.Function) {
-					return fr.Function
-				}
+				return fn
 			}
 		}
-		return ""
+	}
+next:
+	for _, fn := range frames {
+		for _, w := range hangSkipWords {
+			if strings.Contains(fn, w) {
+				continue next
+			}
+		}
+		return fn
 	}
 	return ""
 }
 
 // stallAnchors are dispatchers: in a stall, the function they called is
 // the one that ran too long (a syscall, a softirq or timer handler, a work
-// item, a file or socket operation). The callee names the bug; the
-// dispatcher itself is the same in every stall. Matched anywhere in a name.
-var stallAnchors = lazyRE(`` +
-	// entry from user space
-	`do_syscall_|do_fast_syscall_|sysenter_dispatch|system_call|entry_SYSCALL|int_ret_from_sys_call|` +
-	`el0_svc|invoke_syscall|ret_fast_syscall|syscall_exit_to_user_mode|exit_to_user_mode|exit_to_usermode_loop|` +
-	`task_work_run|` +
-	// interrupts, softirqs, timers, work
-	`netif_receive_skb|net_rx_action|do_softirq|call_timer_fn|_run_timers|run_timer_softirq|hrtimer_run|` +
-	`run_ksoftirqd|smpboot_thread_fn|^kthread$|process_one_work|worker_thread|start_secondary|cpu_startup_entry|` +
-	`ret_from_fork|tasklet_action|rcu_do_batch|rcu_core|` +
-	// file, ioctl and socket operations
-	`vfs_write|vfs_read|mmap_region|netlink_dump|vfs_iter_read|vfs_iter_write|do_iter_read|do_iter_write|call_read_iter|call_write_iter|` +
-	`new_sync_read|new_sync_write|^vfs_ioctl|do_vfs_ioctl|ksys_ioctl|compat_ioctl|sys_ioctl|SyS_ioctl|` +
-	`blkdev_ioctl|do_iter_readv_writev|do_readv_writev|do_sendfile|^sock_sendmsg|^sock_recvmsg|__sock_sendmsg|` +
-	`sock_write_iter|sock_read_iter|sock_do_ioctl|^sock_ioctl|nfnetlink_rcv_msg|rtnetlink_rcv_msg|` +
-	`^__fput|^____fput|do_dentry_open|path_openat|__sys_setsockopt|sock_common_setsockopt|` +
-	// page faults: the mapping's fault handler
-	`^__do_fault$`)
-
-// stallSelf are functions that, when a stall's context runs through them,
-// are themselves what ran too long (cross-CPU calls).
-var stallSelf = lazyRE(`^smp_call_function`)
+// item, a file or socket operation), so the stall is named by the frame
+// before the first of them. They are linuxStallAnchorFrames of
+// google/syzkaller pkg/report/linux.go at
+// 1e72964b0111319984575e60f266d1fa0a98abb5, matched anywhere in a name.
+var stallAnchors = skipList(
+	"process_one_work", "do_syscall_", "do_fast_syscall_", "sysenter_dispatch", "tracesys_phase2", "el0_svc_handler", "invoke_syscall",
+	"ret_fast_syscall", "netif_receive_skb", "do_softirq", "call_timer_fn", "_run_timers", "run_timer_softirq", "hrtimer_run", "run_ksoftirqd",
+	"smpboot_thread_fn", "^kthread$", "start_secondary", "cpu_startup_entry", "ret_from_fork", "vfs_write", "vfs_read", "vfs_iter_read",
+	"vfs_iter_write", "do_iter_read", "do_iter_write", "call_read_iter", "call_write_iter", "new_sync_read", "new_sync_write", "vfs_ioctl",
+	"ksys_ioctl", "compat_ioctl", "compat_sys_ioctl", "blkdev_driver_ioctl", "blkdev_ioctl", "^call_read_iter", "^call_write_iter",
+	"do_iter_readv_writev", "^call_mmap", "mmap_region", "do_mmap", "do_dentry_open", "vfs_open", "^sock_sendmsg", "^sock_recvmsg",
+	"^sock_release", "^__sock_release", "^setsockopt$", "kernel_setsockopt", "sock_common_setsockopt", "^listen$", "kernel_listen",
+	"sk_common_release", "^sock_mmap", "^accept$", "kernel_accept", "^sock_do_ioctl", "^sock_ioctl", "^compat_sock_ioctl",
+	"^nfnetlink_rcv_msg", "^rtnetlink_rcv_msg", "^netlink_dump", "^(sys_)?(socketpair|connect|ioctl)", "__do_fault", "do_page_fault",
+	"^page_fault$", "__fput", "task_work_run", "exit_to_usermode", "smp_call_function", "tasklet_action", "tasklet_hi_action",
+)
 
 // stallGuilty names the code a stall ran in: the callee of the first
-// dispatcher in the interrupted context, else that context's top frame.
+// dispatcher in the interrupted context, or "" when no dispatcher shows.
 func stallGuilty(p *parsed, skip func(string) bool) string {
 	frames := p.stallCtx
 	if p.ripFirst && p.stallStack > 1 {
@@ -339,26 +417,32 @@ func stallGuilty(p *parsed, skip func(string) bool) string {
 			frames = append(frames, p.stacks[0].frames...)
 		}
 	}
-	prev, top := "", ""
+	// The frames left once the skipped ones are taken out, as
+	// linuxStallFrameExtractor sees them.
+	var names []string
 	for _, fr := range frames {
-		if !fr.Reliable {
-			continue
-		}
-		fn := StripCloneSuffixes(fr.Function)
-		if matchFn(stallSelf, fn) {
-			return "smp_call_function"
-		}
-		if prev != "" && matchFn(stallAnchors, fn) {
-			return prev
-		}
-		if !skip(fn) {
-			prev = fn
-			if top == "" {
-				top = fn
-			}
+		if fn := StripCloneSuffixes(fr.Function); fr.Reliable && !skip(fn) {
+			names = append(names, fn)
 		}
 	}
-	return top
+	if len(names) == 0 {
+		return ""
+	}
+	prev := names[0]
+	for _, fn := range names {
+		if matchFn(stallAnchors, fn) {
+			if strings.Contains(fn, "smp_call_function") {
+				// A cross-CPU call is itself what ran too long,
+				// whichever variant.
+				p.guiltyRaw = fn
+				return "smp_call_function"
+			}
+			return prev
+		}
+		prev = fn
+	}
+	// No dispatcher: the stack was cut, or is some other CPU's.
+	return ""
 }
 
 var (
@@ -372,15 +456,31 @@ func panicTitle(header string, r *Report, p *parsed) string {
 	case strings.HasPrefix(msg, "Attempted to kill init!"):
 		return "Attempted to kill init!"
 	case strings.HasPrefix(msg, "Fatal exception"):
+		// Printed after the report that caused it: alone, a report cut
+		// short (syzkaller marks these three corrupted).
+		r.Corrupted = true
 		return "Fatal exception"
+	case strings.HasPrefix(msg, "panic_on_warn set"):
+		r.Corrupted = true
+		return "panic_on_warn set"
+	case strings.HasPrefix(msg, "hung_task: blocked tasks"):
+		r.Corrupted = true
+		return "hung_task: blocked tasks"
 	case strings.HasPrefix(msg, "corrupted stack end detected inside scheduler"):
 		// A stack overflow: named, like a stall, by the entry point
 		// whose work ran too deep.
-		return "corrupted stack end in " + orCorrupted(r, guilty(&format{mode: gmStall}, p))
+		fn := guilty(&format{mode: gmStall, skip: stackEndSkip, rule: traceStallRule}, p)
+		if p.guiltyRaw == "" {
+			p.guiltyRaw = fn
+		}
+		return "corrupted stack end in " + orCorrupted(r, fn)
 	case strings.HasPrefix(msg, "stack-protector: Kernel stack is corrupted in"):
 		fn := strings.TrimSpace(strings.TrimPrefix(msg, "stack-protector: Kernel stack is corrupted in:"))
 		if loc, ok := parseFrame(fn); ok {
 			fn = loc.Function
+		} else if hexRun(fn) == len(fn) {
+			// Only an address: the stack names the function.
+			return "stack is corrupted in " + orCorrupted(r, guilty(&format{mode: gmTrace, skip: stackChkSkip, rule: traceRule}, p))
 		}
 		return "stack is corrupted in " + canonicalFunc(fn)
 	}
@@ -535,6 +635,22 @@ var titleTypes = []struct {
 	{prefix: "inconsistent lock state", typ: "LOCKDEP"},
 	{prefix: "WARNING: refcount bug", typ: "REFCOUNT_WARNING"},
 	{prefix: "WARNING: locking bug", typ: "LOCKDEP"},
+	// Lock debugging's own reports.
+	{prefix: "BUG: held lock freed", typ: "LOCKDEP"},
+	{prefix: "BUG: spinlock", typ: "LOCKDEP"},
+	{prefix: "BUG: rwlock", typ: "LOCKDEP"},
+	{prefix: "BUG: using ", typ: "LOCKDEP"},
+	{prefix: "BUG: bad unlock balance", typ: "LOCKDEP"},
+	{prefix: "BUG: still has locks held", typ: "LOCKDEP"},
+	{prefix: "BUG: lock held when returning", typ: "LOCKDEP"},
+	{prefix: "WARNING: held lock freed", typ: "LOCKDEP"},
+	{prefix: "WARNING: bad unlock balance", typ: "LOCKDEP"},
+	{prefix: "WARNING: lock held when returning", typ: "LOCKDEP"},
+	{prefix: "WARNING: nested lock was not taken", typ: "LOCKDEP"},
+	{prefix: "WARNING: still has locks held", typ: "LOCKDEP"},
+	{prefix: "WARNING: suspicious RCU usage in ", typ: "LOCKDEP"},
+	{prefix: "INFO: suspicious RCU usage", typ: "LOCKDEP"},
+	{prefix: "INFO: trying to register non-static key", typ: "LOCKDEP"},
 	{prefix: "WARNING", typ: "WARNING"},
 	{prefix: "kernel BUG", typ: "BUG"},
 	{prefix: "BUG: bad usercopy", typ: "BUG"},
@@ -543,12 +659,18 @@ var titleTypes = []struct {
 	{prefix: "divide error", typ: "DoS"},
 	{prefix: "stack segment fault", typ: "DoS"},
 	{prefix: "invalid opcode", typ: "DoS"},
+	{prefix: "int3", typ: "DoS"},
 	{prefix: "PANIC: double fault", typ: "DoS"},
 	{prefix: "Internal error", typ: "DoS"},
 	{prefix: "Unhandled fault", typ: "DoS"},
 	{prefix: "Oops", typ: "DoS"},
 	{prefix: "trusty: ", typ: "DoS"},
 	{prefix: "go runtime error", typ: "DoS"},
+	{prefix: "kernel stack overflow", typ: "DoS"},
+	{prefix: "VFS: ", typ: "DoS"},
+	{prefix: "unregister_netdevice: ", typ: "DoS"},
+	{prefix: "unexpected kernel reboot", typ: "REBOOT"},
+	{prefix: "machine check", typ: "MCE"},
 	{prefix: "SYZFAIL", typ: "SYZ_FAILURE"},
 	{prefix: "SYZFATAL", typ: "SYZ_FAILURE"},
 	{prefix: "BUG: ", typ: "BUG"},

@@ -1,0 +1,130 @@
+package oops
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFrameFormats parses reports whose frames or facts come in the forms
+// other tools and older kernels print: decode_stacktrace.sh's decoded
+// lines, hashed "(ptrval)" addresses, the 2.6 kernels' release on the
+// EFLAGS line, arm traces without a keyword. Each log is ours, written
+// after those printk formats.
+func TestFrameFormats(t *testing.T) {
+	cases := []struct {
+		name, log     string
+		title, guilty string
+		release       string
+		minFrames     int
+	}{
+		{
+			name: "decoded RIP and frames",
+			log: `general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 [#1] PREEMPT SMP KASAN
+CPU: 1 PID: 4242 Comm: repro Not tainted 6.5.0 #1
+RIP: 0010:memcpy_orig (arch/x86/lib/memcpy_64.S:71)
+Code: 48 89 f8 48 83 fa 20 72 7e 40 38 fe 7c 35 48 83 ea 20 48 83 ea 20 4c 8b 06 4c 8b 4e 08
+RSP: 0018:ffffc90000003d48 EFLAGS: 00010246
+Call Trace:
+ <TASK>
+ ? die_addr (arch/x86/kernel/dumpstack.c:460)
+ mydrv_rx_copy (drivers/net/mydrv/rx.c:1332 (discriminator 1)) mydrv
+ mydrv_poll (drivers/net/mydrv/main.c:210) mydrv
+ net_rx_action (net/core/dev.c:6565)
+ __do_softirq (kernel/softirq.c:553)
+ </TASK>
+`,
+			title: "general protection fault in mydrv_rx_copy", guilty: "mydrv_rx_copy", release: "6.5.0", minFrames: 4,
+		},
+		{
+			name: "decoded RIP names the guilty function",
+			log: `BUG: kernel NULL pointer dereference, address: 0000000000000008
+#PF: supervisor read access in kernel mode
+Oops: 0000 [#1] PREEMPT SMP NOPTI
+CPU: 0 PID: 77 Comm: kworker/0:2 Not tainted 6.1.0-13-amd64 #1
+RIP: 0010:mydrv_reset (drivers/misc/mydrv.c:88) mydrv
+Call Trace:
+ <TASK>
+ process_one_work (kernel/workqueue.c:2289)
+ worker_thread (kernel/workqueue.c:2436)
+ </TASK>
+`,
+			title: "BUG: unable to handle kernel NULL pointer dereference in mydrv_reset", guilty: "mydrv_reset", release: "6.1.0-13-amd64", minFrames: 2,
+		},
+		{
+			name: "hashed pointers",
+			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
+IP: strlen+0x8/0x20
+*pde = 00000000
+Oops: 0000 [#1] SMP
+CPU: 0 PID: 1 Comm: swapper/0 Not tainted 4.15.0-1-686-pae #1
+EIP: strlen+0x8/0x20
+Call Trace:
+ [<(ptrval)>] foo_probe+0x1c/0x80 [foo]
+ [<(ptrval)>] really_probe+0x1b0/0x2d0
+ [<(ptrval)>] driver_probe_device+0x4b/0x60
+`,
+			title: "BUG: unable to handle kernel NULL pointer dereference in foo_probe", guilty: "foo_probe", release: "4.15.0-1-686-pae", minFrames: 3,
+		},
+		{
+			name: "2.6 release on the EFLAGS line",
+			log: `Unable to handle kernel NULL pointer dereference at virtual address 00000000
+ printing eip:
+f8a1c01b
+*pde = 00000000
+Oops: 0000 [#1]
+SMP
+Modules linked in: foo(U) ext3 jbd
+CPU:    0
+EIP:    0060:[<f8a1c01b>]    Not tainted VLI
+EFLAGS: 00010246   (2.6.9-42.ELsmp)
+EIP is at foo_read+0x1b/0x40 [foo]
+eax: 00000000   ebx: f6a2e000   ecx: 00000000   edx: 00000000
+Process cat (pid: 1234, threadinfo=f6a2e000 task=f7b1c0b0)
+Call Trace:
+ [<c0156789>] vfs_read+0xb6/0x160
+ [<c01567ab>] sys_read+0x3c/0x70
+ [<c02d47cb>] syscall_call+0x7/0xb
+`,
+			title: "BUG: unable to handle kernel NULL pointer dereference in foo_read", guilty: "foo_read", release: "2.6.9-42.ELsmp", minFrames: 3,
+		},
+		{
+			name: "arm trace without a keyword",
+			log: `Unable to handle kernel NULL pointer dereference at virtual address 00000000
+pgd = c0004000
+[00000000] *pgd=00000000
+Internal error: Oops: 5 [#1] SMP ARM
+Modules linked in:
+CPU: 0 PID: 1 Comm: swapper/0 Not tainted 4.4.0 #1
+PC is at memcpy+0x48/0x330
+LR is at foo_xfer+0x30/0x80
+[<c0301a08>] (memcpy) from [<c0455a30>] (foo_xfer+0x30/0x80)
+[<c0455a30>] (foo_xfer) from [<c0455b00>] (foo_probe+0x50/0x100)
+[<c0455b00>] (foo_probe) from [<c0400000>] (platform_drv_probe+0x38/0x80)
+`,
+			title: "BUG: unable to handle kernel NULL pointer dereference in foo_xfer", guilty: "foo_xfer", release: "4.4.0", minFrames: 3,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reps, err := Parse(strings.NewReader(c.log), c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(reps) == 0 {
+				t.Fatal("no report")
+			}
+			r := reps[0]
+			g, rel := "", ""
+			if r.GuiltyFunction != nil {
+				g = *r.GuiltyFunction
+			}
+			if r.Release != nil {
+				rel = *r.Release
+			}
+			if r.Title != c.title || g != c.guilty || rel != c.release || len(r.Frames) < c.minFrames {
+				t.Errorf("got %q guilty %q release %q %d frames; want %q %q %q >= %d",
+					r.Title, g, rel, len(r.Frames), c.title, c.guilty, c.release, c.minFrames)
+			}
+		})
+	}
+}
