@@ -503,7 +503,7 @@ func hostileRefOf(t *testing.T, path string, skbSym string, pid int) *hostileRef
 // they read).
 const (
 	hostileTimeout = 20 * time.Second
-	hostileSlow    = 5 * time.Second
+	hostileSlow    = 15 * time.Second
 )
 
 // TestHostileDump: a dump whose BTF, ORC, kallsyms, module list, task
