@@ -42,6 +42,11 @@ type Scanner struct {
 	seen    map[string]int // text hash -> index in reports, to merge repeated reports
 	release string         // the document's own release ("Linux version ...")
 	style   styleState
+	// shape is the document's learned line prefix (prefix.go), nil while
+	// it needs none.
+	shape prefixShape
+	watch prefixWatch
+	look  lookAhead
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
@@ -138,6 +143,27 @@ func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 func (s *Scanner) feed(raw []byte) {
 	s.lineno++
 	v := normalize(raw, &s.style)
+	if s.look.active {
+		s.lookAhead(v)
+		return
+	}
+	if v.kernel && s.shape == nil && s.cur == nil && !s.watch.clean {
+		s.watchLine(v)
+	}
+	s.after(v)
+}
+
+// after reads a normalized line: it strips the document's learned prefix
+// and takes the line into the open report, or into a new one.
+func (s *Scanner) after(v lineView) {
+	shaped := false
+	if s.shape != nil && v.kernel {
+		v, shaped = applyShape(s.shape, v)
+	}
+	if s.cur != nil && !shaped && v.kernel && (s.shape != nil || !s.watch.clean) {
+		// A document seen without a prefix is not looked at again.
+		v = s.learn(v)
+	}
 	if s.OnLine != nil {
 		s.OnLine(s.lineno, v.text)
 	}
@@ -150,6 +176,10 @@ func (s *Scanner) feed(raw []byte) {
 		return
 	}
 	s.line(text, v.ctx, v.time)
+	if s.look.want {
+		s.look.want = false
+		s.startLook(v)
+	}
 }
 
 func (s *Scanner) line(b, ctxb, stamp []byte) {
@@ -206,6 +236,12 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if f != nil && f.flags&fHeadless != 0 && s.cur == nil && s.last != nil && n-s.lastEnd <= 10 {
 		// Newer kernels print the registers again after "---[ end trace":
 		// the same crash, not one whose header was lost.
+		return
+	}
+	if f != nil && s.cur == nil && s.shape == nil && !s.watch.clean && !s.look.replaying {
+		// The document's prefix is not known yet: the lines after this
+		// header are read first, for one that teaches it (prefix.go).
+		s.look.want = true
 		return
 	}
 	if f != nil {
@@ -361,6 +397,7 @@ func (s *Scanner) dropReport(key string) {
 // Finish ends the document: it closes the open report and gives every
 // report the facts the document states elsewhere.
 func (s *Scanner) Finish() []*Report {
+	s.resolveLook()
 	s.finishCur()
 	for _, r := range s.reports {
 		if r.Release == nil && s.release != "" {

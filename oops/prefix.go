@@ -1,0 +1,446 @@
+package oops
+
+import "bytes"
+
+// Prefix learning. The recognisers of line.go know the prefix styles that
+// were listed; a paste in a style nobody listed (a locale's month names, a
+// quote marker, a CI clock column, a line-number column, a mailer's wall(1)
+// fragment) would keep its prefix on every line, and no frame or register
+// line would be read. The learner finds such a document's prefix on the
+// lines that are unmistakably kernel output (a "Call Trace:", a "RIP:" or
+// register line, a "[<...>]" frame, "Modules linked in:", the task line,
+// "---[ end trace"), and from then on strips whatever has the same SHAPE on
+// every line: the same runs of digits, of letters and the same punctuation,
+// not the same text, since clocks change from line to line. It runs only on
+// lines inside a report (the scanner's slow path), and the stripping costs
+// nothing in a document that needs none.
+
+// shapeElem is one element of a prefix's shape.
+type shapeElem struct {
+	kind byte   // 'd' a run of digits, 'a' a run of letters, ' ' a run of spaces, 'p' a byte, 'w' a word
+	lit  []byte // the byte ('p') or the word ('w')
+}
+
+// prefixShape is a learned prefix: nil when the document needs none.
+type prefixShape []shapeElem
+
+// maxShapeBytes bounds the prefix that is learned: a longer one is prose.
+const maxShapeBytes = 96
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
+
+// shapeOf returns the shape of prefix p. A syslog tag "kernel" stays a
+// word, so that the lines other programs logged keep their prefix.
+func shapeOf(p []byte) prefixShape {
+	var s prefixShape
+	for i := 0; i < len(p); {
+		c := p[i]
+		j := i + 1
+		switch {
+		case isDigit(c):
+			for j < len(p) && isDigit(p[j]) {
+				j++
+			}
+			s = append(s, shapeElem{kind: 'd'})
+		case isLetter(c):
+			for j < len(p) && isLetter(p[j]) {
+				j++
+			}
+			if string(p[i:j]) == "kernel" {
+				s = append(s, shapeElem{kind: 'w', lit: []byte("kernel")})
+			} else {
+				s = append(s, shapeElem{kind: 'a'})
+			}
+		case c == ' ' || c == '\t':
+			for j < len(p) && (p[j] == ' ' || p[j] == '\t') {
+				j++
+			}
+			s = append(s, shapeElem{kind: ' '})
+		default:
+			s = append(s, shapeElem{kind: 'p', lit: []byte{c}})
+		}
+		i = j
+	}
+	return s
+}
+
+// match returns the length of b's prefix that has shape s.
+func (s prefixShape) match(b []byte) (int, bool) {
+	i := 0
+	for k, e := range s {
+		switch e.kind {
+		case 'd':
+			j := i
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			if j == i {
+				return 0, false
+			}
+			i = j
+		case 'a':
+			j := i
+			for j < len(b) && isLetter(b[j]) {
+				j++
+			}
+			if j == i {
+				return 0, false
+			}
+			i = j
+		case 'w':
+			if !bytes.HasPrefix(b[i:], e.lit) || i+len(e.lit) < len(b) && isLetter(b[i+len(e.lit)]) {
+				return 0, false
+			}
+			i += len(e.lit)
+		case ' ':
+			j := i
+			for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+				j++
+			}
+			// Padding inside brackets and before a number may shrink to
+			// nothing ("[ 12.5]", "[123.5]"); a separator may not.
+			padding := k > 0 && s[k-1].kind == 'p' && (s[k-1].lit[0] == '[' || s[k-1].lit[0] == '(') ||
+				k+1 < len(s) && s[k+1].kind == 'd'
+			if j == i && !padding {
+				return 0, false
+			}
+			i = j
+		default:
+			if i >= len(b) || b[i] != e.lit[0] {
+				return 0, false
+			}
+			i++
+		}
+	}
+	return i, true
+}
+
+// anchorAt returns where the first unmistakable kernel output in t starts,
+// or -1: the lines a prefix is learned from.
+func anchorAt(t []byte) int {
+	best := -1
+	take := func(i int) {
+		if i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if i := bytes.Index(t, []byte("Call Trace:")); i >= 0 && len(bytes.TrimSpace(t[i+len("Call Trace:"):])) == 0 {
+		take(i)
+	}
+	if i := bytes.Index(t, []byte("RIP: ")); i >= 0 {
+		r := t[i+5:]
+		if hasPrefix(r, "[<") || len(r) > 5 && isHexWord(r[:4]) && r[4] == ':' {
+			take(i)
+		}
+	}
+	if i := bytes.Index(t, []byte("[<")); i >= 0 {
+		j := i + 2
+		for j < len(t) && isHex(t[j]) {
+			j++
+		}
+		// "IP: [<...>]", "PC is at [<...>]": the frame is not where the
+		// kernel's line starts.
+		if j-i >= 10 && hasPrefix(t[j:], ">]") && !bytes.HasSuffix(t[:i], []byte("IP: ")) && !bytes.HasSuffix(t[:i], []byte(" at ")) &&
+			!bytes.HasSuffix(t[:i], []byte("PC: ")) && !bytes.HasSuffix(t[:i], []byte("LR: ")) && !bytes.HasSuffix(t[:i], []byte(": ")) {
+			take(i)
+		}
+	}
+	if i := bytes.Index(t, []byte("RAX: ")); i >= 0 && i+5 < len(t) && isHex(t[i+5]) {
+		take(i)
+	}
+	if i := bytes.Index(t, []byte("---[ end trace")); i >= 0 {
+		take(i)
+	}
+	if i := bytes.Index(t, []byte("Modules linked in:")); i >= 0 {
+		take(i)
+	}
+	if i := bytes.Index(t, []byte("CPU: ")); i >= 0 {
+		j := i + 5
+		d := j
+		for j < len(t) && isDigit(t[j]) {
+			j++
+		}
+		// "WARNING: CPU: 0 PID: 1 at ..." is a header; the task line
+		// names the command.
+		if j > d && (hasPrefix(t[j:], " PID: ") || hasPrefix(t[j:], " UID: ")) && bytes.Contains(t[j:], []byte(" Comm: ")) {
+			take(i)
+		}
+	}
+	return best
+}
+
+func isHexWord(b []byte) bool {
+	for _, c := range b {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// learnPrefix finds the prefix of t, a line whose kernel output starts at
+// anchor a: the shortest head that, cut at a word or field boundary, leaves
+// a line that line.go's recognisers read as the anchor's. ok is false when
+// no cut does, or the head is too long to be a prefix.
+func learnPrefix(t []byte, a int) (prefixShape, bool) {
+	if a <= 0 || a > maxShapeBytes {
+		return nil, false
+	}
+	for p := 1; p <= a; p++ {
+		prev := t[p-1]
+		if isLetter(prev) && p < len(t) && isLetter(t[p]) || isDigit(prev) && p < len(t) && isDigit(t[p]) {
+			continue // inside a word or a number
+		}
+		v := normalize(t[p:], nil)
+		if !v.kernel {
+			continue
+		}
+		if anchorAt(v.text) == len(v.text)-len(trimLeftSpace(v.text)) {
+			s := shapeOf(t[:p])
+			if n, ok := s.match(t); ok && n == p {
+				return s, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// applyShape strips a learned prefix from a normalized line, and what the
+// recognisers find after it. ok is false when the line does not have the
+// prefix (a wrapped line's rest, another program's line).
+func applyShape(s prefixShape, v lineView) (lineView, bool) {
+	n, ok := s.match(v.text)
+	if !ok {
+		return v, false
+	}
+	w := normalize(v.text[n:], nil)
+	w.stamped = true
+	if w.time == nil {
+		w.time = v.time
+	}
+	if w.ctx == nil {
+		w.ctx = v.ctx
+	}
+	return w, true
+}
+
+// learn looks for a prefix on a line of the open report that the current
+// shape did not strip. A prefix is taken when the report's header line has
+// it too; the lines of the report read so far are stripped again and the
+// report's bounds recomputed, and v comes back stripped.
+func (s *Scanner) learn(v lineView) lineView {
+	a := anchorAt(v.text)
+	if a == len(v.text)-len(trimLeftSpace(v.text)) && s.shape == nil {
+		s.watch.clean = true
+	}
+	if a <= 0 {
+		return v
+	}
+	shape, ok := learnPrefix(v.text, a)
+	if !ok {
+		return v
+	}
+	c := s.cur
+	if _, ok := shape.match([]byte(c.lines[0])); !ok {
+		return v
+	}
+	s.shape = shape
+	for i, l := range c.lines {
+		if w, ok := applyShape(shape, lineView{text: []byte(l), kernel: true}); ok && w.kernel {
+			c.lines[i] = string(w.text)
+		}
+	}
+	c.header = trimSpace(c.lines[0])
+	if f := detect(c.header, []byte(c.header)); f != nil {
+		c.f = f
+	}
+	c.end, c.lastTrace, c.lastFrame, c.hasRIP = c.start, c.start, 0, false
+	for i, l := range c.lines[1:] {
+		n, t := c.lineNos[i+1], trimSpace(l)
+		if hasPrefixS(t, "RIP: ") || hasPrefixS(t, "pc : ") || hasPrefixS(t, "PC is at ") {
+			c.hasRIP = true
+		}
+		if isFrame(t) || isStackMarker(t) {
+			c.lastFrame, c.lastTrace, c.end = n, n, n
+		} else if looksLikeOopsLine(t) {
+			c.lastTrace, c.end = n, n
+		}
+	}
+	w, _ := applyShape(shape, v)
+	return w
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func hasPrefixS(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// prefixWatch learns a prefix outside reports, until the document shows
+// one of its unmistakable lines without a prefix. A report whose header a
+// prefix hides from the header formats is opened only once the prefix is
+// known, so the recent lines that might hold a header wait here.
+type prefixWatch struct {
+	clean    bool        // an anchor line came without a prefix: stop watching
+	cand     prefixShape // a prefix seen on one anchor line, not yet confirmed
+	candLine int
+	pending  [watchKeep]heldLine
+	npending int
+}
+
+// heldLine is a copy of a line that may have to be read again.
+type heldLine struct {
+	lineno          int
+	text, ctx, time []byte
+	kernel, stamped bool
+}
+
+const (
+	watchKeep   = 8  // lines held
+	watchWindow = 40 // how far back a held line is read again
+	confirmGap  = 3  // lines within which a candidate prefix must show again
+)
+
+func (w *prefixWatch) hold(n int, v lineView) {
+	h := heldLine{lineno: n, text: bytes.Clone(v.text), ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time)}
+	if w.npending == watchKeep {
+		copy(w.pending[:], w.pending[1:])
+		w.npending--
+	}
+	w.pending[w.npending] = h
+	w.npending++
+}
+
+// watchLine looks at a line outside any report while the document's
+// prefix is unknown. A candidate prefix is taken once a following line has
+// it too (prose that quotes "Call Trace:" is followed by more prose); then
+// the held lines are read again without it.
+func (s *Scanner) watchLine(v lineView) {
+	w := &s.watch
+	n := s.lineno
+	if w.cand != nil {
+		if _, ok := w.cand.match(v.text); ok {
+			s.shape = w.cand
+			w.cand = nil
+			held := w.pending[:w.npending]
+			w.npending = 0
+			saved := s.lineno
+			for _, h := range held {
+				if h.lineno < n-watchWindow {
+					continue
+				}
+				hv, ok := applyShape(s.shape, lineView{text: h.text, ctx: h.ctx, time: h.time, kernel: true})
+				if !ok || !hv.kernel {
+					continue
+				}
+				s.lineno = h.lineno
+				if s.cur != nil || headerTokens.contains(hv.text) {
+					s.line(hv.text, hv.ctx, hv.time)
+				}
+			}
+			s.lineno = saved
+			return
+		}
+		if n-w.candLine > confirmGap {
+			w.cand = nil
+		}
+	}
+	a := anchorAt(v.text)
+	switch {
+	case a < 0:
+		if headerTokens.contains(v.text) {
+			w.hold(n, v)
+		}
+	case a == len(v.text)-len(trimLeftSpace(v.text)):
+		w.clean = true
+		w.npending = 0
+	default:
+		if shape, ok := learnPrefix(v.text, a); ok {
+			w.cand, w.candLine = shape, n
+			w.hold(n, v)
+		}
+	}
+}
+
+// lookAhead holds the lines after a report's header while the document's
+// prefix is unknown, up to lookLines of them: the first unmistakable line
+// among them tells whether the header and its followers carry a prefix.
+// Then they are read, stripped of it if any. The header's own line cannot
+// tell: prose may precede a header ("see: WARNING: ..."), and a prefix
+// hides where the header starts.
+type lookAhead struct {
+	active    bool
+	want      bool // the header just read asked for a look-ahead
+	replaying bool
+	held      []heldLine
+}
+
+const (
+	lookLines   = 24
+	maxHeldLine = 4 << 10 // bytes of a held line: a longer one is no prefix's business
+)
+
+func holdLine(n int, v lineView) heldLine {
+	t := v.text
+	if len(t) > maxHeldLine {
+		t = t[:maxHeldLine]
+	}
+	return heldLine{lineno: n, text: bytes.Clone(t), ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
+}
+
+func (s *Scanner) startLook(v lineView) {
+	s.look.active = true
+	s.look.held = append(s.look.held[:0], holdLine(s.lineno, v))
+}
+
+// lookAhead takes one line while a look-ahead is open.
+func (s *Scanner) lookAhead(v lineView) {
+	l := &s.look
+	l.held = append(l.held, holdLine(s.lineno, v))
+	if v.kernel {
+		a := anchorAt(v.text)
+		switch {
+		case a < 0:
+		case a == len(v.text)-len(trimLeftSpace(v.text)):
+			s.watch.clean = true
+			s.resolveLook()
+			return
+		default:
+			if shape, ok := learnPrefix(v.text, a); ok {
+				if _, ok := shape.match(l.held[0].text); ok {
+					s.shape = shape
+					s.resolveLook()
+					return
+				}
+			}
+		}
+	}
+	if len(l.held) >= lookLines {
+		s.resolveLook()
+	}
+}
+
+// resolveLook reads the held lines, with the prefix learned if any.
+func (s *Scanner) resolveLook() {
+	l := &s.look
+	if !l.active {
+		return
+	}
+	l.active = false
+	held := l.held
+	l.held = nil
+	saved := s.lineno
+	l.replaying = true
+	for _, h := range held {
+		s.lineno = h.lineno
+		s.after(lineView{text: h.text, ctx: h.ctx, time: h.time, kernel: h.kernel, stamped: h.stamped})
+	}
+	l.replaying = false
+	s.lineno = saved
+}
