@@ -45,6 +45,9 @@ type styleState struct {
 	stamped   int  // timestamped lines seen
 	hostTags  bool // a "[ts] host kernel: " line was seen
 	hostGiven bool // stopped looking for them
+	// kernelTags is set once a syslog header named the kernel as its tag:
+	// from then on, other tags are other programs.
+	kernelTags bool
 }
 
 // hostTagProbe is how many timestamped lines are checked for journalctl's
@@ -73,7 +76,7 @@ func normalize(raw []byte, st *styleState) lineView {
 	// A journal or syslog header: DATE HOST TAG: message. It starts with a
 	// month name or a year.
 	if len(b) > 0 && b[0] != '[' && b[0] != '<' {
-		b, ln = syslogPrefix(b, ln)
+		b, ln = syslogPrefix(b, ln, st)
 		if !ln.kernel {
 			return ln
 		}
@@ -296,6 +299,16 @@ var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
 // rsyslog and journalctl short-iso ("2026-11-26T03:12:44.123+00:00 host
 // kernel: "). It returns the message and the tag ("kernel", "sshd[12]").
 func syslogHeader(b []byte) ([]byte, []byte, bool) {
+	i := syslogDateLen(b)
+	if i == 0 {
+		return b, nil, false
+	}
+	return hostTag(b[i:])
+}
+
+// syslogDateLen is the length of a syslog or journal date at the start of
+// b, with the space after it; 0 when there is none.
+func syslogDateLen(b []byte) int {
 	var i int
 	switch {
 	case len(b) >= 16 && isMonth(b) && b[3] == ' ':
@@ -308,18 +321,18 @@ func syslogHeader(b []byte) ([]byte, []byte, bool) {
 			i++
 		}
 		if i >= len(b) || b[i] != ' ' {
-			return b, nil, false
+			return 0
 		}
 		i++
 		j, ok := clock(b, i)
 		if !ok {
-			return b, nil, false
+			return 0
 		}
 		i = j
 	case len(b) >= 20 && isDigit(b[0]) && isDigit(b[3]) && b[4] == '-' && b[7] == '-' && b[10] == 'T':
 		j, ok := clock(b, 11)
 		if !ok {
-			return b, nil, false
+			return 0
 		}
 		i = j
 		// zone: Z, +00:00, +0000
@@ -332,12 +345,12 @@ func syslogHeader(b []byte) ([]byte, []byte, bool) {
 			}
 		}
 	default:
-		return b, nil, false
+		return 0
 	}
 	if i >= len(b) || b[i] != ' ' {
-		return b, nil, false
+		return 0
 	}
-	return hostTag(b[i+1:])
+	return i + 1
 }
 
 // clock matches HH:MM:SS with an optional fraction starting at b[i].
@@ -357,13 +370,32 @@ func clock(b []byte, i int) (int, bool) {
 
 // syslogPrefix strips a syslog or journal header; a line it attributes to
 // another program comes back with kernel false and its message as text.
-func syslogPrefix(b []byte, ln lineView) ([]byte, lineView) {
+//
+// A document whose lines never carried a kernel tag is one of bare
+// stamps ("2026-12-04T03:12:44.123Z BUG: ..."): what looked like a host
+// and a tag is the kernel's message, and only the date goes.
+func syslogPrefix(b []byte, ln lineView, st *styleState) ([]byte, lineView) {
 	rest, tag, ok := syslogHeader(b)
 	if !ok {
+		if st != nil && !st.kernelTags {
+			if d := syslogDateLen(b); d > 0 {
+				ln.stamped = true
+				return b[d:], ln
+			}
+		}
 		return b, ln
 	}
 	ln.stamped = true
-	if !isKernelTag(tag) {
+	kernel := isKernelTag(tag)
+	if st != nil && kernel {
+		st.kernelTags = true
+	}
+	if !kernel && st != nil && !st.kernelTags {
+		if d := syslogDateLen(b); d > 0 {
+			return b[d:], ln
+		}
+	}
+	if !kernel {
 		ln.kernel = false
 		ln.text = rest
 	}

@@ -149,8 +149,12 @@ func randomStyle(r *rand.Rand, i int) renderStyle {
 	locale := [][]string{enMonths, frMonths, deMonths, ruMonths}[r.Intn(4)]
 	clocks := []func(time.Time, float64) string{
 		func(time.Time, float64) string { return "" },
-		func(w time.Time, _ float64) string { return fmt.Sprintf("%s %2d %s", monthIn(locale, w), w.Day(), w.Format("15:04:05")) },
-		func(w time.Time, _ float64) string { return fmt.Sprintf("%s %02d %s", monthIn(locale, w), w.Day(), w.Format("15:04:05.000000")) },
+		func(w time.Time, _ float64) string {
+			return fmt.Sprintf("%s %2d %s", monthIn(locale, w), w.Day(), w.Format("15:04:05"))
+		},
+		func(w time.Time, _ float64) string {
+			return fmt.Sprintf("%s %02d %s", monthIn(locale, w), w.Day(), w.Format("15:04:05.000000"))
+		},
 		func(w time.Time, _ float64) string { return w.Format("2006-01-02T15:04:05.000Z") },
 		func(w time.Time, _ float64) string { return w.Format("2006-01-02 15:04:05,000") },
 		func(w time.Time, _ float64) string { return w.Format("2006-01-02T15:04:05-07:00") },
