@@ -133,6 +133,13 @@ func anchorAt(t []byte) int {
 			take(i)
 		}
 	}
+	if i := bytes.Index(t, []byte("IP: [<")); i >= 0 {
+		// "RIP: [<...>]", "EIP: [<...>]", "IP: [<...>]" of older kernels.
+		for i > 0 && t[i-1] >= 'A' && t[i-1] <= 'Z' {
+			i--
+		}
+		take(i)
+	}
 	if i := bytes.Index(t, []byte("[<")); i >= 0 {
 		j := i + 2
 		for j < len(t) && isHex(t[j]) {
@@ -148,8 +155,15 @@ func anchorAt(t []byte) int {
 	if i := bytes.Index(t, []byte("RAX: ")); i >= 0 && i+5 < len(t) && isHex(t[i+5]) {
 		take(i)
 	}
-	if i := bytes.Index(t, []byte("---[ end trace")); i >= 0 {
-		take(i)
+	for _, a := range wholeAnchors {
+		if i := bytes.Index(t, []byte(a)); i >= 0 && len(bytes.TrimSpace(t[i+len(a):])) == 0 {
+			take(i)
+		}
+	}
+	for _, a := range leadAnchors {
+		if i := bytes.Index(t, []byte(a)); i >= 0 {
+			take(i)
+		}
 	}
 	if i := bytes.Index(t, []byte("Modules linked in:")); i >= 0 {
 		take(i)
@@ -167,6 +181,17 @@ func anchorAt(t []byte) int {
 		}
 	}
 	return best
+}
+
+// wholeAnchors are kernel lines that are whole lines: nothing follows.
+var wholeAnchors = []string{
+	"stack backtrace:", "other info that might help us debug this:", "------------[ cut here ]------------",
+	"==================================================================",
+}
+
+// leadAnchors are the starts of kernel lines no prose or program writes.
+var leadAnchors = []string{
+	"---[ end trace", "Hardware name: ", "irq event stamp: ",
 }
 
 func isHexWord(b []byte) bool {
@@ -241,7 +266,14 @@ func (s *Scanner) learn(v lineView) lineView {
 		return v
 	}
 	c := s.cur
-	if _, ok := shape.match([]byte(c.lines[0])); !ok {
+	seen := false
+	for _, l := range c.lines {
+		if _, ok := shape.match([]byte(l)); ok {
+			seen = true
+			break
+		}
+	}
+	if !seen {
 		return v
 	}
 	s.shape = shape
@@ -382,7 +414,7 @@ type lookAhead struct {
 }
 
 const (
-	lookLines   = 24
+	lookLines   = 256
 	maxHeldLine = 4 << 10 // bytes of a held line: a longer one is no prefix's business
 )
 
@@ -412,11 +444,15 @@ func (s *Scanner) lookAhead(v lineView) {
 			s.resolveLook()
 			return
 		default:
+			// Another held line must have the prefix too: prose that
+			// quotes a kernel line is not followed by the same prose.
 			if shape, ok := learnPrefix(v.text, a); ok {
-				if _, ok := shape.match(l.held[0].text); ok {
-					s.shape = shape
-					s.resolveLook()
-					return
+				for _, h := range l.held[:len(l.held)-1] {
+					if _, ok := shape.match(h.text); ok {
+						s.shape = shape
+						s.resolveLook()
+						return
+					}
 				}
 			}
 		}
