@@ -462,6 +462,64 @@ func (s *Scanner) lookAhead(v lineView) {
 	}
 }
 
+// stampedPrefix is the fallback when no unmistakable line came: a report
+// of a few lines. The prefix is then what precedes a stamp line.go knows
+// (a kernel timestamp, a loglevel) on the header, if another held line
+// has it too.
+func stampedPrefix(held []heldLine) (prefixShape, bool) {
+	if len(held) < 2 {
+		return nil, false
+	}
+	t := held[0].text
+	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
+		if t[p] != '[' && t[p] != '<' || t[p-1] != ' ' && t[p-1] != ':' && t[p-1] != '>' {
+			continue
+		}
+		if v := normalize(t[p:], nil); !v.stamped {
+			continue
+		}
+		shape := shapeOf(t[:p])
+		for _, h := range held[1:] {
+			if n, ok := shape.match(h.text); ok && n < len(h.text) && (h.text[n] == '[' || h.text[n] == '<') {
+				return shape, true
+			}
+		}
+		return nil, false
+	}
+	return taggedPrefix(held)
+}
+
+// taggedPrefix is the fallback for a syslog form without a kernel stamp:
+// the prefix ends after the tag "kernel" and the punctuation after it
+// ("kernel: ", "kernel - - - "), if another held line has it too.
+func taggedPrefix(held []heldLine) (prefixShape, bool) {
+	t := held[0].text
+	for i := 0; ; {
+		j := bytes.Index(t[i:], []byte("kernel"))
+		if j < 0 || i+j > maxShapeBytes {
+			return nil, false
+		}
+		k := i + j
+		i = k + len("kernel")
+		if k > 0 && isLetter(t[k-1]) || i < len(t) && isLetter(t[i]) {
+			continue
+		}
+		p := i
+		for p < len(t) && (t[p] == ' ' || t[p] == '-' || t[p] == ':') {
+			p++
+		}
+		if p >= len(t) || bytes.IndexAny(t[i:p], ":-") < 0 {
+			continue // "kernel stack ..." is the kernel's own word
+		}
+		shape := shapeOf(t[:p])
+		for _, h := range held[1:] {
+			if _, ok := shape.match(h.text); ok {
+				return shape, true
+			}
+		}
+	}
+}
+
 // resolveLook reads the held lines, with the prefix learned if any.
 func (s *Scanner) resolveLook() {
 	l := &s.look
@@ -470,6 +528,11 @@ func (s *Scanner) resolveLook() {
 	}
 	l.active = false
 	held := l.held
+	if s.shape == nil && !s.watch.clean {
+		if shape, ok := stampedPrefix(held); ok {
+			s.shape = shape
+		}
+	}
 	l.held = nil
 	saved := s.lineno
 	l.replaying = true
