@@ -1,6 +1,9 @@
 package oops
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // Prefix learning. The recognisers of line.go know the prefix styles that
 // were listed; a paste in a style nobody listed (a locale's month names, a
@@ -542,4 +545,67 @@ func (s *Scanner) resolveLook() {
 	}
 	l.replaying = false
 	s.lineno = saved
+}
+
+// Hard wraps. A paste folded at a fixed width continues a long kernel line
+// on the next line without the line's prefix. The width is learned from the
+// document's first bytes: it is the longest line, if several lines have
+// exactly that length and none is longer. A line of that width is then held
+// until the next line tells whether it continues it.
+
+const (
+	wrapProbe    = 64 << 10 // bytes of a document the width is learned from
+	minWrapWidth = 60
+	minWrapLines = 3
+)
+
+// wrapWidth learns the wrap width from the start of a document, or 0.
+func wrapWidth(b []byte) int {
+	// The last line may be cut by the probe's end.
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	} else {
+		return 0
+	}
+	maxLen, count, lines := 0, 0, 0
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		l := b
+		if i >= 0 {
+			l, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		l = bytes.TrimRight(l, "\r")
+		lines++
+		n := len(l)
+		if n >= minWrapWidth {
+			n = utf8.RuneCount(l)
+		}
+		switch {
+		case n > maxLen:
+			maxLen, count = n, 1
+		case n == maxLen:
+			count++
+		}
+	}
+	if maxLen < minWrapWidth || count < minWrapLines || count*50 < lines {
+		return 0
+	}
+	return maxLen
+}
+
+// wrapState is a line of the wrap width held for its continuation.
+type wrapState struct {
+	width  int
+	held   bool
+	lineno int
+	v      lineView
+	buf    []byte
+}
+
+// wrapped reports whether raw is exactly the wrap width long.
+func (w *wrapState) full(raw []byte) bool {
+	raw = bytes.TrimRight(raw, "\r\n")
+	return len(raw) >= w.width && utf8.RuneCount(raw) == w.width
 }

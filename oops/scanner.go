@@ -47,6 +47,7 @@ type Scanner struct {
 	shape prefixShape
 	watch prefixWatch
 	look  lookAhead
+	wrap  wrapState
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
@@ -104,6 +105,10 @@ func (s *Scanner) ScanAll(r io.Reader) ([]*Report, error) {
 // Scan feeds every line of r to the scanner.
 func (s *Scanner) Scan(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
+	if s.lineno == 0 {
+		head, _ := br.Peek(wrapProbe)
+		s.wrap.width = wrapWidth(head)
+	}
 	var long []byte // a line longer than the buffer, kept up to MaxLine
 	cut := false
 	keep := func(chunk []byte) {
@@ -143,6 +148,57 @@ func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 func (s *Scanner) feed(raw []byte) {
 	s.lineno++
 	v := normalize(raw, &s.style)
+	if s.wrap.width > 0 {
+		s.unwrap(raw, v)
+		return
+	}
+	s.take(v)
+}
+
+// unwrap joins the lines of a hard-wrapped document (prefix.go).
+func (s *Scanner) unwrap(raw []byte, v lineView) {
+	w := &s.wrap
+	prefixed := v.stamped
+	if !prefixed && s.shape != nil {
+		_, prefixed = s.shape.match(v.text)
+	}
+	if w.held {
+		if !prefixed && v.kernel && len(trimLeftSpace(v.text)) > 0 {
+			// The rest of the held line.
+			w.buf = append(w.buf, bytes.TrimRight(raw, "\r\n")...)
+			w.v.text = w.buf
+			if w.full(raw) {
+				return
+			}
+			s.flushWrap()
+			return
+		}
+		s.flushWrap()
+	}
+	if prefixed && v.kernel && w.full(raw) {
+		w.held, w.lineno = true, s.lineno
+		w.buf = append(w.buf[:0], v.text...)
+		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
+		return
+	}
+	s.take(v)
+}
+
+// flushWrap reads the held line, joined with its continuations.
+func (s *Scanner) flushWrap() {
+	w := &s.wrap
+	if !w.held {
+		return
+	}
+	w.held = false
+	saved := s.lineno
+	s.lineno = w.lineno
+	s.take(w.v)
+	s.lineno = saved
+}
+
+// take reads a normalized line.
+func (s *Scanner) take(v lineView) {
 	if s.look.active {
 		s.lookAhead(v)
 		return
@@ -397,6 +453,7 @@ func (s *Scanner) dropReport(key string) {
 // Finish ends the document: it closes the open report and gives every
 // report the facts the document states elsewhere.
 func (s *Scanner) Finish() []*Report {
+	s.flushWrap()
 	s.resolveLook()
 	s.finishCur()
 	for _, r := range s.reports {
