@@ -72,6 +72,9 @@ func normalize(raw []byte, st *styleState) lineView {
 	// of trace lines is after the prefix and survives.
 	b = trimLeftSpace(b)
 	b = stripNonASCIILead(b)
+	if len(b) > 2 && b[0] == '<' && (b[1] >= 'a' && b[1] <= 'z' || b[1] == '/') {
+		b = stripHTMLTags(b)
+	}
 
 	// A journal or syslog header: DATE HOST TAG: message. It starts with a
 	// month name or a year.
@@ -474,4 +477,33 @@ func crashWallClock(b []byte) ([]byte, bool) {
 		return b, false
 	}
 	return b[end+1:], true
+}
+
+// stripHTMLTags drops the HTML tags a page wraps a pasted log in ("<pre>",
+// "<details><summary>", "<code>") from the start of a line. Tag names are
+// lowercase: the kernel's own "<IRQ>", "<TASK>" are not.
+func stripHTMLTags(b []byte) []byte {
+	for k := 0; k < 4 && len(b) > 2 && b[0] == '<'; k++ {
+		i := 1
+		if b[i] == '/' {
+			i++
+		}
+		s := i
+		for i < len(b) && (b[i] >= 'a' && b[i] <= 'z' || i > s && isDigit(b[i])) {
+			i++
+		}
+		if i == s || i >= len(b) {
+			return b
+		}
+		if b[i] == ' ' {
+			for i < len(b) && i < 128 && b[i] != '>' && b[i] != '<' {
+				i++
+			}
+		}
+		if i >= len(b) || b[i] != '>' {
+			return b
+		}
+		b = trimLeftSpace(b[i+1:])
+	}
+	return b
 }
