@@ -556,40 +556,50 @@ func (s *Scanner) resolveLook() {
 const (
 	wrapProbe    = 64 << 10 // bytes of a document the width is learned from
 	minWrapWidth = 60
-	minWrapLines = 3
+	minWrapLines = 2
 )
 
-// wrapWidth learns the wrap width from the start of a document, or 0.
+// wrapWidth learns the wrap width from the start of a document, or 0: the
+// longest line's length, when no line is longer and either several lines
+// have it or the line after one does not start as it does (its prefix
+// stayed on the line before).
 func wrapWidth(b []byte) int {
 	// The last line may be cut by the probe's end.
-	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-		b = b[:i]
-	} else {
+	i := bytes.LastIndexByte(b, '\n')
+	if i < 0 {
 		return 0
 	}
-	maxLen, count, lines := 0, 0, 0
+	b = b[:i]
+	maxLen, count, lines, evidence := 0, 0, 0, 0
+	var prev []byte
+	prevMax := false
 	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
 		l := b
-		if i >= 0 {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			l, b = b[:i], b[i+1:]
 		} else {
 			b = nil
 		}
 		l = bytes.TrimRight(l, "\r")
 		lines++
+		if prevMax && len(l) > 0 && len(prev) > 0 && l[0] != prev[0] && l[0] != ' ' {
+			evidence++
+		}
 		n := len(l)
 		if n >= minWrapWidth {
 			n = utf8.RuneCount(l)
 		}
+		prevMax = false
 		switch {
 		case n > maxLen:
-			maxLen, count = n, 1
+			maxLen, count, evidence, prevMax = n, 1, 0, true
 		case n == maxLen:
 			count++
+			prevMax = true
 		}
+		prev = l
 	}
-	if maxLen < minWrapWidth || count < minWrapLines || count*50 < lines {
+	if maxLen < minWrapWidth || count < minWrapLines && evidence == 0 || count*50 < lines {
 		return 0
 	}
 	return maxLen

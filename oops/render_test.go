@@ -162,13 +162,14 @@ func randomStyle(r *rand.Rand, i int) renderStyle {
 		func(w time.Time, _ float64) string { return w.Format("Mon Jan _2 15:04:05 2006") },
 		func(w time.Time, _ float64) string { return w.Format("15:04:05.000") },
 	}
-	clock := clocks[r.Intn(len(clocks))]
+	ci := r.Intn(len(clocks))
+	clock := clocks[ci]
 	host := pick([]string{"", "web-07", "ci-runner-3.example.org", "buildbot42"})
 	tag := pick([]string{"", "kernel:", "kern.warn kernel:", "kern.err kernel:", "kernel[0]:", "kernel - - -", "kernel -"})
 	sep := pick([]string{" ", " ", " | ", "\t", ": "})
 	keepTS := r.Intn(3) > 0
 	wrap := []int{0, 0, 0, 80, 100, 132}[r.Intn(6)]
-	name := fmt.Sprintf("random-%d", i)
+	name := fmt.Sprintf("random-%d[quote=%q clock=%d host=%q tag=%q sep=%q ts=%v wrap=%d]", i, quote, ci, host, tag, sep, keepTS, wrap)
 	return renderStyle{name: name, wrap: wrap, line: func(l tsLine, w time.Time) string {
 		var b strings.Builder
 		b.WriteString(quote)
@@ -286,7 +287,8 @@ func TestRenderings(t *testing.T) {
 			if got := reportKeys(reps); got == want {
 				ok++
 			} else {
-				fails[s.name]++
+				kind, _, _ := strings.Cut(s.name, "[")
+				fails[kind]++
 				misses = append(misses, fmt.Sprintf("%s %s:\n got %q\nwant %q", c.name, s.name, got, want))
 			}
 		}
