@@ -610,6 +610,7 @@ type wrapState struct {
 	width  int
 	held   bool
 	lineno int
+	first  byte // the held line's first byte
 	v      lineView
 	buf    []byte
 }

@@ -158,12 +158,8 @@ func (s *Scanner) feed(raw []byte) {
 // unwrap joins the lines of a hard-wrapped document (prefix.go).
 func (s *Scanner) unwrap(raw []byte, v lineView) {
 	w := &s.wrap
-	prefixed := v.stamped
-	if !prefixed && s.shape != nil {
-		_, prefixed = s.shape.match(v.text)
-	}
 	if w.held {
-		if !prefixed && v.kernel && len(trimLeftSpace(v.text)) > 0 {
+		if s.wrapContinues(raw, v) {
 			// The rest of the held line.
 			w.buf = append(w.buf, bytes.TrimRight(raw, "\r\n")...)
 			w.v.text = w.buf
@@ -175,13 +171,43 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 		}
 		s.flushWrap()
 	}
-	if prefixed && v.kernel && w.full(raw) {
+	// A line is held when it has the document's prefix; an indented line
+	// of a document whose prefix is not known may be the kernel's own
+	// indentation (a hex dump), not a prefix.
+	c := firstByte(raw)
+	prefixed := v.stamped || s.shape == nil && c != ' ' && c != '\t'
+	if !prefixed && s.shape != nil {
+		_, prefixed = s.shape.match(v.text)
+	}
+	if v.kernel && prefixed && w.full(raw) {
 		w.held, w.lineno = true, s.lineno
+		w.first = firstByte(raw)
 		w.buf = append(w.buf[:0], v.text...)
 		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
 		return
 	}
 	s.take(v)
+}
+
+// wrapContinues tells whether a line continues the held full-width line: it
+// lacks the document's prefix (its stamp, its learned shape, or, while the
+// shape is not known, the held line's first byte).
+func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
+	if !v.kernel || v.stamped || len(trimLeftSpace(v.text)) == 0 {
+		return false
+	}
+	if s.shape != nil {
+		_, ok := s.shape.match(v.text)
+		return !ok
+	}
+	return firstByte(raw) != s.wrap.first
+}
+
+func firstByte(raw []byte) byte {
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
 }
 
 // flushWrap reads the held line, joined with its continuations.
