@@ -13,7 +13,12 @@ import (
 // Limits that keep memory bounded per report whatever the input.
 const (
 	maxReportLines = 400  // lines kept per report
-	maxLineBytes   = 512  // bytes kept per line
+	// maxLineBytes is the kernel's own limit on one printk record
+	// (PRINTK_MESSAGE_MAX, LOG_LINE_MAX): a kernel line is kept whole.
+	maxLineBytes = 1024
+	// maxModulesBytes bounds a "Modules linked in:" line joined with its
+	// continuation lines (a list of a few hundred modules).
+	maxModulesBytes = 16 << 10
 	maxReports     = 4096 // reports kept per document
 	// maxDroppedKeys bounds the texts of reports not kept that are
 	// remembered, to count the distinct ones among them.
@@ -401,6 +406,14 @@ func (c *building) add(n int, text string) {
 		c.full = true
 		return
 	}
+	if k := len(c.lines) - 1; k >= 0 && c.lineNos[k] == n-1 && isModuleList(c.lines[k]) && isModuleContinuation(text) {
+		// The kernel prints a long module list over several records.
+		if len(c.lines[k])+len(text) < maxModulesBytes {
+			c.lines[k] += " " + strings.TrimSpace(text)
+		}
+		c.lineNos[k] = n
+		return
+	}
 	if len(text) > maxLineBytes {
 		text = text[:maxLineBytes]
 	}
@@ -618,4 +631,35 @@ func docFacts(t string) (release, hw string, ok bool) {
 		return "", strings.TrimSpace(t[5:]), true
 	}
 	return "", "", false
+}
+
+func isModuleList(l string) bool {
+	return strings.HasPrefix(strings.TrimSpace(l), "Modules linked in:")
+}
+
+// isModuleContinuation tells a line that goes on with a module list: module
+// names with their taint flags ("nvidia(POE)"), and the list's last
+// "[last unloaded: x]".
+func isModuleContinuation(t string) bool {
+	t = strings.TrimSpace(t)
+	last := false
+	if i := strings.Index(t, "[last unloaded:"); i >= 0 && strings.HasSuffix(t, "]") {
+		t, last = t[:i], true
+	}
+	f := strings.Fields(t)
+	if len(f) < 2 && !last {
+		return false
+	}
+	for _, m := range f {
+		if i := strings.IndexByte(m, '('); i > 0 && strings.HasSuffix(m, ")") {
+			m = m[:i]
+		}
+		for j := 0; j < len(m); j++ {
+			c := m[j]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
