@@ -283,6 +283,7 @@ func (s *Scanner) learn(v lineView) lineView {
 	for i, l := range c.lines {
 		if w, ok := applyShape(shape, lineView{text: []byte(l), kernel: true}); ok && w.kernel {
 			c.lines[i] = string(w.text)
+			c.stamped = c.stamped || i == 0
 		}
 	}
 	c.header = trimSpace(c.lines[0])
@@ -376,6 +377,7 @@ func (s *Scanner) watchLine(v lineView) {
 				}
 				s.lineno = h.lineno
 				if s.cur != nil || headerTokens.contains(hv.text) {
+					s.stamped = hv.stamped
 					s.line(hv.text, hv.ctx, hv.time)
 				}
 			}

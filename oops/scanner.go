@@ -52,6 +52,13 @@ type Scanner struct {
 	shape prefixShape
 	watch prefixWatch
 	look  lookAhead
+	// bodiless tells, per report, that it is a header alone: no line of
+	// an oops followed it.
+	bodiless []bool
+	// stamped is the current line's Stamped; unstamped tells, per report,
+	// that its header line carried no stamp or log header.
+	stamped   bool
+	unstamped []bool
 	wrap  wrapState
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
@@ -79,6 +86,7 @@ type Scanner struct {
 
 type building struct {
 	f         *format
+	stamped   bool // the header line carried a stamp or a log header
 	header    string
 	ctx       string
 	time      string // the header line's kernel timestamp, if any
@@ -262,6 +270,7 @@ func (s *Scanner) after(v lineView) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}
+	s.stamped = v.stamped
 	s.line(text, v.ctx, v.time)
 	if s.look.want {
 		s.look.want = false
@@ -299,9 +308,14 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
 		s.faultLine = n
 	}
+	if s.cur != nil && s.cur.prose(s.stamped) && (isPanicLine(trim) || headerTokens.contains(b)) {
+		// A kernel line after an unstamped header alone: the header was
+		// prose about the crash, and the crash starts here.
+		s.finishCur()
+	}
 	if isPanicLine(trim) {
 		target := s.cur
-		if target == nil && s.last != nil && n-s.lastEnd < panicWindow {
+		if target == nil && s.last != nil && n-s.lastEnd < panicWindow && !s.lastIsProse() {
 			s.last.Panicked = true
 			if s.last.PanicMessage == "" {
 				s.last.PanicMessage = panicMessage(trim)
@@ -335,7 +349,7 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		if s.cur != nil {
 			s.finishCur()
 		}
-		s.cur = &building{f: f, header: trim, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
+		s.cur = &building{f: f, header: trim, stamped: s.stamped, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
 		s.cur.add(n, text)
 		return
 	}
@@ -468,6 +482,8 @@ func (s *Scanner) finishCur() {
 	}
 	s.seen[key] = len(s.reports)
 	s.reports = append(s.reports, r)
+	s.bodiless = append(s.bodiless, c.bodiless())
+	s.unstamped = append(s.unstamped, !c.stamped)
 	s.last = r
 	s.lastEnd = c.end
 }
@@ -495,6 +511,7 @@ func (s *Scanner) Finish() []*Report {
 	s.flushWrap()
 	s.resolveLook()
 	s.finishCur()
+	s.dropRestated()
 	for _, r := range s.reports {
 		if r.Release == nil && s.release != "" {
 			rel := s.release
@@ -662,4 +679,85 @@ func isModuleContinuation(t string) bool {
 		}
 	}
 	return true
+}
+
+// dropRestated drops the reports that are a header alone restating a
+// report of the same document: an issue's title or a markdown heading over
+// the pasted log, a sentence quoting "kernel BUG at ...", crash(8)'s `sys`
+// line `PANIC: "..."`. They are prose about the crash, not crashes.
+func (s *Scanner) dropRestated() {
+	if len(s.reports) < 2 {
+		return
+	}
+	keep := s.reports[:0]
+	for i, r := range s.reports {
+		if s.bodiless[i] && s.restated(i, false) || s.bodiless[i] && s.unstamped[i] && s.restated(i, true) {
+			continue
+		}
+		keep = append(keep, r)
+	}
+	for i := len(keep); i < len(s.reports); i++ {
+		s.reports[i] = nil
+	}
+	s.reports = keep
+}
+
+// restated tells whether report i's header restates another report of the
+// document that has a body: its header, its title or its panic message.
+//
+// With stamped, the other report may be a header alone too, if its line
+// carried a stamp: in a stamped log, an unstamped line is not the kernel's.
+func (s *Scanner) restated(i int, stamped bool) bool {
+	h := s.reports[i].Header
+	for j, o := range s.reports {
+		if j == i || !stamped && s.bodiless[j] || stamped && s.unstamped[j] {
+			continue
+		}
+		core := strings.TrimSpace(o.Header)
+		if o.Title == s.reports[i].Title || len(core) >= 12 && strings.Contains(h, core) || len(h) >= 12 && strings.Contains(core, trimProse(h)) {
+			return true
+		}
+		if o.PanicMessage != "" && strings.Contains(h, o.PanicMessage) {
+			return true
+		}
+	}
+	return false
+}
+
+// trimProse strips the marks prose puts around a quoted header: a markdown
+// heading's hashes, quotes and backticks, crash(8)'s `PANIC: "`.
+func trimProse(h string) string {
+	h = strings.TrimSpace(h)
+	h = strings.TrimLeft(h, "#> ")
+	h = strings.TrimPrefix(h, "PANIC: ")
+	return strings.Trim(h, "\"`'* ")
+}
+
+// bodiless tells a report that is its header alone: no frame, no RIP, and
+// no line after the header but blank ones and the rules that open the
+// next report ("=====", "------------[ cut here ]------------").
+func (c *building) bodiless() bool {
+	if c.lastFrame != 0 || c.hasRIP {
+		return false
+	}
+	for _, l := range c.lines[1:] {
+		t := strings.TrimSpace(l)
+		if t != "" && strings.Trim(t, "=-") != "" && t != "------------[ cut here ]------------" {
+			return false
+		}
+	}
+	return true
+}
+
+// prose tells an open report that is a header alone on an unstamped line,
+// when a stamped line comes: a document's prose, not the kernel's.
+func (c *building) prose(stamped bool) bool {
+	return stamped && !c.stamped && c.bodiless()
+}
+
+// lastIsProse tells that the report most recently finished is a header
+// alone on an unstamped line: a panic after it is not its consequence.
+func (s *Scanner) lastIsProse() bool {
+	k := len(s.reports) - 1
+	return s.stamped && k >= 0 && s.reports[k] == s.last && s.bodiless[k] && s.unstamped[k]
 }
