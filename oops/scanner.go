@@ -12,14 +12,14 @@ import (
 
 // Limits that keep memory bounded per report whatever the input.
 const (
-	maxReportLines = 400  // lines kept per report
+	maxReportLines = 400 // lines kept per report
 	// maxLineBytes is the kernel's own limit on one printk record
 	// (PRINTK_MESSAGE_MAX, LOG_LINE_MAX): a kernel line is kept whole.
 	maxLineBytes = 1024
 	// maxModulesBytes bounds a "Modules linked in:" line joined with its
 	// continuation lines (a list of a few hundred modules).
 	maxModulesBytes = 16 << 10
-	maxReports     = 4096 // reports kept per document
+	maxReports      = 4096 // reports kept per document
 	// maxDroppedKeys bounds the texts of reports not kept that are
 	// remembered, to count the distinct ones among them.
 	maxDroppedKeys = 4 * maxReports
@@ -59,7 +59,7 @@ type Scanner struct {
 	// that its header line carried no stamp or log header.
 	stamped   bool
 	unstamped []bool
-	wrap  wrapState
+	wrap      wrapState
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
