@@ -308,9 +308,9 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
 		s.faultLine = n
 	}
-	if s.cur != nil && s.cur.prose(s.stamped) && (isPanicLine(trim) || headerTokens.contains(b)) {
+	if s.cur != nil && s.cur.prose(s.stamped) && trim != "" {
 		// A kernel line after an unstamped header alone: the header was
-		// prose about the crash, and the crash starts here.
+		// prose about the crash, which the kernel's lines do not go on.
 		s.finishCur()
 	}
 	if isPanicLine(trim) {
@@ -740,11 +740,16 @@ func (c *building) bodiless() bool {
 	if c.lastFrame != 0 || c.hasRIP {
 		return false
 	}
+	core := trimProse(c.lines[0])
 	for _, l := range c.lines[1:] {
 		t := strings.TrimSpace(l)
-		if t != "" && strings.Trim(t, "=-") != "" && t != "------------[ cut here ]------------" {
-			return false
+		if t == "" || strings.Trim(t, "=-") == "" || t == "------------[ cut here ]------------" {
+			continue
 		}
+		if len(core) >= 12 && strings.Contains(t, core) {
+			continue // the header restated again ("we hit `...` again")
+		}
+		return false
 	}
 	return true
 }
