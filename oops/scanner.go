@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Limits that keep memory bounded per report whatever the input.
@@ -59,7 +60,9 @@ type Scanner struct {
 	// that its header line carried no stamp or log header.
 	stamped   bool
 	unstamped []bool
-	wrap      wrapState
+	// notice tells, per report, a notice (notice.go).
+	notice []bool
+	wrap   wrapState
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
@@ -100,9 +103,12 @@ type building struct {
 	lastFrame int // last line that was a trace frame
 }
 
+var noticeOnce sync.Once
+
 // NewScanner returns a scanner whose reports name path as their source.
 func NewScanner(path string) *Scanner {
 	loadTables()
+	noticeOnce.Do(func() { noticeFormats = noticeTable() })
 	return &Scanner{path: path, seen: map[string]int{}}
 }
 
@@ -331,6 +337,9 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		}
 	}
 	f := detect(trim, bytes.TrimSpace(b))
+	if f == nil && s.cur == nil {
+		f = detectNotice(trim)
+	}
 	if f != nil && s.cur != nil && s.continues(f, n) {
 		f = nil
 	}
@@ -396,7 +405,11 @@ func (s *Scanner) continues(f *format, n int) bool {
 	if f.flags&fInside != 0 {
 		return true
 	}
-	if f.flags&fCont != 0 && n-c.start < 40 {
+	if f.flags&fCont != 0 && n-c.start < 40 && c.lastFrame == 0 {
+		// "Oops:", "invalid opcode", "kernel BUG at" under a header whose
+		// trace has not come yet are its own lines; after a trace, one of
+		// them is the next crash ("kernel BUG at" right after a "sleeping
+		// function called from invalid context" report).
 		return true
 	}
 	if f.flags&fHeadless != 0 {
@@ -483,6 +496,7 @@ func (s *Scanner) finishCur() {
 	s.seen[key] = len(s.reports)
 	s.reports = append(s.reports, r)
 	s.bodiless = append(s.bodiless, c.bodiless())
+	s.notice = append(s.notice, isNotice(c.f))
 	s.unstamped = append(s.unstamped, !c.stamped)
 	s.last = r
 	s.lastEnd = c.end
@@ -512,6 +526,7 @@ func (s *Scanner) Finish() []*Report {
 	s.resolveLook()
 	s.finishCur()
 	s.dropRestated()
+	s.noticesLast()
 	for _, r := range s.reports {
 		if r.Release == nil && s.release != "" {
 			rel := s.release
@@ -689,17 +704,20 @@ func (s *Scanner) dropRestated() {
 	if len(s.reports) < 2 {
 		return
 	}
-	keep := s.reports[:0]
+	var drop []bool
+	for i := range s.reports {
+		drop = append(drop, s.bodiless[i] && s.restated(i, false) || s.bodiless[i] && s.unstamped[i] && s.restated(i, true))
+	}
+	k := 0
 	for i, r := range s.reports {
-		if s.bodiless[i] && s.restated(i, false) || s.bodiless[i] && s.unstamped[i] && s.restated(i, true) {
+		if drop[i] {
 			continue
 		}
-		keep = append(keep, r)
+		s.reports[k], s.bodiless[k], s.unstamped[k], s.notice[k] = r, s.bodiless[i], s.unstamped[i], s.notice[i]
+		k++
 	}
-	for i := len(keep); i < len(s.reports); i++ {
-		s.reports[i] = nil
-	}
-	s.reports = keep
+	clear(s.reports[k:])
+	s.reports, s.bodiless, s.unstamped, s.notice = s.reports[:k], s.bodiless[:k], s.unstamped[:k], s.notice[:k]
 }
 
 // restated tells whether report i's header restates another report of the
@@ -765,4 +783,21 @@ func (c *building) prose(stamped bool) bool {
 func (s *Scanner) lastIsProse() bool {
 	k := len(s.reports) - 1
 	return s.stamped && k >= 0 && s.reports[k] == s.last && s.bodiless[k] && s.unstamped[k]
+}
+
+// noticesLast moves the notices after the crashes, in document order each.
+func (s *Scanner) noticesLast() {
+	var crashes, notices []*Report
+	for i, r := range s.reports {
+		if i < len(s.notice) && s.notice[i] {
+			notices = append(notices, r)
+		} else {
+			crashes = append(crashes, r)
+		}
+	}
+	if len(notices) == 0 || len(crashes) == 0 {
+		return
+	}
+	s.reports = append(crashes, notices...)
+	s.notice = nil
 }
