@@ -328,6 +328,7 @@ type prefixWatch struct {
 	candLine int
 	pending  [watchKeep]heldLine
 	npending int
+	prev     []byte // the line before, while the prefix is unknown
 }
 
 // heldLine is a copy of a line that may have to be read again.
@@ -389,10 +390,20 @@ func (s *Scanner) watchLine(v lineView) {
 		}
 	}
 	a := anchorAt(v.text)
+	defer func() { w.prev = append(w.prev[:0], v.text...) }()
 	switch {
 	case a < 0:
 		if headerTokens.contains(v.text) {
 			w.hold(n, v)
+			if !v.stamped && len(w.prev) > 0 {
+				// A header the formats may not see behind an unknown
+				// prefix: learned when the line before has the prefix
+				// too, and a kernel stamp or tag ends it.
+				if shape, ok := stampedPrefix([]heldLine{{text: v.text}, {text: w.prev}}); ok {
+					s.shape = shape
+					w.npending = 0
+				}
+			}
 		}
 	case a == len(v.text)-len(trimLeftSpace(v.text)):
 		w.clean = true
