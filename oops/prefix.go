@@ -286,6 +286,14 @@ func (s *Scanner) learn(v lineView) lineView {
 			c.stamped = c.stamped || i == 0
 		}
 	}
+	s.recount(c)
+	w, _ := applyShape(shape, v)
+	return w
+}
+
+// recount reads the header and the bounds of a report again after its
+// lines lost a prefix.
+func (s *Scanner) recount(c *building) {
 	c.header = trimSpace(c.lines[0])
 	if f := detect(c.header, []byte(c.header)); f != nil {
 		c.f = f
@@ -302,8 +310,6 @@ func (s *Scanner) learn(v lineView) lineView {
 			c.lastTrace, c.end = n, n
 		}
 	}
-	w, _ := applyShape(shape, v)
-	return w
 }
 
 func trimSpace(s string) string {
@@ -521,8 +527,8 @@ func taggedPrefix(held []heldLine) (prefixShape, bool) {
 			continue
 		}
 		p := i
-		for p < len(t) && (t[p] == ' ' || t[p] == '-' || t[p] == ':') {
-			p++
+		for p < len(t) && !isLetter(t[p]) && !isDigit(t[p]) && t[p] != '[' && t[p] != '<' && t[p] != '(' && t[p] != '_' {
+			p++ // ": ", " - - - ", ": | "
 		}
 		if p >= len(t) || bytes.IndexAny(t[i:p], ":-") < 0 {
 			continue // "kernel stack ..." is the kernel's own word
@@ -632,4 +638,37 @@ type wrapState struct {
 func (w *wrapState) full(raw []byte) bool {
 	raw = bytes.TrimRight(raw, "\r\n")
 	return len(raw) >= w.width && utf8.RuneCount(raw) == w.width
+}
+
+// learnMore learns the rest of a prefix from a line of the open report
+// that still has one after the learned shape.
+func (s *Scanner) learnMore(v lineView) lineView {
+	a := anchorAt(v.text)
+	if a <= len(v.text)-len(trimLeftSpace(v.text)) {
+		return v
+	}
+	shape, ok := learnPrefix(v.text, a)
+	if !ok {
+		return v
+	}
+	c := s.cur
+	seen := false
+	for _, l := range c.lines {
+		if _, ok := shape.match([]byte(l)); ok {
+			seen = true
+			break
+		}
+	}
+	if !seen {
+		return v
+	}
+	s.shape2 = shape
+	for i, l := range c.lines {
+		if w, ok := applyShape(shape, lineView{text: []byte(l), kernel: true}); ok && w.kernel {
+			c.lines[i] = string(w.text)
+		}
+	}
+	s.recount(c)
+	w, _ := applyShape(shape, v)
+	return w
 }

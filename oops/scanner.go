@@ -51,6 +51,9 @@ type Scanner struct {
 	// shape is the document's learned line prefix (prefix.go), nil while
 	// it needs none.
 	shape prefixShape
+	// shape2 is what a document's lines still carry after shape: a prefix
+	// whose first part was learned where the rest did not show.
+	shape2 prefixShape
 	watch prefixWatch
 	look  lookAhead
 	// bodiless tells, per report, that it is a header alone: no line of
@@ -260,10 +263,18 @@ func (s *Scanner) after(v lineView) {
 	shaped := false
 	if s.shape != nil && v.kernel {
 		v, shaped = applyShape(s.shape, v)
+		if shaped && s.shape2 != nil {
+			if w, ok := applyShape(s.shape2, v); ok {
+				v = w
+			}
+		}
 	}
 	if s.cur != nil && !shaped && v.kernel && (s.shape != nil || !s.watch.clean) {
 		// A document seen without a prefix is not looked at again.
 		v = s.learn(v)
+	} else if shaped && s.cur != nil && s.shape2 == nil {
+		// What was learned may be the prefix's start only.
+		v = s.learnMore(v)
 	}
 	if s.OnLine != nil {
 		s.OnLine(s.lineno, v.text)
