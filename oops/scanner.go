@@ -54,8 +54,8 @@ type Scanner struct {
 	// shape2 is what a document's lines still carry after shape: a prefix
 	// whose first part was learned where the rest did not show.
 	shape2 prefixShape
-	watch prefixWatch
-	look  lookAhead
+	watch  prefixWatch
+	look   lookAhead
 	// bodiless tells, per report, that it is a header alone: no line of
 	// an oops followed it.
 	bodiless []bool
@@ -66,6 +66,9 @@ type Scanner struct {
 	// notice tells, per report, a notice (notice.go).
 	notice []bool
 	wrap   wrapState
+	// skew counts the lines a hard wrap added so far: line numbers in a
+	// report are the log's own lines, and spans go back to the file's.
+	skew int
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
@@ -91,6 +94,7 @@ type Scanner struct {
 }
 
 type building struct {
+	skew      int // the scanner's skew when the report opened
 	f         *format
 	stamped   bool // the header line carried a stamp or a log header
 	header    string
@@ -183,6 +187,7 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 	if w.held {
 		if s.wrapContinues(raw, v) {
 			// The rest of the held line.
+			s.skew++
 			w.buf = append(w.buf, bytes.TrimRight(raw, "\r\n")...)
 			w.v.text = w.buf
 			if w.full(raw) {
@@ -296,7 +301,9 @@ func (s *Scanner) after(v lineView) {
 }
 
 func (s *Scanner) line(b, ctxb, stamp []byte) {
-	n := s.lineno
+	// Distances between lines count the log's lines, not the pieces a
+	// hard wrap cut them in.
+	n := s.lineno - s.skew
 	if s.cur != nil && len(ctxb) > 0 && s.cur.ctx != "" && string(ctxb) != s.cur.ctx {
 		// Another task's output interleaved: not part of this report, but it
 		// may open a report of its own (handled below only if ours ended).
@@ -369,7 +376,7 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		if s.cur != nil {
 			s.finishCur()
 		}
-		s.cur = &building{f: f, header: trim, stamped: s.stamped, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
+		s.cur = &building{f: f, header: trim, stamped: s.stamped, skew: s.skew, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
 		s.cur.add(n, text)
 		return
 	}
@@ -494,7 +501,7 @@ func (s *Scanner) finishCur() {
 		r.Corrupted = true
 		r.CorruptedReason = "fault injection stack intermixed"
 	}
-	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
+	r.Source = Span{Path: s.path, StartLine: c.start + c.skew, EndLine: max(c.end, c.start) + s.skew}
 	r.time = c.time
 	if r.Release == nil && s.release != "" {
 		rel := s.release
