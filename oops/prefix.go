@@ -215,9 +215,8 @@ func learnPrefix(t []byte, a int) (prefixShape, bool) {
 		return nil, false
 	}
 	for p := 1; p <= a; p++ {
-		prev := t[p-1]
-		if isLetter(prev) && p < len(t) && isLetter(t[p]) || isDigit(prev) && p < len(t) && isDigit(t[p]) {
-			continue // inside a word or a number
+		if !bytes.ContainsRune([]byte(" \t:]>|,="), rune(t[p-1])) && (p >= len(t) || t[p] != '[' && t[p] != '<') {
+			continue // a prefix ends at a separator or before a stamp, not inside a word
 		}
 		v := normalize(t[p:], nil)
 		if !v.kernel {
