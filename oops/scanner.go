@@ -65,6 +65,7 @@ type Scanner struct {
 	unstamped []bool
 	// notice tells, per report, a notice (notice.go).
 	notice []bool
+	fmts   []*format // per report, its format
 	wrap   wrapState
 	// skew counts the lines a hard wrap added so far: line numbers in a
 	// report are the log's own lines, and spans go back to the file's.
@@ -515,6 +516,7 @@ func (s *Scanner) finishCur() {
 	s.reports = append(s.reports, r)
 	s.bodiless = append(s.bodiless, c.bodiless())
 	s.notice = append(s.notice, isNotice(c.f))
+	s.fmts = append(s.fmts, c.f)
 	s.unstamped = append(s.unstamped, !c.stamped)
 	s.last = r
 	s.lastEnd = c.end
@@ -731,11 +733,11 @@ func (s *Scanner) dropRestated() {
 		if drop[i] {
 			continue
 		}
-		s.reports[k], s.bodiless[k], s.unstamped[k], s.notice[k] = r, s.bodiless[i], s.unstamped[i], s.notice[i]
+		s.reports[k], s.bodiless[k], s.unstamped[k], s.notice[k], s.fmts[k] = r, s.bodiless[i], s.unstamped[i], s.notice[i], s.fmts[i]
 		k++
 	}
 	clear(s.reports[k:])
-	s.reports, s.bodiless, s.unstamped, s.notice = s.reports[:k], s.bodiless[:k], s.unstamped[:k], s.notice[:k]
+	s.reports, s.bodiless, s.unstamped, s.notice, s.fmts = s.reports[:k], s.bodiless[:k], s.unstamped[:k], s.notice[:k], s.fmts[:k]
 }
 
 // restated tells whether report i's header restates another report of the
@@ -755,6 +757,14 @@ func (s *Scanner) restated(i int, stamped bool) bool {
 		}
 		if o.PanicMessage != "" && strings.Contains(h, o.PanicMessage) {
 			return true
+		}
+		if s.fmts[i] == s.fmts[j] {
+			// The same header, from where its format matches.
+			a, b := headerCore(s.fmts[i], h), headerCore(s.fmts[j], o.Header)
+			n := min(len(a), len(b), 40)
+			if n >= 12 && a[:n] == b[:n] {
+				return true
+			}
 		}
 	}
 	return false
@@ -818,4 +828,15 @@ func (s *Scanner) noticesLast() {
 	}
 	s.reports = append(crashes, notices...)
 	s.notice = nil
+}
+
+// headerCore is a header from where its format's regexp matches.
+func headerCore(f *format, h string) string {
+	if f == nil || f.re == nil {
+		return h
+	}
+	if loc := f.re.FindStringIndex(h); loc != nil {
+		return h[loc[0]:]
+	}
+	return h
 }
