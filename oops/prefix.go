@@ -628,6 +628,7 @@ type wrapState struct {
 	width  int
 	held   bool
 	lineno int
+	skew   int  // the scanner's skew when the line was held
 	first  byte // the held line's first byte
 	v      lineView
 	buf    []byte

@@ -208,7 +208,7 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 		_, prefixed = s.shape.match(v.text)
 	}
 	if v.kernel && prefixed && w.full(raw) {
-		w.held, w.lineno = true, s.lineno
+		w.held, w.lineno, w.skew = true, s.lineno, s.skew
 		w.first = firstByte(raw)
 		w.buf = append(w.buf[:0], v.text...)
 		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
@@ -245,10 +245,12 @@ func (s *Scanner) flushWrap() {
 		return
 	}
 	w.held = false
-	saved := s.lineno
-	s.lineno = w.lineno
+	saved, skew := s.lineno, s.skew
+	// The held line is read with the skew it had: its own continuations
+	// are counted for the lines after it.
+	s.lineno, s.skew = w.lineno, w.skew
 	s.take(w.v)
-	s.lineno = saved
+	s.lineno, s.skew = saved, skew
 }
 
 // take reads a normalized line.
