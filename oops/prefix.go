@@ -529,7 +529,7 @@ func taggedPrefix(held []heldLine) (prefixShape, bool) {
 		for p < len(t) && !isLetter(t[p]) && !isDigit(t[p]) && t[p] != '[' && t[p] != '<' && t[p] != '(' && t[p] != '_' {
 			p++ // ": ", " - - - ", ": | "
 		}
-		if p >= len(t) || bytes.IndexAny(t[i:p], ":-") < 0 {
+		if p >= len(t) || !bytes.ContainsAny(t[i:p], ":-") {
 			continue // "kernel stack ..." is the kernel's own word
 		}
 		shape := shapeOf(t[:p])
