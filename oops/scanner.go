@@ -199,11 +199,9 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 		}
 		s.flushWrap()
 	}
-	// A line is held when it has the document's prefix; an indented line
-	// of a document whose prefix is not known may be the kernel's own
-	// indentation (a hex dump), not a prefix.
-	c := firstByte(raw)
-	prefixed := v.stamped || s.shape == nil && c != ' ' && c != '\t'
+	// A line is held when it has the document's prefix, or while the
+	// prefix is not known.
+	prefixed := v.stamped || s.shape == nil
 	if !prefixed && s.shape != nil {
 		_, prefixed = s.shape.match(v.text)
 	}
@@ -228,7 +226,14 @@ func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
 		_, ok := s.shape.match(v.text)
 		return !ok
 	}
-	return firstByte(raw) != s.wrap.first
+	c := firstByte(raw)
+	if s.wrap.first == ' ' || s.wrap.first == '\t' {
+		// After an indented line, the rest of a cut line starts at the
+		// first column; an indented line is the kernel's own (a hex
+		// dump's lines, a trace's frames).
+		return c != ' ' && c != '\t'
+	}
+	return c != s.wrap.first
 }
 
 func firstByte(raw []byte) byte {
