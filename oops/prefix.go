@@ -400,7 +400,7 @@ func (s *Scanner) watchLine(v lineView) {
 	case a < 0:
 		if headerTokens.contains(v.text) {
 			w.hold(n, v)
-			if !v.stamped && len(w.prev) > 0 {
+			if len(w.prev) > 0 {
 				// A header the formats may not see behind an unknown
 				// prefix: learned when the line before has the prefix
 				// too, and a kernel stamp or tag ends it.
@@ -600,7 +600,7 @@ func wrapWidth(b []byte) int {
 		}
 		l = bytes.TrimRight(l, "\r")
 		lines++
-		if prevMax && len(l) > 0 && len(prev) > 0 && l[0] != prev[0] && l[0] != ' ' {
+		if prevMax && len(l) > 0 && len(prev) > 0 && l[0] != prev[0] && l[0] != ' ' && !isMarkup(l) {
 			evidence++
 		}
 		n := len(l)
@@ -671,4 +671,10 @@ func (s *Scanner) learnMore(v lineView) lineView {
 	s.recount(c)
 	w, _ := applyShape(shape, v)
 	return w
+}
+
+// isMarkup tells a line of the page around a pasted log: a markdown fence,
+// an HTML tag. It never continues a wrapped kernel line.
+func isMarkup(l []byte) bool {
+	return bytes.HasPrefix(l, []byte("```")) || bytes.HasPrefix(l, []byte("~~~")) || len(l) > 1 && l[0] == '<' && (l[1] == '/' || l[1] >= 'a' && l[1] <= 'z')
 }

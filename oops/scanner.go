@@ -219,7 +219,7 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 // lacks the document's prefix (its stamp, its learned shape, or, while the
 // shape is not known, the held line's first byte).
 func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
-	if !v.kernel || v.stamped || len(trimLeftSpace(v.text)) == 0 {
+	if !v.kernel || v.stamped || len(trimLeftSpace(v.text)) == 0 || isMarkup(raw) {
 		return false
 	}
 	if s.shape != nil {
