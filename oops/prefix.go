@@ -370,30 +370,43 @@ func (s *Scanner) watchLine(v lineView) {
 		if _, ok := w.cand.match(v.text); ok {
 			s.shape = w.cand
 			w.cand = nil
-			held := w.pending[:w.npending]
-			w.npending = 0
-			saved := s.lineno
-			for _, h := range held {
-				if h.lineno < n-watchWindow {
-					continue
-				}
-				hv, ok := applyShape(s.shape, lineView{text: h.text, ctx: h.ctx, time: h.time, kernel: true})
-				if !ok || !hv.kernel {
-					continue
-				}
-				s.lineno = h.lineno
-				if s.cur != nil || headerTokens.contains(hv.text) {
-					s.stamped = hv.stamped
-					s.line(hv.text, hv.ctx, hv.time)
-				}
-			}
-			s.lineno = saved
+			s.replayWatch(n)
 			return
 		}
 		if n-w.candLine > confirmGap {
 			w.cand = nil
 		}
 	}
+	s.watchAnchor(v, n)
+}
+
+// replayWatch reads again the held lines before line n, now that the
+// prefix is known.
+func (s *Scanner) replayWatch(n int) {
+	w := &s.watch
+	held := w.pending[:w.npending]
+	w.npending = 0
+	saved := s.lineno
+	for _, h := range held {
+		if h.lineno < n-watchWindow || h.lineno >= n {
+			continue
+		}
+		hv, ok := applyShape(s.shape, lineView{text: h.text, ctx: h.ctx, time: h.time, kernel: true})
+		if !ok || !hv.kernel {
+			continue
+		}
+		s.lineno = h.lineno
+		if s.cur != nil || headerTokens.contains(hv.text) {
+			s.stamped = hv.stamped
+			s.line(hv.text, hv.ctx, hv.time)
+		}
+	}
+	s.lineno = saved
+}
+
+// watchAnchor looks for a prefix on a line outside reports.
+func (s *Scanner) watchAnchor(v lineView, n int) {
+	w := &s.watch
 	a := anchorAt(v.text)
 	defer func() { w.prev = append(w.prev[:0], v.text...) }()
 	switch {
@@ -406,7 +419,7 @@ func (s *Scanner) watchLine(v lineView) {
 				// too, and a kernel stamp or tag ends it.
 				if shape, ok := stampedPrefix([]heldLine{{text: v.text}, {text: w.prev}}); ok {
 					s.shape = shape
-					w.npending = 0
+					s.replayWatch(n)
 				}
 			}
 		}
@@ -555,6 +568,19 @@ func (s *Scanner) resolveLook() {
 		}
 	}
 	l.held = nil
+	if s.shape != nil && len(held) > 0 {
+		// Headers the prefix hid from the formats, just before the one
+		// that opened the look-ahead, are read again first.
+		var before []heldLine
+		for _, h := range s.watch.pending[:s.watch.npending] {
+			if h.lineno < held[0].lineno && h.lineno >= held[0].lineno-watchWindow {
+				h.kernel = true
+				before = append(before, h)
+			}
+		}
+		s.watch.npending = 0
+		held = append(before, held...)
+	}
 	saved := s.lineno
 	l.replaying = true
 	for _, h := range held {
