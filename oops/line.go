@@ -37,6 +37,9 @@ type lineView struct {
 	time    []byte // the kernel timestamp's seconds ("123.456789"), if any
 	kernel  bool
 	stamped bool
+	// cut is set when text was cut from the middle of the line (a login
+	// prompt run into it): what preceded it says nothing of a prefix.
+	cut bool
 }
 
 // styleState remembers what a document's lines have shown, so that prefix
@@ -101,6 +104,7 @@ func normalize(raw []byte, st *styleState) lineView {
 	if len(b) > 0 && b[0] != '[' && b[0] != '<' && !ln.stamped {
 		if i := bytes.Index(b, []byte(" login: ")); i > 0 && i < 64 && len(b) > i+8 && (b[i+8] == '[' || b[i+8] == '<') {
 			b = b[i+8:]
+			ln.cut = true
 		}
 	}
 	// printk loglevel "<4>" or with facility "<12>".

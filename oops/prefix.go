@@ -257,7 +257,7 @@ func applyShape(s prefixShape, v lineView) (lineView, bool) {
 // report's bounds recomputed, and v comes back stripped.
 func (s *Scanner) learn(v lineView) lineView {
 	a := anchorAt(v.text)
-	if a == len(v.text)-len(trimLeftSpace(v.text)) && s.shape == nil {
+	if a == len(v.text)-len(trimLeftSpace(v.text)) && s.shape == nil && !v.cut {
 		s.watch.clean = true
 	}
 	if a <= 0 {
@@ -424,8 +424,10 @@ func (s *Scanner) watchAnchor(v lineView, n int) {
 			}
 		}
 	case a == len(v.text)-len(trimLeftSpace(v.text)):
-		w.clean = true
-		w.npending = 0
+		if !v.cut {
+			w.clean = true
+			w.npending = 0
+		}
 	default:
 		if shape, ok := learnPrefix(v.text, a); ok {
 			w.cand, w.candLine = shape, n
@@ -474,9 +476,11 @@ func (s *Scanner) lookAhead(v lineView) {
 		switch {
 		case a < 0:
 		case a == len(v.text)-len(trimLeftSpace(v.text)):
-			s.watch.clean = true
-			s.resolveLook()
-			return
+			if !v.cut {
+				s.watch.clean = true
+				s.resolveLook()
+				return
+			}
 		default:
 			// Another held line must have the prefix too: prose that
 			// quotes a kernel line is not followed by the same prose.
