@@ -2,6 +2,7 @@ package oops
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -569,6 +570,12 @@ func (s *Scanner) resolveLook() {
 	if s.shape == nil && !s.watch.clean {
 		if shape, ok := stampedPrefix(held); ok {
 			s.shape = shape
+		} else if len(held) == 1 && s.finishing {
+			// A document of one report of one line: its prefix is
+			// what a kernel timestamp ends.
+			if shape, ok := soleStampedPrefix(held[0].text); ok {
+				s.shape = shape
+			}
 		}
 	}
 	l.held = nil
@@ -707,4 +714,24 @@ func (s *Scanner) learnMore(v lineView) lineView {
 // an HTML tag. It never continues a wrapped kernel line.
 func isMarkup(l []byte) bool {
 	return bytes.HasPrefix(l, []byte("```")) || bytes.HasPrefix(l, []byte("~~~")) || len(l) > 1 && l[0] == '<' && (l[1] == '/' || l[1] >= 'a' && l[1] <= 'z')
+}
+
+// soleStampedPrefix is the prefix of a document's only kernel line: what
+// precedes its kernel timestamp.
+func soleStampedPrefix(t []byte) (prefixShape, bool) {
+	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
+		if t[p] != '[' || t[p-1] != ' ' && t[p-1] != ':' {
+			continue
+		}
+		// The header must be after the prefix: "general protection
+		// fault: 0000 [#1] [ 387.8] audit: ..." is two lines run together.
+		if v := normalize(t[p:], nil); len(v.time) > 0 {
+			rest := strings.TrimSpace(string(v.text))
+			if isPanicLine(rest) || detect(rest, []byte(rest)) != nil {
+				return shapeOf(t[:p]), true
+			}
+			return nil, false
+		}
+	}
+	return nil, false
 }

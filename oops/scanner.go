@@ -56,6 +56,8 @@ type Scanner struct {
 	shape2 prefixShape
 	watch  prefixWatch
 	look   lookAhead
+	// finishing is set while Finish reads what is still held.
+	finishing bool
 	// bodiless tells, per report, that it is a header alone: no line of
 	// an oops followed it.
 	bodiless []bool
@@ -550,6 +552,7 @@ func (s *Scanner) dropReport(key string) {
 // report the facts the document states elsewhere.
 func (s *Scanner) Finish() []*Report {
 	s.flushWrap()
+	s.finishing = true
 	s.resolveLook()
 	s.finishCur()
 	s.dropRestated()
