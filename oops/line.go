@@ -37,6 +37,9 @@ type lineView struct {
 	time    []byte // the kernel timestamp's seconds ("123.456789"), if any
 	kernel  bool
 	stamped bool
+	// cut is set when text was cut from the middle of the line (a login
+	// prompt run into it): what preceded it says nothing of a prefix.
+	cut bool
 }
 
 // styleState remembers what a document's lines have shown, so that prefix
@@ -45,6 +48,9 @@ type styleState struct {
 	stamped   int  // timestamped lines seen
 	hostTags  bool // a "[ts] host kernel: " line was seen
 	hostGiven bool // stopped looking for them
+	// kernelTags is set once a syslog header named the kernel as its tag:
+	// from then on, other tags are other programs.
+	kernelTags bool
 }
 
 // hostTagProbe is how many timestamped lines are checked for journalctl's
@@ -69,11 +75,14 @@ func normalize(raw []byte, st *styleState) lineView {
 	// of trace lines is after the prefix and survives.
 	b = trimLeftSpace(b)
 	b = stripNonASCIILead(b)
+	if len(b) > 2 && b[0] == '<' && (b[1] >= 'a' && b[1] <= 'z' || b[1] == '/') {
+		b = stripHTMLTags(b)
+	}
 
 	// A journal or syslog header: DATE HOST TAG: message. It starts with a
 	// month name or a year.
 	if len(b) > 0 && b[0] != '[' && b[0] != '<' {
-		b, ln = syslogPrefix(b, ln)
+		b, ln = syslogPrefix(b, ln, st)
 		if !ln.kernel {
 			return ln
 		}
@@ -95,6 +104,7 @@ func normalize(raw []byte, st *styleState) lineView {
 	if len(b) > 0 && b[0] != '[' && b[0] != '<' && !ln.stamped {
 		if i := bytes.Index(b, []byte(" login: ")); i > 0 && i < 64 && len(b) > i+8 && (b[i+8] == '[' || b[i+8] == '<') {
 			b = b[i+8:]
+			ln.cut = true
 		}
 	}
 	// printk loglevel "<4>" or with facility "<12>".
@@ -296,6 +306,16 @@ var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
 // rsyslog and journalctl short-iso ("2026-11-26T03:12:44.123+00:00 host
 // kernel: "). It returns the message and the tag ("kernel", "sshd[12]").
 func syslogHeader(b []byte) ([]byte, []byte, bool) {
+	i := syslogDateLen(b)
+	if i == 0 {
+		return b, nil, false
+	}
+	return hostTag(b[i:])
+}
+
+// syslogDateLen is the length of a syslog or journal date at the start of
+// b, with the space after it; 0 when there is none.
+func syslogDateLen(b []byte) int {
 	var i int
 	switch {
 	case len(b) >= 16 && isMonth(b) && b[3] == ' ':
@@ -308,18 +328,18 @@ func syslogHeader(b []byte) ([]byte, []byte, bool) {
 			i++
 		}
 		if i >= len(b) || b[i] != ' ' {
-			return b, nil, false
+			return 0
 		}
 		i++
 		j, ok := clock(b, i)
 		if !ok {
-			return b, nil, false
+			return 0
 		}
 		i = j
 	case len(b) >= 20 && isDigit(b[0]) && isDigit(b[3]) && b[4] == '-' && b[7] == '-' && b[10] == 'T':
 		j, ok := clock(b, 11)
 		if !ok {
-			return b, nil, false
+			return 0
 		}
 		i = j
 		// zone: Z, +00:00, +0000
@@ -332,12 +352,12 @@ func syslogHeader(b []byte) ([]byte, []byte, bool) {
 			}
 		}
 	default:
-		return b, nil, false
+		return 0
 	}
 	if i >= len(b) || b[i] != ' ' {
-		return b, nil, false
+		return 0
 	}
-	return hostTag(b[i+1:])
+	return i + 1
 }
 
 // clock matches HH:MM:SS with an optional fraction starting at b[i].
@@ -357,13 +377,32 @@ func clock(b []byte, i int) (int, bool) {
 
 // syslogPrefix strips a syslog or journal header; a line it attributes to
 // another program comes back with kernel false and its message as text.
-func syslogPrefix(b []byte, ln lineView) ([]byte, lineView) {
+//
+// A document whose lines never carried a kernel tag is one of bare
+// stamps ("2026-12-04T03:12:44.123Z BUG: ..."): what looked like a host
+// and a tag is the kernel's message, and only the date goes.
+func syslogPrefix(b []byte, ln lineView, st *styleState) ([]byte, lineView) {
 	rest, tag, ok := syslogHeader(b)
 	if !ok {
+		if st != nil && !st.kernelTags {
+			if d := syslogDateLen(b); d > 0 {
+				ln.stamped = true
+				return b[d:], ln
+			}
+		}
 		return b, ln
 	}
 	ln.stamped = true
-	if !isKernelTag(tag) {
+	kernel := isKernelTag(tag)
+	if st != nil && kernel {
+		st.kernelTags = true
+	}
+	if !kernel && st != nil && !st.kernelTags {
+		if d := syslogDateLen(b); d > 0 {
+			return b[d:], ln
+		}
+	}
+	if !kernel {
 		ln.kernel = false
 		ln.text = rest
 	}
@@ -442,4 +481,33 @@ func crashWallClock(b []byte) ([]byte, bool) {
 		return b, false
 	}
 	return b[end+1:], true
+}
+
+// stripHTMLTags drops the HTML tags a page wraps a pasted log in ("<pre>",
+// "<details><summary>", "<code>") from the start of a line. Tag names are
+// lowercase: the kernel's own "<IRQ>", "<TASK>" are not.
+func stripHTMLTags(b []byte) []byte {
+	for k := 0; k < 4 && len(b) > 2 && b[0] == '<'; k++ {
+		i := 1
+		if b[i] == '/' {
+			i++
+		}
+		s := i
+		for i < len(b) && (b[i] >= 'a' && b[i] <= 'z' || i > s && isDigit(b[i])) {
+			i++
+		}
+		if i == s || i >= len(b) {
+			return b
+		}
+		if b[i] == ' ' {
+			for i < len(b) && i < 128 && b[i] != '>' && b[i] != '<' {
+				i++
+			}
+		}
+		if i >= len(b) || b[i] != '>' {
+			return b
+		}
+		b = trimLeftSpace(b[i+1:])
+	}
+	return b
 }

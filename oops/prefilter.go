@@ -195,5 +195,9 @@ func buildHeaderTokens() *tokenSet {
 	for _, f := range formats {
 		toks = append(toks, f.token)
 	}
+	noticeOnce.Do(func() { noticeFormats = noticeTable() })
+	for _, f := range noticeFormats {
+		toks = append(toks, f.token)
+	}
 	return newTokenSet(append(toks, extraTokens...))
 }

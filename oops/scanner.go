@@ -8,13 +8,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Limits that keep memory bounded per report whatever the input.
 const (
-	maxReportLines = 400  // lines kept per report
-	maxLineBytes   = 512  // bytes kept per line
-	maxReports     = 4096 // reports kept per document
+	maxReportLines = 400 // lines kept per report
+	// maxLineBytes is the kernel's own limit on one printk record
+	// (PRINTK_MESSAGE_MAX, LOG_LINE_MAX): a kernel line is kept whole.
+	maxLineBytes = 1024
+	// maxModulesBytes bounds a "Modules linked in:" line joined with its
+	// continuation lines (a list of a few hundred modules).
+	maxModulesBytes = 16 << 10
+	maxReports      = 4096 // reports kept per document
 	// maxDroppedKeys bounds the texts of reports not kept that are
 	// remembered, to count the distinct ones among them.
 	maxDroppedKeys = 4 * maxReports
@@ -42,6 +48,30 @@ type Scanner struct {
 	seen    map[string]int // text hash -> index in reports, to merge repeated reports
 	release string         // the document's own release ("Linux version ...")
 	style   styleState
+	// shape is the document's learned line prefix (prefix.go), nil while
+	// it needs none.
+	shape prefixShape
+	// shape2 is what a document's lines still carry after shape: a prefix
+	// whose first part was learned where the rest did not show.
+	shape2 prefixShape
+	watch  prefixWatch
+	look   lookAhead
+	// finishing is set while Finish reads what is still held.
+	finishing bool
+	// bodiless tells, per report, that it is a header alone: no line of
+	// an oops followed it.
+	bodiless []bool
+	// stamped is the current line's Stamped; unstamped tells, per report,
+	// that its header line carried no stamp or log header.
+	stamped   bool
+	unstamped []bool
+	// notice tells, per report, a notice (notice.go).
+	notice []bool
+	fmts   []*format // per report, its format
+	wrap   wrapState
+	// skew counts the lines a hard wrap added so far: line numbers in a
+	// report are the log's own lines, and spans go back to the file's.
+	skew int
 	// linuxVersion is set when release came from a "Linux version" line,
 	// which task lines do not override.
 	linuxVersion bool
@@ -67,7 +97,9 @@ type Scanner struct {
 }
 
 type building struct {
+	skew      int // the scanner's skew when the report opened
 	f         *format
+	stamped   bool // the header line carried a stamp or a log header
 	header    string
 	ctx       string
 	time      string // the header line's kernel timestamp, if any
@@ -81,9 +113,12 @@ type building struct {
 	lastFrame int // last line that was a trace frame
 }
 
+var noticeOnce sync.Once
+
 // NewScanner returns a scanner whose reports name path as their source.
 func NewScanner(path string) *Scanner {
 	loadTables()
+	noticeOnce.Do(func() { noticeFormats = noticeTable() })
 	return &Scanner{path: path, seen: map[string]int{}}
 }
 
@@ -99,6 +134,10 @@ func (s *Scanner) ScanAll(r io.Reader) ([]*Report, error) {
 // Scan feeds every line of r to the scanner.
 func (s *Scanner) Scan(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
+	if s.lineno == 0 {
+		head, _ := br.Peek(wrapProbe)
+		s.wrap.width = wrapWidth(head)
+	}
 	var long []byte // a line longer than the buffer, kept up to MaxLine
 	cut := false
 	keep := func(chunk []byte) {
@@ -138,6 +177,120 @@ func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 func (s *Scanner) feed(raw []byte) {
 	s.lineno++
 	v := normalize(raw, &s.style)
+	if s.wrap.width > 0 {
+		s.unwrap(raw, v)
+		return
+	}
+	s.take(v)
+}
+
+// unwrap joins the lines of a hard-wrapped document (prefix.go).
+func (s *Scanner) unwrap(raw []byte, v lineView) {
+	w := &s.wrap
+	if w.held {
+		if s.wrapContinues(raw, v) {
+			// The rest of the held line.
+			s.skew++
+			w.buf = append(w.buf, bytes.TrimRight(raw, "\r\n")...)
+			w.v.text = w.buf
+			if w.full(raw) {
+				return
+			}
+			s.flushWrap()
+			return
+		}
+		s.flushWrap()
+	}
+	// A line is held when it has the document's prefix, or while the
+	// prefix is not known.
+	prefixed := v.stamped || s.shape == nil
+	if !prefixed && s.shape != nil {
+		_, prefixed = s.shape.match(v.text)
+	}
+	if v.kernel && prefixed && w.full(raw) {
+		w.held, w.lineno, w.skew = true, s.lineno, s.skew
+		w.first = firstByte(raw)
+		w.buf = append(w.buf[:0], v.text...)
+		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
+		return
+	}
+	s.take(v)
+}
+
+// wrapContinues tells whether a line continues the held full-width line: it
+// lacks the document's prefix (its stamp, its learned shape, or, while the
+// shape is not known, the held line's first byte).
+func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
+	if !v.kernel || v.stamped || len(trimLeftSpace(v.text)) == 0 || isMarkup(raw) {
+		return false
+	}
+	if s.shape != nil {
+		_, ok := s.shape.match(v.text)
+		return !ok
+	}
+	c := firstByte(raw)
+	if s.wrap.first == ' ' || s.wrap.first == '\t' {
+		// After an indented line, the rest of a cut line starts at the
+		// first column; an indented line is the kernel's own (a hex
+		// dump's lines, a trace's frames).
+		return c != ' ' && c != '\t'
+	}
+	return c != s.wrap.first
+}
+
+func firstByte(raw []byte) byte {
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+// flushWrap reads the held line, joined with its continuations.
+func (s *Scanner) flushWrap() {
+	w := &s.wrap
+	if !w.held {
+		return
+	}
+	w.held = false
+	saved, skew := s.lineno, s.skew
+	// The held line is read with the skew it had: its own continuations
+	// are counted for the lines after it.
+	s.lineno, s.skew = w.lineno, w.skew
+	s.take(w.v)
+	s.lineno, s.skew = saved, skew
+}
+
+// take reads a normalized line.
+func (s *Scanner) take(v lineView) {
+	if s.look.active {
+		s.lookAhead(v)
+		return
+	}
+	if v.kernel && s.shape == nil && s.cur == nil && !s.watch.clean {
+		s.watchLine(v)
+	}
+	s.after(v)
+}
+
+// after reads a normalized line: it strips the document's learned prefix
+// and takes the line into the open report, or into a new one.
+func (s *Scanner) after(v lineView) {
+	shaped := false
+	if s.shape != nil && v.kernel {
+		v, shaped = applyShape(s.shape, v)
+		if shaped && s.shape2 != nil {
+			if w, ok := applyShape(s.shape2, v); ok {
+				v = w
+			}
+		}
+	}
+	if s.cur != nil && !shaped && v.kernel && (s.shape != nil || !s.watch.clean) {
+		// A document seen without a prefix is not looked at again.
+		v = s.learn(v)
+	} else if shaped && s.cur != nil && s.shape2 == nil {
+		// What was learned may be the prefix's start only.
+		v = s.learnMore(v)
+	}
 	if s.OnLine != nil {
 		s.OnLine(s.lineno, v.text)
 	}
@@ -149,11 +302,18 @@ func (s *Scanner) feed(raw []byte) {
 		// The fast path: most lines of a log are not part of a report.
 		return
 	}
+	s.stamped = v.stamped
 	s.line(text, v.ctx, v.time)
+	if s.look.want {
+		s.look.want = false
+		s.startLook(v)
+	}
 }
 
 func (s *Scanner) line(b, ctxb, stamp []byte) {
-	n := s.lineno
+	// Distances between lines count the log's lines, not the pieces a
+	// hard wrap cut them in.
+	n := s.lineno - s.skew
 	if s.cur != nil && len(ctxb) > 0 && s.cur.ctx != "" && string(ctxb) != s.cur.ctx {
 		// Another task's output interleaved: not part of this report, but it
 		// may open a report of its own (handled below only if ours ended).
@@ -182,9 +342,14 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
 		s.faultLine = n
 	}
+	if s.cur != nil && s.cur.prose(s.stamped) && trim != "" {
+		// A kernel line after an unstamped header alone: the header was
+		// prose about the crash, which the kernel's lines do not go on.
+		s.finishCur()
+	}
 	if isPanicLine(trim) {
 		target := s.cur
-		if target == nil && s.last != nil && n-s.lastEnd < panicWindow {
+		if target == nil && s.last != nil && n-s.lastEnd < panicWindow && !s.lastIsProse() {
 			s.last.Panicked = true
 			if s.last.PanicMessage == "" {
 				s.last.PanicMessage = panicMessage(trim)
@@ -200,6 +365,9 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		}
 	}
 	f := detect(trim, bytes.TrimSpace(b))
+	if f == nil && s.cur == nil {
+		f = detectNotice(trim)
+	}
 	if f != nil && s.cur != nil && s.continues(f, n) {
 		f = nil
 	}
@@ -208,11 +376,17 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		// the same crash, not one whose header was lost.
 		return
 	}
+	if f != nil && s.cur == nil && s.shape == nil && !s.watch.clean && !s.look.replaying {
+		// The document's prefix is not known yet: the lines after this
+		// header are read first, for one that teaches it (prefix.go).
+		s.look.want = true
+		return
+	}
 	if f != nil {
 		if s.cur != nil {
 			s.finishCur()
 		}
-		s.cur = &building{f: f, header: trim, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
+		s.cur = &building{f: f, header: trim, stamped: s.stamped, skew: s.skew, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
 		s.cur.add(n, text)
 		return
 	}
@@ -259,7 +433,11 @@ func (s *Scanner) continues(f *format, n int) bool {
 	if f.flags&fInside != 0 {
 		return true
 	}
-	if f.flags&fCont != 0 && n-c.start < 40 {
+	if f.flags&fCont != 0 && n-c.start < 40 && c.lastFrame == 0 {
+		// "Oops:", "invalid opcode", "kernel BUG at" under a header whose
+		// trace has not come yet are its own lines; after a trace, one of
+		// them is the next crash ("kernel BUG at" right after a "sleeping
+		// function called from invalid context" report).
 		return true
 	}
 	if f.flags&fHeadless != 0 {
@@ -281,6 +459,14 @@ func (s *Scanner) continues(f *format, n int) bool {
 func (c *building) add(n int, text string) {
 	if len(c.lines) >= maxReportLines {
 		c.full = true
+		return
+	}
+	if k := len(c.lines) - 1; k >= 0 && c.lineNos[k] == n-1 && isModuleList(c.lines[k]) && isModuleContinuation(text) {
+		// The kernel prints a long module list over several records.
+		if len(c.lines[k])+len(text) < maxModulesBytes {
+			c.lines[k] += " " + strings.TrimSpace(text)
+		}
+		c.lineNos[k] = n
 		return
 	}
 	if len(text) > maxLineBytes {
@@ -325,7 +511,7 @@ func (s *Scanner) finishCur() {
 		r.Corrupted = true
 		r.CorruptedReason = "fault injection stack intermixed"
 	}
-	r.Source = Span{Path: s.path, StartLine: c.start, EndLine: max(c.end, c.start)}
+	r.Source = Span{Path: s.path, StartLine: c.start + c.skew, EndLine: max(c.end, c.start) + s.skew}
 	r.time = c.time
 	if r.Release == nil && s.release != "" {
 		rel := s.release
@@ -337,6 +523,10 @@ func (s *Scanner) finishCur() {
 	}
 	s.seen[key] = len(s.reports)
 	s.reports = append(s.reports, r)
+	s.bodiless = append(s.bodiless, c.bodiless())
+	s.notice = append(s.notice, isNotice(c.f))
+	s.fmts = append(s.fmts, c.f)
+	s.unstamped = append(s.unstamped, !c.stamped)
 	s.last = r
 	s.lastEnd = c.end
 }
@@ -361,7 +551,12 @@ func (s *Scanner) dropReport(key string) {
 // Finish ends the document: it closes the open report and gives every
 // report the facts the document states elsewhere.
 func (s *Scanner) Finish() []*Report {
+	s.flushWrap()
+	s.finishing = true
+	s.resolveLook()
 	s.finishCur()
+	s.dropRestated()
+	s.noticesLast()
 	for _, r := range s.reports {
 		if r.Release == nil && s.release != "" {
 			rel := s.release
@@ -498,4 +693,160 @@ func docFacts(t string) (release, hw string, ok bool) {
 		return "", strings.TrimSpace(t[5:]), true
 	}
 	return "", "", false
+}
+
+func isModuleList(l string) bool {
+	return strings.HasPrefix(strings.TrimSpace(l), "Modules linked in:")
+}
+
+// isModuleContinuation tells a line that goes on with a module list: module
+// names with their taint flags ("nvidia(POE)"), and the list's last
+// "[last unloaded: x]".
+func isModuleContinuation(t string) bool {
+	t = strings.TrimSpace(t)
+	last := false
+	if i := strings.Index(t, "[last unloaded:"); i >= 0 && strings.HasSuffix(t, "]") {
+		t, last = t[:i], true
+	}
+	f := strings.Fields(t)
+	if len(f) < 2 && !last {
+		return false
+	}
+	for _, m := range f {
+		if i := strings.IndexByte(m, '('); i > 0 && strings.HasSuffix(m, ")") {
+			m = m[:i]
+		}
+		for j := 0; j < len(m); j++ {
+			c := m[j]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dropRestated drops the reports that are a header alone restating a
+// report of the same document: an issue's title or a markdown heading over
+// the pasted log, a sentence quoting "kernel BUG at ...", crash(8)'s `sys`
+// line `PANIC: "..."`. They are prose about the crash, not crashes.
+func (s *Scanner) dropRestated() {
+	if len(s.reports) < 2 {
+		return
+	}
+	var drop []bool
+	for i := range s.reports {
+		drop = append(drop, s.bodiless[i] && s.restated(i, false) || s.bodiless[i] && s.unstamped[i] && s.restated(i, true))
+	}
+	k := 0
+	for i, r := range s.reports {
+		if drop[i] {
+			continue
+		}
+		s.reports[k], s.bodiless[k], s.unstamped[k], s.notice[k], s.fmts[k] = r, s.bodiless[i], s.unstamped[i], s.notice[i], s.fmts[i]
+		k++
+	}
+	clear(s.reports[k:])
+	s.reports, s.bodiless, s.unstamped, s.notice, s.fmts = s.reports[:k], s.bodiless[:k], s.unstamped[:k], s.notice[:k], s.fmts[:k]
+}
+
+// restated tells whether report i's header restates another report of the
+// document that has a body: its header, its title or its panic message.
+//
+// With stamped, the other report may be a header alone too, if its line
+// carried a stamp: in a stamped log, an unstamped line is not the kernel's.
+func (s *Scanner) restated(i int, stamped bool) bool {
+	h := s.reports[i].Header
+	for j, o := range s.reports {
+		if j == i || !stamped && s.bodiless[j] || stamped && s.unstamped[j] {
+			continue
+		}
+		core := strings.TrimSpace(o.Header)
+		if o.Title == s.reports[i].Title || len(core) >= 12 && strings.Contains(h, core) || len(h) >= 12 && strings.Contains(core, trimProse(h)) {
+			return true
+		}
+		if o.PanicMessage != "" && strings.Contains(h, o.PanicMessage) {
+			return true
+		}
+		if s.fmts[i] == s.fmts[j] {
+			// The same header, from where its format matches.
+			a, b := headerCore(s.fmts[i], h), headerCore(s.fmts[j], o.Header)
+			n := min(len(a), len(b), 40)
+			if n >= 12 && a[:n] == b[:n] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// trimProse strips the marks prose puts around a quoted header: a markdown
+// heading's hashes, quotes and backticks, crash(8)'s `PANIC: "`.
+func trimProse(h string) string {
+	h = strings.TrimSpace(h)
+	h = strings.TrimLeft(h, "#> ")
+	h = strings.TrimPrefix(h, "PANIC: ")
+	return strings.Trim(h, "\"`'* ")
+}
+
+// bodiless tells a report that is its header alone: no frame, no RIP, and
+// no line after the header but blank ones and the rules that open the
+// next report ("=====", "------------[ cut here ]------------").
+func (c *building) bodiless() bool {
+	if c.lastFrame != 0 || c.hasRIP {
+		return false
+	}
+	core := trimProse(c.lines[0])
+	for _, l := range c.lines[1:] {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.Trim(t, "=-") == "" || t == "------------[ cut here ]------------" {
+			continue
+		}
+		if len(core) >= 12 && strings.Contains(t, core) {
+			continue // the header restated again ("we hit `...` again")
+		}
+		return false
+	}
+	return true
+}
+
+// prose tells an open report that is a header alone on an unstamped line,
+// when a stamped line comes: a document's prose, not the kernel's.
+func (c *building) prose(stamped bool) bool {
+	return stamped && !c.stamped && c.bodiless()
+}
+
+// lastIsProse tells that the report most recently finished is a header
+// alone on an unstamped line: a panic after it is not its consequence.
+func (s *Scanner) lastIsProse() bool {
+	k := len(s.reports) - 1
+	return s.stamped && k >= 0 && s.reports[k] == s.last && s.bodiless[k] && s.unstamped[k]
+}
+
+// noticesLast moves the notices after the crashes, in document order each.
+func (s *Scanner) noticesLast() {
+	var crashes, notices []*Report
+	for i, r := range s.reports {
+		if i < len(s.notice) && s.notice[i] {
+			notices = append(notices, r)
+		} else {
+			crashes = append(crashes, r)
+		}
+	}
+	if len(notices) == 0 || len(crashes) == 0 {
+		return
+	}
+	s.reports = append(crashes, notices...)
+	s.notice = nil
+}
+
+// headerCore is a header from where its format's regexp matches.
+func headerCore(f *format, h string) string {
+	if f == nil || f.re == nil {
+		return h
+	}
+	if loc := f.re.FindStringIndex(h); loc != nil {
+		return h[loc[0]:]
+	}
+	return h
 }
