@@ -35,7 +35,7 @@ test: testdeps testdbg lint unit
 unit:
 	$(GO) test -count=1 ./...
 	@# the corpus figures, printed (the test above fails under its floors)
-	@$(GO) test -count=1 -run 'TestSyzkallerCorpus$$' -v ./oops | grep -E 'agreement:' || true
+	@$(GO) test -count=1 -run 'TestSyzkallerCorpus$$|TestRenderings$$' -v ./oops | grep -E 'agreement:' || true
 
 $(STATICCHECK):
 	mkdir -p $(CURDIR)/.cache/bin
