@@ -11,13 +11,14 @@ import (
 // quote marker, a CI clock column, a line-number column, a mailer's wall(1)
 // fragment) would keep its prefix on every line, and no frame or register
 // line would be read. The learner finds such a document's prefix on the
-// lines that are unmistakably kernel output (a "Call Trace:", a "RIP:" or
-// register line, a "[<...>]" frame, "Modules linked in:", the task line,
-// "---[ end trace"), and from then on strips whatever has the same SHAPE on
-// every line: the same runs of digits, of letters and the same punctuation,
-// not the same text, since clocks change from line to line. It runs only on
-// lines inside a report (the scanner's slow path), and the stripping costs
-// nothing in a document that needs none.
+// lines that are unmistakably kernel output (a "Call Trace:" or arm64's
+// "Call trace:", a "RIP:" or register line, a "[<...>]" frame, "Modules
+// linked in:", the task line, "---[ end trace"), and from then on strips
+// whatever has the same SHAPE on every line: the same runs of digits, of
+// letters and the same punctuation, not the same text, since clocks change
+// from line to line. It runs only on lines inside a report (the scanner's
+// slow path), and the stripping costs nothing in a document that needs
+// none.
 
 // shapeElem is one element of a prefix's shape.
 type shapeElem struct {
@@ -128,8 +129,12 @@ func anchorAt(t []byte) int {
 			best = i
 		}
 	}
-	if i := bytes.Index(t, []byte("Call Trace:")); i >= 0 && len(bytes.TrimSpace(t[i+len("Call Trace:"):])) == 0 {
-		take(i)
+	// arm64 and riscv print "Call trace:" and frames with no address:
+	// their reports have no other anchor than the trace's line.
+	for _, ct := range [...]string{"Call Trace:", "Call trace:"} {
+		if i := bytes.Index(t, []byte(ct)); i >= 0 && len(bytes.TrimSpace(t[i+len(ct):])) == 0 {
+			take(i)
+		}
 	}
 	if i := bytes.Index(t, []byte("RIP: ")); i >= 0 {
 		r := t[i+5:]
