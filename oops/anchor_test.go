@@ -1,6 +1,9 @@
 package oops
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestAnchorAt checks where prefix learning finds a line's kernel output:
 // x86's and arm64's trace lines are anchors only as whole lines.
@@ -41,6 +44,35 @@ func TestFaultLine(t *testing.T) {
 	} {
 		if got := isFaultLine(c.line); got != c.want {
 			t.Errorf("isFaultLine(%q) = %v, want %v", c.line, got, c.want)
+		}
+	}
+}
+
+// TestSoleHeaderLine checks a document that is one header line behind a
+// prefix no other line teaches: the prefix ends at a stamp or the kernel's
+// tag, and prose that names a header with neither stays prose.
+func TestSoleHeaderLine(t *testing.T) {
+	for _, c := range []struct {
+		doc, want string
+	}{
+		{"[    0.000000] INFO:\n", "INFO: corrupted"},
+		{"nov. 26 11:51:41 web-07 kernel: [    0.000000] INFO:\n", "INFO: corrupted"},
+		{"> [Thu Nov 26 11:51:41 2026] INFO:\n", "INFO: corrupted"},
+		{"<4>1 2026-11-26T11:51:41.000Z web-07 kernel - - - INFO:\n", "INFO: corrupted"},
+		{"     1  [    0.000000] INFO:\n", "INFO: corrupted"},
+		{"we saw INFO:\n", ""},
+		{"the kernel said INFO:\n", ""},
+	} {
+		reps, err := Parse(strings.NewReader(c.doc), "sole")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(reps) > 0 {
+			got = reps[0].Title
+		}
+		if got != c.want || len(reps) > 1 {
+			t.Errorf("%q: %d reports, first %q, want %q", c.doc, len(reps), got, c.want)
 		}
 	}
 }

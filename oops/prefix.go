@@ -539,9 +539,27 @@ func stampedPrefix(held []heldLine) (prefixShape, bool) {
 func taggedPrefix(held []heldLine) (prefixShape, bool) {
 	t := held[0].text
 	for i := 0; ; {
+		p, next, ok := kernelTagEnd(t, i)
+		if !ok {
+			return nil, false
+		}
+		i = next
+		shape := shapeOf(t[:p])
+		for _, h := range held[1:] {
+			if _, ok := shape.match(h.text); ok {
+				return shape, true
+			}
+		}
+	}
+}
+
+// kernelTagEnd finds, from i on, where a syslog tag "kernel" and the
+// punctuation after it end in t; next is where to look for another.
+func kernelTagEnd(t []byte, i int) (p, next int, ok bool) {
+	for {
 		j := bytes.Index(t[i:], []byte("kernel"))
 		if j < 0 || i+j > maxShapeBytes {
-			return nil, false
+			return 0, 0, false
 		}
 		k := i + j
 		i = k + len("kernel")
@@ -555,12 +573,7 @@ func taggedPrefix(held []heldLine) (prefixShape, bool) {
 		if p >= len(t) || !bytes.ContainsAny(t[i:p], ":-") {
 			continue // "kernel stack ..." is the kernel's own word
 		}
-		shape := shapeOf(t[:p])
-		for _, h := range held[1:] {
-			if _, ok := shape.match(h.text); ok {
-				return shape, true
-			}
-		}
+		return p, i, true
 	}
 }
 
@@ -579,6 +592,8 @@ func (s *Scanner) resolveLook() {
 			// A document of one report of one line: its prefix is
 			// what a kernel timestamp ends.
 			if shape, ok := soleStampedPrefix(held[0].text); ok {
+				s.shape = shape
+			} else if shape, ok := soleTaggedPrefix(held[0].text); ok {
 				s.shape = shape
 			}
 		}
@@ -730,13 +745,57 @@ func soleStampedPrefix(t []byte) (prefixShape, bool) {
 		}
 		// The header must be after the prefix: "general protection
 		// fault: 0000 [#1] [ 387.8] audit: ..." is two lines run together.
-		if v := normalize(t[p:], nil); len(v.time) > 0 {
-			rest := strings.TrimSpace(string(v.text))
-			if isPanicLine(rest) || detect(rest, []byte(rest)) != nil {
+		if v := normalize(t[p:], nil); len(v.time) > 0 || v.stamped {
+			if isSoleHeader(v.text) {
 				return shapeOf(t[:p]), true
 			}
 			return nil, false
 		}
 	}
 	return nil, false
+}
+
+// soleTaggedPrefix is soleStampedPrefix for a syslog form without a
+// kernel stamp: the prefix ends after the tag "kernel" and its
+// punctuation, and a header follows.
+func soleTaggedPrefix(t []byte) (prefixShape, bool) {
+	for i := 0; ; {
+		p, next, ok := kernelTagEnd(t, i)
+		if !ok {
+			return nil, false
+		}
+		i = next
+		if v := normalize(t[p:], nil); v.kernel && isSoleHeader(v.text) {
+			return shapeOf(t[:p]), true
+		}
+	}
+}
+
+func isSoleHeader(text []byte) bool {
+	rest := strings.TrimSpace(string(text))
+	return isPanicLine(rest) || detect(rest, []byte(rest)) != nil
+}
+
+// soleHeader reads the document's last line, when it holds a header the
+// formats could not see behind a prefix that no other line taught (a
+// paste of the header alone): its prefix is what a stamp or the kernel's
+// tag ends, as for a look-ahead that held the header alone.
+func (s *Scanner) soleHeader() {
+	w := &s.watch
+	if s.shape != nil || w.clean || s.cur != nil || s.look.active || w.npending == 0 {
+		return
+	}
+	h := w.pending[w.npending-1]
+	if h.lineno != s.lineno {
+		return
+	}
+	shape, ok := soleStampedPrefix(h.text)
+	if !ok {
+		shape, ok = soleTaggedPrefix(h.text)
+	}
+	if !ok {
+		return
+	}
+	s.shape = shape
+	s.replayWatch(s.lineno + 1)
 }

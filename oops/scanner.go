@@ -554,6 +554,7 @@ func (s *Scanner) Finish() []*Report {
 	s.flushWrap()
 	s.finishing = true
 	s.resolveLook()
+	s.soleHeader()
 	s.finishCur()
 	s.dropRestated()
 	s.noticesLast()
