@@ -76,3 +76,49 @@ func TestSoleHeaderLine(t *testing.T) {
 		}
 	}
 }
+
+// TestRestampedRecord checks a console's stamp on a raw record's line:
+// the record's loglevel and stamp go too, and the record's time is kept.
+func TestRestampedRecord(t *testing.T) {
+	for _, c := range []struct {
+		raw, text, time string
+	}{
+		{"[    0.000000] <6>[   85.501187] WARNING: foo", "WARNING: foo", "85.501187"},
+		{"<4>[    1.000000] <14>[   85.912347] init: x", "init: x", "85.912347"},
+		{"[    0.000000] <6> not a stamp", "<6> not a stamp", "0.000000"},
+		{"[    0.000000] <IRQ>", "<IRQ>", "0.000000"},
+	} {
+		v := normalize([]byte(c.raw), nil)
+		if string(v.text) != c.text || string(v.time) != c.time {
+			t.Errorf("normalize(%q) = %q at %q, want %q at %q", c.raw, v.text, v.time, c.text, c.time)
+		}
+	}
+}
+
+// TestHeaderOpensDocument checks a header on a document's first line
+// behind a prefix no anchor line teaches: the next line's stamp does.
+func TestHeaderOpensDocument(t *testing.T) {
+	for _, c := range []struct {
+		doc, want string
+	}{
+		{"nov. 26 11:51:41 web-07 kernel: <6>[   85.501187] WARNING: foo\n" +
+			"nov. 26 11:51:41 web-07 kernel: <6>[   85.501187] nouveau  [     DRM] suspending kernel object tree...\n", "WARNING: foo"},
+		{"> [Thu Nov 26 11:51:41 2026] <6>[   85.501187] WARNING: foo\n" +
+			"> [Thu Nov 26 11:51:41 2026] <6>[   85.525111] nouveau  [     DRM] nouveau suspended\n", "WARNING: foo"},
+		{"> > kern.warn kernel: | <6>[   85.501187] WARNING: foo\n" +
+			"> > kern.warn kernel: | <6>[   85.525111] nouveau  [     DRM] nouveau suspended\n", "WARNING: foo"},
+		{"we saw WARNING: foo\nyesterday on the fleet\n", ""},
+	} {
+		reps, err := Parse(strings.NewReader(c.doc), "first")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(reps) > 0 {
+			got = reps[0].Title
+		}
+		if got != c.want || len(reps) > 1 {
+			t.Errorf("%q: %d reports, first %q, want %q", c.doc, len(reps), got, c.want)
+		}
+	}
+}

@@ -428,6 +428,13 @@ func (s *Scanner) watchAnchor(v lineView, n int) {
 					s.replayWatch(n)
 				}
 			}
+		} else if w.npending > 0 && w.pending[w.npending-1].lineno == n-1 && headerTokens.contains(w.prev) {
+			// Or when the line after has it: a header that opens the
+			// document has no line before.
+			if shape, ok := stampedPrefix([]heldLine{{text: w.prev}, {text: v.text}}); ok {
+				s.shape = shape
+				s.replayWatch(n)
+			}
 		}
 	case a == len(v.text)-len(trimLeftSpace(v.text)):
 		if !v.cut {
