@@ -122,3 +122,28 @@ func TestHeaderOpensDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestLearnPrefixMarked checks that a prefix is learned only when it has
+// a mark beyond words: words alone are a run-together line's start.
+func TestLearnPrefixMarked(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want int // bytes the learned shape strips, -1 for none
+	}{
+		// Not "trusty crashed": the stamp that follows is the record's.
+		{"trusty crashed[ 1117.184796] ------------[ cut here ]------------", 28},
+		{"trusty crashed ------------[ cut here ]------------", -1},
+		{"> > ------------[ cut here ]------------", 3},
+		{"nov. 26 11:51:41 web-07 kernel: Call Trace:", 31},
+		{"web kernel: Call Trace:", 11},
+	} {
+		v := normalize([]byte(c.line), nil)
+		got := -1
+		if shape, ok := learnPrefix(v.text, anchorAt(v.text)); ok {
+			got, _ = shape.match(v.text)
+		}
+		if got != c.want {
+			t.Errorf("learnPrefix(%q) strips %d bytes, want %d", c.line, got, c.want)
+		}
+	}
+}

@@ -69,6 +69,18 @@ func shapeOf(p []byte) prefixShape {
 	return s
 }
 
+// marked tells a shape with something beyond words and spaces: a number,
+// punctuation, the kernel's tag. Every prefix a program writes has one (a
+// clock, a quote mark, a tag's colon); words alone match any prose.
+func (s prefixShape) marked() bool {
+	for _, e := range s {
+		if e.kind != 'a' && e.kind != ' ' {
+			return true
+		}
+	}
+	return false
+}
+
 // match returns the length of b's prefix that has shape s.
 func (s prefixShape) match(b []byte) (int, bool) {
 	i := 0
@@ -230,6 +242,11 @@ func learnPrefix(t []byte, a int) (prefixShape, bool) {
 		}
 		if anchorAt(v.text) == len(v.text)-len(trimLeftSpace(v.text)) {
 			s := shapeOf(t[:p])
+			if !s.marked() {
+				// Words alone ("trusty crashed" run into the next
+				// record) are any prose's start, not a prefix.
+				continue
+			}
 			if n, ok := s.match(t); ok && n == p {
 				return s, true
 			}
