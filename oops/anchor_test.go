@@ -1,8 +1,10 @@
 package oops
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAnchorAt checks where prefix learning finds a line's kernel output:
@@ -144,6 +146,27 @@ func TestLearnPrefixMarked(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("learnPrefix(%q) strips %d bytes, want %d", c.line, got, c.want)
+		}
+	}
+}
+
+// TestWrappedSpaces checks a hard-wrapped message padded with spaces: the
+// pieces that are spaces alone continue the line, so that words after them
+// ("Booting the kernel.") stay inside the message.
+func TestWrappedSpaces(t *testing.T) {
+	pad := strings.Repeat(" ", 200)
+	lines := []tsLine{
+		{56.037524, "fuseblk: Unknown parameter '" + pad + "Decompressing Linux... Parsing ELF... done." + pad + "Booting the kernel." + pad + "'"},
+		{56.053354, "fuseblk: Bad value for 'fd'"},
+	}
+	for _, wrap := range []int{0, 80, 100} {
+		s := renderStyle{line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg }, wrap: wrap}
+		reps, err := Parse(bytes.NewReader(render(lines, s)), "wrapped")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) != 0 {
+			t.Errorf("wrap %d: %d reports, first %q; want none", wrap, len(reps), reps[0].Title)
 		}
 	}
 }

@@ -221,8 +221,14 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 // lacks the document's prefix (its stamp, its learned shape, or, while the
 // shape is not known, the held line's first byte).
 func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
-	if !v.kernel || v.stamped || len(trimLeftSpace(v.text)) == 0 || isMarkup(raw) {
+	if !v.kernel || v.stamped || isMarkup(raw) {
 		return false
+	}
+	if len(trimLeftSpace(v.text)) == 0 {
+		// Spaces alone are the middle of a cut run of them (a message
+		// padded with spaces): joined, they change nothing, and the
+		// rest after them is the held line's still. An empty line ends it.
+		return len(bytes.TrimRight(raw, "\r\n")) > 0
 	}
 	if s.shape != nil {
 		_, ok := s.shape.match(v.text)
