@@ -170,3 +170,40 @@ func TestWrappedSpaces(t *testing.T) {
 		}
 	}
 }
+
+// TestSyslogTabSeparator checks a syslog header whose tag a tab follows:
+// the tab is the separator, not the message's.
+func TestSyslogTabSeparator(t *testing.T) {
+	for _, c := range []struct{ raw, text string }{
+		{"Nov 26 11:51:40.000000 ci-runner-3.example.org kernel[0]:\tCall Trace:", "Call Trace:"},
+		{"Nov 26 11:51:40 web-07 kernel:\tBUG: foo", "BUG: foo"},
+		{"Nov 26 11:51:40 web-07 kernel: BUG: foo", "BUG: foo"},
+	} {
+		if got := NormalizeLine([]byte(c.raw)).Text; got != c.text {
+			t.Errorf("NormalizeLine(%q).Text = %q, want %q", c.raw, got, c.text)
+		}
+	}
+	// A one-line document whose stamp a tab precedes.
+	reps, err := Parse(strings.NewReader("nov. 26 11:51:41.000000 buildbot42 kernel[0]:\t[  616.344091] Kernel panic - not syncing: Fatal exception in interrupt\n"), "tab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Title != "kernel panic: Fatal exception" {
+		t.Errorf("tab-separated panic line: %d reports %v", len(reps), reps)
+	}
+}
+
+// TestLastReportUntaught checks a document that ends in a report no line
+// of which teaches the prefix, here a header with an indented line after
+// it (a wrap too short to learn): the stamp before the header ends the
+// prefix, which stays out of the title.
+func TestLastReportUntaught(t *testing.T) {
+	doc := ">> buildbot42 kern.warn kernel: [  616.344091] Kernel panic - not syncing: Fatal\n exception in interrupt\n"
+	reps, err := Parse(strings.NewReader(doc), "untaught")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Title != "kernel panic: Fatal" {
+		t.Errorf("%d reports %v, want one titled %q", len(reps), reps, "kernel panic: Fatal")
+	}
+}

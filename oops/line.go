@@ -463,7 +463,9 @@ func hostTag(b []byte) ([]byte, []byte, bool) {
 		return b, nil, false
 	}
 	msg := rest[c+1:]
-	if len(msg) > 0 && msg[0] == ' ' {
+	if len(msg) > 0 && (msg[0] == ' ' || msg[0] == '\t') {
+		// The separator after the tag: a space, or a tab where a
+		// forwarder (or a paste into a table) put one.
 		msg = msg[1:]
 	}
 	return msg, tag, true

@@ -540,7 +540,7 @@ func stampedPrefix(held []heldLine) (prefixShape, bool) {
 	}
 	t := held[0].text
 	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
-		if t[p] != '[' && t[p] != '<' || t[p-1] != ' ' && t[p-1] != ':' && t[p-1] != '>' {
+		if t[p] != '[' && t[p] != '<' || t[p-1] != ' ' && t[p-1] != '\t' && t[p-1] != ':' && t[p-1] != '>' {
 			continue
 		}
 		if v := normalize(t[p:], nil); !v.stamped {
@@ -612,9 +612,11 @@ func (s *Scanner) resolveLook() {
 	if s.shape == nil && !s.watch.clean {
 		if shape, ok := stampedPrefix(held); ok {
 			s.shape = shape
-		} else if len(held) == 1 && s.finishing {
-			// A document of one report of one line: its prefix is
-			// what a kernel timestamp ends.
+		} else if s.finishing {
+			// A document that ends in a report no line of which
+			// taught the prefix (one line, or one cut by a wrap not
+			// learned): its prefix is what a kernel timestamp, or
+			// the kernel's tag, ends before the header.
 			if shape, ok := soleStampedPrefix(held[0].text); ok {
 				s.shape = shape
 			} else if shape, ok := soleTaggedPrefix(held[0].text); ok {
@@ -764,7 +766,7 @@ func isMarkup(l []byte) bool {
 // precedes its kernel timestamp.
 func soleStampedPrefix(t []byte) (prefixShape, bool) {
 	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
-		if t[p] != '[' || t[p-1] != ' ' && t[p-1] != ':' {
+		if t[p] != '[' || t[p-1] != ' ' && t[p-1] != '\t' && t[p-1] != ':' {
 			continue
 		}
 		// The header must be after the prefix: "general protection
