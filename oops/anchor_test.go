@@ -207,3 +207,42 @@ func TestLastReportUntaught(t *testing.T) {
 		t.Errorf("%d reports %v, want one titled %q", len(reps), reps, "kernel panic: Fatal")
 	}
 }
+
+// TestCommonPrefix checks a short report whose prefix is a clock alone,
+// with no anchor line, stamp or tag: what every held line starts with,
+// up to where the header starts, and only with a mark beyond words.
+func TestCommonPrefix(t *testing.T) {
+	loadTables()
+	held := func(lines ...string) []heldLine {
+		var h []heldLine
+		for _, l := range lines {
+			h = append(h, heldLine{text: []byte(l), kernel: true})
+		}
+		return h
+	}
+	for _, c := range []struct {
+		held []heldLine
+		want int // bytes the shape strips from the first line, -1 for none
+	}{
+		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
+			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted",
+			"ноя 26 11:51:41: ------------------------------------------------------"), 19},
+		// Two lines only: not enough.
+		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
+			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted"), -1},
+		// Prose: words alone.
+		{held("we saw WARNING: possible circular locking dependency detected",
+			"we saw it twice", "we saw nothing else"), -1},
+		// A line without it.
+		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
+			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted", "and then"), -1},
+	} {
+		got := -1
+		if shape, ok := commonPrefix(c.held); ok {
+			got, _ = shape.match(c.held[0].text)
+		}
+		if got != c.want {
+			t.Errorf("commonPrefix(%q...) strips %d bytes, want %d", c.held[0].text, got, c.want)
+		}
+	}
+}

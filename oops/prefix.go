@@ -557,6 +557,57 @@ func stampedPrefix(held []heldLine) (prefixShape, bool) {
 	return taggedPrefix(held)
 }
 
+// commonPrefix is the fallback for a prefix with neither a kernel stamp
+// nor the kernel's tag (a locale's clock alone): the head of the header
+// line before where its header starts, if it has a mark and every other
+// held line (two at least) has it too.
+func commonPrefix(held []heldLine) (prefixShape, bool) {
+	if len(held) < 3 {
+		return nil, false
+	}
+	t := held[0].text
+	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
+		if !bytes.ContainsRune([]byte(" \t:]>|,="), rune(t[p-1])) {
+			continue
+		}
+		v := normalize(t[p:], nil)
+		if !v.kernel || !headerAtStart(v.text) {
+			continue
+		}
+		shape := shapeOf(t[:p])
+		if !shape.marked() {
+			return nil, false
+		}
+		n := 0
+		for _, h := range held[1:] {
+			if !h.kernel {
+				continue
+			}
+			if _, ok := shape.match(h.text); !ok {
+				return nil, false
+			}
+			n++
+		}
+		return shape, n >= 2
+	}
+	return nil, false
+}
+
+// headerAtStart tells a line that a header format matches from its first
+// byte on: not prose, nor a prefix, before it.
+func headerAtStart(text []byte) bool {
+	rest := strings.TrimSpace(string(text))
+	if isPanicLine(rest) {
+		return true
+	}
+	f := detect(rest, []byte(rest))
+	if f == nil || f.re == nil {
+		return false
+	}
+	loc := f.re.FindStringIndex(rest)
+	return loc != nil && loc[0] == 0
+}
+
 // taggedPrefix is the fallback for a syslog form without a kernel stamp:
 // the prefix ends after the tag "kernel" and the punctuation after it
 // ("kernel: ", "kernel - - - "), if another held line has it too.
@@ -611,6 +662,8 @@ func (s *Scanner) resolveLook() {
 	held := l.held
 	if s.shape == nil && !s.watch.clean {
 		if shape, ok := stampedPrefix(held); ok {
+			s.shape = shape
+		} else if shape, ok := commonPrefix(held); ok {
 			s.shape = shape
 		} else if s.finishing {
 			// A document that ends in a report no line of which
