@@ -194,17 +194,23 @@ func TestSyslogTabSeparator(t *testing.T) {
 }
 
 // TestLastReportUntaught checks a document that ends in a report no line
-// of which teaches the prefix, here a header with an indented line after
-// it (a wrap too short to learn): the stamp before the header ends the
-// prefix, which stays out of the title.
+// of which teaches the prefix, here a header whose wrap cut it: the wrap
+// is learned from the stamp its rest lacks, and the stamp before the
+// header ends the prefix, which stays out of the title.
 func TestLastReportUntaught(t *testing.T) {
-	doc := ">> buildbot42 kern.warn kernel: [  616.344091] Kernel panic - not syncing: Fatal\n exception in interrupt\n"
-	reps, err := Parse(strings.NewReader(doc), "untaught")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(reps) != 1 || reps[0].Title != "kernel panic: Fatal" {
-		t.Errorf("%d reports %v, want one titled %q", len(reps), reps, "kernel panic: Fatal")
+	for _, c := range []struct{ doc, want string }{
+		{">> buildbot42 kern.warn kernel: [  616.344091] Kernel panic - not syncing: Fatal\n exception in interrupt\n", "kernel panic: Fatal exception"},
+	} {
+		reps, err := Parse(strings.NewReader(c.doc), "untaught")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) != 1 || reps[0].Title != c.want {
+			for _, r := range reps {
+				t.Logf("%q", r.Title)
+			}
+			t.Errorf("%q: %d reports, want one titled %q", c.doc, len(reps), c.want)
+		}
 	}
 }
 
@@ -243,6 +249,27 @@ func TestCommonPrefix(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("commonPrefix(%q...) strips %d bytes, want %d", c.held[0].text, got, c.want)
+		}
+	}
+}
+
+// TestWrapWidthStamp checks the wrap width learned from a stamped line's
+// rest, which lacks the stamp though it starts as an indented line does.
+func TestWrapWidthStamp(t *testing.T) {
+	long := "[  374.860710] BUG: KASAN: use-after-free in do_con_write.part.23+0x1c50/0x1cb0"
+	for _, c := range []struct {
+		doc  string
+		want int
+	}{
+		{long[:70] + "\n" + long[70:] + "\n", 70},
+		{"| nov. 26 kernel - - - " + long[:50] + "\n in do_con_write\n", 73},
+		// An indented line with its stamp is the kernel's own.
+		{long[:70] + "\n[  374.860711]  in do_con_write\n", 0},
+		// Lines of no stamp: an indented line says nothing.
+		{"BUG: KASAN: use-after-free in do_con_write.part.23+0x1c50/0x1cb0 at addr\n in do_con_write\n", 0},
+	} {
+		if got := wrapWidth([]byte(c.doc)); got != c.want {
+			t.Errorf("wrapWidth(%q) = %d, want %d", c.doc, got, c.want)
 		}
 	}
 }

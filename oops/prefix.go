@@ -736,7 +736,10 @@ func wrapWidth(b []byte) int {
 		}
 		l = bytes.TrimRight(l, "\r")
 		lines++
-		if prevMax && len(l) > 0 && len(prev) > 0 && l[0] != prev[0] && l[0] != ' ' && !isMarkup(l) {
+		if prevMax && len(l) > 0 && len(prev) > 0 && !isMarkup(l) &&
+			(l[0] != prev[0] && l[0] != ' ' || stampedLine(prev) && !stampedLine(l)) {
+			// The line after a longest one lost the prefix it had,
+			// or, in a stamped log, the stamp.
 			evidence++
 		}
 		n := len(l)
@@ -757,6 +760,23 @@ func wrapWidth(b []byte) int {
 		return 0
 	}
 	return maxLen
+}
+
+// stampedLine tells a line with a kernel timestamp in its head, after
+// whatever prefix.
+func stampedLine(l []byte) bool {
+	l = l[:min(len(l), maxShapeBytes+16)]
+	for i := bytes.IndexByte(l, '['); i >= 0; {
+		if _, ok := kernelTimestamp(l[i:]); ok {
+			return true
+		}
+		j := bytes.IndexByte(l[i+1:], '[')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // wrapState is a line of the wrap width held for its continuation.
