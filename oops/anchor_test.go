@@ -273,3 +273,56 @@ func TestWrapWidthStamp(t *testing.T) {
 		}
 	}
 }
+
+// TestWrapStampedRest checks a hard wrap of a stamped log quoted with
+// spaces: the rest of a cut line starts with a space as the quote does,
+// and is told by the stamp it lacks; a stamp inside a message, or after a
+// wall clock's brackets, tells nothing.
+func TestWrapStampedRest(t *testing.T) {
+	lines := []tsLine{
+		{45.818290, "BUG: using __this_cpu_read() in preemptible [00000000] code: syz-executor7/6729"},
+		{45.826891, "caller is __this_cpu_preempt_check+0x1c/0x20 kernel/foo/bar/baz/quux.c:1234"},
+		{45.826892, "CPU: 0 PID: 6729 Comm: syz-executor7 Not tainted 4.14.0-rc4+ #1 some more text"},
+		{45.826893, "Call Trace:"},
+		{45.826894, " dump_stack+0x194/0x257 lib/dump_stack.c:52 and some more text to make it long"},
+		{45.826895, " check_preemption_disabled+0x1ec/0x210 lib/smp_processor_id.c:47 and more text"},
+		{45.826896, " __this_cpu_preempt_check+0x1c/0x20 lib/smp_processor_id.c:63 and more text"},
+		{45.826897, " ipcomp_init_state+0x185/0x990 net/xfrm/xfrm_ipcomp.c:356 and more text there"},
+		{45.826898, " ipcomp6_init_state+0x2f4/0x5a0 net/ipv6/ipcomp6.c:158 and more text there too"},
+	}
+	title := func(s renderStyle) string {
+		reps, err := Parse(bytes.NewReader(render(lines, s)), "quoted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) == 0 {
+			return ""
+		}
+		return reps[0].Title
+	}
+	quoted := func(l tsLine, _ time.Time) string {
+		return "  11:51:40.000 buildbot42 kernel: " + kts(l.ts) + " " + l.msg
+	}
+	want := title(renderStyle{line: quoted})
+	if want == "" {
+		t.Fatal("no report from the unwrapped rendering")
+	}
+	for _, wrap := range []int{80, 100} {
+		if got := title(renderStyle{line: quoted, wrap: wrap}); got != want {
+			t.Errorf("wrap %d: title %q, want %q", wrap, got, want)
+		}
+	}
+	for _, c := range []struct {
+		line string
+		want bool
+	}{
+		{"  11:51:40.000 buildbot42 kernel: [   45.818290] BUG: x", true},
+		{"[   45.818290] BUG: x", true},
+		{"> [Thu Nov 26 11:51:41 2026] trusty: panic (caller [ 1117.140866] trusty", false},
+		{" preemptible [00000000] code: syz-executor7/6729", false},
+	} {
+		if got := stampedLine([]byte(c.line)); got != c.want {
+			t.Errorf("stampedLine(%q) = %v, want %v", c.line, got, c.want)
+		}
+	}
+}

@@ -762,21 +762,18 @@ func wrapWidth(b []byte) int {
 	return maxLen
 }
 
-// stampedLine tells a line with a kernel timestamp in its head, after
-// whatever prefix.
+// stampedLine tells a line whose head, after whatever prefix, is a kernel
+// timestamp: the line's first bracket opens one. A stamp further in is
+// the message's ("panic (caller [ 1117.1] ...") or after a wall clock's
+// brackets, and says nothing.
 func stampedLine(l []byte) bool {
 	l = l[:min(len(l), maxShapeBytes+16)]
-	for i := bytes.IndexByte(l, '['); i >= 0; {
-		if _, ok := kernelTimestamp(l[i:]); ok {
-			return true
-		}
-		j := bytes.IndexByte(l[i+1:], '[')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
+	i := bytes.IndexByte(l, '[')
+	if i < 0 {
+		return false
 	}
-	return false
+	_, ok := kernelTimestamp(l[i:])
+	return ok
 }
 
 // wrapState is a line of the wrap width held for its continuation.

@@ -234,6 +234,11 @@ func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
 		_, ok := s.shape.match(v.text)
 		return !ok
 	}
+	if (s.wrap.v.stamped || stampedLine(s.wrap.buf)) && !stampedLine(raw) {
+		// In a stamped log, the rest of a cut line is the one without
+		// a stamp, whatever it starts with.
+		return true
+	}
 	c := firstByte(raw)
 	if s.wrap.first == ' ' || s.wrap.first == '\t' {
 		// After an indented line, the rest of a cut line starts at the
