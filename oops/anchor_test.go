@@ -232,7 +232,15 @@ func TestCommonPrefix(t *testing.T) {
 	}{
 		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
 			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted",
-			"ноя 26 11:51:41: ------------------------------------------------------"), 19},
+			"ноя 26 11:51:41: ------------------------------------------------------"), 20},
+		// Old lockdep's banner: punctuation before the header.
+		{held("11:51:40.000: [ BUG: lock held when returning to user space! ]",
+			"11:51:40.000: 4.9.112-g9e79039 #7 Not tainted",
+			"11:51:40.000: ------------------------------------------------"), 14},
+		// The longest cut all lines share: the separator goes too.
+		{held("> 2026-11-26T11:51:40.000Z buildbot42 kernel[0]: | [ INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected ]",
+			"> 2026-11-26T11:51:40.000Z buildbot42 kernel[0]: | ======================================================",
+			"> 2026-11-26T11:51:40.000Z buildbot42 kernel[0]: | 4.10.0-rc8+ #228 Not tainted"), 51},
 		// Two lines only: not enough.
 		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
 			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted"), -1},

@@ -560,21 +560,28 @@ func stampedPrefix(held []heldLine) (prefixShape, bool) {
 // commonPrefix is the fallback for a prefix with neither a kernel stamp
 // nor the kernel's tag (a locale's clock alone): the head of the header
 // line before where its header starts, if it has a mark and every other
-// held line (two at least) has it too.
+// held line (two at least) has it too. Of the cuts before the header, the
+// longest that all lines share is taken: punctuation may stand between the
+// prefix and the header ("| [ INFO: ... ]").
 func commonPrefix(held []heldLine) (prefixShape, bool) {
 	if len(held) < 3 {
 		return nil, false
 	}
 	t := held[0].text
-	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
+	var cuts [8]int
+	nc := 0
+	for p := 1; p < len(t) && p <= maxShapeBytes && nc < len(cuts); p++ {
 		if !bytes.ContainsRune([]byte(" \t:]>|,="), rune(t[p-1])) {
 			continue
 		}
-		v := normalize(t[p:], nil)
-		if !v.kernel || !headerAtStart(v.text) {
-			continue
+		if v := normalize(t[p:], nil); v.kernel && headerAtStart(v.text) {
+			cuts[nc] = p
+			nc++
 		}
-		shape := shapeOf(t[:p])
+	}
+next:
+	for k := nc - 1; k >= 0; k-- {
+		shape := shapeOf(t[:cuts[k]])
 		if !shape.marked() {
 			return nil, false
 		}
@@ -584,7 +591,7 @@ func commonPrefix(held []heldLine) (prefixShape, bool) {
 				continue
 			}
 			if _, ok := shape.match(h.text); !ok {
-				return nil, false
+				continue next
 			}
 			n++
 		}
@@ -593,8 +600,9 @@ func commonPrefix(held []heldLine) (prefixShape, bool) {
 	return nil, false
 }
 
-// headerAtStart tells a line that a header format matches from its first
-// byte on: not prose, nor a prefix, before it.
+// headerAtStart tells a line that a header format matches from its start
+// on: no word nor number, which prose or a prefix would have, before it
+// (old lockdep's banner "[ BUG: ... ]" has punctuation).
 func headerAtStart(text []byte) bool {
 	rest := strings.TrimSpace(string(text))
 	if isPanicLine(rest) {
@@ -605,7 +613,15 @@ func headerAtStart(text []byte) bool {
 		return false
 	}
 	loc := f.re.FindStringIndex(rest)
-	return loc != nil && loc[0] == 0
+	if loc == nil {
+		return false
+	}
+	for _, c := range []byte(rest[:loc[0]]) {
+		if isLetter(c) || isDigit(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // taggedPrefix is the fallback for a syslog form without a kernel stamp:
