@@ -159,7 +159,7 @@ func TestWrappedSpaces(t *testing.T) {
 		{56.037524, "fuseblk: Unknown parameter '" + pad + "Decompressing Linux... Parsing ELF... done." + pad + "Booting the kernel." + pad + "'"},
 		{56.053354, "fuseblk: Bad value for 'fd'"},
 	}
-	for _, wrap := range []int{0, 80, 100} {
+	for _, wrap := range []int{65, 72, 80, 100} {
 		s := renderStyle{line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg }, wrap: wrap}
 		reps, err := Parse(bytes.NewReader(render(lines, s)), "wrapped")
 		if err != nil {
@@ -308,16 +308,16 @@ func TestWrapStampedRest(t *testing.T) {
 		}
 		return reps[0].Title
 	}
-	quoted := func(l tsLine, _ time.Time) string {
-		return "  11:51:40.000 buildbot42 kernel: " + kts(l.ts) + " " + l.msg
-	}
-	want := title(renderStyle{line: quoted})
-	if want == "" {
-		t.Fatal("no report from the unwrapped rendering")
-	}
-	for _, wrap := range []int{80, 100} {
-		if got := title(renderStyle{line: quoted, wrap: wrap}); got != want {
-			t.Errorf("wrap %d: title %q, want %q", wrap, got, want)
+	for _, prefix := range []string{"  11:51:40.000 buildbot42 kernel: ", "  2026-11-26T11:51:39+00:00 kern.err kernel:: "} {
+		quoted := func(l tsLine, _ time.Time) string { return prefix + kts(l.ts) + " " + l.msg }
+		want := title(renderStyle{line: quoted})
+		if want == "" {
+			t.Fatalf("%q: no report from the unwrapped rendering", prefix)
+		}
+		for _, wrap := range []int{65, 72, 80, 100} {
+			if got := title(renderStyle{line: quoted, wrap: wrap}); got != want {
+				t.Errorf("%q, wrap %d: title %q, want %q", prefix, wrap, got, want)
+			}
 		}
 	}
 	for _, c := range []struct {
@@ -332,5 +332,50 @@ func TestWrapStampedRest(t *testing.T) {
 		if got := stampedLine([]byte(c.line)); got != c.want {
 			t.Errorf("stampedLine(%q) = %v, want %v", c.line, got, c.want)
 		}
+	}
+}
+
+// TestWrapShortPrefix checks a wrap whose rest of a line is what a short
+// learned prefix matches: "kernel:: " leaves ":" to learn after the
+// syslog tag, and "Call Trace" cut before its colon must still be read.
+func TestWrapShortPrefix(t *testing.T) {
+	doc := "" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.876768] [T15540] ----------\n" +
+		"--[ cut here ]------------\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.902257] [T15540] WARNING: C\n" +
+		"PU: 1 PID: 15540 at mm/page_alloc.c:4977 __alloc_pages_nodemask+0x4e5/0x5a0\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.925674] [   T35] audit: typ\n" +
+		"e=1326 audit(1610860785.698:6): auid=0 uid=0 gid=0 ses=4 subj=_ pid=15486 comm=\"\n" +
+		"syz-executor.5\" exe=\"/root/syz-executor.5\" sig=31 arch=c000003e syscall=228 comp\n" +
+		"at=0 ip=0x46107a code=0x0\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.955437] [T15540] Modules li\n" +
+		"nked in:\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.964721] [T15540] CPU: 1 PID\n" +
+		": 15540 Comm: syz-executor.2 Not tainted 5.11.0-rc3-syzkaller #0\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  285.650101] [T15540] Call Trace\n" +
+		":\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.712797] [T15540]  kmalloc_o\n" +
+		"rder+0x40/0x130\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.717394] [T15540]  kmalloc_o\n" +
+		"rder_trace+0x15/0x70\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.735208] [T15540]  __kmalloc\n" +
+		"+0x257/0x330\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.759109] [T15540]  kmalloc_a\n" +
+		"rray+0x2d/0x40\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.768346] [T15540]  rds_rdma_\n" +
+		"extra_size+0x84/0x300\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.800116] [T15540]  rds_sendm\n" +
+		"sg+0xfad/0x3210\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.999290] [T15540]  ____sys_s\n" +
+		"endmsg+0x5a2/0x900\n"
+	reps, err := Parse(strings.NewReader(doc), "short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Title != "WARNING in rds_rdma_extra_size" {
+		for _, r := range reps {
+			t.Logf("%q", r.Title)
+		}
+		t.Errorf("%d reports, want one titled %q", len(reps), "WARNING in rds_rdma_extra_size")
 	}
 }

@@ -230,14 +230,15 @@ func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
 		// rest after them is the held line's still. An empty line ends it.
 		return len(bytes.TrimRight(raw, "\r\n")) > 0
 	}
+	if (s.wrap.v.stamped || stampedLine(s.wrap.buf)) && !stampedLine(raw) {
+		// In a stamped log, the rest of a cut line is the one without
+		// a stamp, whatever it starts with, even what a short learned
+		// prefix (":" after "kernel:") matches.
+		return true
+	}
 	if s.shape != nil {
 		_, ok := s.shape.match(v.text)
 		return !ok
-	}
-	if (s.wrap.v.stamped || stampedLine(s.wrap.buf)) && !stampedLine(raw) {
-		// In a stamped log, the rest of a cut line is the one without
-		// a stamp, whatever it starts with.
-		return true
 	}
 	c := firstByte(raw)
 	if s.wrap.first == ' ' || s.wrap.first == '\t' {
