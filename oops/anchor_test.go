@@ -379,3 +379,38 @@ func TestWrapShortPrefix(t *testing.T) {
 		t.Errorf("%d reports, want one titled %q", len(reps), "WARNING in rds_rdma_extra_size")
 	}
 }
+
+// TestWrapQuotedIndent checks a hard wrap of a log quoted with spaces and
+// stamped by no kernel clock: the rest of a line cut before a space is
+// indented less than the quote, and continues the line; the header's end
+// ("stack end ...") names the panic.
+func TestWrapQuotedIndent(t *testing.T) {
+	doc := "  1795693900.617 buildbot42 kernel - - - | Kernel panic - not syncing: corrupted\n" +
+		" stack end detected inside scheduler\n" +
+		"  1795693900.619 buildbot42 kernel - - - | CPU: 0 PID: 7895 Comm: kworker/u12:6 \n" +
+		"Not tainted 4.20.0+ #11\n" +
+		"  1795693900.620 buildbot42 kernel - - - | Hardware name: QEMU Standard PC (i440\n" +
+		"FX + PIIX, 1996), BIOS 1.10.2-1 04/01/2014\n" +
+		"  1795693900.621 buildbot42 kernel - - - | Workqueue: writeback wb_workfn (flush\n" +
+		"-8:0)\n" +
+		"  1795693900.621 buildbot42 kernel - - - | Call Trace:\n" +
+		"  1795693900.622 buildbot42 kernel - - - |  dump_stack+0x1d3/0x2c6\n" +
+		"  1795693900.623 buildbot42 kernel - - - |  panic+0x2ad/0x55f\n" +
+		"  1795693900.627 buildbot42 kernel - - - |  __schedule+0x1ec6/0x1ed0\n" +
+		"  1795693900.633 buildbot42 kernel - - - |  schedule+0xef/0x370\n" +
+		"  1795693900.636 buildbot42 kernel - - - |  schedule_timeout+0x140/0x260\n" +
+		"  1795693900.638 buildbot42 kernel - - - |  schedule_timeout_uninterruptible+0x7\n" +
+		"5/0x90\n"
+	reps, err := Parse(strings.NewReader(doc), "quoted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The excerpt's trace is cut before the work function.
+	const want = "kernel panic: corrupted stack end in "
+	if len(reps) != 1 || !strings.HasPrefix(reps[0].Title, want) {
+		for _, r := range reps {
+			t.Logf("%q", r.Title)
+		}
+		t.Errorf("%d reports, want one titled %q...", len(reps), want)
+	}
+}

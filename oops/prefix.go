@@ -799,6 +799,7 @@ type wrapState struct {
 	lineno int
 	skew   int  // the scanner's skew when the line was held
 	first  byte // the held line's first byte
+	indent int  // the held line's leading spaces and tabs
 	v      lineView
 	buf    []byte
 }

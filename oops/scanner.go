@@ -210,6 +210,7 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 	if v.kernel && prefixed && w.full(raw) {
 		w.held, w.lineno, w.skew = true, s.lineno, s.skew
 		w.first = firstByte(raw)
+		w.indent = len(raw) - len(trimLeftSpace(raw))
 		w.buf = append(w.buf[:0], v.text...)
 		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
 		return
@@ -242,10 +243,11 @@ func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
 	}
 	c := firstByte(raw)
 	if s.wrap.first == ' ' || s.wrap.first == '\t' {
-		// After an indented line, the rest of a cut line starts at the
-		// first column; an indented line is the kernel's own (a hex
-		// dump's lines, a trace's frames).
-		return c != ' ' && c != '\t'
+		// After an indented line, the rest of a cut line is indented
+		// less (from the first column, or the space the cut fell
+		// before); an indented line as much is the kernel's own (a hex
+		// dump's lines, a trace's frames) or the paste's.
+		return len(raw)-len(trimLeftSpace(raw)) < s.wrap.indent
 	}
 	return c != s.wrap.first
 }
