@@ -108,15 +108,9 @@ func normalize(raw []byte, st *styleState) lineView {
 		}
 	}
 	// printk loglevel "<4>" or with facility "<12>".
-	if len(b) >= 3 && b[0] == '<' {
-		j := 1
-		for j < len(b) && j < 5 && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j > 1 && j < len(b) && b[j] == '>' {
-			b = b[j+1:]
-			ln.stamped = true
-		}
+	if n := loglevelLen(b); n > 0 {
+		b = b[n:]
+		ln.stamped = true
 	}
 	// "[  123.456789]" timestamp, possibly followed by a caller id.
 	if rest, ok := kernelTimestamp(b); ok {
@@ -139,6 +133,18 @@ func normalize(raw []byte, st *styleState) lineView {
 			}
 		}
 	}
+	// A console that stamps the lines it shows, showing raw records
+	// ("[  0.5] <6>[ 85.5] WARNING: ..."): the record's own stamp is the
+	// kernel's, and its text what the header formats read.
+	if ln.stamped && len(b) > 4 && (b[0] == '<' || b[0] == ' ' && b[1] == '<') {
+		r := trimLeftSpace(b)
+		if n := loglevelLen(r); n > 0 {
+			if rest, ok := kernelTimestamp(r[n:]); ok {
+				ln.time = bytes.TrimLeft(r[n+1:len(r)-len(rest)-1], " ")
+				b = rest
+			}
+		}
+	}
 	if rest, ctx, ok := callerID(b); ok {
 		ln.ctx = ctx
 		b = rest
@@ -148,6 +154,22 @@ func normalize(raw []byte, st *styleState) lineView {
 	}
 	ln.text = b
 	return ln
+}
+
+// loglevelLen is the length of a printk loglevel "<4>", or with facility
+// "<12>", at the start of b; 0 when there is none.
+func loglevelLen(b []byte) int {
+	if len(b) < 3 || b[0] != '<' {
+		return 0
+	}
+	j := 1
+	for j < len(b) && j < 5 && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j > 1 && j < len(b) && b[j] == '>' {
+		return j + 1
+	}
+	return 0
 }
 
 func trimLeftSpace(b []byte) []byte {
@@ -441,7 +463,9 @@ func hostTag(b []byte) ([]byte, []byte, bool) {
 		return b, nil, false
 	}
 	msg := rest[c+1:]
-	if len(msg) > 0 && msg[0] == ' ' {
+	if len(msg) > 0 && (msg[0] == ' ' || msg[0] == '\t') {
+		// The separator after the tag: a space, or a tab where a
+		// forwarder (or a paste into a table) put one.
 		msg = msg[1:]
 	}
 	return msg, tag, true

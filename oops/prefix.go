@@ -11,13 +11,14 @@ import (
 // quote marker, a CI clock column, a line-number column, a mailer's wall(1)
 // fragment) would keep its prefix on every line, and no frame or register
 // line would be read. The learner finds such a document's prefix on the
-// lines that are unmistakably kernel output (a "Call Trace:", a "RIP:" or
-// register line, a "[<...>]" frame, "Modules linked in:", the task line,
-// "---[ end trace"), and from then on strips whatever has the same SHAPE on
-// every line: the same runs of digits, of letters and the same punctuation,
-// not the same text, since clocks change from line to line. It runs only on
-// lines inside a report (the scanner's slow path), and the stripping costs
-// nothing in a document that needs none.
+// lines that are unmistakably kernel output (a "Call Trace:" or arm64's
+// "Call trace:", a "RIP:" or register line, a "[<...>]" frame, "Modules
+// linked in:", the task line, "---[ end trace"), and from then on strips
+// whatever has the same SHAPE on every line: the same runs of digits, of
+// letters and the same punctuation, not the same text, since clocks change
+// from line to line. It runs only on lines inside a report (the scanner's
+// slow path), and the stripping costs nothing in a document that needs
+// none.
 
 // shapeElem is one element of a prefix's shape.
 type shapeElem struct {
@@ -66,6 +67,18 @@ func shapeOf(p []byte) prefixShape {
 		i = j
 	}
 	return s
+}
+
+// marked tells a shape with something beyond words and spaces: a number,
+// punctuation, the kernel's tag. Every prefix a program writes has one (a
+// clock, a quote mark, a tag's colon); words alone match any prose.
+func (s prefixShape) marked() bool {
+	for _, e := range s {
+		if e.kind != 'a' && e.kind != ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 // match returns the length of b's prefix that has shape s.
@@ -128,8 +141,12 @@ func anchorAt(t []byte) int {
 			best = i
 		}
 	}
-	if i := bytes.Index(t, []byte("Call Trace:")); i >= 0 && len(bytes.TrimSpace(t[i+len("Call Trace:"):])) == 0 {
-		take(i)
+	// arm64 and riscv print "Call trace:" and frames with no address:
+	// their reports have no other anchor than the trace's line.
+	for _, ct := range [...]string{"Call Trace:", "Call trace:"} {
+		if i := bytes.Index(t, []byte(ct)); i >= 0 && len(bytes.TrimSpace(t[i+len(ct):])) == 0 {
+			take(i)
+		}
 	}
 	if i := bytes.Index(t, []byte("RIP: ")); i >= 0 {
 		r := t[i+5:]
@@ -225,6 +242,11 @@ func learnPrefix(t []byte, a int) (prefixShape, bool) {
 		}
 		if anchorAt(v.text) == len(v.text)-len(trimLeftSpace(v.text)) {
 			s := shapeOf(t[:p])
+			if !s.marked() {
+				// Words alone ("trusty crashed" run into the next
+				// record) are any prose's start, not a prefix.
+				continue
+			}
 			if n, ok := s.match(t); ok && n == p {
 				return s, true
 			}
@@ -423,6 +445,13 @@ func (s *Scanner) watchAnchor(v lineView, n int) {
 					s.replayWatch(n)
 				}
 			}
+		} else if w.npending > 0 && w.pending[w.npending-1].lineno == n-1 && headerTokens.contains(w.prev) {
+			// Or when the line after has it: a header that opens the
+			// document has no line before.
+			if shape, ok := stampedPrefix([]heldLine{{text: w.prev}, {text: v.text}}); ok {
+				s.shape = shape
+				s.replayWatch(n)
+			}
 		}
 	case a == len(v.text)-len(trimLeftSpace(v.text)):
 		if !v.cut {
@@ -511,7 +540,7 @@ func stampedPrefix(held []heldLine) (prefixShape, bool) {
 	}
 	t := held[0].text
 	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
-		if t[p] != '[' && t[p] != '<' || t[p-1] != ' ' && t[p-1] != ':' && t[p-1] != '>' {
+		if t[p] != '[' && t[p] != '<' || t[p-1] != ' ' && t[p-1] != '\t' && t[p-1] != ':' && t[p-1] != '>' {
 			continue
 		}
 		if v := normalize(t[p:], nil); !v.stamped {
@@ -528,15 +557,100 @@ func stampedPrefix(held []heldLine) (prefixShape, bool) {
 	return taggedPrefix(held)
 }
 
+// commonPrefix is the fallback for a prefix with neither a kernel stamp
+// nor the kernel's tag (a locale's clock alone): the head of the header
+// line before where its header starts, if it has a mark and every other
+// held line (two at least) has it too. Of the cuts before the header, the
+// longest that all lines share is taken: punctuation may stand between the
+// prefix and the header ("| [ INFO: ... ]").
+func commonPrefix(held []heldLine) (prefixShape, bool) {
+	if len(held) < 3 {
+		return nil, false
+	}
+	t := held[0].text
+	var cuts [8]int
+	nc := 0
+	for p := 1; p < len(t) && p <= maxShapeBytes && nc < len(cuts); p++ {
+		if !bytes.ContainsRune([]byte(" \t:]>|,="), rune(t[p-1])) {
+			continue
+		}
+		if v := normalize(t[p:], nil); v.kernel && headerAtStart(v.text) {
+			cuts[nc] = p
+			nc++
+		}
+	}
+next:
+	for k := nc - 1; k >= 0; k-- {
+		shape := shapeOf(t[:cuts[k]])
+		if !shape.marked() {
+			return nil, false
+		}
+		n := 0
+		for _, h := range held[1:] {
+			if !h.kernel {
+				continue
+			}
+			if _, ok := shape.match(h.text); !ok {
+				continue next
+			}
+			n++
+		}
+		return shape, n >= 2
+	}
+	return nil, false
+}
+
+// headerAtStart tells a line that a header format matches from its start
+// on: no word nor number, which prose or a prefix would have, before it
+// (old lockdep's banner "[ BUG: ... ]" has punctuation).
+func headerAtStart(text []byte) bool {
+	rest := strings.TrimSpace(string(text))
+	if isPanicLine(rest) {
+		return true
+	}
+	f := detect(rest, []byte(rest))
+	if f == nil || f.re == nil {
+		return false
+	}
+	loc := f.re.FindStringIndex(rest)
+	if loc == nil {
+		return false
+	}
+	for _, c := range []byte(rest[:loc[0]]) {
+		if isLetter(c) || isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
 // taggedPrefix is the fallback for a syslog form without a kernel stamp:
 // the prefix ends after the tag "kernel" and the punctuation after it
 // ("kernel: ", "kernel - - - "), if another held line has it too.
 func taggedPrefix(held []heldLine) (prefixShape, bool) {
 	t := held[0].text
 	for i := 0; ; {
+		p, next, ok := kernelTagEnd(t, i)
+		if !ok {
+			return nil, false
+		}
+		i = next
+		shape := shapeOf(t[:p])
+		for _, h := range held[1:] {
+			if _, ok := shape.match(h.text); ok {
+				return shape, true
+			}
+		}
+	}
+}
+
+// kernelTagEnd finds, from i on, where a syslog tag "kernel" and the
+// punctuation after it end in t; next is where to look for another.
+func kernelTagEnd(t []byte, i int) (p, next int, ok bool) {
+	for {
 		j := bytes.Index(t[i:], []byte("kernel"))
 		if j < 0 || i+j > maxShapeBytes {
-			return nil, false
+			return 0, 0, false
 		}
 		k := i + j
 		i = k + len("kernel")
@@ -550,12 +664,7 @@ func taggedPrefix(held []heldLine) (prefixShape, bool) {
 		if p >= len(t) || !bytes.ContainsAny(t[i:p], ":-") {
 			continue // "kernel stack ..." is the kernel's own word
 		}
-		shape := shapeOf(t[:p])
-		for _, h := range held[1:] {
-			if _, ok := shape.match(h.text); ok {
-				return shape, true
-			}
-		}
+		return p, i, true
 	}
 }
 
@@ -570,10 +679,16 @@ func (s *Scanner) resolveLook() {
 	if s.shape == nil && !s.watch.clean {
 		if shape, ok := stampedPrefix(held); ok {
 			s.shape = shape
-		} else if len(held) == 1 && s.finishing {
-			// A document of one report of one line: its prefix is
-			// what a kernel timestamp ends.
+		} else if shape, ok := commonPrefix(held); ok {
+			s.shape = shape
+		} else if s.finishing {
+			// A document that ends in a report no line of which
+			// taught the prefix (one line, or one cut by a wrap not
+			// learned): its prefix is what a kernel timestamp, or
+			// the kernel's tag, ends before the header.
 			if shape, ok := soleStampedPrefix(held[0].text); ok {
+				s.shape = shape
+			} else if shape, ok := soleTaggedPrefix(held[0].text); ok {
 				s.shape = shape
 			}
 		}
@@ -637,7 +752,10 @@ func wrapWidth(b []byte) int {
 		}
 		l = bytes.TrimRight(l, "\r")
 		lines++
-		if prevMax && len(l) > 0 && len(prev) > 0 && l[0] != prev[0] && l[0] != ' ' && !isMarkup(l) {
+		if prevMax && len(l) > 0 && len(prev) > 0 && !isMarkup(l) &&
+			(l[0] != prev[0] && l[0] != ' ' || stampedLine(prev) && !stampedLine(l)) {
+			// The line after a longest one lost the prefix it had,
+			// or, in a stamped log, the stamp.
 			evidence++
 		}
 		n := len(l)
@@ -660,6 +778,20 @@ func wrapWidth(b []byte) int {
 	return maxLen
 }
 
+// stampedLine tells a line whose head, after whatever prefix, is a kernel
+// timestamp: the line's first bracket opens one. A stamp further in is
+// the message's ("panic (caller [ 1117.1] ...") or after a wall clock's
+// brackets, and says nothing.
+func stampedLine(l []byte) bool {
+	l = l[:min(len(l), maxShapeBytes+16)]
+	i := bytes.IndexByte(l, '[')
+	if i < 0 {
+		return false
+	}
+	_, ok := kernelTimestamp(l[i:])
+	return ok
+}
+
 // wrapState is a line of the wrap width held for its continuation.
 type wrapState struct {
 	width  int
@@ -667,6 +799,7 @@ type wrapState struct {
 	lineno int
 	skew   int  // the scanner's skew when the line was held
 	first  byte // the held line's first byte
+	indent int  // the held line's leading spaces and tabs
 	v      lineView
 	buf    []byte
 }
@@ -720,18 +853,62 @@ func isMarkup(l []byte) bool {
 // precedes its kernel timestamp.
 func soleStampedPrefix(t []byte) (prefixShape, bool) {
 	for p := 1; p < len(t) && p <= maxShapeBytes; p++ {
-		if t[p] != '[' || t[p-1] != ' ' && t[p-1] != ':' {
+		if t[p] != '[' || t[p-1] != ' ' && t[p-1] != '\t' && t[p-1] != ':' {
 			continue
 		}
 		// The header must be after the prefix: "general protection
 		// fault: 0000 [#1] [ 387.8] audit: ..." is two lines run together.
-		if v := normalize(t[p:], nil); len(v.time) > 0 {
-			rest := strings.TrimSpace(string(v.text))
-			if isPanicLine(rest) || detect(rest, []byte(rest)) != nil {
+		if v := normalize(t[p:], nil); len(v.time) > 0 || v.stamped {
+			if isSoleHeader(v.text) {
 				return shapeOf(t[:p]), true
 			}
 			return nil, false
 		}
 	}
 	return nil, false
+}
+
+// soleTaggedPrefix is soleStampedPrefix for a syslog form without a
+// kernel stamp: the prefix ends after the tag "kernel" and its
+// punctuation, and a header follows.
+func soleTaggedPrefix(t []byte) (prefixShape, bool) {
+	for i := 0; ; {
+		p, next, ok := kernelTagEnd(t, i)
+		if !ok {
+			return nil, false
+		}
+		i = next
+		if v := normalize(t[p:], nil); v.kernel && isSoleHeader(v.text) {
+			return shapeOf(t[:p]), true
+		}
+	}
+}
+
+func isSoleHeader(text []byte) bool {
+	rest := strings.TrimSpace(string(text))
+	return isPanicLine(rest) || detect(rest, []byte(rest)) != nil
+}
+
+// soleHeader reads the document's last line, when it holds a header the
+// formats could not see behind a prefix that no other line taught (a
+// paste of the header alone): its prefix is what a stamp or the kernel's
+// tag ends, as for a look-ahead that held the header alone.
+func (s *Scanner) soleHeader() {
+	w := &s.watch
+	if s.shape != nil || w.clean || s.cur != nil || s.look.active || w.npending == 0 {
+		return
+	}
+	h := w.pending[w.npending-1]
+	if h.lineno != s.lineno {
+		return
+	}
+	shape, ok := soleStampedPrefix(h.text)
+	if !ok {
+		shape, ok = soleTaggedPrefix(h.text)
+	}
+	if !ok {
+		return
+	}
+	s.shape = shape
+	s.replayWatch(s.lineno + 1)
 }

@@ -9,6 +9,7 @@ import (
 // wrap width reader hostile lines: they must not panic, and a learned
 // shape must match the line it was learned from.
 func FuzzPrefixLearning(f *testing.F) {
+	loadTables() // the header formats, which the fallbacks consult
 	for _, s := range []string{
 		"déc. 04 03:12:44 host kernel: [ 12.345678] Call Trace:",
 		"> [Fri Dec  4 03:12:44 2026] RIP: 0010:foo+0x1/0x2",
@@ -30,6 +31,10 @@ func FuzzPrefixLearning(f *testing.F) {
 		}
 		shapeOf(b).match(b)
 		stampedPrefix([]heldLine{{text: v.text}, {text: b}})
+		commonPrefix([]heldLine{{text: v.text, kernel: true}, {text: b, kernel: true}, {text: v.text, kernel: true}})
+		soleStampedPrefix(v.text)
+		soleTaggedPrefix(v.text)
+		stampedLine(b)
 		wrapWidth(append(bytes.Clone(b), '\n'))
 		stripHTMLTags(b)
 		isModuleContinuation(string(b))

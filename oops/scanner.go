@@ -210,6 +210,7 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 	if v.kernel && prefixed && w.full(raw) {
 		w.held, w.lineno, w.skew = true, s.lineno, s.skew
 		w.first = firstByte(raw)
+		w.indent = len(raw) - len(trimLeftSpace(raw))
 		w.buf = append(w.buf[:0], v.text...)
 		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
 		return
@@ -221,8 +222,20 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 // lacks the document's prefix (its stamp, its learned shape, or, while the
 // shape is not known, the held line's first byte).
 func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
-	if !v.kernel || v.stamped || len(trimLeftSpace(v.text)) == 0 || isMarkup(raw) {
+	if !v.kernel || v.stamped || isMarkup(raw) {
 		return false
+	}
+	if len(trimLeftSpace(v.text)) == 0 {
+		// Spaces alone are the middle of a cut run of them (a message
+		// padded with spaces): joined, they change nothing, and the
+		// rest after them is the held line's still. An empty line ends it.
+		return len(bytes.TrimRight(raw, "\r\n")) > 0
+	}
+	if (s.wrap.v.stamped || stampedLine(s.wrap.buf)) && !stampedLine(raw) {
+		// In a stamped log, the rest of a cut line is the one without
+		// a stamp, whatever it starts with, even what a short learned
+		// prefix (":" after "kernel:") matches.
+		return true
 	}
 	if s.shape != nil {
 		_, ok := s.shape.match(v.text)
@@ -230,10 +243,11 @@ func (s *Scanner) wrapContinues(raw []byte, v lineView) bool {
 	}
 	c := firstByte(raw)
 	if s.wrap.first == ' ' || s.wrap.first == '\t' {
-		// After an indented line, the rest of a cut line starts at the
-		// first column; an indented line is the kernel's own (a hex
-		// dump's lines, a trace's frames).
-		return c != ' ' && c != '\t'
+		// After an indented line, the rest of a cut line is indented
+		// less (from the first column, or the space the cut fell
+		// before); an indented line as much is the kernel's own (a hex
+		// dump's lines, a trace's frames) or the paste's.
+		return len(raw)-len(trimLeftSpace(raw)) < s.wrap.indent
 	}
 	return c != s.wrap.first
 }
@@ -554,6 +568,7 @@ func (s *Scanner) Finish() []*Report {
 	s.flushWrap()
 	s.finishing = true
 	s.resolveLook()
+	s.soleHeader()
 	s.finishCur()
 	s.dropRestated()
 	s.noticesLast()

@@ -42,8 +42,11 @@ var (
 	// Ours on top: a hashed "[<(ptrval)>]" address (4.15 to 4.19).
 	frameLine    = lazyRE(`^ *(?:(?:` + pcRe + `|\[<\(ptrval\)>\]) ){0,2}` + funcRx)
 	armFrameLine = lazyRE(`^ *` + pcRe + ` \(([a-zA-Z0-9_.]+)\) from ` + pcRe + ` \(` + funcRx)
-	// faultLine is corruptedLines: an injected failure's stack dump.
-	faultLine = lazyRE(`^( \[\<?(?:0x)?[0-9a-f]+\>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x`)
+	// faultLine is corruptedLines: an injected failure's stack dump. The
+	// frame's indentation is the kernel's, but a stripped prefix may take
+	// it with its separator (a syslog tag, a learned shape), so any is
+	// read, none included, as frameLine reads it.
+	faultLine = lazyRE(`^[ \t]*(\[\<?(?:0x)?[0-9a-f]+\>?\][ \t]*)?should_fail(slab)?(\.[a-z0-9.]+)?\+0x`)
 )
 
 // The rules of the stall formats.

@@ -1,0 +1,416 @@
+package oops
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAnchorAt checks where prefix learning finds a line's kernel output:
+// x86's and arm64's trace lines are anchors only as whole lines.
+func TestAnchorAt(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want int
+	}{
+		{"nov. 26 11:44:51 web-07 kernel: Call Trace:", 32},
+		{"nov. 26 11:44:51 web-07 kernel: Call trace:", 32},
+		{"> > Call trace:  ", 4},
+		{"we saw Call trace: in the log", -1},
+		{"Call trace:", 0},
+		{"plain prose", -1},
+	} {
+		if got := anchorAt([]byte(c.line)); got != c.want {
+			t.Errorf("anchorAt(%q) = %d, want %d", c.line, got, c.want)
+		}
+	}
+}
+
+// TestFaultLine checks that an injected failure's frame is told at any
+// indentation a stripped prefix leaves, and nothing else is.
+func TestFaultLine(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want bool
+	}{
+		{" [<ffffffff821b0ccf>] should_fail.cold+0x11f/0x170", true},
+		{"[<ffffffff821b0ccf>] should_fail.cold+0x11f/0x170", true},
+		{"\t[<ffffffff81a1fb81>] should_failslab+0x121/0x190", true},
+		{" should_fail+0x1/0x2", true},
+		{"should_failslab+0x1/0x2", true},
+		{" [<ffffffff81a1fb81>] ? should_fail+0x1/0x2", false},
+		{" __should_fail+0x1/0x2", false},
+		{" should_fail_usercopy+0x1/0x2", false},
+		{"FAULT_INJECTION: forcing a failure.", false},
+	} {
+		if got := isFaultLine(c.line); got != c.want {
+			t.Errorf("isFaultLine(%q) = %v, want %v", c.line, got, c.want)
+		}
+	}
+}
+
+// TestSoleHeaderLine checks a document that is one header line behind a
+// prefix no other line teaches: the prefix ends at a stamp or the kernel's
+// tag, and prose that names a header with neither stays prose.
+func TestSoleHeaderLine(t *testing.T) {
+	for _, c := range []struct {
+		doc, want string
+	}{
+		{"[    0.000000] INFO:\n", "INFO: corrupted"},
+		{"nov. 26 11:51:41 web-07 kernel: [    0.000000] INFO:\n", "INFO: corrupted"},
+		{"> [Thu Nov 26 11:51:41 2026] INFO:\n", "INFO: corrupted"},
+		{"<4>1 2026-11-26T11:51:41.000Z web-07 kernel - - - INFO:\n", "INFO: corrupted"},
+		{"     1  [    0.000000] INFO:\n", "INFO: corrupted"},
+		{"we saw INFO:\n", ""},
+		{"the kernel said INFO:\n", ""},
+	} {
+		reps, err := Parse(strings.NewReader(c.doc), "sole")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(reps) > 0 {
+			got = reps[0].Title
+		}
+		if got != c.want || len(reps) > 1 {
+			t.Errorf("%q: %d reports, first %q, want %q", c.doc, len(reps), got, c.want)
+		}
+	}
+}
+
+// TestRestampedRecord checks a console's stamp on a raw record's line:
+// the record's loglevel and stamp go too, and the record's time is kept.
+func TestRestampedRecord(t *testing.T) {
+	for _, c := range []struct {
+		raw, text, time string
+	}{
+		{"[    0.000000] <6>[   85.501187] WARNING: foo", "WARNING: foo", "85.501187"},
+		{"<4>[    1.000000] <14>[   85.912347] init: x", "init: x", "85.912347"},
+		{"[    0.000000] <6> not a stamp", "<6> not a stamp", "0.000000"},
+		{"[    0.000000] <IRQ>", "<IRQ>", "0.000000"},
+	} {
+		v := normalize([]byte(c.raw), nil)
+		if string(v.text) != c.text || string(v.time) != c.time {
+			t.Errorf("normalize(%q) = %q at %q, want %q at %q", c.raw, v.text, v.time, c.text, c.time)
+		}
+	}
+}
+
+// TestHeaderOpensDocument checks a header on a document's first line
+// behind a prefix no anchor line teaches: the next line's stamp does.
+func TestHeaderOpensDocument(t *testing.T) {
+	for _, c := range []struct {
+		doc, want string
+	}{
+		{"nov. 26 11:51:41 web-07 kernel: <6>[   85.501187] WARNING: foo\n" +
+			"nov. 26 11:51:41 web-07 kernel: <6>[   85.501187] nouveau  [     DRM] suspending kernel object tree...\n", "WARNING: foo"},
+		{"> [Thu Nov 26 11:51:41 2026] <6>[   85.501187] WARNING: foo\n" +
+			"> [Thu Nov 26 11:51:41 2026] <6>[   85.525111] nouveau  [     DRM] nouveau suspended\n", "WARNING: foo"},
+		{"> > kern.warn kernel: | <6>[   85.501187] WARNING: foo\n" +
+			"> > kern.warn kernel: | <6>[   85.525111] nouveau  [     DRM] nouveau suspended\n", "WARNING: foo"},
+		{"we saw WARNING: foo\nyesterday on the fleet\n", ""},
+	} {
+		reps, err := Parse(strings.NewReader(c.doc), "first")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(reps) > 0 {
+			got = reps[0].Title
+		}
+		if got != c.want || len(reps) > 1 {
+			t.Errorf("%q: %d reports, first %q, want %q", c.doc, len(reps), got, c.want)
+		}
+	}
+}
+
+// TestLearnPrefixMarked checks that a prefix is learned only when it has
+// a mark beyond words: words alone are a run-together line's start.
+func TestLearnPrefixMarked(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want int // bytes the learned shape strips, -1 for none
+	}{
+		// Not "trusty crashed": the stamp that follows is the record's.
+		{"trusty crashed[ 1117.184796] ------------[ cut here ]------------", 28},
+		{"trusty crashed ------------[ cut here ]------------", -1},
+		{"> > ------------[ cut here ]------------", 3},
+		{"nov. 26 11:51:41 web-07 kernel: Call Trace:", 31},
+		{"web kernel: Call Trace:", 11},
+	} {
+		v := normalize([]byte(c.line), nil)
+		got := -1
+		if shape, ok := learnPrefix(v.text, anchorAt(v.text)); ok {
+			got, _ = shape.match(v.text)
+		}
+		if got != c.want {
+			t.Errorf("learnPrefix(%q) strips %d bytes, want %d", c.line, got, c.want)
+		}
+	}
+}
+
+// TestWrappedSpaces checks a hard-wrapped message padded with spaces: the
+// pieces that are spaces alone continue the line, so that words after them
+// ("Booting the kernel.") stay inside the message.
+func TestWrappedSpaces(t *testing.T) {
+	pad := strings.Repeat(" ", 200)
+	lines := []tsLine{
+		{56.037524, "fuseblk: Unknown parameter '" + pad + "Decompressing Linux... Parsing ELF... done." + pad + "Booting the kernel." + pad + "'"},
+		{56.053354, "fuseblk: Bad value for 'fd'"},
+	}
+	for _, wrap := range []int{65, 72, 80, 100} {
+		s := renderStyle{line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg }, wrap: wrap}
+		reps, err := Parse(bytes.NewReader(render(lines, s)), "wrapped")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) != 0 {
+			t.Errorf("wrap %d: %d reports, first %q; want none", wrap, len(reps), reps[0].Title)
+		}
+	}
+}
+
+// TestSyslogTabSeparator checks a syslog header whose tag a tab follows:
+// the tab is the separator, not the message's.
+func TestSyslogTabSeparator(t *testing.T) {
+	for _, c := range []struct{ raw, text string }{
+		{"Nov 26 11:51:40.000000 ci-runner-3.example.org kernel[0]:\tCall Trace:", "Call Trace:"},
+		{"Nov 26 11:51:40 web-07 kernel:\tBUG: foo", "BUG: foo"},
+		{"Nov 26 11:51:40 web-07 kernel: BUG: foo", "BUG: foo"},
+	} {
+		if got := NormalizeLine([]byte(c.raw)).Text; got != c.text {
+			t.Errorf("NormalizeLine(%q).Text = %q, want %q", c.raw, got, c.text)
+		}
+	}
+	// A one-line document whose stamp a tab precedes.
+	reps, err := Parse(strings.NewReader("nov. 26 11:51:41.000000 buildbot42 kernel[0]:\t[  616.344091] Kernel panic - not syncing: Fatal exception in interrupt\n"), "tab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Title != "kernel panic: Fatal exception" {
+		t.Errorf("tab-separated panic line: %d reports %v", len(reps), reps)
+	}
+}
+
+// TestLastReportUntaught checks a document that ends in a report no line
+// of which teaches the prefix, here a header whose wrap cut it: the wrap
+// is learned from the stamp its rest lacks, and the stamp before the
+// header ends the prefix, which stays out of the title.
+func TestLastReportUntaught(t *testing.T) {
+	for _, c := range []struct{ doc, want string }{
+		{">> buildbot42 kern.warn kernel: [  616.344091] Kernel panic - not syncing: Fatal\n exception in interrupt\n", "kernel panic: Fatal exception"},
+	} {
+		reps, err := Parse(strings.NewReader(c.doc), "untaught")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) != 1 || reps[0].Title != c.want {
+			for _, r := range reps {
+				t.Logf("%q", r.Title)
+			}
+			t.Errorf("%q: %d reports, want one titled %q", c.doc, len(reps), c.want)
+		}
+	}
+}
+
+// TestCommonPrefix checks a short report whose prefix is a clock alone,
+// with no anchor line, stamp or tag: what every held line starts with,
+// up to where the header starts, and only with a mark beyond words.
+func TestCommonPrefix(t *testing.T) {
+	loadTables()
+	held := func(lines ...string) []heldLine {
+		var h []heldLine
+		for _, l := range lines {
+			h = append(h, heldLine{text: []byte(l), kernel: true})
+		}
+		return h
+	}
+	for _, c := range []struct {
+		held []heldLine
+		want int // bytes the shape strips from the first line, -1 for none
+	}{
+		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
+			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted",
+			"ноя 26 11:51:41: ------------------------------------------------------"), 20},
+		// Old lockdep's banner: punctuation before the header.
+		{held("11:51:40.000: [ BUG: lock held when returning to user space! ]",
+			"11:51:40.000: 4.9.112-g9e79039 #7 Not tainted",
+			"11:51:40.000: ------------------------------------------------"), 14},
+		// The longest cut all lines share: the separator goes too.
+		{held("> 2026-11-26T11:51:40.000Z buildbot42 kernel[0]: | [ INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected ]",
+			"> 2026-11-26T11:51:40.000Z buildbot42 kernel[0]: | ======================================================",
+			"> 2026-11-26T11:51:40.000Z buildbot42 kernel[0]: | 4.10.0-rc8+ #228 Not tainted"), 51},
+		// Two lines only: not enough.
+		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
+			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted"), -1},
+		// Prose: words alone.
+		{held("we saw WARNING: possible circular locking dependency detected",
+			"we saw it twice", "we saw nothing else"), -1},
+		// A line without it.
+		{held("ноя 26 11:51:41: WARNING: possible circular locking dependency detected",
+			"ноя 26 11:51:41: 4.12.0-rc2-next-20170525+ #1 Not tainted", "and then"), -1},
+	} {
+		got := -1
+		if shape, ok := commonPrefix(c.held); ok {
+			got, _ = shape.match(c.held[0].text)
+		}
+		if got != c.want {
+			t.Errorf("commonPrefix(%q...) strips %d bytes, want %d", c.held[0].text, got, c.want)
+		}
+	}
+}
+
+// TestWrapWidthStamp checks the wrap width learned from a stamped line's
+// rest, which lacks the stamp though it starts as an indented line does.
+func TestWrapWidthStamp(t *testing.T) {
+	long := "[  374.860710] BUG: KASAN: use-after-free in do_con_write.part.23+0x1c50/0x1cb0"
+	for _, c := range []struct {
+		doc  string
+		want int
+	}{
+		{long[:70] + "\n" + long[70:] + "\n", 70},
+		{"| nov. 26 kernel - - - " + long[:50] + "\n in do_con_write\n", 73},
+		// An indented line with its stamp is the kernel's own.
+		{long[:70] + "\n[  374.860711]  in do_con_write\n", 0},
+		// Lines of no stamp: an indented line says nothing.
+		{"BUG: KASAN: use-after-free in do_con_write.part.23+0x1c50/0x1cb0 at addr\n in do_con_write\n", 0},
+	} {
+		if got := wrapWidth([]byte(c.doc)); got != c.want {
+			t.Errorf("wrapWidth(%q) = %d, want %d", c.doc, got, c.want)
+		}
+	}
+}
+
+// TestWrapStampedRest checks a hard wrap of a stamped log quoted with
+// spaces: the rest of a cut line starts with a space as the quote does,
+// and is told by the stamp it lacks; a stamp inside a message, or after a
+// wall clock's brackets, tells nothing.
+func TestWrapStampedRest(t *testing.T) {
+	lines := []tsLine{
+		{45.818290, "BUG: using __this_cpu_read() in preemptible [00000000] code: syz-executor7/6729"},
+		{45.826891, "caller is __this_cpu_preempt_check+0x1c/0x20 kernel/foo/bar/baz/quux.c:1234"},
+		{45.826892, "CPU: 0 PID: 6729 Comm: syz-executor7 Not tainted 4.14.0-rc4+ #1 some more text"},
+		{45.826893, "Call Trace:"},
+		{45.826894, " dump_stack+0x194/0x257 lib/dump_stack.c:52 and some more text to make it long"},
+		{45.826895, " check_preemption_disabled+0x1ec/0x210 lib/smp_processor_id.c:47 and more text"},
+		{45.826896, " __this_cpu_preempt_check+0x1c/0x20 lib/smp_processor_id.c:63 and more text"},
+		{45.826897, " ipcomp_init_state+0x185/0x990 net/xfrm/xfrm_ipcomp.c:356 and more text there"},
+		{45.826898, " ipcomp6_init_state+0x2f4/0x5a0 net/ipv6/ipcomp6.c:158 and more text there too"},
+	}
+	title := func(s renderStyle) string {
+		reps, err := Parse(bytes.NewReader(render(lines, s)), "quoted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) == 0 {
+			return ""
+		}
+		return reps[0].Title
+	}
+	for _, prefix := range []string{"  11:51:40.000 buildbot42 kernel: ", "  2026-11-26T11:51:39+00:00 kern.err kernel:: "} {
+		quoted := func(l tsLine, _ time.Time) string { return prefix + kts(l.ts) + " " + l.msg }
+		want := title(renderStyle{line: quoted})
+		if want == "" {
+			t.Fatalf("%q: no report from the unwrapped rendering", prefix)
+		}
+		for _, wrap := range []int{65, 72, 80, 100} {
+			if got := title(renderStyle{line: quoted, wrap: wrap}); got != want {
+				t.Errorf("%q, wrap %d: title %q, want %q", prefix, wrap, got, want)
+			}
+		}
+	}
+	for _, c := range []struct {
+		line string
+		want bool
+	}{
+		{"  11:51:40.000 buildbot42 kernel: [   45.818290] BUG: x", true},
+		{"[   45.818290] BUG: x", true},
+		{"> [Thu Nov 26 11:51:41 2026] trusty: panic (caller [ 1117.140866] trusty", false},
+		{" preemptible [00000000] code: syz-executor7/6729", false},
+	} {
+		if got := stampedLine([]byte(c.line)); got != c.want {
+			t.Errorf("stampedLine(%q) = %v, want %v", c.line, got, c.want)
+		}
+	}
+}
+
+// TestWrapShortPrefix checks a wrap whose rest of a line is what a short
+// learned prefix matches: "kernel:: " leaves ":" to learn after the
+// syslog tag, and "Call Trace" cut before its colon must still be read.
+func TestWrapShortPrefix(t *testing.T) {
+	doc := "" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.876768] [T15540] ----------\n" +
+		"--[ cut here ]------------\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.902257] [T15540] WARNING: C\n" +
+		"PU: 1 PID: 15540 at mm/page_alloc.c:4977 __alloc_pages_nodemask+0x4e5/0x5a0\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.925674] [   T35] audit: typ\n" +
+		"e=1326 audit(1610860785.698:6): auid=0 uid=0 gid=0 ses=4 subj=_ pid=15486 comm=\"\n" +
+		"syz-executor.5\" exe=\"/root/syz-executor.5\" sig=31 arch=c000003e syscall=228 comp\n" +
+		"at=0 ip=0x46107a code=0x0\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.955437] [T15540] Modules li\n" +
+		"nked in:\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  284.964721] [T15540] CPU: 1 PID\n" +
+		": 15540 Comm: syz-executor.2 Not tainted 5.11.0-rc3-syzkaller #0\n" +
+		"  2026-11-26T11:51:39+00:00 kern.err kernel:: [  285.650101] [T15540] Call Trace\n" +
+		":\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.712797] [T15540]  kmalloc_o\n" +
+		"rder+0x40/0x130\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.717394] [T15540]  kmalloc_o\n" +
+		"rder_trace+0x15/0x70\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.735208] [T15540]  __kmalloc\n" +
+		"+0x257/0x330\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.759109] [T15540]  kmalloc_a\n" +
+		"rray+0x2d/0x40\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.768346] [T15540]  rds_rdma_\n" +
+		"extra_size+0x84/0x300\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.800116] [T15540]  rds_sendm\n" +
+		"sg+0xfad/0x3210\n" +
+		"  2026-11-26T11:51:40+00:00 kern.err kernel:: [  285.999290] [T15540]  ____sys_s\n" +
+		"endmsg+0x5a2/0x900\n"
+	reps, err := Parse(strings.NewReader(doc), "short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Title != "WARNING in rds_rdma_extra_size" {
+		for _, r := range reps {
+			t.Logf("%q", r.Title)
+		}
+		t.Errorf("%d reports, want one titled %q", len(reps), "WARNING in rds_rdma_extra_size")
+	}
+}
+
+// TestWrapQuotedIndent checks a hard wrap of a log quoted with spaces and
+// stamped by no kernel clock: the rest of a line cut before a space is
+// indented less than the quote, and continues the line; the header's end
+// ("stack end ...") names the panic.
+func TestWrapQuotedIndent(t *testing.T) {
+	doc := "  1795693900.617 buildbot42 kernel - - - | Kernel panic - not syncing: corrupted\n" +
+		" stack end detected inside scheduler\n" +
+		"  1795693900.619 buildbot42 kernel - - - | CPU: 0 PID: 7895 Comm: kworker/u12:6 \n" +
+		"Not tainted 4.20.0+ #11\n" +
+		"  1795693900.620 buildbot42 kernel - - - | Hardware name: QEMU Standard PC (i440\n" +
+		"FX + PIIX, 1996), BIOS 1.10.2-1 04/01/2014\n" +
+		"  1795693900.621 buildbot42 kernel - - - | Workqueue: writeback wb_workfn (flush\n" +
+		"-8:0)\n" +
+		"  1795693900.621 buildbot42 kernel - - - | Call Trace:\n" +
+		"  1795693900.622 buildbot42 kernel - - - |  dump_stack+0x1d3/0x2c6\n" +
+		"  1795693900.623 buildbot42 kernel - - - |  panic+0x2ad/0x55f\n" +
+		"  1795693900.627 buildbot42 kernel - - - |  __schedule+0x1ec6/0x1ed0\n" +
+		"  1795693900.633 buildbot42 kernel - - - |  schedule+0xef/0x370\n" +
+		"  1795693900.636 buildbot42 kernel - - - |  schedule_timeout+0x140/0x260\n" +
+		"  1795693900.638 buildbot42 kernel - - - |  schedule_timeout_uninterruptible+0x7\n" +
+		"5/0x90\n"
+	reps, err := Parse(strings.NewReader(doc), "quoted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The excerpt's trace is cut before the work function.
+	const want = "kernel panic: corrupted stack end in "
+	if len(reps) != 1 || !strings.HasPrefix(reps[0].Title, want) {
+		for _, r := range reps {
+			t.Logf("%q", r.Title)
+		}
+		t.Errorf("%d reports, want one titled %q...", len(reps), want)
+	}
+}
