@@ -300,7 +300,7 @@ func TestRenderings(t *testing.T) {
 			}
 		}
 	}
-	fmt.Printf("rendering agreement: %d/%d (%.1f%%)\n", ok, n, 100*float64(ok)/float64(max(n, 1)))
+	fmt.Printf("rendering agreement: %d/%d (%.2f%%)\n", ok, n, 100*float64(ok)/float64(max(n, 1)))
 	if len(fails) > 0 {
 		t.Logf("failures by style: %v", fails)
 	}
