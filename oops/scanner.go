@@ -13,7 +13,15 @@ import (
 
 // Limits that keep memory bounded per report whatever the input.
 const (
-	maxReportLines = 400 // lines kept per report
+	maxReportLines = 400 // lines kept whole per report
+	// maxTraceLines bounds the lines of a longer report: past
+	// maxReportLines only its trace lines are kept, cut to
+	// maxTraceLineBytes. Syzkaller reads a report's whole trace for its
+	// title (report.go extracts frames from the report to its end): a
+	// stack overflow's trace runs to hundreds of frames, and the frame
+	// that names it (the syscall's, by linuxStallFrameExtractor) is deep.
+	maxTraceLines     = 2000
+	maxTraceLineBytes = 200
 	// maxLineBytes is the kernel's own limit on one printk record
 	// (PRINTK_MESSAGE_MAX, LOG_LINE_MAX): a kernel line is kept whole.
 	maxLineBytes = 1024
@@ -472,7 +480,18 @@ func (s *Scanner) continues(f *format, n int) bool {
 
 func (c *building) add(n int, text string) {
 	if len(c.lines) >= maxReportLines {
-		c.full = true
+		if len(c.lines) >= maxTraceLines {
+			c.full = true
+			return
+		}
+		if t := strings.TrimSpace(text); !isFrame(t) && !isStackMarker(t) && !isTraceHead(t) {
+			return
+		}
+		if len(text) > maxTraceLineBytes {
+			text = text[:maxTraceLineBytes]
+		}
+		c.lines = append(c.lines, text)
+		c.lineNos = append(c.lineNos, n)
 		return
 	}
 	if k := len(c.lines) - 1; k >= 0 && c.lineNos[k] == n-1 && isModuleList(c.lines[k]) && isModuleContinuation(text) {
@@ -626,6 +645,13 @@ func panicMessage(t string) string {
 // "</IRQ>", "<EOI>", "<TASK>", "<NMI>".
 func isStackMarker(t string) bool {
 	return len(t) >= 5 && t[0] == '<' && t[len(t)-1] == '>' && strings.IndexByte(t, ' ') < 0
+}
+
+// isTraceHead tells the lines that open a trace or its part, kept past
+// maxReportLines with the frames so that the parts are still told apart.
+func isTraceHead(t string) bool {
+	return strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") || strings.HasPrefix(t, "RIP: ") ||
+		isEndMarker(t) || isPanicLine(t)
 }
 
 func isEndMarker(t string) bool {
