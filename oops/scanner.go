@@ -471,6 +471,14 @@ func (s *Scanner) continues(f *format, n int) bool {
 		// Stall and hang reports show every CPU's registers.
 		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1 || c.f.mode == gmStall || c.f.mode == gmHung
 	}
+	if f.flags&fPrelude != 0 && c.lastFrame != 0 && c.lastFrame == n-1 {
+		// "list_add corruption ..." between two frames of an open trace
+		// is another CPU's line interleaved: syzkaller does not count
+		// such a line as an oops (linux.go's linuxOopses), so it does not
+		// end the report (findReport); the BUG it announces, printed
+		// after it, does.
+		return true
+	}
 	if c.f.flags&fPrelude != 0 && n-c.start < 12 {
 		// "list_del corruption ..." is followed by the BUG it causes.
 		return true
