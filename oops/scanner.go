@@ -390,7 +390,7 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if f == nil && s.cur == nil {
 		f = detectNotice(trim)
 	}
-	if f != nil && s.cur != nil && s.continues(f, n) {
+	if f != nil && s.cur != nil && (s.continues(f, n) || s.stallGoesOn(f, ctxb)) {
 		f = nil
 	}
 	if f != nil && f.flags&fHeadless != 0 && s.cur == nil && s.last != nil && n-s.lastEnd <= 10 {
@@ -445,6 +445,21 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if !c.full {
 		c.add(n, text)
 	}
+}
+
+// stallGoesOn tells a header printed by the task of an open stall report
+// (the same caller id, CONFIG_PRINTK_CALLER, or none on both) before the
+// stall's trace came: the stall detector's own output (the WARNING it trips
+// on the way to the trace), which the stall's trace goes on after. With a
+// caller id, syzkaller titles a report from all its task's lines, another
+// oops's header among them (linux.go's findReport keeps reportEnd at the
+// end when the context is a task's or a CPU's); the stall's trace is after
+// it. A log rendered without the caller ids is read the same way, so that
+// the title does not depend on how the log was captured.
+func (s *Scanner) stallGoesOn(f *format, ctxb []byte) bool {
+	c := s.cur
+	return c.f.mode == gmStall && string(ctxb) == c.ctx && c.lastFrame == 0 && !c.hasRIP &&
+		f.flags&fHeadless == 0 && f.mode != gmStall
 }
 
 // continues reports whether a header that appears inside the current report
