@@ -390,7 +390,7 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if f == nil && s.cur == nil {
 		f = detectNotice(trim)
 	}
-	if f != nil && s.cur != nil && (s.continues(f, n) || s.stallGoesOn(f, ctxb)) {
+	if f != nil && s.cur != nil && (s.continues(f, n) || s.taskGoesOn(f, ctxb)) {
 		f = nil
 	}
 	if f != nil && f.flags&fHeadless != 0 && s.cur == nil && s.last != nil && n-s.lastEnd <= 10 {
@@ -447,18 +447,19 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	}
 }
 
-// stallGoesOn tells a header printed by the task of an open stall report
-// (the same caller id, CONFIG_PRINTK_CALLER, or none on both) before the
-// stall's trace came: the stall detector's own output (the WARNING it trips
-// on the way to the trace), which the stall's trace goes on after. With a
-// caller id, syzkaller titles a report from all its task's lines, another
-// oops's header among them (linux.go's findReport keeps reportEnd at the
-// end when the context is a task's or a CPU's); the stall's trace is after
-// it. A log rendered without the caller ids is read the same way, so that
-// the title does not depend on how the log was captured.
-func (s *Scanner) stallGoesOn(f *format, ctxb []byte) bool {
+// taskGoesOn tells a header printed by the task of an open report before
+// that report's trace came, which the report's trace goes on after: a GPF
+// inside lockdep's "Nested lock was not taken" report, the WARNING a stall
+// detector trips on the way to the stall's trace. With a caller id
+// (CONFIG_PRINTK_CALLER), syzkaller titles a report from all its task's
+// lines, another oops's header among them (linux.go's findReport keeps
+// reportEnd at the report's end when the context is a task's or a CPU's).
+// Without one it cuts the report there; a stall is read as with one all
+// the same, its header alone naming nothing, so that its title does not
+// depend on how the log was captured.
+func (s *Scanner) taskGoesOn(f *format, ctxb []byte) bool {
 	c := s.cur
-	return c.f.mode == gmStall && string(ctxb) == c.ctx && c.lastFrame == 0 && !c.hasRIP &&
+	return (c.ctx != "" || c.f.mode == gmStall) && string(ctxb) == c.ctx && c.lastFrame == 0 && !c.hasRIP &&
 		f.flags&fHeadless == 0 && f.mode != gmStall
 }
 
