@@ -364,6 +364,14 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
 		s.faultLine = n
 	}
+	if s.cur != nil && s.cur.ctx == "" && len(ctxb) == 0 && n > s.cur.start && infoWithStack(trim) {
+		// A message that prints a stack of its own, inside a report of a
+		// log without caller ids: the stack after it may be its own, so
+		// the report's text ends here (linux.go's infoMessagesWithStack,
+		// which set findReport's secondReportPos).
+		s.finishCur()
+		return
+	}
 	if s.cur != nil && s.cur.prose(s.stamped) && trim != "" {
 		// A kernel line after an unstamped header alone: the header was
 		// prose about the crash, which the kernel's lines do not go on.
@@ -651,6 +659,13 @@ func hasFaultInjection(r *Report) bool {
 		}
 	}
 	return false
+}
+
+// infoWithStack tells the kernel messages that are no bug but print a
+// stack (linux.go's infoMessagesWithStack).
+func infoWithStack(t string) bool {
+	return strings.Contains(t, "vmalloc: allocation failure:") || strings.Contains(t, "FAULT_INJECTION: forcing a failure") ||
+		strings.Contains(t, "FAULT_FLAG_ALLOW_RETRY missing")
 }
 
 func isPanicLine(t string) bool {
