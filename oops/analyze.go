@@ -419,6 +419,12 @@ func (ps *parser) stackStart(t string) {
 	if calls {
 		p.callTrace = true
 	}
+	if ps.traceWindow > 0 && syzStackStart(t) {
+		// The stack opened before showed no frame before this one
+		// began: syzkaller's isCorrupted stops looking for its frames
+		// at the next stack start ("no frames in a stack trace").
+		ps.p.missedTrace = true
+	}
 	if calls || strings.HasPrefix(t, "Allocated by") || strings.HasPrefix(t, "Freed by") {
 		ps.traceWindow = callTraceWindow
 	}
@@ -432,6 +438,18 @@ func (ps *parser) stackStart(t string) {
 	if ps.stall == stallInContext {
 		ps.stall = stallDone
 	}
+}
+
+// syzStackStart tells the lines syzkaller's linuxStackParams.stackStartRes
+// match: "Call Trace", "Allocated by task N:", "Freed by task N:", a
+// "backtrace:" not of "stack backtrace:", "Backtrace:", "Uninit was stored
+// to memory at".
+func syzStackStart(t string) bool {
+	return strings.Contains(t, "Call Trace") || strings.Contains(t, "Call trace") ||
+		strings.Contains(t, "Allocated:") || strings.Contains(t, "Allocated by task ") ||
+		strings.Contains(t, "Freed:") || strings.Contains(t, "Freed by task ") ||
+		strings.Contains(t, "Backtrace:") || strings.Contains(t, "Uninit was stored to memory at") ||
+		strings.Contains(t, " backtrace") && !strings.Contains(t, "stack backtrace")
 }
 
 func (ps *parser) newStack(label string) {

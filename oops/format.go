@@ -137,7 +137,10 @@ func formatTable() []*format {
 		{token: "divide error", re: re(`^(?:Oops: )?divide error: `), title: "divide error in {FUNC}", mode: gmRipTrace, rule: ripOnlyRule},
 		{token: "divide_error:", re: re(`^(?:Oops: )?divide_error: `), title: "divide error in {FUNC}", mode: gmRipTrace, rule: ripOnlyRule},
 		{token: "int3", re: re(`^(?:Oops: )?int3: `), title: "int3 in {FUNC}", mode: gmRipTrace, rule: ripTraceRule},
-		{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace, rule: ripOnlyRule},
+		// A double fault inside another report does not end it: it
+		// happens while handling that report's fault, or on another CPU
+		// (linux.go's reportStartIgnores).
+		{token: "PANIC: double fault", re: re(`PANIC: double fault`), title: "PANIC: double fault in {FUNC}", mode: gmRipTrace, flags: fInside, rule: ripOnlyRule},
 		{token: "kernel stack overflow", re: re(`kernel stack overflow`), title: "kernel stack overflow in {FUNC}", typ: "DoS", mode: gmStall, skip: stackOverflowSkip, flags: fCont, rule: traceStallRule},
 		{token: "stack guard page was hit", re: re(`BUG: (?:TASK )?stack guard page was hit`), title: "BUG: stack guard page was hit in {FUNC}", mode: gmStall, rule: stallRule},
 		{token: "Internal error", re: re(`Internal error: `), title: "Internal error in {FUNC}", mode: gmRipTrace, flags: fCont, rule: ripTraceRule},

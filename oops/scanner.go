@@ -13,7 +13,15 @@ import (
 
 // Limits that keep memory bounded per report whatever the input.
 const (
-	maxReportLines = 400 // lines kept per report
+	maxReportLines = 400 // lines kept whole per report
+	// maxTraceLines bounds the lines of a longer report: past
+	// maxReportLines only its trace lines are kept, cut to
+	// maxTraceLineBytes. Syzkaller reads a report's whole trace for its
+	// title (report.go extracts frames from the report to its end): a
+	// stack overflow's trace runs to hundreds of frames, and the frame
+	// that names it (the syscall's, by linuxStallFrameExtractor) is deep.
+	maxTraceLines     = 2000
+	maxTraceLineBytes = 200
 	// maxLineBytes is the kernel's own limit on one printk record
 	// (PRINTK_MESSAGE_MAX, LOG_LINE_MAX): a kernel line is kept whole.
 	maxLineBytes = 1024
@@ -356,6 +364,14 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if strings.HasPrefix(trim, "FAULT_INJECTION: forcing a failure") {
 		s.faultLine = n
 	}
+	if s.cur != nil && s.cur.ctx == "" && len(ctxb) == 0 && n > s.cur.start && infoWithStack(trim) {
+		// A message that prints a stack of its own, inside a report of a
+		// log without caller ids: the stack after it may be its own, so
+		// the report's text ends here (linux.go's infoMessagesWithStack,
+		// which set findReport's secondReportPos).
+		s.finishCur()
+		return
+	}
 	if s.cur != nil && s.cur.prose(s.stamped) && trim != "" {
 		// A kernel line after an unstamped header alone: the header was
 		// prose about the crash, which the kernel's lines do not go on.
@@ -382,7 +398,7 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if f == nil && s.cur == nil {
 		f = detectNotice(trim)
 	}
-	if f != nil && s.cur != nil && s.continues(f, n) {
+	if f != nil && s.cur != nil && (s.continues(f, n) || s.taskGoesOn(f, ctxb)) {
 		f = nil
 	}
 	if f != nil && f.flags&fHeadless != 0 && s.cur == nil && s.last != nil && n-s.lastEnd <= 10 {
@@ -439,6 +455,22 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	}
 }
 
+// taskGoesOn tells a header printed by the task of an open report before
+// that report's trace came, which the report's trace goes on after: a GPF
+// inside lockdep's "Nested lock was not taken" report, the WARNING a stall
+// detector trips on the way to the stall's trace. With a caller id
+// (CONFIG_PRINTK_CALLER), syzkaller titles a report from all its task's
+// lines, another oops's header among them (linux.go's findReport keeps
+// reportEnd at the report's end when the context is a task's or a CPU's).
+// Without one it cuts the report there; a stall is read as with one all
+// the same, its header alone naming nothing, so that its title does not
+// depend on how the log was captured.
+func (s *Scanner) taskGoesOn(f *format, ctxb []byte) bool {
+	c := s.cur
+	return (c.ctx != "" || c.f.mode == gmStall) && string(ctxb) == c.ctx && c.lastFrame == 0 && !c.hasRIP &&
+		f.flags&fHeadless == 0 && f.mode != gmStall
+}
+
 // continues reports whether a header that appears inside the current report
 // is part of it ("invalid opcode" after "kernel BUG at", "Oops:" after
 // "BUG: unable to handle ...") rather than a new crash.
@@ -463,6 +495,14 @@ func (s *Scanner) continues(f *format, n int) bool {
 		// Stall and hang reports show every CPU's registers.
 		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1 || c.f.mode == gmStall || c.f.mode == gmHung
 	}
+	if f.flags&fPrelude != 0 && c.lastFrame != 0 && c.lastFrame == n-1 {
+		// "list_add corruption ..." between two frames of an open trace
+		// is another CPU's line interleaved: syzkaller does not count
+		// such a line as an oops (linux.go's linuxOopses), so it does not
+		// end the report (findReport); the BUG it announces, printed
+		// after it, does.
+		return true
+	}
 	if c.f.flags&fPrelude != 0 && n-c.start < 12 {
 		// "list_del corruption ..." is followed by the BUG it causes.
 		return true
@@ -472,7 +512,18 @@ func (s *Scanner) continues(f *format, n int) bool {
 
 func (c *building) add(n int, text string) {
 	if len(c.lines) >= maxReportLines {
-		c.full = true
+		if len(c.lines) >= maxTraceLines {
+			c.full = true
+			return
+		}
+		if t := strings.TrimSpace(text); !isFrame(t) && !isStackMarker(t) && !isTraceHead(t) {
+			return
+		}
+		if len(text) > maxTraceLineBytes {
+			text = text[:maxTraceLineBytes]
+		}
+		c.lines = append(c.lines, text)
+		c.lineNos = append(c.lineNos, n)
 		return
 	}
 	if k := len(c.lines) - 1; k >= 0 && c.lineNos[k] == n-1 && isModuleList(c.lines[k]) && isModuleContinuation(text) {
@@ -610,6 +661,13 @@ func hasFaultInjection(r *Report) bool {
 	return false
 }
 
+// infoWithStack tells the kernel messages that are no bug but print a
+// stack (linux.go's infoMessagesWithStack).
+func infoWithStack(t string) bool {
+	return strings.Contains(t, "vmalloc: allocation failure:") || strings.Contains(t, "FAULT_INJECTION: forcing a failure") ||
+		strings.Contains(t, "FAULT_FLAG_ALLOW_RETRY missing")
+}
+
 func isPanicLine(t string) bool {
 	return strings.HasPrefix(t, "Kernel panic - not syncing") || strings.HasPrefix(t, "---[ end Kernel panic - not syncing")
 }
@@ -626,6 +684,13 @@ func panicMessage(t string) string {
 // "</IRQ>", "<EOI>", "<TASK>", "<NMI>".
 func isStackMarker(t string) bool {
 	return len(t) >= 5 && t[0] == '<' && t[len(t)-1] == '>' && strings.IndexByte(t, ' ') < 0
+}
+
+// isTraceHead tells the lines that open a trace or its part, kept past
+// maxReportLines with the frames so that the parts are still told apart.
+func isTraceHead(t string) bool {
+	return strings.HasPrefix(t, "Call Trace") || strings.HasPrefix(t, "Call trace") || strings.HasPrefix(t, "RIP: ") ||
+		isEndMarker(t) || isPanicLine(t)
 }
 
 func isEndMarker(t string) bool {

@@ -148,21 +148,29 @@ func runParts(p *parsed, lines []string, parts []*lazyRegexp, rule *stackRule, s
 	result, haveResult := "", false
 	traces := 0
 	take := func() {
-		if haveResult {
-			return
+		// Every part's frames are taken, and one without a frame fails
+		// the parts (extractStackFrameImpl's "corrupted" key frame) even
+		// after the first named the title: a KMSAN report whose
+		// "Uninit was created at:" stack is not available is corrupted.
+		fn := ""
+		if len(frames) > 0 {
+			if rule.extractor != nil {
+				raw := p.guiltyRaw
+				fn = rule.extractor(p, frames)
+				if haveResult {
+					// A later part only checks: what the extractor
+					// noted is the first part's.
+					p.guiltyRaw = raw
+				}
+			} else {
+				fn = frames[0]
+			}
 		}
-		haveResult = true
-		if len(frames) == 0 {
+		if fn == "" {
 			ok = false
-			return
 		}
-		if rule.extractor != nil {
-			result = rule.extractor(p, frames)
-		} else {
-			result = frames[0]
-		}
-		if result == "" {
-			ok = false
+		if !haveResult {
+			haveResult, result = true, fn
 		}
 	}
 	i := 0

@@ -250,7 +250,7 @@ func guilty(f *format, p *parsed) string {
 		return ""
 	}
 	if f.rule != nil && len(p.lines) > 1 {
-		fn, ok, foreign := extractGuilty(p, p.lines, f.rule, skip)
+		fn, ok, foreign := extractGuilty(p, withoutQuestionable(p.lines), f.rule, skip)
 		if fn != "" || p.callTrace && !foreign {
 			if !ok {
 				p.partsFailed = true
@@ -735,4 +735,34 @@ func Signature(typ string, guiltyFn *string, frames []Frame) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// questionableFrame is linux.go's questionableFrame: a "? " frame, a guess
+// the unwinder read from a stale stack slot.
+var questionableFrame = lazyRE(`(\[\<[0-9a-f]+\>\])? \? `)
+
+// withoutQuestionable drops the "? " frames from a report's lines, as
+// syzkaller's findReport does (stripLinePrefix) before its rules see them:
+// a part ("apic_timer_interrupt") is not found on such a line. Syzkaller
+// drops them from stamped lines only; they are dropped from every log here,
+// so that a title does not depend on how the log was captured.
+func withoutQuestionable(lines []string) []string {
+	keep := -1
+	for i, l := range lines {
+		if strings.Contains(l, " ? ") && !strings.Contains(l, "<EOI>") && questionableFrame.MatchString(l) {
+			keep = i
+			break
+		}
+	}
+	if keep < 0 {
+		return lines
+	}
+	out := append(make([]string, 0, len(lines)), lines[:keep]...)
+	for _, l := range lines[keep:] {
+		if strings.Contains(l, " ? ") && !strings.Contains(l, "<EOI>") && questionableFrame.MatchString(l) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
