@@ -358,27 +358,7 @@ func hungGuilty(p *parsed) string {
 			frames = append(frames, fn)
 		}
 	}
-	for _, fn := range frames {
-		for _, a := range hangAnchors {
-			if strings.Contains(fn, a.frame) {
-				if a.title != "" {
-					p.guiltyRaw = fn
-					return a.title
-				}
-				return fn
-			}
-		}
-	}
-next:
-	for _, fn := range frames {
-		for _, w := range hangSkipWords {
-			if strings.Contains(fn, w) {
-				continue next
-			}
-		}
-		return fn
-	}
-	return ""
+	return hangExtractor(p, frames)
 }
 
 // stallAnchors are dispatchers: in a stall, the function they called is
