@@ -291,14 +291,7 @@ func (s *Scanner) learn(v lineView) lineView {
 		return v
 	}
 	c := s.cur
-	seen := false
-	for _, l := range c.lines {
-		if _, ok := shape.match([]byte(l)); ok {
-			seen = true
-			break
-		}
-	}
-	if !seen {
+	if !confirmedBy(shape, c.lines) {
 		return v
 	}
 	s.shape = shape
@@ -311,6 +304,17 @@ func (s *Scanner) learn(v lineView) lineView {
 	s.recount(c)
 	w, _ := applyShape(shape, v)
 	return w
+}
+
+// confirmedBy reports whether another line of the open report has the
+// shape: a prefix one line alone shows may be that line's own words.
+func confirmedBy(shape prefixShape, lines []string) bool {
+	for _, l := range lines {
+		if _, ok := shape.match([]byte(l)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // recount reads the header and the bounds of a report again after its
@@ -822,14 +826,7 @@ func (s *Scanner) learnMore(v lineView) lineView {
 		return v
 	}
 	c := s.cur
-	seen := false
-	for _, l := range c.lines {
-		if _, ok := shape.match([]byte(l)); ok {
-			seen = true
-			break
-		}
-	}
-	if !seen {
+	if !confirmedBy(shape, c.lines) {
 		return v
 	}
 	s.shape2 = shape
