@@ -76,6 +76,26 @@ Code: e5943000 e1a05000 e3530000 0a000040 (e5932000)
 			nmods:  5, firstMod: "brcmfmac", lastMod: "snd_bcm2835",
 		},
 		{
+			name: "arm old unwind frames with offsets",
+			text: `Unable to handle kernel paging request at virtual address e0a0b0c0
+pgd = c0004000
+Internal error: Oops: 805 [#1] PREEMPT ARM
+Modules linked in: g_ether
+CPU: 0    Not tainted  (3.4.103 #2)
+PC is at musb_h_tx_flush_fifo+0x10/0x80
+LR is at musb_cleanup_urb+0x60/0xd0
+pc : [<c02a1234>]    lr : [<c02a2345>]    psr: 20000093
+Backtrace: 
+[<c02a1224>] (musb_h_tx_flush_fifo+0x0/0x80) from [<c02a2345>] (musb_cleanup_urb+0x60/0xd0)
+[<c02a22e5>] (musb_cleanup_urb+0x0/0xd0) from [<c02a3456>] (musb_urb_dequeue+0x90/0x120)
+[<c02a33c6>] (musb_urb_dequeue+0x0/0x120) from [<c0290000>] (usb_hcd_unlink_urb+0x54/0xa0)
+Code: e1a04000 e5903000 e3a02000 e5832000 (e5c32002) 
+`,
+			reports: 1, release: "3.4.103", guilty: "musb_h_tx_flush_fifo",
+			frames: []extractFrame{{"musb_h_tx_flush_fifo", ""}, {"musb_cleanup_urb", ""}, {"musb_urb_dequeue", ""}},
+			nmods:  1, firstMod: "g_ether", lastMod: "g_ether",
+		},
+		{
 			name: "arm64 pc/lr and Call trace with modules",
 			text: `Unable to handle kernel NULL pointer dereference at virtual address 0000000000000010
 Mem abort info:

@@ -39,7 +39,9 @@ func parseTaskLine(t string) (tl taskLine, ok bool) {
 		}
 		i += off
 		j := strings.LastIndexByte(rest[:i], ' ')
-		tok := rest[j+1 : i]
+		// arm and ppc before 3.19 put the release in parentheses:
+		// "CPU: 0    Not tainted  (3.4.103 #2)".
+		tok := strings.TrimPrefix(rest[j+1:i], "(")
 		if looksLikeRelease(tok) {
 			tl.release = tok
 			relEnd = i
