@@ -256,6 +256,32 @@ CR2: 0000000000000018
 			nmods:  7, firstMod: "ext4", lastMod: "dm_mod",
 		},
 		{
+			name: "x86_64 2.6.18 RIP  [<addr>] only at the end",
+			text: `Unable to handle kernel NULL pointer dereference at 0000000000000000 RIP: 
+ [<ffffffff8003a1b2>] list_del+0x12/0x80
+PGD 12a1b3067 PUD 12c2d4067 PMD 0 
+Oops: 0000 [1] SMP 
+last sysfs file: /block/sda/removable
+CPU 0 
+Modules linked in: ipv6 xfrm_nalgo crypto_api dm_mirror bnx2
+Pid: 5678, comm: httpd Not tainted 2.6.18-194.el5 #1
+RIP: 0010:[<ffffffff8003a1b2>]  [<ffffffff8003a1b2>] list_del+0x12/0x80
+RSP: 0018:ffff81012a1b3d48  EFLAGS: 00010246
+Process httpd (pid: 5678, threadinfo ffff81012a1b2000, task ffff81012c1d2040)
+Call Trace:
+ [<ffffffff8000c1d2>] free_block+0x72/0x140
+ [<ffffffff800d2e3f>] drain_array+0x9f/0xd0
+ [<ffffffff800d3a4b>] cache_reap+0xbb/0x1d0
+Code: 48 8b 10 48 39 fa 74 1b 
+RIP  [<ffffffff8003a1b2>] list_del+0x12/0x80
+ RSP <ffff81012a1b3d48>
+`,
+			// list_del is on syzkaller's list of helpers to look past.
+			reports: 1, release: "2.6.18-194.el5", guilty: "free_block",
+			frames: []extractFrame{{"free_block", ""}, {"drain_array", ""}, {"cache_reap", ""}},
+			nmods:  5, firstMod: "ipv6", lastMod: "bnx2",
+		},
+		{
 			name: "x86_64 150 modules over several lines, OE taints",
 			text: `BUG: kernel NULL pointer dereference, address: 0000000000000040
 #PF: supervisor read access in kernel mode
