@@ -30,6 +30,19 @@ func manyModules(n, perLine int) (names []string, text string) {
 	return names, b.String()
 }
 
+// stamped prefixes every line of text as dmesg and journalctl -k do.
+func stamped(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if l == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "Mar 02 10:11:12 host kernel: [ 1234.%06d] %s", i, l)
+	}
+	return b.String()
+}
+
 // TestExtractPastes checks the facts abrt and satyr extract from an oops
 // (release, guilty function, frames with modules, the module list) on the
 // architecture formats and kernel generations users paste.
@@ -315,6 +328,25 @@ CR2: 0000000000000040
 			nmods:  len(bigMods), firstMod: bigMods[0], lastMod: bigMods[len(bigMods)-1],
 		},
 		{
+			name: "x86_64 150 modules, journal and dmesg stamps",
+			text: stamped(`BUG: kernel NULL pointer dereference, address: 0000000000000040
+Oops: 0000 [#1] PREEMPT SMP NOPTI
+` + bigText + `
+CPU: 7 PID: 2211 Comm: Xorg Tainted: P           OE     6.5.0-14-generic #14~22.04.1-Ubuntu
+RIP: 0010:nv_drm_gem_free+0x1a/0x60 [nvidia_drm]
+Call Trace:
+ <TASK>
+ drm_gem_object_free+0x1e/0x40 [drm]
+ nv_drm_gem_unref_ioctl+0x3c/0x60 [nvidia_drm]
+ drm_ioctl_kernel+0xca/0x170 [drm]
+ </TASK>
+---[ end trace 0000000000000000 ]---
+`),
+			reports: 1, release: "6.5.0-14-generic", guilty: "nv_drm_gem_free",
+			frames: []extractFrame{{"drm_gem_object_free", "drm"}, {"nv_drm_gem_unref_ioctl", "nvidia_drm"}, {"drm_ioctl_kernel", "drm"}},
+			nmods:  len(bigMods), firstMod: bigMods[0], lastMod: bigMods[len(bigMods)-1],
+		},
+		{
 			name: "x86_64 WARNING in an OE module",
 			text: `------------[ cut here ]------------
 WARNING: CPU: 3 PID: 1022 at /var/lib/dkms/zfs/2.1.5/build/module/zfs/dbuf.c:1421 dbuf_read+0x3a2/0x5f0 [zfs]
@@ -406,6 +438,28 @@ Instruction dump:
 			reports: 1, release: "4.19.0-6-powerpc", guilty: "snd_pcm_period_elapsed",
 			frames: []extractFrame{{"i2sbus_pcm_irq", "snd_aoa_i2sbus"}, {"__handle_irq_event_percpu", ""}, {"handle_irq_event_percpu", ""}},
 			nmods:  2, firstMod: "snd_aoa_i2sbus", lastMod: "snd_pcm",
+		},
+		{
+			name: "x86_64 3.x general protection fault, last unloaded",
+			text: `general protection fault: 0000 [#1] SMP 
+Modules linked in: nfsv3 nfs fscache(E) bonding ixgbe(OE) mdio dca [last unloaded: usb_storage]
+CPU: 6 PID: 31337 Comm: java Tainted: G           OE  ------------   3.10.0-957.27.2.el7.x86_64 #1
+Hardware name: HPE ProLiant DL360 Gen10/ProLiant DL360 Gen10, BIOS U32 02/02/2019
+task: ffff8b5a1c2d3e40 ti: ffff8b5a1c2e0000 task.ti: ffff8b5a1c2e0000
+RIP: 0010:[<ffffffffc07a1b2c>]  [<ffffffffc07a1b2c>] ixgbe_xmit_frame_ring+0x2ac/0x1000 [ixgbe]
+RSP: 0018:ffff8b5a1c2e3a58  EFLAGS: 00010286
+Call Trace:
+ [<ffffffffc07a2c3d>] ixgbe_xmit_frame+0x4d/0x80 [ixgbe]
+ [<ffffffff9a83e1f2>] dev_hard_start_xmit+0x1a2/0x3e0
+ [<ffffffff9a869a1b>] sch_direct_xmit+0x11b/0x1e0
+ [<ffffffffc06b1c2d>] ? bond_start_xmit+0x1ed/0x470 [bonding]
+Code: 8b 43 08 
+RIP  [<ffffffffc07a1b2c>] ixgbe_xmit_frame_ring+0x2ac/0x1000 [ixgbe]
+ RSP <ffff8b5a1c2e3a58>
+`,
+			reports: 1, release: "3.10.0-957.27.2.el7.x86_64", guilty: "ixgbe_xmit_frame_ring",
+			frames: []extractFrame{{"ixgbe_xmit_frame", "ixgbe"}, {"dev_hard_start_xmit", ""}, {"sch_direct_xmit", ""}},
+			nmods:  7, firstMod: "nfsv3", lastMod: "dca",
 		},
 		{
 			name: "two oopses in one paste",
