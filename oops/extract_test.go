@@ -551,3 +551,27 @@ func strOr(p *string) string {
 	}
 	return *p
 }
+
+// TestTaskLineRelease checks the release and taint read from the task
+// line of each kernel generation.
+func TestTaskLineRelease(t *testing.T) {
+	for _, c := range []struct{ line, release, tainted string }{
+		{"Pid: 4321, comm: ls Not tainted 2.6.9-89.ELsmp", "2.6.9-89.ELsmp", ""},
+		{"Pid: 4321, comm: ls Tainted: GF 2.6.9-89.ELsmp", "2.6.9-89.ELsmp", "F"},
+		{"Pid: 0, comm: swapper Not tainted 2.6.32-504.23.4.el6.x86_64 #1 HP ProLiant DL380p Gen8", "2.6.32-504.23.4.el6.x86_64", ""},
+		{"CPU: 0    Not tainted  (3.4.103 #2)", "3.4.103", ""},
+		{"CPU: 0    Tainted: P  O    (3.4.103 #2)", "3.4.103", "PO"},
+		{"CPU: 6 PID: 31337 Comm: java Tainted: G           OE  ------------   3.10.0-957.el7.x86_64 #1", "3.10.0-957.el7.x86_64", "OE"},
+		// No release at all: nothing is made up.
+		{"Pid: 4321, comm: ls Not tainted", "", ""},
+	} {
+		tl, ok := parseTaskLine(c.line)
+		if !ok {
+			t.Errorf("%q: not a task line", c.line)
+			continue
+		}
+		if tl.release != c.release || strOr(tl.tainted) != c.tainted {
+			t.Errorf("%q: release %q tainted %q, want %q %q", c.line, tl.release, strOr(tl.tainted), c.release, c.tainted)
+		}
+	}
+}
