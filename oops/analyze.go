@@ -277,6 +277,21 @@ func (ps *parser) line(i int, t string) {
 	if strings.HasPrefix(t, "unreferenced object") {
 		ps.inLeak = true
 	}
+	if fs := curlyFrames(t); len(fs) > 0 {
+		// 2.6.9 x86_64 prints several frames a line, the first on
+		// the "Call Trace:" line itself; "RIP <addr>{func+35} RSP
+		// <addr>" closing the oops restates the RIP, no frame.
+		if strings.HasPrefix(t, "RIP ") {
+			return
+		}
+		if strings.HasPrefix(t, "Call Trace:") {
+			ps.stackStart("Call Trace:")
+		}
+		for _, fr := range fs {
+			ps.frame(i, t, fr)
+		}
+		return
+	}
 	if isStackStart(t) {
 		ps.stackStart(t)
 		return

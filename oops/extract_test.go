@@ -462,6 +462,27 @@ RIP  [<ffffffffc07a1b2c>] ixgbe_xmit_frame_ring+0x2ac/0x1000 [ixgbe]
 			nmods:  7, firstMod: "nfsv3", lastMod: "dca",
 		},
 		{
+			name: "x86_64 2.6.9 <addr>{:mod:func+dec} frames, several a line",
+			text: `Unable to handle kernel NULL pointer dereference at 0000000000000008 RIP: 
+<ffffffffa01a2b3c>{:nfs:nfs_update_inode+35}
+PML4 1a2b3067 PGD 1c2d4067 PMD 0 
+Oops: 0000 [1] SMP 
+CPU 1 
+Modules linked in: nfs lockd sunrpc e1000 ext3 jbd
+Pid: 4321, comm: ls Not tainted 2.6.9-89.ELsmp
+RIP: 0010:[<ffffffffa01a2b3c>] <ffffffffa01a2b3c>{:nfs:nfs_update_inode+35}
+RSP: 0018:00000100a1b2bd48  EFLAGS: 00010246
+Process ls (pid: 4321, threadinfo 00000100a1b2a000, task 00000100c1d2e030)
+Call Trace:<ffffffffa01a3c4d>{:nfs:nfs_refresh_inode+60} <ffffffffa01a4d5e>{:nfs:nfs3_proc_getattr+84} 
+       <ffffffff8018a1b2>{vfs_getattr+59} <ffffffff8018b2c3>{vfs_lstat+44} 
+Code: 48 8b 40 08 
+RIP <ffffffffa01a2b3c>{:nfs:nfs_update_inode+35} RSP <00000100a1b2bd48>
+`,
+			reports: 1, release: "2.6.9-89.ELsmp", guilty: "nfs_update_inode",
+			frames: []extractFrame{{"nfs_refresh_inode", "nfs"}, {"nfs3_proc_getattr", "nfs"}, {"vfs_getattr", ""}},
+			nmods:  6, firstMod: "nfs", lastMod: "jbd",
+		},
+		{
 			name: "two oopses in one paste",
 			text: `BUG: unable to handle kernel paging request at ffffc90000a1b000
 IP: e1000_clean_tx_irq+0x8c/0x3e0 [e1000e]

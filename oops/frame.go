@@ -57,8 +57,37 @@ func parseFrame(text string) (Frame, bool) {
 	return slowFrame(text)
 }
 
+// curlyFrameRe matches 2.6.9's x86_64 frame "<ffffffffa01a3c4d>{:nfs:nfs_refresh_inode+60}",
+// the module between colons and the offset in decimal; a trace line holds
+// several.
+var curlyFrameRe = lazyRE(`<([0-9a-fA-F]{8,16})>\{(?::([A-Za-z0-9_\-]+):)?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)\}`)
+
+// curlyFrames returns the 2.6.9 x86_64 frames of a line, in order.
+func curlyFrames(text string) []Frame {
+	if !strings.Contains(text, ">{") {
+		return nil
+	}
+	var out []Frame
+	for _, m := range curlyFrameRe.FindAllStringSubmatch(text, maxStackFrames) {
+		a := strings.ToLower(m[1])
+		f := Frame{Location: Location{Function: m[3], Address: &a}, Reliable: true}
+		if m[2] != "" {
+			mod := m[2]
+			f.Module = &mod
+		}
+		if v, ok := parseNum(m[4]); ok {
+			f.Offset = &v
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // slowFrame is parseFrame for the lines fastFrame does not parse.
 func slowFrame(text string) (Frame, bool) {
+	if fs := curlyFrames(text); len(fs) > 0 {
+		return fs[0], true
+	}
 	if !strings.Contains(text, "[inline]") {
 	} else if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
 		return Frame{Location: Location{Function: m[1]}, Reliable: true}, true
