@@ -260,6 +260,14 @@ func (ps *parser) line(i int, t string) {
 		ps.rip(loc)
 		return
 	}
+	if i == 1 && ripOnNextLine(firstLine(ps.p.lines)) {
+		// 2.6.18's x86_64 "Unable to handle kernel ... RIP: " puts the
+		// faulting instruction on the next line, in a frame's format.
+		if fr, ok := parseFrame(t); ok {
+			ps.rip(fr.Location)
+			return
+		}
+	}
 	if ps.facts(i, t) {
 		return
 	}
@@ -268,6 +276,21 @@ func (ps *parser) line(i int, t string) {
 	}
 	if strings.HasPrefix(t, "unreferenced object") {
 		ps.inLeak = true
+	}
+	if fs := curlyFrames(t); len(fs) > 0 {
+		// 2.6.9 x86_64 prints several frames a line, the first on
+		// the "Call Trace:" line itself; "RIP <addr>{func+35} RSP
+		// <addr>" closing the oops restates the RIP, no frame.
+		if strings.HasPrefix(t, "RIP ") {
+			return
+		}
+		if strings.HasPrefix(t, "Call Trace:") {
+			ps.stackStart("Call Trace:")
+		}
+		for _, fr := range fs {
+			ps.frame(i, t, fr)
+		}
+		return
 	}
 	if isStackStart(t) {
 		ps.stackStart(t)
@@ -295,6 +318,13 @@ func (ps *parser) countTraceWindow(t string) {
 	} else if ps.traceWindow--; ps.traceWindow == 0 {
 		ps.p.missedTrace = true
 	}
+}
+
+// ripOnNextLine tells a header that ends in "RIP:", whose next line is the
+// faulting instruction ("Unable to handle kernel NULL pointer dereference
+// at 0000000000000000 RIP: ", then " [<ffffffff8003a1b2>] list_del+0x12/0x80").
+func ripOnNextLine(header string) bool {
+	return strings.HasSuffix(strings.TrimSpace(header), " RIP:")
 }
 
 // rip reads a line naming the faulting instruction.

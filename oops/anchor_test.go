@@ -275,6 +275,9 @@ func TestWrapWidthStamp(t *testing.T) {
 		{long[:70] + "\n[  374.860711]  in do_con_write\n", 0},
 		// Lines of no stamp: an indented line says nothing.
 		{"BUG: KASAN: use-after-free in do_con_write.part.23+0x1c50/0x1cb0 at addr\n in do_con_write\n", 0},
+		// The kernel's next line after a long unprefixed one starts
+		// as a report's lines do: no wrap.
+		{"WARNING: CPU: 1 PID: 77 at drivers/gpu/drm/panfrost/panfrost_mmu.c:301 panfrost_mmu_map+0x11c/0x150\nModules linked in: panfrost\nCPU: 1 PID: 77\n", 0},
 	} {
 		if got := wrapWidth([]byte(c.doc)); got != c.want {
 			t.Errorf("wrapWidth(%q) = %d, want %d", c.doc, got, c.want)

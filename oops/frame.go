@@ -19,7 +19,8 @@ var frameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?\(?(?:\[<?(?:0x)?([0-9a-fA-F]{6,20})>?
 var inlineFrameRe = lazyRE(`^\s*([A-Za-z_][A-Za-z0-9_.]*) [A-Za-z0-9_\-/.]+\.[a-z]+:[0-9]+(?::[0-9]+)? \[inline\]`)
 
 // armFromRe matches arm's "[<80de0078>] (dump_backtrace) from [<80de0574>] (show_stack+0x28/0x2c)".
-var armFromRe = lazyRE(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<`)
+// A callee in a module carries its name: "(brcmf_fws_commit_skb [brcmfmac]) from".
+var armFromRe = lazyRE(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \[([A-Za-z0-9_\-]+)\])?\) from \[<`)
 
 // decodedFrameRe matches a frame as scripts/decode_stacktrace.sh rewrites
 // it, the offset replaced by the source line: " ? func (dir/file.c:1332
@@ -56,8 +57,37 @@ func parseFrame(text string) (Frame, bool) {
 	return slowFrame(text)
 }
 
+// curlyFrameRe matches 2.6.9's x86_64 frame "<ffffffffa01a3c4d>{:nfs:nfs_refresh_inode+60}",
+// the module between colons and the offset in decimal; a trace line holds
+// several.
+var curlyFrameRe = lazyRE(`<([0-9a-fA-F]{8,16})>\{(?::([A-Za-z0-9_\-]+):)?([A-Za-z_$][A-Za-z0-9_.$]*)\+(0x[0-9a-fA-F]+|[0-9]+)\}`)
+
+// curlyFrames returns the 2.6.9 x86_64 frames of a line, in order.
+func curlyFrames(text string) []Frame {
+	if !strings.Contains(text, ">{") {
+		return nil
+	}
+	var out []Frame
+	for _, m := range curlyFrameRe.FindAllStringSubmatch(text, maxStackFrames) {
+		a := strings.ToLower(m[1])
+		f := Frame{Location: Location{Function: m[3], Address: &a}, Reliable: true}
+		if m[2] != "" {
+			mod := m[2]
+			f.Module = &mod
+		}
+		if v, ok := parseNum(m[4]); ok {
+			f.Offset = &v
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // slowFrame is parseFrame for the lines fastFrame does not parse.
 func slowFrame(text string) (Frame, bool) {
+	if fs := curlyFrames(text); len(fs) > 0 {
+		return fs[0], true
+	}
 	if !strings.Contains(text, "[inline]") {
 	} else if m := inlineFrameRe.FindStringSubmatch(text); m != nil {
 		return Frame{Location: Location{Function: m[1]}, Reliable: true}, true
@@ -67,7 +97,12 @@ func slowFrame(text string) (Frame, bool) {
 		// arm "[<c0..>] (callee) from [<c0..>] (caller+0x..)": the frame
 		// is the callee, whose offset is not printed.
 		a := strings.ToLower(m[1])
-		return Frame{Location: Location{Function: m[2], Address: &a}, Reliable: true}, true
+		f := Frame{Location: Location{Function: m[2], Address: &a}, Reliable: true}
+		if m[3] != "" {
+			mod := m[3]
+			f.Module = &mod
+		}
+		return f, true
 	}
 	if f, ok := decodedFrame(text); ok {
 		return f, true

@@ -27,6 +27,9 @@ func (l *lazyRegexp) FindString(s string) string             { return l.get().Fi
 func (l *lazyRegexp) FindStringIndex(s string) []int         { return l.get().FindStringIndex(s) }
 func (l *lazyRegexp) ReplaceAllString(s, r string) string    { return l.get().ReplaceAllString(s, r) }
 func (l *lazyRegexp) FindAllString(s string, n int) []string { return l.get().FindAllString(s, n) }
+func (l *lazyRegexp) FindAllStringSubmatch(s string, n int) [][]string {
+	return l.get().FindAllStringSubmatch(s, n)
+}
 func (l *lazyRegexp) ReplaceAllStringFunc(s string, f func(string) string) string {
 	return l.get().ReplaceAllStringFunc(s, f)
 }

@@ -517,10 +517,15 @@ func stripHTMLTags(b []byte) []byte {
 			i++
 		}
 		s := i
-		for i < len(b) && (b[i] >= 'a' && b[i] <= 'z' || i > s && isDigit(b[i])) {
+		// A name is letters then digits ("h1"): 2.6.9's frame
+		// "<ffffffffa01a3c4d>{func+60}" starts as a tag does.
+		for i < len(b) && b[i] >= 'a' && b[i] <= 'z' {
 			i++
 		}
-		if i == s || i >= len(b) {
+		for i > s && i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		if i == s || i >= len(b) || i-s >= 8 && isHexWord(b[s:i]) /* an address */ {
 			return b
 		}
 		if b[i] == ' ' {

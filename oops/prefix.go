@@ -757,7 +757,7 @@ func wrapWidth(b []byte) int {
 		l = bytes.TrimRight(l, "\r")
 		lines++
 		if prevMax && len(l) > 0 && len(prev) > 0 && !isMarkup(l) &&
-			(l[0] != prev[0] && l[0] != ' ' || stampedLine(prev) && !stampedLine(l)) {
+			(l[0] != prev[0] && l[0] != ' ' && !startsOopsLine(l) || stampedLine(prev) && !stampedLine(l)) {
 			// The line after a longest one lost the prefix it had,
 			// or, in a stamped log, the stamp.
 			evidence++
@@ -780,6 +780,19 @@ func wrapWidth(b []byte) int {
 		return 0
 	}
 	return maxLen
+}
+
+// startsOopsLine tells a line that begins as a report's own lines do
+// ("Modules linked in:", "CPU: 1 PID:"): after a long unprefixed line (a
+// WARNING's header) it is the kernel's next line, not the rest of a cut
+// one. Prefixes shorter than 4 bytes ("#", "x1") could start any rest.
+func startsOopsLine(l []byte) bool {
+	for _, p := range oopsLinePrefixes {
+		if len(p) >= 4 && bytes.HasPrefix(l, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // stampedLine tells a line whose head, after whatever prefix, is a kernel

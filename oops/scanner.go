@@ -442,7 +442,13 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		s.finishCur()
 		return
 	}
-	if isFrame(trim) || isStackMarker(trim) {
+	if n == c.start+1 && ripOnNextLine(c.header) && isFrame(trim) {
+		// The faulting instruction of a header ending in "RIP:", not
+		// a trace: "Oops:" under it is still the report's own, and
+		// so are the registers, "RIP: 0010:", printed after it.
+		c.lastTrace = n
+		c.end = n
+	} else if isFrame(trim) || isStackMarker(trim) {
 		c.lastFrame = n
 		c.lastTrace = n
 		c.end = n

@@ -39,7 +39,9 @@ func parseTaskLine(t string) (tl taskLine, ok bool) {
 		}
 		i += off
 		j := strings.LastIndexByte(rest[:i], ' ')
-		tok := rest[j+1 : i]
+		// arm and ppc before 3.19 put the release in parentheses:
+		// "CPU: 0    Not tainted  (3.4.103 #2)".
+		tok := strings.TrimPrefix(rest[j+1:i], "(")
 		if looksLikeRelease(tok) {
 			tl.release = tok
 			relEnd = i
@@ -47,13 +49,26 @@ func parseTaskLine(t string) (tl taskLine, ok bool) {
 		}
 		off = i + 2
 	}
+	taintEnd := relEnd
+	if tl.release == "" && strings.HasPrefix(t, "Pid: ") {
+		// 2.6.9's task line has no build number after the release:
+		// "Pid: 4321, comm: ls Not tainted 2.6.9-89.ELsmp".
+		from := max(notTainted, taintedAt)
+		for _, tok := range strings.Fields(t[from:]) {
+			if looksLikeRelease(tok) {
+				tl.release = tok
+				taintEnd = from + strings.Index(t[from:], tok) + len(tok)
+				break
+			}
+		}
+	}
 	if notTainted >= 0 {
 		e := ""
 		tl.tainted = &e
 	} else {
 		end := len(t)
-		if relEnd >= 0 && relEnd > taintedAt {
-			end = relEnd - len(tl.release)
+		if taintEnd >= 0 && taintEnd > taintedAt {
+			end = taintEnd - len(tl.release)
 		}
 		var b strings.Builder
 		for _, c := range t[taintedAt+len("Tainted: ") : end] {
