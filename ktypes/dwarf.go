@@ -95,6 +95,13 @@ type dwarfVar struct {
 // LoadDWARF opens the ELF file at path and indexes its DWARF's type and
 // variable names. Errors name the file. Close releases it.
 func LoadDWARF(path string) (*DWARF, error) {
+	// DWARF is read at random: a FIFO or device would block or mislead.
+	// Stat before opening, since opening a FIFO waits for a writer.
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("ktypes: DWARF: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("ktypes: DWARF: %s is not a regular file (%s): a vmlinux is read at random", path, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("ktypes: DWARF: %w", err)

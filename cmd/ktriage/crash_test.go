@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ktriage/ktriage/crashlog"
+	"github.com/ktriage/ktriage/internal/hostilefile"
 	"github.com/ktriage/ktriage/internal/testshared"
 )
 
@@ -118,6 +119,13 @@ func TestCrashCommands(t *testing.T) {
 	_, errOut, code := ktriageChild(t, "", "crash", "--vmlinux", "/nonexistent/vmlinux", "-c", "sys", dump)
 	if code != 1 || !strings.Contains(errOut, "/nonexistent/vmlinux") {
 		t.Errorf("--vmlinux: exit %d, %s", code, errOut)
+	}
+	// A FIFO as --vmlinux is refused at once, not waited on.
+	fifo := filepath.Join(t.TempDir(), "vmlinux")
+	hostilefile.FIFO(t, fifo)
+	_, errOut, code = ktriageChild(t, "", "crash", "--vmlinux", fifo, "-c", "sys", dump)
+	if code != 1 || !strings.Contains(errOut, "not a regular file") {
+		t.Errorf("--vmlinux FIFO: exit %d, %s", code, errOut)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/ktriage/ktriage/internal/refdebug"
@@ -14,6 +15,12 @@ import (
 // build lays every struct out differently, and would answer wrongly
 // rather than fail.
 func loadVmlinux(path string, k *kernel.Kernel) (ktypes.Types, error) {
+	// Checked before the build-id is read: opening a FIFO would wait.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): a vmlinux is read at random", st.Mode().Type())
+	}
 	if want := strings.ToLower(k.VMCOREINFO()["BUILD-ID"]); want != "" {
 		got, err := refdebug.BuildID(path)
 		if err != nil {
