@@ -286,23 +286,10 @@ func (s *Scanner) learn(v lineView) lineView {
 	if a <= 0 {
 		return v
 	}
-	shape, ok := learnPrefix(v.text, a)
-	if !ok {
-		return v
+	shape, w, ok := s.adopt(v, a, true)
+	if ok {
+		s.shape = shape
 	}
-	c := s.cur
-	if !confirmedBy(shape, c.lines) {
-		return v
-	}
-	s.shape = shape
-	for i, l := range c.lines {
-		if w, ok := applyShape(shape, lineView{text: []byte(l), kernel: true}); ok && w.kernel {
-			c.lines[i] = string(w.text)
-			c.stamped = c.stamped || i == 0
-		}
-	}
-	s.recount(c)
-	w, _ := applyShape(shape, v)
 	return w
 }
 
@@ -834,23 +821,35 @@ func (s *Scanner) learnMore(v lineView) lineView {
 	if a <= len(v.text)-len(trimLeftSpace(v.text)) {
 		return v
 	}
+	shape, w, ok := s.adopt(v, a, false)
+	if ok {
+		s.shape2 = shape
+	}
+	return w
+}
+
+// adopt learns the prefix ending at a on v and, when another line of the
+// open report has it too, strips it from the report's lines (stamped: a
+// stripped first line makes the report a stamped one), recounts the
+// report and returns v stripped. ok is false, and v unchanged, otherwise.
+func (s *Scanner) adopt(v lineView, a int, stamped bool) (prefixShape, lineView, bool) {
 	shape, ok := learnPrefix(v.text, a)
 	if !ok {
-		return v
+		return nil, v, false
 	}
 	c := s.cur
 	if !confirmedBy(shape, c.lines) {
-		return v
+		return nil, v, false
 	}
-	s.shape2 = shape
 	for i, l := range c.lines {
 		if w, ok := applyShape(shape, lineView{text: []byte(l), kernel: true}); ok && w.kernel {
 			c.lines[i] = string(w.text)
+			c.stamped = c.stamped || stamped && i == 0
 		}
 	}
 	s.recount(c)
 	w, _ := applyShape(shape, v)
-	return w
+	return shape, w, true
 }
 
 // isMarkup tells a line of the page around a pasted log: a markdown fence,
