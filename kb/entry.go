@@ -39,6 +39,10 @@ type Entry struct {
 	Workaround *Workaround `yaml:"workaround,omitempty" json:"workaround,omitempty"`
 	// References are commits, CVEs, bug reports and pages about the bug.
 	References []Reference `yaml:"references" json:"references"`
+	// Tests are real crash reports of the bug and near misses: the kernel
+	// log lines of public reports, which the entry must (and must not)
+	// match. Lint requires at least one of each.
+	Tests *Tests `yaml:"tests,omitempty" json:"tests,omitempty"`
 
 	// File is where the entry was read from; embedded entries are
 	// "embedded:entries/<id>.yaml".
@@ -225,6 +229,25 @@ type Reference struct {
 	// commit reference whose URL does not name it (a mail, a later fix).
 	Excerpt string `yaml:"excerpt,omitempty" json:"excerpt,omitempty"`
 	Note    string `yaml:"note,omitempty" json:"note,omitempty"`
+}
+
+// Tests are an entry's real-world samples.
+type Tests struct {
+	// Reports are crashes of this bug; each must match the entry.
+	Reports []Sample `yaml:"reports" json:"reports"`
+	// NearMisses are crashes of other bugs that look alike (the same
+	// function, another defect); none may match above "possible".
+	NearMisses []Sample `yaml:"near_misses" json:"near_misses"`
+}
+
+// Sample is the kernel log of one published crash report. Log holds the
+// machine output as published (timestamps and prefixes as the report had
+// them); Source is the http(s) URL it was published at.
+type Sample struct {
+	Source string `yaml:"source" json:"source"`
+	// Note says what the sample is: for a near miss, which bug it is.
+	Note string `yaml:"note,omitempty" json:"note,omitempty"`
+	Log  string `yaml:"log" json:"log"`
 }
 
 // compiledBlock is an effective match block (top-level conditions merged with

@@ -65,6 +65,24 @@ match:
 root_cause: {text: Local driver bug.}
 references:
   - {kind: url, url: "https://example.org/bug/1", verified: false}
+tests:
+  reports:
+    - source: https://example.org/bug/1
+      log: |
+        [  12.000000] kernel BUG at drivers/net/mydrv.c:42!
+        [  12.000001] invalid opcode: 0000 [#1] SMP
+        [  12.000002] RIP: 0010:my_driver_xmit+0x10/0x20 [mydrv]
+        [  12.000003] Call Trace:
+        [  12.000004]  dev_hard_start_xmit+0x90/0x1e0
+        [  12.000005]  __dev_queue_xmit+0x6c3/0x9a0
+  near_misses:
+    - source: https://example.org/bug/2
+      note: A WARNING in the same function is another bug.
+      log: |
+        [  12.000000] WARNING: CPU: 0 PID: 1 at drivers/net/mydrv.c:50 my_driver_xmit+0x10/0x20 [mydrv]
+        [  12.000001] RIP: 0010:my_driver_xmit+0x10/0x20 [mydrv]
+        [  12.000002] Call Trace:
+        [  12.000003]  dev_hard_start_xmit+0x90/0x1e0
 `
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -138,14 +156,14 @@ func TestParseEntryErrors(t *testing.T) {
 		want      *regexp.Regexp // on the error text
 	}{
 		{"syntax", "id: x\ntitle: [a\n", regexp.MustCompile(`^x\.yaml:\d+:\d+: `)},
-		{"unknown field", validEntry + "colour: red\n", regexp.MustCompile(`^x\.yaml:11:1: unknown field "colour"`)},
+		{"unknown field", validEntry + "colour: red\n", regexp.MustCompile(`^x\.yaml:29:1: unknown field "colour"`)},
 		{"unknown nested field", strings.Replace(validEntry, "  types: [BUG]", "  types: [BUG]\n  function: ['x']", 1), regexp.MustCompile(`^x\.yaml:7:3: unknown field "function"`)},
 		{"wrong type", strings.Replace(validEntry, "verified: false\nmatch", "verified: maybe\nmatch", 1), regexp.MustCompile(`^x\.yaml:4:\d+: `)},
 		{"bad regexp", strings.Replace(validEntry, "'my_driver_xmit'", "'my_driver_(xmit'", 1), regexp.MustCompile(`^x\.yaml:7: user-bug: functions pattern "my_driver_\(xmit" does not compile: error parsing regexp`)},
 		{"bad frame regexp", strings.Replace(validEntry, "  functions: ['my_driver_xmit']", "  frames: [['a', '[b']]", 1), regexp.MustCompile(`^x\.yaml:7: user-bug: frame pattern "\[b" does not compile`)},
 		{"bad bound", strings.Replace(validEntry, "  types: [BUG]", "  types: [BUG]\n  releases: [{min: 'abc', scheme: upstream}]", 1), regexp.MustCompile(`^x\.yaml:7: user-bug: range bound min "abc" does not parse`)},
 		{"bad scheme", strings.Replace(validEntry, "  types: [BUG]", "  types: [BUG]\n  releases: [{min: '1.0', scheme: pacman}]", 1), regexp.MustCompile(`unknown version scheme "pacman"`)},
-		{"duplicate key", validEntry + "title: again\n", regexp.MustCompile(`^x\.yaml:11:\d+: .*already defined`)},
+		{"duplicate key", validEntry + "title: again\n", regexp.MustCompile(`^x\.yaml:29:\d+: .*already defined`)},
 		{"empty", "# nothing\n", regexp.MustCompile(`^x\.yaml: empty file`)},
 		{"two documents", validEntry + "---\n" + validEntry, regexp.MustCompile(`^x\.yaml: 2 YAML documents`)},
 	}

@@ -174,6 +174,9 @@ func (e *Entry) lint() []*Problem {
 		e.lintWorkaround(w, add)
 	}
 
+	// real samples
+	e.lintTests(add)
+
 	// references
 	if len(e.References) == 0 {
 		add("$", nil, "at least one reference is required")

@@ -33,11 +33,69 @@ type Crash struct {
 	PackageVersion string
 }
 
+// Confidence is how sure a match is.
+type Confidence int
+
+// The confidences of a match, weakest first.
+const (
+	// Possible: only the guilty function agrees, or every condition holds
+	// but the kernel's release is outside the affected ranges (fixed in
+	// this kernel already?).
+	Possible Confidence = iota + 1
+	// Likely: every condition of a signature holds, but the release is
+	// unknown, so the affected ranges could not be checked.
+	Likely
+	// Exact: every condition of a signature holds and the release is in an
+	// affected range (or the entry has no ranges).
+	Exact
+)
+
+// String names the confidence as JSON and the text output spell it.
+func (c Confidence) String() string {
+	switch c {
+	case Exact:
+		return "exact"
+	case Likely:
+		return "likely"
+	case Possible:
+		return "possible"
+	}
+	return "none"
+}
+
 // Match is a knowledge-base entry that a crash matches, with the reasons.
 type Match struct {
 	Entry *Entry
+	// Confidence is how sure the match is; Why says it in a sentence.
+	Confidence Confidence
+	Why        string
 	// Evidence are sentences, one per condition that held.
 	Evidence []string
+}
+
+// CrashOf builds the matcher's view of a parsed report: its title, type,
+// guilty function, the RIP function followed by the reliable frames, the
+// bug location, modules and release.
+func CrashOf(r *oops.Report) Crash {
+	c := Crash{Title: r.Title, Type: r.Type, Modules: r.Modules}
+	if r.GuiltyFunction != nil {
+		c.Guilty = *r.GuiltyFunction
+	}
+	if r.RIP != nil {
+		c.Frames = append(c.Frames, r.RIP.Function)
+	}
+	for _, f := range r.Frames {
+		if f.Reliable {
+			c.Frames = append(c.Frames, f.Function)
+		}
+	}
+	if r.BugLocation != nil {
+		c.Location = *r.BugLocation
+	}
+	if r.Release != nil {
+		c.Release = *r.Release
+	}
+	return c
 }
 
 // NormalizeFunction reduces a trace entry to a bare function name: it drops
@@ -61,28 +119,23 @@ func normalizeModule(s string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "-", "_"))
 }
 
-// Match returns the entries whose match rule the crash satisfies, in the
-// knowledge base's order, each with evidence.
+// Match returns the entries the crash matches at any confidence, in the
+// knowledge base's order, each with its confidence and evidence.
 func (k *KB) Match(c Crash) []Match {
 	c = normalizeCrash(c)
 	var out []Match
 	for _, e := range k.entries {
-		if ev, ok := e.match(&c); ok {
-			out = append(out, Match{Entry: e, Evidence: ev})
+		if m, ok := e.match(&c); ok {
+			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// matchCrash reports whether the crash satisfies the entry's match rule, with
-// the evidence.
+// matchCrash reports whether the crash matches the entry at any confidence.
 func (e *Entry) matchCrash(c Crash) (Match, bool) {
 	c = normalizeCrash(c)
-	ev, ok := e.match(&c)
-	if !ok {
-		return Match{}, false
-	}
-	return Match{Entry: e, Evidence: ev}, true
+	return e.match(&c)
 }
 
 func normalizeCrash(c Crash) Crash {
@@ -101,41 +154,98 @@ func normalizeCrash(c Crash) Crash {
 	return c
 }
 
-// match tries each effective block and returns the evidence of the first
-// that holds.
-func (e *Entry) match(c *Crash) ([]string, bool) {
+// releaseState is what a block's release ranges say of a crash.
+type releaseState int
+
+const (
+	releaseNoRanges releaseState = iota // the block lists no ranges
+	releaseUnknown                      // the crash's release is unknown
+	releaseIn                           // in one of the ranges
+	releaseOut                          // known and in none of them
+)
+
+// match tries each effective block and returns the strongest match: a block
+// whose conditions hold is exact with its release in range, likely with
+// the release unknown, possible with the release out of range; failing
+// every block, a guilty function that one of the entry's function patterns
+// names is a possible match.
+func (e *Entry) match(c *Crash) (Match, bool) {
+	best := Match{Entry: e}
 	for _, b := range e.blocks {
-		if ev, ok := b.eval(c); ok {
-			if len(e.blocks) > 1 {
-				ev = append([]string{fmt.Sprintf("signature %d of %d", b.index+1, len(e.blocks))}, ev...)
+		ev, rel, ok := b.eval(c)
+		if !ok {
+			continue
+		}
+		conf, why := Exact, "every condition of a signature holds"
+		switch rel {
+		case releaseIn:
+			why += " and the release is in an affected range"
+		case releaseNoRanges:
+			why += "; the entry limits no releases"
+		case releaseUnknown:
+			conf, why = Likely, why+", but the kernel release is unknown: the affected ranges were not checked"
+		case releaseOut:
+			conf, why = Possible, why+", but the release is outside the affected ranges: fixed in this kernel already?"
+		}
+		if conf <= best.Confidence {
+			continue
+		}
+		if len(e.blocks) > 1 {
+			ev = append([]string{fmt.Sprintf("signature %d of %d", b.index+1, len(e.blocks))}, ev...)
+		}
+		best.Confidence, best.Why, best.Evidence = conf, why, ev
+	}
+	if best.Confidence == 0 && c.Guilty != "" {
+		for _, b := range e.blocks {
+			for _, fb := range []*compiledBlock{b, b.parent} {
+				if fb == nil {
+					continue
+				}
+				if re := firstMatch(fb.functions, c.Guilty); re != nil {
+					best.Confidence = Possible
+					best.Why = "only the guilty function agrees; the crash's other facts do not fit this bug"
+					best.Evidence = []string{fmt.Sprintf("guilty function %s matches /%s/", c.Guilty, unanchor(re))}
+					return best, true
+				}
 			}
-			return ev, true
 		}
 	}
-	return nil, false
+	return best, best.Confidence > 0
 }
 
-// eval checks a block and its parent; every condition must hold.
-func (b *compiledBlock) eval(c *Crash) ([]string, bool) {
-	ev, ok := b.evalOwn(c)
+// eval checks a block and its parent: every condition but the release
+// ranges must hold; the ranges' verdict is returned beside.
+func (b *compiledBlock) eval(c *Crash) ([]string, releaseState, bool) {
+	ev, rel, ok := b.evalOwn(c)
 	if !ok {
-		return nil, false
+		return nil, 0, false
 	}
 	if b.parent != nil {
-		pev, ok := b.parent.evalOwn(c)
+		pev, prel, ok := b.parent.evalOwn(c)
 		if !ok {
-			return nil, false
+			return nil, 0, false
 		}
 		ev = append(ev, pev...)
+		rel = combineRelease(rel, prel)
 	}
-	return ev, true
+	return ev, rel, true
 }
 
-func (b *compiledBlock) evalOwn(c *Crash) ([]string, bool) {
+// combineRelease joins the verdicts of two sets of ranges that must both
+// hold: out beats unknown beats in beats none.
+func combineRelease(a, b releaseState) releaseState {
+	rank := func(s releaseState) int { return []int{0, 2, 1, 3}[s] }
+	if rank(a) >= rank(b) {
+		return a
+	}
+	return b
+}
+
+func (b *compiledBlock) evalOwn(c *Crash) ([]string, releaseState, bool) {
 	var ev []string
 	if len(b.types) > 0 {
 		if !slices.ContainsFunc(b.types, func(t string) bool { return strings.EqualFold(t, c.Type) }) {
-			return nil, false
+			return nil, 0, false
 		}
 		ev = append(ev, fmt.Sprintf("crash type %s is one of %s", c.Type, strings.Join(b.types, ", ")))
 	}
@@ -156,11 +266,11 @@ func (b *compiledBlock) evalOwn(c *Crash) ([]string, bool) {
 			continue
 		}
 		if p.value == "" && !p.mayBeNone {
-			return nil, false
+			return nil, 0, false
 		}
 		re := firstMatch(p.res, p.value)
 		if re == nil {
-			return nil, false
+			return nil, 0, false
 		}
 		pat := re.String()
 		if p.whole {
@@ -178,7 +288,7 @@ func (b *compiledBlock) evalOwn(c *Crash) ([]string, bool) {
 			}
 		}
 		if !found {
-			return nil, false
+			return nil, 0, false
 		}
 	}
 	if len(b.modules) > 0 {
@@ -195,28 +305,30 @@ func (b *compiledBlock) evalOwn(c *Crash) ([]string, bool) {
 			}
 		}
 		if found == "" {
-			return nil, false
+			return nil, 0, false
 		}
 		ev = append(ev, fmt.Sprintf("module %s is loaded", found))
 	}
+	rel := releaseNoRanges
 	if len(b.releases) > 0 {
 		if c.Release == "" && c.PackageVersion == "" {
+			rel = releaseUnknown
 			ev = append(ev, "kernel release unknown: release ranges not checked")
 		} else {
-			found := false
+			rel = releaseOut
 			for i := range b.releases {
 				if s, ok := b.releases[i].contains(c); ok {
 					ev = append(ev, s)
-					found = true
+					rel = releaseIn
 					break
 				}
 			}
-			if !found {
-				return nil, false
+			if rel == releaseOut {
+				ev = append(ev, fmt.Sprintf("release %s is in none of the affected ranges", c.Release+c.PackageVersion))
 			}
 		}
 	}
-	return ev, true
+	return ev, rel, true
 }
 
 // contains reports whether the crash's kernel falls in the range, with the

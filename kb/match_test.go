@@ -172,8 +172,8 @@ func TestNoFalseMatches(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if ms := k.Match(c.crash); len(ms) != 0 {
-				t.Errorf("matches %v, want none", matchIDs(ms))
+			if ms := atLeast(k.Match(c.crash), Likely); len(ms) != 0 {
+				t.Errorf("matches %v, want none above possible", matchIDs(ms))
 			}
 		})
 	}
@@ -223,8 +223,12 @@ func TestMatchDetails(t *testing.T) {
 		t.Errorf("SACK panic on 4.19.37 matches %v", got)
 	}
 	sack.Release = "4.19.52"
-	if got := matchIDs(k.Match(sack)); len(got) != 0 {
+	if got := matchIDs(atLeast(k.Match(sack), Likely)); len(got) != 0 {
 		t.Errorf("SACK panic on fixed 4.19.52 matches %v", got)
+	}
+	// ... but stays a possible match: the reader asks whether it is fixed.
+	if ms := k.Match(sack); len(ms) != 1 || ms[0].Confidence != Possible || !strings.Contains(ms[0].Why, "fixed in this kernel already?") {
+		t.Errorf("SACK panic on fixed 4.19.52: %+v, want one possible match asking whether it is fixed", ms)
 	}
 }
 
@@ -309,8 +313,57 @@ references: [{kind: url, url: "https://example.org/demo", verified: false}]
 	}
 	for _, tc := range cases {
 		c := tc.c(base)
-		if _, got := e.matchCrash(c); got != tc.want {
+		if m, ok := e.matchCrash(c); (ok && m.Confidence >= Likely) != tc.want {
+			got := ok && m.Confidence >= Likely
 			t.Errorf("%s: match = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// atLeast keeps the matches of confidence c or more.
+func atLeast(ms []Match, c Confidence) []Match {
+	var out []Match
+	for _, m := range ms {
+		if m.Confidence >= c {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestConfidence: exact with the release in range, likely without a
+// release, possible out of range or on the guilty function alone, and no
+// match when not even the function agrees.
+func TestConfidence(t *testing.T) {
+	k := embeddedKB(t)
+	sack := Crash{Title: "kernel BUG in tcp_shifted_skb", Type: "BUG", Guilty: "tcp_shifted_skb"}
+	cases := []struct {
+		name string
+		edit func(*Crash)
+		want Confidence
+	}{
+		{"release in range", func(c *Crash) { c.Release = "4.19.37" }, Exact},
+		{"release unknown", func(c *Crash) {}, Likely},
+		{"release fixed", func(c *Crash) { c.Release = "5.4.0" }, Possible},
+		{"another type, same function", func(c *Crash) { c.Type, c.Title, c.Release = "WARNING", "WARNING in tcp_shifted_skb", "4.19.37" }, Possible},
+		{"another function", func(c *Crash) {
+			c.Guilty, c.Title, c.Release = "tcp_sacktag_walk", "kernel BUG in tcp_sacktag_walk", "4.19.37"
+		}, 0},
+	}
+	for _, tc := range cases {
+		c := sack
+		tc.edit(&c)
+		var got Confidence
+		for _, m := range k.Match(c) {
+			if m.Entry.ID == "tcp-sack-panic" {
+				got = m.Confidence
+				if m.Why == "" {
+					t.Errorf("%s: no reason given", tc.name)
+				}
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: confidence %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

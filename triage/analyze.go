@@ -612,25 +612,9 @@ func sameCrashText(header, panicMsg string) bool {
 // match looks every report up in the knowledge base, one match per entry.
 func match(d *Diagnosis, k *kb.KB) {
 	byID := map[string]int{}
+	best := map[string]kb.Confidence{}
 	for i, r := range d.Reports {
-		c := kb.Crash{Title: r.Title, Type: r.Type, Modules: r.Modules}
-		if r.GuiltyFunction != nil {
-			c.Guilty = *r.GuiltyFunction
-		}
-		if r.RIP != nil {
-			c.Frames = append(c.Frames, r.RIP.Function)
-		}
-		for _, f := range r.Frames {
-			if f.Reliable {
-				c.Frames = append(c.Frames, f.Function)
-			}
-		}
-		if r.BugLocation != nil {
-			c.Location = *r.BugLocation
-		}
-		if r.Release != nil {
-			c.Release = *r.Release
-		}
+		c := kb.CrashOf(r)
 		for _, m := range k.Match(c) {
 			e := m.Entry
 			j, ok := byID[e.ID]
@@ -641,12 +625,18 @@ func match(d *Diagnosis, k *kb.KB) {
 					Evidence: []string{}, FixedIn: e.FixedIn, Workaround: e.Workaround, Summary: e.Summary, RootCause: e.RootCause.Text, RootCauseVerified: e.RootCause.Verified})
 			}
 			mm := &d.Matches[j]
+			if m.Confidence > best[e.ID] {
+				best[e.ID] = m.Confidence
+				mm.Confidence, mm.Why = m.Confidence.String(), m.Why
+			}
 			mm.Reports = append(mm.Reports, i)
 			for _, ev := range m.Evidence {
 				mm.Evidence = append(mm.Evidence, fmt.Sprintf("report %d: %s", i, ev))
 			}
 		}
 	}
+	// Strongest first; the knowledge base's order among equals.
+	sort.SliceStable(d.Matches, func(i, j int) bool { return best[d.Matches[i].ID] > best[d.Matches[j].ID] })
 }
 
 // nextSteps says what would complete the diagnosis.

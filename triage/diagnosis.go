@@ -46,7 +46,11 @@ type Match struct {
 	Title    string   `json:"title"`
 	Reports  []int    `json:"reports"`
 	Verified bool     `json:"verified"`
-	Evidence []string `json:"evidence"`
+	// Confidence is exact, likely or possible (kb.Confidence), the
+	// strongest over the reports; Why says what it rests on.
+	Confidence string   `json:"confidence"`
+	Why        string   `json:"why"`
+	Evidence   []string `json:"evidence"`
 	// FixedIn and Workaround are the entry's own, for scripts that act on them.
 	FixedIn    *kb.FixedIn    `json:"fixed_in"`
 	Workaround *kb.Workaround `json:"workaround"`
