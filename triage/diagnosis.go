@@ -42,10 +42,10 @@ type Input struct {
 
 // Match is a known bug that one or more reports are.
 type Match struct {
-	ID       string   `json:"id"`
-	Title    string   `json:"title"`
-	Reports  []int    `json:"reports"`
-	Verified bool     `json:"verified"`
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Reports  []int  `json:"reports"`
+	Verified bool   `json:"verified"`
 	// Confidence is exact, likely or possible (kb.Confidence), the
 	// strongest over the reports; Why says what it rests on.
 	Confidence string   `json:"confidence"`
