@@ -2,6 +2,8 @@ package oops
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,5 +417,69 @@ func TestWrapQuotedIndent(t *testing.T) {
 			t.Logf("%q", r.Title)
 		}
 		t.Errorf("%d reports, want one titled %q...", len(reps), want)
+	}
+}
+
+// TestShortDocPrefixes checks short documents with no anchor line whose
+// prefix must still be found, and the kernel's own shared heads that must
+// not be taken for one: the kinds of the last rendering misses (a clock
+// alone before a Go traceback, a syslog tag with a process id, a log cut at
+// 132 columns with few lines at the width, bare "XFS (loop4): " lines).
+func TestShortDocPrefixes(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"clock and quote alone, header third",
+			"> > ноя 26 11:51:41\tfatal error: runtimer: bad p\n> > ноя 26 11:51:41\t\n> > ноя 26 11:51:41\truntime stack:\n> > ноя 26 11:51:41\tfatal: bad g in signal handler\n",
+			[]string{"go runtime error"}},
+		{"clock alone, header first",
+			"| 11:51:41.000 runtime stack:\n| 11:51:41.000 fatal: bad g in signal handler\n| 11:51:41.000 runtime.throw(0x1)\n",
+			[]string{"go runtime error"}},
+		{"syslog tag with a process id",
+			"  11:51:41.000 web-07 kernel[0]: BUG: KASAN: use-after-free in remove_wait_queue+0xfb/0x120 at addr ffff88002db3cf50\n  11:51:41.000 web-07 kernel[0]: Write of size 8 by task syzkaller_execu/10568\n",
+			[]string{"KASAN: use-after-free Write in remove_wait_queue"}},
+		{"kernel heads shared by bare lines are no prefix",
+			"XFS (loop4): Ending clean mount\nXFS (loop4): WARNING: Reset corrupted AGFL on AG 0. 1 blocks leaked. Please unmount and run xfs_repair.\nXFS (loop4): Unmounting Filesystem d7dc\n",
+			nil},
+		{"the same, stamped",
+			"[  131.6] XFS (loop4): Ending clean mount\n[  131.8] XFS (loop4): WARNING: Reset corrupted AGFL on AG 0. 1 blocks leaked. Please unmount and run xfs_repair.\n[  131.9] XFS (loop4): Unmounting Filesystem d7dc\n",
+			nil},
+	}
+	for _, c := range cases {
+		reps, err := Parse(strings.NewReader(c.doc), c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range reps {
+			got = append(got, r.Title)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: titles %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestSparseWrapWidth: a long log with only two lines cut at the width is
+// still known to be wrapped when the rest of each lost the line's stamp.
+func TestSparseWrapWidth(t *testing.T) {
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, "| nov. 26 11:51:39 kern.err kernel:\t[   25.%06d] filler line %d\n", i, i)
+	}
+	lock := "| nov. 26 11:51:39 kern.err kernel:\t[   25.900000]  (&event->child_mutex){+.+.}, at: [<00000000aedc3ceb>] perf_event_release_kernel+0x2ea/0xc10"
+	head := b.String()
+	for _, l := range []string{lock, strings.Replace(lock, "25.900000", "25.900001", 1)} {
+		b.WriteString(l[:100] + "\n" + l[100:] + "\n")
+	}
+	if got := wrapWidth([]byte(b.String())); got != 100 {
+		t.Errorf("wrapWidth = %d, want 100", got)
+	}
+	// Without the lost stamps, two long lines among 200 are no wrap.
+	plain := head + lock + "\n" + lock + "\n"
+	if got := wrapWidth([]byte(plain)); got != 0 {
+		t.Errorf("unwrapped: wrapWidth = %d, want 0", got)
 	}
 }

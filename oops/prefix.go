@@ -81,6 +81,22 @@ func (s prefixShape) marked() bool {
 	return false
 }
 
+// clockOrQuote tells a shape that a program writes, not the kernel: it
+// starts with a quote mark ("> ", "| ") or holds a clock or a date
+// ("11:51:41", "2026-11-26"). Kernel lines share heads too ("XFS (loop4): "),
+// and without a stamp or a tag only these marks tell the two apart.
+func (s prefixShape) clockOrQuote() bool {
+	if len(s) > 0 && s[0].kind == 'p' && strings.IndexByte(">|#*", s[0].lit[0]) >= 0 {
+		return true
+	}
+	for i := 0; i+2 < len(s); i++ {
+		if s[i].kind == 'd' && s[i+1].kind == 'p' && (s[i+1].lit[0] == ':' || s[i+1].lit[0] == '-') && s[i+2].kind == 'd' {
+			return true
+		}
+	}
+	return false
+}
+
 // match returns the length of b's prefix that has shape s.
 func (s prefixShape) match(b []byte) (int, bool) {
 	i := 0
@@ -348,6 +364,7 @@ type prefixWatch struct {
 	pending  [watchKeep]heldLine
 	npending int
 	prev     []byte // the line before, while the prefix is unknown
+	prev2    []byte // and the one before it
 }
 
 // heldLine is a copy of a line that may have to be read again.
@@ -422,7 +439,33 @@ func (s *Scanner) replayWatch(n int) {
 func (s *Scanner) watchAnchor(v lineView, n int) {
 	w := &s.watch
 	a := anchorAt(v.text)
-	defer func() { w.prev = append(w.prev[:0], v.text...) }()
+	defer func() {
+		w.prev2 = append(w.prev2[:0], w.prev...)
+		w.prev = append(w.prev[:0], v.text...)
+	}()
+	// A prefix with neither stamp nor tag (a clock alone, a quote mark)
+	// is the head before where a header starts on a held line, when two
+	// lines around it have it too (commonPrefix).
+	common := func(h heldLine, others ...[]byte) bool {
+		if v.stamped {
+			// After a kernel stamp, a head the lines share is the
+			// kernel's own ("XFS (loop4): "), not a prefix.
+			return false
+		}
+		held := []heldLine{h}
+		for _, o := range others {
+			if len(o) == 0 {
+				return false
+			}
+			held = append(held, heldLine{text: o, kernel: true})
+		}
+		shape, ok := commonPrefix(held)
+		if ok && shape.clockOrQuote() {
+			s.shape = shape
+			s.replayWatch(n)
+		}
+		return ok
+	}
 	switch {
 	case a < 0:
 		if headerTokens.contains(v.text) {
@@ -434,6 +477,8 @@ func (s *Scanner) watchAnchor(v lineView, n int) {
 				if shape, ok := stampedPrefix([]heldLine{{text: v.text}, {text: w.prev}}); ok {
 					s.shape = shape
 					s.replayWatch(n)
+				} else {
+					common(w.pending[w.npending-1], w.prev, w.prev2)
 				}
 			}
 		} else if w.npending > 0 && w.pending[w.npending-1].lineno == n-1 && headerTokens.contains(w.prev) {
@@ -442,7 +487,11 @@ func (s *Scanner) watchAnchor(v lineView, n int) {
 			if shape, ok := stampedPrefix([]heldLine{{text: w.prev}, {text: v.text}}); ok {
 				s.shape = shape
 				s.replayWatch(n)
+			} else if w.pending[w.npending-1].lineno > 1 {
+				common(w.pending[w.npending-1], w.prev2, v.text)
 			}
+		} else if w.npending > 0 && w.pending[w.npending-1].lineno == n-2 {
+			common(w.pending[w.npending-1], w.prev, v.text)
 		}
 	case a == len(v.text)-len(trimLeftSpace(v.text)):
 		if !v.cut {
@@ -649,6 +698,16 @@ func kernelTagEnd(t []byte, i int) (p, next int, ok bool) {
 			continue
 		}
 		p := i
+		if p < len(t) && t[p] == '[' {
+			// A syslog tag's process id: "kernel[0]: ".
+			q := p + 1
+			for q < len(t) && isDigit(t[q]) {
+				q++
+			}
+			if q > p+1 && q < len(t) && t[q] == ']' {
+				p = q + 1
+			}
+		}
 		for p < len(t) && !isLetter(t[p]) && !isDigit(t[p]) && t[p] != '[' && t[p] != '<' && t[p] != '(' && t[p] != '_' {
 			p++ // ": ", " - - - ", ": | "
 		}
@@ -763,7 +822,9 @@ func wrapWidth(b []byte) int {
 		}
 		prev = l
 	}
-	if maxLen < minWrapWidth || count < minWrapLines && evidence == 0 || count*50 < lines {
+	// Few lines at the width is a long line's length by chance, unless
+	// the lines after them lost their prefix: then they were cut.
+	if maxLen < minWrapWidth || count < minWrapLines && evidence == 0 || count*50 < lines && evidence < minWrapLines {
 		return 0
 	}
 	return maxLen
