@@ -115,8 +115,8 @@ func formatTable() []*format {
 		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont, rule: kasanRule},
 		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmTrace, skip: kmsanSkip, flags: fHeaderFn, rule: kmsanRule},
 		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader, rule: kfenceRule},
-		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone},
-		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader},
+		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone, flags: fNoStack},
+		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe), title: "KCSAN: $1 in {FUNC}", mode: gmHeader, flags: fNoStack},
 		{token: "UBSAN:", re: re(`UBSAN: Undefined behaviour in`), title: "UBSAN: undefined-behaviour in {FUNC}", mode: gmTrace, skip: ubsanSkip, rule: traceRule},
 		{token: "UBSAN:", re: re(`UBSAN: ([a-z\-]+) in`), title: "UBSAN: $1 in {FUNC}", mode: gmTrace, skip: ubsanSkip, rule: traceRule},
 
@@ -162,7 +162,7 @@ func formatTable() []*format {
 		{token: "rcu: INFO: rcu", re: re(`rcu: INFO: rcu_(?:sched|preempt|bh)[a-z_]* (?:self-)?detected stall`), title: "INFO: rcu detected stall in {FUNC}", typ: "HANG", mode: gmStall, skip: rcuStallSkip, rule: rcuStallRule},
 		{token: "INFO: task", re: re(`INFO: task .* can't die for more than`), title: "INFO: task can't die in {FUNC}", typ: "HANG", mode: gmHung, skip: atomicSchedSkip, rule: traceRule},
 		{token: "INFO: task", re: re(`INFO: task .* blocked (?:in I/O wait )?for more than`), title: "INFO: task hung in {FUNC}", typ: "HANG", mode: gmHung, rule: hungRule},
-		{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone},
+		{token: "BUG: workqueue lockup", re: re(`BUG: workqueue lockup`), title: "BUG: workqueue lockup", typ: "HANG", mode: gmNone, flags: fNoStack},
 		{token: "BUG: spinlock lockup", re: re(`BUG: spinlock lockup suspected`), title: "BUG: spinlock lockup suspected in {FUNC}", typ: "LOCKDEP", mode: gmTrace},
 
 		// Locking and context bugs.
@@ -198,7 +198,7 @@ func formatTable() []*format {
 		// The work function that returned with the lock held names it.
 		{token: "BUG: workqueue leaked lock", re: re(`BUG: workqueue leaked lock or atomic`), title: "BUG: workqueue leaked lock or atomic in {FUNC}", mode: gmLastFunction, flags: fNoStack},
 		{token: "Object already free", re: re(`BUG kmalloc-.*: Object already free`), title: "BUG: Object already free", mode: gmNone},
-		{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone},
+		{token: "BUG: Bad rss-counter", re: re(`BUG: Bad rss-counter state`), title: "BUG: Bad rss-counter state", mode: gmNone, flags: fNoStack},
 		{token: "BUG: memory leak", re: re(`BUG: memory leak`), title: "memory leak in {FUNC}", typ: "LEAK", mode: gmLeak, skip: leakSkip, rule: leakRule},
 		// At unmount the kernel warns right after it (umount_check): the
 		// warning's stack is this report's, and says nothing the title needs.
@@ -209,8 +209,8 @@ func formatTable() []*format {
 		{token: "Bad page", re: re(`^Bad page state in process`), title: "BUG: Bad page state in {FUNC}", mode: gmTrace},
 
 		// Warnings. Specialised kinds first, by the file that warned.
-		{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs at [0-9a-f]+ in .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone},
-		{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack (?:regs|frame pointer) at .* has bad`), title: "WARNING: kernel stack regs has bad value", typ: "WARNING", mode: gmNone},
+		{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack regs at [0-9a-f]+ in .* has bad '(\w+)' value`), title: "WARNING: kernel stack regs has bad '$1' value", typ: "WARNING", mode: gmNone, flags: fNoStack},
+		{token: "WARNING: kernel stack", re: re(`WARNING: kernel stack (?:regs|frame pointer) at .* has bad`), title: "WARNING: kernel stack regs has bad value", typ: "WARNING", mode: gmNone, flags: fNoStack},
 		// 2.6.x-3.x: "WARNING: at net/core/dev.c:1915 skb_gso_segment+0x1d3/0x250()": no RIP line, and the
 		// trace's frames are often all "?", so the header's function is the one to blame.
 		{token: "WARNING: at ", re: re(`^WARNING: at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) ` + funcRe + `\(\)`), title: "WARNING{KIND} in {FUNC}", mode: gmHeader, file: true},
@@ -218,16 +218,16 @@ func formatTable() []*format {
 		{token: "WARNING:", re: re(`WARNING: ([a-zA-Z0-9_\-/.]+\.[ch]:\d+) at ` + funcRe), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, file: true, rule: warningRule},
 		{token: "WARNING:", re: re(`WARNING: CPU: \d+ PID: \d+ at `), title: "WARNING{KIND} in {FUNC}", mode: gmRipTrace, rule: warningRule},
 		// A device's warning has its name before it ("usb 5-1: WARNING: ...").
-		{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone},
+		{token: "WARNING:", re: re(`^(?:[a-z0-9]+ [0-9a-z.:-]+: )?WARNING: (.*)`), title: "WARNING: $1", typ: "WARNING", mode: gmNone, flags: fNoStack},
 		{token: "Badness at", re: re(`Badness at ([a-zA-Z0-9_\-/.]+\.[ch]:\d+)`), title: "WARNING in {FUNC}", typ: "WARNING", mode: gmRipTrace, file: true, rule: warningRule},
 
 		// Miscellaneous.
-		{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside},
-		{token: "VFS: Close: file count is 0", re: re(`VFS: Close: file count is 0`), title: "VFS: Close: file count is zero (use-after-free)", typ: "DoS", mode: gmNone},
-		{token: "VFS: Busy inodes", re: re(`VFS: Busy inodes after unmount`), title: "VFS: Busy inodes after unmount (use-after-free)", typ: "DoS", mode: gmNone},
-		{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone},
-		{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone},
-		{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone},
+		{token: "unregister_netdevice: waiting for", re: re(`unregister_netdevice: waiting for (\S+) to become free`), title: "unregister_netdevice: waiting for DEV to become free", typ: "DoS", mode: gmNone, flags: fInside | fNoStack},
+		{token: "VFS: Close: file count is 0", re: re(`VFS: Close: file count is 0`), title: "VFS: Close: file count is zero (use-after-free)", typ: "DoS", mode: gmNone, flags: fNoStack},
+		{token: "VFS: Busy inodes", re: re(`VFS: Busy inodes after unmount`), title: "VFS: Busy inodes after unmount (use-after-free)", typ: "DoS", mode: gmNone, flags: fNoStack},
+		{token: "Machine Check", re: re(`Machine Check Exception|Machine check events logged|\[Hardware Error\]: Machine check`), title: "machine check exception", typ: "MCE", mode: gmNone, flags: fNoStack},
+		{token: "Booting the kernel.", re: re(`^Booting the kernel\.`), title: "unexpected kernel reboot", typ: "REBOOT", mode: gmNone, flags: fNoStack},
+		{token: "BUG: ", re: re(`^BUG: ([^\[]*?)(?: \(.*)?$`), title: "BUG: $1", typ: "BUG", mode: gmNone, flags: fNoStack},
 		// SLUB debugging's object history, printed without the report it
 		// belonged to: syzkaller titles it as is and marks it corrupted.
 		{token: "INFO: ", re: re(`INFO: (Freed|Allocated) in (.*)`), title: "INFO: $1 in $2", typ: "UNKNOWN", mode: gmNone, flags: fCorrupt},
@@ -245,17 +245,17 @@ func formatTable() []*format {
 		// trusty prints "panic (caller ADDR): MSG", where an assertion's MSG is
 		// "[DEBUG ]ASSERT FAILED at (file:line): EXPR"; the caller address, the
 		// file and the DEBUG flavour vary between builds of one check.
-		{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (?:DEBUG )?ASSERT FAILED at \([^)]*\):? ?(.*)`), title: "trusty: ASSERT FAILED: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
-		{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (.*)`), title: "trusty: panic: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg},
+		{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (?:DEBUG )?ASSERT FAILED at \([^)]*\):? ?(.*)`), title: "trusty: ASSERT FAILED: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg | fNoStack},
+		{token: "trusty: panic", re: re(`trusty: panic \(caller .*?\): (.*)`), title: "trusty: panic: $1", typ: "DoS", mode: gmNone, flags: fNeedMsg | fNoStack},
 		// syz-executor's fatal errors: its own failures, never a kernel bug.
 		// They may print inside a kernel report, which they do not end.
-		{token: "SYZFAIL:", re: re(`SYZFAIL: (.*)`), title: "SYZFAIL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
-		{token: "SYZFATAL:", re: re(`SYZFATAL: (.*)`), title: "SYZFATAL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside},
+		{token: "SYZFAIL:", re: re(`SYZFAIL: (.*)`), title: "SYZFAIL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside | fNoStack},
+		{token: "SYZFATAL:", re: re(`SYZFATAL: (.*)`), title: "SYZFATAL: $1", typ: "SYZ_FAILURE", mode: gmNone, flags: fInside | fNoStack},
 		// A Go program's crash: "fatal error: MSG" alone is also the tail of
 		// kernel lines ("ALSA: seq fatal error: ..."), so the traceback that the
 		// Go runtime always prints after it is what is recognised.
-		{token: "goroutine ", re: re(`^goroutine \d+ \[[a-z ,0-9]+\]:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
-		{token: "runtime stack:", re: re(`^runtime stack:$`), title: "go runtime error", typ: "DoS", mode: gmNone},
+		{token: "goroutine ", re: re(`^goroutine \d+ \[[a-z ,0-9]+\]:$`), title: "go runtime error", typ: "DoS", mode: gmNone, flags: fNoStack},
+		{token: "runtime stack:", re: re(`^runtime stack:$`), title: "go runtime error", typ: "DoS", mode: gmNone, flags: fNoStack},
 	}
 }
 

@@ -66,6 +66,8 @@ type Scanner struct {
 	look   lookAhead
 	// finishing is set while Finish reads what is still held.
 	finishing bool
+	// hangup: the document holds the console's "VM disconnected" line.
+	hangup bool
 	// bodiless tells, per report, that it is a header alone: no line of
 	// an oops followed it.
 	bodiless []bool
@@ -184,6 +186,9 @@ func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 
 func (s *Scanner) feed(raw []byte) {
 	s.lineno++
+	if !s.hangup && bytes.Contains(raw, consoleHangup) {
+		s.hangup = true
+	}
 	v := normalize(raw, &s.style)
 	if s.wrap.width > 0 {
 		s.unwrap(raw, v)
@@ -619,6 +624,12 @@ func (s *Scanner) dropReport(key string) {
 	s.ReportsDropped++
 }
 
+// consoleHangup is what a GCE serial console prints when its connection
+// fails, often right after a panic: a report in such a document is likely
+// cut (syzkaller's gceConsoleHangup, pkg/report/report.go, at the commit in
+// corpora/syzkaller-linux-report/reference).
+var consoleHangup = []byte("serialport: VM disconnected.")
+
 // Finish ends the document: it closes the open report and gives every
 // report the facts the document states elsewhere.
 func (s *Scanner) Finish() []*Report {
@@ -630,6 +641,9 @@ func (s *Scanner) Finish() []*Report {
 	s.dropRestated()
 	s.noticesLast()
 	for _, r := range s.reports {
+		if s.hangup && !r.Corrupted {
+			r.Corrupted, r.CorruptedReason = true, "console connection lost"
+		}
 		if r.Release == nil && s.release != "" {
 			rel := s.release
 			r.Release = &rel

@@ -112,7 +112,7 @@ func titleReport(f *format, r *Report, p *parsed) {
 			}
 		}
 	}
-	if f.mode != gmNone && f.flags&(fHeadless|fNoStack) == 0 && strings.Contains(f.title, "{FUNC}") && !p.stackKw && !hasFrames(p) && !r.Corrupted {
+	if f.flags&(fHeadless|fNoStack) == 0 && !p.stackKw && !hasFrames(p) && !r.Corrupted {
 		// The kind prints a stack; without one the report was cut.
 		r.Corrupted = true
 		r.CorruptedReason = "no stack trace in report"
