@@ -483,3 +483,46 @@ func TestSparseWrapWidth(t *testing.T) {
 		t.Errorf("unwrapped: wrapWidth = %d, want 0", got)
 	}
 }
+
+// TestStackCheck: syzkaller's per-keyword stack rule on a report's lines.
+func TestStackCheck(t *testing.T) {
+	loadTables()
+	frames := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf(" func%d+0x10/0x20", i))
+		}
+		return out
+	}
+	join := func(parts ...[]string) []string {
+		var out []string
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	filler := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("Object ffff8800b7eb57%02x: 00 00 00 00", i))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		text []string
+		want string
+	}{
+		{"trace with frames", join([]string{"BUG: KASAN: x in f+0x1/0x2", "Call Trace:"}, frames(5)), ""},
+		{"kmemleak backtrace with crc", join([]string{"unreferenced object", "backtrace (crc 1234abcd):"}, []string{"[<ffffffff848a2f5f>] sock_kmalloc+0x7f/0xc0"}, frames(3)), ""},
+		{"allocation stack without frames", join([]string{"BUG: KASAN: x", "Call Trace:"}, frames(4), []string{"Allocated by task 12:"}, filler(16)), "no frames in a stack trace"},
+		{"only questionable frames", join([]string{"BUG: x", "Call Trace:", " ? a+0x1/0x2", " ? b+0x1/0x2"}, filler(16)), "no frames in a stack trace"},
+		{"window cut by the report's end tells nothing", join([]string{"BUG: KASAN: x", "Call Trace:"}, frames(4), []string{"Allocated by task 12:"}, filler(3)), ""},
+		{"another stack starts before a frame", join([]string{"Call Trace:", "Allocated by task 3:"}, frames(4), filler(20)), "no frames in a stack trace"},
+		{"stack backtrace: is lockdep's, not a key", join([]string{"WARNING: x", "stack backtrace:", "Call Trace:"}, frames(4)), ""},
+	} {
+		if got := stackCheck(c.text); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -9,7 +9,10 @@ import (
 // titleReport sets the title, type, guilty function and corrupted flag.
 func titleReport(f *format, r *Report, p *parsed) {
 	title := f.title
-	if f.noAccess != "" && p.access == "" {
+	noAccess := f.noAccess != "" && p.access == ""
+	if noAccess {
+		// syzkaller's fallback "BUG: KASAN: (.*)", marked corrupted:
+		// the line that tells a read from a write is missing.
 		title = f.noAccess
 	}
 	if f.re == nil {
@@ -125,6 +128,15 @@ func titleReport(f *format, r *Report, p *parsed) {
 		r.Corrupted = true
 		r.CorruptedReason = "call trace is missed"
 	}
+	if f.flags&(fHeadless|fNoStack) == 0 && !r.Corrupted {
+		if why := stackCheck(r.Text); why != "" {
+			r.Corrupted, r.CorruptedReason = true, why
+		}
+	}
+	if noAccess && !r.Corrupted {
+		r.Corrupted = true
+		r.CorruptedReason = "access line missing from the report"
+	}
 	if f.flags&fCorrupt != 0 {
 		r.Corrupted = true
 		r.CorruptedReason = "report cut short"
@@ -138,9 +150,11 @@ func titleReport(f *format, r *Report, p *parsed) {
 		r.CorruptedReason = "interleaved output in the header"
 	}
 	r.Title = title
-	r.Type = f.typ
-	if r.Type == "" {
-		r.Type = TitleToType(title)
+	// syzkaller types a report by its title alone; the format's own
+	// type names the kinds its table leaves unknown.
+	r.Type = TitleToType(title)
+	if (r.Type == "UNKNOWN" || strings.HasSuffix(r.Type, "-UNKNOWN")) && f.typ != "" {
+		r.Type = f.typ
 	}
 	if r.Corrupted && r.CorruptedReason == "" {
 		r.CorruptedReason = "corrupted"
@@ -565,6 +579,91 @@ func hexRun(t string) int {
 
 // TitleToType maps a title to syzkaller's crash-type name.
 func TitleToType(title string) string {
+	for _, tt := range syzTitleTypes {
+		for _, p := range tt.prefixes {
+			if strings.HasPrefix(title, p) {
+				if tt.typ != "UNKNOWN" && !strings.HasSuffix(tt.typ, "-UNKNOWN") {
+					return tt.typ
+				}
+				// syzkaller knows the family only: ours may say more
+				// ("BUG: hard lockup" hangs).
+				if t := ourTitleType(title); t != "UNKNOWN" {
+					return t
+				}
+				return tt.typ
+			}
+		}
+	}
+	return ourTitleType(title)
+}
+
+// syzTitleTypes is syzkaller's titleToType table (google/syzkaller
+// pkg/report/crash/title_to_type.go, commit 076e271f2c2c): the first entry
+// with a prefix of the title names its type.
+var syzTitleTypes = []struct {
+	prefixes []string
+	typ      string
+}{
+	{[]string{"KFENCE: use-after-free write"}, "KFENCE-USE-AFTER-FREE-WRITE"},
+	{[]string{"KFENCE: use-after-free read", "KFENCE: use-after-free"}, "KFENCE-USE-AFTER-FREE-READ"},
+	{[]string{"KFENCE: invalid write", "KFENCE: out-of-bounds write"}, "KFENCE-WRITE"},
+	{[]string{"KFENCE: invalid read", "KFENCE: out-of-bounds read", "KFENCE: out-of-bounds"}, "KFENCE-READ"},
+	{[]string{"KFENCE: memory corruption"}, "KFENCE-MEMORY-CORRUPTION"},
+	{[]string{"KFENCE: invalid free"}, "KFENCE-INVALID-FREE"},
+	{[]string{"KMSAN: uninit-value"}, "KMSAN-UNINIT-VALUE"},
+	{[]string{"KMSAN: kernel-infoleak-after-free", "KMSAN: kernel-usb-infoleak-after-free", "KMSAN: use-after-free"}, "KMSAN-USE-AFTER-FREE-READ"},
+	{[]string{"KMSAN: kernel-infoleak", "KMSAN: kernel-usb-infoleak"}, "KMSAN-INFO-LEAK"},
+	{[]string{"KASAN: null-ptr-deref Write"}, "KASAN-NULL-POINTER-DEREFERENCE-WRITE"},
+	{[]string{"KASAN: null-ptr-deref Read"}, "KASAN-NULL-POINTER-DEREFERENCE-READ"},
+	{[]string{"BUG: unable to handle kernel NULL pointer dereference in"}, "NULL-POINTER-DEREFERENCE"},
+	{[]string{"KASAN: global-out-of-bounds Write", "KASAN: out-of-bounds Write", "KASAN: slab-out-of-bounds Write",
+		"KASAN: stack-out-of-bounds Write", "KASAN: user-memory-access Write", "KASAN: vmalloc-out-of-bounds Write",
+		"KASAN: wild-memory-access Write"}, "KASAN-WRITE"},
+	{[]string{"KASAN: global-out-of-bounds Read", "KASAN: invalid-access Read", "KASAN: out-of-bounds Read",
+		"KASAN: slab-out-of-bounds Read", "KASAN: slab-out-of-bounds", "KASAN: stack-out-of-bounds Read",
+		"KASAN: stack-out-of-bounds", "KASAN: unknown-crash Read", "KASAN: user-memory-access Read",
+		"KASAN: vmalloc-out-of-bounds Read", "KASAN: wild-memory-access Read", "KASAN: wild-memory-access"}, "KASAN-READ"},
+	{[]string{"KASAN: double-free or invalid-free", "KASAN: invalid-free"}, "KASAN-INVALID-FREE"},
+	{[]string{"KASAN: slab-use-after-free Write", "KASAN: use-after-free Write"}, "KASAN-USE-AFTER-FREE-WRITE"},
+	{[]string{"KASAN: slab-use-after-free Read", "KASAN: use-after-free Read", "KASAN: use-after-free"}, "KASAN-USE-AFTER-FREE-READ"},
+	{[]string{"BUG: corrupted list", "BUG: unable to handle kernel paging request"}, "MEMORY_SAFETY_BUG"},
+	{[]string{"WARNING: refcount bug"}, "REFCOUNT_WARNING"},
+	{[]string{"UBSAN: array-index-out-of-bounds"}, "MEMORY_SAFETY_UBSAN"},
+	{[]string{"KCSAN: data-race"}, "KCSAN-DATARACE"},
+	{[]string{"KCSAN: assert: race in"}, "KCSAN-ASSERT"},
+	{[]string{"BUG: bad unlock balance in", "BUG: held lock freed in", "BUG: rwlock", "BUG: spinlock",
+		"BUG: still has locks held in", "BUG: using", "WARNING: bad unlock balance in", "WARNING: held lock freed in",
+		"WARNING: lock held", "WARNING: locking bug in", "WARNING: nested lock was not taken in",
+		"WARNING: still has locks held in", "WARNING: suspicious RCU usage in", "inconsistent lock state in",
+		"possible deadlock in"}, "LOCKDEP"},
+	{[]string{"BUG: scheduling while atomic in", "BUG: sleeping function called from invalid context in"}, "ATOMIC_SLEEP"},
+	{[]string{"memory leak in"}, "LEAK"},
+	{[]string{"BUG: bad usercopy in", "kernel BUG"}, "BUG"},
+	{[]string{"WARNING in"}, "WARNING"},
+	{[]string{"BUG: stack guard page was hit in", "WARNING: corrupted", "WARNING: kernel stack frame pointer has bad value",
+		"WARNING: kernel stack regs has bad"}, "UNKNOWN"},
+	{[]string{"BUG: soft lockup in", "INFO: rcu detected stall in", "INFO: task can't die in", "INFO: task hung in"}, "HANG"},
+	{[]string{"Alignment trap in", "BUG: Object already free", "Internal error in", "PANIC: double fault",
+		"Unhandled fault in", "VFS: Busy inodes after unmount (use-after-free)", "VFS: Close: file count is zero (use-after-free)",
+		"divide error in", "general protection fault in", "go runtime error", "invalid opcode in", "kernel panic:",
+		"kernel stack overflow", "panic:", "rust_kernel panicked", "stack segment fault in", "trusty:",
+		"unregister_netdevice: waiting for DEV to become free"}, "DoS"},
+	{[]string{"unexpected kernel reboot"}, "REBOOT"},
+	{[]string{"SYZFAIL", "SYZFATAL:"}, "SYZ_FAILURE"},
+	// The defaults.
+	{[]string{"WARNING:"}, "WARNING"},
+	{[]string{"BUG:"}, "UNKNOWN"},
+	{[]string{"INFO:"}, "UNKNOWN"},
+	{[]string{"KASAN:"}, "KASAN-UNKNOWN"},
+	{[]string{"KFENCE:"}, "KFENCE-UNKNOWN"},
+	{[]string{"KMSAN:"}, "KMSAN-UNKNOWN"},
+	{[]string{"UBSAN:"}, "UBSAN"},
+	{[]string{"KCSAN:"}, "KCSAN-UNKNOWN"},
+}
+
+// ourTitleType types the titles syzkaller's table leaves unknown, and those
+// of kinds it does not have (machine checks, lockdep's own reports).
+func ourTitleType(title string) string {
 	for _, tt := range titleTypes {
 		if strings.HasPrefix(title, tt.prefix) {
 			if tt.fn != nil {
