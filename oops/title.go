@@ -152,9 +152,13 @@ func titleReport(f *format, r *Report, p *parsed) {
 	r.Title = title
 	// syzkaller types a report by its title alone; the format's own
 	// type names the kinds its table leaves unknown.
-	r.Type = TitleToType(title)
-	if (r.Type == "UNKNOWN" || strings.HasSuffix(r.Type, "-UNKNOWN")) && f.typ != "" {
-		r.Type = f.typ
+	r.Type = syzTitleType(title)
+	if unknownType(r.Type) {
+		if f.typ != "" {
+			r.Type = f.typ
+		} else {
+			r.Type = TitleToType(title)
+		}
 	}
 	if r.Corrupted && r.CorruptedReason == "" {
 		r.CorruptedReason = "corrupted"
@@ -579,23 +583,32 @@ func hexRun(t string) int {
 
 // TitleToType maps a title to syzkaller's crash-type name.
 func TitleToType(title string) string {
+	t := syzTitleType(title)
+	if unknownType(t) {
+		// syzkaller knows the family only: ours may say more ("BUG:
+		// hard lockup" hangs).
+		if o := ourTitleType(title); o != "UNKNOWN" {
+			return o
+		}
+	}
+	return t
+}
+
+// syzTitleType is syzkaller's crash.TitleToType: UNKNOWN when no prefix of
+// its table fits.
+func syzTitleType(title string) string {
 	for _, tt := range syzTitleTypes {
 		for _, p := range tt.prefixes {
 			if strings.HasPrefix(title, p) {
-				if tt.typ != "UNKNOWN" && !strings.HasSuffix(tt.typ, "-UNKNOWN") {
-					return tt.typ
-				}
-				// syzkaller knows the family only: ours may say more
-				// ("BUG: hard lockup" hangs).
-				if t := ourTitleType(title); t != "UNKNOWN" {
-					return t
-				}
 				return tt.typ
 			}
 		}
 	}
-	return ourTitleType(title)
+	return "UNKNOWN"
 }
+
+// unknownType tells a type that names no kind, or only a sanitizer's family.
+func unknownType(t string) bool { return t == "UNKNOWN" || strings.HasSuffix(t, "-UNKNOWN") }
 
 // syzTitleTypes is syzkaller's titleToType table (google/syzkaller
 // pkg/report/crash/title_to_type.go, commit 076e271f2c2c): the first entry
