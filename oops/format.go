@@ -112,7 +112,10 @@ func formatTable() []*format {
 		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe + ` at addr`), title: "KASAN: $1 {ACCESS}in {FUNC}", noAccess: "KASAN: $1 in $2 at addr ADDR", mode: gmHeader, skip: kasanAccessSkip, rule: kasanRule},
 		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) in ` + funcRe), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmTrace, skip: kasanAccessSkip, flags: fHeaderFn, rule: kasanRule},
 		{token: "KASAN:", re: re(`BUG: KASAN: ([a-z\-]+) on address`), title: "KASAN: $1 {ACCESS}", mode: gmNone},
-		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "KASAN: $1 {ACCESS}in {FUNC}", mode: gmRipTrace, flags: fCont, rule: kasanRule},
+		// KASAN's note on a general protection fault (kasan_non_canonical_hook):
+		// it continues the fault's report, or stands for it when a paste
+		// left the fault's own line out.
+		{token: "KASAN:", re: re(`^KASAN: ([a-z\-]+) in range`), title: "general protection fault in {FUNC}", mode: gmRipTrace, flags: fCont, rule: ripTraceRule},
 		{token: "KMSAN:", re: re(`BUG: KMSAN: ([a-z\-]+) in ` + funcRe), title: "KMSAN: $1 in {FUNC}", mode: gmTrace, skip: kmsanSkip, flags: fHeaderFn | fNoStack, rule: kmsanRule},
 		{token: "KFENCE:", re: re(`BUG: KFENCE: ([a-z\- ]+?) in ` + funcRe), title: "KFENCE: $1 in {FUNC}", mode: gmHeader, rule: kfenceRule},
 		{token: "KCSAN:", re: re(`BUG: KCSAN: ([a-z\-: ]+?) in ` + funcRe + ` / ` + funcRe), title: "KCSAN: $1 in $2 / $3", mode: gmNone, flags: fNoStack},

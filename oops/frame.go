@@ -24,8 +24,10 @@ var armFromRe = lazyRE(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$
 
 // decodedFrameRe matches a frame as scripts/decode_stacktrace.sh rewrites
 // it, the offset replaced by the source line: " ? func (dir/file.c:1332
-// (discriminator 1)) [mod]", the module bare or bracketed.
-var decodedFrameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?(\?\s+)?([A-Za-z_$][A-Za-z0-9_.$]*) \([A-Za-z0-9_\-/.]+\.(?:c|h|S|rs):[0-9]+(?::[0-9]+)?(?: \(discriminator [0-9]+\))?\)(?: \[?([A-Za-z0-9_\-]+)\]?)?\s*$`)
+// (discriminator 1)) [mod]", the module bare or bracketed. A mailer's wrap
+// may cut it after the first line number: "func (./include/x.h:3057", the
+// rest on the next line.
+var decodedFrameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?(\?\s+)?([A-Za-z_$][A-Za-z0-9_.$]*) \([A-Za-z0-9_\-/.]+\.(?:c|h|S|rs):[0-9]+(?::[0-9]+)?(?:(?: \(discriminator [0-9]+\))?\)(?: \[?([A-Za-z0-9_\-]+)\]?)?)?\s*$`)
 
 // decodedFrame parses a decode_stacktrace.sh frame; the regexp runs only
 // on lines that name a source file.
