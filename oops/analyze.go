@@ -174,6 +174,8 @@ const maxStackFrames = 256
 type parser struct {
 	f *format
 	p parsed
+	// ripInline: the line before was a symbolized "RIP: ... [inline]".
+	ripInline bool
 	// cur is the stack frames go to, an element of p.stacks; nil before
 	// the first.
 	cur *stack
@@ -257,9 +259,19 @@ func (ps *parser) line(i int, t string) {
 	}
 	ps.countTraceWindow(t)
 	if loc, ok := parseRIP(t); ok {
-		ps.rip(loc)
+		if ps.ripInline && ps.p.rip != nil {
+			// A symbolized report names the inlined callee on a first
+			// "RIP: ... [inline]" line; the faulting address is in the
+			// function of the line after it, the one the raw report named.
+			rip := loc
+			ps.p.rip = &rip
+		} else {
+			ps.rip(loc)
+		}
+		ps.ripInline = strings.HasSuffix(t, "[inline]")
 		return
 	}
+	ps.ripInline = false
 	if i == 1 && ripOnNextLine(firstLine(ps.p.lines)) {
 		// 2.6.18's x86_64 "Unable to handle kernel ... RIP: " puts the
 		// faulting instruction on the next line, in a frame's format.

@@ -24,16 +24,23 @@ var armFromRe = lazyRE(`^\s*\[<([0-9a-fA-F]{6,16})>\] \(([A-Za-z_$][A-Za-z0-9_.$
 
 // decodedFrameRe matches a frame as scripts/decode_stacktrace.sh rewrites
 // it, the offset replaced by the source line: " ? func (dir/file.c:1332
-// (discriminator 1)) [mod]", the module bare or bracketed. A mailer's wrap
-// may cut it after the first line number: "func (./include/x.h:3057", the
-// rest on the next line.
-var decodedFrameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?(\?\s+)?([A-Za-z_$][A-Za-z0-9_.$]*) \([A-Za-z0-9_\-/.]+\.(?:c|h|S|rs):[0-9]+(?::[0-9]+)?(?:(?: \(discriminator [0-9]+\))?\)(?: \[?([A-Za-z0-9_\-]+)\]?)?)?\s*$`)
+// (discriminator 1)) [mod]", the module bare or bracketed; an inlined
+// call gives several locations in the parentheses ("(xhci.c:2392
+// xhci.c:2758)"). A mailer's wrap may cut it after a line number or inside
+// the path ("func (./include/x.h:3057", "func (drivers/usb/host/xhci.c"),
+// the rest on the next line.
+var decodedFrameRe = lazyRE(`^\s*(?:<[A-Z]+>\s*)?(\?\s+)?([A-Za-z_$][A-Za-z0-9_.$]*) \(` +
+	`(?:` + decodedLoc + `(?: ` + decodedLoc + `)*(?:\)(?: \[?([A-Za-z0-9_\-]+)\]?)?)?` +
+	`|[A-Za-z0-9_\-.]*/[A-Za-z0-9_\-/.]*)\s*$`)
+
+// decodedLoc is one source location of a decoded frame.
+const decodedLoc = `[A-Za-z0-9_\-/.]+\.(?:c|h|S|rs):[0-9]+(?::[0-9]+)?(?: \(discriminator [0-9]+\))?`
 
 // decodedFrame parses a decode_stacktrace.sh frame; the regexp runs only
 // on lines that name a source file.
 func decodedFrame(text string) (Frame, bool) {
 	i := strings.Index(text, " (")
-	if i <= 0 || !strings.Contains(text[i:], ":") || !(strings.Contains(text[i:], ".c:") || strings.Contains(text[i:], ".h:") || strings.Contains(text[i:], ".S:") || strings.Contains(text[i:], ".rs:")) {
+	if i <= 0 || !strings.ContainsAny(text[i:], "/:") {
 		return Frame{}, false
 	}
 	m := decodedFrameRe.FindStringSubmatch(text)

@@ -51,6 +51,67 @@ Call Trace:
 			title: "BUG: unable to handle kernel NULL pointer dereference in mydrv_reset", guilty: "mydrv_reset", release: "6.1.0-13-amd64", minFrames: 2,
 		},
 		{
+			name: "symbolized inline RIP lines are one report, the raw RIP's function guilty",
+			log: `Oops: general protection fault, probably for non-canonical address 0xdffffc0000000096: 0000 [#1] SMP KASAN PTI
+KASAN: null-ptr-deref in range [0x00000000000004b0-0x00000000000004b7]
+CPU: 0 UID: 0 PID: 5987 Comm: repro Not tainted 6.17.0 #0 PREEMPT(full)
+RIP: 0010:mydrv_sock security/mydrv/include/net.h:57 [inline]
+RIP: 0010:mydrv_sock_rcv_skb+0x3a/0x350 security/mydrv/lsm.c:1513
+RSP: 0018:ffffc90003b8f6e8 EFLAGS: 00010206
+Call Trace:
+ <TASK>
+ security_sock_rcv_skb+0x8f/0x270 security/security.c:4333
+ sk_filter_trim_cap+0x19b/0xd90 net/core/filter.c:156
+ </TASK>
+`,
+			title: "general protection fault in mydrv_sock_rcv_skb", guilty: "mydrv_sock_rcv_skb", release: "6.17.0", minFrames: 2,
+		},
+		{
+			name: "decoded RIP of an inlined call, bare module",
+			log: `BUG: kernel NULL pointer dereference, address: 0000000000000008
+Oops: Oops: 0000 [#1] PREEMPT SMP PTI
+CPU: 1 PID: 25760 Comm: kworker/1:2 Not tainted 6.10.3_2 #1
+RIP: 0010:mydrv_reserve_bandwidth (drivers/usb/host/mydrv.c:2392 drivers/usb/host/mydrv.c:2758) mydrv_hcd
+Call Trace:
+ <TASK>
+ mydrv_check_bandwidth (drivers/usb/host/mydrv.c:2913) mydrv_hcd
+ usb_hcd_alloc_bandwidth (drivers/usb/core/hcd.c:1950) usbcore
+ </TASK>
+`,
+			title: "BUG: unable to handle kernel NULL pointer dereference in mydrv_reserve_bandwidth", guilty: "mydrv_reserve_bandwidth", release: "6.10.3_2", minFrames: 2,
+		},
+		{
+			name: "decoded RIP and frames cut by a mailer's wrap",
+			log: `general protection fault, probably for non-canonical address
+    0xdffffc0000000046: 0000 [#1] PREEMPT SMP KASAN NOPTI
+KASAN: null-ptr-deref in range [0x0000000000000230-0x0000000000000237]
+CPU: 1 PID: 45 Comm: kworker/1:1 Not tainted 6.1.0-rc7+ #2
+RIP: 0010:mydrv_hard_header (./include/linux/netdevice.h:3057
+    (discriminator 4) drivers/net/mydrv.c:594 (discriminator 4))
+RSP: 0018:ffff888103d377d0 EFLAGS: 00010212
+Call Trace:
+ <TASK>
+neigh_connected_output (./include/linux/netdevice.h:3060
+    net/core/neighbour.c:1595)
+ip6_finish_output2 (./include/net/neighbour.h:546
+    net/ipv6/ip6_output.c:134)
+`,
+			title: "general protection fault in mydrv_hard_header", guilty: "mydrv_hard_header", release: "6.1.0-rc7+", minFrames: 2,
+		},
+		{
+			name: "a paste that starts at KASAN's note on the fault",
+			log: `KASAN: null-ptr-deref in range [0x0000000000000000-0x0000000000000007]
+CPU: 4 PID: 680 Comm: ip Not tainted 5.13.0-rc3+ #1168
+RIP: 0010:mydrv_add_sa+0xc4/0x2e0 [mydrv]
+RSP: 0018:ffff88810946f508 EFLAGS: 00010246
+Call Trace:
+ xfrm_dev_state_add+0x2a9/0x770
+ ? memcpy+0x38/0x60
+ xfrm_add_sa+0x2278/0x3b10 [xfrm_user]
+`,
+			title: "general protection fault in mydrv_add_sa", guilty: "mydrv_add_sa", release: "5.13.0-rc3+", minFrames: 2,
+		},
+		{
 			name: "hashed pointers",
 			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
 IP: strlen+0x8/0x20

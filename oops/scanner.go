@@ -120,6 +120,9 @@ type building struct {
 	lineNos   []int
 	full      bool
 	hasRIP    bool
+	// inlineRIP is the line of a symbolized "RIP: ... [inline]": the RIP
+	// line after it names the same instruction's function.
+	inlineRIP int
 	lastFrame int // last line that was a trace frame
 }
 
@@ -431,6 +434,9 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	c := s.cur
 	if strings.HasPrefix(trim, "RIP: ") || strings.HasPrefix(trim, "pc : ") || strings.HasPrefix(trim, "PC is at ") {
 		c.hasRIP = true
+		if strings.HasSuffix(trim, "[inline]") {
+			c.inlineRIP = n
+		}
 	}
 	if endsKernelOutput(trim) {
 		// A crash(8) prompt or sys line: the kernel's output ended above it.
@@ -504,7 +510,8 @@ func (s *Scanner) continues(f *format, n int) bool {
 		// A RIP line right under a frame is an exception taken inside
 		// the trace (a page fault under a stalled syscall): its own too.
 		// Stall and hang reports show every CPU's registers.
-		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1 || c.f.mode == gmStall || c.f.mode == gmHung
+		return !c.hasRIP && n-c.start < 30 || c.lastFrame == n-1 || c.f.mode == gmStall || c.f.mode == gmHung ||
+			c.inlineRIP != 0 && c.inlineRIP == n-1
 	}
 	if f.flags&fPrelude != 0 && c.lastFrame != 0 && c.lastFrame == n-1 {
 		// "list_add corruption ..." between two frames of an open trace
