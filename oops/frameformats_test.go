@@ -112,6 +112,33 @@ Call Trace:
 			title: "general protection fault in mydrv_add_sa", guilty: "mydrv_add_sa", release: "5.13.0-rc3+", minFrames: 2,
 		},
 		{
+			name: "release in EFLAGS with a build number, quoted",
+			log: `> divide error: 0000 [#1]
+> 8K_STACKS SMP
+> Modules linked in:
+> CPU:    1
+> EIP:    0060:[<c0112b6e>]    Not tainted VLI
+> EFLAGS: 00010046   (2.6.17-mm5-autokern1 #1)
+> EIP is at find_busiest_group+0x1a3/0x47c
+> eax: 00000000   ebx: 00000007   ecx: 00000000   edx: 00000000
+> Process swapper (pid: 0, ti=e7404000 task=c13f8560 task.ti=e7404000)
+`,
+			title: "divide error in find_busiest_group", guilty: "find_busiest_group", release: "2.6.17-mm5-autokern1", minFrames: 0,
+		},
+		{
+			name: "quote mark on the first stamped line only",
+			log: `> [16194369.907056] kernel BUG at drivers/net/mydrv.c:4044!
+[16194369.907097] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI
+[16194369.907116] CPU: 13 PID: 0 Comm: swapper/13 Tainted: G            E     5.16.16-1.el7.elrepo.x86_64 #1
+[16194369.907181] RIP: 0010:mydrv_segment+0xbc8/0xe00
+[16194369.907182] Call Trace:
+[16194369.907183]  <IRQ>
+[16194369.907184]  mydrv_xmit+0x14/0x40
+[16194369.907185]  dev_hard_start_xmit+0x90/0x1e0
+`,
+			title: "kernel BUG in mydrv_segment", guilty: "mydrv_segment", release: "5.16.16-1.el7.elrepo.x86_64", minFrames: 2,
+		},
+		{
 			name: "hashed pointers",
 			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
 IP: strlen+0x8/0x20

@@ -75,6 +75,16 @@ func normalize(raw []byte, st *styleState) lineView {
 	// of trace lines is after the prefix and survives.
 	b = trimLeftSpace(b)
 	b = stripNonASCIILead(b)
+	// A mail's or a tracker's quote marks ("> ", ">> ", "| ") before a
+	// kernel stamp: the stamp says what follows is the kernel's, whether or
+	// not the document's other lines are quoted too.
+	if len(b) > 1 && (b[0] == '>' || b[0] == '|') {
+		if rest := skipQuoteMarks(b); len(rest) < len(b) {
+			if _, ok := kernelTimestamp(rest); ok || loglevelLen(rest) > 0 {
+				b = rest
+			}
+		}
+	}
 	if len(b) > 2 && b[0] == '<' && (b[1] >= 'a' && b[1] <= 'z' || b[1] == '/') {
 		b = stripHTMLTags(b)
 	}
@@ -539,4 +549,14 @@ func stripHTMLTags(b []byte) []byte {
 		b = trimLeftSpace(b[i+1:])
 	}
 	return b
+}
+
+// skipQuoteMarks drops a run of quote marks and the spaces between them
+// from the head of b: "> > ", ">>", "| ".
+func skipQuoteMarks(b []byte) []byte {
+	i := 0
+	for i < len(b) && i < 16 && (b[i] == '>' || b[i] == '|' || b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return b[i:]
 }
