@@ -482,6 +482,16 @@ func TestSparseWrapWidth(t *testing.T) {
 	if got := wrapWidth([]byte(plain)); got != 0 {
 		t.Errorf("unwrapped: wrapWidth = %d, want 0", got)
 	}
+	// A bare short log whose two longest lines are of one length by
+	// chance, each followed by a message's own line.
+	bare := "====\nBUG: KASAN: use-after-free in f+0x139/0x160 [xfs] (padded to a long line)..\nRead of size 8 at addr ffff88804ea5f608 by task fsstress\n" +
+		"CPU: 1 PID: 527999 Comm: fsstress Tainted: G      D      5.16.0-rc4 #rc4 xx\nHardware name: QEMU\n"
+	if n1, n2 := len(strings.Split(bare, "\n")[1]), len(strings.Split(bare, "\n")[3]); n1 != n2 {
+		t.Fatalf("test lines differ: %d and %d", n1, n2)
+	}
+	if got := wrapWidth([]byte(bare)); got != 0 {
+		t.Errorf("bare log: wrapWidth = %d, want 0", got)
+	}
 }
 
 // TestStackCheck: syzkaller's per-keyword stack rule on a report's lines.

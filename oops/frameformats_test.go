@@ -139,6 +139,24 @@ Call Trace:
 			title: "kernel BUG in mydrv_segment", guilty: "mydrv_segment", release: "5.16.16-1.el7.elrepo.x86_64", minFrames: 2,
 		},
 		{
+			name: "decoded KASAN header and frames",
+			log: ` BUG: KASAN: use-after-free in mydrv_inactive (fs/mydrv/inactive.c:214) mydrv
+ Read of size 4 at addr ffff88820ac2bd44 by task kworker/0:2/139
+
+ CPU: 0 PID: 139 Comm: kworker/0:2 Tainted: G S                5.19.0-rc2 #1
+ Call Trace:
+  <TASK>
+ dump_stack_lvl (lib/dump_stack.c:107 (discriminator 1))
+ print_report.cold (mm/kasan/report.c:430)
+ kasan_report (mm/kasan/report.c:162 mm/kasan/report.c:493)
+ mydrv_inactive (fs/mydrv/inactive.c:214) mydrv
+ mydrv_worker (fs/mydrv/icache.c:1837 fs/mydrv/icache.c:1860) mydrv
+ process_one_work
+  </TASK>
+`,
+			title: "KASAN: use-after-free Read in mydrv_inactive", guilty: "mydrv_inactive", release: "5.19.0-rc2", minFrames: 2,
+		},
+		{
 			name: "hashed pointers",
 			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
 IP: strlen+0x8/0x20

@@ -790,7 +790,8 @@ func wrapWidth(b []byte) int {
 		return 0
 	}
 	b = b[:i]
-	maxLen, count, lines, evidence := 0, 0, 0, 0
+	maxLen, count, lines, lost, changed, changedCap := 0, 0, 0, 0, 0, 0
+	var firsts [256]int
 	var prev []byte
 	prevMax := false
 	for len(b) > 0 {
@@ -802,11 +803,25 @@ func wrapWidth(b []byte) int {
 		}
 		l = bytes.TrimRight(l, "\r")
 		lines++
-		if prevMax && len(l) > 0 && len(prev) > 0 && !isMarkup(l) &&
-			(l[0] != prev[0] && l[0] != ' ' && !startsOopsLine(l) || stampedLine(prev) && !stampedLine(l)) {
-			// The line after a longest one lost the prefix it had,
-			// or, in a stamped log, the stamp.
-			evidence++
+		if len(l) > 0 {
+			firsts[l[0]]++
+		}
+		if prevMax && len(l) > 0 && len(prev) > 0 && !isMarkup(l) {
+			switch {
+			case stampedLine(prev) && !stampedLine(l):
+				// In a stamped log, the line after a longest one lost
+				// the stamp.
+				lost++
+			case l[0] != prev[0] && l[0] != ' ' && !startsOopsLine(l):
+				// Or it does not start as the longest one did; in a
+				// bare log, where lines start otherwise anyway, only
+				// when it does not start as a message does (a capital).
+				if l[0] >= 'A' && l[0] <= 'Z' {
+					changedCap++
+				} else {
+					changed++
+				}
+			}
 		}
 		n := len(l)
 		if n >= minWrapWidth {
@@ -815,16 +830,27 @@ func wrapWidth(b []byte) int {
 		prevMax = false
 		switch {
 		case n > maxLen:
-			maxLen, count, evidence, prevMax = n, 1, 0, true
+			maxLen, count, lost, changed, changedCap, prevMax = n, 1, 0, 0, 0, true
 		case n == maxLen:
 			count++
 			prevMax = true
 		}
 		prev = l
 	}
+	// A line that does not start as the one before says something only
+	// in a document whose lines start alike (a prefix); in a bare log
+	// every kernel line starts otherwise.
+	dominant := 0
+	for _, c := range firsts {
+		dominant = max(dominant, c)
+	}
+	evidence := lost + changed
+	if dominant*5 >= lines*4 {
+		evidence += changedCap
+	}
 	// Few lines at the width is a long line's length by chance, unless
 	// the lines after them lost their prefix: then they were cut.
-	if maxLen < minWrapWidth || count < minWrapLines && evidence == 0 || count*50 < lines && evidence < minWrapLines {
+	if maxLen < minWrapWidth || count <= minWrapLines && evidence == 0 || count*50 < lines && evidence < minWrapLines {
 		return 0
 	}
 	return maxLen

@@ -27,7 +27,9 @@ var parseTrace *lazyRegexp
 // The pieces of linuxStackParams and the parts the formats share.
 const (
 	pcRe   = `\[\<?(?:0x)?[0-9a-f]+\>?\]`
-	funcRx = `([a-zA-Z0-9_]+)(?:\.|\+)`
+	// funcRx is syzkaller's {{FUNC}}, and ours on top: a name that
+	// decode_stacktrace.sh followed with its source line, "name (dir/f.c:12".
+	funcRx = `([a-zA-Z0-9_]+)(?:\.|\+| \([A-Za-z0-9_\-./]+\.(?:c|h|S|rs):[0-9])`
 )
 
 var (
@@ -337,8 +339,35 @@ func frameLineFunc(ln string) (string, bool) {
 	for i < len(ln) && (ln[i] == '_' || ln[i] >= 'a' && ln[i] <= 'z' || ln[i] >= 'A' && ln[i] <= 'Z' || ln[i] >= '0' && ln[i] <= '9') {
 		i++
 	}
-	if i == start || i == len(ln) || ln[i] != '.' && ln[i] != '+' {
+	if i == start || i == len(ln) {
+		return "", false
+	}
+	if ln[i] != '.' && ln[i] != '+' && !decodedSource(ln[i:]) {
 		return "", false
 	}
 	return ln[start:i], true
+}
+
+// decodedSource tells the rest of a decoded frame after its name: " (" and
+// a source path with a line number, as funcRx's third form reads it.
+func decodedSource(rest string) bool {
+	if !strings.HasPrefix(rest, " (") {
+		return false
+	}
+	rest = rest[2:]
+	j := 0
+	for j < len(rest) && (rest[j] == '_' || rest[j] == '-' || rest[j] == '.' || rest[j] == '/' ||
+		rest[j] >= 'a' && rest[j] <= 'z' || rest[j] >= 'A' && rest[j] <= 'Z' || rest[j] >= '0' && rest[j] <= '9') {
+		j++
+	}
+	path := rest[:j]
+	if j+1 >= len(rest) || rest[j] != ':' || rest[j+1] < '0' || rest[j+1] > '9' {
+		return false
+	}
+	for _, ext := range [...]string{".c", ".h", ".S", ".rs"} {
+		if strings.HasSuffix(path, ext) {
+			return true
+		}
+	}
+	return false
 }
