@@ -19,7 +19,9 @@ func newKBCmd() *cobra.Command {
 		Short: "The knowledge base of known kernel bugs",
 		Long: `kb lists, shows and checks the knowledge base: one YAML entry per known
 kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
-(*.yaml); an id defined twice is an error.`,
+(*.yaml). An entry there with a built-in's id replaces the built-in (list,
+lint and analyze say which); an id defined twice in the directory is an
+error. User entries are linted exactly like the built-in ones.`,
 	}
 	cmd.PersistentFlags().StringVar(&kbDir, "kb-dir", "", "directory of additional knowledge-base entries (*.yaml)")
 
@@ -62,6 +64,9 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 			for _, err := range k.Lint() {
 				problems = append(problems, err.Error())
 			}
+			for _, n := range overrideNotes(k) {
+				fmt.Fprintln(cmd.OutOrStdout(), n)
+			}
 			if len(problems) > 0 {
 				w := cmd.ErrOrStderr()
 				for _, p := range problems {
@@ -69,7 +74,7 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 				}
 				return fmt.Errorf("kb lint: %d problem(s) in %d entries", len(problems), k.Len())
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d entries, %d verified, OK\n", k.Len(), k.Verified())
+			fmt.Fprintf(cmd.OutOrStdout(), "%d entries, %d verified%s, OK\n", k.Len(), k.Verified(), overriddenSuffix(k))
 			return nil
 		})
 
@@ -113,13 +118,37 @@ func writeKBList(w io.Writer, k *kb.KB) error {
 		if e.Verified {
 			mark = "✓"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, mark, e.Title)
+		title := e.Title
+		if e.Overrides != "" {
+			title += " (" + e.File + " overrides the built-in)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, mark, title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d entries, %d verified\n", k.Len(), k.Verified())
+	_, err := fmt.Fprintf(w, "\n%d entries, %d verified%s\n", k.Len(), k.Verified(), overriddenSuffix(k))
 	return err
+}
+
+// overriddenSuffix counts the built-in entries that --kb-dir replaced, for
+// the summary lines of list and lint.
+func overriddenSuffix(k *kb.KB) string {
+	if n := len(k.Overridden()); n > 0 {
+		return fmt.Sprintf(", %d built-in overridden by --kb-dir", n)
+	}
+	return ""
+}
+
+// overrideNotes says, one line each, which built-in entries --kb-dir
+// replaced: a user who overrides a shipped entry loses its later fixes, so
+// every command that uses the knowledge base says so.
+func overrideNotes(k *kb.KB) []string {
+	var out []string
+	for _, e := range k.Overridden() {
+		out = append(out, fmt.Sprintf("knowledge-base entry %s: %s overrides the built-in %s", e.ID, e.File, e.Overrides))
+	}
+	return out
 }
 
 // kbWriter accumulates the first write error.
@@ -163,7 +192,11 @@ func writeKBEntry(w io.Writer, e *kb.Entry) error {
 	p := &kbWriter{w: w}
 	p.f("%s%s\n", e.ID, unverified(e.Verified))
 	p.f("%s\n", e.Title)
-	p.f("file: %s\n\n", e.File)
+	p.f("file: %s\n", e.File)
+	if e.Overrides != "" {
+		p.f("overrides the built-in %s\n", e.Overrides)
+	}
+	p.f("\n")
 	p.f("Summary:\n  %s\n\n", oneLine(e.Summary))
 
 	p.f("Match:\n")

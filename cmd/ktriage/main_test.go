@@ -106,6 +106,45 @@ func TestKB(t *testing.T) {
 	}
 }
 
+// TestKBOverride: a --kb-dir entry with a built-in's id replaces it, and
+// list, show, lint and analyze say so, naming the user's file.
+func TestKBOverride(t *testing.T) {
+	const id = "tcp-trim-head-skb-data-len"
+	dir := t.TempDir()
+	user := filepath.Join(dir, id+".yaml")
+	entry := `id: ` + id + `
+title: My corrected entry
+summary: Local correction.
+verified: false
+match:
+  types: [BUG]
+  functions: ['my_driver_xmit']
+root_cause: {text: Local.}
+references:
+  - {kind: url, url: "https://example.org/bug/1", verified: false}
+`
+	if err := os.WriteFile(user, []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "kb", "--kb-dir", dir, "list")
+	if err != nil || !strings.Contains(out, "My corrected entry ("+user+" overrides the built-in)") || !strings.Contains(out, "1 built-in overridden") {
+		t.Errorf("kb list with an override: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kb", "--kb-dir", dir, "show", id)
+	if err != nil || !strings.Contains(out, "file: "+user) || !strings.Contains(out, "overrides the built-in embedded:entries/"+id+".yaml") {
+		t.Errorf("kb show of an override: %v\n%s", err, out)
+	}
+	// The user's entry lacks samples: lint says so of the user's file.
+	out, err = runCLI(t, "kb", "--kb-dir", dir, "lint")
+	if err == nil || !strings.Contains(out, user+" overrides the built-in") || !strings.Contains(out, user+":1: "+id+": tests.reports") {
+		t.Errorf("kb lint of an override: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "analyze", "--kb-dir", dir, "../../examples/ticket-skb-checksum.txt")
+	if err != nil || !strings.Contains(out, "ktriage: note: knowledge-base entry "+id+": "+user+" overrides the built-in") {
+		t.Errorf("analyze with an override: %v\n%s", err, out)
+	}
+}
+
 // TestVmcoreCommands: `dmesg` and `vmcore info --raw` reproduce
 // makedumpfile's output and the dump's VMCOREINFO byte for byte.
 func TestVmcoreCommands(t *testing.T) {
