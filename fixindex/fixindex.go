@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ktriage/ktriage/kb"
+	"github.com/ktriage/ktriage/oops"
 )
 
 // FormatVersion is the version of the stored index; Load refuses others,
@@ -208,6 +209,10 @@ func (ix *Index) Lookup(c kb.Crash) []Candidate {
 	}
 	return out
 }
+
+// LookupReport is Lookup for a parsed report, seen as the knowledge base
+// sees it (kb.CrashOf).
+func (ix *Index) LookupReport(r *oops.Report) []Candidate { return ix.Lookup(kb.CrashOf(r)) }
 
 // buildMaps indexes the commits by title, guilty function and function.
 func (ix *Index) buildMaps() {

@@ -55,6 +55,9 @@ var (
 	// "... in func+0x1/0x2"; WARNING's "at file.c:12 func+0x1/0x2".
 	headerInRE = regexp.MustCompile(`\bin ([A-Za-z_][\w.]*)(?:\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?:\(\))?\s*$`)
 	headerAtRE = regexp.MustCompile(`\bat \S+:\d+ ([A-Za-z_][\w.]*)\+0x`)
+	// A syzbot title quoted in prose: syzbot reported "KASAN:
+	// use-after-free Read in foo" or 'general protection fault in bar'.
+	quotedTitleRE = regexp.MustCompile(`["'“]((?:KASAN|KMSAN|KCSAN|KFENCE|UBSAN|WARNING|BUG|INFO|general protection fault|kernel BUG|possible deadlock|inconsistent lock state|memory leak|KASAN: [\w-]+)[^"'”]{0,200}? in [A-Za-z_][\w.]*)["'”]`)
 )
 
 // genericFrames are the functions every report of a kind passes through
@@ -95,6 +98,7 @@ func parseMessage(hash string, msg []byte) (Commit, bool) {
 	funcs := newSet(maxFuncs)
 	guilty := newSet(maxFuncs)
 	headers := newSet(maxHeaders)
+	titles := newSet(maxTitles)
 	inTrace := false
 	for line := range bytes.Lines(msg) {
 		raw := strings.TrimRight(string(line), "\r\n")
@@ -110,6 +114,12 @@ func parseMessage(hash string, msg []byte) (Commit, bool) {
 				c.Reporters = append(c.Reporters, m[1])
 			}
 			continue
+		}
+		for _, m := range quotedTitleRE.FindAllStringSubmatch(t, 4) {
+			titles.add(clip(m[1], maxHeader))
+			for _, fn := range headerFunctions(m[1]) {
+				guilty.add(fn)
+			}
 		}
 		// Quoted console lines: strip mail quoting, then what oops strips
 		// from a log line (timestamps, syslog headers, log levels).
@@ -149,7 +159,6 @@ func parseMessage(hash string, msg []byte) (Commit, bool) {
 	if len(c.Headers) > 0 || len(funcs.list) > 0 {
 		// Let oops read the quoted reports as analyze reads a log, so a
 		// title compares equal to the one ktriage computes for a crash.
-		titles := newSet(maxTitles)
 		reps, _ := oops.Parse(bytes.NewReader(msg), "commit "+hash)
 		for i, r := range reps {
 			if i == maxReports {
@@ -170,8 +179,8 @@ func parseMessage(hash string, msg []byte) (Commit, bool) {
 				}
 			}
 		}
-		c.Titles = titles.list
 	}
+	c.Titles = titles.list
 	c.Guilty = guilty.list
 	c.Functions = funcs.list
 	ok := len(c.Headers) > 0 || len(c.Titles) > 0 || len(c.Fixes) > 0 || len(c.Reporters) > 0 || len(c.Functions) > 0
