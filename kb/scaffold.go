@@ -2,9 +2,13 @@ package kb
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 
@@ -65,7 +69,10 @@ func Scaffold(id string, r *oops.Report, log string) ([]byte, error) {
 			}
 		}
 		if strings.TrimSpace(log) != "" {
-			e.Tests.Reports = []Sample{{Source: TODO, Note: TODO + ": where this report was published", Log: log}}
+			// logScalar writes the log in place of a placeholder:
+			// for a log whose first line is indented, goccy's encoder
+			// writes a block scalar its own decoder refuses.
+			e.Tests.Reports = []Sample{{Source: TODO, Note: TODO + ": where this report was published", Log: logPlaceholder}}
 		}
 	}
 	e.Match.Any = []MatchBlock{b}
@@ -73,15 +80,72 @@ func Scaffold(id string, r *oops.Report, log string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scaffold %s: %w", id, err)
 	}
-	var buf bytes.Buffer
-	buf.WriteString("# Drafted by ktriage kb new. Replace every TODO with a fact and the public\n")
-	buf.WriteString("# http(s) URL it was read at, add a near miss, then run ktriage kb lint.\n")
-	buf.Write(out)
-	// The draft must load as it is, or the user starts from an error.
-	if _, err := parseEntry(id+".yaml", buf.Bytes()); err != nil {
-		return nil, fmt.Errorf("scaffold %s does not parse back: %w", id, err)
+	// The draft must load as it is, or the user starts from an error; a
+	// literal block goccy refuses falls back to the quoted form.
+	var errs []error
+	for _, quoted := range []bool{false, true} {
+		draft := out
+		if i := bytes.Index(out, []byte("log: "+logPlaceholder+"\n")); i >= 0 {
+			indent := i - (bytes.LastIndexByte(out[:i], '\n') + 1)
+			draft = slices.Concat(out[:i], []byte("log: "+logScalar(log, indent+2, quoted)), out[i+len("log: "+logPlaceholder+"\n"):])
+		}
+		var buf bytes.Buffer
+		buf.WriteString("# Drafted by ktriage kb new. Replace every TODO with a fact and the public\n")
+		buf.WriteString("# http(s) URL it was read at, add a near miss, then run ktriage kb lint.\n")
+		buf.Write(draft)
+		_, err := parseEntry(id+".yaml", buf.Bytes())
+		if err == nil {
+			return buf.Bytes(), nil
+		}
+		errs = append(errs, err)
 	}
-	return buf.Bytes(), nil
+	return nil, fmt.Errorf("scaffold %s does not parse back: %w", id, errors.Join(errs...))
+}
+
+// logPlaceholder stands for the sample log in the encoder's output.
+const logPlaceholder = "KTRIAGE-SCAFFOLD-LOG"
+
+// logScalar writes a log as a YAML scalar ending in a newline: a literal
+// block, as people write samples, when the text allows one (UTF-8 without
+// control characters or YAML line breaks but tab and newline, its first
+// line not indented, its last not ending in blanks), else a double-quoted string with escapes, which
+// holds any text (invalid UTF-8 becomes U+FFFD, as YAML must be UTF-8).
+func logScalar(log string, indent int, quoted bool) string {
+	literal := !quoted && log != "" && utf8.ValidString(log) && log[0] != ' ' && log[0] != '\t' && log[0] != '\n' &&
+		// goccy drops the trailing blanks of a block's last line.
+		!strings.HasSuffix(strings.TrimRight(log, "\n"), " ") && !strings.HasSuffix(strings.TrimRight(log, "\n"), "\t")
+	for _, r := range log {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 || r == 0xfeff {
+			literal = false
+			break
+		}
+	}
+	if !literal {
+		q, _ := json.Marshal(strings.ToValidUTF8(log, "\uFFFD"))
+		return string(q) + "\n"
+	}
+	// Chomping: "|-" keeps no final newline, "|" one, "|+" all.
+	body := strings.TrimRight(log, "\n")
+	chomp := "|+"
+	switch len(log) - len(body) {
+	case 0:
+		chomp = "|-"
+	case 1:
+		chomp = "|"
+	}
+	var b strings.Builder
+	b.WriteString(chomp + "\n")
+	pad := strings.Repeat(" ", indent)
+	for _, l := range strings.Split(log[:len(body)], "\n") {
+		if l != "" {
+			b.WriteString(pad + l)
+		}
+		b.WriteString("\n")
+	}
+	for range len(log) - len(body) - 1 {
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // topFrames is the RIP function and the first reliable frames, clone

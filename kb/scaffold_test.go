@@ -101,3 +101,60 @@ func TestScaffold(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScaffold: any log, parsed as kb new parses it, gives a draft that
+// loads with the log intact (an error only for a log too large for an
+// entry); never a panic, never a file that does not parse.
+func FuzzScaffold(f *testing.F) {
+	f.Add("[  12.000000] kernel BUG at drivers/net/mydrv.c:42!\n[  12.000002] RIP: 0010:my_driver_xmit+0x10/0x20 [mydrv]\n")
+	f.Add("BUG: KASAN: use-after-free in f+0x1/0x2\n\tx: \"y\" #z\n\x1b[31m: - |\n")
+	f.Add("WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\nCPU: 0 PID: 1 Comm: x Not tainted 2.6.32-504.el6.x86_64 #1\n\xff\xfe\n")
+	f.Fuzz(func(t *testing.T, log string) {
+		reps, err := oops.Parse(strings.NewReader(log), "fuzz")
+		if err != nil || len(reps) == 0 {
+			return
+		}
+		r := reps[0]
+		data, err := Scaffold(SuggestID(r), r, log)
+		if err != nil {
+			if len(log) < maxEntryFile/2 {
+				t.Fatalf("no draft: %v", err)
+			}
+			return
+		}
+		e, err := parseEntry(SuggestID(r)+".yaml", data)
+		if err != nil {
+			t.Fatalf("the draft does not parse: %v\n%s", err, data)
+		}
+		if got := e.Tests.Reports[0].Log; got != strings.ToValidUTF8(log, "\uFFFD") {
+			t.Fatalf("log %q read back as %q", log, got)
+		}
+	})
+}
+
+// TestScaffoldLogs: the sample log survives the draft's YAML whatever its
+// text: indentation, tabs, CRs, YAML syntax, control characters, Unicode
+// line separators, blank lines and final newlines (invalid UTF-8 becomes
+// U+FFFD, YAML being UTF-8).
+func TestScaffoldLogs(t *testing.T) {
+	base := "[  12.000000] kernel BUG at drivers/net/mydrv.c:42!\n[  12.000002] RIP: 0010:my_driver_xmit+0x10/0x20 [mydrv]\n"
+	for _, extra := range []string{"", "\tTab line\n", "trailing   \n", "\xff\xfe bad utf8\n", "cr line\r\n",
+		"   leading spaces\n", "---\n", "...\n", "# hash\n", "key: value\n", "\x1b[31mred\x1b[0m\n", "\x00nul\n",
+		"\u2028sep\n", "\n\n", "no final newline", "  \n"} {
+		for _, log := range []string{base + extra, "  " + extra + base, extra + base} {
+			reps, _ := oops.Parse(strings.NewReader(log), "t")
+			if len(reps) == 0 {
+				continue
+			}
+			data, err := Scaffold("x-y", reps[0], log)
+			if err != nil {
+				t.Errorf("%q: %v", log, err)
+				continue
+			}
+			e, err := parseEntry("x-y.yaml", data)
+			if err != nil || e.Tests.Reports[0].Log != strings.ToValidUTF8(log, "\uFFFD") {
+				t.Errorf("%q: log read back as %q (%v)\n%s", log, e.Tests.Reports[0].Log, err, data)
+			}
+		}
+	}
+}

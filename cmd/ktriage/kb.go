@@ -97,9 +97,13 @@ error. User entries are linted exactly like the built-in ones.`,
 // memory so that its lines can be copied out as published.
 const maxNewInput = 64 << 20
 
-// maxSampleLines bounds the report lines copied into the draft's sample,
-// so that a report with a runaway trace still makes an entry lint reads.
-const maxSampleLines = 300
+// maxSampleLines and maxSampleBytes bound the report lines copied into
+// the draft's sample, so that a report with a runaway trace or line still
+// makes an entry (at most 256 KiB) that loads.
+const (
+	maxSampleLines = 300
+	maxSampleBytes = 128 << 10
+)
 
 func newKBNewCmd() *cobra.Command {
 	var from, id, out string
@@ -188,7 +192,7 @@ func reportFrom(stdin io.Reader, path string, nth int) (*oops.Report, string, er
 		if n < r.Source.StartLine {
 			continue
 		}
-		if n > r.Source.EndLine || n >= r.Source.StartLine+maxSampleLines {
+		if n > r.Source.EndLine || n >= r.Source.StartLine+maxSampleLines || b.Len()+len(line) > maxSampleBytes {
 			break
 		}
 		b.WriteString(strings.TrimRight(string(line), "\r\n") + "\n")
