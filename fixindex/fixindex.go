@@ -151,7 +151,16 @@ const maxLookupFrames = 12
 // Lookup returns the indexed commits that may fix the crash, strongest
 // first and, within a strength, newest first; at most MaxCandidates. A
 // commit appears once, at its strongest.
-func (ix *Index) Lookup(c kb.Crash) []Candidate {
+func (ix *Index) Lookup(c kb.Crash) []Candidate { return ix.lookup(c, nil) }
+
+// LookupReport is Lookup for a parsed report, seen as the knowledge base
+// sees it (kb.CrashOf); the report's other titles (AltTitles, syzkaller's
+// "bad-access in f" family) match as titles too.
+func (ix *Index) LookupReport(r *oops.Report) []Candidate {
+	return ix.lookup(kb.CrashOf(r), r.AltTitles)
+}
+
+func (ix *Index) lookup(c kb.Crash, alt []string) []Candidate {
 	ix.buildMaps()
 	best := map[int]Candidate{}
 	consider := func(i int, s Strength, why string) {
@@ -160,7 +169,10 @@ func (ix *Index) Lookup(c kb.Crash) []Candidate {
 		}
 		best[i] = Candidate{Commit: &ix.Commits[i], Strength: s, Why: why}
 	}
-	if t := strings.TrimSpace(c.Title); t != "" {
+	for _, t := range append([]string{c.Title}, alt...) {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
 		for _, i := range ix.byTitle[t] {
 			consider(i, TitleMatch, fmt.Sprintf("its message quotes a crash titled %q", t))
 		}
@@ -209,10 +221,6 @@ func (ix *Index) Lookup(c kb.Crash) []Candidate {
 	}
 	return out
 }
-
-// LookupReport is Lookup for a parsed report, seen as the knowledge base
-// sees it (kb.CrashOf).
-func (ix *Index) LookupReport(r *oops.Report) []Candidate { return ix.Lookup(kb.CrashOf(r)) }
 
 // buildMaps indexes the commits by title, guilty function and function.
 func (ix *Index) buildMaps() {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ktriage/ktriage/kb"
+	"github.com/ktriage/ktriage/oops"
 )
 
 // fixture is one commit message of testdata/commits: "# " metadata lines,
@@ -53,7 +54,7 @@ func readFixtures(t testing.TB) []fixture {
 func gitRun(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+	cmd.Env = append(gitEnv(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.org", "GIT_COMMITTER_NAME=Test",
 		"GIT_COMMITTER_EMAIL=test@example.org", "GIT_AUTHOR_DATE=2023-01-01T00:00:00Z",
 		"GIT_COMMITTER_DATE=2023-01-01T00:00:00Z")
@@ -288,6 +289,11 @@ func TestLookup(t *testing.T) {
 			}
 		}
 	}
+	// A report's other titles match as titles.
+	rep := &oops.Report{Title: "some other title", AltTitles: []string{"BUG: corrupted list in __dentry_kill"}}
+	if got := loaded.LookupReport(rep); len(got) != 1 || got[0].Commit.Hash != h["05-synthetic-list-del.txt"] || got[0].Strength != TitleMatch {
+		t.Errorf("LookupReport by an alternative title: %v", got)
+	}
 	if loaded.Head != ix.Head || loaded.Repo != ix.Repo || len(loaded.Commits) != len(ix.Commits) {
 		t.Errorf("loaded index differs: %+v", loaded)
 	}
@@ -297,6 +303,9 @@ func TestLookup(t *testing.T) {
 // --since, a revision that does not exist, and a 1 MiB message.
 func TestBuildHostile(t *testing.T) {
 	ctx := context.Background()
+	// The environment must not point git at another repository.
+	other, _ := testRepo(t)
+	t.Setenv("GIT_DIR", filepath.Join(other, ".git"))
 	notRepo := t.TempDir()
 	if _, err := Build(ctx, notRepo, ""); !errors.Is(err, ErrNotRepository) || !strings.Contains(err.Error(), notRepo) {
 		t.Errorf("not a repository: %v", err)

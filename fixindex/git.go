@@ -184,11 +184,21 @@ func isHash(b []byte) bool {
 	return true
 }
 
-// gitEnv keeps the user's configuration from changing git's output
-// (colour, pager, signatures, replaced objects) and its prompts from
-// blocking.
+// gitEnv keeps the user's environment from pointing git elsewhere than
+// the tree named (GIT_DIR and the like beat -C) or changing its output
+// (pager, replaced objects), and its prompts from blocking.
 func gitEnv() []string {
-	return append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat", "PAGER=cat", "LC_ALL=C", "GIT_NO_REPLACE_OBJECTS=1")
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+			"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_PAGER=cat", "PAGER=cat", "LC_ALL=C", "GIT_NO_REPLACE_OBJECTS=1")
 }
 
 // git runs a short git command and returns its trimmed output.
