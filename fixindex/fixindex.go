@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ktriage/ktriage/kb"
@@ -36,9 +37,11 @@ type Index struct {
 	// Commits are the indexed commits, newest first (git log order).
 	Commits []Commit
 
+	once     sync.Once
 	byTitle  map[string][]int
 	byGuilty map[string][]int
 	byFunc   map[string][]int
+	byFixes  map[string][]int // by the first 8 digits of a Fixes: hash
 }
 
 // Commit is one indexed commit: what its message says of a crash and what
@@ -222,12 +225,34 @@ func (ix *Index) lookup(c kb.Crash, alt []string) []Candidate {
 	return out
 }
 
-// buildMaps indexes the commits by title, guilty function and function.
-func (ix *Index) buildMaps() {
-	if ix.byTitle != nil {
-		return
+// FixesOf returns the indexed commits whose Fixes: tags name commit (a
+// full or abbreviated hash of at least 8 digits), newest first: the
+// follow-ups of a known bug's fix, which a kernel carrying that fix may
+// still need.
+func (ix *Index) FixesOf(commit string) []*Commit {
+	commit = strings.ToLower(strings.TrimSpace(commit))
+	if len(commit) < 8 {
+		return nil
 	}
-	ix.byTitle, ix.byGuilty, ix.byFunc = map[string][]int{}, map[string][]int{}, map[string][]int{}
+	ix.buildMaps()
+	var out []*Commit
+	for _, i := range ix.byFixes[commit[:8]] {
+		for _, f := range ix.Commits[i].Fixes {
+			if strings.HasPrefix(commit, f.Hash) || strings.HasPrefix(f.Hash, commit) {
+				out = append(out, &ix.Commits[i])
+				break
+			}
+		}
+	}
+	return out
+}
+
+// buildMaps indexes the commits by title, guilty function, function and
+// Fixes: target, once; Lookup and FixesOf may then run concurrently.
+func (ix *Index) buildMaps() { ix.once.Do(ix.indexCommits) }
+
+func (ix *Index) indexCommits() {
+	ix.byTitle, ix.byGuilty, ix.byFunc, ix.byFixes = map[string][]int{}, map[string][]int{}, map[string][]int{}, map[string][]int{}
 	for i := range ix.Commits {
 		c := &ix.Commits[i]
 		// A header line that is itself a syzbot title ("KASAN:
@@ -240,6 +265,11 @@ func (ix *Index) buildMaps() {
 		}
 		for _, f := range c.Functions {
 			addOnce(ix.byFunc, f, i)
+		}
+		for _, f := range c.Fixes {
+			if len(f.Hash) >= 8 {
+				addOnce(ix.byFixes, f.Hash[:8], i)
+			}
 		}
 	}
 }

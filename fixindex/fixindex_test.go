@@ -289,6 +289,17 @@ func TestLookup(t *testing.T) {
 			}
 		}
 	}
+	// The follow-ups of a fix, by its Fixes: tags, full hash or abbreviated.
+	for _, q := range []string{"4ce058df2ee02cc2a0f0fd5cd64ce6f1482a0b65", "4CE058DF2EE0", "4ce058df"} {
+		if got := loaded.FixesOf(q); len(got) != 1 || got[0].Hash != h["06-synthetic-fixes-only.txt"] {
+			t.Errorf("FixesOf(%s) = %v", q, got)
+		}
+	}
+	for _, q := range []string{"4ce058df3", "4ce058d", ""} {
+		if got := loaded.FixesOf(q); len(got) != 0 {
+			t.Errorf("FixesOf(%q) = %v", q, got)
+		}
+	}
 	// A report's other titles match as titles.
 	rep := &oops.Report{Title: "some other title", AltTitles: []string{"BUG: corrupted list in __dentry_kill"}}
 	if got := loaded.LookupReport(rep); len(got) != 1 || got[0].Commit.Hash != h["05-synthetic-list-del.txt"] || got[0].Strength != TitleMatch {
