@@ -135,6 +135,9 @@ guilty function; an id of a built-in entry makes the draft override it.`,
 			if err != nil {
 				return err
 			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return fmt.Errorf("kb new: %w", err)
+			}
 			path := filepath.Join(out, id+".yaml")
 			if err := atomicfile.Create(path, data, 0o644); err != nil {
 				if errors.Is(err, fs.ErrExist) {
@@ -154,7 +157,7 @@ guilty function; an id of a built-in entry makes the draft override it.`,
 	cmd.Flags().StringVar(&from, "from", "", `a kernel log holding the crash ("-" for standard input)`)
 	cmd.Flags().IntVar(&nth, "report", 1, "which report of the log to draft from, counting from 1")
 	cmd.Flags().StringVar(&id, "id", "", "the entry's id and file name (default: from the crash type and guilty function)")
-	cmd.Flags().StringVar(&out, "out", ".", "the directory to write the entry to")
+	cmd.Flags().StringVar(&out, "out", ".", "the directory to write the entry to (created if need be)")
 	return cmd
 }
 

@@ -297,14 +297,14 @@ func TestKBNew(t *testing.T) {
 		{"kb", "new", "--from", "../../go.mod", "--out", dir},
 		{"kb", "new", "--from", "../../examples/ticket-skb-checksum.txt", "--report", "2", "--out", dir},
 		{"kb", "new", "--id", "Bad Id", "--out", dir},
-		{"kb", "new", "--out", filepath.Join(dir, "missing")},
+		{"kb", "new", "--out", filepath.Join(dir, "from-stdin.yaml")},
 	} {
 		if _, err := runCLI(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	if _, err := runCLI(t, "kb", "new", "--id", "blank-draft", "--out", dir); err != nil {
-		t.Errorf("an empty draft: %v", err)
+	if _, err := runCLI(t, "kb", "new", "--id", "blank-draft", "--out", filepath.Join(dir, "new", "dir")); err != nil {
+		t.Errorf("an empty draft in a new directory: %v", err)
 	}
 }
 
