@@ -47,6 +47,9 @@ type Entry struct {
 	// File is where the entry was read from; embedded entries are
 	// "embedded:entries/<id>.yaml".
 	File string `yaml:"-" json:"file"`
+	// Overrides is the File of the built-in entry this one replaces: a
+	// --kb-dir entry with a built-in's id takes its place. Empty otherwise.
+	Overrides string `yaml:"-" json:"overrides,omitempty"`
 
 	ast    *ast.File
 	blocks []*compiledBlock

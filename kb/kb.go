@@ -72,16 +72,18 @@ func Embedded() (*KB, error) { return Load("") }
 // Load loads the embedded entries and, when dir is not empty, every *.yaml
 // and *.yml file directly in dir. Entries that fail to parse are left out and
 // their errors returned, joined, together with the knowledge base of the
-// others; two entries with the same id are an error naming both files, and
-// the second is left out. The returned KB is never nil.
+// others. An entry of dir whose id is a built-in's replaces the built-in (its
+// Overrides names the built-in's file), so that a user can correct or
+// withdraw a shipped entry without rebuilding; two entries of dir with the
+// same id are an error naming both files, and the second is left out. The
+// returned KB is never nil.
 func Load(dir string) (*KB, error) {
 	var errs []error
-	var all []*Entry
-	es, err := loadFS(embedded, "entries", embeddedPrefix+"entries/")
-	all = append(all, es...)
+	builtin, err := loadFS(embedded, "entries", embeddedPrefix+"entries/")
 	if err != nil {
 		errs = append(errs, err)
 	}
+	var user []*Entry
 	if dir != "" {
 		st, err := os.Stat(dir)
 		switch {
@@ -91,12 +93,43 @@ func Load(dir string) (*KB, error) {
 			errs = append(errs, fmt.Errorf("knowledge-base directory %s: not a directory", dir))
 		default:
 			es, err := loadFS(os.DirFS(dir), ".", filepath.Clean(dir)+string(filepath.Separator))
-			all = append(all, es...)
+			user = es
 			if err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
+	k, err := overlay(builtin, user)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return k, errors.Join(errs...)
+}
+
+// overlay builds the knowledge base of the built-in entries with the user's
+// laid over them: a user entry replaces the built-in of the same id. Ids
+// repeated within either set are errors (see New).
+func overlay(builtin, user []*Entry) (*KB, error) {
+	var errs []error
+	userKB, err := New(user...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var all []*Entry
+	for _, e := range builtin {
+		if e == nil {
+			continue
+		}
+		if u := userKB.Get(e.ID); u != nil {
+			if u.Overrides == "" {
+				u.Overrides = e.File
+				continue
+			}
+			// A second built-in of the id: New reports it below.
+		}
+		all = append(all, e)
+	}
+	all = append(all, userKB.entries...)
 	k, err := New(all...)
 	if err != nil {
 		errs = append(errs, err)
@@ -188,6 +221,18 @@ func (k *KB) Get(id string) *Entry { return k.byID[id] }
 
 // Len returns the number of entries.
 func (k *KB) Len() int { return len(k.entries) }
+
+// Overridden returns the entries that replace a built-in entry of the same
+// id (Entry.Overrides names its file), sorted by id.
+func (k *KB) Overridden() []*Entry {
+	var out []*Entry
+	for _, e := range k.entries {
+		if e.Overrides != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // Verified returns the number of entries marked verified.
 func (k *KB) Verified() int {

@@ -114,19 +114,46 @@ func TestLoadUserDir(t *testing.T) {
 		t.Errorf("lint of the merged KB: %v", errs)
 	}
 
-	// A duplicate of an embedded id names both files.
+	// An entry with a built-in's id replaces it, and says which file it
+	// replaces; the built-in's signature no longer matches.
+	over := t.TempDir()
+	p := writeFile(t, over, seedID+".yaml", strings.Replace(validEntry, "id: user-bug", "id: "+seedID, 1))
+	k, err = Load(over)
+	if err != nil {
+		t.Fatalf("override of %s: %v", seedID, err)
+	}
+	got := k.Get(seedID)
+	if k.Len() != base.Len() || got == nil || got.File != p || got.Overrides != embeddedPrefix+"entries/"+seedID+".yaml" {
+		t.Fatalf("after override: %d entries (want %d), %s from %v overriding %v", k.Len(), base.Len(), seedID, got.File, got.Overrides)
+	}
+	if ov := k.Overridden(); len(ov) != 1 || ov[0] != got {
+		t.Errorf("Overridden() = %v, want [%s]", ov, seedID)
+	}
+	if len(base.Overridden()) != 0 {
+		t.Errorf("the embedded KB reports overridden entries: %v", base.Overridden())
+	}
+	if ids := matchIDs(k.Match(Crash{Type: "BUG", Guilty: "my_driver_xmit"})); !slices.Contains(ids, seedID) {
+		t.Errorf("the overriding entry does not match its own crash: %v", ids)
+	}
+	if base.Get(seedID).Overrides != "" {
+		t.Errorf("loading an override marked the embedded KB's entry")
+	}
+
+	// Two user files with the same id stay an error naming both; the
+	// first is kept.
 	dup := t.TempDir()
-	p := writeFile(t, dup, seedID+".yaml", strings.Replace(validEntry, "id: user-bug", "id: "+seedID, 1))
+	p1 := writeFile(t, dup, "user-bug.yaml", validEntry)
+	p2 := writeFile(t, dup, "user-bug.yml", strings.Replace(validEntry, "title: A user's own bug", "title: again", 1))
 	k, err = Load(dup)
 	if err == nil {
-		t.Fatal("duplicate id loaded without error")
+		t.Fatal("two user entries with one id loaded without error")
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, p) || !strings.Contains(msg, embeddedPrefix+"entries/"+seedID+".yaml") || !strings.Contains(msg, "duplicate entry id") {
+	if !strings.Contains(msg, p1) || !strings.Contains(msg, p2) || !strings.Contains(msg, "duplicate entry id") {
 		t.Errorf("duplicate error does not name both files: %v", err)
 	}
-	if k == nil || k.Len() != base.Len() {
-		t.Errorf("KB after duplicate: %v entries, want the embedded %d", k.Len(), base.Len())
+	if k == nil || k.Len() != base.Len()+1 || k.Get("user-bug").File != p1 {
+		t.Errorf("KB after duplicate: %v entries, want the embedded %d and the first user entry", k.Len(), base.Len())
 	}
 
 	// Broken YAML: the error names the file and line, and wraps goccy's error.
@@ -390,5 +417,36 @@ func TestLoadHostileDir(t *testing.T) {
 				t.Error("the good entry beside the hostile one was not loaded")
 			}
 		})
+	}
+}
+
+// TestLintUserEntries: entries from --kb-dir, overriding or not, pass
+// through the same lint as built-ins, and their problems name the user's
+// file.
+func TestLintUserEntries(t *testing.T) {
+	dir := t.TempDir()
+	// An override without near misses and with an unsourced verified fact.
+	over := strings.Replace(validEntry, "id: user-bug", "id: "+seedID, 1)
+	over = over[:strings.Index(over, "  near_misses:")]
+	over = strings.Replace(over, "root_cause: {text: Local driver bug.}", "root_cause: {text: Local driver bug., verified: true}", 1)
+	pOver := writeFile(t, dir, seedID+".yaml", over)
+	// A new entry whose id differs from its file name.
+	pNew := writeFile(t, dir, "other-name.yaml", validEntry)
+	k, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, e := range k.Lint() {
+		msgs = append(msgs, e.Error())
+	}
+	for _, c := range []struct{ file, want string }{
+		{pOver, "tests.near_misses: at least one near miss"},
+		{pOver, "root_cause is marked verified but cites no source"},
+		{pNew, `id "user-bug" differs from the file name "other-name"`},
+	} {
+		if !slices.ContainsFunc(msgs, func(m string) bool { return strings.HasPrefix(m, c.file+":") && strings.Contains(m, c.want) }) {
+			t.Errorf("lint of user entries lacks %q for %s:\n%s", c.want, c.file, strings.Join(msgs, "\n"))
+		}
 	}
 }

@@ -49,6 +49,9 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 				return err
 			}
 			warn := func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: warning: %s\n", msg) }
+			for _, n := range overrideNotes(k) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: note: %s\n", n)
+			}
 			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn, Stdin: cmd.InOrStdin()})
 			if err != nil {
 				return err
@@ -78,7 +81,7 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the JSON contract instead of the summary")
-	cmd.Flags().StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones")
+	cmd.Flags().StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones (an entry with a built-in's id replaces it)")
 	cmd.Flags().StringVar(&root, "root", "", "the crashed host's root directory, to say how to make a workaround persistent on its network stack (default: unknown)")
 	return cmd
 }

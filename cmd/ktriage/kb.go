@@ -1,15 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ktriage/ktriage/fixindex"
+	"github.com/ktriage/ktriage/internal/atomicfile"
+	"github.com/ktriage/ktriage/internal/boundedio"
 	"github.com/ktriage/ktriage/kb"
+	"github.com/ktriage/ktriage/oops"
 )
 
 func newKBCmd() *cobra.Command {
@@ -19,7 +30,9 @@ func newKBCmd() *cobra.Command {
 		Short: "The knowledge base of known kernel bugs",
 		Long: `kb lists, shows and checks the knowledge base: one YAML entry per known
 kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
-(*.yaml); an id defined twice is an error.`,
+(*.yaml). An entry there with a built-in's id replaces the built-in (list,
+lint and analyze say which); an id defined twice in the directory is an
+error. User entries are linted exactly like the built-in ones.`,
 	}
 	cmd.PersistentFlags().StringVar(&kbDir, "kb-dir", "", "directory of additional knowledge-base entries (*.yaml)")
 
@@ -62,6 +75,9 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 			for _, err := range k.Lint() {
 				problems = append(problems, err.Error())
 			}
+			for _, n := range overrideNotes(k) {
+				fmt.Fprintln(cmd.OutOrStdout(), n)
+			}
 			if len(problems) > 0 {
 				w := cmd.ErrOrStderr()
 				for _, p := range problems {
@@ -69,11 +85,173 @@ kernel bug, built into ktriage. --kb-dir adds a directory of your own entries
 				}
 				return fmt.Errorf("kb lint: %d problem(s) in %d entries", len(problems), k.Len())
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d entries, %d verified, OK\n", k.Len(), k.Verified())
+			fmt.Fprintf(cmd.OutOrStdout(), "%d entries, %d verified%s, OK\n", k.Len(), k.Verified(), overriddenSuffix(k))
 			return nil
 		})
 
-	cmd.AddCommand(list, show, lint)
+	cmd.AddCommand(list, show, lint, newKBNewCmd(), newKBIndexCmd())
+	return cmd
+}
+
+// maxNewInput bounds the log kb new reads: the report is parsed from
+// memory so that its lines can be copied out as published.
+const maxNewInput = 64 << 20
+
+// maxSampleLines and maxSampleBytes bound the report lines copied into
+// the draft's sample, so that a report with a runaway trace or line still
+// makes an entry (at most 256 KiB) that loads.
+const (
+	maxSampleLines = 300
+	maxSampleBytes = 128 << 10
+)
+
+func newKBNewCmd() *cobra.Command {
+	var from, id, out string
+	var nth int
+	cmd := &cobra.Command{
+		Use:   "new [--from LOGFILE] [--id ID] [--out DIR]",
+		Short: "Draft a knowledge-base entry from a crash report",
+		Long: `new writes DIR/ID.yaml, a draft entry for the crash in LOGFILE ("-" reads
+standard input): its title, type, guilty function, top reliable frames and
+release are filled into a match signature, and the report's log lines become
+the entry's first sample. Sources, prose and a near miss are left as TODO,
+which kb lint asks for. Without --from the draft is empty. An existing file
+is never overwritten. The id defaults to one made of the crash type and the
+guilty function; an id of a built-in entry makes the draft override it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rep *oops.Report
+			var log string
+			if from != "" {
+				var err error
+				if rep, log, err = reportFrom(cmd.InOrStdin(), from, nth); err != nil {
+					return err
+				}
+			}
+			if id == "" {
+				id = kb.SuggestID(rep)
+			}
+			data, err := kb.Scaffold(id, rep, log)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return fmt.Errorf("kb new: %w", err)
+			}
+			path := filepath.Join(out, id+".yaml")
+			if err := atomicfile.Create(path, data, 0o644); err != nil {
+				if errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("%s exists: choose another --id, or edit it", path)
+				}
+				return fmt.Errorf("kb new: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "wrote %s\n", path)
+			if k, _ := kb.Load(""); k.Get(id) != nil {
+				fmt.Fprintf(w, "it overrides the built-in entry %s when loaded with --kb-dir %s\n", id, out)
+			}
+			fmt.Fprintf(w, "next: replace its TODOs, add a near miss, then run ktriage kb --kb-dir %s lint\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", `a kernel log holding the crash ("-" for standard input)`)
+	cmd.Flags().IntVar(&nth, "report", 1, "which report of the log to draft from, counting from 1")
+	cmd.Flags().StringVar(&id, "id", "", "the entry's id and file name (default: from the crash type and guilty function)")
+	cmd.Flags().StringVar(&out, "out", ".", "the directory to write the entry to (created if need be)")
+	return cmd
+}
+
+// reportFrom parses the log at path and returns its nth report with the
+// log lines it spans, as published.
+func reportFrom(stdin io.Reader, path string, nth int) (*oops.Report, string, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, maxNewInput+1))
+		if err == nil && len(data) > maxNewInput {
+			err = fmt.Errorf("more than %d bytes", maxNewInput)
+		}
+	} else {
+		data, err = boundedio.ReadFile(path, maxNewInput)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("kb new: reading %s: %w", path, err)
+	}
+	reps, err := oops.Parse(bytes.NewReader(data), path)
+	if err != nil {
+		return nil, "", fmt.Errorf("kb new: %w", err)
+	}
+	if len(reps) == 0 {
+		return nil, "", fmt.Errorf("kb new: %s holds no kernel crash report", path)
+	}
+	if nth < 1 || nth > len(reps) {
+		return nil, "", fmt.Errorf("kb new: --report %d: %s holds %d report(s)", nth, path, len(reps))
+	}
+	r := reps[nth-1]
+	var b strings.Builder
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
+		if n < r.Source.StartLine {
+			continue
+		}
+		if n > r.Source.EndLine || n >= r.Source.StartLine+maxSampleLines || b.Len()+len(line) > maxSampleBytes {
+			break
+		}
+		b.WriteString(strings.TrimRight(string(line), "\r\n") + "\n")
+	}
+	return r, b.String(), nil
+}
+
+func newKBIndexCmd() *cobra.Command {
+	var gitDir, since, out string
+	cmd := &cobra.Command{
+		Use:   "index --git PATH [--since TAG] [--out FILE]",
+		Short: "Index the fixes in your kernel git tree, for analyze to name likely fixes",
+		Long: `index reads the history of the kernel git tree at PATH (HEAD, or what
+--since's revision lacks) and indexes the commits whose messages quote a crash
+(syzbot reports, BUG:/KASAN:/WARNING: headers, call traces) or carry Fixes:
+tags, with the first release tag containing each. The index is written to
+FILE (default: fixindex.json in ktriage's directory of your cache), replacing
+it whole. It reads messages, never diffs: a full mainline tree takes minutes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if gitDir == "" {
+				return errors.New("kb index: --git PATH names the kernel tree to index")
+			}
+			if out == "" {
+				var err error
+				if out, err = fixindex.DefaultPath(); err != nil {
+					return err
+				}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			start := time.Now()
+			ix, err := fixindex.Build(ctx, gitDir, since)
+			if err != nil {
+				return err
+			}
+			if err := ix.WriteFile(out); err != nil {
+				return err
+			}
+			crash, released := 0, 0
+			for i := range ix.Commits {
+				if ix.Commits[i].QuotesCrash() {
+					crash++
+				}
+				if ix.Commits[i].Release != "" {
+					released++
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "indexed %d commits of %s at %.12s (%d quote a crash, %d in a release) in %v\nwrote %s\n",
+				len(ix.Commits), ix.Repo, ix.Head, crash, released, time.Since(start).Round(time.Millisecond), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&gitDir, "git", "", "the kernel git tree (work tree or bare repository)")
+	cmd.Flags().StringVar(&since, "since", "", "index only what this revision (a tag) lacks")
+	cmd.Flags().StringVar(&out, "out", "", "the index file (default: fixindex.json in ktriage's directory of the user cache)")
 	return cmd
 }
 
@@ -113,13 +291,37 @@ func writeKBList(w io.Writer, k *kb.KB) error {
 		if e.Verified {
 			mark = "✓"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, mark, e.Title)
+		title := e.Title
+		if e.Overrides != "" {
+			title += " (" + e.File + " overrides the built-in)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, mark, title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d entries, %d verified\n", k.Len(), k.Verified())
+	_, err := fmt.Fprintf(w, "\n%d entries, %d verified%s\n", k.Len(), k.Verified(), overriddenSuffix(k))
 	return err
+}
+
+// overriddenSuffix counts the built-in entries that --kb-dir replaced, for
+// the summary lines of list and lint.
+func overriddenSuffix(k *kb.KB) string {
+	if n := len(k.Overridden()); n > 0 {
+		return fmt.Sprintf(", %d built-in overridden by --kb-dir", n)
+	}
+	return ""
+}
+
+// overrideNotes says, one line each, which built-in entries --kb-dir
+// replaced: a user who overrides a shipped entry loses its later fixes, so
+// every command that uses the knowledge base says so.
+func overrideNotes(k *kb.KB) []string {
+	var out []string
+	for _, e := range k.Overridden() {
+		out = append(out, fmt.Sprintf("knowledge-base entry %s: %s overrides the built-in %s", e.ID, e.File, e.Overrides))
+	}
+	return out
 }
 
 // kbWriter accumulates the first write error.
@@ -163,7 +365,11 @@ func writeKBEntry(w io.Writer, e *kb.Entry) error {
 	p := &kbWriter{w: w}
 	p.f("%s%s\n", e.ID, unverified(e.Verified))
 	p.f("%s\n", e.Title)
-	p.f("file: %s\n\n", e.File)
+	p.f("file: %s\n", e.File)
+	if e.Overrides != "" {
+		p.f("overrides the built-in %s\n", e.Overrides)
+	}
+	p.f("\n")
 	p.f("Summary:\n  %s\n\n", oneLine(e.Summary))
 
 	p.f("Match:\n")

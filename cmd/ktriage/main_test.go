@@ -106,6 +106,45 @@ func TestKB(t *testing.T) {
 	}
 }
 
+// TestKBOverride: a --kb-dir entry with a built-in's id replaces it, and
+// list, show, lint and analyze say so, naming the user's file.
+func TestKBOverride(t *testing.T) {
+	const id = "tcp-trim-head-skb-data-len"
+	dir := t.TempDir()
+	user := filepath.Join(dir, id+".yaml")
+	entry := `id: ` + id + `
+title: My corrected entry
+summary: Local correction.
+verified: false
+match:
+  types: [BUG]
+  functions: ['my_driver_xmit']
+root_cause: {text: Local.}
+references:
+  - {kind: url, url: "https://example.org/bug/1", verified: false}
+`
+	if err := os.WriteFile(user, []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "kb", "--kb-dir", dir, "list")
+	if err != nil || !strings.Contains(out, "My corrected entry ("+user+" overrides the built-in)") || !strings.Contains(out, "1 built-in overridden") {
+		t.Errorf("kb list with an override: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kb", "--kb-dir", dir, "show", id)
+	if err != nil || !strings.Contains(out, "file: "+user) || !strings.Contains(out, "overrides the built-in embedded:entries/"+id+".yaml") {
+		t.Errorf("kb show of an override: %v\n%s", err, out)
+	}
+	// The user's entry lacks samples: lint says so of the user's file.
+	out, err = runCLI(t, "kb", "--kb-dir", dir, "lint")
+	if err == nil || !strings.Contains(out, user+" overrides the built-in") || !strings.Contains(out, user+":1: "+id+": tests.reports") {
+		t.Errorf("kb lint of an override: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "analyze", "--kb-dir", dir, "../../examples/ticket-skb-checksum.txt")
+	if err != nil || !strings.Contains(out, "ktriage: note: knowledge-base entry "+id+": "+user+" overrides the built-in") {
+		t.Errorf("analyze with an override: %v\n%s", err, out)
+	}
+}
+
 // TestVmcoreCommands: `dmesg` and `vmcore info --raw` reproduce
 // makedumpfile's output and the dump's VMCOREINFO byte for byte.
 func TestVmcoreCommands(t *testing.T) {
@@ -212,5 +251,92 @@ func TestAnalyzeStdin(t *testing.T) {
 	root.SetArgs([]string{"analyze", "-"})
 	if err := root.Execute(); err != nil || !strings.Contains(out.String(), "kernel BUG in dev_hard_start_xmit") || !strings.Contains(out.String(), "standard input") {
 		t.Errorf("analyze -: %v\n%s", err, out.String())
+	}
+}
+
+// TestKBNew: kb new drafts an entry from a log that loads (lint asks for
+// its TODOs), refuses to overwrite it, and reads standard input.
+func TestKBNew(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "kb", "new", "--from", "../../examples/ticket-skb-checksum.txt", "--out", dir)
+	path := filepath.Join(dir, "bug-dev-hard-start-xmit.yaml")
+	if err != nil || !strings.Contains(out, "wrote "+path) {
+		t.Fatalf("kb new: %v\n%s", err, out)
+	}
+	first, _ := os.ReadFile(path)
+	if _, err := runCLI(t, "kb", "new", "--from", "../../examples/ticket-skb-checksum.txt", "--out", dir); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("second kb new: %v", err)
+	}
+	if again, _ := os.ReadFile(path); !bytes.Equal(first, again) {
+		t.Errorf("the existing draft was changed")
+	}
+	out, err = runCLI(t, "kb", "--kb-dir", dir, "lint")
+	if err == nil || strings.Contains(out, "does not parse") || strings.Contains(out, "does not match its own report") ||
+		!strings.Contains(out, path+":") || !strings.Contains(out, `source "TODO" is not an http(s) URL`) {
+		t.Errorf("lint of the draft: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kb", "--kb-dir", dir, "show", "bug-dev-hard-start-xmit")
+	if err != nil || !strings.Contains(out, "kernel BUG in dev_hard_start_xmit") || !strings.Contains(out, "rpm") {
+		t.Errorf("show of the draft: %v\n%s", err, out)
+	}
+
+	log, _ := os.ReadFile("../../examples/ticket-skb-checksum.txt")
+	root := newRootCmd()
+	var buf bytes.Buffer
+	root.SetOut(&buf)
+	root.SetErr(&buf)
+	root.SetIn(bytes.NewReader(log))
+	root.SetArgs([]string{"kb", "new", "--from", "-", "--id", "from-stdin", "--out", dir})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("kb new from stdin: %v\n%s", err, buf.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-stdin.yaml")); err != nil {
+		t.Error(err)
+	}
+	for _, args := range [][]string{
+		{"kb", "new", "--from", "../../go.mod", "--out", dir},
+		{"kb", "new", "--from", "../../examples/ticket-skb-checksum.txt", "--report", "2", "--out", dir},
+		{"kb", "new", "--id", "Bad Id", "--out", dir},
+		{"kb", "new", "--out", filepath.Join(dir, "from-stdin.yaml")},
+	} {
+		if _, err := runCLI(t, args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	if _, err := runCLI(t, "kb", "new", "--id", "blank-draft", "--out", filepath.Join(dir, "new", "dir")); err != nil {
+		t.Errorf("an empty draft in a new directory: %v", err)
+	}
+}
+
+// TestKBIndex: kb index builds and stores the fix index of a git tree.
+func TestKBIndex(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	repo := t.TempDir()
+	gitCmd := func(args ...string) {
+		t.Helper()
+		c := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=T", "-c", "user.email=t@example.org"}, args...)...)
+		c.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	gitCmd("init", "-q")
+	gitCmd("commit", "-q", "--allow-empty", "-m", "x: fix\n\nBUG: KASAN: use-after-free in foo_bar+0x1/0x2\n")
+	gitCmd("tag", "v6.1")
+	file := filepath.Join(t.TempDir(), "ix", "fixindex.json")
+	out, err := runCLI(t, "kb", "index", "--git", repo, "--out", file)
+	if err != nil || !strings.Contains(out, "indexed 1 commits") || !strings.Contains(out, "1 in a release") {
+		t.Fatalf("kb index: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Error(err)
+	}
+	if _, err := runCLI(t, "kb", "index", "--git", t.TempDir(), "--out", file); err == nil || !strings.Contains(err.Error(), "not a git repository") {
+		t.Errorf("kb index of a plain directory: %v", err)
+	}
+	if _, err := runCLI(t, "kb", "index"); err == nil {
+		t.Error("kb index without --git: no error")
 	}
 }

@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +61,42 @@ func TestWrite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCreate: Create writes a new file whole, refuses an existing file or
+// link, and leaves no temporary file behind.
+func TestCreate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "new.yaml")
+	if err := Create(p, []byte("one"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "one" {
+		t.Fatalf("read back %q, %v", b, err)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", st.Mode())
+	}
+	if err := Create(p, []byte("two"), 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("over an existing file: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "one" {
+		t.Errorf("existing file changed to %q", b)
+	}
+	link := filepath.Join(dir, "dangling.yaml")
+	os.Symlink(filepath.Join(dir, "nowhere"), link)
+	if err := Create(link, []byte("x"), 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("over a dangling link: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
+		t.Errorf("wrote through the link")
+	}
+	if err := Create(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644); err == nil {
+		t.Errorf("missing directory: no error")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Errorf("directory holds %d entries, want the file and the link", len(ents))
 	}
 }
