@@ -26,7 +26,7 @@ var parseTrace *lazyRegexp
 
 // The pieces of linuxStackParams and the parts the formats share.
 const (
-	pcRe   = `\[\<?(?:0x)?[0-9a-f]+\>?\]`
+	pcRe = `\[\<?(?:0x)?[0-9a-f]+\>?\]`
 	// funcRx is syzkaller's {{FUNC}}, and ours on top: a name that
 	// decode_stacktrace.sh followed with its source line, "name (dir/f.c:12".
 	funcRx = `([a-zA-Z0-9_]+)(?:\.|\+| \([A-Za-z0-9_\-./]+\.(?:c|h|S|rs):[0-9])`
