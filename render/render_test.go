@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ktriage/ktriage/internal/testshared"
+	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -93,7 +94,11 @@ func TestSeedStory(t *testing.T) {
 // distribution fixes, a root cause and a workaround; each case leaves one of
 // them unverified.
 func TestUnverifiedMarks(t *testing.T) {
-	d, err := triage.Analyze([]string{"../oops/testdata/kinds/divide-error.log"}, triage.Options{})
+	drafts, err := kb.Load("../kb/drafts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := triage.Analyze([]string{"../oops/testdata/kinds/divide-error.log"}, triage.Options{KB: drafts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ktriage/ktriage/checks"
 	"github.com/ktriage/ktriage/crashlog"
 	"github.com/ktriage/ktriage/dump"
+	"github.com/ktriage/ktriage/fixindex"
 	"github.com/ktriage/ktriage/internal/decompress"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
@@ -37,6 +39,10 @@ type Options struct {
 	// MaxDecompressed bounds what a compressed input may decompress to
 	// (decompress.DefaultLimit when 0).
 	MaxDecompressed int64
+	// Fixes, when set, is a fix index of the user's kernel tree: the
+	// commits that quote a crash like a report's are named as possible
+	// fixes.
+	Fixes *fixindex.Index
 }
 
 // maxDumpDecompressed bounds what a dump compressed whole (vmcore.gz) may
@@ -92,8 +98,56 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 		d.addObjects(doc)
 	}
 	match(d, base)
+	unmatched(d)
+	if opt.Fixes != nil {
+		possibleFixes(d, opt.Fixes)
+	}
 	nextSteps(d)
 	return d, nil
+}
+
+// unmatched lists the reports no entry matches at least likely, with the
+// query a person would search for: the title, and the guilty function
+// when the title does not name it.
+func unmatched(d *Diagnosis) {
+	known := map[int]bool{}
+	for _, m := range d.Matches {
+		if m.Confidence == kb.Likely.String() || m.Confidence == kb.Exact.String() {
+			for _, i := range m.Reports {
+				known[i] = true
+			}
+		}
+	}
+	for i, r := range d.Reports {
+		if known[i] {
+			continue
+		}
+		q := strconv.Quote(r.Title)
+		if g := r.GuiltyFunction; g != nil && *g != "" && !strings.Contains(r.Title, *g) {
+			q += " " + *g
+		}
+		d.Unmatched = append(d.Unmatched, Unmatched{Report: i, Query: q})
+	}
+}
+
+// maxPossibleFixes bounds the candidate fixes shown per report.
+const maxPossibleFixes = 3
+
+// possibleFixes looks every report up in the fix index. Only commits that
+// quote the report's title or blame its guilty function are kept: a
+// shared frame or two is too common in a whole kernel tree to mean much.
+func possibleFixes(d *Diagnosis, ix *fixindex.Index) {
+	for i, r := range d.Reports {
+		n := 0
+		for _, c := range ix.LookupReport(r) {
+			if c.Strength < fixindex.GuiltyMatch || n == maxPossibleFixes {
+				continue
+			}
+			n++
+			d.PossibleFixes = append(d.PossibleFixes, PossibleFix{Report: i, Commit: c.Commit.Hash, Subject: c.Commit.Subject,
+				Release: c.Commit.Release, Strength: c.Strength.String(), Why: c.Why})
+		}
+	}
 }
 
 // document is what one file gives.

@@ -83,4 +83,30 @@ type Diagnosis struct {
 	Owner     *owner.Owner     `json:"owner"`
 	Vmcore    *Vmcore          `json:"vmcore"`
 	NextSteps []string         `json:"next_steps"`
+	// PossibleFixes are commits of the user's own kernel tree (a fix
+	// index, ktriage kb index) that quote a crash like a report's.
+	PossibleFixes []PossibleFix `json:"possible_fixes,omitempty"`
+	// Unmatched are the reports no known bug matches at least likely,
+	// each with the query a person would search for.
+	Unmatched []Unmatched `json:"unmatched,omitempty"`
+}
+
+// PossibleFix is a commit of a fix index that may fix a report.
+type PossibleFix struct {
+	Report  int    `json:"report"`
+	Commit  string `json:"commit"`
+	Subject string `json:"subject"`
+	// Release is the first release tag that contains the commit, if any.
+	Release string `json:"release,omitempty"`
+	// Strength is title or guilty-function: what the commit's quoted
+	// crash shares with the report.
+	Strength string `json:"strength"`
+	Why      string `json:"why"`
+}
+
+// Unmatched is a report that no knowledge-base entry matches (or only
+// possibly), and what to search for.
+type Unmatched struct {
+	Report int    `json:"report"`
+	Query  string `json:"query"`
 }
