@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/ktriage/ktriage/oops"
@@ -111,8 +112,12 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		for _, i := range m.Reports {
 			idx = append(idx, fmt.Sprintf("[%d]", i))
 		}
-		fmt.Fprintf(&b, "\n%s %s: %s%s\n", st.paint("1;32", "Known bug"), st.paint("1", m.ID), m.Title, unverified(m.Verified))
-		fmt.Fprintf(&b, "    matches %s\n", strings.Join(idx, " "))
+		fmt.Fprintf(&b, "\n%s %s: %s%s\n", st.paint("1;32", knownLabel(m.Confidence)), st.paint("1", m.ID), m.Title, unverified(m.Verified))
+		fmt.Fprintf(&b, "    matches %s", strings.Join(idx, " "))
+		if m.Confidence != "" {
+			fmt.Fprintf(&b, " (%s: %s)", m.Confidence, m.Why)
+		}
+		b.WriteString("\n")
 		// Marks go before prose that oneLine may cut, so they are never lost.
 		if m.RootCause != "" {
 			fmt.Fprintf(&b, "    cause%s: %s\n", unverified(m.RootCauseVerified), oneLine(m.RootCause, 220))
@@ -150,6 +155,16 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		known(&b, ", crashed %s", v.CrashTime)
 		known(&b, " on CPU %d", v.PanicCPU)
 		b.WriteString("\n")
+	}
+	for _, u := range d.Unmatched {
+		fmt.Fprintf(&b, "\nNo known bug matches [%d]%s; search for: %s\n", u.Report, possiblyNote(d, u.Report), u.Query)
+	}
+	for _, f := range d.PossibleFixes {
+		rel := "in no release yet"
+		if f.Release != "" {
+			rel = "first in " + f.Release
+		}
+		fmt.Fprintf(&b, "\n[%d] possibly fixed by %s %q (%s): %s\n", f.Report, short(f.Commit), f.Subject, rel, f.Why)
 	}
 	if len(d.NextSteps) > 0 {
 		b.WriteString("\nNext steps:\n")
@@ -273,4 +288,31 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
+}
+
+// knownLabel heads a match by its confidence: only an exact or likely match
+// is called known.
+func knownLabel(confidence string) string {
+	switch confidence {
+	case "possible":
+		return "Possibly known bug"
+	case "likely":
+		return "Likely known bug"
+	}
+	return "Known bug"
+}
+
+// possiblyNote says which entries a report possibly matches, when it
+// matches some only possibly.
+func possiblyNote(d *triage.Diagnosis, report int) string {
+	var ids []string
+	for _, m := range d.Matches {
+		if m.Confidence == "possible" && slices.Contains(m.Reports, report) {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	return " for sure (possibly " + strings.Join(ids, ", ") + ")"
 }

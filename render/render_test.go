@@ -3,6 +3,8 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -194,5 +196,58 @@ func TestTextSaysWhatWasCut(t *testing.T) {
 				t.Errorf("a report shown once has a count:\n%s", b.String())
 			}
 		})
+	}
+}
+
+// TestConfidenceText: a match is called known only when exact or likely; a
+// possible one says why and leaves the report unmatched, with the query to
+// search for; a fix index's candidates are named.
+func TestConfidenceText(t *testing.T) {
+	drafts, err := kb.Load("../kb/drafts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := `[  100.000001] ------------[ cut here ]------------
+[  100.000002] kernel BUG at net/ipv4/tcp_input.c:1306!
+[  100.000003] invalid opcode: 0000 [#1] SMP
+[  100.000004] CPU: 3 PID: 0 Comm: swapper/3 Not tainted 5.4.0 #1
+[  100.000005] RIP: 0010:tcp_shifted_skb+0x1f0/0x200
+[  100.000006] Call Trace:
+[  100.000007]  <IRQ>
+[  100.000008]  tcp_sacktag_walk+0x2e2/0x5a0
+[  100.000009]  tcp_sacktag_write_queue+0x302/0x8f0
+[  100.000010]  tcp_ack+0x3b5/0x1400
+`
+	p := filepath.Join(t.TempDir(), "sack.log")
+	if err := os.WriteFile(p, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := triage.Analyze([]string{p}, triage.Options{KB: drafts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Matches) != 1 || d.Matches[0].Confidence != "possible" {
+		t.Fatalf("matches %+v: want one possible match (5.4.0 is past the SACK panic fix)", d.Matches)
+	}
+	if len(d.Unmatched) != 1 || d.Unmatched[0].Query != `"kernel BUG in tcp_shifted_skb"` {
+		t.Fatalf("unmatched %+v", d.Unmatched)
+	}
+	var b strings.Builder
+	if err := Text(&b, d, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"1 crash, no known bug for sure",
+		"Possibly known bug tcp-sack-panic",
+		"fixed in this kernel already?",
+		`No known bug matches [0] for sure (possibly tcp-sack-panic); search for: "kernel BUG in tcp_shifted_skb"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Workaround") {
+		t.Errorf("a possible match's workaround is in the story:\n%s", out)
 	}
 }

@@ -26,16 +26,25 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	var out []string
 	// What crashed.
 	head := plural(len(d.Reports), "crash", "crashes") + timesShown(d.Reports)
-	switch len(d.Matches) {
+	var known []triage.Match
+	for _, m := range d.Matches {
+		if m.Confidence != "possible" {
+			known = append(known, m)
+		}
+	}
+	switch len(known) {
 	case 0:
+		if len(d.Matches) > 0 {
+			head += ", no known bug for sure"
+		}
 	case 1:
-		if len(d.Matches[0].Reports) == len(d.Reports) && len(d.Reports) > 1 {
+		if len(known[0].Reports) == len(d.Reports) && len(d.Reports) > 1 {
 			head += ", one bug"
 		} else {
 			head += ", one known bug"
 		}
 	default:
-		head += fmt.Sprintf(", %d known bugs", len(d.Matches))
+		head += fmt.Sprintf(", %d known bugs", len(known))
 	}
 	if rel := commonRelease(d.Reports); rel != "" {
 		head += ", kernel " + rel
@@ -97,7 +106,7 @@ func Story(d *triage.Diagnosis, st Style) []string {
 	}
 	// The known bug, its fix, the workaround.
 	for _, m := range d.Matches {
-		line := st.paint("1;32", "Known bug "+m.ID) + ": " + m.Title + unverified(m.Verified)
+		line := st.paint("1;32", knownLabel(m.Confidence)+" "+m.ID) + ": " + m.Title + unverified(m.Verified)
 		if m.FixedIn != nil && m.FixedIn.Upstream != nil {
 			u := m.FixedIn.Upstream
 			line += fmt.Sprintf("; fixed by %q", u.Title)
@@ -113,6 +122,12 @@ func Story(d *triage.Diagnosis, st Style) []string {
 			}
 		}
 		out = append(out, line)
+		if m.Confidence == "possible" {
+			// Only the guilty function, or a fixed release: the reader
+			// checks before acting; the details say why.
+			out = append(out, "  "+m.Why)
+			continue
+		}
 		if w := m.Workaround; w != nil {
 			if e := w.EthtoolOffload; e != nil {
 				flags := make([]string, 0, len(e.Features))

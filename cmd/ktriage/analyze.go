@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ktriage/ktriage/fixindex"
 	"github.com/ktriage/ktriage/internal/progress"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/remedy"
@@ -27,7 +30,7 @@ func progressWrap() func(string, io.Reader, int64) io.Reader {
 
 func newAnalyzeCmd() *cobra.Command {
 	var asJSON bool
-	var kbDir, root string
+	var kbDir, root, fixIndex string
 	cmd := &cobra.Command{
 		Use:   "analyze [--json] [--root DIR] PATH...",
 		Short: "Find and diagnose every kernel crash in logs, crash(8) sessions and kdump directories",
@@ -41,7 +44,12 @@ standard input; gzip, xz and zstd files are read through their decompressor.
 unpacked sosreport): an offload workaround then says how to make it persistent
 on that host's network stack (ifcfg, NetworkManager, netplan or
 systemd-networkd), as remedy reads it. Without it every choice is named.
---json output does not depend on it.`,
+--json output does not depend on it.
+
+--fix-index FILE names an index of a kernel git tree's fixes (ktriage kb
+index builds it): each crash is then looked up among the commits that quote
+a crash like it, and the candidates are named as possible fixes. Without the
+flag the index at the default place is used when it exists.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := kb.Load(kbDir)
@@ -52,7 +60,11 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 			for _, n := range overrideNotes(k) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "ktriage: note: %s\n", n)
 			}
-			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn, Stdin: cmd.InOrStdin()})
+			ix, err := loadFixIndex(fixIndex, cmd.Flags().Changed("fix-index"))
+			if err != nil {
+				return err
+			}
+			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn, Stdin: cmd.InOrStdin(), Fixes: ix})
 			if err != nil {
 				return err
 			}
@@ -82,6 +94,30 @@ systemd-networkd), as remedy reads it. Without it every choice is named.
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the JSON contract instead of the summary")
 	cmd.Flags().StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones (an entry with a built-in's id replaces it)")
+	cmd.Flags().StringVar(&fixIndex, "fix-index", "", "a fix index built by ktriage kb index (default: the one in the user cache directory, if any)")
 	cmd.Flags().StringVar(&root, "root", "", "the crashed host's root directory, to say how to make a workaround persistent on its network stack (default: unknown)")
 	return cmd
+}
+
+// loadFixIndex loads the fix index a user named, or the one at the default
+// place when there is one; a named index that cannot be read is an error,
+// a missing default is no index.
+func loadFixIndex(path string, named bool) (*fixindex.Index, error) {
+	if !named {
+		p, err := fixindex.DefaultPath()
+		if err != nil {
+			return nil, nil
+		}
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		path = p
+	}
+	// A FIFO or a device would block or never end: only a file is read.
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("fix index: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("fix index %s: not a regular file", path)
+	}
+	return fixindex.Load(path)
 }
