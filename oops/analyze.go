@@ -91,13 +91,28 @@ func isStackStart(t string) bool {
 	return false
 }
 
+// mainStack is the stack a report's Frames are: the first, unless that is
+// a frame or two with no "Call Trace" line ("Preemption disabled at:" and
+// its one frame, before the task's own trace) and a call trace follows.
+func mainStack(stacks []stack) int {
+	if stacks[0].label != "" || len(stacks[0].frames) > 2 {
+		return 0
+	}
+	for i, s := range stacks[1:] {
+		if strings.HasPrefix(s.label, "Call Trace") || strings.HasPrefix(s.label, "Call trace") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
 // analyze turns the lines of one report into a Report.
 func analyze(f *format, lines []string) *Report {
 	p := parse(f, lines)
 	r := &Report{Header: strings.TrimSpace(firstLine(lines)), Text: lines}
 	r.RIP = p.rip
 	if len(p.stacks) > 0 {
-		r.Frames = p.stacks[0].frames
+		r.Frames = p.stacks[mainStack(p.stacks)].frames
 		for _, s := range p.stacks {
 			r.Stacks = append(r.Stacks, s.frames)
 		}

@@ -536,3 +536,31 @@ func TestStackCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestMainStack: a frame printed before the task's trace ("Preemption
+// disabled at:") is not the report's trace.
+func TestMainStack(t *testing.T) {
+	doc := `[  415.140818] BUG: scheduling while atomic: stress-ng-iomix/1048/0x00000002
+[  415.140846] Preemption disabled at:
+[  415.140847] [<ffffffffc0656171>] mydrv_queuecommand+0x2e1/0xbe0 [mydrv]
+[  415.140854] CPU: 8 UID: 0 PID: 1048 Comm: stress-ng-iomix Not tainted 6.19.0-rc7 #30
+[  415.140857] Call Trace:
+[  415.140861]  <TASK>
+[  415.140863]  dump_stack_lvl+0x91/0xb0
+[  415.140870]  __schedule_bug+0x9c/0xc0
+[  415.140875]  __schedule+0xdf6/0x1300
+[  415.140891]  rt_spin_lock+0x89/0x1e0
+[  415.140893]  mydrv_ring_write+0x87/0x2a0 [mydrv]
+[  415.140902]  mydrv_queuecommand+0x669/0xbe0 [mydrv]
+`
+	reps, err := Parse(strings.NewReader(doc), "rt")
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("%d reports, %v", len(reps), err)
+	}
+	if fr := reps[0].Frames; len(fr) < 6 || fr[0].Function != "dump_stack_lvl" {
+		t.Errorf("frames %+v: want the Call Trace's", fr)
+	}
+	if len(reps[0].Stacks) != 2 {
+		t.Errorf("%d stacks, want both kept", len(reps[0].Stacks))
+	}
+}

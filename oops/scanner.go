@@ -877,7 +877,9 @@ func (s *Scanner) restated(i int, stamped bool) bool {
 		}
 		if s.fmts[i] == s.fmts[j] {
 			// The same header, from where its format matches.
-			a, b := headerCore(s.fmts[i], h), headerCore(s.fmts[j], o.Header)
+			// Numbers aside: a watchdog restates its lockup with the
+			// seconds grown ("stuck for 26s!", then "52s!").
+			a, b := digitsOut(headerCore(s.fmts[i], h)), digitsOut(headerCore(s.fmts[j], o.Header))
 			n := min(len(a), len(b), 40)
 			if n >= 12 && a[:n] == b[:n] {
 				return true
@@ -885,6 +887,25 @@ func (s *Scanner) restated(i int, stamped bool) bool {
 		}
 	}
 	return false
+}
+
+// digitsOut replaces each run of digits by one '0'.
+func digitsOut(s string) string {
+	var b strings.Builder
+	prev := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		d := c >= '0' && c <= '9'
+		if d && prev {
+			continue
+		}
+		if d {
+			c = '0'
+		}
+		prev = d
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // trimProse strips the marks prose puts around a quoted header: a markdown
