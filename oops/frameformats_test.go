@@ -157,6 +157,24 @@ Call Trace:
 			title: "KASAN: use-after-free Read in mydrv_inactive", guilty: "mydrv_inactive", release: "5.19.0-rc2", minFrames: 2,
 		},
 		{
+			name: "symbolized KASAN header of an inlined callee",
+			log: `==================================================================
+BUG: KASAN: use-after-free in mydrv_can_lru mm/internal.h:76 [inline]
+BUG: KASAN: use-after-free in mydrv_reap+0x3a4/0x400 mm/mydrv.c:529
+Read of size 8 at addr ffff88807b868ba8 by task repro/12778
+
+CPU: 0 PID: 12778 Comm: repro Not tainted 5.17.0-rc3 #0
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0xcd/0x134 lib/dump_stack.c:106
+ kasan_report.cold+0x83/0xdf mm/kasan/report.c:459
+ mydrv_can_lru mm/internal.h:76 [inline]
+ mydrv_reap+0x3a4/0x400 mm/mydrv.c:529
+ __do_sys_mydrv+0x3f2/0x450 mm/mydrv.c:1196
+`,
+			title: "KASAN: use-after-free Read in mydrv_reap", guilty: "mydrv_reap", release: "5.17.0-rc3", minFrames: 2,
+		},
+		{
 			name: "hashed pointers",
 			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
 IP: strlen+0x8/0x20

@@ -406,6 +406,15 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 	if f == nil && s.cur == nil {
 		f = detectNotice(trim)
 	}
+	if f != nil && s.cur != nil && s.cur.f == f && len(s.cur.lines) == 1 && s.cur.start == n-1 &&
+		strings.HasSuffix(strings.TrimSpace(s.cur.header), "[inline]") {
+		// A symbolized header names the inlined callee on a line of its
+		// own ("BUG: KASAN: ... in callee mm/internal.h:76 [inline]"); the
+		// next, of the same kind, is the header the raw report had.
+		s.cur.header, s.cur.lines[0], s.cur.start, s.cur.end, s.cur.lastTrace = trim, text, n, n, n
+		s.cur.lineNos[0] = n
+		return
+	}
 	if f != nil && s.cur != nil && (s.continues(f, n) || s.taskGoesOn(f, ctxb)) {
 		f = nil
 	}
