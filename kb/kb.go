@@ -156,7 +156,13 @@ func loadFS(fsys fs.FS, dir, label string) ([]*Entry, error) {
 			errs = append(errs, fmt.Errorf("%s%s: %w", label, name, err))
 			continue
 		}
-		e, err := parseEntry(label+name, data)
+		parse := parseEntry
+		if label == embeddedPrefix+"entries/" {
+			// Built-in entries pass lint in CI: only what matching
+			// needs is decoded now (see parseEntryFast).
+			parse = parseEntryFast
+		}
+		e, err := parse(label+name, data)
 		if err != nil {
 			errs = append(errs, err)
 			continue

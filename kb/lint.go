@@ -86,6 +86,9 @@ func (k *KB) Lint() []error {
 // lint checks one entry (see KB.Lint).
 func (e *Entry) lint() []*Problem {
 	var ps []*Problem
+	if err := e.Full(); err != nil {
+		return []*Problem{{File: e.File, ID: e.ID, Msg: "the entry does not parse whole", Err: err}}
+	}
 	add := func(path string, err error, format string, args ...any) {
 		ps = append(ps, e.problem(path, err, format, args...))
 	}

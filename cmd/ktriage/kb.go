@@ -54,6 +54,9 @@ error. User entries are linted exactly like the built-in ones.`,
 			if e == nil {
 				return fmt.Errorf("no knowledge-base entry %q (ktriage kb list shows the ids)", args[0])
 			}
+			if err := e.Full(); err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
