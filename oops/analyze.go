@@ -66,6 +66,7 @@ var (
 	lastFunctionRe  = lazyRE(`^last function: ([A-Za-z_][A-Za-z0-9_.]*)`)
 	eflagsReleaseRe = lazyRE(`^EFLAGS: [0-9a-f]+\s+\(([0-9]+\.[0-9]+[^\s()]*)(?: #[0-9]+)?\)\s*$`)
 	bugAtRe         = lazyRE(`BUG at ([A-Za-z0-9_\-/.]+:\d+)`)
+	warnAtEndRe     = lazyRE(`WARNING: .*\bat ([A-Za-z0-9_\-/.]+\.[ch]:\d+)\s*$`)
 	armCallerRe     = lazyRE(`\) from \[<[0-9a-fA-F]+>\] \(([A-Za-z_$][A-Za-z0-9_.$]*)`)
 	stackStart      = lazyRE(`^(?:Call Trace:|Call trace:|Backtrace:|Allocated by task|Freed by task|stack backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:|Uninit was (?:stored|created)|Last potentially related|Second to last|Stack from|Call Trace$|\(stack is)`)
 )
@@ -251,6 +252,13 @@ func (ps *parser) header(h string) {
 	}
 	if f.file {
 		if m := bugAtRe.FindStringSubmatch(h); m != nil {
+			p.bugFile = m[1]
+		}
+	}
+	if p.warnFile == "" && p.bugFile == "" && strings.Contains(h, "WARNING: ") {
+		// "WARNING: CPU: 0 PID: 1251 at net/x/y.c:98" with the function
+		// on the next line, or cut off by the paste.
+		if m := warnAtEndRe.FindStringSubmatch(h); m != nil {
 			p.bugFile = m[1]
 		}
 	}

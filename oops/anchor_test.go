@@ -564,3 +564,22 @@ func TestMainStack(t *testing.T) {
 		t.Errorf("%d stacks, want both kept", len(reps[0].Stacks))
 	}
 }
+
+// TestWarningLocationAtEnd: a WARNING header that ends at its file:line
+// (the function on the next line, or cut by the paste) still locates it.
+func TestWarningLocationAtEnd(t *testing.T) {
+	doc := `  WARNING: CPU: 0 PID: 1251 at net/mydrv/extend.c:98
+  RIP: 0010:mydrv_ext_add+0x12d/0x150 [mydrv]
+  Call Trace:
+   <TASK>
+   mydrv_helper_add+0x12/0x60 [mydrv]
+   mydrv_assign+0xc4/0x160 [mydrv]
+`
+	reps, err := Parse(strings.NewReader(doc), "w")
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("%d reports, %v", len(reps), err)
+	}
+	if l := reps[0].BugLocation; l == nil || *l != "net/mydrv/extend.c:98" || reps[0].Title != "WARNING in mydrv_ext_add" {
+		t.Errorf("title %q location %v", reps[0].Title, l)
+	}
+}

@@ -175,6 +175,15 @@ Call Trace:
 			title: "KASAN: use-after-free Read in mydrv_reap", guilty: "mydrv_reap", release: "5.17.0-rc3", minFrames: 2,
 		},
 		{
+			name: "decoded RIP, the longest line of a bare paste, is no hard wrap",
+			log: `BUG: kernel NULL pointer dereference, address: 0000000000000084
+RIP: 0010:mydrv_update (net/mydrv/core.c:2080 net/mydrv/core.c:2134) mydrv
+mydrv_reinject (net/mydrv/queue.c:237) mydrv_queue
+mydrv_recv_verdict (net/mydrv/queue.c:1230) mydrv_queue
+`,
+			title: "BUG: unable to handle kernel NULL pointer dereference in mydrv_update", guilty: "mydrv_update", minFrames: 2,
+		},
+		{
 			name: "hashed pointers",
 			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
 IP: strlen+0x8/0x20

@@ -845,12 +845,16 @@ func wrapWidth(b []byte) int {
 		dominant = max(dominant, c)
 	}
 	evidence := lost + changed
-	if dominant*5 >= lines*4 {
+	strong := lost // a lost stamp, or a lost prefix where every line has one
+	// The cut lines' rests, one per line at the width, start otherwise.
+	if dominant*5 >= (lines-count)*4 {
 		evidence += changedCap
+		strong += changed + changedCap
 	}
 	// Few lines at the width is a long line's length by chance, unless
-	// the lines after them lost their prefix: then they were cut.
-	if maxLen < minWrapWidth || count <= minWrapLines && evidence == 0 || count*50 < lines && evidence < minWrapLines {
+	// the lines after them lost their prefix: then they were cut. In a
+	// bare log one line going on in lower case is not enough.
+	if maxLen < minWrapWidth || count <= minWrapLines && strong == 0 && evidence < minWrapLines || count*50 < lines && evidence < minWrapLines {
 		return 0
 	}
 	return maxLen
