@@ -279,6 +279,8 @@ type compiledRange struct {
 	lo, hi schemeVersion
 	hasLo  bool
 	hasHi  bool
+	// implied: the range is the fix's first release, not one stated.
+	implied bool
 }
 
 // parseEntry decodes one YAML entry. name is the file name used in errors and
@@ -550,6 +552,9 @@ func (e *Entry) compileBlocks() ([]*compiledBlock, []*Problem) {
 	var probs []*Problem
 	top, p := e.compileBlock(&e.Match.MatchBlock, -1)
 	probs = append(probs, p...)
+	if r, ok := e.impliedRange(); ok {
+		top.releases = append(top.releases, r)
+	}
 	if len(e.Match.Any) == 0 {
 		return []*compiledBlock{top}, probs
 	}
@@ -560,6 +565,35 @@ func (e *Entry) compileBlocks() ([]*compiledBlock, []*Problem) {
 		blocks = append(blocks, mergeBlocks(top, b))
 	}
 	return blocks, probs
+}
+
+// impliedRange is the affected range an entry without any implies by its
+// fix: the upstream releases before the fix's first release. A kernel at
+// or after it then matches only possibly ("fixed in this kernel
+// already?"), as with stated ranges.
+func (e *Entry) impliedRange() (compiledRange, bool) {
+	if e.FixedIn == nil || e.FixedIn.Upstream == nil || e.FixedIn.Upstream.Release == "" {
+		return compiledRange{}, false
+	}
+	if len(e.Match.Releases) > 0 {
+		return compiledRange{}, false
+	}
+	for _, b := range e.Match.Any {
+		if len(b.Releases) > 0 {
+			return compiledRange{}, false
+		}
+	}
+	u := e.FixedIn.Upstream
+	hi, err := parseBound("upstream", u.Release)
+	if err != nil {
+		return compiledRange{}, false
+	}
+	note := "implied by the fix's first release"
+	if !u.ReleaseVerified {
+		note += ", itself unverified"
+	}
+	r := Range{MaxExclusive: u.Release, Scheme: "upstream", Provenance: Provenance{Verified: u.ReleaseVerified, Note: note}}
+	return compiledRange{Range: r, hi: hi, hasHi: true, implied: true}, true
 }
 
 func (e *Entry) compileBlock(mb *MatchBlock, i int) (*compiledBlock, []*Problem) {

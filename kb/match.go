@@ -46,7 +46,7 @@ const (
 	// unknown, so the affected ranges could not be checked.
 	Likely
 	// Exact: every condition of a signature holds and the release is in an
-	// affected range (or the entry has no ranges).
+	// affected range, stated or implied by the fix's first release.
 	Exact
 )
 
@@ -181,7 +181,7 @@ func (e *Entry) match(c *Crash) (Match, bool) {
 		case releaseIn:
 			why += " and the release is in an affected range"
 		case releaseNoRanges:
-			why += "; the entry limits no releases"
+			conf, why = Likely, why+", but the entry states no affected releases to check the kernel against"
 		case releaseUnknown:
 			conf, why = Likely, why+", but the kernel release is unknown: the affected ranges were not checked"
 		case releaseOut:
@@ -318,6 +318,9 @@ func (b *compiledBlock) evalOwn(c *Crash) ([]string, releaseState, bool) {
 			rel = releaseOut
 			for i := range b.releases {
 				if s, ok := b.releases[i].contains(c); ok {
+					if b.releases[i].implied {
+						s += " (" + b.releases[i].Note + ")"
+					}
 					ev = append(ev, s)
 					rel = releaseIn
 					break

@@ -378,3 +378,45 @@ func TestConfidence(t *testing.T) {
 		}
 	}
 }
+
+// TestImpliedRange: an entry that states no affected releases is exact only
+// before its fix's first release, possible from it on, and likely when it
+// names no fix release either.
+func TestImpliedRange(t *testing.T) {
+	src := `id: demo
+title: Demo
+summary: A demo entry.
+verified: false
+match:
+  types: [BUG]
+  functions: ['mydrv_xmit']
+root_cause: {text: Demo.}
+fixed_in:
+  upstream: {commit: 0123456789ab, title: "mydrv: fix", release: v6.2, verified: false}
+references: [{kind: url, url: "https://example.org/demo", verified: false}]
+`
+	e, err := parseEntry("demo.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFix, err := parseEntry("demo.yaml", []byte(strings.Replace(src, ", release: v6.2", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		e       *Entry
+		release string
+		want    Confidence
+	}{
+		{e, "6.1.0-13-amd64", Exact},
+		{e, "6.2.1", Possible},
+		{e, "6.5.0-0.rc1.fc39.x86_64", Possible},
+		{e, "", Likely},
+		{noFix, "6.1.0", Likely},
+	} {
+		m, ok := c.e.matchCrash(Crash{Type: "BUG", Guilty: "mydrv_xmit", Title: "kernel BUG in mydrv_xmit", Release: c.release})
+		if !ok || m.Confidence != c.want {
+			t.Errorf("release %q: %v %v (%s), want %v", c.release, ok, m.Confidence, m.Why, c.want)
+		}
+	}
+}

@@ -444,6 +444,11 @@ func ParseUpstream(s string) (Upstream, error) {
 	if len(v.Nums) < 2 {
 		return v, fmt.Errorf("upstream version %q: want at least major.minor", orig)
 	}
+	if strings.HasPrefix(s, "-0.rc") && len(v.Nums) == 3 && v.Nums[2] == 0 {
+		// Fedora and RHEL number a release candidate X.Y.0-0.rcN
+		// (6.5.0-0.rc1.20230711git3f01e9fed845.12.fc39): it is X.Y-rcN.
+		s = "-" + s[3:]
+	}
 	if strings.HasPrefix(s, "-rc") {
 		i := 3
 		for i < len(s) && isDigit(s[i]) {
