@@ -897,6 +897,7 @@ type wrapState struct {
 	indent int  // the held line's leading spaces and tabs
 	v      lineView
 	buf    []byte
+	raw    []byte // the held line as read, for its wall clock
 }
 
 // wrapped reports whether raw is exactly the wrap width long.

@@ -71,6 +71,11 @@ type Report struct {
 	// set with Occurrences when the log stamps both.
 	FirstTime string `json:"first_time,omitempty"`
 	LastTime  string `json:"last_time,omitempty"`
+	// Wall is the wall clock that heads the header's line in the log
+	// (a syslog's "Sep 23 03:12:44", a journal's ISO 8601 time), as
+	// written; "" when the log stamps lines with the kernel's clock only.
+	// ParseWall reads it.
+	Wall string `json:"wall_time,omitempty"`
 	// time is the header line's timestamp, kept for FirstTime.
 	time string
 	// Stacks holds further traces of the report (KASAN's allocation and

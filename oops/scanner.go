@@ -68,6 +68,8 @@ type Scanner struct {
 	finishing bool
 	// hangup: the document holds the console's "VM disconnected" line.
 	hangup bool
+	// raw is the physical line being read, for the wall clock at its head.
+	raw []byte
 	// bodiless tells, per report, that it is a header alone: no line of
 	// an oops followed it.
 	bodiless []bool
@@ -114,6 +116,7 @@ type building struct {
 	header    string
 	ctx       string
 	time      string // the header line's kernel timestamp, if any
+	wall      string // the wall clock heading the header's line, if any
 	start     int
 	end       int // last line that belonged to the report
 	lastTrace int
@@ -196,6 +199,7 @@ func (s *Scanner) Scan(r io.Reader) error {
 func (s *Scanner) Line(raw []byte) { s.feed(raw) }
 
 func (s *Scanner) feed(raw []byte) {
+	s.raw = raw
 	if !s.hangup && bytes.Contains(raw, consoleHangup) {
 		s.hangup = true
 	}
@@ -240,6 +244,7 @@ func (s *Scanner) unwrap(raw []byte, v lineView) {
 		w.first = firstByte(raw)
 		w.indent = len(raw) - len(trimLeftSpace(raw))
 		w.buf = append(w.buf[:0], v.text...)
+		w.raw = append(w.raw[:0], raw...)
 		w.v = lineView{text: w.buf, ctx: bytes.Clone(v.ctx), time: bytes.Clone(v.time), kernel: v.kernel, stamped: v.stamped}
 		return
 	}
@@ -298,6 +303,7 @@ func (s *Scanner) flushWrap() {
 	// The held line is read with the skew it had: its own continuations
 	// are counted for the lines after it.
 	s.lineno, s.skew = w.lineno, w.skew
+	s.raw = w.raw
 	s.take(w.v)
 	s.lineno, s.skew = saved, skew
 }
@@ -445,7 +451,8 @@ func (s *Scanner) line(b, ctxb, stamp []byte) {
 		if s.cur != nil {
 			s.finishCur()
 		}
-		s.cur = &building{f: f, header: trim, stamped: s.stamped, skew: s.skew, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n}
+		s.cur = &building{f: f, header: trim, stamped: s.stamped, skew: s.skew, ctx: string(ctxb), time: string(stamp), start: n, end: n, lastTrace: n,
+			wall: wallClock(s.raw)}
 		s.cur.add(n, text)
 		return
 	}
@@ -617,6 +624,7 @@ func (s *Scanner) finishCur() {
 	}
 	r.Source = Span{Path: s.path, StartLine: c.start + c.skew, EndLine: max(c.end, c.start) + s.skew}
 	r.time = c.time
+	r.Wall = c.wall
 	if r.Release == nil && s.release != "" {
 		rel := s.release
 		r.Release = &rel

@@ -235,6 +235,7 @@ func (s *Scanner) softFlush() {
 	}
 	w.logic++
 	s.lineno, s.skew = w.phys, w.phys-w.logic
+	s.raw = w.buf
 	s.take(normalize(w.buf, &s.style))
 	w.buf = w.buf[:0]
 	if len(w.buf) == 0 {
