@@ -159,6 +159,9 @@ func validRunID(id string) bool {
 // run). With opts.Now it then switches the features on the running
 // interfaces. Every path is resolved under the root (rootfs).
 func Apply(ctx context.Context, h *Host, p *Plan, opts ApplyOptions) (*ApplyResult, error) {
+	if h.readOnly || h.IsSosreport() {
+		return nil, fmt.Errorf("%s is a sosreport, a copy of a host: nothing was changed (apply the plan on the host itself)", h.Root)
+	}
 	res := &ApplyResult{}
 	if len(p.Edits) > 0 {
 		d, err := rootfs.Open(h.Root)

@@ -39,6 +39,9 @@ type Host struct {
 	release string
 	// networkdDir is true when etc/systemd/network exists.
 	networkdDir bool
+	// readOnly: the host was read from a copy (a sosreport), not a root
+	// to change.
+	readOnly bool
 }
 
 // Places remedy reads, relative to the root.
@@ -132,6 +135,33 @@ func Scan(root string) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the host's network configuration, nothing was changed: %w", err)
 	}
+	return h, nil
+}
+
+// IsSosreport tells a root that is a sosreport (it has sos_commands/): a
+// copy of a host, never to be changed.
+func (h *Host) IsSosreport() bool {
+	if h.readOnly {
+		return true
+	}
+	d, err := rootfs.Open(h.Root)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	fi, err := fs.Stat(d.FS(), "sos_commands")
+	return err == nil && fi.IsDir()
+}
+
+// ScanFS reads the configuration of a host whose root is fsys (a
+// sosreport, unpacked or read from its archive); label names it in the plan
+// and in errors. A host read this way is read-only: Apply refuses it.
+func ScanFS(fsys fs.FS, label string) (*Host, error) {
+	h, err := scanFS(fsys, label)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the host's network configuration in %s: %w", label, err)
+	}
+	h.readOnly = true
 	return h, nil
 }
 

@@ -476,3 +476,35 @@ func TestStacks(t *testing.T) {
 		phrases[s.Persistence()] = true
 	}
 }
+
+// TestApplyRefusesSosreport: a sosreport is a copy of a host, read to plan:
+// apply changes nothing in it, whether it was read from its directory or
+// through ScanFS.
+func TestApplyRefusesSosreport(t *testing.T) {
+	root := remedytest.Root(t, "rhel6")
+	if err := os.MkdirAll(filepath.Join(root, "sos_commands", "networking"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, p := plan(t, root)
+	before := snapshot(t, root)
+	if _, err := Apply(context.Background(), h, p, ApplyOptions{}); err == nil || !strings.Contains(err.Error(), "sosreport") {
+		t.Errorf("apply on a sosreport directory: %v", err)
+	}
+	sameSnapshot(t, before, snapshot(t, root))
+
+	hf, err := ScanFS(os.DirFS(root), "sosreport.tar.xz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := NewPlan(hf, seedWorkaround(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.Diff() != p.Diff() {
+		t.Errorf("the plan read through ScanFS differs:\n%s\nwant\n%s", pf.Diff(), p.Diff())
+	}
+	if _, err := Apply(context.Background(), hf, pf, ApplyOptions{}); err == nil {
+		t.Error("applied a plan of a host read through ScanFS")
+	}
+	sameSnapshot(t, before, snapshot(t, root))
+}
