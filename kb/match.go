@@ -383,3 +383,58 @@ func unanchor(re *regexp.Regexp) string {
 	s = strings.TrimPrefix(s, "^(?:")
 	return strings.TrimSuffix(s, ")$")
 }
+
+// Affected is what an entry's release ranges say of one kernel.
+type Affected struct {
+	// Known is false when the entry states no ranges and implies none,
+	// or the kernel's release reads in none of their schemes.
+	Known bool
+	// Affected is set when the kernel falls in one of the ranges.
+	Affected bool
+	// Why is the evidence: the range it falls in, or that it falls in none.
+	Why string
+}
+
+// Affects tells whether a kernel (its uname -r release and, for Debian and
+// Ubuntu, its package version) falls in the entry's affected ranges, stated
+// or implied by the fix's first release, whatever crash it had: the
+// question asked of every kernel installed on a host.
+func (e *Entry) Affects(release, packageVersion string) Affected {
+	c := &Crash{Release: strings.TrimSpace(release), PackageVersion: strings.TrimSpace(packageVersion)}
+	var ranges []*compiledRange
+	seen := map[*compiledRange]bool{}
+	for _, b := range e.blocks {
+		for _, bb := range []*compiledBlock{b, b.parent} {
+			if bb == nil {
+				continue
+			}
+			for i := range bb.releases {
+				r := &bb.releases[i]
+				if !seen[r] {
+					seen[r] = true
+					ranges = append(ranges, r)
+				}
+			}
+		}
+	}
+	if len(ranges) == 0 {
+		return Affected{Why: "the entry states no affected releases"}
+	}
+	checked := false
+	for _, r := range ranges {
+		if _, _, ok := crashVersion(r.Scheme, c); !ok {
+			continue
+		}
+		checked = true
+		if s, ok := r.contains(c); ok {
+			if r.implied {
+				s += " (" + r.Note + ")"
+			}
+			return Affected{Known: true, Affected: true, Why: s}
+		}
+	}
+	if !checked {
+		return Affected{Why: fmt.Sprintf("release %s reads in none of the entry's version schemes", c.Release)}
+	}
+	return Affected{Known: true, Why: fmt.Sprintf("release %s is in none of the affected ranges", c.Release+c.PackageVersion)}
+}

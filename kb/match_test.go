@@ -420,3 +420,26 @@ references: [{kind: url, url: "https://example.org/demo", verified: false}]
 		}
 	}
 }
+
+// TestAffects: a kernel installed on a host is judged by the entry's
+// ranges alone, stated or implied.
+func TestAffects(t *testing.T) {
+	k := draftsKB(t)
+	sack := k.Get("tcp-sack-panic")
+	if sack == nil {
+		t.Fatal("no tcp-sack-panic draft")
+	}
+	for _, c := range []struct {
+		release        string
+		known, affects bool
+	}{
+		{"4.19.37", true, true},
+		{"4.19.52", true, false},
+		{"", false, false},
+	} {
+		a := sack.Affects(c.release, "")
+		if a.Known != c.known || a.Affected != c.affects || a.Why == "" {
+			t.Errorf("%q: %+v, want known %v affected %v", c.release, a, c.known, c.affects)
+		}
+	}
+}
