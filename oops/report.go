@@ -76,6 +76,11 @@ type Report struct {
 	// written; "" when the log stamps lines with the kernel's clock only.
 	// ParseWall reads it.
 	Wall string `json:"wall_time,omitempty"`
+	// Shown are the showings of a report shown more than once (its
+	// Occurrences), each with its clocks, the first maxShown of them: two
+	// boots' crashes with one text are one report here, two events on a
+	// host's history.
+	Shown []Showing `json:"-"`
 	// time is the header line's timestamp, kept for FirstTime.
 	time string
 	// Stacks holds further traces of the report (KASAN's allocation and
@@ -83,6 +88,24 @@ type Report struct {
 	Stacks [][]Frame `json:"-"`
 	// Text is the report's lines, prefixes stripped, bounded in size.
 	Text []string `json:"-"`
+}
+
+// Showing is one showing of a report: the wall clock and the kernel stamp
+// of its header's line, as written ("" when the log has none).
+type Showing struct {
+	Wall, Time string
+}
+
+// maxShown bounds the showings a report keeps: a WARNING may fire 705,000
+// times; counting them costs nothing, keeping each costs memory.
+const maxShown = 256
+
+// Clocks returns the report's showings: Shown, or the one it has.
+func (r *Report) Clocks() []Showing {
+	if len(r.Shown) > 0 {
+		return r.Shown
+	}
+	return []Showing{{Wall: r.Wall, Time: r.time}}
 }
 
 // Times is how many times the document shows the report: Occurrences, or

@@ -609,6 +609,12 @@ func (s *Scanner) finishCur() {
 		if s.last.time != "" && c.time != "" {
 			s.last.FirstTime, s.last.LastTime = s.last.time, c.time
 		}
+		if len(s.last.Shown) < maxShown {
+			if len(s.last.Shown) == 0 {
+				s.last.Shown = append(s.last.Shown, Showing{Wall: s.last.Wall, Time: s.last.time})
+			}
+			s.last.Shown = append(s.last.Shown, Showing{Wall: c.wall, Time: c.time})
+		}
 		s.lastEnd = c.end
 		return
 	}

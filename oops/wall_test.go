@@ -37,3 +37,25 @@ func TestWall(t *testing.T) {
 		}
 	}
 }
+
+// TestClocks: one text shown on two boots is one report, its two showings
+// kept with their clocks.
+func TestClocks(t *testing.T) {
+	one := func(day, ts string) string {
+		return "Sep " + day + " web01 kernel: [" + ts + "] kernel BUG at net/core/skbuff.c:1886!\n" +
+			"Sep " + day + " web01 kernel: [" + ts + "] invalid opcode: 0000 [#1] SMP\n" +
+			"Sep " + day + " web01 kernel: [" + ts + "] RIP: 0010:[<ffffffff81451ff5>]  [<ffffffff81451ff5>] skb_checksum+0x2d5/0x300\n" +
+			"Sep " + day + " web01 kernel: [" + ts + "] Call Trace:\n" +
+			"Sep " + day + " web01 kernel: [" + ts + "]  [<ffffffff8145d60a>] skb_checksum_help+0xca/0x1a0\n" +
+			"Sep " + day + " web01 kernel: [" + ts + "]  [<ffffffff81461f8d>] dev_hard_start_xmit+0x1cd/0x4b0\n"
+	}
+	doc := one("23 03:12:44", "259117.681597") + "Sep 23 03:20:00 web01 kernel: Linux version 2.6.32\n" + one("30 11:00:02", "1000.500000")
+	reps, err := Parse(strings.NewReader(doc), "m")
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("%d reports, %v", len(reps), err)
+	}
+	c := reps[0].Clocks()
+	if reps[0].Times() != 2 || len(c) != 2 || c[0] != (Showing{"Sep 23 03:12:44", "259117.681597"}) || c[1] != (Showing{"Sep 30 11:00:02", "1000.500000"}) {
+		t.Errorf("times %d, clocks %+v", reps[0].Times(), c)
+	}
+}
