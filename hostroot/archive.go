@@ -275,7 +275,7 @@ func (p *pass) clean(stored string) (string, bool, error) {
 		return "", false, fmt.Errorf("%w: its name is absolute", ErrUnsafe)
 	}
 	if slices.Contains(strings.Split(n, "/"), "..") {
-		return "", false, fmt.Errorf("%w: its name holds ..", ErrUnsafe)
+		return "", false, fmt.Errorf("%w: its name holds \"..\"", ErrUnsafe)
 	}
 	n = path.Clean(n)
 	if !p.topKnown {
