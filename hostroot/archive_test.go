@@ -300,3 +300,21 @@ func TestOpenFile(t *testing.T) {
 		t.Errorf("open /dev/null: %v", err)
 	}
 }
+
+// TestNotSosreport: an archive of a host's / (made with tar -C / .) has no
+// top folder: names start at its root, "./" dropped.
+func TestNotSosreport(t *testing.T) {
+	data := buildTar(t, []ent{
+		{name: "./", typ: tar.TypeDir},
+		{name: "./etc/hostname", body: "h\n"},
+		{name: "./var/log/messages", body: kernLine},
+	})
+	c := newCollect()
+	r, err := OpenReader(bytes.NewReader(data), "root.tar", Options{Stream: c.stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fs.ReadFile(r, "etc/hostname"); r.Top != "" || err != nil || string(b) != "h\n" || c.got["var/log/messages"] != kernLine {
+		t.Errorf("top %q, hostname %q %v, streamed %q", r.Top, b, err, c.got)
+	}
+}

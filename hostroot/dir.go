@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/ktriage/ktriage/internal/decompress"
 	"github.com/ktriage/ktriage/internal/rootfs"
@@ -58,14 +59,20 @@ func openDir(p string, opt Options) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
+	name := top
+	if base := filepath.Base(d.Path()); top == "" && strings.HasPrefix(base, "sosreport-") {
+		// Given the sosreport's folder itself: nothing is stripped,
+		// but Top still names it.
+		name = base
+	}
 	fsys := d.FS()
 	rfs, ok := fsys.(fs.ReadLinkFS)
 	if !ok {
 		d.Close()
 		return nil, fmt.Errorf("%s: the root's file system reads no links", p)
 	}
-	r := &Root{Kind: Dir, Path: p, Top: top, b: &dirBackend{d: d, fs: fsys, rfs: rfs}}
-	if err := r.streamDir(fsys, opt); err != nil {
+	r := &Root{Kind: Dir, Path: p, Top: name, b: &dirBackend{d: d, fs: fsys, rfs: rfs}}
+	if err := r.streamDir(fsys, d.Path(), opt); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -76,7 +83,7 @@ func openDir(p string, opt Options) (*Root, error) {
 // following no link, and hands each regular file opt.Streamed selects to
 // opt.Stream. A file or directory that cannot be read is listed in
 // Skipped: on a live host some logs are the administrator's alone.
-func (r *Root) streamDir(fsys fs.FS, opt Options) error {
+func (r *Root) streamDir(fsys fs.FS, abs string, opt Options) error {
 	total := &budget{left: opt.MaxTotal, max: opt.MaxTotal}
 	br := bufio.NewReaderSize(nil, 64<<10)
 	return fs.WalkDir(fsys, ".", func(name string, e fs.DirEntry, err error) error {
@@ -112,7 +119,7 @@ func (r *Root) streamDir(fsys fs.FS, opt Options) error {
 		br.Reset(f)
 		rd, closeFn, err := decoded(br, &m, name, total)
 		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(r.Path, r.Top, name), err)
+			return fmt.Errorf("%s: %w", filepath.Join(abs, name), err)
 		}
 		defer closeFn()
 		sr := &stickyReader{r: rd}
@@ -121,7 +128,7 @@ func (r *Root) streamDir(fsys fs.FS, opt Options) error {
 			err = sr.err
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(r.Path, r.Top, name), err)
+			return fmt.Errorf("%s: %w", filepath.Join(abs, name), err)
 		}
 		return nil
 	})

@@ -58,7 +58,7 @@ func TestOpenDir(t *testing.T) {
 		sos  bool // laid out as a sosreport, and opened from above it
 		top  string
 	}{
-		{name: "sosreport folder", sos: true},
+		{name: "sosreport folder", sos: true, top: top},
 		{name: "folder holding one sosreport", sos: true, top: top},
 		{name: "host root"},
 	} {
@@ -72,7 +72,7 @@ func TestOpenDir(t *testing.T) {
 			}
 			mkTree(t, root, tr)
 			open := root
-			if c.top != "" {
+			if c.name == "folder holding one sosreport" {
 				open = base
 			}
 			col := newCollect()

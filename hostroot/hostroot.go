@@ -215,9 +215,10 @@ type Root struct {
 	Kind Kind
 	// Path is the path given to Open.
 	Path string
-	// Top is the top folder stripped from every name: the sosreport's
-	// folder in an archive ("sosreport-host-2026-12-05-xyz") or inside
-	// the directory given; "" when names start at what was given.
+	// Top names the sosreport's folder ("sosreport-host-2026-12-05-xyz"):
+	// the top folder stripped from an archive's names, the folder found
+	// inside the directory given, or the directory given when it is a
+	// sosreport-* folder itself; "" for a host's / or an archive of one.
 	Top string
 	// Skipped lists the files the root names but does not hold.
 	Skipped []Skipped
@@ -390,7 +391,7 @@ func (r *Root) resolve(name string, follow bool) (string, error) {
 			continue
 		case "..":
 			if len(done) == 0 {
-				return "", fmt.Errorf("%w", ErrOutside)
+				return "", fmt.Errorf("%w (\"..\" above it)", ErrOutside)
 			}
 			done = done[:len(done)-1]
 			continue
