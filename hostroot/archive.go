@@ -263,6 +263,9 @@ type pass struct {
 // the top folder itself (or "."). The first member decides the top folder:
 // the first element of its name when that is a sosreport-* folder.
 func (p *pass) clean(stored string) (string, bool, error) {
+	if len(stored) > maxPath {
+		return "", false, fmt.Errorf("%w: its name is %d bytes long, over Linux's PATH_MAX (%d)", ErrUnsafe, len(stored), maxPath)
+	}
 	n := stored
 	for strings.HasPrefix(n, "./") {
 		n = n[2:]
@@ -298,6 +301,23 @@ func (p *pass) clean(stored string) (string, bool, error) {
 	return n, true, nil
 }
 
+// maxPath is Linux's PATH_MAX, which bounds a name or link target a real
+// host has, and so the work one member's name costs.
+const maxPath = 4096
+
+// nodeCost is what a member's node is charged against MaxKept beside its
+// name and content, so that millions of empty members are bounded too.
+const nodeCost = 200
+
+// charge counts n bytes against MaxKept.
+func (p *pass) charge(n int64) error {
+	if p.kept+n > p.opt.MaxKept {
+		return fmt.Errorf("keeping its %d bytes would hold %w of %d bytes in all: raise the bound, or stream such files", n, ErrTooLarge, p.opt.MaxKept)
+	}
+	p.kept += n
+	return nil
+}
+
 // parent makes the directories above name, as a member whose directory was
 // not stored implies them, and refuses a name that lies through a link or
 // a file.
@@ -318,6 +338,9 @@ func (p *pass) parent(name string, mt time.Time) (*node, error) {
 	}
 	up, err := p.parent(dir, mt)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.charge(int64(len(dir)) + nodeCost); err != nil {
 		return nil, err
 	}
 	n := &node{name: dir, mode: fs.ModeDir | 0o755, modTime: mt}
@@ -346,6 +369,9 @@ func (p *pass) add(n *node) error {
 			p.kept -= int64(len(old.data))
 		}
 	} else {
+		if err := p.charge(int64(len(n.name)+len(n.link)) + nodeCost); err != nil {
+			return err
+		}
 		up.kids = append(up.kids, path.Base(n.name))
 	}
 	p.b.nodes[n.name] = n
@@ -365,8 +391,8 @@ func (p *pass) member(h *tar.Header, t *tar.Reader) error {
 		n.size = 0
 		return p.add(n)
 	case tar.TypeSymlink:
-		if h.Linkname == "" {
-			return fmt.Errorf("%w: a link to nothing", ErrUnsafe)
+		if h.Linkname == "" || len(h.Linkname) > maxPath {
+			return fmt.Errorf("%w: a link to nothing, or to more than PATH_MAX (%d) bytes", ErrUnsafe, maxPath)
 		}
 		if !strings.HasPrefix(h.Linkname, "/") {
 			// Relative to the link's directory, within the top folder.
@@ -435,10 +461,11 @@ func (p *pass) regular(n *node, t *tar.Reader) error {
 		p.root.Skipped = append(p.root.Skipped, Skipped{Name: n.name, Size: n.size, Reason: TooLarge})
 		return p.add(n)
 	}
-	if p.kept+n.size > p.opt.MaxKept {
-		return fmt.Errorf("keeping its %d bytes would hold %w of %d bytes in all: raise the bound, or stream such files", n.size, ErrTooLarge, p.opt.MaxKept)
+	if err := p.charge(n.size); err != nil {
+		return err
 	}
-	// The size was checked against MaxFile before this allocation.
+	// The size was checked against MaxFile and MaxKept before this
+	// allocation.
 	n.data = make([]byte, n.size)
 	if _, err := io.ReadFull(t, n.data); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -446,7 +473,6 @@ func (p *pass) regular(n *node, t *tar.Reader) error {
 		}
 		return err
 	}
-	p.kept += n.size
 	return p.add(n)
 }
 

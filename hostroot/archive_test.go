@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
@@ -188,6 +189,8 @@ func TestHostile(t *testing.T) {
 	corruptGz[len(corruptGz)-6] ^= 0xff // its CRC32
 	gzArchive := pack(t, "gzip", plain)
 	bomb := make([]byte, 8<<20)
+	z := pack(t, "zstd", buildTar(t, []ent{{name: top + "/var/log/messages", body: string(variedLog(4 << 20))}}))
+	truncZstd := z[:len(z)*6/10]
 	for _, c := range []struct {
 		name   string
 		data   []byte
@@ -211,7 +214,10 @@ func TestHostile(t *testing.T) {
 		{name: "truncated compressed log", data: buildTar(t, []ent{{name: top + "/var/log/messages.1.gz", body: string(corruptGz[:len(corruptGz)/2])}}), member: top + "/var/log/messages.1.gz", is: io.ErrUnexpectedEOF},
 		{name: "bomb archive", data: pack(t, "zstd", buildTar(t, []ent{{name: top + "/zero", body: string(bomb)}})), opt: Options{MaxTotal: 1 << 20}, member: top + "/zero", is: ErrTooLarge},
 		{name: "bomb log", data: buildTar(t, []ent{{name: top + "/var/log/messages.2.xz", body: string(pack(t, "xz", bomb))}}), opt: Options{MaxTotal: 1 << 20}, member: top + "/var/log/messages.2.xz", is: ErrTooLarge},
-		{name: "kept too much", data: buildTar(t, []ent{{name: top + "/a", body: "0123456789"}, {name: top + "/b", body: "0123456789"}}), opt: Options{MaxKept: 15}, member: top + "/b", is: ErrTooLarge},
+		{name: "kept too much", data: buildTar(t, []ent{{name: top + "/a", body: "0123456789"}, {name: top + "/b", body: "0123456789"}}), opt: Options{MaxKept: 300}, member: top + "/b", is: ErrTooLarge},
+		{name: "many empty members", data: buildTar(t, manyEmpty(2000)), opt: Options{MaxKept: 100 << 10}, is: ErrTooLarge, text: "keeping"},
+		{name: "name over PATH_MAX", data: buildTar(t, []ent{{name: top + "/" + strings.Repeat("d/", 3000), typ: tar.TypeDir}}), is: ErrUnsafe, text: "PATH_MAX"},
+		{name: "truncated zstd archive", data: truncZstd, member: top + "/var/log/messages", is: io.ErrUnexpectedEOF},
 		{name: "not an archive", data: []byte(strings.Repeat(kernLine, 10)), is: ErrNotArchive},
 		{name: "empty", data: nil, is: ErrNotArchive},
 	} {
@@ -317,4 +323,12 @@ func TestNotSosreport(t *testing.T) {
 	if b, err := fs.ReadFile(r, "etc/hostname"); r.Top != "" || err != nil || string(b) != "h\n" || c.got["var/log/messages"] != kernLine {
 		t.Errorf("top %q, hostname %q %v, streamed %q", r.Top, b, err, c.got)
 	}
+}
+
+func manyEmpty(n int) []ent {
+	var out []ent
+	for i := range n {
+		out = append(out, ent{name: fmt.Sprintf("%s/proc/%d/empty", top, i)})
+	}
+	return out
 }

@@ -201,7 +201,12 @@ func (e *ArchiveError) Error() string {
 	if e.Member == "" {
 		return fmt.Sprintf("%s: at byte %d of the tar stream: %v", e.Archive, e.Offset, e.Err)
 	}
-	return fmt.Sprintf("%s: member %s, at byte %d of the tar stream: %v", e.Archive, e.Member, e.Offset, e.Err)
+	m := e.Member
+	if len(m) > 256 {
+		// A hostile name is shown by its start; Member has it whole.
+		m = m[:256] + "..."
+	}
+	return fmt.Sprintf("%s: member %s, at byte %d of the tar stream: %v", e.Archive, m, e.Offset, e.Err)
 }
 
 func (e *ArchiveError) Unwrap() error { return e.Err }
