@@ -5,7 +5,8 @@
 // unpacked to disk: the logs a predicate selects are handed to a callback
 // during the pass, decompressed when they are rotated and compressed, and
 // the other small files are kept in memory, so that a parser reads
-// configuration through the fs.FS afterwards whatever the root was.
+// configuration through the fs.FS afterwards whatever the root was. Nothing
+// is written anywhere, not even a temporary file.
 package hostroot
 
 import (
@@ -111,7 +112,9 @@ type Options struct {
 	// directory (in name order), with the file's content, decompressed
 	// when it is stored compressed. It need not read r to the end. Its
 	// error ends Open, wrapped with the file's name. When Stream is nil
-	// no file is streamed.
+	// no file is streamed. Only a regular file is streamed: not a
+	// link, nor an archive's hard link (whose data is its target's,
+	// streamed under the target's name if at all).
 	Stream func(name string, info Member, r io.Reader) error
 	// Descend says whether the walk of a directory root that finds the
 	// streamed files enters the directory dir (relative to the top
