@@ -13,7 +13,7 @@ import (
 	"github.com/ktriage/ktriage/internal/remedytest"
 )
 
-// TestScanHostroot: scanFS reads a hostroot.Root unchanged, an archive's or
+// TestScanHostroot: ScanFS reads a hostroot.Root unchanged, an archive's or
 // a directory's, and plans what it plans from the directory, links to
 // /dev/null (a masked .link file) and absolute links included.
 func TestScanHostroot(t *testing.T) {
@@ -84,7 +84,7 @@ func TestScanHostroot(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range []*hostroot.Root{ar, dr} {
-				h, err := scanFS(r, root)
+				h, err := ScanFS(r, root)
 				if err != nil {
 					t.Fatalf("%s: %v", r.Kind, err)
 				}
