@@ -1,4 +1,4 @@
-// Package decompress reads a compressed input file (gzip, xz, zstd) as the
+// Package decompress reads a compressed input file (gzip, xz, zstd, bzip2) as the
 // stream it holds, the compression chosen by the file's first bytes rather
 // than its name, and bounds how much it may give: a log rotated by logrotate
 // or kept by kdump as vmcore-dmesg.txt.gz is read as the text it holds, and a
@@ -8,6 +8,7 @@ package decompress
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +23,10 @@ type Format string
 
 // The formats Sniff knows.
 const (
-	Gzip Format = "gzip"
-	XZ   Format = "xz"
-	Zstd Format = "zstd"
+	Gzip  Format = "gzip"
+	XZ    Format = "xz"
+	Zstd  Format = "zstd"
+	Bzip2 Format = "bzip2"
 )
 
 // The magic numbers that start each format's stream (RFC 1952, the xz file
@@ -45,7 +47,22 @@ func Sniff(head []byte) Format {
 			return m.f
 		}
 	}
+	if isBzip2(head) {
+		return Bzip2
+	}
 	return ""
+}
+
+// isBzip2 tells a bzip2 stream by its whole header: "BZh", the block size
+// '1'-'9', then the magic of a first block (the digits of pi) or of the
+// end of an empty stream (those of sqrt(pi)). "BZh" alone is three bytes
+// of text, which a log could start with; ten bytes are not.
+func isBzip2(head []byte) bool {
+	if len(head) < 10 || string(head[:3]) != "BZh" || head[3] < '1' || head[3] > '9' {
+		return false
+	}
+	m := string(head[4:10])
+	return m == "\x31\x41\x59\x26\x53\x59" || m == "\x17\x72\x45\x38\x50\x90"
 }
 
 // DefaultLimit is how many decompressed bytes NewReader gives by default:
@@ -96,6 +113,11 @@ func NewReader(r io.Reader, f Format, name string, limit int64) (*Reader, error)
 			return nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
 		dr, closer = z, z.Close
+	case Bzip2:
+		// The decoder holds one block (at most 900 kB and its tables),
+		// whatever the stream claims, and reads concatenated streams
+		// (pbzip2's) on.
+		dr = bzip2.NewReader(r)
 	default:
 		return nil, fmt.Errorf("%s: unknown compression %q", name, f)
 	}

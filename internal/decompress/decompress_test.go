@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/ulikunitz/xz"
+
+	"github.com/ktriage/ktriage/internal/testshared"
 )
 
 func TestSniff(t *testing.T) {
@@ -19,6 +22,11 @@ func TestSniff(t *testing.T) {
 		{"\x1f\x8b\x08\x00", Gzip},
 		{"\xfd7zXZ\x00\x00", XZ},
 		{"\x28\xb5\x2f\xfd\x00", Zstd},
+		{"BZh91AY&SY\x00", Bzip2},
+		{"BZh1\x17\x72\x45\x38\x50\x90", Bzip2},
+		{"BZh0\x31\x41\x59\x26\x53\x59", ""},
+		{"BZh9 is text", ""},
+		{"BZh9", ""},
 		{"\x1f", ""},
 		{"[    0.000000] Linux version", ""},
 		{"", ""},
@@ -80,5 +88,47 @@ func TestXZDictSize(t *testing.T) {
 	hostile[i] = 40
 	if _, err := NewReader(bytes.NewReader(hostile), XZ, "big.xz", 0); err == nil || !strings.Contains(err.Error(), "big.xz: xz: its first block claims a 4294967295-byte dictionary") {
 		t.Errorf("4 GiB dictionary: %v", err)
+	}
+}
+
+// TestBzip2: a bzip2 stream (and two concatenated, as pbzip2 writes) reads
+// as its text, and a truncated or corrupt one fails naming the file.
+func TestBzip2(t *testing.T) {
+	const text = "[    1.000000] kernel BUG at net/core/skbuff.c:120!\n"
+	var z bytes.Buffer
+	cmd := exec.Command(testshared.Tool(t, "bzip2"), "-c")
+	cmd.Stdin = strings.NewReader(text)
+	cmd.Stdout = &z
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	one := z.Bytes()
+	corrupt := bytes.Clone(one)
+	corrupt[len(corrupt)/2] ^= 0x55
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+		err  string
+	}{
+		{"one stream", one, text, ""},
+		{"two streams", append(bytes.Clone(one), one...), text + text, ""},
+		{"truncated", one[:len(one)-5], "", "x.bz2: bzip2"},
+		{"corrupt", corrupt, "", "x.bz2: bzip2"},
+	} {
+		if f := Sniff(c.data); f != Bzip2 {
+			t.Fatalf("%s: sniffed %q", c.name, f)
+		}
+		r, err := NewReader(bytes.NewReader(c.data), Bzip2, "x.bz2", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		if c.err == "" && (err != nil || string(b) != c.want) {
+			t.Errorf("%s: %q, %v", c.name, b, err)
+		}
+		if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: %v, want an error naming the file", c.name, err)
+		}
 	}
 }

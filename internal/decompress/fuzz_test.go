@@ -27,7 +27,9 @@ func FuzzReader(f *testing.F) {
 		zw.Write([]byte(text))
 		zw.Close()
 	}
-	for _, seed := range [][]byte{gz.Bytes(), xzb.Bytes(), zs.Bytes(), []byte(text), nil} {
+	// bzip2 of "hello\n", made by the bzip2 program (Go has no writer).
+	bz := []byte("BZh91AY&SY\xc1\xc0\x80\xe2\x00\x00\x01A\x00\x00\x10\x02D\xa0\x000\xcd\x00\xc3F)\x97\x17rE8P\x90\xc1\xc0\x80\xe2")
+	for _, seed := range [][]byte{gz.Bytes(), xzb.Bytes(), zs.Bytes(), bz, []byte(text), nil} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
