@@ -156,6 +156,9 @@ func Text(w io.Writer, d *triage.Diagnosis, st Style) error {
 		known(&b, " on CPU %d", v.PanicCPU)
 		b.WriteString("\n")
 	}
+	if h := d.Host; h != nil {
+		hostText(&b, h, d, st)
+	}
 	for _, u := range d.Unmatched {
 		fmt.Fprintf(&b, "\nNo known bug matches [%d]%s; search for: %s\n", u.Report, possiblyNote(d, u.Report), u.Query)
 	}
@@ -315,4 +318,95 @@ func possiblyNote(d *triage.Diagnosis, report int) string {
 		return ""
 	}
 	return " for sure (possibly " + strings.Join(ids, ", ") + ")"
+}
+
+// hostText writes the host section: the host and its kernels, its crash
+// history by bucket, and per known bug which kernels it affects and
+// whether its workaround is in force now and after a reboot.
+func hostText(b *strings.Builder, h *triage.Host, d *triage.Diagnosis, st Style) {
+	name := h.Hostname
+	if name == "" {
+		name = "(name unknown)"
+	}
+	fmt.Fprintf(b, "\n%s %s", st.paint("1;34", "Host"), st.paint("1", name))
+	if h.Distro != "" {
+		fmt.Fprintf(b, ", %s", h.Distro)
+	}
+	if h.Running != "" {
+		fmt.Fprintf(b, ", running %s", h.Running)
+	}
+	fmt.Fprintf(b, " (%s %s)\n", h.Source, h.Path)
+	if len(h.Installed) > 0 {
+		var ks []string
+		for _, k := range h.Installed {
+			r := k.Release
+			if r == "" {
+				r = k.Package + " " + k.Version
+			}
+			if k.Running {
+				r += " (running)"
+			}
+			ks = append(ks, r)
+		}
+		fmt.Fprintf(b, "    installed kernels: %s\n", strings.Join(ks, ", "))
+	}
+	fmt.Fprintf(b, "    crash history: %s in %s\n", plural(len(h.Crashes), "crash", "crashes"), plural(len(h.Buckets), "bucket", "buckets"))
+	for _, bk := range h.Buckets {
+		when := ""
+		switch {
+		case bk.First != "" && bk.First != bk.Last:
+			when = fmt.Sprintf(", first %s, last %s", bk.First, bk.Last)
+		case bk.First != "":
+			when = ", " + bk.First
+		}
+		fmt.Fprintf(b, "      %d× %s%s\n", bk.Count, bk.Title, when)
+	}
+	for _, kb := range h.KnownBugs {
+		fmt.Fprintf(b, "    %s on this host:\n", st.paint("1", kb.ID))
+		if r := kb.Running; r != nil {
+			fmt.Fprintf(b, "      running kernel %s\n", exposureText(*r))
+		}
+		for _, x := range kb.Installed {
+			if kb.Running != nil && x.Release == kb.Running.Release {
+				continue
+			}
+			fmt.Fprintf(b, "      installed %s\n", exposureText(x))
+		}
+		if w := kb.Workaround; w != nil {
+			fmt.Fprintf(b, "      workaround in force now: %s; after a reboot: %s\n", w.Now, w.Persistent)
+			for _, i := range w.Interfaces {
+				fmt.Fprintf(b, "        %s: now %s", i.Iface, i.Now)
+				if i.NowDetail != "" {
+					fmt.Fprintf(b, " (%s)", i.NowDetail)
+				}
+				fmt.Fprintf(b, ", after a reboot %s", i.Boot)
+				if i.BootDetail != "" {
+					fmt.Fprintf(b, " (%s)", i.BootDetail)
+				}
+				b.WriteString("\n")
+			}
+			if w.Error != "" {
+				fmt.Fprintf(b, "        %s\n", oneLine(w.Error, 300))
+			}
+			if w.Plan != "" {
+				b.WriteString("      the change that makes it persistent (ktriage remedy plan --root " + h.Path + "):\n")
+				for _, l := range strings.Split(strings.TrimRight(w.Plan, "\n"), "\n") {
+					b.WriteString("        " + l + "\n")
+				}
+			}
+		}
+	}
+	for _, n := range h.Notes {
+		fmt.Fprintf(b, "    note: %s\n", n)
+	}
+}
+
+func exposureText(x triage.Exposure) string {
+	switch {
+	case x.Affected == nil:
+		return x.Release + ": affected unknown (" + x.Why + ")"
+	case *x.Affected:
+		return x.Release + ": affected (" + x.Why + ")"
+	}
+	return x.Release + ": not affected (" + x.Why + ")"
 }

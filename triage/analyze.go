@@ -39,6 +39,9 @@ type Options struct {
 	// MaxDecompressed bounds what a compressed input may decompress to
 	// (decompress.DefaultLimit when 0).
 	MaxDecompressed int64
+	// Host reads the running host's evidence too (analyze --host): its
+	// logs under /var/log, its kernels and its NICs' offloads.
+	Host bool
 	// Fixes, when set, is a fix index of the user's kernel tree: the
 	// commits that quote a crash like a report's are named as possible
 	// fixes.
@@ -64,6 +67,11 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 		}
 	}
 	d := &Diagnosis{Inputs: []Input{}, Reports: []*oops.Report{}, Findings: []checks.Finding{}, Matches: []Match{}, NextSteps: []string{}}
+	if opt.Host {
+		if err := analyzeHost(d, "/", opt, true); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range paths {
 		if p == "-" {
 			in := opt.Stdin
@@ -84,7 +92,19 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if st.IsDir() {
+			if dirKind(p) == KindSosreport && d.host == nil {
+				if err := analyzeHost(d, p, opt, false); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if err := analyzeDir(d, p, opt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if st.Mode().IsRegular() && d.host == nil && isTarArchive(p, opt) {
+			if err := analyzeHost(d, p, opt, false); err != nil {
 				return nil, err
 			}
 			continue
@@ -98,6 +118,7 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 		d.addObjects(doc)
 	}
 	match(d, base)
+	finishHost(d, base)
 	unmatched(d)
 	if opt.Fixes != nil {
 		possibleFixes(d, opt.Fixes)
@@ -544,6 +565,20 @@ func dirKind(dir string) InputKind {
 	}
 	ents, err := os.ReadDir(dir)
 	if err == nil {
+		// A directory holding one unpacked sosreport folder.
+		var sos []string
+		for _, e := range ents {
+			if e.IsDir() && strings.HasPrefix(e.Name(), "sosreport-") {
+				sos = append(sos, e.Name())
+			}
+		}
+		if len(sos) == 1 {
+			if st, err := os.Stat(filepath.Join(dir, sos[0], "sos_commands")); err == nil && st.IsDir() {
+				return KindSosreport
+			}
+		}
+	}
+	if err == nil {
 		for _, e := range ents {
 			n := e.Name()
 			if strings.HasPrefix(n, "vmcore") || strings.HasPrefix(n, "dmesg.") || strings.HasPrefix(n, "dump.") {
@@ -702,6 +737,10 @@ func nextSteps(d *Diagnosis) {
 		}
 	}
 	for _, m := range d.Matches {
+		if d.Host != nil {
+			// The host section says which offloads are on.
+			break
+		}
 		if w := m.Workaround; w != nil && w.EthtoolOffload != nil {
 			scope := "each NIC"
 			if w.EthtoolOffload.Scope == kb.ScopeBondSlaves {

@@ -89,6 +89,11 @@ type Diagnosis struct {
 	// Unmatched are the reports no known bug matches at least likely,
 	// each with the query a person would search for.
 	Unmatched []Unmatched `json:"unmatched,omitempty"`
+	// Host is the whole host's evidence, when a sosreport or the live
+	// host was read.
+	Host *Host `json:"host,omitempty"`
+
+	host *hostState
 }
 
 // PossibleFix is a commit of a fix index that may fix a report.

@@ -29,10 +29,10 @@ func progressWrap() func(string, io.Reader, int64) io.Reader {
 }
 
 func newAnalyzeCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, live bool
 	var kbDir, root, fixIndex string
 	cmd := &cobra.Command{
-		Use:   "analyze [--json] [--root DIR] PATH...",
+		Use:   "analyze [--json] [--root DIR] [--host] PATH...",
 		Short: "Find and diagnose every kernel crash in logs, crash(8) sessions and kdump directories",
 		Long: `analyze reads console logs, dmesg, vmcore-dmesg.txt, syslog and journal
 exports, crash(8) transcripts and pasted tickets, finds every kernel crash in
@@ -46,11 +46,24 @@ on that host's network stack (ifcfg, NetworkManager, netplan or
 systemd-networkd), as remedy reads it. Without it every choice is named.
 --json output does not depend on it.
 
+A sosreport, unpacked or as its archive (.tar.xz, .tar.gz, .tar.bz2,
+.tar.zst; read in one pass, never unpacked), adds a host section: the crash
+history across all its logs (one crash on one boot counts once), whether the
+running and installed kernels are affected by each known bug, and whether its
+workaround is in force now (ethtool -k) and after a reboot (the configuration
+files), with the change that would make it so. --host reads the same of the
+running host.
+
 --fix-index FILE names an index of a kernel git tree's fixes (ktriage kb
 index builds it): each crash is then looked up among the commits that quote
 a crash like it, and the candidates are named as possible fixes. Without the
 flag the index at the default place is used when it exists.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if live {
+				return nil
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := kb.Load(kbDir)
 			if err != nil {
@@ -64,7 +77,7 @@ flag the index at the default place is used when it exists.`,
 			if err != nil {
 				return err
 			}
-			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn, Stdin: cmd.InOrStdin(), Fixes: ix})
+			d, err := triage.Analyze(args, triage.Options{KB: k, Wrap: progressWrap(), Warn: warn, Stdin: cmd.InOrStdin(), Fixes: ix, Host: live})
 			if err != nil {
 				return err
 			}
@@ -94,6 +107,7 @@ flag the index at the default place is used when it exists.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the JSON contract instead of the summary")
 	cmd.Flags().StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones (an entry with a built-in's id replaces it)")
+	cmd.Flags().BoolVar(&live, "host", false, "read this host too: its logs under /var/log and /var/crash, its kernels, its NICs' offloads and network configuration")
 	cmd.Flags().StringVar(&fixIndex, "fix-index", "", "a fix index built by ktriage kb index (default: the one in the user cache directory, if any)")
 	cmd.Flags().StringVar(&root, "root", "", "the crashed host's root directory, to say how to make a workaround persistent on its network stack (default: unknown)")
 	return cmd

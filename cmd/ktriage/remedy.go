@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ktriage/ktriage/hostroot"
 	"github.com/ktriage/ktriage/internal/shellquote"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/remedy"
@@ -46,7 +48,7 @@ of a host's files (an unpacked sosreport, an image) instead of /.`,
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		h, err := remedy.Scan(root)
+		h, err := scanRoot(root)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -151,7 +153,7 @@ exits non-zero when the workaround is off anywhere.`,
 			if err != nil {
 				return err
 			}
-			h, err := remedy.Scan(root)
+			h, err := scanRoot(root)
 			if err != nil {
 				return err
 			}
@@ -255,4 +257,23 @@ func writeApply(w io.Writer, p *remedy.Plan, res *remedy.ApplyResult, err error)
 	if !(len(p.Edits) == 0 && len(res.Runtime) == 0) {
 		fmt.Fprintln(w, p.Cost)
 	}
+}
+
+// scanRoot reads the host's configuration under root: a directory, or a
+// sosreport archive read through hostroot without unpacking it (read-only:
+// apply refuses it).
+func scanRoot(root string) (*remedy.Host, error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("--root: %w", err)
+	}
+	if st.IsDir() {
+		return remedy.Scan(root)
+	}
+	r, err := hostroot.Open(root, hostroot.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("--root %s: %w", root, err)
+	}
+	defer r.Close()
+	return remedy.ScanFS(r, root)
 }
