@@ -14,8 +14,8 @@ import (
 const (
 	varLogDir  = "var/log"
 	varCrash   = "var/crash"
-	sosLogsDir = "sos_commands/logs"
-	sosDmesg   = "sos_commands/kernel/dmesg"
+	sosLogsDir   = "sos_commands/logs"
+	sosKernelDir = "sos_commands/kernel"
 )
 
 // syslogBases are the syslog files a kernel's messages go to: RHEL's
