@@ -12,8 +12,8 @@ import (
 // as they are on the host and writes journalctl and dmesg output under
 // sos_commands.
 const (
-	varLogDir  = "var/log"
-	varCrash   = "var/crash"
+	varLogDir    = "var/log"
+	varCrash     = "var/crash"
 	sosLogsDir   = "sos_commands/logs"
 	sosKernelDir = "sos_commands/kernel"
 )
