@@ -291,7 +291,7 @@ func TestRHEL6Crashes(t *testing.T) {
 	want := map[string][]string{
 		"var/log/messages": {"Sep 23 03:12:40 hosta kernel: [191691.047083] kernel BUG at net/core/skbuff.c:1886!", "skb_checksum+0x2d5/0x2f0", "bond_start_xmit"},
 		"var/crash/127.0.0.1-2015-09-23-03:12:44/vmcore-dmesg.txt": {"<2>[191691.047083] kernel BUG at net/core/skbuff.c:1886!", "[<ffffffff8145d60a>] skb_checksum_help+0x8a/0x150"},
-		"var/log/messages-20150920":                                  {"Sep 14 02:14:30 hosta kernel:", "kernel BUG at net/core/skbuff.c:127!", "skb_over_panic+0x5d/0x70"},
+		"var/log/messages-20150920":                                {"Sep 14 02:14:30 hosta kernel:", "kernel BUG at net/core/skbuff.c:127!", "skb_over_panic+0x5d/0x70"},
 	}
 	for _, l := range f.Logs {
 		w, ok := want[l.Name]

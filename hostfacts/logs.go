@@ -12,10 +12,10 @@ import (
 // as they are on the host and writes journalctl and dmesg output under
 // sos_commands.
 const (
-	varLogDir  = "var/log"
-	varCrash   = "var/crash"
-	sosLogsDir = "sos_commands/logs"
-	sosDmesg   = "sos_commands/kernel/dmesg"
+	varLogDir    = "var/log"
+	varCrash     = "var/crash"
+	sosLogsDir   = "sos_commands/logs"
+	sosKernelDir = "sos_commands/kernel"
 )
 
 // syslogBases are the syslog files a kernel's messages go to: RHEL's

@@ -129,14 +129,14 @@ func rpmToken(s string) bool {
 // linux-image-unsigned-5.15.0-91-generic. Meta packages
 // (linux-image-amd64, linux-image-generic) have no release and do not
 // match; debug symbol packages (-dbg, -dbgsym) are dropped after.
-var debImageRE = regexp.MustCompile(`^linux-image-(?:unsigned-)?([0-9][^\s:]*?)(-unsigned)?(?::[a-z0-9]+)?$`)
+var debImageRE = regexp.MustCompile(`^linux-image-(?:unsigned-)?([0-9][a-z0-9.+~-]*?)(-unsigned)?(?::[a-z0-9]+)?$`)
 
 func debKernel(pkg, ver, arch, source string) (Kernel, bool) {
 	if strings.HasSuffix(pkg, "-dbg") || strings.HasSuffix(pkg, "-dbgsym") {
 		return Kernel{}, false
 	}
 	m := debImageRE.FindStringSubmatch(pkg)
-	if m == nil {
+	if m == nil || !plausibleRelease(m[1]) {
 		return Kernel{}, false
 	}
 	name, _, _ := strings.Cut(pkg, ":")

@@ -332,8 +332,15 @@ func (r *reader) readLogs() {
 			logs = append(logs, l)
 		}
 	}
-	if fi, err := fs.Stat(r.fsys, sosDmesg); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-		logs = append(logs, Log{Name: sosDmesg, Kind: LogDmesg})
+	// dmesg, and dmesg -T where a sos version saved that too.
+	for _, e := range r.readDir(sosKernelDir) {
+		if n := e.Name(); n != "dmesg" && !strings.HasPrefix(n, "dmesg_") {
+			continue
+		}
+		name := path.Join(sosKernelDir, e.Name())
+		if fi, err := fs.Stat(r.fsys, name); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			logs = append(logs, Log{Name: name, Kind: LogDmesg})
+		}
 	}
 	for _, d := range r.readDir(varCrash) {
 		if !d.IsDir() {

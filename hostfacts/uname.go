@@ -72,10 +72,14 @@ func parseOsrelease(name string, data []byte) (Uname, error) {
 	return Uname{Line: r, Release: r, Arch: releaseArch(r), Source: name}, nil
 }
 
+// maxRelease is the longest release uname can print: utsname's fields
+// are 65 bytes with the NUL (__NEW_UTS_LEN).
+const maxRelease = 64
+
 // plausibleRelease reports whether s looks like a kernel release: a
-// digit, then no blanks or control characters.
+// digit, then no blanks or control characters, at most maxRelease bytes.
 func plausibleRelease(s string) bool {
-	if s == "" || len(s) > 256 || s[0] < '0' || s[0] > '9' {
+	if s == "" || len(s) > maxRelease || s[0] < '0' || s[0] > '9' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
