@@ -30,6 +30,7 @@ build: deps
 demo: build
 	./$(BIN) analyze examples/qemu-skb-over-panic/console.log
 	./$(BIN) analyze examples/ticket-skb-checksum.txt
+	./$(BIN) analyze hostfacts/testdata/hosts/rhel6
 
 test: testdeps testdbg lint unit
 
