@@ -19,7 +19,6 @@ package hostfacts
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ktriage/ktriage/internal/netconf"
@@ -212,24 +211,9 @@ type Log struct {
 	YearFrom YearSource
 }
 
-// ParseError is a file that does not have the format its name promises.
-type ParseError struct {
-	File string
-	Line int // 0 when the whole file is at fault
-	Msg  string
-}
-
-// Error formats the error as file:line: message.
-func (e *ParseError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// ParseError is a file that does not have the format its name promises:
+// netconf's, the one owner of the kind, so that callers see one type.
+type ParseError = netconf.ParseError
 
 func perr(file string, line int, format string, args ...any) error {
 	return &ParseError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}

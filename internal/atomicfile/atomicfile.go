@@ -71,17 +71,7 @@ func WriteIn(r *os.Root, name string, data []byte, perm os.FileMode) (err error)
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	// A leading dot keeps the temporary file out of globs such as ifcfg-*.
-	var tmp *os.File
-	var tmpName string
-	for range 100 {
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		tmpName = path.Join(dir, "."+base+".ktriage-"+hex.EncodeToString(rnd[:]))
-		tmp, err = r.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-		if !errors.Is(err, fs.ErrExist) {
-			break
-		}
-	}
+	tmp, tmpName, err := createTemp(r, dir, base, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating a temporary file beside %s: %w", name, err)
 	}
@@ -180,4 +170,24 @@ func listXattrs(r *os.Root, name string) (map[string][]byte, error) {
 		out[n] = val[:vsz]
 	}
 	return out, nil
+}
+
+// createTemp makes a new file beside base in dir (inside r), named with a
+// leading dot and a random part, never following a link or reusing a name.
+func createTemp(r *os.Root, dir, base string, perm os.FileMode) (*os.File, string, error) {
+	var err error
+	for range 100 {
+		var rnd [6]byte
+		rand.Read(rnd[:])
+		name := path.Join(dir, "."+base+".ktriage-"+hex.EncodeToString(rnd[:]))
+		var f *os.File
+		f, err = r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+		if err == nil {
+			return f, name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	return nil, "", err
 }

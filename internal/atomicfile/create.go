@@ -1,14 +1,10 @@
 package atomicfile
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // Create writes a new file name with data, all or nothing, and never over
@@ -30,17 +26,7 @@ func Create(name string, data []byte, perm os.FileMode) (err error) {
 	if _, err := r.Lstat(base); err == nil {
 		return fmt.Errorf("%s: %w", name, fs.ErrExist)
 	}
-	var tmp *os.File
-	var tmpName string
-	for range 100 {
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		tmpName = "." + base + ".ktriage-" + hex.EncodeToString(rnd[:])
-		tmp, err = r.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
-		if !errors.Is(err, fs.ErrExist) {
-			break
-		}
-	}
+	tmp, tmpName, err := createTemp(r, ".", base, perm)
 	if err != nil {
 		return fmt.Errorf("creating a temporary file beside %s: %w", name, err)
 	}
