@@ -216,6 +216,12 @@ func parseHeader(t string) (btHeader, bool) {
 // " *" mark and trailing annotations a paste may add.
 func parseFrame(t string) (StackFrame, bool) {
 	var f StackFrame
+	// A paste rendered as markdown may lose the '#' ("0 [ffffbd13003e8d30]
+	// machine_kexec at ffffffff8ceaf3eb"): the frame's number, its stack
+	// slot in brackets and "at" still tell a frame.
+	if len(t) > 0 && isDigit(t[0]) {
+		t = "#" + t
+	}
 	if len(t) < 2 || t[0] != '#' || !isDigit(t[1]) {
 		return f, false
 	}

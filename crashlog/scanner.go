@@ -189,7 +189,7 @@ func (s *Scanner) Line(lineno int, text string) {
 	s.hints(t)
 	c := t[0]
 	switch {
-	case c == '#':
+	case c == '#' || isDigit(c) && strings.Contains(t, " [") && strings.Contains(t, " at "):
 		if f, ok := parseFrame(t); ok {
 			s.closeSys()
 			s.frame(lineno, f)

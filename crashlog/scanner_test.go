@@ -588,6 +588,9 @@ func TestParseFrame(t *testing.T) {
 		{"#3 [ffff88002c207e90] tracesys at ffffffff8100b288 (via system_call)", true, 3, "tracesys", -1, 0xffffffff8100b288, ""},
 		{"#4 [f2f1de5c] page_fault (via error_code) at c0405c2d", true, 4, "page_fault", -1, 0xc0405c2d, ""},
 		{"#4 [ffff880061a03320] check_panic_on_warn.cold at ffffffff8152d934 <--- here", true, 4, "check_panic_on_warn.cold", -1, 0xffffffff8152d934, ""},
+		// A markdown rendering ate the '#'.
+		{"13 [ffffbd13003d3a18] ip6_rcv_finish_core.constprop.0 at ffffffff8dd950d0", true, 13, "ip6_rcv_finish_core.constprop.0", -1, 0xffffffff8dd950d0, ""},
+		{"2015 [year] was at home", false, 0, "", 0, 0, ""},
 		{"#1 SMP Fri May 29 10:16:43 EDT 2015", false, 0, "", 0, 0, ""},
 		{"#4 [ffff880061a03320] do_trap", false, 0, "", 0, 0, ""},
 		{"#4 [ffff880061a03320] do trap at ffffffff8152d934", false, 0, "", 0, 0, ""},
