@@ -171,7 +171,7 @@ var ripRe = lazyRE(`^\s*(?:RIP: [0-9a-f]{4}:|EIP: [0-9a-f]{4}:|EIP:|EIP is at|RI
 // ripStarts holds the fixed starts of ripRe's alternatives: a line that
 // begins with none of them (a register line "RAX: ...", say) does not need
 // the regexp.
-var ripStarts = [...]string{"RIP:", "EIP", "pc :", "PC is at", "NIP", "IP:", "epc", "ERA:", "--- interrupt: "}
+var ripStarts = [...]string{"RIP:", "EIP", "pc :", "PC is at", "NIP", "IP:", "epc", "ERA:", "--- interrupt: ", "Krnl PSW"}
 
 // ripByte holds the first bytes of ripStarts; built by loadTables.
 var ripByte [256]bool
@@ -191,6 +191,16 @@ func parseRIP(text string) (Location, bool) {
 	}
 	if !ok {
 		return Location{}, false
+	}
+	if strings.HasPrefix(t, "Krnl PSW") {
+		// s390: "Krnl PSW : 0704e00180000000 000003ff804bfc66
+		// (kvm_s390_gisa_destroy+0x3e/0xe0 [kvm])".
+		i, j := strings.IndexByte(t, '('), strings.LastIndexByte(t, ')')
+		if i < 0 || j <= i {
+			return Location{}, false
+		}
+		f, ok := parseFrame(" " + t[i+1:j])
+		return f.Location, ok
 	}
 	m := ripRe.FindStringSubmatch(text)
 	if m == nil {

@@ -184,6 +184,21 @@ mydrv_recv_verdict (net/mydrv/queue.c:1230) mydrv_queue
 			title: "BUG: unable to handle kernel NULL pointer dereference in mydrv_update", guilty: "mydrv_update", minFrames: 2,
 		},
 		{
+			name: "s390 PSW names the faulting function",
+			log: `Unable to handle kernel pointer dereference in virtual kernel address space
+Failing address: 0000000000000000 TEID: 0000000000000483
+Oops: 0004 ilc:3 [#1] SMP
+CPU: 14 PID: 217198 Comm: qemu-system-s39 Not tainted 6.5.0 #1
+Hardware name: IBM 8561 T01 703 (LPAR)
+Krnl PSW : 0704e00180000000 000003ff804bfc66 (mydrv_destroy+0x3e/0xe0 [mydrv])
+Call Trace:
+ [<000003ff804bfc66>] mydrv_destroy+0x3e/0xe0 [mydrv]
+ [<000003ff804aea98>] mydrv_release+0x50/0x120 [mydrv]
+ [<00000002623cd04a>] __fput+0xea/0x2a8
+`,
+			title: "BUG: unable to handle kernel paging request in mydrv_destroy", guilty: "mydrv_destroy", release: "6.5.0", minFrames: 2,
+		},
+		{
 			name: "hashed pointers",
 			log: `BUG: unable to handle kernel NULL pointer dereference at 00000008
 IP: strlen+0x8/0x20
