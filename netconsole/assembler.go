@@ -119,9 +119,15 @@ func (a *assembler) tick(now time.Time) {
 				}
 			}
 		}
-		if now.Sub(s.LastSeen) >= a.opt.IdleTimeout && (s.sc != nil || len(s.pending) > 0 || len(s.partial) > 0 || s.contOpen) {
+		quiet := now.Sub(s.LastSeen)
+		switch {
+		case quiet >= a.opt.IdleTimeout && (s.sc != nil || len(s.pending) > 0 || len(s.partial) > 0 || s.contOpen):
 			s.flushPending(now)
 			s.flushDoc()
+		case s.sc != nil && len(s.pending) == 0 && quiet >= a.opt.ReorderDelay && now.Sub(s.docStart) >= a.opt.MaxDocumentAge:
+			// A lull in a long document: the line left open (plain) or
+			// continued stays for the next document.
+			s.finish()
 		}
 	}
 }

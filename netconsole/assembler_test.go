@@ -303,3 +303,80 @@ func TestAssemblerLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestAssemblerEmits checks when a document's reports come: not while the
+// source talks, at the idle timeout, at the document age in a lull, and at a
+// reboot.
+func TestAssemblerEmits(t *testing.T) {
+	recs := consoleRecords(t, exampleLog)
+	want := wantTitles(t, exampleLog)
+	send := func(a *assembler, at time.Duration, seq0 uint64) {
+		for i, r := range recs {
+			a.datagram(host, []byte(ext(seq0+uint64(i), r.ts, escape(r.text))), t0.Add(at))
+		}
+	}
+	tests := []struct {
+		name string
+		run  func(a *assembler) (before, after []emitted)
+		docs uint64
+	}{
+		{
+			name: "idle timeout",
+			run: func(a *assembler) (before, after []emitted) {
+				send(a, 0, 0)
+				a.tick(t0.Add(9 * time.Second))
+				before = a.take()
+				a.tick(t0.Add(10 * time.Second))
+				return before, a.take()
+			},
+			docs: 1,
+		},
+		{
+			name: "document age, at a lull",
+			run: func(a *assembler) (before, after []emitted) {
+				send(a, 0, 0)
+				seq := uint64(len(recs))
+				// A line every second for six minutes: never idle.
+				for s := 1; s <= 360; s++ {
+					at := time.Duration(s) * time.Second
+					a.datagram(host, []byte(ext(seq, 1e9+uint64(s), "chatter")), t0.Add(at))
+					seq++
+					a.tick(t0.Add(at + 500*time.Millisecond))
+				}
+				before = a.take()
+				a.tick(t0.Add(363 * time.Second))
+				return before, a.take()
+			},
+			docs: 1,
+		},
+		{
+			name: "reboot",
+			run: func(a *assembler) (before, after []emitted) {
+				send(a, 0, 0)
+				before = a.take()
+				a.datagram(host, []byte(ext(0, 5, "Linux version 6.1.0")), t0.Add(time.Second))
+				return before, a.take()
+			},
+			docs: 1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAssembler(Options{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+			before, after := tc.run(a)
+			if len(before) != 0 {
+				t.Errorf("%d reports before the document closed", len(before))
+			}
+			var got []string
+			for _, e := range after {
+				got = append(got, e.r.Title)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("titles %q, want %q", got, want)
+			}
+			if s := a.snapshot()[0]; s.Documents != tc.docs {
+				t.Errorf("%d documents, want %d", s.Documents, tc.docs)
+			}
+		})
+	}
+}

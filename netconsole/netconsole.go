@@ -36,7 +36,9 @@ type Options struct {
 	Allow []netip.Prefix
 	// OnReport is called with each report when its document closes: when
 	// its source goes quiet for IdleTimeout, reboots, is evicted, reads
-	// MaxDocumentBytes, or the receiver stops. It is called from the
+	// MaxDocumentBytes or MaxDocumentAge, or the receiver stops. Within a
+	// document a report shown again is one report with Occurrences, as in
+	// a file; across documents it comes again. It is called from the
 	// receiver's goroutine, one report at a time; reception waits for it.
 	// r.Release is filled from the datagrams' release when the log states
 	// none.
@@ -51,6 +53,10 @@ type Options struct {
 	// IdleTimeout closes a source's document once nothing came from it for
 	// this long (default 10s): a crashed host goes quiet.
 	IdleTimeout time.Duration
+	// MaxDocumentAge closes a source's document this long after it opened,
+	// at the first lull (ReorderDelay without a datagram), so that a host
+	// that never goes quiet still has its reports emitted (default 5m).
+	MaxDocumentAge time.Duration
 	// ReorderDelay is how long delivery waits for a missing extended
 	// record before recording a gap and going on (default 2s).
 	ReorderDelay time.Duration
@@ -84,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 10 * time.Second
+	}
+	if o.MaxDocumentAge <= 0 {
+		o.MaxDocumentAge = 5 * time.Minute
 	}
 	if o.ReorderDelay <= 0 {
 		o.ReorderDelay = 2 * time.Second

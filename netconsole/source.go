@@ -110,6 +110,7 @@ type source struct {
 	partial []byte
 
 	sc       *oops.Scanner
+	docStart time.Time // when sc read its first line
 	docBytes int
 }
 
@@ -390,6 +391,7 @@ func (s *source) scan(line []byte) {
 	}
 	if s.sc == nil {
 		s.sc = oops.NewScanner(s.Addr.String())
+		s.docStart = s.LastSeen
 	}
 	if s.a.opt.OnLine != nil {
 		s.a.opt.OnLine(s.Addr, line)
