@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktriage/ktriage/internal/testshared"
 	"github.com/ktriage/ktriage/oops"
 )
 
@@ -333,4 +334,71 @@ func BenchmarkAssembler(b *testing.B) {
 		a.datagram(src, d, now)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "datagrams/s")
+}
+
+// TestLoopbackTwoHosts interleaves two hosts' logs datagram by datagram, one
+// extended (the QEMU guest's console), one plain (a ticket's pasted
+// vmcore-dmesg), and expects each host's reports to be its own file's.
+func TestLoopbackTwoHosts(t *testing.T) {
+	seed := testshared.Path(t, "seed/000_3286c7f043f8c294.txt")
+	plain, err := os.ReadFile(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := consoleRecords(t, exampleLog)
+	want := map[string][]string{"ext": wantTitles(t, exampleLog), "plain": wantTitles(t, seed)}
+
+	var mu sync.Mutex
+	got := map[netip.AddrPort][]string{}
+	r, err := Listen(context.Background(), "127.0.0.1:0", Options{Allow: loopbackOnly, IdleTimeout: time.Minute,
+		OnReport: func(src netip.AddrPort, _ string, rep *oops.Report) {
+			mu.Lock()
+			got[src] = append(got[src], rep.Title)
+			mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func() *net.UDPConn {
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(r.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	extConn, plainConn := dial(), dial()
+	sent := 0
+	var lines [][]byte
+	for l := range bytes.Lines(plain) {
+		lines = append(lines, l)
+	}
+	for i := 0; i < max(len(recs), len(lines)); i++ {
+		if i < len(recs) {
+			if _, err := extConn.Write([]byte(ext(uint64(i), recs[i].ts, escape(recs[i].text)))); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		if i < len(lines) {
+			if _, err := plainConn.Write(lines[i]); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		if i%32 == 31 {
+			waitFor(t, func() bool { return r.Stats().Datagrams >= uint64(sent) })
+		}
+	}
+	waitFor(t, func() bool { return r.Stats().Datagrams >= uint64(sent) })
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reports: %q", got)
+	for name, conn := range map[string]*net.UDPConn{"ext": extConn, "plain": plainConn} {
+		src := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+		if !slices.Equal(got[src], want[name]) {
+			t.Errorf("%s host %v: titles %q, want %q", name, src, got[src], want[name])
+		}
+	}
 }
