@@ -199,6 +199,16 @@ func TestAssembler(t *testing.T) {
 			},
 		},
 		{
+			name:  "reboot: a later number with an earlier clock",
+			steps: []step{dg(0, ext(0, 1, "a")), dg(0, ext(1, 5e6, "b")), dg(0, ext(2, 5e6+1, "c")), dg(0, ext(700, 2e6, "new boot")), tick(3 * time.Second)},
+			lines: []string{"[    0.000001] a", "[    5.000000] b", "[    5.000001] c", "[    2.000000] new boot"},
+			check: func(t *testing.T, s Source) {
+				if s.Reboots != 1 || s.Gaps != 0 {
+					t.Errorf("reboots %d gaps %d, want 1, 0", s.Reboots, s.Gaps)
+				}
+			},
+		},
+		{
 			name:  "reboot: another release",
 			steps: []step{dg(0, "6.1.0-1,6,0,1,-;a\n"), dg(0, "6.1.0-2,6,5,1,-;b\n")},
 			lines: []string{"[    0.000001] a", "[    0.000001] b"},

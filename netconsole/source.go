@@ -22,6 +22,10 @@ const (
 	// maxLineBytes bounds a plain line held while its end has not come:
 	// the kernel's lines are at most 1024 bytes (PRINTK_MESSAGE_MAX).
 	maxLineBytes = 4096
+	// clockSlack is how far back (microseconds) a later record's timestamp
+	// may be before it is taken for a new boot's: CPUs' clocks differ a
+	// little, a reboot sets them back by the old boot's uptime.
+	clockSlack = 1e6
 )
 
 // Source is what a receiver knows of one sender: its counters since it was
@@ -54,7 +58,8 @@ type Source struct {
 	// given up on in a gap (dropped, since the lines after it were read).
 	Duplicates, Late uint64
 	// Reboots counts the times the sequence restarted (a record reused a
-	// delivered number with another timestamp, fell far behind, or carried
+	// delivered number with another timestamp, fell far behind, came
+	// with a later number but a clock a second or more behind, or carried
 	// another release): the document was closed and a new one begun.
 	Reboots uint64
 	// Malformed counts datagrams of an extended source that were not
@@ -106,6 +111,7 @@ type source struct {
 	pending  map[uint64]*message
 	waitFrom time.Time // when delivery began waiting for next
 	ring     *[ringSize]seen
+	lastTS   uint64 // the timestamp of the record delivered last
 	frags    map[uint64]*fragSet
 	held     int // bytes in pending and frags
 	contLine []byte
@@ -253,6 +259,11 @@ func (s *source) arrive(m *message, now time.Time) {
 			return
 		}
 	}
+	if s.started && m.seq >= s.next && m.ts+clockSlack < s.lastTS {
+		// A later number with an earlier clock: a new boot whose
+		// numbers went past the old one's before netconsole started.
+		s.reboot(now)
+	}
 	if _, dup := s.pending[m.seq]; dup {
 		s.Duplicates++
 		return
@@ -337,7 +348,7 @@ func (s *source) reboot(now time.Time) {
 	s.flushPending(now)
 	s.flushDoc()
 	s.Reboots++
-	s.started, s.next, s.ring = false, 0, nil
+	s.started, s.next, s.ring, s.lastTS = false, 0, nil, 0
 }
 
 // deliver feeds a record in its turn, as a console prints it: each line with
@@ -348,6 +359,7 @@ func (s *source) deliver(m *message) {
 		s.ring = new([ringSize]seen)
 	}
 	s.ring[m.seq%ringSize] = seen{seq: m.seq, ts: m.ts, ok: true}
+	s.lastTS = m.ts
 	lines := messageLines(m.body)
 	if m.flag == '+' && s.contOpen && len(lines) > 0 {
 		s.contLine = append(s.contLine, lines[0]...)
