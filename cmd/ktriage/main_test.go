@@ -340,3 +340,22 @@ func TestKBIndex(t *testing.T) {
 		t.Error("kb index without --git: no error")
 	}
 }
+
+// TestRemedySosreport: remedy plans on a sosreport folder (or the folder
+// holding one) as on a host's root, and apply changes nothing in it.
+func TestRemedySosreport(t *testing.T) {
+	root := "../../hostfacts/testdata/hosts/rhel6"
+	out, err := runCLI(t, "remedy", "plan", "--root", root, "tcp-trim-head-skb-data-len")
+	if err != nil || !strings.Contains(out, `+ETHTOOL_OPTS="-G eth0 rx 4096; -K eth0 rx off tx off tso off gso off gro off lro off"`) {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	before, _ := os.ReadFile(root + "/sosreport-hosta.01480002-20150923101502/etc/sysconfig/network-scripts/ifcfg-eth0")
+	out, err = runCLI(t, "remedy", "apply", "--root", root, "tcp-trim-head-skb-data-len")
+	if err == nil || !strings.Contains(err.Error()+out, "sosreport") {
+		t.Errorf("apply on a sosreport: %v\n%s", err, out)
+	}
+	after, _ := os.ReadFile(root + "/sosreport-hosta.01480002-20150923101502/etc/sysconfig/network-scripts/ifcfg-eth0")
+	if !bytes.Equal(before, after) {
+		t.Error("apply changed the sosreport")
+	}
+}

@@ -267,7 +267,7 @@ func scanRoot(root string) (*remedy.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--root: %w", err)
 	}
-	if st.IsDir() {
+	if st.IsDir() && !sosreportDir(root) {
 		return remedy.Scan(root)
 	}
 	r, err := hostroot.Open(root, hostroot.Options{})
@@ -276,4 +276,15 @@ func scanRoot(root string) (*remedy.Host, error) {
 	}
 	defer r.Close()
 	return remedy.ScanFS(r, root)
+}
+
+// sosreportDir tells a directory that is an unpacked sosreport, or holds
+// one sosreport-* folder: it is read through hostroot (read-only, its top
+// folder found), not changed.
+func sosreportDir(dir string) bool {
+	if st, err := os.Stat(filepath.Join(dir, "sos_commands")); err == nil && st.IsDir() {
+		return true
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "sosreport-*", "sos_commands"))
+	return len(m) == 1
 }
