@@ -1,0 +1,303 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/triage"
+)
+
+// SignatureVersion is the version of oops.Signature that the buckets are
+// keyed by (DESIGN.md: changing the signature is a breaking change). It is
+// recorded with every event and bucket, so that a future change shows as a
+// new version rather than silently splitting history.
+const SignatureVersion = 1
+
+// Submission is one document a host sent, already diagnosed.
+type Submission struct {
+	// Group is the sender's token group; Key its idempotency key, unique
+	// within the group.
+	Group, Key string
+	// Host is the host the document came from.
+	Host string
+	// Kind says what was sent: "log" (analyzed by the server) or "json"
+	// (an analyze --json document).
+	Kind     string
+	Received time.Time
+	// Diagnosis is what the document shows; the store keeps it unchanged.
+	Diagnosis *triage.Diagnosis
+}
+
+// Ack is what the store acknowledges for a submission once it is committed.
+type Ack struct {
+	// Submission is the submission's number in the store.
+	Submission int64 `json:"submission"`
+	// Replayed is set when the key was seen before: Reports are the first
+	// acknowledgement's, and nothing was counted again.
+	Replayed bool        `json:"replayed"`
+	Reports  []AckReport `json:"reports"`
+}
+
+// AckReport is one report of a submission: its bucket and, when the
+// knowledge base matched it, the known bug.
+type AckReport struct {
+	Signature        string    `json:"signature"`
+	SignatureVersion int       `json:"signature_version"`
+	Title            string    `json:"title"`
+	KnownBug         *KnownBug `json:"known_bug"`
+}
+
+// KnownBug is the knowledge-base entry a report matched.
+type KnownBug struct {
+	ID         string `json:"id"`
+	Title      string `json:"title"`
+	Confidence string `json:"confidence"`
+	Workaround string `json:"workaround,omitempty"`
+}
+
+// confidenceRank orders kb confidences, strongest first.
+var confidenceRank = map[string]int{"exact": 3, "likely": 2, "possible": 1}
+
+// knownBug picks the strongest match that covers report i.
+func knownBug(d *triage.Diagnosis, i int) *KnownBug {
+	var best *triage.Match
+	for j := range d.Matches {
+		m := &d.Matches[j]
+		for _, r := range m.Reports {
+			if r == i && (best == nil || confidenceRank[m.Confidence] > confidenceRank[best.Confidence]) {
+				best = m
+			}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	kb := &KnownBug{ID: best.ID, Title: best.Title, Confidence: best.Confidence}
+	if best.Workaround != nil {
+		kb.Workaround = best.Workaround.Text
+	}
+	return kb
+}
+
+// eventTime is when the report's crash happened as far as the document
+// says: its wall clock (a syslog clock takes the year of receipt, or the
+// year before when that would put it in the future), else the receipt.
+func eventTime(r *oops.Report, received time.Time) time.Time {
+	if r.Wall == "" {
+		return received
+	}
+	t, ok := oops.ParseWall(r.Wall, received.Year(), time.UTC)
+	if !ok {
+		return received
+	}
+	if t.After(received.Add(24 * time.Hour)) {
+		t = t.AddDate(-1, 0, 0)
+	}
+	if t.After(received.Add(24*time.Hour)) || t.Before(received.AddDate(-20, 0, 0)) {
+		return received
+	}
+	return t.UTC()
+}
+
+// sampleOf is the part of d that concerns report i: the report, the matches
+// that cover it (renumbered), and the document-wide findings and steps.
+func sampleOf(d *triage.Diagnosis, i int) *triage.Diagnosis {
+	s := &triage.Diagnosis{
+		Inputs:    d.Inputs,
+		Reports:   []*oops.Report{d.Reports[i]},
+		Findings:  d.Findings,
+		Owner:     d.Owner,
+		Vmcore:    d.Vmcore,
+		NextSteps: d.NextSteps,
+	}
+	for _, m := range d.Matches {
+		for _, r := range m.Reports {
+			if r == i {
+				m.Reports = []int{0}
+				s.Matches = append(s.Matches, m)
+				break
+			}
+		}
+	}
+	return s
+}
+
+// Ingest records a submission in one transaction and returns its
+// acknowledgement once committed. A key already recorded for the group
+// returns the first acknowledgement with Replayed set and counts nothing.
+func (s *Store) Ingest(ctx context.Context, sub Submission) (*Ack, error) {
+	if sub.Key == "" {
+		return nil, errors.New("ingest: empty idempotency key")
+	}
+	if sub.Diagnosis == nil {
+		return nil, errors.New("ingest: no diagnosis")
+	}
+	if sub.Received.IsZero() {
+		sub.Received = time.Now()
+	}
+	sub.Received = sub.Received.UTC()
+	d := sub.Diagnosis
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	defer tx.Rollback()
+
+	var id int64
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, received_at, n_reports, ack)
+		VALUES (?, ?, ?, ?, ?, ?, '') ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
+		sub.Group, sub.Key, sub.Host, sub.Kind, sub.Received.Unix(), len(d.Reports)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		var raw string
+		if err := tx.QueryRowContext(ctx, s.q("SELECT ack FROM submissions WHERE grp = ? AND idem_key = ?"),
+			sub.Group, sub.Key).Scan(&raw); err != nil {
+			return nil, fmt.Errorf("ingest: reading the acknowledgement of key %q: %w", sub.Key, err)
+		}
+		var ack Ack
+		if err := json.Unmarshal([]byte(raw), &ack); err != nil {
+			return nil, fmt.Errorf("ingest: stored acknowledgement of key %q: %w", sub.Key, err)
+		}
+		ack.Replayed = true
+		return &ack, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ingest: recording submission: %w", err)
+	}
+
+	ack := &Ack{Submission: id, Reports: []AckReport{}}
+	for i, r := range d.Reports {
+		if r == nil {
+			continue
+		}
+		ar, err := s.ingestReport(ctx, tx, sub, id, i)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: report %d (%s): %w", i, r.Title, err)
+		}
+		ack.Reports = append(ack.Reports, ar)
+	}
+	raw, err := json.Marshal(ack)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q("UPDATE submissions SET ack = ? WHERE id = ?"), string(raw), id); err != nil {
+		return nil, fmt.Errorf("ingest: storing acknowledgement: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("ingest: commit: %w", err)
+	}
+	return ack, nil
+}
+
+// ingestReport counts report i of sub in its bucket.
+func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, subID int64, i int) (AckReport, error) {
+	d := sub.Diagnosis
+	r := d.Reports[i]
+	sig := r.Signature
+	if sig == "" {
+		sig = oops.Signature(r.Type, r.GuiltyFunction, r.Frames)
+	}
+	kb := knownBug(d, i)
+	at := eventTime(r, sub.Received).Unix()
+	day := time.Unix(at, 0).UTC().Format(time.DateOnly)
+	alt, err := json.Marshal(r.AltTitles)
+	if err != nil {
+		return AckReport{}, err
+	}
+	var kbID, kbTitle, kbConf, work *string
+	if kb != nil {
+		kbID, kbTitle, kbConf = &kb.ID, &kb.Title, &kb.Confidence
+		if kb.Workaround != "" {
+			work = &kb.Workaround
+		}
+	}
+	occ := r.Times()
+	kernel := ""
+	if r.Release != nil {
+		kernel = *r.Release
+	}
+	taint := "?"
+	if r.Tainted != nil {
+		taint = *r.Tainted
+	}
+
+	// The bucket first: its row lock orders concurrent ingests of one
+	// bucket, which keeps the sample cap exact on PostgreSQL too.
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO buckets (signature, sig_version, title, type, guilty_function, alt_titles,
+			count, first_seen, last_seen, kb_id, kb_title, kb_confidence, workaround)
+		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (signature) DO UPDATE SET
+			count = buckets.count + 1,
+			first_seen = CASE WHEN excluded.first_seen < buckets.first_seen THEN excluded.first_seen ELSE buckets.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > buckets.last_seen THEN excluded.last_seen ELSE buckets.last_seen END,
+			kb_id = COALESCE(excluded.kb_id, buckets.kb_id),
+			kb_title = COALESCE(excluded.kb_title, buckets.kb_title),
+			kb_confidence = COALESCE(excluded.kb_confidence, buckets.kb_confidence),
+			workaround = COALESCE(excluded.workaround, buckets.workaround)`),
+		sig, SignatureVersion, r.Title, r.Type, r.GuiltyFunction, string(alt), at, at, kbID, kbTitle, kbConf, work); err != nil {
+		return AckReport{}, fmt.Errorf("bucket %s: %w", sig, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (submission_id, signature, sig_version, host, kernel, tainted, seen_at, occurrences)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		subID, sig, SignatureVersion, sub.Host, r.Release, r.Tainted, at, occ); err != nil {
+		return AckReport{}, fmt.Errorf("event: %w", err)
+	}
+	ups := []struct {
+		what  string
+		query string
+		args  []any
+	}{
+		{"day", `INSERT INTO bucket_days (signature, day, count) VALUES (?, ?, 1)
+			ON CONFLICT (signature, day) DO UPDATE SET count = bucket_days.count + 1`, []any{sig, day}},
+		{"host", `INSERT INTO bucket_hosts (signature, host, count, first_seen, last_seen) VALUES (?, ?, 1, ?, ?)
+			ON CONFLICT (signature, host) DO UPDATE SET count = bucket_hosts.count + 1,
+			first_seen = CASE WHEN excluded.first_seen < bucket_hosts.first_seen THEN excluded.first_seen ELSE bucket_hosts.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > bucket_hosts.last_seen THEN excluded.last_seen ELSE bucket_hosts.last_seen END`,
+			[]any{sig, sub.Host, at, at}},
+		{"kernel", `INSERT INTO bucket_kernels (signature, kernel, count, first_seen, last_seen) VALUES (?, ?, 1, ?, ?)
+			ON CONFLICT (signature, kernel) DO UPDATE SET count = bucket_kernels.count + 1,
+			first_seen = CASE WHEN excluded.first_seen < bucket_kernels.first_seen THEN excluded.first_seen ELSE bucket_kernels.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > bucket_kernels.last_seen THEN excluded.last_seen ELSE bucket_kernels.last_seen END`,
+			[]any{sig, kernel, at, at}},
+		{"taint", `INSERT INTO bucket_taints (signature, tainted, count) VALUES (?, ?, 1)
+			ON CONFLICT (signature, tainted) DO UPDATE SET count = bucket_taints.count + 1`, []any{sig, taint}},
+	}
+	seen := map[string]bool{}
+	for _, m := range r.Modules {
+		if m == "" || seen[m] {
+			continue
+		}
+		seen[m] = true
+		ups = append(ups, struct {
+			what  string
+			query string
+			args  []any
+		}{"module " + m, `INSERT INTO bucket_modules (signature, module, count) VALUES (?, ?, 1)
+			ON CONFLICT (signature, module) DO UPDATE SET count = bucket_modules.count + 1`, []any{sig, m}})
+	}
+	for _, u := range ups {
+		if _, err := tx.ExecContext(ctx, s.q(u.query), u.args...); err != nil {
+			return AckReport{}, fmt.Errorf("%s: %w", u.what, err)
+		}
+	}
+
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM samples WHERE signature = ?"), sig).Scan(&n); err != nil {
+		return AckReport{}, fmt.Errorf("counting samples: %w", err)
+	}
+	if n < s.SampleCap {
+		raw, err := json.Marshal(sampleOf(d, i))
+		if err != nil {
+			return AckReport{}, fmt.Errorf("sample: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO samples (signature, submission_id, host, seen_at, diagnosis) VALUES (?, ?, ?, ?, ?)`),
+			sig, subID, sub.Host, at, string(raw)); err != nil {
+			return AckReport{}, fmt.Errorf("sample: %w", err)
+		}
+	}
+	return AckReport{Signature: sig, SignatureVersion: SignatureVersion, Title: r.Title, KnownBug: kb}, nil
+}
