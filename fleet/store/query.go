@@ -296,3 +296,25 @@ func (s *Store) counts(ctx context.Context, query string, args ...any) ([]NameCo
 	}
 	return out, rows.Err()
 }
+
+// DaysSince is every bucket's crashes per UTC day from day since
+// ("YYYY-MM-DD") on, keyed by signature, oldest first.
+func (s *Store) DaysSince(ctx context.Context, since string) (map[string][]DayCount, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT signature, day, count FROM bucket_days WHERE day >= ? ORDER BY signature, day"), since)
+	if err != nil {
+		return nil, fmt.Errorf("crashes per day since %s: %w", since, err)
+	}
+	defer rows.Close()
+	out := map[string][]DayCount{}
+	for rows.Next() {
+		var (
+			sig string
+			d   DayCount
+		)
+		if err := rows.Scan(&sig, &d.Day, &d.Count); err != nil {
+			return nil, fmt.Errorf("crashes per day since %s: %w", since, err)
+		}
+		out[sig] = append(out[sig], d)
+	}
+	return out, rows.Err()
+}
