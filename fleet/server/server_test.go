@@ -90,7 +90,7 @@ func fixtures(t testing.TB) []fixture {
 
 // env is a running server over a fresh database.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	url string
 	st  *store.Store
 }
@@ -109,7 +109,7 @@ func databases(t *testing.T, opt server.Options, f func(t *testing.T, e *env)) {
 	}
 }
 
-func newEnv(t *testing.T, dbURL string, opt server.Options) *env {
+func newEnv(t testing.TB, dbURL string, opt server.Options) *env {
 	t.Helper()
 	st, err := store.Open(context.Background(), dbURL)
 	if err != nil {
