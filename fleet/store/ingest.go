@@ -85,8 +85,11 @@ func knownBug(d *triage.Diagnosis, i int) *KnownBug {
 }
 
 // eventTime is when the report's crash happened as far as the document
-// says: its wall clock (a syslog clock takes the year of receipt, or the
-// year before when that would put it in the future), else the receipt.
+// says: its wall clock, else the receipt. A syslog clock names no year: it
+// takes the receipt's (or the year before, when that would put it in the
+// future), and only when that puts it within yearlessWindow of the receipt,
+// as for a kdump hook's submission; an older one is an archive whose year
+// is unknown here, and the receipt stands.
 func eventTime(r *oops.Report, received time.Time) time.Time {
 	if r.Wall == "" {
 		return received
@@ -95,14 +98,23 @@ func eventTime(r *oops.Report, received time.Time) time.Time {
 	if !ok {
 		return received
 	}
-	if t.After(received.Add(24 * time.Hour)) {
+	probe, _ := oops.ParseWall(r.Wall, 1, time.UTC)
+	yearless := probe.Year() == 1
+	if yearless && t.After(received.Add(24*time.Hour)) {
 		t = t.AddDate(-1, 0, 0)
 	}
 	if t.After(received.Add(24*time.Hour)) || t.Before(received.AddDate(-20, 0, 0)) {
 		return received
 	}
+	if yearless && t.Before(received.Add(-yearlessWindow)) {
+		return received
+	}
 	return t.UTC()
 }
+
+// yearlessWindow is how far before its receipt a syslog clock (no year) is
+// believed.
+const yearlessWindow = 31 * 24 * time.Hour
 
 // sampleOf is the part of d that concerns report i: the report, the matches
 // that cover it (renumbered), and the document-wide findings and steps.
