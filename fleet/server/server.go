@@ -244,6 +244,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 	case errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not found")
+	case errors.Is(err, store.ErrKeyReused):
+		ae = fail(http.StatusUnprocessableEntity, "Idempotency-Key already used for another document")
 	default:
 		ae = &apiError{status: http.StatusInternalServerError, msg: "internal error", err: err}
 	}
@@ -279,8 +281,10 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if host == "" || len(host) > maxHostLen {
 		return fail(http.StatusBadRequest, "an X-Ktriage-Host header of 1 to %d bytes is required", maxHostLen)
 	}
-	body := http.MaxBytesReader(w, r.Body, s.opt.MaxBody)
-	defer body.Close()
+	limited := http.MaxBytesReader(w, r.Body, s.opt.MaxBody)
+	defer limited.Close()
+	digest := sha256.New()
+	body := io.TeeReader(limited, digest)
 	kind := "log"
 	var (
 		d   *triage.Diagnosis
@@ -295,8 +299,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The digest must cover the whole body, also what the decoder left.
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return err
+	}
 	ack, err := s.st.Ingest(r.Context(), store.Submission{
 		Group: groupOf(r), Key: key, Host: host, Kind: kind, Received: s.opt.Now(), Diagnosis: d,
+		Digest: kind + ":" + hex.EncodeToString(digest.Sum(nil)),
 	})
 	if err != nil {
 		return err

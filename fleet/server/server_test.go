@@ -219,6 +219,14 @@ func TestAuth(t *testing.T) {
 			t.Errorf("%s %s: 401 without WWW-Authenticate", tc.method, tc.path)
 		}
 	}
+	// The accepted key again: the same document is a replay, another one
+	// a client's mistake, refused.
+	if code, _, body := e.do("POST", "/api/reports", writeToken, post, f.doc); code != 200 {
+		t.Errorf("retry of key k: %d %s, want 200", code, body)
+	}
+	if code, _, body := e.do("POST", "/api/reports", writeToken, post, fixtures(t)[1].doc); code != 422 {
+		t.Errorf("key k reused for another document: %d %s, want 422", code, body)
+	}
 	// The refused requests counted nothing.
 	tot, err := e.st.Totals(context.Background())
 	if err != nil {

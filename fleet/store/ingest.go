@@ -27,11 +27,19 @@ type Submission struct {
 	Host string
 	// Kind says what was sent: "log" (analyzed by the server) or "json"
 	// (an analyze --json document).
-	Kind     string
+	Kind string
+	// Digest identifies the document as sent (the server's SHA-256 of
+	// the body): a key presented again with another digest is refused
+	// with ErrKeyReused rather than replayed.
+	Digest   string
 	Received time.Time
 	// Diagnosis is what the document shows; the store keeps it unchanged.
 	Diagnosis *triage.Diagnosis
 }
+
+// ErrKeyReused is returned for an idempotency key already used for another
+// document.
+var ErrKeyReused = errors.New("idempotency key already used for another document")
 
 // Ack is what the store acknowledges for a submission once it is committed.
 type Ack struct {
@@ -161,14 +169,17 @@ func (s *Store) Ingest(ctx context.Context, sub Submission) (*Ack, error) {
 	defer tx.Rollback()
 
 	var id int64
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, received_at, n_reports, ack)
-		VALUES (?, ?, ?, ?, ?, ?, '') ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
-		sub.Group, sub.Key, sub.Host, sub.Kind, sub.Received.Unix(), len(d.Reports)).Scan(&id)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, digest, received_at, n_reports, ack)
+		VALUES (?, ?, ?, ?, ?, ?, ?, '') ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
+		sub.Group, sub.Key, sub.Host, sub.Kind, sub.Digest, sub.Received.Unix(), len(d.Reports)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		var raw string
-		if err := tx.QueryRowContext(ctx, s.q("SELECT ack FROM submissions WHERE grp = ? AND idem_key = ?"),
-			sub.Group, sub.Key).Scan(&raw); err != nil {
+		var raw, digest string
+		if err := tx.QueryRowContext(ctx, s.q("SELECT ack, digest FROM submissions WHERE grp = ? AND idem_key = ?"),
+			sub.Group, sub.Key).Scan(&raw, &digest); err != nil {
 			return nil, fmt.Errorf("ingest: reading the acknowledgement of key %q: %w", sub.Key, err)
+		}
+		if digest != sub.Digest {
+			return nil, fmt.Errorf("ingest: key %q: %w", sub.Key, ErrKeyReused)
 		}
 		var ack Ack
 		if err := json.Unmarshal([]byte(raw), &ack); err != nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -356,4 +357,25 @@ func BenchmarkIngestJSON(b *testing.B) {
 			b.ReportMetric(float64(reports)/b.Elapsed().Seconds(), "reports/s")
 		})
 	}
+}
+
+func TestKeyReused(t *testing.T) {
+	fs := loadFixtures(t)
+	databases(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		sub := store.Submission{Group: "g", Key: "k", Host: "h", Kind: "json", Digest: "json:1", Diagnosis: fs[0].d}
+		if _, err := s.Ingest(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		other := sub
+		other.Digest, other.Diagnosis = "json:2", fs[1].d
+		if _, err := s.Ingest(ctx, other); !errors.Is(err, store.ErrKeyReused) {
+			t.Errorf("key reused for another document: err %v, want ErrKeyReused", err)
+		}
+		// The same key in another token group is another submission.
+		other.Group = "g2"
+		if ack, err := s.Ingest(ctx, other); err != nil || ack.Replayed {
+			t.Errorf("same key, other group: %+v %v", ack, err)
+		}
+	})
 }

@@ -3,13 +3,16 @@
 -- IDENTITY PRIMARY KEY); times are Unix seconds, days are 'YYYY-MM-DD' (UTC).
 
 -- One row per acknowledged submission. (grp, idem_key) makes a client's retry
--- a replay of the stored acknowledgement instead of a second event.
+-- a replay of the stored acknowledgement instead of a second event; digest,
+-- the SHA-256 of the document as sent, tells a retry from a key reused for
+-- another document.
 CREATE TABLE submissions (
     id          {{id}},
     grp         TEXT NOT NULL,
     idem_key    TEXT NOT NULL,
     host        TEXT NOT NULL,
     kind        TEXT NOT NULL,
+    digest      TEXT NOT NULL,
     received_at BIGINT NOT NULL,
     n_reports   INTEGER NOT NULL,
     ack         TEXT NOT NULL,
