@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ktriage/ktriage/fleet/server"
 	"github.com/ktriage/ktriage/fleet/store"
@@ -79,6 +85,95 @@ func TestSubmitEndToEnd(t *testing.T) {
 	for _, b := range bs {
 		if b.Count != want[b.Signature] || b.Hosts != 1 {
 			t.Errorf("bucket %q: count %d hosts %d, want %d and 1", b.Title, b.Count, b.Hosts, want[b.Signature])
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while serve writes its log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServe runs ktriage serve on a random port with a tokens file, sends
+// it a log with ktriage submit, reads the buckets back and stops it the way
+// a signal does.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	const token = "serve-token-0123456789abcdef"
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte(token+" web\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := newRootCmd()
+	var logb syncBuffer
+	root.SetOut(&logb)
+	root.SetErr(&logb)
+	root.SetArgs([]string{"serve", "--db", "sqlite:" + filepath.Join(dir, "fleet.db"), "--listen", "127.0.0.1:0", "--tokens", tokens})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	addrRE := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, logb.String())
+		default:
+		}
+		if m := addrRE.FindStringSubmatch(logb.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("serve did not say where it listens:\n%s", logb.String())
+	}
+	out, err := runCLI(t, "submit", "--server", "http://"+addr, "--token", token, "--hostname", "h1", "../../examples/qemu-skb-over-panic/console.log")
+	if err != nil {
+		t.Fatalf("submit: %v\n%s", err, out)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/api/buckets", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs []struct {
+		Count int64 `json:"count"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&bs)
+	resp.Body.Close()
+	if err != nil || len(bs) != 1 || bs[0].Count != 1 {
+		t.Errorf("buckets %+v (%v), want one of count 1", bs, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after its context ended: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	// A tokens file that is missing or empty keeps it from starting.
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	for _, f := range []string{filepath.Join(dir, "missing"), empty} {
+		if _, err := runCLI(t, "serve", "--db", "sqlite:"+filepath.Join(dir, "x.db"), "--tokens", f); err == nil {
+			t.Errorf("serve with tokens file %s started", f)
 		}
 	}
 }
