@@ -132,31 +132,50 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
-// Migration is one numbered schema step.
+// Migration is one numbered schema step and its undoing.
 type Migration struct {
-	Version int
-	Name    string
-	SQL     string
+	Version  int
+	Name     string
+	Up, Down string
 }
 
-// Migrations lists the embedded migrations in order, as the dialect runs them.
+// Migrations lists the embedded migrations in order, as the dialect runs
+// them: migrations/NNN_name.up.sql, each with its NNN_name.down.sql.
 func (s *Store) Migrations() ([]Migration, error) {
 	ents, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded migrations: %w", err)
 	}
-	var ms []Migration
+	byVersion := map[int]*Migration{}
 	for _, e := range ents {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		base, dir, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), ".")
+		num, name, ok2 := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("embedded migration %s: name is not NNN_name.sql", e.Name())
+		if !ok || !ok2 || err != nil || (dir != "up" && dir != "down") {
+			return nil, fmt.Errorf("embedded migration %s: name is not NNN_name.up.sql or NNN_name.down.sql", e.Name())
 		}
 		b, err := migrationFS.ReadFile("migrations/" + e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("reading embedded migration %s: %w", e.Name(), err)
 		}
-		ms = append(ms, Migration{Version: v, Name: name, SQL: strings.ReplaceAll(string(b), "{{id}}", s.d.autoID)})
+		m := byVersion[v]
+		if m == nil {
+			m = &Migration{Version: v, Name: name}
+			byVersion[v] = m
+		}
+		text := strings.ReplaceAll(string(b), "{{id}}", s.d.autoID)
+		if dir == "up" {
+			m.Up = text
+		} else {
+			m.Down = text
+		}
+	}
+	var ms []Migration
+	for _, m := range byVersion {
+		if m.Up == "" || m.Down == "" {
+			return nil, fmt.Errorf("embedded migration %03d_%s lacks its up or down file", m.Version, m.Name)
+		}
+		ms = append(ms, *m)
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
@@ -164,7 +183,20 @@ func (s *Store) Migrations() ([]Migration, error) {
 
 // Migrate applies, in one transaction, the migrations the database has not
 // recorded in schema_migrations.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, -1) }
+
+// MigrateDown undoes, in one transaction, the applied migrations above
+// version to (0 undoes them all).
+func (s *Store) MigrateDown(ctx context.Context, to int) error {
+	if to < 0 {
+		return fmt.Errorf("migrating down to version %d", to)
+	}
+	return s.migrate(ctx, to)
+}
+
+// migrate applies every missing migration (down < 0), or undoes those
+// above version down.
+func (s *Store) migrate(ctx context.Context, down int) error {
 	ms, err := s.Migrations()
 	if err != nil {
 		return err
@@ -202,18 +234,35 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading schema_migrations: %w", err)
 	}
-	for _, m := range ms {
-		if applied[m.Version] {
-			continue
-		}
-		for _, stmt := range statements(m.SQL) {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("migration %03d_%s on %s: %w", m.Version, m.Name, s.d.name, err)
+	if down >= 0 {
+		for i := len(ms) - 1; i >= 0; i-- {
+			m := ms[i]
+			if m.Version <= down || !applied[m.Version] {
+				continue
+			}
+			for _, stmt := range statements(m.Down) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("undoing migration %03d_%s on %s: %w", m.Version, m.Name, s.d.name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM schema_migrations WHERE version = ?"), m.Version); err != nil {
+				return fmt.Errorf("unrecording migration %03d_%s: %w", m.Version, m.Name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
-			m.Version, m.Name, time.Now().Unix()); err != nil {
-			return fmt.Errorf("recording migration %03d_%s: %w", m.Version, m.Name, err)
+	} else {
+		for _, m := range ms {
+			if applied[m.Version] {
+				continue
+			}
+			for _, stmt := range statements(m.Up) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %03d_%s on %s: %w", m.Version, m.Name, s.d.name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+				m.Version, m.Name, time.Now().Unix()); err != nil {
+				return fmt.Errorf("recording migration %03d_%s: %w", m.Version, m.Name, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
