@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ktriage/ktriage/oops"
@@ -249,8 +250,9 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 	}
 
 	// The bucket first: its row lock orders concurrent ingests of one
-	// bucket, which keeps the sample cap exact on PostgreSQL too.
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO buckets (signature, sig_version, title, type, guilty_function, alt_titles,
+	// bucket, so the count it returns numbers this event exactly.
+	var count int64
+	if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO buckets (signature, sig_version, title, type, guilty_function, alt_titles,
 			count, first_seen, last_seen, kb_id, kb_title, kb_confidence, workaround)
 		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (signature) DO UPDATE SET
@@ -260,8 +262,9 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 			kb_id = COALESCE(excluded.kb_id, buckets.kb_id),
 			kb_title = COALESCE(excluded.kb_title, buckets.kb_title),
 			kb_confidence = COALESCE(excluded.kb_confidence, buckets.kb_confidence),
-			workaround = COALESCE(excluded.workaround, buckets.workaround)`),
-		sig, SignatureVersion, r.Title, r.Type, r.GuiltyFunction, string(alt), at, at, kbID, kbTitle, kbConf, work); err != nil {
+			workaround = COALESCE(excluded.workaround, buckets.workaround)
+		RETURNING count`),
+		sig, SignatureVersion, r.Title, r.Type, r.GuiltyFunction, string(alt), at, at, kbID, kbTitle, kbConf, work).Scan(&count); err != nil {
 		return AckReport{}, fmt.Errorf("bucket %s: %w", sig, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (submission_id, signature, sig_version, host, kernel, tainted, seen_at, occurrences)
@@ -289,18 +292,25 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 		{"taint", `INSERT INTO bucket_taints (signature, tainted, count) VALUES (?, ?, 1)
 			ON CONFLICT (signature, tainted) DO UPDATE SET count = bucket_taints.count + 1`, []any{sig, taint}},
 	}
+	// The modules in one statement: a report lists dozens.
 	seen := map[string]bool{}
+	var mods []any
+	var vals []string
 	for _, m := range r.Modules {
 		if m == "" || seen[m] {
 			continue
 		}
 		seen[m] = true
+		mods = append(mods, sig, m)
+		vals = append(vals, "(?, ?, 1)")
+	}
+	if len(vals) > 0 {
 		ups = append(ups, struct {
 			what  string
 			query string
 			args  []any
-		}{"module " + m, `INSERT INTO bucket_modules (signature, module, count) VALUES (?, ?, 1)
-			ON CONFLICT (signature, module) DO UPDATE SET count = bucket_modules.count + 1`, []any{sig, m}})
+		}{"modules", `INSERT INTO bucket_modules (signature, module, count) VALUES ` + strings.Join(vals, ", ") + `
+			ON CONFLICT (signature, module) DO UPDATE SET count = bucket_modules.count + 1`, mods})
 	}
 	for _, u := range ups {
 		if _, err := tx.ExecContext(ctx, s.q(u.query), u.args...); err != nil {
@@ -308,11 +318,8 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 		}
 	}
 
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM samples WHERE signature = ?"), sig).Scan(&n); err != nil {
-		return AckReport{}, fmt.Errorf("counting samples: %w", err)
-	}
-	if n < s.SampleCap {
+	// The samples are the bucket's first SampleCap events.
+	if count <= int64(s.SampleCap) {
 		raw, err := json.Marshal(sampleOf(d, i))
 		if err != nil {
 			return AckReport{}, fmt.Errorf("sample: %w", err)
