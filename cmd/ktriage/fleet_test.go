@@ -37,6 +37,7 @@ func TestSubmitEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Close()
 	ts := httptest.NewServer(h)
 	defer ts.Close()
 

@@ -64,6 +64,9 @@ is migrated on start.`,
 			if err != nil {
 				return err
 			}
+			// After Shutdown (deferred calls run last first): every
+			// answered ingest is committed by then.
+			defer h.Close()
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)

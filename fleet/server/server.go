@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,12 +73,32 @@ type Server struct {
 	analyze chan struct{} // bounds concurrent analyses of raw logs
 	reg     *prometheus.Registry
 	m       metrics
+
+	queue     chan ingestReq // submissions for the committer
+	done      chan struct{}  // closed by Close
+	closeOnce sync.Once
 }
+
+// ingestReq is a submission waiting for the committer, and where its
+// answer goes.
+type ingestReq struct {
+	sub   store.Submission
+	reply chan ingestRes
+}
+
+type ingestRes struct {
+	ack *store.Ack
+	err error
+}
+
+// maxBatch bounds the submissions one transaction commits.
+const maxBatch = 64
 
 type metrics struct {
 	ingests  *prometheus.CounterVec
 	reports  prometheus.Counter
 	errors   *prometheus.CounterVec
+	batch    prometheus.Histogram
 	duration *prometheus.HistogramVec
 }
 
@@ -111,6 +132,8 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		limit:   &limiter{rate: opt.Rate, burst: float64(opt.Burst), now: opt.Now, buckets: map[[sha256.Size]byte]*tokenBucket{}},
 		analyze: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		reg:     prometheus.NewRegistry(),
+		queue:   make(chan ingestReq, maxBatch),
+		done:    make(chan struct{}),
 	}
 	s.m = metrics{
 		ingests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -122,12 +145,16 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ktriage_fleet_http_errors_total", Help: "Responses with an error status, by route and status code.",
 		}, []string{"route", "code"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ktriage_fleet_ingest_batch_size", Help: "Submissions committed per transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 7),
+		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ktriage_fleet_http_request_duration_seconds", Help: "Time to answer a request, by route.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"route"}),
 	}
-	s.reg.MustRegister(s.m.ingests, s.m.reports, s.m.errors, s.m.duration,
+	s.reg.MustRegister(s.m.ingests, s.m.reports, s.m.errors, s.m.batch, s.m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s.route("POST /api/reports", true, s.handleIngest)
@@ -140,7 +167,66 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return nil
 	})
+	go s.commit()
 	return s, nil
+}
+
+// Close stops the committer; ingests still waiting are answered 503 (their
+// clients retry under the same key, so nothing is lost or doubled).
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.done) }) }
+
+// commit is the one goroutine that writes submissions: it takes whatever is
+// queued, up to maxBatch, and commits it in one transaction, so that under
+// load many submissions share one disk flush, and idle it adds no wait.
+func (s *Server) commit() {
+	for {
+		var batch []ingestReq
+		select {
+		case r := <-s.queue:
+			batch = append(batch, r)
+		case <-s.done:
+			return
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.queue:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		subs := make([]store.Submission, len(batch))
+		for i, r := range batch {
+			subs[i] = r.sub
+		}
+		// Not a request's context: one client going away must not undo
+		// the others' submissions.
+		acks, errs := s.st.IngestBatch(context.Background(), subs)
+		s.m.batch.Observe(float64(len(batch)))
+		for i, r := range batch {
+			r.reply <- ingestRes{acks[i], errs[i]}
+		}
+	}
+}
+
+// ingest hands sub to the committer and waits for it to be committed.
+func (s *Server) ingest(ctx context.Context, sub store.Submission) (*store.Ack, error) {
+	req := ingestReq{sub: sub, reply: make(chan ingestRes, 1)}
+	unavailable := &apiError{status: http.StatusServiceUnavailable, msg: "shutting down", header: map[string]string{"Retry-After": "5"}}
+	select {
+	case s.queue <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, unavailable
+	}
+	select {
+	case res := <-req.reply:
+		return res.ack, res.err
+	case <-s.done:
+		return nil, unavailable
+	}
 }
 
 // ServeHTTP serves a request.
@@ -303,7 +389,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := io.Copy(io.Discard, body); err != nil {
 		return err
 	}
-	ack, err := s.st.Ingest(r.Context(), store.Submission{
+	ack, err := s.ingest(r.Context(), store.Submission{
 		Group: groupOf(r), Key: key, Host: host, Kind: kind, Received: s.opt.Now(), Diagnosis: d,
 		Digest: kind + ":" + hex.EncodeToString(digest.Sum(nil)),
 	})

@@ -129,6 +129,7 @@ func newEnv(t testing.TB, dbURL string, opt server.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(h.Close)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &env{t: t, url: ts.URL, st: st}
@@ -459,6 +460,58 @@ func TestIngestAndRead(t *testing.T) {
 			if !bytes.Contains(metrics, []byte(m)) {
 				t.Errorf("/metrics lacks %q", m)
 			}
+		}
+	})
+}
+
+// TestConcurrentIngest posts from many clients at once, each document
+// twice under its key (a retry racing its original): the committer's
+// batches count each once.
+func TestConcurrentIngest(t *testing.T) {
+	fs := fixtures(t)
+	databases(t, server.Options{}, func(t *testing.T, e *env) {
+		const clients, each = 8, 6
+		var wg sync.WaitGroup
+		codes := make([][]int, clients)
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					f := fs[(c*each+i)%len(fs)]
+					key := fmt.Sprintf("c%d-%d", c, i)
+					for try := 0; try < 2; try++ {
+						code, _ := e.post(f.doc, true, key, fmt.Sprint("host", c))
+						codes[c] = append(codes[c], code)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		want := map[string]int64{}
+		for c := 0; c < clients; c++ {
+			for i := 0; i < each; i++ {
+				for _, r := range fs[(c*each+i)%len(fs)].d.Reports {
+					want[r.Signature]++
+				}
+			}
+			for i := 0; i < len(codes[c]); i += 2 {
+				if codes[c][i] != 201 || codes[c][i+1] != 200 {
+					t.Errorf("client %d doc %d: %d then %d, want 201 then 200", c, i/2, codes[c][i], codes[c][i+1])
+				}
+			}
+		}
+		bs, err := e.st.Buckets(context.Background(), store.SortCount, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			if b.Count != want[b.Signature] {
+				t.Errorf("bucket %q: count %d, want %d", b.Title, b.Count, want[b.Signature])
+			}
+		}
+		if len(bs) != len(want) {
+			t.Errorf("%d buckets, want %d", len(bs), len(want))
 		}
 	})
 }

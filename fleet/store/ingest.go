@@ -150,8 +150,53 @@ func sampleOf(d *triage.Diagnosis, i int) *triage.Diagnosis {
 
 // Ingest records a submission in one transaction and returns its
 // acknowledgement once committed. A key already recorded for the group
-// returns the first acknowledgement with Replayed set and counts nothing.
+// returns the first acknowledgement with Replayed set and counts nothing;
+// a key recorded for another document (Digest) is ErrKeyReused.
 func (s *Store) Ingest(ctx context.Context, sub Submission) (*Ack, error) {
+	acks, errs := s.IngestBatch(ctx, []Submission{sub})
+	return acks[0], errs[0]
+}
+
+// IngestBatch records submissions in one transaction, each as Ingest
+// would, and commits them together: one disk flush for them all (group
+// commit). A submission that fails is rolled back alone (a savepoint), and
+// its error is at its index; when the commit fails, every one fails.
+func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []error) {
+	acks := make([]*Ack, len(subs))
+	errs := make([]error, len(subs))
+	failAll := func(err error) ([]*Ack, []error) {
+		for i := range subs {
+			acks[i], errs[i] = nil, err
+		}
+		return acks, errs
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return failAll(fmt.Errorf("ingest: %w", err))
+	}
+	defer tx.Rollback()
+	for i, sub := range subs {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT submission"); err != nil {
+			return failAll(fmt.Errorf("ingest: %w", err))
+		}
+		acks[i], errs[i] = s.ingestTx(ctx, tx, sub)
+		undo := "RELEASE SAVEPOINT submission"
+		if errs[i] != nil {
+			acks[i] = nil
+			undo = "ROLLBACK TO SAVEPOINT submission"
+		}
+		if _, err := tx.ExecContext(ctx, undo); err != nil {
+			return failAll(fmt.Errorf("ingest: %w", err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return failAll(fmt.Errorf("ingest: commit: %w", err))
+	}
+	return acks, errs
+}
+
+// ingestTx records one submission in tx.
+func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, sub Submission) (*Ack, error) {
 	if sub.Key == "" {
 		return nil, errors.New("ingest: empty idempotency key")
 	}
@@ -163,14 +208,9 @@ func (s *Store) Ingest(ctx context.Context, sub Submission) (*Ack, error) {
 	}
 	sub.Received = sub.Received.UTC()
 	d := sub.Diagnosis
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
-	}
-	defer tx.Rollback()
 
 	var id int64
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, digest, received_at, n_reports, ack)
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, digest, received_at, n_reports, ack)
 		VALUES (?, ?, ?, ?, ?, ?, ?, '') ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
 		sub.Group, sub.Key, sub.Host, sub.Kind, sub.Digest, sub.Received.Unix(), len(d.Reports)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -210,9 +250,6 @@ func (s *Store) Ingest(ctx context.Context, sub Submission) (*Ack, error) {
 	}
 	if _, err := tx.ExecContext(ctx, s.q("UPDATE submissions SET ack = ? WHERE id = ?"), string(raw), id); err != nil {
 		return nil, fmt.Errorf("ingest: storing acknowledgement: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("ingest: commit: %w", err)
 	}
 	return ack, nil
 }

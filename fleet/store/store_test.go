@@ -399,3 +399,48 @@ func TestKeyReused(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestBatch commits submissions together; one that fails is undone
+// alone.
+func TestIngestBatch(t *testing.T) {
+	fs := loadFixtures(t)
+	databases(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := store.Submission{Group: "g", Key: "a", Host: "h", Kind: "json", Digest: "1", Diagnosis: fs[0].d}
+		reused := a
+		reused.Digest, reused.Diagnosis = "2", fs[1].d
+		broken := store.Submission{Group: "g", Key: "b", Host: "h", Kind: "json", Digest: "3"}
+		c := store.Submission{Group: "g", Key: "c", Host: "h", Kind: "json", Digest: "4", Diagnosis: fs[1].d}
+		acks, errs := s.IngestBatch(ctx, []store.Submission{a, reused, broken, c, a})
+		for i, tc := range []struct {
+			fail, replayed bool
+		}{{false, false}, {true, false}, {true, false}, {false, false}, {false, true}} {
+			if (errs[i] != nil) != tc.fail {
+				t.Errorf("submission %d: err %v, want failure %v", i, errs[i], tc.fail)
+			}
+			if !tc.fail && (acks[i] == nil || acks[i].Replayed != tc.replayed) {
+				t.Errorf("submission %d: ack %+v, want replayed %v", i, acks[i], tc.replayed)
+			}
+		}
+		if !errors.Is(errs[1], store.ErrKeyReused) {
+			t.Errorf("reused key: %v", errs[1])
+		}
+		tot, err := s.Totals(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := expected([]fixture{fs[0], fs[1]}, 1)
+		var events int64
+		for _, n := range want {
+			events += n
+		}
+		if tot.Submissions != 2 || tot.Events != events {
+			t.Errorf("totals %+v, want 2 submissions and %d events", tot, events)
+		}
+		// The failed key is free: submitted right, it counts.
+		broken.Diagnosis = fs[2].d
+		if ack, err := s.Ingest(ctx, broken); err != nil || ack.Replayed {
+			t.Errorf("the failed submission again: %+v %v", ack, err)
+		}
+	})
+}
