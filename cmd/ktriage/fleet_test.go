@@ -16,6 +16,7 @@ import (
 
 	"github.com/ktriage/ktriage/fleet/server"
 	"github.com/ktriage/ktriage/fleet/store"
+	"github.com/ktriage/ktriage/internal/pgtest"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -112,7 +113,21 @@ func (s *syncBuffer) String() string {
 // it a log with ktriage submit, reads the buckets back and stops it the way
 // a signal does.
 func TestServe(t *testing.T) {
-	dir := t.TempDir()
+	for _, db := range []struct {
+		name string
+		url  func(t *testing.T, dir string) string
+	}{
+		{"sqlite", func(t *testing.T, dir string) string { return "sqlite:" + filepath.Join(dir, "fleet.db") }},
+		{"postgres", func(t *testing.T, _ string) string { return pgtest.Start(t) }},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			dir := t.TempDir()
+			testServe(t, dir, db.url(t, dir))
+		})
+	}
+}
+
+func testServe(t *testing.T, dir, dbURL string) {
 	const token = "serve-token-0123456789abcdef"
 	tokens := filepath.Join(dir, "tokens")
 	if err := os.WriteFile(tokens, []byte(token+" web\n"), 0o600); err != nil {
@@ -124,7 +139,7 @@ func TestServe(t *testing.T) {
 	var logb syncBuffer
 	root.SetOut(&logb)
 	root.SetErr(&logb)
-	root.SetArgs([]string{"serve", "--db", "sqlite:" + filepath.Join(dir, "fleet.db"), "--listen", "127.0.0.1:0", "--tokens", tokens})
+	root.SetArgs([]string{"serve", "--db", dbURL, "--listen", "127.0.0.1:0", "--tokens", tokens})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	addrRE := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
