@@ -18,9 +18,10 @@ deps:
 # vmcore generator installs its own packages when it runs); crash(8) and drgn
 # (Debian's python3-drgn, with libkdumpfile for kdump-compressed dumps), the
 # references the vmcore reader is compared with; readelf for tools/fetch-dbg.sh;
-# bzip2 for the streams the tests make (Go has no bzip2 writer).
+# bzip2 for the streams the tests make (Go has no bzip2 writer); PostgreSQL,
+# whose initdb the fleet store's tests run for a throwaway cluster.
 testdeps: deps
-	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null && command -v crash >/dev/null && command -v drgn >/dev/null && command -v readelf >/dev/null && command -v bzip2 >/dev/null || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile crash python3-drgn binutils bzip2)
+	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null && command -v crash >/dev/null && command -v drgn >/dev/null && command -v readelf >/dev/null && command -v bzip2 >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile crash python3-drgn binutils bzip2 postgresql)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ktriage

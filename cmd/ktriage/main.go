@@ -18,7 +18,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAnalyzeCmd(), newKBCmd(), newDmesgCmd(), newVmcoreCmd(), newRemedyCmd(), newCrashCmd())
+	root.AddCommand(newAnalyzeCmd(), newKBCmd(), newDmesgCmd(), newVmcoreCmd(), newRemedyCmd(), newCrashCmd(), newServeCmd(), newSubmitCmd())
 	return root
 }
 

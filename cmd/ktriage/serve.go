@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ktriage/ktriage/fleet/server"
+	"github.com/ktriage/ktriage/fleet/store"
+	"github.com/ktriage/ktriage/kb"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		dbURL, listen, tokens, kbDir, tmpDir string
+		maxBody                              int64
+		rate                                 float64
+		burst, samples                       int
+	)
+	cmd := &cobra.Command{
+		Use:   "serve --tokens FILE [--db URL] [--listen ADDR]",
+		Short: "Run the fleet service: crash ingest API, buckets, dashboard",
+		Long: `serve keeps the fleet's crashes in buckets by signature: hosts submit logs
+or analyze --json documents (ktriage submit) to POST /api/reports, and
+GET /api/buckets, GET /api/buckets/{signature}, the dashboard at / and
+/metrics read them. Every request needs "Authorization: Bearer TOKEN" with a
+token from --tokens (one "TOKEN GROUP" per line; the group "readonly" may only
+read). --db is sqlite:PATH (embedded, the default) or postgres://…; the schema
+is migrated on start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := os.Open(tokens)
+			if err != nil {
+				return fmt.Errorf("--tokens: %w", err)
+			}
+			tok, err := server.ParseTokens(f, tokens)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			k, err := kb.Load(kbDir)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			st, err := store.Open(ctx, dbURL)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			st.SampleCap = samples
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			h, err := server.New(st, server.Options{Tokens: tok, MaxBody: maxBody, Rate: rate, Burst: burst, TempDir: tmpDir, KB: k, Logger: log})
+			if err != nil {
+				return err
+			}
+			// After Shutdown (deferred calls run last first): every
+			// answered ingest is committed by then.
+			defer h.Close()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("--listen: %w", err)
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+			log.Info("ktriage fleet serving", "addr", ln.Addr().String(), "db", st.Dialect())
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			// Let ingests in flight commit and answer.
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&dbURL, "db", "sqlite:ktriage-fleet.db", "database: sqlite:PATH or postgres://user@host/db")
+	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&tokens, "tokens", "", `file of accepted tokens, one "TOKEN GROUP" per line (required)`)
+	fl.StringVar(&kbDir, "kb-dir", "", "a directory of knowledge-base entries to add to the built-in ones")
+	fl.StringVar(&tmpDir, "tmp", "", "directory for uploads being analyzed (default: the system's)")
+	fl.Int64Var(&maxBody, "max-body", server.DefaultMaxBody, "largest request body in bytes")
+	fl.Float64Var(&rate, "rate", server.DefaultRate, "requests a second per token (negative: no limit)")
+	fl.IntVar(&burst, "burst", server.DefaultBurst, "requests a token may make at once before --rate applies")
+	fl.IntVar(&samples, "samples", store.DefaultSampleCap, "raw samples kept per bucket (counters are kept forever)")
+	_ = cmd.MarkFlagRequired("tokens")
+	return cmd
+}

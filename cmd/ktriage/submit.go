@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ktriage/ktriage/submit"
+)
+
+func newSubmitCmd() *cobra.Command {
+	var (
+		server, token, host string
+		attempts            int
+	)
+	cmd := &cobra.Command{
+		Use:   "submit --server URL --token TOKEN [--hostname H] PATH",
+		Short: "Send a crash log or analyze --json document to a fleet server",
+		Long: `submit sends PATH (a console log, vmcore-dmesg.txt, crash(8) transcript, or
+an analyze --json document) to ktriage serve, and exits 0 once the server has
+committed it. Failed tries are retried with backoff under one idempotency key,
+so a retry never counts the crash twice; running submit twice on the same file
+does. --token defaults to $KTRIAGE_TOKEN.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if token == "" {
+				token = os.Getenv("KTRIAGE_TOKEN")
+			}
+			if token == "" {
+				return fmt.Errorf("no token: --token or $KTRIAGE_TOKEN")
+			}
+			if host == "" {
+				h, err := os.Hostname()
+				if err != nil {
+					return fmt.Errorf("--hostname not given and the host's name is unknown: %w", err)
+				}
+				host = h
+			}
+			c := &submit.Client{Server: server, Token: token, Attempts: attempts}
+			ack, err := c.SubmitFile(cmd.Context(), args[0], host)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			state := "accepted"
+			if ack.Replayed {
+				state = "already accepted"
+			}
+			fmt.Fprintf(out, "%s: %s as submission %d, %d crash reports\n", args[0], state, ack.Submission, len(ack.Reports))
+			for _, r := range ack.Reports {
+				fmt.Fprintf(out, "  %s  %s\n", r.Signature[:min(12, len(r.Signature))], r.Title)
+				if kb := r.KnownBug; kb != nil {
+					fmt.Fprintf(out, "    known bug %s (%s): %s\n", kb.ID, kb.Confidence, kb.Title)
+					if kb.Workaround != "" {
+						fmt.Fprintf(out, "    workaround: %s\n", kb.Workaround)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&server, "server", "", "the fleet server's URL, http(s)://host:port (required)")
+	fl.StringVar(&token, "token", "", "bearer token (default $KTRIAGE_TOKEN)")
+	fl.StringVar(&host, "hostname", "", "the host the document comes from (default: this host's name)")
+	fl.IntVar(&attempts, "attempts", submit.DefaultAttempts, "tries before giving up")
+	_ = cmd.MarkFlagRequired("server")
+	return cmd
+}
