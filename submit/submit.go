@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ktriage/ktriage/fleet/api"
 )
 
 // Defaults for Client's zero values.
@@ -61,21 +63,12 @@ type Ack struct {
 	Attempts int `json:"-"`
 }
 
-// Report is one crash of the document as the server bucketed it.
-type Report struct {
-	Signature        string    `json:"signature"`
-	SignatureVersion int       `json:"signature_version"`
-	Title            string    `json:"title"`
-	KnownBug         *KnownBug `json:"known_bug"`
-}
+// Report is one crash of the document as the server bucketed it (the
+// wire type of fleet/api).
+type Report = api.AckReport
 
-// KnownBug is the known bug the server matched a report to.
-type KnownBug struct {
-	ID         string `json:"id"`
-	Title      string `json:"title"`
-	Confidence string `json:"confidence"`
-	Workaround string `json:"workaround"`
-}
+// KnownBug is the known bug the server matched a report to (fleet/api).
+type KnownBug = api.KnownBug
 
 // Error is a refusal the server gave: retrying would not help (4xx other
 // than 408 and 429), or the last try's failure.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktriage/ktriage/fleet/api"
 	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/triage"
 )
@@ -52,22 +53,11 @@ type Ack struct {
 	Reports  []AckReport `json:"reports"`
 }
 
-// AckReport is one report of a submission: its bucket and, when the
-// knowledge base matched it, the known bug.
-type AckReport struct {
-	Signature        string    `json:"signature"`
-	SignatureVersion int       `json:"signature_version"`
-	Title            string    `json:"title"`
-	KnownBug         *KnownBug `json:"known_bug"`
-}
+// AckReport is one report of a submission (the wire type of fleet/api).
+type AckReport = api.AckReport
 
-// KnownBug is the knowledge-base entry a report matched.
-type KnownBug struct {
-	ID         string `json:"id"`
-	Title      string `json:"title"`
-	Confidence string `json:"confidence"`
-	Workaround string `json:"workaround,omitempty"`
-}
+// KnownBug is the knowledge-base entry a report matched (fleet/api).
+type KnownBug = api.KnownBug
 
 // confidenceRank orders kb confidences, strongest first.
 var confidenceRank = map[string]int{"exact": 3, "likely": 2, "possible": 1}
