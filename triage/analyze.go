@@ -127,6 +127,23 @@ func Analyze(paths []string, opt Options) (*Diagnosis, error) {
 	return d, nil
 }
 
+// FromReports diagnoses reports assembled elsewhere (a netconsole stream,
+// a fleet's ingest): they are matched to the knowledge base (the embedded
+// one when k is nil) as analyze matches a log's.
+func FromReports(reports []*oops.Report, k *kb.KB) (*Diagnosis, error) {
+	if k == nil {
+		var err error
+		if k, err = kb.Embedded(); err != nil {
+			return nil, fmt.Errorf("knowledge base: %w", err)
+		}
+	}
+	d := &Diagnosis{Inputs: []Input{}, Reports: append([]*oops.Report{}, reports...), Findings: []checks.Finding{}, Matches: []Match{}, NextSteps: []string{}}
+	match(d, k)
+	unmatched(d)
+	nextSteps(d)
+	return d, nil
+}
+
 // unmatched lists the reports no entry matches at least likely, with the
 // query a person would search for: the title, and the guilty function
 // when the title does not name it.

@@ -22,6 +22,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var (
 		dbURL, listen, tokens, kbDir, tmpDir string
+		ncAddr, ncAllow, ncGroup             string
 		maxBody                              int64
 		rate                                 float64
 		burst, samples                       int
@@ -35,7 +36,9 @@ GET /api/buckets, GET /api/buckets/{signature}, the dashboard at / and
 /metrics read them. Every request needs "Authorization: Bearer TOKEN" with a
 token from --tokens (one "TOKEN GROUP" per line; the group "readonly" may only
 read). --db is sqlite:PATH (embedded, the default) or postgres://…; the schema
-is migrated on start.`,
+is migrated on start. --netconsole ADDR also receives the kernel's netconsole
+(plain or extended) over UDP from the networks --netconsole-allow lists: each
+crash it assembles is one event of the sending host.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := os.Open(tokens)
@@ -67,6 +70,19 @@ is migrated on start.`,
 			// After Shutdown (deferred calls run last first): every
 			// answered ingest is committed by then.
 			defer h.Close()
+			if ncAddr != "" {
+				allow, err := parsePrefixes(ncAllow)
+				if err != nil {
+					return err
+				}
+				rc, err := netconsoleIngest(ctx, ncAddr, allow, ncGroup, st, k, log)
+				if err != nil {
+					return fmt.Errorf("--netconsole: %w", err)
+				}
+				// Before the store closes: held reports are ingested.
+				defer rc.Close()
+				log.Info("netconsole listening", "addr", rc.Addr().String())
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
@@ -99,6 +115,9 @@ is migrated on start.`,
 	fl.Float64Var(&rate, "rate", server.DefaultRate, "requests a second per token (negative: no limit)")
 	fl.IntVar(&burst, "burst", server.DefaultBurst, "requests a token may make at once before --rate applies")
 	fl.IntVar(&samples, "samples", store.DefaultSampleCap, "raw samples kept per bucket (counters are kept forever)")
+	fl.StringVar(&ncAddr, "netconsole", "", "also receive netconsole (plain or extended) on this UDP address, e.g. 0.0.0.0:6666")
+	fl.StringVar(&ncAllow, "netconsole-allow", "", "networks netconsole is accepted from, comma-separated (required with --netconsole)")
+	fl.StringVar(&ncGroup, "netconsole-group", "netconsole", "the host group netconsole reports are recorded under")
 	_ = cmd.MarkFlagRequired("tokens")
 	return cmd
 }
