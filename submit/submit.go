@@ -114,6 +114,13 @@ func IsJSON(head []byte) bool {
 // SubmitFile submits the file at path for host: a log, or an analyze
 // --json document (recognised by its first byte).
 func (c *Client) SubmitFile(ctx context.Context, path, host string) (*Ack, error) {
+	return c.SubmitFileKey(ctx, path, host, "")
+}
+
+// SubmitFileKey is SubmitFile under a key the caller kept (a kdump hook
+// that retries on the next boot sends the same dump under the same key, so
+// the server counts it once); "" makes a new one.
+func (c *Client) SubmitFileKey(ctx context.Context, path, host, key string) (*Ack, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
@@ -124,7 +131,7 @@ func (c *Client) SubmitFile(ctx context.Context, path, host string) (*Ack, error
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("submit: reading %s: %w", path, err)
 	}
-	return c.Submit(ctx, Document{Body: f, JSON: IsJSON(head[:n]), Host: host})
+	return c.Submit(ctx, Document{Body: f, JSON: IsJSON(head[:n]), Host: host, Key: key})
 }
 
 // Submit sends doc, retrying network errors, 408, 429 and 5xx answers with

@@ -13,6 +13,7 @@ func newSubmitCmd() *cobra.Command {
 	var (
 		server, token, host string
 		attempts            int
+		key                 string
 	)
 	cmd := &cobra.Command{
 		Use:   "submit --server URL --token TOKEN [--hostname H] PATH",
@@ -38,7 +39,7 @@ does. --token defaults to $KTRIAGE_TOKEN.`,
 				host = h
 			}
 			c := &submit.Client{Server: server, Token: token, Attempts: attempts}
-			ack, err := c.SubmitFile(cmd.Context(), args[0], host)
+			ack, err := c.SubmitFileKey(cmd.Context(), args[0], host, key)
 			if err != nil {
 				return err
 			}
@@ -65,6 +66,7 @@ does. --token defaults to $KTRIAGE_TOKEN.`,
 	fl.StringVar(&token, "token", "", "bearer token (default $KTRIAGE_TOKEN)")
 	fl.StringVar(&host, "hostname", "", "the host the document comes from (default: this host's name)")
 	fl.IntVar(&attempts, "attempts", submit.DefaultAttempts, "tries before giving up")
+	fl.StringVar(&key, "key", "", "the submission's idempotency key (default: a new one); a hook retrying across boots passes the one it kept")
 	_ = cmd.MarkFlagRequired("server")
 	return cmd
 }
