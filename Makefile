@@ -21,7 +21,7 @@ deps:
 # bzip2 for the streams the tests make (Go has no bzip2 writer); PostgreSQL,
 # whose initdb the fleet store's tests run for a throwaway cluster.
 testdeps: deps
-	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null && command -v crash >/dev/null && command -v drgn >/dev/null && command -v readelf >/dev/null && command -v bzip2 >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile crash python3-drgn binutils bzip2 postgresql)
+	command -v ethtool >/dev/null && command -v ip >/dev/null && command -v makedumpfile >/dev/null && command -v crash >/dev/null && command -v drgn >/dev/null && command -v readelf >/dev/null && command -v bzip2 >/dev/null && command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ethtool iproute2 makedumpfile crash python3-drgn binutils bzip2 postgresql chromium)
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/ktriage
