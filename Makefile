@@ -6,6 +6,9 @@ BIN           := bin/ktriage
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK   := $(CURDIR)/.cache/bin/staticcheck-$(STATICCHECK_VERSION)
 export KTRIAGE_SHARED ?= $(abspath ../shared)
+# Where tests keep what a person may want to look at afterwards (the
+# dashboard test's screenshots).
+export KTRIAGE_ARTIFACTS ?= $(CURDIR)/.cache/artifacts
 
 .PHONY: all build demo test unit lint fuzz bench deps testdeps vmcores dbg testdbg clean
 
