@@ -195,6 +195,16 @@ func (u *uReport) reports() []*oops.Report {
 	if strings.TrimSpace(u.Problem.RawOops) != "" {
 		reps, err := oops.Parse(strings.NewReader(u.Problem.RawOops), ureportSource)
 		if err == nil && len(reps) > 0 {
+			// satyr takes "version" from the same oops, or from the
+			// running kernel when the text lost its "Tainted:" line;
+			// the knowledge base needs it to rank a match exact.
+			if v := strings.TrimSpace(u.Problem.Version); v != "" {
+				for _, r := range reps {
+					if r.Release == nil {
+						r.Release = &v
+					}
+				}
+			}
 			return reps
 		}
 	}
