@@ -158,6 +158,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s.route("POST /api/reports", true, s.handleIngest)
+	s.routeUReport()
 	s.route("GET /api/buckets", false, s.handleBuckets)
 	s.route("GET /api/buckets/{signature}", false, s.handleBucket)
 	s.route("GET /{$}", false, s.handleIndex)
