@@ -267,3 +267,63 @@ func (c *Client) try(ctx context.Context, endpoint string, doc Document) (*Ack, 
 	ack.Status = resp.StatusCode
 	return &ack, 0, nil
 }
+
+// Boot tells the server that host now runs kernel (its uname -r), so that
+// the fleet knows which hosts run which kernels without crashing: a bucket
+// is probably fixed in a kernel its hosts booted and stopped crashing on.
+// A failed try is retried as Submit retries; recording a boot twice is
+// harmless.
+func (c *Client) Boot(ctx context.Context, host, kernel string) error {
+	u, err := url.Parse(c.Server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("submit: server %q is not an http(s) URL", c.Server)
+	}
+	endpoint := strings.TrimSuffix(c.Server, "/") + "/api/boots"
+	body, err := json.Marshal(map[string]string{"host": host, "kernel": kernel})
+	if err != nil {
+		return err
+	}
+	attempts := c.Attempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	backoff := c.Backoff
+	if backoff <= 0 {
+		backoff = DefaultBackoff
+	}
+	sleep := c.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	var last error
+	for try := 1; try <= attempts; try++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = &Error{Status: resp.StatusCode, Message: resp.Status}
+			if !retryable(resp.StatusCode) {
+				return fmt.Errorf("boot record to %s: %w", endpoint, last)
+			}
+		} else {
+			last = err
+		}
+		if try == attempts || sleep(ctx, backoff<<(try-1)) != nil {
+			break
+		}
+	}
+	return fmt.Errorf("boot record to %s: giving up after %d tries: %w", endpoint, attempts, last)
+}

@@ -93,11 +93,20 @@ func TestKdumpHook(t *testing.T) {
 		}
 		return n
 	}
-	if out, err := run("ktriage-submit-pending", "KTRIAGE_SERVER="+ts.URL); err != nil {
+	if out, err := run("ktriage-submit-pending", "KTRIAGE_SERVER="+ts.URL, "KTRIAGE_KERNEL=99.1.0-1-amd64"); err != nil {
 		t.Fatalf("send: %v\n%s", err, out)
 	}
 	if exists(filepath.Join(dumpA, ".ktriage-pending")) || !exists(filepath.Join(dumpA, ".ktriage-sent")) || count() != 1 {
 		t.Fatalf("after the send: pending %v, sent %v, events %d", exists(filepath.Join(dumpA, ".ktriage-pending")), exists(filepath.Join(dumpA, ".ktriage-sent")), count())
+	}
+	// The same run recorded the boot: the host now runs a newer kernel
+	// than the one it crashed on, so the bucket is probably fixed in it.
+	bs, err := st.Buckets(context.Background(), store.SortCount, 10)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("buckets: %v %v", bs, err)
+	}
+	if f, err := st.ProbablyFixed(context.Background(), bs[0].Signature); err != nil || f.Kernel != "99.1.0-1-amd64" || f.Hosts != 1 {
+		t.Fatalf("after the boot record: probably fixed %+v, %v", f, err)
 	}
 	// The answer was lost (marked again, as before it): sent again under
 	// its key, it is one event still.

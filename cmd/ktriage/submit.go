@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,17 +14,27 @@ func newSubmitCmd() *cobra.Command {
 	var (
 		server, token, host string
 		attempts            int
-		key                 string
+		key, kernel         string
+		boot                bool
 	)
 	cmd := &cobra.Command{
-		Use:   "submit --server URL --token TOKEN [--hostname H] PATH",
+		Use:   "submit --server URL --token TOKEN [--hostname H] PATH | --boot",
 		Short: "Send a crash log or analyze --json document to a fleet server",
 		Long: `submit sends PATH (a console log, vmcore-dmesg.txt, crash(8) transcript, or
 an analyze --json document) to ktriage serve, and exits 0 once the server has
 committed it. Failed tries are retried with backoff under one idempotency key,
 so a retry never counts the crash twice; running submit twice on the same file
-does. --token defaults to $KTRIAGE_TOKEN.`,
-		Args: cobra.ExactArgs(1),
+does. --token defaults to $KTRIAGE_TOKEN.
+
+--boot instead records that this host now runs its kernel (uname -r, or
+--kernel): run at every boot (the kdump unit does), it lets the fleet tell a
+kernel its hosts stopped crashing on ("probably fixed in").`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if boot {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if token == "" {
 				token = os.Getenv("KTRIAGE_TOKEN")
@@ -39,6 +50,20 @@ does. --token defaults to $KTRIAGE_TOKEN.`,
 				host = h
 			}
 			c := &submit.Client{Server: server, Token: token, Attempts: attempts}
+			if boot {
+				if kernel == "" {
+					b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+					if err != nil {
+						return fmt.Errorf("--kernel not given and the running kernel is unknown: %w", err)
+					}
+					kernel = strings.TrimSpace(string(b))
+				}
+				if err := c.Boot(cmd.Context(), host, kernel); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "boot of %s on %s recorded\n", host, kernel)
+				return nil
+			}
 			ack, err := c.SubmitFileKey(cmd.Context(), args[0], host, key)
 			if err != nil {
 				return err
@@ -66,6 +91,8 @@ does. --token defaults to $KTRIAGE_TOKEN.`,
 	fl.StringVar(&token, "token", "", "bearer token (default $KTRIAGE_TOKEN)")
 	fl.StringVar(&host, "hostname", "", "the host the document comes from (default: this host's name)")
 	fl.IntVar(&attempts, "attempts", submit.DefaultAttempts, "tries before giving up")
+	fl.BoolVar(&boot, "boot", false, "record this host's boot on its kernel instead of sending a file")
+	fl.StringVar(&kernel, "kernel", "", "with --boot: the kernel release (default: the running one)")
 	fl.StringVar(&key, "key", "", "the submission's idempotency key (default: a new one); a hook retrying across boots passes the one it kept")
 	_ = cmd.MarkFlagRequired("server")
 	return cmd

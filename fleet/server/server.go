@@ -158,6 +158,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s.route("POST /api/reports", true, s.handleIngest)
+	s.route("POST /api/boots", true, s.handleBoot)
 	s.routeUReport()
 	s.route("GET /api/buckets", false, s.handleBuckets)
 	s.route("GET /api/buckets/{signature}", false, s.handleBucket)
@@ -516,4 +517,25 @@ func (s *Server) handleBucket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, b)
+}
+
+// handleBoot records a host's boot: the kernel it runs now (ktriage submit
+// --boot). JSON {"host": ..., "kernel": ...}; 204 once stored.
+func (s *Server) handleBoot(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Host   string `json:"host"`
+		Kernel string `json:"kernel"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	if err := dec.Decode(&b); err != nil {
+		return fail(http.StatusBadRequest, "a boot record is JSON {\"host\", \"kernel\"}: %v", err)
+	}
+	if b.Host == "" || len(b.Host) > maxHostLen || b.Kernel == "" || len(b.Kernel) > maxHostLen {
+		return fail(http.StatusBadRequest, "host and kernel must be 1 to %d bytes", maxHostLen)
+	}
+	if err := s.st.RecordBoot(r.Context(), b.Host, b.Kernel, s.opt.Now()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -157,6 +157,9 @@ type BucketDetail struct {
 	Taints   []NameCount `json:"taints"`
 	Modules  []NameCount `json:"modules"`
 	Samples  []Sample    `json:"samples"`
+	// ProbablyFixedIn is the kernel the bucket's hosts stopped crashing
+	// on (Fixed), from their boot records.
+	ProbablyFixedIn Fixed `json:"probably_fixed_in"`
 }
 
 // Bucket reads one bucket; ErrNotFound when there is none.
@@ -182,6 +185,9 @@ func (s *Store) Bucket(ctx context.Context, signature string) (*BucketDetail, er
 		return nil, err
 	}
 	if d.Modules, err = s.counts(ctx, "SELECT module, count FROM bucket_modules WHERE signature = ? ORDER BY count DESC, module", signature); err != nil {
+		return nil, err
+	}
+	if d.ProbablyFixedIn, err = s.ProbablyFixed(ctx, signature); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT id, host, seen_at, diagnosis FROM samples WHERE signature = ? ORDER BY id"), signature)

@@ -444,3 +444,49 @@ func TestIngestBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestProbablyFixed: on each database, a host's boot on a kernel newer than
+// every kernel a bucket crashed on, after its last crash there, makes the
+// bucket probably fixed in it; an older kernel's boot does not.
+func TestProbablyFixed(t *testing.T) {
+	fs := loadFixtures(t)
+	databases(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var f fixture
+		for _, x := range fs {
+			if len(x.d.Reports) > 0 && x.d.Reports[0].Release != nil {
+				f = x
+				break
+			}
+		}
+		if f.d == nil {
+			t.Fatal("no fixture names its kernel")
+		}
+		t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+		ack, err := s.Ingest(ctx, store.Submission{Group: "g", Key: "k", Host: "h1", Kind: "json", Received: t0, Diagnosis: f.d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := ack.Reports[0].Signature
+		crashed := *f.d.Reports[0].Release
+		if err := s.RecordBoot(ctx, "h1", crashed, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if fx, err := s.ProbablyFixed(ctx, sig); err != nil || fx.Kernel != "" {
+			t.Errorf("rebooted on the crashed kernel: %+v %v", fx, err)
+		}
+		newer := crashed + ".1"
+		if err := s.RecordBoot(ctx, "h1", newer, t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordBoot(ctx, "h1", newer, t0.Add(3*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if fx, err := s.ProbablyFixed(ctx, sig); err != nil || fx.Kernel != newer || fx.Hosts != 1 {
+			t.Errorf("booted %s: %+v %v", newer, fx, err)
+		}
+		if err := s.RecordBoot(ctx, "", newer, t0); err == nil {
+			t.Error("a boot without a host was recorded")
+		}
+	})
+}
