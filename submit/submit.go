@@ -5,6 +5,7 @@
 package submit
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
@@ -57,7 +59,16 @@ type Ack struct {
 	// earlier try got through although its answer was lost.
 	Replayed bool     `json:"replayed"`
 	Reports  []Report `json:"reports"`
-	// Status is the HTTP status: 201, or 200 for a replayed key.
+	// Job, Upload and State are set for an upload a server's worker
+	// analyzes (a vmcore, a kdump directory): the server answers 202 once
+	// it is stored and its job queued; Wait follows the job. State is
+	// queued, done or failed (Error says why).
+	Job    int64  `json:"job,omitempty"`
+	Upload int64  `json:"upload,omitempty"`
+	State  string `json:"state,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Status is the HTTP status: 201, or 200 for a replayed key; 202 for
+	// a queued upload.
 	Status int `json:"-"`
 	// Attempts is how many tries it took.
 	Attempts int `json:"-"`
@@ -120,9 +131,23 @@ func (c *Client) SubmitFile(ctx context.Context, path, host string) (*Ack, error
 // SubmitFileKey is SubmitFile under a key the caller kept (a kdump hook
 // that retries on the next boot sends the same dump under the same key, so
 // the server counts it once); "" makes a new one.
+//
+// A directory (a kdump directory: vmcore, vmcore-dmesg.txt …) is sent as a
+// tar of its regular files, made in a temporary file first so that every
+// try sends the same bytes; a vmcore is sent as it is. The server answers
+// both with a job (Ack.Job) that Wait follows.
 func (c *Client) SubmitFileKey(ctx context.Context, path, host, key string) (*Ack, error) {
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
+		return nil, fmt.Errorf("submit: %w", err)
+	}
+	var f *os.File
+	if st.IsDir() {
+		if f, err = tarDir(path); err != nil {
+			return nil, fmt.Errorf("submit: %w", err)
+		}
+		defer os.Remove(f.Name())
+	} else if f, err = os.Open(path); err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
 	}
 	defer f.Close()
@@ -246,7 +271,7 @@ func (c *Client) try(ctx context.Context, endpoint string, doc Document) (*Ack, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading the answer: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted {
 		var e struct {
 			Error string `json:"error"`
 		}
@@ -326,4 +351,105 @@ func (c *Client) Boot(ctx context.Context, host, kernel string) error {
 		}
 	}
 	return fmt.Errorf("boot record to %s: giving up after %d tries: %w", endpoint, attempts, last)
+}
+
+// tarDir writes dir's regular files (not ktriage's own markers) into a tar
+// in a temporary file, rewound.
+func tarDir(dir string) (*os.File, error) {
+	f, err := os.CreateTemp("", "ktriage-submit-*.tar")
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*os.File, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("packing %s: %w", dir, err)
+	}
+	tw := tar.NewWriter(f)
+	root := os.DirFS(dir)
+	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".ktriage-") || !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		h.Name = p
+		h.Uname, h.Gname = "", ""
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		src, err := root.Open(p)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = io.Copy(tw, io.LimitReader(src, info.Size()))
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := tw.Close(); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	return f, nil
+}
+
+// Wait follows job until its upload is analyzed (State done, with the
+// reports) or failed, asking every interval; transient failures are
+// retried until ctx ends.
+func (c *Client) Wait(ctx context.Context, job int64, every time.Duration) (*Ack, error) {
+	endpoint := fmt.Sprintf("%s/api/jobs/%d", strings.TrimSuffix(c.Server, "/"), job)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	sleep := c.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		resp, err := hc.Do(req)
+		if err == nil {
+			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			resp.Body.Close()
+			switch {
+			case rerr != nil:
+			case resp.StatusCode == http.StatusOK:
+				var ack Ack
+				if err := json.Unmarshal(body, &ack); err != nil {
+					return nil, fmt.Errorf("job %d: answer is not a job: %w", job, err)
+				}
+				ack.Status = resp.StatusCode
+				switch ack.State {
+				case "done":
+					return &ack, nil
+				case "failed":
+					return &ack, fmt.Errorf("job %d failed: %s", job, ack.Error)
+				}
+			case !retryable(resp.StatusCode):
+				return nil, fmt.Errorf("job %d: %w", job, &Error{Status: resp.StatusCode, Message: strings.TrimSpace(string(body))})
+			}
+		}
+		if err := sleep(ctx, every); err != nil {
+			return nil, fmt.Errorf("job %d: %w", job, err)
+		}
+	}
 }

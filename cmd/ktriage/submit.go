@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,16 +16,20 @@ func newSubmitCmd() *cobra.Command {
 		server, token, host string
 		attempts            int
 		key, kernel         string
-		boot                bool
+		boot, wait          bool
 	)
 	cmd := &cobra.Command{
-		Use:   "submit --server URL --token TOKEN [--hostname H] PATH | --boot",
+		Use:   "submit --server URL --token TOKEN [--hostname H] [--wait] PATH | --boot",
 		Short: "Send a crash log or analyze --json document to a fleet server",
 		Long: `submit sends PATH (a console log, vmcore-dmesg.txt, crash(8) transcript, or
 an analyze --json document) to ktriage serve, and exits 0 once the server has
 committed it. Failed tries are retried with backoff under one idempotency key,
 so a retry never counts the crash twice; running submit twice on the same file
 does. --token defaults to $KTRIAGE_TOKEN.
+
+A vmcore, or a kdump directory (sent as a tar of its files), is stored by the
+server and analyzed by one of its workers: submit exits 0 once it is stored
+and prints its job; --wait follows the job to its buckets.
 
 --boot instead records that this host now runs its kernel (uname -r, or
 --kernel): run at every boot (the kdump unit does), it lets the fleet tell a
@@ -69,6 +74,16 @@ kernel its hosts stopped crashing on ("probably fixed in").`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if ack.Job != 0 && ack.State != "done" {
+				fmt.Fprintf(out, "%s: stored as upload %d, to be analyzed by job %d (GET /api/jobs/%d)\n", args[0], ack.Upload, ack.Job, ack.Job)
+				if !wait {
+					return nil
+				}
+				job := ack.Job
+				if ack, err = c.Wait(cmd.Context(), job, time.Second); err != nil {
+					return err
+				}
+			}
 			state := "accepted"
 			if ack.Replayed {
 				state = "already accepted"
@@ -91,6 +106,7 @@ kernel its hosts stopped crashing on ("probably fixed in").`,
 	fl.StringVar(&token, "token", "", "bearer token (default $KTRIAGE_TOKEN)")
 	fl.StringVar(&host, "hostname", "", "the host the document comes from (default: this host's name)")
 	fl.IntVar(&attempts, "attempts", submit.DefaultAttempts, "tries before giving up")
+	fl.BoolVar(&wait, "wait", false, "for a vmcore or kdump directory, wait until the server's worker has analyzed it")
 	fl.BoolVar(&boot, "boot", false, "record this host's boot on its kernel instead of sending a file")
 	fl.StringVar(&kernel, "kernel", "", "with --boot: the kernel release (default: the running one)")
 	fl.StringVar(&key, "key", "", "the submission's idempotency key (default: a new one); a hook retrying across boots passes the one it kept")

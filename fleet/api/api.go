@@ -21,3 +21,20 @@ type KnownBug struct {
 	Confidence string `json:"confidence"`
 	Workaround string `json:"workaround,omitempty"`
 }
+
+// Job is the answer for an upload that a worker analyzes (a vmcore, or a
+// kdump directory sent as a tar): 202 once it is stored and its job queued,
+// 200 for its key sent again, and GET /api/jobs/{job} until its State is
+// done (Submission and Reports then hold its acknowledgement) or failed
+// (Error says why).
+type Job struct {
+	Upload     int64       `json:"upload"`
+	Job        int64       `json:"job"`
+	Kind       string      `json:"kind"`
+	Size       int64       `json:"size"`
+	State      string      `json:"state"`
+	Attempts   int         `json:"attempts"`
+	Error      string      `json:"error,omitempty"`
+	Submission int64       `json:"submission,omitempty"`
+	Reports    []AckReport `json:"reports"`
+}

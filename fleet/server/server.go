@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,6 +27,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ktriage/ktriage/fleet/api"
+	"github.com/ktriage/ktriage/fleet/jobs"
 	"github.com/ktriage/ktriage/fleet/store"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
@@ -62,7 +65,17 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Jobs, when set, takes uploads that take time (a vmcore, a kdump
+	// directory's tar): they are stored and analyzed by a worker, and
+	// answered 202 with their job. Without it they are analyzed at once.
+	Jobs *jobs.Queue
+	// MaxUpload bounds such an upload in bytes (DefaultMaxUpload).
+	MaxUpload int64
 }
+
+// DefaultMaxUpload bounds an upload a job analyzes: a kdump-compressed
+// dump of a large host.
+const DefaultMaxUpload = 16 << 30
 
 // Server serves the fleet API and dashboard over a store.
 type Server struct {
@@ -119,6 +132,9 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	if opt.TempDir == "" {
 		opt.TempDir = os.TempDir()
 	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = DefaultMaxUpload
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -162,6 +178,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	s.routeUReport()
 	s.route("GET /api/buckets", false, s.handleBuckets)
 	s.route("GET /api/buckets/{signature}", false, s.handleBucket)
+	s.route("GET /api/jobs/{job}", false, s.handleJob)
 	s.route("GET /{$}", false, s.handleIndex)
 	s.route("GET /buckets/{signature}", false, s.handleBucketPage)
 	s.route("GET /static/", false, s.handleStatic)
@@ -330,6 +347,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mbe):
 		ae = fail(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", mbe.Limit)
 	case errors.As(err, &ae):
+	case errors.Is(err, store.ErrTooLarge):
+		ae = fail(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.opt.MaxUpload)
 	case errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not found")
 	case errors.Is(err, store.ErrKeyReused):
@@ -369,7 +388,21 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if host == "" || len(host) > maxHostLen {
 		return fail(http.StatusBadRequest, "an X-Ktriage-Host header of 1 to %d bytes is required", maxHostLen)
 	}
-	limited := http.MaxBytesReader(w, r.Body, s.opt.MaxBody)
+	br := bufio.NewReaderSize(r.Body, 4096)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" && s.opt.Jobs != nil {
+		head, _ := br.Peek(512)
+		if kind := jobs.Sniff(head); kind != "" {
+			return s.handleUpload(w, r, kind, host, key, struct {
+				io.Reader
+				io.Closer
+			}{br, r.Body})
+		}
+	}
+	limited := http.MaxBytesReader(w, struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}, s.opt.MaxBody)
 	defer limited.Close()
 	digest := sha256.New()
 	body := io.TeeReader(limited, digest)
@@ -378,7 +411,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 		d   *triage.Diagnosis
 		err error
 	)
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+	if mt == "application/json" {
 		kind = "json"
 		d, err = decodeDiagnosis(body)
 	} else {
@@ -538,4 +571,49 @@ func (s *Server) handleBoot(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// handleUpload stores an upload a worker will analyze and answers once it
+// and its job are durable: 202 with the job, or 200 with the job of a key
+// already sent (its state, and its acknowledgement once done).
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, kind, host, key string, body io.ReadCloser) error {
+	limited := http.MaxBytesReader(w, body, s.opt.MaxUpload)
+	defer limited.Close()
+	up, found, err := s.opt.Jobs.Save(r.Context(), store.Upload{Group: groupOf(r), Key: key, Host: host, Kind: kind, Received: s.opt.Now()},
+		limited, s.opt.MaxUpload)
+	if err != nil {
+		return err
+	}
+	status := http.StatusAccepted
+	if found {
+		status = http.StatusOK
+	}
+	s.m.ingests.WithLabelValues(kind, map[bool]string{true: "replayed", false: "queued"}[found]).Inc()
+	return writeJSON(w, status, jobOf(up))
+}
+
+// jobOf is an upload's wire form.
+func jobOf(up *store.Upload) api.Job {
+	j := api.Job{Upload: up.ID, Job: up.Job, Kind: up.Kind, Size: up.Size, State: up.State, Attempts: up.Attempts, Error: up.Error, Reports: []api.AckReport{}}
+	if up.Ack != nil {
+		j.Submission, j.Reports = up.Ack.Submission, up.Ack.Reports
+	}
+	return j
+}
+
+// handleJob answers an upload's job: its state, and its acknowledgement
+// once done. A group sees only its own uploads' jobs.
+func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("job"), 10, 64)
+	if err != nil || id <= 0 {
+		return fail(http.StatusBadRequest, "a job is a positive number")
+	}
+	up, err := s.st.UploadByJob(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && up.Group != groupOf(r) && groupOf(r) != "readonly" {
+		return fail(http.StatusNotFound, "no job %d", id)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, jobOf(up))
 }

@@ -37,6 +37,7 @@ type dialect struct {
 	name     string
 	driver   string
 	autoID   string
+	blob     string // the type of a column of bytes
 	numbered bool   // $1, $2 … rather than ?
 	lock     string // run first in the migration transaction
 }
@@ -46,11 +47,13 @@ var (
 		name:   "sqlite",
 		driver: "sqlite",
 		autoID: "INTEGER PRIMARY KEY",
+		blob:   "BLOB",
 	}
 	postgresDialect = dialect{
 		name:     "postgres",
 		driver:   "pgx",
 		autoID:   "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+		blob:     "BYTEA",
 		numbered: true,
 		// Two servers starting at once must not both apply a migration.
 		lock: "SELECT pg_advisory_xact_lock(7318149020)",
@@ -110,6 +113,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// DB is the database, for what shares its transactions (the job queue,
+// whose jobs are enqueued in the transaction that stores their upload).
+func (s *Store) DB() *sql.DB { return s.db }
+
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
@@ -163,7 +170,7 @@ func (s *Store) Migrations() ([]Migration, error) {
 			m = &Migration{Version: v, Name: name}
 			byVersion[v] = m
 		}
-		text := strings.ReplaceAll(string(b), "{{id}}", s.d.autoID)
+		text := strings.NewReplacer("{{id}}", s.d.autoID, "{{blob}}", s.d.blob).Replace(string(b))
 		if dir == "up" {
 			m.Up = text
 		} else {
@@ -179,6 +186,30 @@ func (s *Store) Migrations() ([]Migration, error) {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
+}
+
+// MigrationLock holds, until unlock, the lock the store's own migrations
+// take, for another schema kept in the same database (the job queue's,
+// whose migrations run in transactions of their own) that must not be
+// migrated by two processes at once. On PostgreSQL it is a session
+// advisory lock on a connection of its own; SQLite, one machine's file,
+// takes none.
+func (s *Store) MigrationLock(ctx context.Context) (unlock func(), err error) {
+	if s.d.name != "postgres" {
+		return func() {}, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("locking for migration: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7318149020)"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("locking for migration: %w", err)
+	}
+	return func() {
+		conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7318149020)")
+		conn.Close()
+	}, nil
 }
 
 // Migrate applies, in one transaction, the migrations the database has not
