@@ -107,6 +107,9 @@ type ingestRes struct {
 // maxBatch bounds the submissions one transaction commits.
 const maxBatch = 64
 
+// postgresCommitters is how many transactions commit at once on PostgreSQL.
+const postgresCommitters = 4
+
 type metrics struct {
 	ingests  *prometheus.CounterVec
 	reports  prometheus.Counter
@@ -186,7 +189,16 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return nil
 	})
-	go s.commit()
+	// SQLite has one writer whatever we do; PostgreSQL overlaps the round
+	// trips of several transactions (IngestBatch orders each one's row
+	// locks, so they queue on a hot bucket rather than deadlock).
+	committers := 1
+	if st.Dialect() == "postgres" {
+		committers = postgresCommitters
+	}
+	for range committers {
+		go s.commit()
+	}
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -165,7 +166,22 @@ func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []e
 		return failAll(fmt.Errorf("ingest: %w", err))
 	}
 	defer tx.Rollback()
-	for i, sub := range subs {
+	// Row locks in one order, by each submission's first bucket, so that
+	// transactions committing at once wait for each other on a hot bucket
+	// instead of deadlocking.
+	order := make([]int, len(subs))
+	for i := range order {
+		order[i] = i
+	}
+	first := func(sub Submission) string {
+		if sub.Diagnosis != nil && len(sub.Diagnosis.Reports) > 0 && sub.Diagnosis.Reports[0] != nil {
+			return sub.Diagnosis.Reports[0].Signature
+		}
+		return ""
+	}
+	sort.SliceStable(order, func(a, b int) bool { return first(subs[order[a]]) < first(subs[order[b]]) })
+	for _, i := range order {
+		sub := subs[i]
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT submission"); err != nil {
 			return failAll(fmt.Errorf("ingest: %w", err))
 		}
