@@ -168,18 +168,24 @@ func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []e
 	defer tx.Rollback()
 	// Row locks in one order, by each submission's first bucket, so that
 	// transactions committing at once wait for each other on a hot bucket
-	// instead of deadlocking.
+	// instead of deadlocking. Submissions of one key keep their arrival
+	// order (the first is the one recorded): each sorts as its key's first.
 	order := make([]int, len(subs))
-	for i := range order {
+	rank := make([]string, len(subs))
+	byKey := map[[2]string]string{}
+	for i, sub := range subs {
 		order[i] = i
-	}
-	first := func(sub Submission) string {
-		if sub.Diagnosis != nil && len(sub.Diagnosis.Reports) > 0 && sub.Diagnosis.Reports[0] != nil {
-			return sub.Diagnosis.Reports[0].Signature
+		k := [2]string{sub.Group, sub.Key}
+		r, ok := byKey[k]
+		if !ok {
+			if d := sub.Diagnosis; d != nil && len(d.Reports) > 0 && d.Reports[0] != nil {
+				r = d.Reports[0].Signature
+			}
+			byKey[k] = r
 		}
-		return ""
+		rank[i] = r
 	}
-	sort.SliceStable(order, func(a, b int) bool { return first(subs[order[a]]) < first(subs[order[b]]) })
+	sort.SliceStable(order, func(a, b int) bool { return rank[order[a]] < rank[order[b]] })
 	for _, i := range order {
 		sub := subs[i]
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT submission"); err != nil {
