@@ -73,6 +73,9 @@ bench: build
 	@# ktriage crash/analyze against crash(8) with the debug vmlinux (make dbg fetches it)
 	$(MAKE) dbg
 	$(GO) run ./internal/bench/crash -ktriage ./$(BIN)
+	@# fleet ingest: documents/s and latency percentiles, SQLite and PostgreSQL
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+	$(GO) test -run '^$$' -bench IngestHTTP -benchtime 3s ./fleet/server
 
 # Real vmcores for the tests (QEMU TCG, ~1 min warm), cached in .cache/vmcores, and the
 # kdump dumps of Debian's 6.12 kernel in .cache/vmcores-6.12 (~40 s); tests that need them

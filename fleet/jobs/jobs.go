@@ -132,6 +132,14 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Queue, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.KB == nil {
+		// Once, not per analysis: loading it takes tens of milliseconds.
+		k, err := kb.Embedded()
+		if err != nil {
+			return nil, fmt.Errorf("jobs: knowledge base: %w", err)
+		}
+		opt.KB = k
+	}
 	var driver riverdriver.Driver[*sql.Tx]
 	switch st.Dialect() {
 	case "sqlite":

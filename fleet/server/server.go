@@ -144,6 +144,14 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.KB == nil {
+		// Once, not per analysis: loading it takes tens of milliseconds.
+		k, err := kb.Embedded()
+		if err != nil {
+			return nil, fmt.Errorf("server: knowledge base: %w", err)
+		}
+		opt.KB = k
+	}
 	s := &Server{
 		st:      st,
 		opt:     opt,

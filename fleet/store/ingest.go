@@ -161,11 +161,6 @@ func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []e
 		}
 		return acks, errs
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return failAll(fmt.Errorf("ingest: %w", err))
-	}
-	defer tx.Rollback()
 	// Row locks in one order, by each submission's first bucket, so that
 	// transactions committing at once wait for each other on a hot bucket
 	// instead of deadlocking. Submissions of one key keep their arrival
@@ -186,10 +181,44 @@ func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []e
 		rank[i] = r
 	}
 	sort.SliceStable(order, func(a, b int) bool { return rank[order[a]] < rank[order[b]] })
+	// First without savepoints, two round trips a submission fewer: a
+	// failure is rare, and then the batch is done again with them.
+	if len(subs) > 1 {
+		if err := s.ingestAll(ctx, subs, order, acks, errs, false); err == nil {
+			return acks, errs
+		} else if errors.Is(err, errCommit) {
+			return failAll(err)
+		}
+	}
+	if err := s.ingestAll(ctx, subs, order, acks, errs, true); err != nil {
+		return failAll(err)
+	}
+	return acks, errs
+}
+
+// errCommit marks a batch whose commit failed: trying it again in another
+// shape would not help.
+var errCommit = errors.New("ingest: commit")
+
+// ingestAll records subs in order in one transaction. With savepoints a
+// submission that fails is undone alone and its error kept at its index;
+// without, the first failure undoes the batch and is returned.
+func (s *Store) ingestAll(ctx context.Context, subs []Submission, order []int, acks []*Ack, errs []error, savepoints bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	defer tx.Rollback()
 	for _, i := range order {
 		sub := subs[i]
+		if !savepoints {
+			if acks[i], errs[i] = s.ingestTx(ctx, tx, sub); errs[i] != nil {
+				return errs[i]
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT submission"); err != nil {
-			return failAll(fmt.Errorf("ingest: %w", err))
+			return fmt.Errorf("ingest: %w", err)
 		}
 		acks[i], errs[i] = s.ingestTx(ctx, tx, sub)
 		undo := "RELEASE SAVEPOINT submission"
@@ -198,13 +227,13 @@ func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []e
 			undo = "ROLLBACK TO SAVEPOINT submission"
 		}
 		if _, err := tx.ExecContext(ctx, undo); err != nil {
-			return failAll(fmt.Errorf("ingest: %w", err))
+			return fmt.Errorf("ingest: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return failAll(fmt.Errorf("ingest: commit: %w", err))
+		return fmt.Errorf("%w: %w", errCommit, err)
 	}
-	return acks, errs
+	return nil
 }
 
 // ingestTx records one submission in tx.
@@ -221,14 +250,29 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, sub Submission) (*Ack,
 	sub.Received = sub.Received.UTC()
 	d := sub.Diagnosis
 
-	var id int64
-	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, digest, received_at, n_reports, ack)
-		VALUES (?, ?, ?, ?, ?, ?, ?, '') ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
-		sub.Group, sub.Key, sub.Host, sub.Kind, sub.Digest, sub.Received.Unix(), len(d.Reports)).Scan(&id)
+	// The acknowledgement is known before anything is written (but for
+	// the submission's number, which a reader takes from the row): stored
+	// with the row, it costs no second statement.
+	ack := &Ack{Reports: []AckReport{}}
+	for i, r := range d.Reports {
+		if r != nil {
+			ack.Reports = append(ack.Reports, ackReport(d, i))
+		}
+	}
+	raw, err := json.Marshal(ack)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO submissions (grp, idem_key, host, kind, digest, received_at, n_reports, ack)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
+		sub.Group, sub.Key, sub.Host, sub.Kind, sub.Digest, sub.Received.Unix(), len(d.Reports), string(raw)).Scan(&ack.Submission)
 	if errors.Is(err, sql.ErrNoRows) {
-		var raw, digest string
-		if err := tx.QueryRowContext(ctx, s.q("SELECT ack, digest FROM submissions WHERE grp = ? AND idem_key = ?"),
-			sub.Group, sub.Key).Scan(&raw, &digest); err != nil {
+		var (
+			id          int64
+			raw, digest string
+		)
+		if err := tx.QueryRowContext(ctx, s.q("SELECT id, ack, digest FROM submissions WHERE grp = ? AND idem_key = ?"),
+			sub.Group, sub.Key).Scan(&id, &raw, &digest); err != nil {
 			return nil, fmt.Errorf("ingest: reading the acknowledgement of key %q: %w", sub.Key, err)
 		}
 		if digest != sub.Digest {
@@ -238,36 +282,35 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, sub Submission) (*Ack,
 		if err := json.Unmarshal([]byte(raw), &ack); err != nil {
 			return nil, fmt.Errorf("ingest: stored acknowledgement of key %q: %w", sub.Key, err)
 		}
-		ack.Replayed = true
+		ack.Submission, ack.Replayed = id, true
 		return &ack, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ingest: recording submission: %w", err)
 	}
-
-	ack := &Ack{Submission: id, Reports: []AckReport{}}
 	for i, r := range d.Reports {
 		if r == nil {
 			continue
 		}
-		ar, err := s.ingestReport(ctx, tx, sub, id, i)
-		if err != nil {
+		if err := s.ingestReport(ctx, tx, sub, ack.Submission, i); err != nil {
 			return nil, fmt.Errorf("ingest: report %d (%s): %w", i, r.Title, err)
 		}
-		ack.Reports = append(ack.Reports, ar)
-	}
-	raw, err := json.Marshal(ack)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, s.q("UPDATE submissions SET ack = ? WHERE id = ?"), string(raw), id); err != nil {
-		return nil, fmt.Errorf("ingest: storing acknowledgement: %w", err)
 	}
 	return ack, nil
 }
 
+// ackReport is report i of d as its acknowledgement gives it.
+func ackReport(d *triage.Diagnosis, i int) AckReport {
+	r := d.Reports[i]
+	sig := r.Signature
+	if sig == "" {
+		sig = oops.Signature(r.Type, r.GuiltyFunction, r.Frames)
+	}
+	return AckReport{Signature: sig, SignatureVersion: SignatureVersion, Title: r.Title, KnownBug: knownBug(d, i)}
+}
+
 // ingestReport counts report i of sub in its bucket.
-func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, subID int64, i int) (AckReport, error) {
+func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, subID int64, i int) error {
 	d := sub.Diagnosis
 	r := d.Reports[i]
 	sig := r.Signature
@@ -279,7 +322,7 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 	day := time.Unix(at, 0).UTC().Format(time.DateOnly)
 	alt, err := json.Marshal(r.AltTitles)
 	if err != nil {
-		return AckReport{}, err
+		return err
 	}
 	var kbID, kbTitle, kbConf, work *string
 	if kb != nil {
@@ -314,12 +357,12 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 			workaround = COALESCE(excluded.workaround, buckets.workaround)
 		RETURNING count`),
 		sig, SignatureVersion, r.Title, r.Type, r.GuiltyFunction, string(alt), at, at, kbID, kbTitle, kbConf, work).Scan(&count); err != nil {
-		return AckReport{}, fmt.Errorf("bucket %s: %w", sig, err)
+		return fmt.Errorf("bucket %s: %w", sig, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (submission_id, signature, sig_version, host, kernel, tainted, seen_at, occurrences)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		subID, sig, SignatureVersion, sub.Host, r.Release, r.Tainted, at, occ); err != nil {
-		return AckReport{}, fmt.Errorf("event: %w", err)
+		return fmt.Errorf("event: %w", err)
 	}
 	ups := []struct {
 		what  string
@@ -363,7 +406,7 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 	}
 	for _, u := range ups {
 		if _, err := tx.ExecContext(ctx, s.q(u.query), u.args...); err != nil {
-			return AckReport{}, fmt.Errorf("%s: %w", u.what, err)
+			return fmt.Errorf("%s: %w", u.what, err)
 		}
 	}
 
@@ -371,12 +414,12 @@ func (s *Store) ingestReport(ctx context.Context, tx *sql.Tx, sub Submission, su
 	if count <= int64(s.SampleCap) {
 		raw, err := json.Marshal(sampleOf(d, i))
 		if err != nil {
-			return AckReport{}, fmt.Errorf("sample: %w", err)
+			return fmt.Errorf("sample: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO samples (signature, submission_id, host, seen_at, diagnosis) VALUES (?, ?, ?, ?, ?)`),
 			sig, subID, sub.Host, at, string(raw)); err != nil {
-			return AckReport{}, fmt.Errorf("sample: %w", err)
+			return fmt.Errorf("sample: %w", err)
 		}
 	}
-	return AckReport{Signature: sig, SignatureVersion: SignatureVersion, Title: r.Title, KnownBug: kb}, nil
+	return nil
 }
