@@ -124,6 +124,11 @@ func (a *assembler) tick(now time.Time) {
 		case quiet >= a.opt.IdleTimeout && (s.sc != nil || len(s.pending) > 0 || len(s.partial) > 0 || s.contOpen):
 			s.flushPending(now)
 			s.flushDoc()
+		case s.panicEnded && s.sc != nil && len(s.pending) == 0 && len(s.frags) == 0 && quiet >= a.opt.ReorderDelay/4:
+			// The kernel's last words came and nothing is awaited: the
+			// crash is stored now, not after the idle timeout (a server
+			// stopped meanwhile would lose it).
+			s.flushDoc()
 		case s.sc != nil && len(s.pending) == 0 && quiet >= a.opt.ReorderDelay && now.Sub(s.docStart) >= a.opt.MaxDocumentAge:
 			// A lull in a long document: the line left open (plain) or
 			// continued stays for the next document.

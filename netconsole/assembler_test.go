@@ -320,8 +320,14 @@ func TestAssemblerLimits(t *testing.T) {
 func TestAssemblerEmits(t *testing.T) {
 	recs := consoleRecords(t, exampleLog)
 	want := wantTitles(t, exampleLog)
+	last := recs[len(recs)-1]
+	if !strings.HasPrefix(last.text, "---[ end Kernel panic") {
+		t.Fatalf("the example's last record is %q, not the end of its panic", last.text)
+	}
+	// Without the kernel's last words: a crash whose end never came.
+	cut := recs[:len(recs)-1]
 	send := func(a *assembler, at time.Duration, seq0 uint64) {
-		for i, r := range recs {
+		for i, r := range cut {
 			a.datagram(host, []byte(ext(seq0+uint64(i), r.ts, escape(r.text))), t0.Add(at))
 		}
 	}
@@ -342,10 +348,22 @@ func TestAssemblerEmits(t *testing.T) {
 			docs: 1,
 		},
 		{
+			name: "end of the panic",
+			run: func(a *assembler) (before, after []emitted) {
+				send(a, 0, 0)
+				a.datagram(host, []byte(ext(uint64(len(cut)), last.ts, escape(last.text))), t0)
+				a.tick(t0.Add(100 * time.Millisecond))
+				before = a.take()
+				a.tick(t0.Add(600 * time.Millisecond))
+				return before, a.take()
+			},
+			docs: 1,
+		},
+		{
 			name: "document age, at a lull",
 			run: func(a *assembler) (before, after []emitted) {
 				send(a, 0, 0)
-				seq := uint64(len(recs))
+				seq := uint64(len(cut))
 				// A line every second for six minutes: never idle.
 				for s := 1; s <= 360; s++ {
 					at := time.Duration(s) * time.Second

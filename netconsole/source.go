@@ -122,6 +122,9 @@ type source struct {
 
 	sc       *oops.Scanner
 	docStart time.Time // when sc read its first line
+	// panicEnded: the document read the kernel's last words, "---[ end
+	// Kernel panic": nothing follows but a reboot, so it closes at once.
+	panicEnded bool
 	docBytes int
 }
 
@@ -344,6 +347,10 @@ func (s *source) flushPending(now time.Time) {
 	s.held = 0
 }
 
+// panicEnd starts the line panic() prints last, after which a kernel
+// prints nothing until it reboots.
+var panicEnd = []byte("---[ end Kernel panic")
+
 func (s *source) reboot(now time.Time) {
 	s.flushPending(now)
 	s.flushDoc()
@@ -414,6 +421,9 @@ func (s *source) scan(line []byte) {
 		s.a.opt.OnLine(s.Addr, line)
 	}
 	s.sc.Line(line)
+	if bytes.Contains(line, panicEnd) {
+		s.panicEnded = true
+	}
 	s.Lines++
 	s.docBytes += len(line) + 1
 	s.a.docBytes += len(line) + 1
@@ -441,6 +451,7 @@ func (s *source) finish() {
 	}
 	reports := s.sc.Finish()
 	s.sc = nil
+	s.panicEnded = false
 	s.a.docBytes -= s.docBytes
 	s.docBytes = 0
 	s.Documents++
