@@ -125,7 +125,7 @@ type source struct {
 	// panicEnded: the document read the kernel's last words, "---[ end
 	// Kernel panic": nothing follows but a reboot, so it closes at once.
 	panicEnded bool
-	docBytes int
+	docBytes   int
 }
 
 // lines of a plain datagram: the text continues the line the last datagram
