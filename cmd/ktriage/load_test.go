@@ -46,8 +46,8 @@ func loadSeconds() int {
 // killed with SIGKILL at a third and at two thirds of the run and started
 // again. Then every acknowledged submission must be stored exactly once,
 // no unacknowledged one more than once, every bucket's count must equal its
-// events, the request rate must reach 1,000/s, and every crash sent over
-// netconsole after the last restart must have been stored.
+// events, HTTP must reach 1,000 acknowledgements a second, and every crash
+// sent over netconsole clear of the kills must have been stored.
 func TestLoad(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "ktriage")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -231,8 +231,8 @@ func runLoad(t *testing.T, bin, dbURL string, docs [][]byte, crashes [][]string)
 		ncMu       sync.Mutex
 		ncSent     []ncCrash
 		datagrams  atomic.Int64
-		restartMu  sync.Mutex
-		lastRestat time.Time
+		outageMu sync.Mutex
+		outages  [][2]time.Time // each kill's [kill, restarted]
 	)
 	wg.Add(1)
 	go func() {
@@ -265,12 +265,15 @@ func runLoad(t *testing.T, bin, dbURL string, docs [][]byte, crashes [][]string)
 	// Two kills.
 	for _, frac := range []float64{1.0 / 3, 2.0 / 3} {
 		time.Sleep(time.Until(began.Add(time.Duration(frac * float64(secs) * float64(time.Second)))))
+		killed := time.Now()
 		stop(syscall.SIGKILL)
+		resMu.Lock()
 		t.Logf("killed at %.1f s with %d acknowledged", time.Since(began).Seconds(), len(acked))
+		resMu.Unlock()
 		start()
-		restartMu.Lock()
-		lastRestat = time.Now()
-		restartMu.Unlock()
+		outageMu.Lock()
+		outages = append(outages, [2]time.Time{killed, time.Now()})
+		outageMu.Unlock()
 	}
 	<-ctx.Done()
 	wg.Wait()
@@ -331,17 +334,26 @@ func runLoad(t *testing.T, bin, dbURL string, docs [][]byte, crashes [][]string)
 	}
 	httpRate := float64(len(acked)) / elapsed.Seconds()
 	udpRate := float64(datagrams.Load()) / elapsed.Seconds()
-	afterRestart := 0
-	restartMu.Lock()
+	// A crash begun well clear of every outage must be stored: one begun
+	// within two seconds of a kill may be lost with the server's unfinished
+	// document, or sent while it was down.
+	clear := 0
+	outageMu.Lock()
 	for _, c := range ncSent {
-		if c.at.After(lastRestat.Add(time.Second)) {
-			afterRestart++
+		ok := true
+		for _, o := range outages {
+			if c.at.After(o[0].Add(-2*time.Second)) && c.at.Before(o[1].Add(500*time.Millisecond)) {
+				ok = false
+			}
+		}
+		if ok {
+			clear++
 		}
 	}
-	restartMu.Unlock()
-	t.Logf("%s, %.0f s, two SIGKILLs: HTTP %d sent, %d acknowledged, %d stored (%d lost, %d duplicated, %d given up), %.0f acknowledged/s, latency p50 %v p99 %v (kills included); netconsole %d crashes sent in %d datagrams (%.0f/s), %d stored; %d events, bucket counts sum %d",
+	outageMu.Unlock()
+	t.Logf("%s, %.0f s, two SIGKILLs: HTTP %d sent, %d acknowledged, %d stored (%d lost, %d duplicated, %d given up), %.0f acknowledged/s, latency p50 %v p99 %v (kills included); netconsole %d crashes sent in %d datagrams (%.0f/s), %d of them clear of the kills, %d stored; %d events, bucket counts sum %d",
 		st.Dialect(), elapsed.Seconds(), sent.Load(), len(acked), len(stored), lost, dup, len(abandoned), httpRate,
-		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(ncSent), datagrams.Load(), udpRate, ncStored, events, counted)
+		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(ncSent), datagrams.Load(), udpRate, clear, ncStored, events, counted)
 	if lost != 0 || dup != 0 {
 		t.Errorf("%d acknowledged submissions lost, %d stored twice", lost, dup)
 	}
@@ -354,10 +366,8 @@ func runLoad(t *testing.T, bin, dbURL string, docs [][]byte, crashes [][]string)
 	if httpRate < 1000 {
 		t.Errorf("%.0f HTTP requests acknowledged a second (and %.0f netconsole datagrams), want at least 1000", httpRate, udpRate)
 	}
-	// Every crash sent after the last restart reached the store: the
-	// gaps are the kills', not the receiver's.
-	if ncStored < afterRestart || ncStored > len(ncSent) {
-		t.Errorf("netconsole: %d crashes stored; %d sent, %d of them after the last restart", ncStored, len(ncSent), afterRestart)
+	if ncStored < clear || ncStored > len(ncSent) {
+		t.Errorf("netconsole: %d crashes stored; %d sent, %d of them clear of the kills", ncStored, len(ncSent), clear)
 	}
 	if t.Failed() {
 		t.Logf("server log:\n%.20000s", logs.String())
