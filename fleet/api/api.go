@@ -38,3 +38,24 @@ type Job struct {
 	Submission int64       `json:"submission,omitempty"`
 	Reports    []AckReport `json:"reports"`
 }
+
+// Remedy is a bucket's workaround carried out, when its known bug has one
+// remedy can apply: the plan `ktriage remedy plan` makes on a minimal host
+// of each network stack, for one interface. A host's own plan (run there)
+// follows its own configuration.
+type Remedy struct {
+	EntryID string        `json:"kb_id"`
+	Iface   string        `json:"iface"`
+	Command string        `json:"command"` // the runtime change, for Iface
+	Stacks  []RemedyStack `json:"stacks"`
+	// OnHost is what to run on each host: plan, then apply.
+	OnHost []string `json:"on_host"`
+	Cost   string   `json:"cost"`
+}
+
+// RemedyStack is the persistent change on a host of one network stack.
+type RemedyStack struct {
+	Stack string   `json:"stack"`
+	Diff  string   `json:"diff"`
+	Notes []string `json:"notes,omitempty"`
+}

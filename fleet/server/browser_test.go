@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	fleetapi "github.com/ktriage/ktriage/fleet/api"
 	"github.com/ktriage/ktriage/fleet/server"
 	"github.com/ktriage/ktriage/fleet/store"
 	"github.com/ktriage/ktriage/internal/testshared"
@@ -336,11 +337,23 @@ func TestBrowserDashboard(t *testing.T) {
   title: document.querySelector('h1').innerText,
   count: document.querySelector('#count').innerText,
   hosts: document.querySelector('#hosts').innerText,
+  remedy: (document.querySelector('#remedy-command') || {innerText: ''}).innerText,
   hosts_list: Array.from(document.querySelectorAll('h2')).filter(h => h.innerText === 'Hosts')
     .flatMap(h => Array.from(h.nextElementSibling.querySelectorAll('tr')).slice(1))
     .map(tr => tr.cells[0].innerText + '=' + tr.cells[1].innerText).sort().join(' ')})`))
 	if err != nil {
 		t.Fatalf("reading the bucket page: %v", err)
+	}
+	var withRemedy struct {
+		Remedy *fleetapi.Remedy `json:"remedy"`
+	}
+	json.Unmarshal(body, &withRemedy)
+	if want := ""; withRemedy.Remedy != nil {
+		if want = withRemedy.Remedy.Command; page["remedy"] != want {
+			t.Errorf("bucket page's remedy command %q; API's %q", page["remedy"], want)
+		}
+	} else if page["remedy"] != "" {
+		t.Errorf("bucket page shows remedy %q the API has none of", page["remedy"])
 	}
 	if page["location"] != "/buckets/"+top.Signature {
 		t.Errorf("the click led to %q, want /buckets/%s", page["location"], top.Signature)

@@ -141,9 +141,14 @@ func (s *Server) handleBucketPage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	rem, err := s.remedy(b.KBID)
+	if err != nil {
+		return err
+	}
 	data := map[string]any{
-		"B":    b,
-		"Plot": plot(b.Days, b.LastSeen, plotDays, 600, 120, true),
+		"B":      b,
+		"Plot":   plot(b.Days, b.LastSeen, plotDays, 600, 120, true),
+		"Remedy": rem,
 	}
 	if len(b.Samples) > 0 {
 		sm := b.Samples[0]

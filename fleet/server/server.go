@@ -32,6 +32,7 @@ import (
 	"github.com/ktriage/ktriage/fleet/store"
 	"github.com/ktriage/ktriage/kb"
 	"github.com/ktriage/ktriage/oops"
+	"github.com/ktriage/ktriage/remedy"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -87,6 +88,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	m       metrics
 
+	remedies  sync.Map       // KB id → *api.Remedy
 	queue     chan ingestReq // submissions for the committer
 	done      chan struct{}  // closed by Close
 	closeOnce sync.Once
@@ -569,7 +571,49 @@ func (s *Server) handleBucket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, b)
+	rem, err := s.remedy(b.KBID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		*store.BucketDetail
+		Remedy *api.Remedy `json:"remedy,omitempty"`
+	}{b, rem})
+}
+
+// remedyIface is the interface a bucket's remedy is shown for.
+const remedyIface = "eth0"
+
+// remedy is the remedy of the known bug id, or nil when it has none that
+// remedy carries out (or id is nil). Plans are made once per entry.
+func (s *Server) remedy(id *string) (*api.Remedy, error) {
+	if id == nil {
+		return nil, nil
+	}
+	if v, ok := s.remedies.Load(*id); ok {
+		return v.(*api.Remedy), nil
+	}
+	e := s.opt.KB.Get(*id)
+	if e == nil || e.Workaround == nil || e.Workaround.EthtoolOffload == nil {
+		s.remedies.Store(*id, (*api.Remedy)(nil))
+		return nil, nil
+	}
+	w := &remedy.Workaround{EntryID: e.ID, Offload: *e.Workaround.EthtoolOffload}
+	ex, err := remedy.Examples(w, remedyIface)
+	if err != nil {
+		return nil, fmt.Errorf("remedy of %s: %w", e.ID, err)
+	}
+	rem := &api.Remedy{EntryID: e.ID, Iface: remedyIface,
+		OnHost: []string{"ktriage remedy plan " + e.ID, "ktriage remedy apply " + e.ID, "ktriage remedy verify " + e.ID}}
+	for _, x := range ex {
+		if rem.Command == "" && len(x.Plan.Commands) > 0 {
+			rem.Command = strings.Join(x.Plan.Commands[0], " ")
+		}
+		rem.Cost = x.Plan.Cost
+		rem.Stacks = append(rem.Stacks, api.RemedyStack{Stack: x.Stack.String(), Diff: x.Plan.Diff(), Notes: x.Plan.Notes})
+	}
+	s.remedies.Store(*id, rem)
+	return rem, nil
 }
 
 // handleBoot records a host's boot: the kernel it runs now (ktriage submit

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktriage/ktriage/fleet/api"
 	"github.com/ktriage/ktriage/fleet/server"
 	"github.com/ktriage/ktriage/fleet/store"
 	"github.com/ktriage/ktriage/internal/pgtest"
@@ -514,4 +515,58 @@ func TestConcurrentIngest(t *testing.T) {
 			t.Errorf("%d buckets, want %d", len(bs), len(want))
 		}
 	})
+}
+
+// TestBucketRemedy: a bucket whose known bug has an offload workaround
+// carries its remedy, on the API and on its page: the runtime command and
+// the persistent change for each network stack, as remedy plans it. A
+// bucket without one carries none.
+func TestBucketRemedy(t *testing.T) {
+	var ticket, other *fixture
+	fs := fixtures(t)
+	for i := range fs {
+		switch {
+		case strings.HasSuffix(fs[i].name, "ticket-skb-checksum.txt"):
+			ticket = &fs[i]
+		case strings.Contains(fs[i].name, "qemu-sysrq-crash"):
+			other = &fs[i]
+		}
+	}
+	if ticket == nil || other == nil {
+		t.Fatal("fixtures missing")
+	}
+	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "fleet.db"), server.Options{})
+	for i, f := range []*fixture{ticket, other} {
+		if code, ack := e.post(f.doc, true, fmt.Sprint("remedy-", i), "web-1"); code != 201 || len(ack.Reports) == 0 {
+			t.Fatalf("%s: %d %+v", f.name, code, ack)
+		}
+	}
+	get := func(sig string) (*api.Remedy, string) {
+		code, _, body := e.do("GET", "/api/buckets/"+sig, readToken, nil, nil)
+		if code != 200 {
+			t.Fatalf("bucket %s: %d %s", sig, code, body)
+		}
+		var b struct {
+			Remedy *api.Remedy `json:"remedy"`
+		}
+		json.Unmarshal(body, &b)
+		_, _, page := e.do("GET", "/buckets/"+sig, readToken, nil, nil)
+		return b.Remedy, string(page)
+	}
+	rem, page := get(ticket.d.Reports[0].Signature)
+	if rem == nil || rem.EntryID != "tcp-trim-head-skb-data-len" || len(rem.Stacks) != 4 ||
+		rem.Command != "ethtool -K eth0 rx off tx off tso off gso off gro off lro off" {
+		t.Fatalf("remedy %+v", rem)
+	}
+	if !strings.Contains(rem.Stacks[0].Diff, `+ETHTOOL_OPTS="-K eth0 rx off tx off tso off gso off gro off lro off"`) {
+		t.Errorf("ifcfg diff:\n%s", rem.Stacks[0].Diff)
+	}
+	for _, want := range []string{`id="remedy"`, "ethtool -K eth0 rx off", "ktriage remedy apply tcp-trim-head-skb-data-len", "<summary>NetworkManager</summary>", "feature-lro=false"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("bucket page lacks %q", want)
+		}
+	}
+	if rem, page := get(other.d.Reports[0].Signature); rem != nil || strings.Contains(page, `id="remedy"`) {
+		t.Errorf("a bucket without an offload workaround shows a remedy: %+v", rem)
+	}
 }
