@@ -51,4 +51,3 @@ func Examples(w *Workaround, iface string) ([]Example, error) {
 	}
 	return out, nil
 }
-
