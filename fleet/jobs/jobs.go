@@ -62,7 +62,12 @@ const (
 	// DefaultMaxUnpacked bounds what a kdump directory's tar unpacks to.
 	DefaultMaxUnpacked = 64 << 30
 	maxTarFiles        = 2000
-	maxAttempts        = 5
+	// maxTarDepth and maxTarName bound a member's path: a kdump directory
+	// is flat, and a tree thousands of directories deep cannot even be
+	// removed by os.RemoveAll (it holds a descriptor per level).
+	maxTarDepth = 16
+	maxTarName  = 1024
+	maxAttempts = 5
 )
 
 // Options configure a Queue.
@@ -279,7 +284,11 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 	if err != nil {
 		return nil, fmt.Errorf("upload %d: %w", up.ID, err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			q.opt.Logger.Error("removing a job's directory", "upload", up.ID, "err", err)
+		}
+	}()
 	target := filepath.Join(dir, "upload")
 	switch up.Kind {
 	case KindVmcore:
@@ -305,7 +314,10 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 			pw.CloseWithError(err)
 			done <- err
 		}()
-		uerr := untar(pr, target, q.opt.MaxUnpacked)
+		// A tar holds its members' bytes, so it unpacks to no more than
+		// its own size, unless a member is sparse: such a member may not
+		// expand the upload (a 10 KB tar is not a 64 GiB directory).
+		uerr := untar(pr, target, min(q.opt.MaxUnpacked, up.Size))
 		pr.CloseWithError(errors.New("unpacking stopped"))
 		if cerr := <-done; cerr != nil && uerr == nil {
 			return nil, cerr
@@ -331,9 +343,10 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 }
 
 // untar unpacks a kdump directory's tar into dir through an os.Root, so
-// that no member can write outside it: regular files and directories only
-// (links, devices and FIFOs are skipped), at most maxTarFiles members and
-// max bytes. An error names the member and its offset in the tar stream.
+// that no member can write outside it: regular files (sparse ones
+// expanded) and directories only (links, devices and FIFOs are skipped),
+// at most maxTarFiles members, maxTarDepth levels and limit bytes. An
+// error names the member and its offset in the tar stream.
 func untar(r io.Reader, dir string, limit int64) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -364,14 +377,20 @@ func untar(r io.Reader, dir string, limit int64) error {
 			continue
 		}
 		if !fs.ValidPath(name) {
-			return fmt.Errorf("tar offset %d: member %q is not a path inside the directory", at, h.Name)
+			// %.256q: a PAX name may be a megabyte long.
+			return fmt.Errorf("tar offset %d: member %.256q is not a path inside the directory", at, h.Name)
+		}
+		if len(name) > maxTarName || strings.Count(name, "/") >= maxTarDepth {
+			return fmt.Errorf("tar offset %d: member %.64q…: a path of %d bytes, %d levels deep; at most %d bytes and %d levels",
+				at, h.Name, len(name), strings.Count(name, "/")+1, maxTarName, maxTarDepth)
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if err := root.MkdirAll(name, 0o700); err != nil {
 				return fmt.Errorf("tar offset %d: member %q: %w", at, h.Name, err)
 			}
-		case tar.TypeReg:
+		case tar.TypeReg, tar.TypeGNUSparse:
+			// h.Size is what the member unpacks to, sparse or not.
 			total += h.Size
 			if h.Size < 0 || total > limit {
 				return fmt.Errorf("tar offset %d: member %q: over the %d bytes a kdump tar may unpack to", at, h.Name, limit)
