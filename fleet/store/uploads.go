@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The states of an upload.
@@ -254,9 +256,7 @@ func (s *Store) FinishUpload(ctx context.Context, id int64, sub Submission) (*Ac
 // FailUpload marks upload id failed for why and deletes its chunks: the
 // input cannot be analyzed, and trying again would not change that.
 func (s *Store) FailUpload(ctx context.Context, id int64, why string) error {
-	if len(why) > 4096 {
-		why = why[:4096]
-	}
+	why = cleanText(why, 4096)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("upload %d: %w", id, err)
@@ -273,4 +273,20 @@ func (s *Store) FailUpload(ctx context.Context, id int64, why string) error {
 		return fmt.Errorf("upload %d: commit: %w", id, err)
 	}
 	return nil
+}
+
+// cleanText makes s a column PostgreSQL takes, of at most max bytes: an
+// error may quote an upload's bytes, and a NUL or a byte sequence that is
+// not UTF-8 (or one cut in two) would fail the statement, and the job be
+// retried for it.
+func cleanText(s string, max int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\ufffd"), "\x00", `\x00`)
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
