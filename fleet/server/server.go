@@ -373,6 +373,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = fail(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.opt.MaxUpload)
 	case errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not found")
+	case errors.Is(err, store.ErrUploadInProgress):
+		ae = &apiError{status: http.StatusConflict, msg: "an upload with this Idempotency-Key is being received; try again later", header: map[string]string{"Retry-After": "30"}}
 	case errors.Is(err, store.ErrKeyReused):
 		ae = fail(http.StatusUnprocessableEntity, "Idempotency-Key already used for another document")
 	default:
