@@ -21,6 +21,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -62,7 +63,12 @@ const (
 	// DefaultMaxUnpacked bounds what a kdump directory's tar unpacks to.
 	DefaultMaxUnpacked = 64 << 30
 	maxTarFiles        = 2000
-	maxAttempts        = 5
+	// maxTarDepth and maxTarName bound a member's path: a kdump directory
+	// is flat, and a tree thousands of directories deep cannot even be
+	// removed by os.RemoveAll (it holds a descriptor per level).
+	maxTarDepth = 16
+	maxTarName  = 1024
+	maxAttempts = 5
 )
 
 // Options configure a Queue.
@@ -88,6 +94,9 @@ type Options struct {
 	KB *kb.KB
 	// Logger gets river's and the jobs' logs (none when nil).
 	Logger *slog.Logger
+	// MaxAttempts bounds the runs of a job that fails for other reasons
+	// than its input (5); after the last the upload is failed.
+	MaxAttempts int
 	// BeforeWork, when set, runs as a job starts, after its attempt is
 	// counted: tests use it to hold a job in flight.
 	BeforeWork func(ctx context.Context, up *store.Upload)
@@ -128,6 +137,9 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Queue, error) {
 	}
 	if opt.MaxUnpacked <= 0 {
 		opt.MaxUnpacked = DefaultMaxUnpacked
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = maxAttempts
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -208,7 +220,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 // the transaction that makes it durable; see store.SaveUpload.
 func (q *Queue) Save(ctx context.Context, up store.Upload, r io.Reader, max int64) (*store.Upload, bool, error) {
 	return q.st.SaveUpload(ctx, up, r, max, func(ctx context.Context, tx *sql.Tx, id int64) (int64, error) {
-		res, err := q.client.InsertTx(ctx, tx, AnalyzeArgs{Upload: id}, &river.InsertOpts{MaxAttempts: maxAttempts})
+		res, err := q.client.InsertTx(ctx, tx, AnalyzeArgs{Upload: id}, &river.InsertOpts{MaxAttempts: q.opt.MaxAttempts})
 		if err != nil {
 			return 0, err
 		}
@@ -231,8 +243,19 @@ func (e inputError) Unwrap() error { return e.err }
 
 // Work analyzes the upload and ingests its diagnosis under the upload's
 // key, so that a second run after a worker's death replays the first.
-func (w *worker) Work(ctx context.Context, job *river.Job[AnalyzeArgs]) error {
+func (w *worker) Work(ctx context.Context, job *river.Job[AnalyzeArgs]) (err error) {
 	st := w.q.st
+	defer func() {
+		// The last attempt failed: say so in the upload, or it would stay
+		// queued for ever once river discards its job.
+		var cancel *river.JobCancelError
+		if err != nil && !errors.As(err, &cancel) && job.Attempt >= job.MaxAttempts {
+			why := fmt.Sprintf("upload %d: gave up after %d attempts: %v", job.Args.Upload, job.Attempt, err)
+			if ferr := st.FailUpload(context.WithoutCancel(ctx), job.Args.Upload, why); ferr != nil {
+				w.q.opt.Logger.Error("marking an upload failed", "upload", job.Args.Upload, "err", ferr)
+			}
+		}
+	}()
 	up, err := st.StartUpload(ctx, job.Args.Upload)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("upload %d is gone", job.Args.Upload))
@@ -243,10 +266,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[AnalyzeArgs]) error {
 	if up.State == store.UploadDone || up.State == store.UploadFailed {
 		return nil
 	}
-	if w.q.opt.BeforeWork != nil {
-		w.q.opt.BeforeWork(ctx, up)
-	}
-	d, err := w.q.analyze(ctx, up)
+	d, err := w.q.run(ctx, up)
 	var ie inputError
 	if errors.As(err, &ie) {
 		w.q.opt.Logger.Warn("upload cannot be analyzed", "upload", up.ID, "host", up.Host, "err", err)
@@ -271,6 +291,22 @@ func (w *worker) Work(ctx context.Context, job *river.Job[AnalyzeArgs]) error {
 	return err
 }
 
+// run analyzes up; a panic is the upload's failure, not the worker's:
+// river would recover it too, but retry the job (the same input panics
+// again) and leave the upload queued.
+func (q *Queue) run(ctx context.Context, up *store.Upload) (d *triage.Diagnosis, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.opt.Logger.Error("analysis panicked", "upload", up.ID, "panic", p, "stack", string(debug.Stack()))
+			d, err = nil, inputError{fmt.Errorf("upload %d: the analysis failed (panic: %v)", up.ID, p)}
+		}
+	}()
+	if q.opt.BeforeWork != nil {
+		q.opt.BeforeWork(ctx, up)
+	}
+	return q.analyze(ctx, up)
+}
+
 // analyze copies the upload out of the database into a directory of its
 // own (a vmcore as a file; a kdump tar unpacked, confined to the directory)
 // and diagnoses it.
@@ -279,7 +315,11 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 	if err != nil {
 		return nil, fmt.Errorf("upload %d: %w", up.ID, err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			q.opt.Logger.Error("removing a job's directory", "upload", up.ID, "err", err)
+		}
+	}()
 	target := filepath.Join(dir, "upload")
 	switch up.Kind {
 	case KindVmcore:
@@ -305,7 +345,10 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 			pw.CloseWithError(err)
 			done <- err
 		}()
-		uerr := untar(pr, target, q.opt.MaxUnpacked)
+		// A tar holds its members' bytes, so it unpacks to no more than
+		// its own size, unless a member is sparse: such a member may not
+		// expand the upload (a 10 KB tar is not a 64 GiB directory).
+		uerr := untar(pr, target, min(q.opt.MaxUnpacked, up.Size))
 		pr.CloseWithError(errors.New("unpacking stopped"))
 		if cerr := <-done; cerr != nil && uerr == nil {
 			return nil, cerr
@@ -316,9 +359,19 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 	default:
 		return nil, inputError{fmt.Errorf("upload %d: unknown kind %q", up.ID, up.Kind)}
 	}
-	d, err := triage.Analyze([]string{target}, triage.Options{KB: q.opt.KB})
+	var warns []string
+	d, err := triage.Analyze([]string{target}, triage.Options{KB: q.opt.KB, Warn: func(msg string) {
+		warns = append(warns, strings.ReplaceAll(msg, dir+string(filepath.Separator), ""))
+	}})
 	if err != nil {
 		return nil, inputError{fmt.Errorf("analyzing upload %d: %s", up.ID, strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))}
+	}
+	if len(d.Reports) == 0 && len(warns) > 0 {
+		// A dump cut short that gives nothing is not "no crash": say why.
+		return nil, inputError{fmt.Errorf("analyzing upload %d: no crash found in what could be read: %s", up.ID, strings.Join(warns, "; "))}
+	}
+	for _, w := range warns {
+		q.opt.Logger.Warn("upload partly read", "upload", up.ID, "warning", w)
 	}
 	// The worker's temporary directory means nothing to the fleet.
 	for i := range d.Inputs {
@@ -331,9 +384,10 @@ func (q *Queue) analyze(ctx context.Context, up *store.Upload) (*triage.Diagnosi
 }
 
 // untar unpacks a kdump directory's tar into dir through an os.Root, so
-// that no member can write outside it: regular files and directories only
-// (links, devices and FIFOs are skipped), at most maxTarFiles members and
-// max bytes. An error names the member and its offset in the tar stream.
+// that no member can write outside it: regular files (sparse ones
+// expanded) and directories only (links, devices and FIFOs are skipped),
+// at most maxTarFiles members, maxTarDepth levels and limit bytes. An
+// error names the member and its offset in the tar stream.
 func untar(r io.Reader, dir string, limit int64) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -364,14 +418,20 @@ func untar(r io.Reader, dir string, limit int64) error {
 			continue
 		}
 		if !fs.ValidPath(name) {
-			return fmt.Errorf("tar offset %d: member %q is not a path inside the directory", at, h.Name)
+			// %.256q: a PAX name may be a megabyte long.
+			return fmt.Errorf("tar offset %d: member %.256q is not a path inside the directory", at, h.Name)
+		}
+		if len(name) > maxTarName || strings.Count(name, "/") >= maxTarDepth {
+			return fmt.Errorf("tar offset %d: member %.64q…: a path of %d bytes, %d levels deep; at most %d bytes and %d levels",
+				at, h.Name, len(name), strings.Count(name, "/")+1, maxTarName, maxTarDepth)
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if err := root.MkdirAll(name, 0o700); err != nil {
 				return fmt.Errorf("tar offset %d: member %q: %w", at, h.Name, err)
 			}
-		case tar.TypeReg:
+		case tar.TypeReg, tar.TypeGNUSparse:
+			// h.Size is what the member unpacks to, sparse or not.
 			total += h.Size
 			if h.Size < 0 || total > limit {
 				return fmt.Errorf("tar offset %d: member %q: over the %d bytes a kdump tar may unpack to", at, h.Name, limit)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -43,11 +44,18 @@ func databases(t *testing.T, f func(t *testing.T, dbURL string)) {
 
 type env struct {
 	st     *store.Store
+	q      *jobs.Queue
 	client *submit.Client
 	tmp    string // the workers' temporary directory
 }
 
 func newEnv(t *testing.T, dbURL string, maxUpload int64) *env {
+	return newEnvOpt(t, dbURL, maxUpload, jobs.Options{})
+}
+
+// newEnvOpt is newEnv with the queue's options (workers, poll interval and
+// temporary directory set here).
+func newEnvOpt(t *testing.T, dbURL string, maxUpload int64, opt jobs.Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, dbURL)
@@ -56,7 +64,8 @@ func newEnv(t *testing.T, dbURL string, maxUpload int64) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	tmp := t.TempDir()
-	q, err := jobs.Open(ctx, st, jobs.Options{Workers: 2, PollInterval: 100 * time.Millisecond, TempDir: tmp})
+	opt.Workers, opt.PollInterval, opt.TempDir = 2, 100*time.Millisecond, tmp
+	q, err := jobs.Open(ctx, st, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +81,7 @@ func newEnv(t *testing.T, dbURL string, maxUpload int64) *env {
 	t.Cleanup(h.Close)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &env{st: st, tmp: tmp, client: &submit.Client{Server: ts.URL, Token: token, Attempts: 1}}
+	return &env{st: st, q: q, tmp: tmp, client: &submit.Client{Server: ts.URL, Token: token, Attempts: 1}}
 }
 
 // send submits path under key and follows its job to its end.
@@ -300,4 +309,116 @@ func TestWorkerKill(t *testing.T) {
 			t.Errorf("buckets after the kill: %+v %v; want one crash counted once", bs, err)
 		}
 	})
+}
+
+// waitUpload polls upload id until it is done or failed.
+func waitUpload(t *testing.T, st *store.Store, id int64) *store.Upload {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		up, err := st.GetUpload(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.State == store.UploadDone || up.State == store.UploadFailed {
+			return up
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upload %d still %s after a minute (%d attempts)", id, up.State, up.Attempts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestJobPanic: an upload whose analysis panics is failed on its first
+// attempt, its error naming it and the panic; it stayed queued while river
+// retried it five times, then for ever.
+func TestJobPanic(t *testing.T) {
+	databases(t, func(t *testing.T, dbURL string) {
+		e := newEnvOpt(t, dbURL, 0, jobs.Options{BeforeWork: func(ctx context.Context, up *store.Upload) {
+			panic(fmt.Sprintf("a bug analyzing upload %d", up.ID))
+		}})
+		up, _, err := e.q.Save(context.Background(), store.Upload{Group: "lab", Key: "panic-1", Host: "web-1", Kind: jobs.KindKdump},
+			bytes.NewReader(kdumpTar(t, "x\n")), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := waitUpload(t, e.st, up.ID)
+		if got.State != store.UploadFailed || got.Attempts != 1 || !strings.Contains(got.Error, fmt.Sprintf("upload %d: the analysis failed (panic: a bug analyzing upload %d)", up.ID, up.ID)) {
+			t.Errorf("after a panic: %s after %d attempts: %q", got.State, got.Attempts, got.Error)
+		}
+	})
+}
+
+// TestJobGivesUp: a job that fails for another reason than its input (a
+// chunk missing from the database) is retried, and after its last attempt
+// its upload is failed, saying so, rather than left queued.
+func TestJobGivesUp(t *testing.T) {
+	vmcore := testshared.Path(t, "fixtures/vmcore/skbcsum-kdump/vmcore.kdump-d31")
+	data, err := os.ReadFile(vmcore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	databases(t, func(t *testing.T, dbURL string) {
+		hold := make(chan struct{})
+		e := newEnvOpt(t, dbURL, 0, jobs.Options{MaxAttempts: 2, BeforeWork: func(ctx context.Context, up *store.Upload) { <-hold }})
+		up, _, err := e.q.Save(context.Background(), store.Upload{Group: "lab", Key: "gone-1", Host: "web-1", Kind: jobs.KindVmcore},
+			bytes.NewReader(data), 64<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		del := "DELETE FROM upload_chunks WHERE upload_id = ? AND seq = 1"
+		if e.st.Dialect() == "postgres" {
+			del = strings.Replace(del, "?", "$1", 1)
+		}
+		if _, err := e.st.DB().Exec(del, up.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(hold)
+		got := waitUpload(t, e.st, up.ID)
+		if got.State != store.UploadFailed || got.Attempts != 2 || !strings.Contains(got.Error, "gave up after 2 attempts") || !strings.Contains(got.Error, "chunk 1 missing") {
+			t.Errorf("a job failing every attempt: %s after %d attempts: %q", got.State, got.Attempts, got.Error)
+		}
+	})
+}
+
+// TestTruncatedVmcore: a dump cut short. Cut inside its header it fails
+// at once (cancelled, one attempt), naming the upload and the offset; cut
+// inside its pages it gives no crash, and fails saying the dump is
+// truncated and where, rather than being done with no reports.
+func TestTruncatedVmcore(t *testing.T) {
+	vmcore := testshared.Path(t, "fixtures/vmcore/skbcsum-kdump/vmcore.kdump-d31")
+	data, err := os.ReadFile(vmcore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	databases(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, 0)
+		for _, c := range []struct {
+			n    int
+			want string
+		}{
+			{4096, "upload: offset 4096 (0x1000): file ends (size 4096) inside the kdump header"},
+			{1 << 20, "no crash found in what could be read: upload: offset 447728: a page descriptor's data ends at offset 16247571, past the end of the file (size 1048576): the dump is truncated"},
+		} {
+			up, _, err := e.q.Save(context.Background(), store.Upload{Group: "lab", Key: fmt.Sprint("cut-", c.n), Host: "web-1", Kind: jobs.KindVmcore},
+				bytes.NewReader(data[:c.n]), 64<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := waitUpload(t, e.st, up.ID)
+			if got.State != store.UploadFailed || got.Attempts != 1 || !strings.Contains(got.Error, fmt.Sprintf("analyzing upload %d: ", up.ID)) || !strings.Contains(got.Error, c.want) {
+				t.Errorf("cut at %d: %s after %d attempts: %q", c.n, got.State, got.Attempts, got.Error)
+			}
+		}
+	})
+}
+
+func kdumpTar(t *testing.T, dmesg string) []byte {
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "vmcore-dmesg.txt", Mode: 0o644, Size: int64(len(dmesg)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(dmesg))
+	tw.Close()
+	return b.Bytes()
 }

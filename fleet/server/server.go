@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -373,6 +375,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = fail(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.opt.MaxUpload)
 	case errors.Is(err, store.ErrNotFound):
 		ae = fail(http.StatusNotFound, "not found")
+	case errors.Is(err, store.ErrUploadInProgress):
+		ae = &apiError{status: http.StatusConflict, msg: "an upload with this Idempotency-Key is being received; try again later", header: map[string]string{"Retry-After": "30"}}
 	case errors.Is(err, store.ErrKeyReused):
 		ae = fail(http.StatusUnprocessableEntity, "Idempotency-Key already used for another document")
 	default:
@@ -403,12 +407,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // an analyze --json document, and answers once it is committed.
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	key := r.Header.Get("Idempotency-Key")
-	if key == "" || len(key) > maxKeyLen {
-		return fail(http.StatusBadRequest, "an Idempotency-Key header of 1 to %d bytes is required", maxKeyLen)
+	if key == "" || len(key) > maxKeyLen || !printable(key) {
+		return fail(http.StatusBadRequest, "an Idempotency-Key header of 1 to %d bytes of printable UTF-8 is required", maxKeyLen)
 	}
 	host := strings.TrimSpace(r.Header.Get("X-Ktriage-Host"))
-	if host == "" || len(host) > maxHostLen {
-		return fail(http.StatusBadRequest, "an X-Ktriage-Host header of 1 to %d bytes is required", maxHostLen)
+	if host == "" || len(host) > maxHostLen || !printable(host) {
+		return fail(http.StatusBadRequest, "an X-Ktriage-Host header of 1 to %d bytes of printable UTF-8 is required", maxHostLen)
 	}
 	br := bufio.NewReaderSize(r.Body, 4096)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -462,6 +466,21 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.m.ingests.WithLabelValues(kind, result).Inc()
 	return writeJSON(w, status, ack)
+}
+
+// printable says whether a header's value may be stored and shown: HTTP
+// lets a header carry bytes that are not UTF-8, which PostgreSQL refuses
+// (the request failed with 500) and a dashboard would show garbled.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeDiagnosis reads an analyze --json document and checks each

@@ -570,3 +570,18 @@ func TestBucketRemedy(t *testing.T) {
 		t.Errorf("a bucket without an offload workaround shows a remedy: %+v", rem)
 	}
 }
+
+// TestHeaderBytes: an Idempotency-Key or X-Ktriage-Host with bytes that
+// are not UTF-8, or control characters, is a 400. PostgreSQL refused the
+// row, and the client saw a 500 it would retry for ever.
+func TestHeaderBytes(t *testing.T) {
+	e := newEnv(t, pgtest.Start(t), server.Options{})
+	for _, h := range []struct{ key, host string }{{"k\xff", "h"}, {"k", "h\xfe\xff"}, {"k", "h\tx"}} {
+		if code, _ := e.post([]byte("no crash here\n"), false, h.key, h.host); code != http.StatusBadRequest {
+			t.Errorf("key %q host %q: %d, want 400", h.key, h.host, code)
+		}
+	}
+	if code, _ := e.post([]byte("no crash here\n"), false, "clé-1", "hôte-1"); code != 201 {
+		t.Errorf("a UTF-8 key and host: %d, want 201", code)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -9,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The states of an upload.
@@ -43,52 +46,95 @@ type Upload struct {
 	Attempts int
 	Ack      *Ack
 	Error    string
+
+	touched time.Time // its last chunk, while receiving
 }
 
 // Enqueue adds the job that will analyze upload id, in tx (the
 // transaction that makes the upload durable), and returns the job's id.
 type Enqueue func(ctx context.Context, tx *sql.Tx, id int64) (int64, error)
 
+// ErrUploadInProgress is returned for a key whose upload another request
+// is still sending.
+var ErrUploadInProgress = errors.New("an upload with this key is being received")
+
+// StaleUpload is how long an upload being received may go without a chunk
+// before another request with its key takes it over.
+const StaleUpload = 2 * time.Minute
+
 // SaveUpload streams r into the database under up's group and key, at most
 // max bytes, then marks it queued and enqueues its job in one transaction:
 // once it returns, the upload and its job are durable. A key already
-// queued or done returns that upload (found is true) without reading r; an
-// upload of the key that a dead request left receiving is replaced.
+// queued, done or failed returns that upload (found is true) once r is
+// found to be the same bytes, ErrKeyReused when it is not (or when the key
+// is a submission's); a key another request is sending is
+// ErrUploadInProgress, until that request has sent nothing for
+// StaleUpload: its upload is then replaced.
 //
 // The chunks are written outside the final transaction, so that a slow
-// upload holds no lock that ingest waits for.
+// upload holds no lock that ingest waits for. While receiving, an upload's
+// digest column holds its request's nonce: a request whose upload was
+// taken over finds it gone at its next chunk (SQLite reuses a deleted
+// row's id: the id alone does not say whose it is).
 func (s *Store) SaveUpload(ctx context.Context, up Upload, r io.Reader, max int64, enqueue Enqueue) (_ *Upload, found bool, err error) {
 	if up.Key == "" || up.Host == "" || up.Kind == "" {
 		return nil, false, errors.New("upload: key, host and kind are required")
 	}
-	old, err := s.uploadWhere(ctx, "grp = ? AND idem_key = ?", up.Group, up.Key)
-	switch {
-	case err == nil && old.State != UploadReceiving:
-		return old, true, nil
-	case err == nil:
-		if err := s.dropUpload(ctx, old.ID); err != nil {
-			return nil, false, err
-		}
-	case !errors.Is(err, ErrNotFound):
-		return nil, false, err
-	}
 	if up.Received.IsZero() {
 		up.Received = time.Now()
 	}
-	if err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO uploads (grp, idem_key, host, kind, digest, size, received_at, state, attempts)
-		VALUES (?, ?, ?, ?, '', 0, ?, ?, 0) RETURNING id`),
-		up.Group, up.Key, up.Host, up.Kind, up.Received.Unix(), UploadReceiving).Scan(&up.ID); err != nil {
-		return nil, false, fmt.Errorf("upload: %w", err)
+	var nb [16]byte
+	rand.Read(nb[:])
+	nonce := "receiving:" + hex.EncodeToString(nb[:])
+	for tries := 0; ; tries++ {
+		err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO uploads (grp, idem_key, host, kind, digest, size, received_at, state, attempts, touched_at)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0, ?) ON CONFLICT (grp, idem_key) DO NOTHING RETURNING id`),
+			up.Group, up.Key, up.Host, up.Kind, nonce, up.Received.Unix(), UploadReceiving, time.Now().Unix()).Scan(&up.ID)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, fmt.Errorf("upload: %w", err)
+		}
+		old, err := s.uploadWhere(ctx, "grp = ? AND idem_key = ?", up.Group, up.Key)
+		switch {
+		case errors.Is(err, ErrNotFound) && tries < 3:
+			continue // dropped meanwhile
+		case err != nil:
+			return nil, false, err
+		case old.State != UploadReceiving:
+			return s.replayUpload(old, up, r, max)
+		case tries >= 3 || time.Since(old.touched) < StaleUpload:
+			return nil, false, fmt.Errorf("upload %d: %w (its last chunk %s ago)", old.ID, ErrUploadInProgress, time.Since(old.touched).Round(time.Second))
+		}
+		// Its request died: drop it, if no one else did.
+		res, err := s.db.ExecContext(ctx, s.q("DELETE FROM uploads WHERE id = ? AND digest = ? AND state = ?"), old.ID, old.Digest, UploadReceiving)
+		if err != nil {
+			return nil, false, fmt.Errorf("upload %d: %w", old.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM upload_chunks WHERE upload_id = ?"), old.ID); err != nil {
+				return nil, false, fmt.Errorf("upload %d: %w", old.ID, err)
+			}
+		}
 	}
 	defer func() {
 		if err != nil {
 			// Not ctx: it may be why this failed.
-			s.dropUpload(context.WithoutCancel(ctx), up.ID)
+			s.dropOwnUpload(context.WithoutCancel(ctx), up.ID, nonce)
 		}
 	}()
+	var sub int
+	switch err := s.db.QueryRowContext(ctx, s.q("SELECT 1 FROM submissions WHERE grp = ? AND idem_key = ?"), up.Group, up.Key).Scan(&sub); {
+	case err == nil:
+		return nil, false, fmt.Errorf("upload: key %q: %w", up.Key, ErrKeyReused)
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, false, fmt.Errorf("upload: %w", err)
+	}
 	h := sha256.New()
 	buf := make([]byte, UploadChunk)
-	for seq := 0; ; seq++ {
+	seq := 0
+	for ; ; seq++ {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
 			up.Size += int64(n)
@@ -96,11 +142,21 @@ func (s *Store) SaveUpload(ctx context.Context, up Upload, r io.Reader, max int6
 				return nil, false, fmt.Errorf("upload: %w of %d bytes", ErrTooLarge, max)
 			}
 			h.Write(buf[:n])
+			res, err := s.db.ExecContext(ctx, s.q("UPDATE uploads SET touched_at = ? WHERE id = ? AND digest = ?"), time.Now().Unix(), up.ID, nonce)
+			if err != nil {
+				return nil, false, fmt.Errorf("upload %d: %w", up.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return nil, false, fmt.Errorf("upload %d: %w (taken over by another request with its key)", up.ID, ErrUploadInProgress)
+			}
 			if _, err := s.db.ExecContext(ctx, s.q("INSERT INTO upload_chunks (upload_id, seq, data) VALUES (?, ?, ?)"), up.ID, seq, buf[:n]); err != nil {
 				return nil, false, fmt.Errorf("upload: storing chunk %d (offset %d): %w", seq, up.Size-int64(n), err)
 			}
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			if n > 0 {
+				seq++
+			}
 			break
 		}
 		if rerr != nil {
@@ -113,16 +169,26 @@ func (s *Store) SaveUpload(ctx context.Context, up Upload, r io.Reader, max int6
 		return nil, false, fmt.Errorf("upload: %w", err)
 	}
 	defer tx.Rollback()
+	// Its chunks are its own: each seq below the count is one this request
+	// stored (the key is (upload, seq)), and there is none above.
+	var chunks int
+	var stored sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*), SUM(LENGTH(data)) FROM upload_chunks WHERE upload_id = ?"), up.ID).Scan(&chunks, &stored); err != nil {
+		return nil, false, fmt.Errorf("upload %d: %w", up.ID, err)
+	}
+	if chunks != seq || stored.Int64 != up.Size {
+		return nil, false, fmt.Errorf("upload %d: %w (%d chunks of %d bytes stored, %d of %d sent)", up.ID, ErrUploadInProgress, chunks, stored.Int64, seq, up.Size)
+	}
 	if up.Job, err = enqueue(ctx, tx, up.ID); err != nil {
 		return nil, false, fmt.Errorf("upload: enqueueing its job: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, s.q("UPDATE uploads SET state = ?, digest = ?, size = ?, job_id = ? WHERE id = ? AND state = ?"),
-		UploadQueued, up.Digest, up.Size, up.Job, up.ID, UploadReceiving)
+	res, err := tx.ExecContext(ctx, s.q("UPDATE uploads SET state = ?, digest = ?, size = ?, job_id = ? WHERE id = ? AND digest = ? AND state = ?"),
+		UploadQueued, up.Digest, up.Size, up.Job, up.ID, nonce, UploadReceiving)
 	if err != nil {
 		return nil, false, fmt.Errorf("upload: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, false, fmt.Errorf("upload %d: replaced by another request with its key", up.ID)
+		return nil, false, fmt.Errorf("upload %d: %w (taken over by another request with its key)", up.ID, ErrUploadInProgress)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("upload: commit: %w", err)
@@ -131,15 +197,33 @@ func (s *Store) SaveUpload(ctx context.Context, up Upload, r io.Reader, max int6
 	return &up, false, nil
 }
 
-// dropUpload deletes an upload and its chunks.
-func (s *Store) dropUpload(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM upload_chunks WHERE upload_id = ?"), id); err != nil {
-		return fmt.Errorf("upload %d: deleting: %w", id, err)
+// replayUpload answers a key already stored (old) sent again: old when r
+// is the same bytes, ErrKeyReused when not. r is read through, hashed only.
+func (s *Store) replayUpload(old *Upload, up Upload, r io.Reader, max int64) (*Upload, bool, error) {
+	reused := fmt.Errorf("upload: key %q: %w", up.Key, ErrKeyReused)
+	if old.Kind != up.Kind {
+		return nil, false, reused
 	}
-	if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM uploads WHERE id = ?"), id); err != nil {
-		return fmt.Errorf("upload %d: deleting: %w", id, err)
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("upload: reading at offset %d: %w", n, err)
 	}
-	return nil
+	if n > max {
+		return nil, false, fmt.Errorf("upload: %w of %d bytes", ErrTooLarge, max)
+	}
+	if n != old.Size || hex.EncodeToString(h.Sum(nil)) != old.Digest {
+		return nil, false, reused
+	}
+	return old, true, nil
+}
+
+// dropOwnUpload deletes the upload a request was receiving, if it is still
+// its own (nonce), and its chunks; taken over, the chunks it stored after
+// are deleted once no upload has its id.
+func (s *Store) dropOwnUpload(ctx context.Context, id int64, nonce string) {
+	s.db.ExecContext(ctx, s.q("DELETE FROM uploads WHERE id = ? AND digest = ?"), id, nonce)
+	s.db.ExecContext(ctx, s.q("DELETE FROM upload_chunks WHERE upload_id = ? AND NOT EXISTS (SELECT 1 FROM uploads WHERE id = ?)"), id, id)
 }
 
 // GetUpload returns upload id; ErrNotFound if there is none.
@@ -158,10 +242,11 @@ func (s *Store) uploadWhere(ctx context.Context, where string, args ...any) (*Up
 		received int64
 		job      sql.NullInt64
 		ack, msg sql.NullString
+		touched  sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, grp, idem_key, host, kind, digest, size, received_at, state, job_id, attempts, ack, error
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, grp, idem_key, host, kind, digest, size, received_at, state, job_id, attempts, ack, error, touched_at
 		FROM uploads WHERE `+where), args...).Scan(&u.ID, &u.Group, &u.Key, &u.Host, &u.Kind, &u.Digest, &u.Size, &received,
-		&u.State, &job, &u.Attempts, &ack, &msg)
+		&u.State, &job, &u.Attempts, &ack, &msg, &touched)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -170,6 +255,7 @@ func (s *Store) uploadWhere(ctx context.Context, where string, args ...any) (*Up
 	}
 	u.Received = time.Unix(received, 0).UTC()
 	u.Job, u.Error = job.Int64, msg.String
+	u.touched = time.Unix(touched.Int64, 0)
 	if ack.Valid && ack.String != "" {
 		u.Ack = new(Ack)
 		if err := json.Unmarshal([]byte(ack.String), u.Ack); err != nil {
@@ -254,9 +340,7 @@ func (s *Store) FinishUpload(ctx context.Context, id int64, sub Submission) (*Ac
 // FailUpload marks upload id failed for why and deletes its chunks: the
 // input cannot be analyzed, and trying again would not change that.
 func (s *Store) FailUpload(ctx context.Context, id int64, why string) error {
-	if len(why) > 4096 {
-		why = why[:4096]
-	}
+	why = cleanText(why, 4096)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("upload %d: %w", id, err)
@@ -273,4 +357,20 @@ func (s *Store) FailUpload(ctx context.Context, id int64, why string) error {
 		return fmt.Errorf("upload %d: commit: %w", id, err)
 	}
 	return nil
+}
+
+// cleanText makes s a column PostgreSQL takes, of at most max bytes: an
+// error may quote an upload's bytes, and a NUL or a byte sequence that is
+// not UTF-8 (or one cut in two) would fail the statement, and the job be
+// retried for it.
+func cleanText(s string, max int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\ufffd"), "\x00", `\x00`)
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
