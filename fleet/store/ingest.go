@@ -181,46 +181,55 @@ func (s *Store) IngestBatch(ctx context.Context, subs []Submission) ([]*Ack, []e
 		rank[i] = r
 	}
 	sort.SliceStable(order, func(a, b int) bool { return rank[order[a]] < rank[order[b]] })
-	// First without savepoints, two round trips a submission fewer: a
-	// failure is rare, and then the batch is done again with them.
-	if len(subs) > 1 {
-		if err := s.ingestAll(ctx, subs, order, acks, errs, false); err == nil {
-			return acks, errs
-		} else if errors.Is(err, errCommit) {
-			return failAll(err)
-		}
+	// First the whole batch in a few multi-row statements: a failure is
+	// rare, and then the batch is done again one submission at a time,
+	// each under a savepoint.
+	if fast, err := s.ingestFast(ctx, subs); err == nil {
+		return fast, errs
+	} else if errors.Is(err, errCommit) {
+		return failAll(err)
 	}
-	if err := s.ingestAll(ctx, subs, order, acks, errs, true); err != nil {
+	if err := s.ingestAll(ctx, subs, order, acks, errs); err != nil {
 		return failAll(err)
 	}
 	return acks, errs
+}
+
+// ingestFast records subs with ingestBatchTx in one transaction.
+func (s *Store) ingestFast(ctx context.Context, subs []Submission) ([]*Ack, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	defer tx.Rollback()
+	acks, err := s.ingestBatchTx(ctx, tx, subs)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errCommit, err)
+	}
+	return acks, nil
 }
 
 // errCommit marks a batch whose commit failed: trying it again in another
 // shape would not help.
 var errCommit = errors.New("ingest: commit")
 
-// ingestAll records subs in order in one transaction. With savepoints a
-// submission that fails is undone alone and its error kept at its index;
-// without, the first failure undoes the batch and is returned.
-func (s *Store) ingestAll(ctx context.Context, subs []Submission, order []int, acks []*Ack, errs []error, savepoints bool) error {
+// ingestAll records subs in order in one transaction, each under a
+// savepoint: a submission that fails is undone alone, its error kept at
+// its index.
+func (s *Store) ingestAll(ctx context.Context, subs []Submission, order []int, acks []*Ack, errs []error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer tx.Rollback()
 	for _, i := range order {
-		sub := subs[i]
-		if !savepoints {
-			if acks[i], errs[i] = s.ingestTx(ctx, tx, sub); errs[i] != nil {
-				return errs[i]
-			}
-			continue
-		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT submission"); err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
-		acks[i], errs[i] = s.ingestTx(ctx, tx, sub)
+		acks[i], errs[i] = s.ingestTx(ctx, tx, subs[i])
 		undo := "RELEASE SAVEPOINT submission"
 		if errs[i] != nil {
 			acks[i] = nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -489,4 +491,128 @@ func TestProbablyFixed(t *testing.T) {
 			t.Error("a boot without a host was recorded")
 		}
 	})
+}
+
+// TestBatchPathsAgree ingests one stream of submissions twice: in batches
+// (the multi-row path) and one at a time (the per-submission path, as a
+// batch that fails falls back to). Every table must end the same: buckets
+// and their counters, breakdowns, events and samples. The stream has hot
+// and new buckets, a report several times, documents of several reports,
+// hosts and days, replays of earlier keys, and more events of one bucket
+// than the sample cap.
+func TestBatchPathsAgree(t *testing.T) {
+	fs := loadFixtures(t)
+	var stream []store.Submission
+	base := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	for i := range 150 {
+		f := fs[(i*7)%len(fs)]
+		stream = append(stream, store.Submission{Group: "g", Key: fmt.Sprint("k", i), Host: fmt.Sprint("h", i%9), Kind: "json",
+			Digest: fmt.Sprint("d", i), Received: base.Add(time.Duration(i) * 7 * time.Hour), Diagnosis: f.d})
+		if i%11 == 5 {
+			// A retry of an earlier submission (same key, same document).
+			stream = append(stream, stream[i/2])
+		}
+	}
+	databases(t, func(t *testing.T, batched *store.Store) {
+		single, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "single.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer single.Close()
+		ctx := context.Background()
+		var batchAcks, singleAcks []*store.Ack
+		for start := 0; start < len(stream); start += 16 {
+			chunk := stream[start:min(len(stream), start+16)]
+			acks, errs := batched.IngestBatch(ctx, chunk)
+			for i := range chunk {
+				if errs[i] != nil {
+					t.Fatalf("batch ingest %d: %v", start+i, errs[i])
+				}
+				batchAcks = append(batchAcks, acks[i])
+			}
+		}
+		for i, sub := range stream {
+			ack, err := single.Ingest(ctx, sub)
+			if err != nil {
+				t.Fatalf("ingest %d: %v", i, err)
+			}
+			singleAcks = append(singleAcks, ack)
+		}
+		for i := range stream {
+			a, b := *batchAcks[i], *singleAcks[i]
+			a.Submission, b.Submission = 0, 0
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			if string(ja) != string(jb) {
+				t.Errorf("submission %d: batched ack %s, single %s", i, ja, jb)
+			}
+		}
+		for _, q := range []string{
+			"SELECT signature, sig_version, title, type, COALESCE(guilty_function, ''), alt_titles, count, first_seen, last_seen, COALESCE(kb_id, ''), COALESCE(workaround, '') FROM buckets",
+			"SELECT signature, day, count FROM bucket_days",
+			"SELECT signature, host, count, first_seen, last_seen FROM bucket_hosts",
+			"SELECT signature, kernel, count, first_seen, last_seen FROM bucket_kernels",
+			"SELECT signature, tainted, count FROM bucket_taints",
+			"SELECT signature, module, count FROM bucket_modules",
+			"SELECT e.signature, e.host, COALESCE(e.kernel, ''), COALESCE(e.tainted, ''), e.seen_at, e.occurrences, s.idem_key FROM events e JOIN submissions s ON s.id = e.submission_id",
+			"SELECT m.signature, m.host, m.seen_at, m.diagnosis, s.idem_key FROM samples m JOIN submissions s ON s.id = m.submission_id",
+			"SELECT grp, idem_key, host, kind, digest, received_at, n_reports FROM submissions",
+		} {
+			a, b := dump(t, batched, q), dump(t, single, q)
+			if len(a) == 0 {
+				t.Errorf("%s: no rows", q)
+			}
+			if strings.Join(a, "\n") != strings.Join(b, "\n") {
+				t.Errorf("%s: %d rows batched, %d one at a time; first difference:\n%s", q, len(a), len(b), firstDiff(a, b))
+			}
+		}
+	})
+}
+
+// dump returns a query's rows, each its columns joined, sorted.
+func dump(t *testing.T, s *store.Store, q string) []string {
+	t.Helper()
+	rows, err := s.DB().Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			parts = append(parts, fmt.Sprint(v))
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func firstDiff(a, b []string) string {
+	for i := range max(len(a), len(b)) {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return fmt.Sprintf("batched: %.300s\nsingle:  %.300s", x, y)
+		}
+	}
+	return ""
 }
