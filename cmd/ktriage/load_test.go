@@ -228,11 +228,11 @@ func runLoad(t *testing.T, bin, dbURL string, docs [][]byte, crashes [][]string)
 		lines int
 	}
 	var (
-		ncMu       sync.Mutex
-		ncSent     []ncCrash
-		datagrams  atomic.Int64
-		outageMu sync.Mutex
-		outages  [][2]time.Time // each kill's [kill, restarted]
+		ncMu      sync.Mutex
+		ncSent    []ncCrash
+		datagrams atomic.Int64
+		outageMu  sync.Mutex
+		outages   [][2]time.Time // each kill's [kill, restarted]
 	)
 	wg.Add(1)
 	go func() {
