@@ -42,6 +42,8 @@ unit:
 	$(GO) test -count=1 ./...
 	@# the corpus figures, printed (the test above fails under its floors)
 	@$(GO) test -count=1 -run 'TestSyzkallerCorpus$$|TestRenderings$$' -v ./oops | grep -E 'agreement:' || true
+	@# the fleet's load test figures (TestLoad above wrote them)
+	@cat $(KTRIAGE_ARTIFACTS)/load.txt 2>/dev/null || true
 
 $(STATICCHECK):
 	mkdir -p $(CURDIR)/.cache/bin

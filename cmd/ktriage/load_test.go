@@ -55,6 +55,9 @@ func TestLoad(t *testing.T) {
 	}
 	docs := loadDocs(t)
 	crashes := loadCrashes(t)
+	if dir := os.Getenv("KTRIAGE_ARTIFACTS"); dir != "" {
+		os.Remove(filepath.Join(dir, "load.txt"))
+	}
 	for _, db := range []struct {
 		name string
 		url  func(t *testing.T) string
@@ -351,9 +354,20 @@ func runLoad(t *testing.T, bin, dbURL string, docs [][]byte, crashes [][]string)
 		}
 	}
 	outageMu.Unlock()
-	t.Logf("%s, %.0f s, two SIGKILLs: HTTP %d sent, %d acknowledged, %d stored (%d lost, %d duplicated, %d given up), %.0f acknowledged/s, latency p50 %v p99 %v (kills included); netconsole %d crashes sent in %d datagrams (%.0f/s), %d of them clear of the kills, %d stored; %d events, bucket counts sum %d",
+	summary := fmt.Sprintf("%s, %.0f s, two SIGKILLs: HTTP %d sent, %d acknowledged, %d stored (%d lost, %d duplicated, %d given up), %.0f acknowledged/s, latency p50 %v p99 %v (kills included); netconsole %d crashes sent in %d datagrams (%.0f/s), %d of them clear of the kills, %d stored; %d events, bucket counts sum %d",
 		st.Dialect(), elapsed.Seconds(), sent.Load(), len(acked), len(stored), lost, dup, len(abandoned), httpRate,
 		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(ncSent), datagrams.Load(), udpRate, clear, ncStored, events, counted)
+	t.Log(summary)
+	// make test prints the figures from here (go test shows a passing
+	// test's log only with -v).
+	if dir := os.Getenv("KTRIAGE_ARTIFACTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			if f, err := os.OpenFile(filepath.Join(dir, "load.txt"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err == nil {
+				fmt.Fprintf(f, "TestLoad %s\n", summary)
+				f.Close()
+			}
+		}
+	}
 	if lost != 0 || dup != 0 {
 		t.Errorf("%d acknowledged submissions lost, %d stored twice", lost, dup)
 	}
