@@ -165,6 +165,7 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Queue, error) {
 	q := &Queue{st: st, opt: opt}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{q: q})
+	river.AddWorker(workers, &sweeper{q: q})
 	cfg := &river.Config{
 		Logger:               opt.Logger,
 		JobTimeout:           opt.JobTimeout,
@@ -174,6 +175,9 @@ func Open(ctx context.Context, st *store.Store, opt Options) (*Queue, error) {
 	}
 	if opt.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
+		// The leader among the workers sweeps up what dead requests left.
+		cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SweepEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	c, err := river.NewClient(driver, cfg)
 	if err != nil {
@@ -226,6 +230,35 @@ func (q *Queue) Save(ctx context.Context, up store.Upload, r io.Reader, max int6
 		}
 		return res.Job.ID, nil
 	})
+}
+
+// SweepEvery is how often the uploads a dead request left receiving are
+// looked for; SweepAfter is how long such an upload must have gone without
+// a chunk (store.StaleUpload lets its key take it over far sooner).
+const (
+	SweepEvery = 10 * time.Minute
+	SweepAfter = time.Hour
+)
+
+// SweepArgs is the periodic job that deletes stale uploads.
+type SweepArgs struct{}
+
+// Kind names the job in river's table.
+func (SweepArgs) Kind() string { return "ktriage_sweep_uploads" }
+
+// sweeper runs SweepArgs jobs.
+type sweeper struct {
+	river.WorkerDefaults[SweepArgs]
+	q *Queue
+}
+
+// Work deletes the uploads left receiving for SweepAfter.
+func (s *sweeper) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
+	n, err := s.q.st.SweepUploads(ctx, SweepAfter)
+	if n > 0 {
+		s.q.opt.Logger.Info("deleted uploads their requests left unfinished", "uploads", n)
+	}
+	return err
 }
 
 // worker runs AnalyzeArgs jobs.

@@ -422,3 +422,36 @@ func kdumpTar(t *testing.T, dmesg string) []byte {
 	tw.Close()
 	return b.Bytes()
 }
+
+// TestSweepOnStart: an upload a dead request left receiving an hour ago is
+// deleted by the periodic sweep the workers' leader runs when it starts.
+func TestSweepOnStart(t *testing.T) {
+	databases(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		st, err := store.Open(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.DB().Exec(`INSERT INTO uploads (grp, idem_key, host, kind, digest, size, received_at, state, attempts, touched_at)
+			VALUES ('lab', 'dead', 'h', 'vmcore', 'nonce', 0, 1, 'receiving', 0, 1)`); err != nil {
+			t.Fatal(err)
+		}
+		q, err := jobs.Open(ctx, st, jobs.Options{Workers: 1, PollInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		for deadline := time.Now().Add(60 * time.Second); ; {
+			var n int
+			st.DB().QueryRow("SELECT COUNT(*) FROM uploads").Scan(&n)
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the stale upload is still there a minute after the workers started")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}

@@ -374,3 +374,47 @@ func cleanText(s string, max int) string {
 	}
 	return s[:cut]
 }
+
+// SweepUploads deletes the uploads left receiving that have had no chunk
+// for olderThan (their request died with a server, and their key was not
+// sent again), chunks included, and returns how many it deleted. One taken
+// over meanwhile by a request with its key is left alone.
+func (s *Store) SweepUploads(ctx context.Context, olderThan time.Duration) (int, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT id, digest FROM uploads WHERE state = ? AND COALESCE(touched_at, received_at) < ?"),
+		UploadReceiving, time.Now().Add(-olderThan).Unix())
+	if err != nil {
+		return 0, fmt.Errorf("sweeping uploads: %w", err)
+	}
+	type stale struct {
+		id    int64
+		nonce string
+	}
+	var found []stale
+	for rows.Next() {
+		var st stale
+		if err := rows.Scan(&st.id, &st.nonce); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sweeping uploads: %w", err)
+		}
+		found = append(found, st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sweeping uploads: %w", err)
+	}
+	n := 0
+	for _, st := range found {
+		res, err := s.db.ExecContext(ctx, s.q("DELETE FROM uploads WHERE id = ? AND digest = ? AND state = ?"), st.id, st.nonce, UploadReceiving)
+		if err != nil {
+			return n, fmt.Errorf("sweeping upload %d: %w", st.id, err)
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			continue
+		}
+		if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM upload_chunks WHERE upload_id = ? AND NOT EXISTS (SELECT 1 FROM uploads WHERE id = ?)"), st.id, st.id); err != nil {
+			return n, fmt.Errorf("sweeping upload %d: %w", st.id, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -192,3 +192,70 @@ func rebind(s *store.Store, q string) string {
 	}
 	return q
 }
+
+// blockingReader gives n bytes, then waits for release before EOF: an
+// upload whose client stalls mid-body.
+type blockingReader struct {
+	n       int
+	release chan struct{}
+}
+
+func (b *blockingReader) Read(p []byte) (int, error) {
+	if b.n > 0 {
+		k := min(len(p), b.n)
+		b.n -= k
+		return k, nil
+	}
+	<-b.release
+	return 0, io.EOF
+}
+
+// TestSweepUploads: an upload left receiving by a request that died (its
+// chunks written, no chunk since) is deleted with its chunks once stale; a
+// live one, and a queued one however old, are kept.
+func TestSweepUploads(t *testing.T) {
+	databases(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		queued, _, err := s.SaveUpload(ctx, store.Upload{Group: "lab", Key: "done", Host: "h", Kind: "kdump"}, bytes.NewReader([]byte("x")), 10, enqueueNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := &blockingReader{n: store.UploadChunk + 10, release: make(chan struct{})}
+		errc := make(chan error, 1)
+		go func() {
+			_, _, err := s.SaveUpload(ctx, store.Upload{Group: "lab", Key: "stalled", Host: "h", Kind: "vmcore"}, br, 1<<30, enqueueNone)
+			errc <- err
+		}()
+		chunks := func() (n int) {
+			s.DB().QueryRow("SELECT COUNT(*) FROM upload_chunks").Scan(&n)
+			return n
+		}
+		for deadline := time.Now().Add(30 * time.Second); chunks() < 2; {
+			if time.Now().After(deadline) {
+				t.Fatal("the stalled upload wrote no chunk")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n, err := s.SweepUploads(ctx, time.Hour); n != 0 || err != nil {
+			t.Fatalf("swept a live upload: %d, %v", n, err)
+		}
+		// Its request died an hour ago (and so, long since, did the
+		// queued one's).
+		if _, err := s.DB().Exec("UPDATE uploads SET touched_at = 1, received_at = 1"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.SweepUploads(ctx, time.Hour); n != 1 || err != nil {
+			t.Fatalf("swept %d, %v; want the stalled upload", n, err)
+		}
+		if n := chunks(); n != 1 {
+			t.Errorf("%d chunks left, want the queued upload's one", n)
+		}
+		if got, err := s.GetUpload(ctx, queued.ID); err != nil || got.State != store.UploadQueued {
+			t.Errorf("the queued upload: %+v, %v", got, err)
+		}
+		close(br.release)
+		if err := <-errc; err == nil {
+			t.Error("the swept upload's request went on to queue it")
+		}
+	})
+}
