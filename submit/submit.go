@@ -5,7 +5,6 @@
 package submit
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -14,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
@@ -133,20 +131,22 @@ func (c *Client) SubmitFile(ctx context.Context, path, host string) (*Ack, error
 // the server counts it once); "" makes a new one.
 //
 // A directory (a kdump directory: vmcore, vmcore-dmesg.txt …) is sent as a
-// tar of its regular files, made in a temporary file first so that every
-// try sends the same bytes; a vmcore is sent as it is. The server answers
+// tar of its regular files, streamed from the files at every try (no copy
+// of a large vmcore is made); a vmcore is sent as it is. The server answers
 // both with a job (Ack.Job) that Wait follows.
 func (c *Client) SubmitFileKey(ctx context.Context, path, host, key string) (*Ack, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
 	}
-	var f *os.File
+	var f interface {
+		io.ReadSeeker
+		io.Closer
+	}
 	if st.IsDir() {
-		if f, err = tarDir(path); err != nil {
+		if f, err = newDirTar(path); err != nil {
 			return nil, fmt.Errorf("submit: %w", err)
 		}
-		defer os.Remove(f.Name())
 	} else if f, err = os.Open(path); err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
 	}
@@ -351,60 +351,6 @@ func (c *Client) Boot(ctx context.Context, host, kernel string) error {
 		}
 	}
 	return fmt.Errorf("boot record to %s: giving up after %d tries: %w", endpoint, attempts, last)
-}
-
-// tarDir writes dir's regular files (not ktriage's own markers) into a tar
-// in a temporary file, rewound.
-func tarDir(dir string) (*os.File, error) {
-	f, err := os.CreateTemp("", "ktriage-submit-*.tar")
-	if err != nil {
-		return nil, err
-	}
-	fail := func(err error) (*os.File, error) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("packing %s: %w", dir, err)
-	}
-	tw := tar.NewWriter(f)
-	root := os.DirFS(dir)
-	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if strings.HasPrefix(d.Name(), ".ktriage-") || !d.Type().IsRegular() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		h, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		h.Name = p
-		h.Uname, h.Gname = "", ""
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		src, err := root.Open(p)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		_, err = io.Copy(tw, io.LimitReader(src, info.Size()))
-		return err
-	})
-	if err != nil {
-		return fail(err)
-	}
-	if err := tw.Close(); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fail(err)
-	}
-	return f, nil
 }
 
 // Wait follows job until its upload is analyzed (State done, with the
