@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -17,9 +19,10 @@ func newSubmitCmd() *cobra.Command {
 		attempts            int
 		key, kernel         string
 		boot, wait          bool
+		waitFor             time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "submit --server URL --token TOKEN [--hostname H] [--wait] PATH | --boot",
+		Use:   "submit --server URL --token TOKEN [--hostname H] PATH | --boot",
 		Short: "Send a crash log or analyze --json document to a fleet server",
 		Long: `submit sends PATH (a console log, vmcore-dmesg.txt, crash(8) transcript, or
 an analyze --json document) to ktriage serve, and exits 0 once the server has
@@ -28,8 +31,10 @@ so a retry never counts the crash twice; running submit twice on the same file
 does. --token defaults to $KTRIAGE_TOKEN.
 
 A vmcore, or a kdump directory (sent as a tar of its files), is stored by the
-server and analyzed by one of its workers: submit exits 0 once it is stored
-and prints its job; --wait follows the job to its buckets.
+server and analyzed by one of its workers: submit prints its job and follows
+it to its buckets (--wait=false: not; --wait-timeout bounds it). Once stored
+it is acknowledged: a job still queued when the wait ends is said, and submit
+exits 0; a job the server could not analyze is an error.
 
 --boot instead records that this host now runs its kernel (uname -r, or
 --kernel): run at every boot (the kdump unit does), it lets the fleet tell a
@@ -80,7 +85,14 @@ kernel its hosts stopped crashing on ("probably fixed in").`,
 					return nil
 				}
 				job := ack.Job
-				if ack, err = c.Wait(cmd.Context(), job, time.Second); err != nil {
+				ctx, cancel := context.WithTimeout(cmd.Context(), waitFor)
+				ack, err = c.Wait(ctx, job, time.Second)
+				cancel()
+				if errors.Is(err, context.DeadlineExceeded) && cmd.Context().Err() == nil {
+					fmt.Fprintf(out, "%s: job %d not done after %s; it stays queued at the server (GET /api/jobs/%d)\n", args[0], job, waitFor, job)
+					return nil
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -106,7 +118,8 @@ kernel its hosts stopped crashing on ("probably fixed in").`,
 	fl.StringVar(&token, "token", "", "bearer token (default $KTRIAGE_TOKEN)")
 	fl.StringVar(&host, "hostname", "", "the host the document comes from (default: this host's name)")
 	fl.IntVar(&attempts, "attempts", submit.DefaultAttempts, "tries before giving up")
-	fl.BoolVar(&wait, "wait", false, "for a vmcore or kdump directory, wait until the server's worker has analyzed it")
+	fl.BoolVar(&wait, "wait", true, "for a vmcore or kdump directory, wait until the server's worker has analyzed it")
+	fl.DurationVar(&waitFor, "wait-timeout", 10*time.Minute, "how long to wait for that")
 	fl.BoolVar(&boot, "boot", false, "record this host's boot on its kernel instead of sending a file")
 	fl.StringVar(&kernel, "kernel", "", "with --boot: the kernel release (default: the running one)")
 	fl.StringVar(&key, "key", "", "the submission's idempotency key (default: a new one); a hook retrying across boots passes the one it kept")
