@@ -22,6 +22,7 @@ import (
 	"github.com/ktriage/ktriage/fleet/server"
 	"github.com/ktriage/ktriage/fleet/store"
 	"github.com/ktriage/ktriage/internal/pgtest"
+	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -583,5 +584,35 @@ func TestHeaderBytes(t *testing.T) {
 	}
 	if code, _ := e.post([]byte("no crash here\n"), false, "clé-1", "hôte-1"); code != 201 {
 		t.Errorf("a UTF-8 key and host: %d, want 201", code)
+	}
+}
+
+// TestRelatedOnPage: a bucket's page links the buckets that share its
+// title under another signature, and its JSON lists them.
+func TestRelatedOnPage(t *testing.T) {
+	f := fixtures(t)[0]
+	var d triage.Diagnosis
+	json.Unmarshal(f.doc, &d)
+	for _, r := range d.Reports {
+		g := "another_caller"
+		r.GuiltyFunction = &g
+		r.Signature = oops.Signature(r.Type, r.GuiltyFunction, r.Frames)
+	}
+	other, _ := json.Marshal(&d)
+	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "fleet.db"), server.Options{})
+	for i, doc := range [][]byte{f.doc, other} {
+		if code, _ := e.post(doc, true, fmt.Sprint("related-", i), "web-1"); code != 201 {
+			t.Fatalf("post %d: %d", i, code)
+		}
+	}
+	sig, otherSig := f.d.Reports[0].Signature, d.Reports[0].Signature
+	code, _, body := e.do("GET", "/api/buckets/"+sig, readToken, nil, nil)
+	var b store.BucketDetail
+	if code != 200 || json.Unmarshal(body, &b) != nil || len(b.Related) != 1 || b.Related[0].Signature != otherSig {
+		t.Fatalf("related in the API: %d %+v", code, b.Related)
+	}
+	_, _, page := e.do("GET", "/buckets/"+sig, readToken, nil, nil)
+	if !strings.Contains(string(page), `id="related"`) || !strings.Contains(string(page), `href="/buckets/`+otherSig+`"`) {
+		t.Errorf("the bucket page does not link its related bucket")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -160,7 +162,14 @@ type BucketDetail struct {
 	// ProbablyFixedIn is the kernel the bucket's hosts stopped crashing
 	// on (Fixed), from their boot records.
 	ProbablyFixedIn Fixed `json:"probably_fixed_in"`
+	// Related are the other buckets that share its title or an
+	// alternative title: perhaps one bug under two signatures (a parser
+	// change, another caller), shown rather than split silently.
+	Related []Bucket `json:"related"`
 }
+
+// maxRelated bounds the related buckets a bucket lists.
+const maxRelated = 20
 
 // Bucket reads one bucket; ErrNotFound when there is none.
 func (s *Store) Bucket(ctx context.Context, signature string) (*BucketDetail, error) {
@@ -188,6 +197,9 @@ func (s *Store) Bucket(ctx context.Context, signature string) (*BucketDetail, er
 		return nil, err
 	}
 	if d.ProbablyFixedIn, err = s.ProbablyFixed(ctx, signature); err != nil {
+		return nil, err
+	}
+	if d.Related, err = s.related(ctx, &b); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT id, host, seen_at, diagnosis FROM samples WHERE signature = ? ORDER BY id"), signature)
@@ -324,3 +336,43 @@ func (s *Store) DaysSince(ctx context.Context, since string) (map[string][]DayCo
 	}
 	return out, rows.Err()
 }
+
+// related lists the buckets other than b whose title is one of b's titles
+// (its own or an alternative), or whose alternative titles hold one: the
+// way syzkaller files a crash to an existing bug, here only shown.
+func (s *Store) related(ctx context.Context, b *Bucket) ([]Bucket, error) {
+	titles := append([]string{b.Title}, b.AltTitles...)
+	var conds []string
+	args := []any{b.Signature}
+	for _, t := range titles {
+		// alt_titles is a JSON array written by encoding/json: a title
+		// appears in it as json.Marshal quotes it.
+		q, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, "b.title = ?", `b.alt_titles LIKE ? ESCAPE '\'`)
+		args = append(args, t, "%"+likeEscape.Replace(string(q))+"%")
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+bucketColumns+" FROM buckets b WHERE b.signature <> ? AND ("+
+		strings.Join(conds, " OR ")+") ORDER BY b.count DESC, b.signature LIMIT "+strconv.Itoa(maxRelated)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s related: %w", b.Signature, err)
+	}
+	defer rows.Close()
+	out := []Bucket{}
+	for rows.Next() {
+		r, err := scanBucket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s related: %w", b.Signature, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bucket %s related: %w", b.Signature, err)
+	}
+	return out, nil
+}
+
+// likeEscape escapes LIKE's wildcards (with ESCAPE '\').
+var likeEscape = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ktriage/ktriage/fleet/store"
 	"github.com/ktriage/ktriage/internal/pgtest"
+	"github.com/ktriage/ktriage/oops"
 	"github.com/ktriage/ktriage/triage"
 )
 
@@ -615,4 +616,67 @@ func firstDiff(a, b []string) string {
 		}
 	}
 	return ""
+}
+
+// TestRelatedBuckets: buckets that share a title, or whose alternative
+// titles hold another's title, list each other as related (one bug under
+// two signatures is shown, not split silently); a title that only looks
+// like another to LIKE's wildcards is not related.
+func TestRelatedBuckets(t *testing.T) {
+	fs := loadFixtures(t)
+	var base *triage.Diagnosis
+	for _, f := range fs {
+		if len(f.d.Reports) == 1 && len(f.d.Reports[0].Frames) > 2 {
+			base = f.d
+			break
+		}
+	}
+	if base == nil {
+		t.Fatal("no single-report fixture")
+	}
+	variant := func(title string, alt []string, fn string) *triage.Diagnosis {
+		raw, _ := json.Marshal(base)
+		var d triage.Diagnosis
+		json.Unmarshal(raw, &d)
+		r := d.Reports[0]
+		r.Title, r.AltTitles, r.GuiltyFunction = title, alt, &fn
+		r.Signature = oops.Signature(r.Type, r.GuiltyFunction, r.Frames)
+		return &d
+	}
+	title := base.Reports[0].Title
+	docs := []*triage.Diagnosis{
+		base,
+		variant(title, nil, "other_caller_fn"), // same title, another signature
+		variant("BUG: a newer title", []string{title}, "renamed_fn"),  // the title among its alternatives
+		variant(strings.Replace(title, " ", "_", 1), nil, "decoy_fn"), // LIKE's "_" would match a space
+	}
+	databases(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for i, d := range docs {
+			if _, err := s.Ingest(ctx, store.Submission{Group: "g", Key: fmt.Sprint("rel", i), Host: "h", Kind: "json", Digest: fmt.Sprint(i), Diagnosis: d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sigs := func(bs []store.Bucket) []string {
+			var out []string
+			for _, b := range bs {
+				out = append(out, b.Signature)
+			}
+			sort.Strings(out)
+			return out
+		}
+		want := []string{docs[1].Reports[0].Signature, docs[2].Reports[0].Signature}
+		sort.Strings(want)
+		b, err := s.Bucket(ctx, base.Reports[0].Signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sigs(b.Related); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("related %v, want %v", got, want)
+		}
+		decoy, err := s.Bucket(ctx, docs[3].Reports[0].Signature)
+		if err != nil || len(decoy.Related) != 0 {
+			t.Errorf("the decoy's related: %v, %v", sigs(decoy.Related), err)
+		}
+	})
 }
