@@ -10,9 +10,9 @@ import (
 
 // emitted is a report ready for Options.OnReport.
 type emitted struct {
-	src     netip.AddrPort
-	release string
-	r       *oops.Report
+	src netip.AddrPort
+	doc Document
+	r   *oops.Report
 }
 
 // assembler turns datagrams into reports, source by source. It does no I/O
@@ -89,6 +89,7 @@ func (a *assembler) evict(e *list.Element) {
 	a.lru.Remove(e)
 	delete(a.sources, s.Addr)
 	a.stats.Evicted++
+	a.stats.add(&s.Source) // its counters outlive it
 }
 
 // budget closes documents, least recently heard first, while all sources'

@@ -77,14 +77,14 @@ func escape(text string) string {
 type collected struct {
 	mu      sync.Mutex
 	reports []*oops.Report
-	release []string
+	docs    []Document
 	ch      chan struct{}
 }
 
-func (c *collected) onReport(src netip.AddrPort, release string, r *oops.Report) {
+func (c *collected) onReport(src netip.AddrPort, doc Document, r *oops.Report) {
 	c.mu.Lock()
 	c.reports = append(c.reports, r)
-	c.release = append(c.release, release)
+	c.docs = append(c.docs, doc)
 	c.mu.Unlock()
 	select {
 	case c.ch <- struct{}{}:
@@ -198,15 +198,17 @@ func TestLoopbackExtended(t *testing.T) {
 
 	c.mu.Lock()
 	got := titles(c.reports)
-	rels := slices.Clone(c.release)
+	docs := slices.Clone(c.docs)
 	c.mu.Unlock()
 	if !slices.Equal(got, want) {
 		t.Errorf("titles:\n got %q\nwant %q", got, want)
 	}
 	t.Logf("%d datagrams (%d records fragmented); reports %q", len(dgs), fragmented, got)
-	for i, rel := range rels {
-		if rel != release {
-			t.Errorf("report %d: release %q, want %q", i, rel, release)
+	// One document, read past the lost record: each of its reports
+	// carries the release and the gap.
+	for i, d := range docs {
+		if d.Release != release || d.Gaps != 1 || d.Missing != 1 {
+			t.Errorf("report %d: document %+v, want release %q and the one lost record", i, d, release)
 		}
 	}
 	src := r.Sources()
@@ -218,7 +220,7 @@ func TestLoopbackExtended(t *testing.T) {
 		t.Errorf("source: gaps %d missing %d duplicates %d messages %d (want %d) release %q",
 			s.Gaps, s.Missing, s.Duplicates, s.Messages, len(recs)-1, s.Release)
 	}
-	if st := r.Stats(); st.Datagrams != uint64(len(dgs)) || st.Denied != 0 {
+	if st := r.Stats(); st.Datagrams != uint64(len(dgs)) || st.Denied != 0 || st.Gaps != 1 || st.Missing != 1 || st.Duplicates != 1 {
 		t.Errorf("stats %+v, want %d datagrams", st, len(dgs))
 	}
 }
@@ -351,7 +353,7 @@ func TestLoopbackTwoHosts(t *testing.T) {
 	var mu sync.Mutex
 	got := map[netip.AddrPort][]string{}
 	r, err := Listen(context.Background(), "127.0.0.1:0", Options{Allow: loopbackOnly, IdleTimeout: time.Minute,
-		OnReport: func(src netip.AddrPort, _ string, rep *oops.Report) {
+		OnReport: func(src netip.AddrPort, _ Document, rep *oops.Report) {
 			mu.Lock()
 			got[src] = append(got[src], rep.Title)
 			mu.Unlock()

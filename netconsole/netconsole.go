@@ -41,8 +41,8 @@ type Options struct {
 	// a file; across documents it comes again. It is called from the
 	// receiver's goroutine, one report at a time; reception waits for it.
 	// r.Release is filled from the datagrams' release when the log states
-	// none.
-	OnReport func(src netip.AddrPort, release string, r *oops.Report)
+	// none; doc says what of the document's stream was lost.
+	OnReport func(src netip.AddrPort, doc Document, r *oops.Report)
 	// OnLine, when set, sees every line as it is given to the scanner, in
 	// order: a plain line once ended, an extended record's lines in
 	// sequence order with the console's "[seconds.micros] " stamp. The
@@ -108,6 +108,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Document is what a report's document was read from: the release the
+// datagrams carried (extended netconsole's release prefix, "" when none),
+// and the gaps in the extended sequence met before or within it, with the
+// records they lost. A report whose document has gaps may lack lines: the
+// gap is recorded with it, not hidden.
+type Document struct {
+	Release       string
+	Gaps, Missing uint64
+}
+
 // Stats counts a receiver's datagrams over all sources.
 type Stats struct {
 	// Datagrams counts every datagram read; Denied those from networks
@@ -115,8 +125,22 @@ type Stats struct {
 	Datagrams, Denied, Oversized uint64
 	// Evicted counts the sources dropped to stay within MaxSources.
 	Evicted uint64
+	// Gaps, Missing, Duplicates, Late, Malformed and Reboots sum the
+	// sources' counters of those names, evicted sources included, so
+	// that they only grow.
+	Gaps, Missing, Duplicates, Late, Malformed, Reboots uint64
 	// Sources is how many sources are tracked now.
 	Sources int
+}
+
+// add counts a source's counters into st.
+func (st *Stats) add(s *Source) {
+	st.Gaps += s.Gaps
+	st.Missing += s.Missing
+	st.Duplicates += s.Duplicates
+	st.Late += s.Late
+	st.Malformed += s.Malformed
+	st.Reboots += s.Reboots
 }
 
 // Receiver reads netconsole datagrams from a UDP socket.
@@ -225,7 +249,7 @@ func (r *Receiver) emit() {
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
 	for _, e := range out {
-		r.asm.opt.OnReport(e.src, e.release, e.r)
+		r.asm.opt.OnReport(e.src, e.doc, e.r)
 	}
 }
 
@@ -244,6 +268,9 @@ func (r *Receiver) Stats() Stats {
 	defer r.mu.Unlock()
 	st := r.asm.stats
 	st.Sources = len(r.asm.sources)
+	for _, e := range r.asm.sources {
+		st.add(&e.Value.(*source).Source)
+	}
 	return st
 }
 

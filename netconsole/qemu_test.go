@@ -116,10 +116,10 @@ func TestQEMUGuest(t *testing.T) {
 	// stall for seconds mid-oops (a 3 s timeout once cut a report short in
 	// make test); the end of its panic closes the document at once.
 	r, err := Listen(context.Background(), "127.0.0.1:0", Options{Allow: loopbackOnly,
-		OnReport: func(src netip.AddrPort, rel string, rep *oops.Report) {
+		OnReport: func(src netip.AddrPort, doc Document, rep *oops.Report) {
 			mu.Lock()
 			got = append(got, rep)
-			rels = append(rels, rel)
+			rels = append(rels, doc.Release)
 			reportedAt = time.Now()
 			mu.Unlock()
 		}})

@@ -125,6 +125,10 @@ type source struct {
 	// panicEnded: the document read the kernel's last words, "---[ end
 	// Kernel panic": nothing follows but a reboot, so it closes at once.
 	panicEnded bool
+	// docGaps and docMissing count the sequence gaps (and the records
+	// in them) met since the last document was emitted: the next
+	// document's lines come after them, and its reports say so.
+	docGaps, docMissing uint64
 	docBytes   int
 }
 
@@ -330,6 +334,8 @@ func (s *source) skip(now time.Time) {
 	if s.started && low > s.next {
 		s.Gaps++
 		s.Missing += low - s.next
+		s.docGaps++
+		s.docMissing += low - s.next
 	}
 	s.started, s.next = true, low
 	s.drain(now)
@@ -461,6 +467,7 @@ func (s *source) finish() {
 			r.Release = &rel
 		}
 		s.Reports++
-		s.a.out = append(s.a.out, emitted{src: s.Addr, release: s.Release, r: r})
+		s.a.out = append(s.a.out, emitted{src: s.Addr, doc: Document{Release: s.Release, Gaps: s.docGaps, Missing: s.docMissing}, r: r})
 	}
+	s.docGaps, s.docMissing = 0, 0
 }

@@ -105,6 +105,9 @@ another after --rescue-after.`,
 				}
 				// Before the store closes: held reports are ingested.
 				defer rc.Close()
+				if err := h.Register(netconsoleMetrics(rc)...); err != nil {
+					return err
+				}
 				log.Info("netconsole listening", "addr", rc.Addr().String())
 			}
 			ln, err := net.Listen("tcp", listen)

@@ -217,6 +217,17 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	return s, nil
 }
 
+// Register adds collectors to the server's /metrics (the netconsole
+// receiver's counters, which the server does not own).
+func (s *Server) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := s.reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close stops the committer; ingests still waiting are answered 503 (their
 // clients retry under the same key, so nothing is lost or doubled).
 func (s *Server) Close() { s.closeOnce.Do(func() { close(s.done) }) }
