@@ -129,7 +129,7 @@ type source struct {
 	// in them) met since the last document was emitted: the next
 	// document's lines come after them, and its reports say so.
 	docGaps, docMissing uint64
-	docBytes   int
+	docBytes            int
 }
 
 // lines of a plain datagram: the text continues the line the last datagram
